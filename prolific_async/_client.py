@@ -1,0 +1,383 @@
+"""ProlificClient: configuration, the lazily created aiohttp session, lifecycle, resources."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import os
+import warnings
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import aiohttp
+from attrs import frozen
+from yarl import URL
+
+from ._converter import structure_response
+from ._retry import (
+    IDEMPOTENT_METHODS,
+    CallState,
+    RetryMiddleware,
+    RetryPolicy,
+    current_call,
+    never_sent,
+)
+from ._status import make_status_error
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    MissingTokenError,
+    OutcomeUnknownError,
+    ResponseValidationError,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from .resources.batches import BatchesResource
+
+__all__ = ["DEFAULT_BASE_URL", "ProlificClient"]
+
+DEFAULT_BASE_URL: Final = "https://api.prolific.com"
+USER_AGENT: Final = f"prolific_async/{__version__}"
+
+T = TypeVar("T")
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+@frozen
+class APIResponse:
+    """A decoded 2xx response, as the resources see it."""
+
+    status: int
+    data: Any
+    method: str
+    url: str
+    sent: int
+    """How many attempts the call sent (for a POST: how many POSTs it cost)."""
+
+
+class ProlificClient:
+    """An async client for Prolific's AI Task Builder API.
+
+    One client holds one ``aiohttp.ClientSession`` and is safe to share between any
+    number of concurrent tasks. Use it as an async context manager, or call
+    :meth:`aclose` when done::
+
+        async with ProlificClient() as client:
+            batch = await client.batches.get(batch_id)
+
+    Args:
+        token: the API token; defaults to the ``PROLIFIC_TOKEN`` environment variable.
+        base_url: the API's root; defaults to ``PROLIFIC_URL``, then
+            ``https://api.prolific.com``.
+        timeout: seconds allowed for each attempt to connect and for each read.
+            ``retry.timeout`` bounds the whole call, retries included.
+        retry: how requests are retried; see :class:`RetryPolicy`.
+        max_connections: the connection limit of the connector this client creates, and
+            the number of requests this client keeps in flight at once (more wait
+            their turn, outside the timeouts).
+        session: an ``aiohttp.ClientSession`` you own. The client then never closes it,
+            and it keeps its own connector limits (``max_connections`` still caps this
+            client's requests in flight). The retry policy applies to it too, in front
+            of the session's own middlewares.
+
+    Raises:
+        MissingTokenError: no token was given and ``PROLIFIC_TOKEN`` is unset.
+        ValueError: ``base_url``, ``timeout`` or ``max_connections`` is invalid.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen, shared safely)
+        max_connections: int = 100,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        token = token if token is not None else os.environ.get("PROLIFIC_TOKEN")
+        token = token.strip() if isinstance(token, str) else token
+        if not token:
+            raise MissingTokenError(
+                "No Prolific API token: pass token=... or set the PROLIFIC_TOKEN "
+                "environment variable (create a token in the Prolific app under "
+                "Settings > API tokens)."
+            )
+        base = (base_url or os.environ.get("PROLIFIC_URL") or DEFAULT_BASE_URL).rstrip("/")
+        parsed = URL(base)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError(f"base_url must be an http(s) URL with a host, got {base!r}")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not isinstance(max_connections, int) or max_connections < 1:
+            raise ValueError(f"max_connections must be an integer >= 1, got {max_connections!r}")
+        self._headers: Final = {
+            "Authorization": f"Token {token}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        self._base_url: Final = base
+        self._retry_policy: Final = retry
+        self._middleware = RetryMiddleware(retry)
+        self._timeout: Final = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeout, sock_read=timeout
+        )
+        self._max_connections: Final = max_connections
+        self._in_flight = asyncio.Semaphore(max_connections)
+        self._session = session
+        self._owns_session: Final = session is None
+        self._state = _State.UNOPENED
+
+    def __repr__(self) -> str:
+        return f"<ProlificClient base_url={self._base_url!r} state={self._state.value}>"
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self._base_url
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy applied to every request."""
+        return self._retry_policy
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether :meth:`aclose` has been called."""
+        return self._state is _State.CLOSED
+
+    @cached_property
+    def batches(self) -> BatchesResource:
+        """Create, get, update and duplicate batches."""
+        from .resources.batches import BatchesResource
+
+        return BatchesResource(self)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def __aenter__(self) -> ProlificClient:
+        self._ensure_session()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and the session it created; safe to call more than once.
+
+        A session passed in as ``session=`` is left open: its owner closes it.
+        """
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        if self._owns_session and self._session is not None:
+            # Shielded: a cancelled caller must not leave the connector half-closed.
+            await asyncio.shield(self._session.close())
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        session = getattr(self, "_session", None)
+        if getattr(self, "_owns_session", False) and session is not None and not session.closed:
+            _warn(
+                f"Unclosed {self!r}: use 'async with ProlificClient()' or await aclose()",
+                ResourceWarning,
+                source=self,
+                stacklevel=1,
+            )
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._state is _State.CLOSED:
+            raise ClientClosedError(
+                "This ProlificClient was closed with aclose(); create a new one."
+            )
+        if self._session is None:
+            # Created here, not in __init__: aiohttp needs a running event loop.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                middlewares=(self._middleware,),
+                timeout=self._timeout,
+                json_serialize=json.dumps,
+            )
+        elif self._session.closed:
+            raise ClientClosedError("The aiohttp session given as session= has been closed.")
+        self._state = _State.OPENED
+        return self._session
+
+    # -- requests --------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> APIResponse:
+        """Send one API call through the retry middleware and decode its JSON body.
+
+        Raises:
+            APIStatusError: (a subclass per status) for a non-2xx answer.
+            APIConnectionError: no response; :class:`OutcomeUnknownError` for a
+                non-idempotent request that may have taken effect.
+            ResponseValidationError: a 2xx body that is not JSON.
+        """
+        session = self._ensure_session()
+        url = self._base_url + path
+        extra: dict[str, Any] = {}
+        if not self._owns_session:
+            # A per-request list replaces the session's own, so keep theirs behind ours.
+            extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
+        loop = asyncio.get_running_loop()
+        async with self._in_flight:
+            state = CallState(deadline=loop.time() + self._retry_policy.timeout)
+            reset_token = current_call.set(state)
+            failure: APIConnectionError | None = None
+            try:
+                async with (
+                    asyncio.timeout_at(state.deadline),
+                    session.request(
+                        method,
+                        URL(url, encoded=True),
+                        json=json_body,
+                        params=params,
+                        headers=self._headers,
+                        timeout=self._timeout,
+                        allow_redirects=False,
+                        **extra,
+                    ) as response,
+                ):
+                    raw = await response.read()
+                    status, reason, headers = response.status, response.reason, response.headers
+            except aiohttp.ClientError as exc:
+                failure = self._connection_error(exc, method, url, state)
+            except TimeoutError as exc:
+                failure = self._deadline_error(exc, method, url, state)
+            finally:
+                current_call.reset(reset_token)
+        if failure is not None:
+            # Raised outside the except block: aiohttp's response errors carry the
+            # request headers (our token), so they must not ride along as __context__.
+            raise failure
+        if not 200 <= status < 300:
+            raise make_status_error(
+                status_code=status,
+                reason=reason,
+                raw_body=raw,
+                headers=dict(headers),
+                method=method,
+                url=url,
+            )
+        return APIResponse(
+            status=status,
+            data=self._decode(raw, status, method, url),
+            method=method,
+            url=url,
+            sent=state.sent,
+        )
+
+    async def _request_model(
+        self,
+        method: str,
+        path: str,
+        cls: type[T],
+        *,
+        json_body: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> T:
+        response = await self._request(method, path, json_body=json_body, params=params)
+        return structure_response(
+            response.data, cls, status_code=response.status, method=method, url=response.url
+        )
+
+    @staticmethod
+    def _decode(raw: bytes, status: int, method: str, url: str) -> Any:
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            snippet = raw[:80].decode("utf-8", errors="replace")
+            raise ResponseValidationError(
+                f"{method} {url} returned {status} with a body that is not JSON: {snippet!r}",
+                status_code=status,
+                method=method,
+                url=url,
+                errors=["body is not JSON @ $"],
+            ) from exc
+
+    def _connection_error(
+        self, exc: aiohttp.ClientError, method: str, url: str, state: CallState
+    ) -> APIConnectionError:
+        attempts = f"after {state.sent} attempt{'s' if state.sent != 1 else ''}"
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        failure: APIConnectionError
+        if never_sent(exc):
+            cls = (
+                APITimeoutError
+                if isinstance(exc, aiohttp.ConnectionTimeoutError)
+                else (APIConnectionError)
+            )
+            failure = cls(
+                f"{method} {url}: could not connect {attempts} ({detail}); "
+                "the request was not sent",
+                method=method,
+                url=url,
+            )
+        elif method not in IDEMPOTENT_METHODS:
+            failure = OutcomeUnknownError(
+                f"{method} {url}: the connection failed after the request may have reached "
+                f"the server ({detail}). It was not retried, because repeating it could "
+                "create a duplicate: check whether it took effect before sending it again.",
+                method=method,
+                url=url,
+            )
+        elif isinstance(exc, aiohttp.ServerTimeoutError):
+            failure = APITimeoutError(
+                f"{method} {url}: timed out reading the response {attempts} ({detail})",
+                method=method,
+                url=url,
+            )
+        else:
+            failure = APIConnectionError(
+                f"{method} {url}: connection failed {attempts} ({detail})", method=method, url=url
+            )
+        if not isinstance(exc, aiohttp.ClientResponseError):  # those carry our headers
+            failure.__cause__ = exc
+        return failure
+
+    def _deadline_error(
+        self, exc: TimeoutError, method: str, url: str, state: CallState
+    ) -> APIConnectionError:
+        seconds = self._retry_policy.timeout
+        failure: APIConnectionError
+        if state.in_flight and method not in IDEMPOTENT_METHODS:
+            failure = OutcomeUnknownError(
+                f"{method} {url}: no answer within the call's {seconds:g}s deadline "
+                "(RetryPolicy.timeout) after the request may have reached the server. It "
+                "was not retried: check whether it took effect before sending it again.",
+                method=method,
+                url=url,
+            )
+        else:
+            failure = APITimeoutError(
+                f"{method} {url}: no answer within the call's {seconds:g}s deadline "
+                f"(RetryPolicy.timeout), {state.sent} attempt(s)",
+                method=method,
+                url=url,
+            )
+        failure.__cause__ = exc
+        return failure

@@ -1,0 +1,76 @@
+"""AI Task Builder batches: the batch, its datasets, its task details and its status."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from attrs import frozen
+
+
+class BatchStatus(enum.StrEnum):
+    """Where a batch is in its lifecycle.
+
+    ``UNINITIALISED`` (created) → setup → ``PROCESSING`` (tasks being built) → ``READY``
+    or ``ERROR``. A status this library does not know yet is kept as a plain ``str`` on
+    :attr:`Batch.status`, so a new server-side status never breaks parsing.
+    """
+
+    UNINITIALISED = "UNINITIALISED"
+    PROCESSING = "PROCESSING"
+    READY = "READY"
+    ERROR = "ERROR"
+
+
+@frozen(kw_only=True)
+class TaskDetails:
+    """What participants are shown about the task."""
+
+    task_name: str
+    """The title displayed to participants."""
+    task_introduction: str
+    """HTML introduction shown at the start of the task."""
+    task_steps: str
+    """HTML step-by-step instructions."""
+
+
+@frozen(kw_only=True)
+class BatchDataset:
+    """A dataset attached to a batch."""
+
+    id: str
+    """The dataset's id."""
+    total_datapoint_count: int
+    """How many datapoints the dataset holds."""
+    filename: str | None = None
+    """The uploaded file's name; absent (``None``) in create and duplicate responses."""
+
+
+@frozen(kw_only=True)
+class Batch:
+    """An AI Task Builder batch: the unit of work participants are allocated tasks from."""
+
+    id: str
+    """The batch's id (a UUID on the real API, kept as a plain string)."""
+    created_at: datetime
+    """When the batch was created (timezone-aware, UTC)."""
+    created_by: str
+    """The id of the Prolific user who created the batch."""
+    datasets: list[BatchDataset]
+    """The datasets attached to the batch (empty until one is attached)."""
+    name: str
+    """The batch's name."""
+    status: BatchStatus | str
+    """A :class:`BatchStatus`, or the raw string for a status this library does not know."""
+    total_task_count: int
+    """How many tasks the batch holds (built by setup)."""
+    total_instruction_count: int
+    """How many instructions the batch holds."""
+    workspace_id: str
+    """The workspace the batch belongs to."""
+    task_details: TaskDetails
+    """What participants are shown about the task."""
+    schema_version: int | None = None
+    """The batch's schema version; absent (``None``) in create and duplicate responses."""
+    total_task_groups: int | None = None
+    """How many task groups setup made; absent (``None``) in create and duplicate responses."""

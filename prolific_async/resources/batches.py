@@ -1,0 +1,152 @@
+"""``client.batches``: create, get, update and duplicate AI Task Builder batches."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from attrs import frozen
+
+from .._converter import converter
+from .._resource import Resource, path_id
+from .._sentinel import NOT_GIVEN, NotGiven
+from ..models.batches import Batch, TaskDetails
+
+__all__ = ["BatchesResource"]
+
+BATCHES_PATH = "/api/v1/data-collection/batches"
+
+
+def _require_str(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _require_task_details(value: object) -> dict[str, Any]:
+    if not isinstance(value, TaskDetails):
+        raise TypeError(f"task_details must be a TaskDetails, got {type(value).__name__}")
+    body: dict[str, Any] = converter.unstructure(value)
+    return body
+
+
+@frozen(kw_only=True)
+class _BatchList:
+    """The List Batches envelope; ``results`` may be ``null`` for an empty workspace."""
+
+    results: builtins.list[Batch] | None = None
+    meta: dict[str, Any] | None = None
+
+
+class BatchesResource(Resource):
+    """Batches: the unit of work participants are allocated tasks from."""
+
+    async def create(
+        self,
+        *,
+        name: str,
+        workspace_id: str,
+        task_details: TaskDetails,
+        dataset_id: str | None = None,
+    ) -> Batch:
+        """Create a batch (``POST /batches``).
+
+        Sent once: a create is retried only when the request provably did not reach
+        the server (no connection, or a 429).
+
+        Args:
+            name: the batch's name.
+            workspace_id: the workspace to create it in.
+            task_details: what participants are shown.
+            dataset_id: a dataset to attach now; left out of the request when ``None``.
+
+        Returns:
+            The new batch (``schema_version`` and ``total_task_groups`` are ``None``:
+            the create response leaves them out).
+
+        Raises:
+            OutcomeUnknownError: the connection failed after the request may have reached
+                the server; the batch may exist.
+            BadRequestError: a field was rejected.
+        """
+        body: dict[str, Any] = {
+            "name": _require_str(name, "name"),
+            "workspace_id": _require_str(workspace_id, "workspace_id"),
+            "task_details": _require_task_details(task_details),
+        }
+        if dataset_id is not None:
+            body["dataset_id"] = _require_str(dataset_id, "dataset_id")
+        return await self._client._request_model("POST", BATCHES_PATH, Batch, json_body=body)
+
+    async def get(self, batch_id: str) -> Batch:
+        """Get a batch by id (``GET /batches/{batch_id}``).
+
+        Raises:
+            NotFoundError: no batch has that id.
+        """
+        path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}"
+        return await self._client._request_model("GET", path, Batch)
+
+    async def update(
+        self,
+        batch_id: str,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        task_details: TaskDetails | NotGiven = NOT_GIVEN,
+        dataset_id: str | NotGiven = NOT_GIVEN,
+    ) -> Batch:
+        """Update a batch (``PATCH /batches/{batch_id}``), sending only the given fields.
+
+        Returns:
+            The batch as it is after the update.
+        """
+        path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}"
+        body: dict[str, Any] = {}
+        if name is not NOT_GIVEN:
+            body["name"] = _require_str(name, "name")
+        if task_details is not NOT_GIVEN:
+            body["task_details"] = _require_task_details(task_details)
+        if dataset_id is not NOT_GIVEN:
+            body["dataset_id"] = _require_str(dataset_id, "dataset_id")
+        return await self._client._request_model("PATCH", path, Batch, json_body=body)
+
+    async def duplicate(
+        self,
+        batch_id: str,
+        *,
+        name: str | None = None,
+        upload_new_dataset: bool = False,
+    ) -> Batch:
+        """Duplicate a batch (``POST /batches/{batch_id}/duplicate``).
+
+        Sent once, like :meth:`create`.
+
+        Args:
+            batch_id: the batch to copy.
+            name: the copy's name; the server's default is ``"<original name> (Copy)"``.
+            upload_new_dataset: leave the dataset behind (a new one must be uploaded)
+                instead of sharing the original's.
+
+        Raises:
+            OutcomeUnknownError: the connection failed after the request may have reached
+                the server; the copy may exist.
+            NotFoundError: no batch has that id.
+        """
+        path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}/duplicate"
+        if not isinstance(upload_new_dataset, bool):
+            raise TypeError(
+                f"upload_new_dataset must be a bool, got {type(upload_new_dataset).__name__}"
+            )
+        body: dict[str, Any] = {"upload_new_dataset": upload_new_dataset}
+        if name is not None:
+            body["name"] = _require_str(name, "name")
+        return await self._client._request_model("POST", path, Batch, json_body=body)
+
+    async def list(self, workspace_id: str) -> builtins.list[Batch]:
+        """List every batch in a workspace (``GET /batches?workspace_id=``).
+
+        The endpoint documents no paging: the whole workspace comes back at once.
+        """
+        params = {"workspace_id": _require_str(workspace_id, "workspace_id")}
+        page = await self._client._request_model("GET", BATCHES_PATH, _BatchList, params=params)
+        return page.results or []
