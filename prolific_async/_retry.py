@@ -108,6 +108,11 @@ def set_testing(testing: bool = True) -> _TestingRestorer:
     return _TestingRestorer(previous)
 
 
+def testing_enabled() -> bool:
+    """Whether :func:`set_testing` has turned test mode on."""
+    return _testing
+
+
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Return the wait a ``Retry-After`` header asks for, in seconds, or ``None``."""
     value = headers.get("Retry-After")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aioresponses.core
@@ -21,7 +21,7 @@ class _PatchedClientResponse(ClientResponse):
 
 
 @pytest.fixture(autouse=True)
-def _aioresponses_aiohttp_314_shim(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _aioresponses_aiohttp_314_shim(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make aioresponses 0.7.9 work on aiohttp >= 3.14.
 
     aiohttp 3.14 added a required ``stream_writer`` argument to ClientResponse, which
@@ -29,7 +29,7 @@ def _aioresponses_aiohttp_314_shim(monkeypatch: pytest.MonkeyPatch) -> Iterator[
     released). Remove this shim once a fixed aioresponses release is out.
     """
     monkeypatch.setattr(aioresponses.core, "ClientResponse", _PatchedClientResponse)
-    yield
+    return
 
 
 class LoopbackServer:

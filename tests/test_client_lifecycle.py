@@ -1,0 +1,160 @@
+"""Configuration from arguments and environment, the session's lifecycle, and closing."""
+
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+
+from prolific_async import ClientClosedError, MissingTokenError, ProlificClient, ProlificError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BATCH = json.loads((FIXTURES / "get_batch_200.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROLIFIC_TOKEN", raising=False)
+    monkeypatch.delenv("PROLIFIC_URL", raising=False)
+
+
+def test_missing_token_is_refused_by_the_constructor() -> None:
+    """No token argument and no PROLIFIC_TOKEN: the constructor raises, naming the variable."""
+    with pytest.raises(MissingTokenError, match="PROLIFIC_TOKEN") as caught:
+        ProlificClient()
+    assert isinstance(caught.value, ProlificError)
+
+
+@pytest.mark.parametrize("token", ["", "   "])
+def test_blank_token_is_refused(token: str) -> None:
+    """An empty or blank token is as good as none."""
+    with pytest.raises(MissingTokenError):
+        ProlificClient(token)
+
+
+def test_token_and_url_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PROLIFIC_TOKEN and PROLIFIC_URL are used when no arguments are given."""
+    monkeypatch.setenv("PROLIFIC_TOKEN", "env-token\n")
+    monkeypatch.setenv("PROLIFIC_URL", "http://127.0.0.1:9/")
+    client = ProlificClient()
+    assert client.base_url == "http://127.0.0.1:9"
+    assert client._headers["Authorization"] == "Token env-token"
+
+
+def test_arguments_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Explicit arguments win over the environment variables."""
+    monkeypatch.setenv("PROLIFIC_TOKEN", "env-token")
+    monkeypatch.setenv("PROLIFIC_URL", "http://127.0.0.1:9")
+    client = ProlificClient("arg-token", base_url="https://example.test/")
+    assert client.base_url == "https://example.test"
+    assert client._headers["Authorization"] == "Token arg-token"
+
+
+def test_default_base_url_is_the_real_api() -> None:
+    """Without PROLIFIC_URL the client talks to https://api.prolific.com."""
+    assert ProlificClient("t").base_url == "https://api.prolific.com"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"base_url": "ftp://x"}, "base_url"),
+        ({"base_url": "not a url"}, "base_url"),
+        ({"timeout": 0}, "timeout"),
+        ({"max_connections": 0}, "max_connections"),
+    ],
+)
+def test_invalid_configuration_is_refused(kwargs: dict[str, Any], match: str) -> None:
+    """Bad configuration raises ValueError naming the argument."""
+    with pytest.raises(ValueError, match=match):
+        ProlificClient("t", **kwargs)
+
+
+def test_repr_does_not_contain_the_token() -> None:
+    """The client's repr shows where it talks to, never the token."""
+    client = ProlificClient("super-secret-token")
+    assert "super-secret-token" not in repr(client)
+    assert "api.prolific.com" in repr(client)
+
+
+def test_constructing_outside_a_loop_creates_no_session() -> None:
+    """The aiohttp session is created lazily, inside a running loop, not in __init__."""
+    client = ProlificClient("t")
+    assert client._session is None
+
+
+async def test_aclose_is_idempotent_and_closes_our_session() -> None:
+    """aclose() closes the session the client made and may be called again."""
+    client = ProlificClient("t")
+    async with client:
+        session = client._session
+        assert session is not None
+    assert session.closed
+    assert client.is_closed
+    await client.aclose()
+    await client.aclose()
+
+
+async def test_closed_client_refuses_requests() -> None:
+    """A request on a closed client raises ClientClosedError, also a RuntimeError."""
+    client = ProlificClient("t")
+    await client.aclose()
+    with pytest.raises(ClientClosedError) as caught:
+        await client.batches.get("b1")
+    assert isinstance(caught.value, RuntimeError)
+
+
+async def test_closed_client_cannot_be_reopened() -> None:
+    """Entering a closed client again raises ClientClosedError."""
+    client = ProlificClient("t")
+    async with client:
+        pass
+    with pytest.raises(ClientClosedError, match="closed"):
+        async with client:
+            pass
+
+
+async def test_unclosed_client_warns() -> None:
+    """A client whose session is still open when it is collected emits a ResourceWarning."""
+    client = ProlificClient("t")
+    with aioresponses() as mocked:
+        mocked.get("https://api.prolific.com/api/v1/data-collection/batches/b1", payload=BATCH)
+        await client.batches.get("b1")
+    session = client._session
+    assert session is not None
+    with pytest.warns(ResourceWarning, match="Unclosed <ProlificClient"):
+        client.__del__()
+    await session.close()
+
+
+async def test_closed_client_does_not_warn() -> None:
+    """A properly closed client is collected silently."""
+    client = ProlificClient("t")
+    async with client:
+        pass
+    del client
+    gc.collect()  # filterwarnings=error turns any ResourceWarning into a failure
+
+
+async def test_caller_session_is_not_closed() -> None:
+    """aclose() leaves a caller-owned session open for its owner."""
+    async with aiohttp.ClientSession() as session:
+        client = ProlificClient("t", session=session)
+        async with client:
+            pass
+        assert not session.closed
+        client.__del__()  # and no ResourceWarning for a session we do not own
+
+
+async def test_closed_caller_session_is_reported() -> None:
+    """Using a caller session its owner has closed raises ClientClosedError."""
+    session = aiohttp.ClientSession()
+    await session.close()
+    client = ProlificClient("t", session=session)
+    with pytest.raises(ClientClosedError, match="session="):
+        await client.batches.get("b1")

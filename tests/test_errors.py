@@ -1,0 +1,119 @@
+"""The error tree, the status table, and how server error bodies become messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from prolific_async import errors
+from prolific_async._status import describe_error_body, make_status_error, status_error_class
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, errors.BadRequestError),
+        (401, errors.AuthenticationError),
+        (403, errors.PermissionDeniedError),
+        (404, errors.NotFoundError),
+        (409, errors.ConflictError),
+        (422, errors.UnprocessableEntityError),
+        (429, errors.RateLimitError),
+        (500, errors.InternalServerError),
+        (502, errors.InternalServerError),
+        (503, errors.InternalServerError),
+        (599, errors.InternalServerError),
+        (405, errors.APIStatusError),
+        (418, errors.APIStatusError),
+    ],
+)
+def test_status_maps_to_its_class(status: int, cls: type[errors.APIStatusError]) -> None:
+    """Each documented status has its own subclass; others fall back to APIStatusError."""
+    assert status_error_class(status) is cls
+
+
+def test_hierarchy_matches_the_docstring_tree() -> None:
+    """The branches of the tree, and the builtins some errors also are."""
+    assert issubclass(errors.APITimeoutError, errors.APIConnectionError)
+    assert issubclass(errors.APITimeoutError, TimeoutError)
+    assert issubclass(errors.OutcomeUnknownError, errors.APIConnectionError)
+    assert not issubclass(errors.OutcomeUnknownError, errors.APITimeoutError)
+    assert issubclass(errors.ClientClosedError, RuntimeError)
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), errors.ProlificError)
+    for cls in (errors.BadRequestError, errors.RateLimitError, errors.InternalServerError):
+        assert issubclass(cls, errors.APIStatusError)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {
+                "error": {
+                    "status": 400,
+                    "error_code": 140100,
+                    "title": "Bad Request",
+                    "detail": {"name": ["This field is required."]},
+                }
+            },
+            "Bad Request: name: This field is required.",
+        ),
+        ({"error": {"title": "Not Found", "detail": "No batch."}}, "Not Found: No batch."),
+        ({"error": {"detail": ["a", "b"]}}, "a; b"),
+        ({"message": "Flat message", "detail": "more"}, "Flat message: more"),
+        ({"unexpected": 1}, '{"unexpected": 1}'),
+        ("", "empty body"),
+        (
+            "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+            "HTML page: 502 Bad Gateway",
+        ),
+        ("<html><body><h1>Oops</h1></body></html>", "HTML page: Oops"),
+        ("plain text failure", "plain text failure"),
+    ],
+)
+def test_error_body_is_described(body: object, expected: str) -> None:
+    """Nested, flat, HTML, plain and empty bodies each get a readable summary."""
+    assert describe_error_body(body) == expected
+
+
+def test_long_detail_is_shortened() -> None:
+    """A huge error body does not produce a huge message."""
+    assert len(describe_error_body("x" * 10_000)) <= 500
+
+
+def test_status_error_carries_status_body_request_id_method_url() -> None:
+    """An APIStatusError keeps what a caller needs to act and to report the failure."""
+    error = make_status_error(
+        status_code=404,
+        reason="Not Found",
+        raw_body=b'{"error": {"title": "Not Found", "detail": "No such batch"}}',
+        headers={"X-Request-Id": "req-123", "Content-Type": "application/json"},
+        method="GET",
+        url="https://api.prolific.com/api/v1/data-collection/batches/abc",
+    )
+    assert isinstance(error, errors.NotFoundError)
+    assert error.status_code == 404
+    assert error.body == {"error": {"title": "Not Found", "detail": "No such batch"}}
+    assert error.request_id == "req-123"
+    assert error.method == "GET"
+    assert error.url.endswith("/batches/abc")
+    assert str(error) == (
+        "GET https://api.prolific.com/api/v1/data-collection/batches/abc failed with "
+        "404 Not Found: Not Found: No such batch (request id req-123)"
+    )
+
+
+def test_non_json_error_body_is_kept_as_text() -> None:
+    """A body that is not JSON stays available as text on the error."""
+    error = make_status_error(
+        status_code=503,
+        reason=None,
+        raw_body=b"<h1>down</h1>",
+        headers={},
+        method="POST",
+        url="u",
+    )
+    assert isinstance(error, errors.InternalServerError)
+    assert error.body == "<h1>down</h1>"
+    assert error.request_id is None
+    assert "503" in str(error)

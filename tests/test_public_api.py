@@ -1,0 +1,52 @@
+"""The curated public surface: __all__ lists exactly the public names."""
+
+from __future__ import annotations
+
+import prolific_async
+from prolific_async import errors
+
+EXPECTED = {
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Batch",
+    "BatchDataset",
+    "BatchStatus",
+    "ClientClosedError",
+    "ConflictError",
+    "InternalServerError",
+    "MissingTokenError",
+    "NotFoundError",
+    "NotGiven",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "ProlificClient",
+    "ProlificError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "TaskDetails",
+    "UnprocessableEntityError",
+    "__version__",
+    "errors",
+    "set_testing",
+}
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    """__all__ equals the set of public names the package defines."""
+    public = {name for name in vars(prolific_async) if not name.startswith("_")}
+    public |= {"__version__"}
+    # Subpackages imported as a side effect are reachable but not curated names.
+    public -= {"models", "resources"}
+    assert set(prolific_async.__all__) == EXPECTED
+    assert public == EXPECTED
+
+
+def test_every_error_is_reexported_at_top_level() -> None:
+    """Every exception in prolific_async.errors is importable from the top level too."""
+    for name in errors.__all__:
+        assert getattr(prolific_async, name) is getattr(errors, name)
