@@ -15,6 +15,7 @@ Quick start::
 
 from . import errors
 from ._client import ProlificClient
+from ._journal import Journal
 from ._retry import RetryPolicy, set_testing
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._version import __version__
@@ -27,16 +28,19 @@ from .errors import (
     ClientClosedError,
     ConflictError,
     InternalServerError,
+    JournalError,
     MissingTokenError,
     NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
     ProlificError,
     RateLimitError,
+    ReconciliationError,
     ResponseValidationError,
     UnprocessableEntityError,
 )
 from .models import Batch, BatchDataset, BatchStatus, TaskDetails
+from .models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
 
 __all__ = [
     "NOT_GIVEN",
@@ -48,9 +52,14 @@ __all__ = [
     "Batch",
     "BatchDataset",
     "BatchStatus",
+    "BulkResult",
     "ClientClosedError",
     "ConflictError",
+    "CreateBatchRequest",
+    "DuplicateBatchRequest",
     "InternalServerError",
+    "Journal",
+    "JournalError",
     "MissingTokenError",
     "NotFoundError",
     "NotGiven",
@@ -59,6 +68,7 @@ __all__ = [
     "ProlificClient",
     "ProlificError",
     "RateLimitError",
+    "ReconciliationError",
     "ResponseValidationError",
     "RetryPolicy",
     "TaskDetails",

@@ -226,8 +226,12 @@ class ProlificClient:
         *,
         json_body: Any = None,
         params: dict[str, str] | None = None,
+        state: CallState | None = None,
     ) -> APIResponse:
         """Send one API call through the retry middleware and decode its JSON body.
+
+        ``state``, when given, collects what the call did (attempts sent, 429s met) even
+        when it fails; the bulk layer reads it.
 
         Raises:
             APIStatusError: (a subclass per status) for a non-2xx answer.
@@ -243,7 +247,9 @@ class ProlificClient:
             extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
         loop = asyncio.get_running_loop()
         async with self._in_flight:
-            state = CallState(deadline=loop.time() + self._retry_policy.timeout)
+            if state is None:
+                state = CallState(deadline=0.0)
+            state.deadline = loop.time() + self._retry_policy.timeout
             reset_token = current_call.set(state)
             failure: APIConnectionError | None = None
             try:
@@ -297,8 +303,11 @@ class ProlificClient:
         *,
         json_body: Any = None,
         params: dict[str, str] | None = None,
+        state: CallState | None = None,
     ) -> T:
-        response = await self._request(method, path, json_body=json_body, params=params)
+        response = await self._request(
+            method, path, json_body=json_body, params=params, state=state
+        )
         return structure_response(
             response.data, cls, status_code=response.status, method=method, url=response.url
         )

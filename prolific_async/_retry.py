@@ -160,6 +160,8 @@ class CallState:
     """How many attempts were handed to aiohttp (for a POST: how many POSTs it cost)."""
     in_flight: bool = False
     """True while an attempt is between send and response: its outcome is unknown."""
+    rate_limited: int = 0
+    """How many 429 answers the call met (the bulk layer slows down on them)."""
 
 
 current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
@@ -172,10 +174,22 @@ class RetryMiddleware:
 
     It also reads the body of the response it returns, so a connection that breaks
     mid-body is classified (and, for a GET, retried) like any other connection error.
+
+    One instance serves one client and holds its rate-limit gate: a 429 seen by any
+    request holds back every request of the client until the wait it asked for is over,
+    instead of letting the others run into the same 429.
     """
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
+        self._resume_at = 0.0
+        """``loop.time()`` before which no request of this client is sent (429 gate)."""
+
+    async def _wait_for_gate(self, loop: asyncio.AbstractEventLoop, state: CallState) -> None:
+        delay = self._resume_at - loop.time()
+        if delay > 0 and not _testing:
+            # Past the deadline the caller's own timeout ends the call (nothing was sent).
+            await sleep(min(delay, max(0.0, state.deadline - loop.time())))
 
     async def __call__(self, req: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
         loop = asyncio.get_running_loop()
@@ -189,6 +203,7 @@ class RetryMiddleware:
             response: ClientResponse | None = None
             failure: aiohttp.ClientError | None = None
             retry_after: float | None = None
+            await self._wait_for_gate(loop, state)
             state.sent += 1
             state.in_flight = True
             try:
@@ -208,10 +223,14 @@ class RetryMiddleware:
                 failure = exc
             else:
                 retry_after = parse_retry_after(response.headers)
+                if response.status == 429:
+                    state.rate_limited += 1
                 if is_last or (
                     retry_after is not None and retry_after > self.policy.retry_after_cap
                 ):
                     state.in_flight = False
+                    if response.status == 429:
+                        self._hold_back(loop, min(retry_after or 0.0, self.policy.retry_after_cap))
                     return response
             state.in_flight = False
             if _testing:
@@ -227,5 +246,12 @@ class RetryMiddleware:
                 return response  # type: ignore[return-value]
             if response is not None:
                 response.release()  # never pin a pooled connection on a discarded body
+                if response.status == 429:
+                    # The gate is the wait, for this request and every other one.
+                    self._hold_back(loop, wait)
+                    continue
             await sleep(wait)
         raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    def _hold_back(self, loop: asyncio.AbstractEventLoop, wait: float) -> None:
+        self._resume_at = max(self._resume_at, loop.time() + wait)

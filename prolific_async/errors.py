@@ -6,6 +6,8 @@ Hierarchy::
      ├── MissingTokenError ............ no token given and PROLIFIC_TOKEN unset
      ├── ClientClosedError ............ the client was used after aclose() (also RuntimeError)
      ├── ResponseValidationError ...... a response body we could not parse into a model
+ ├── JournalError ................. a bulk journal that is corrupt or belongs to another run
+ ├── ReconciliationError .......... a bulk item whose batch cannot be told apart: look by hand
      ├── APIConnectionError ........... the request never produced an HTTP response
      │    ├── APITimeoutError ......... an attempt or the whole call timed out (also TimeoutError)
      │    └── OutcomeUnknownError ..... a create/duplicate whose fate is unknown: it may exist
@@ -37,12 +39,14 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "InternalServerError",
+    "JournalError",
     "MissingTokenError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "ProlificError",
     "RateLimitError",
+    "ReconciliationError",
     "ResponseValidationError",
     "UnprocessableEntityError",
 ]
@@ -78,6 +82,27 @@ class ResponseValidationError(ProlificError):
         self.method = method
         self.url = url
         self.errors = errors
+
+
+class JournalError(ProlificError, ValueError):
+    """A bulk journal cannot be used: corrupt, in use, or written for another manifest."""
+
+
+class ReconciliationError(ProlificError):
+    """A bulk item's batch may exist, but the workspace cannot tell which one it is.
+
+    After an ambiguous failure the bulk layer lists the workspace and found more
+    unclaimed matching batches than this run's own unresolved requests explain (another
+    process may be creating the same batches). Nothing was adopted and nothing was sent
+    again: a human should look at the batches named in the message.
+
+    Attributes:
+        candidates: the ids of the matching batches that were found.
+    """
+
+    def __init__(self, message: str, *, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
 
 
 class APIConnectionError(ProlificError):

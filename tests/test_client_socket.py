@@ -210,7 +210,7 @@ async def test_retry_after_seconds_is_the_wait(
     api.then(("status", 429, {"Retry-After": "7"}))
     async with make_client(server) as client:
         await client.batches.get("b1")
-    assert waits == [7.0]
+    assert waits == [pytest.approx(7.0, abs=0.05)]
     assert api.received == 2
 
 
@@ -263,6 +263,19 @@ async def test_backoff_waits_grow_between_retries(
     assert waits == [0.5, 1.0, 2.0, 4.0]
 
 
+async def test_a_429_holds_back_every_request_of_the_client(
+    api: ScriptedAPI, server: LoopbackServer, waits: list[float]
+) -> None:
+    """After one request meets 429 + Retry-After, the client's next requests wait too."""
+    api.then(("status", 429, {"Retry-After": "4"}))
+    async with make_client(server) as client:
+        await client.batches.get("b1")  # 429, waits 4 s (recorded), then succeeds
+        await client.batches.get("b2")  # the gate is still shut on the fake clock
+    assert len(waits) == 2
+    assert waits[1] == pytest.approx(4.0, abs=0.05)
+    assert api.received == 3
+
+
 # -- POST: never a duplicate -------------------------------------------------------------
 
 
@@ -290,7 +303,7 @@ async def test_create_is_retried_on_429(
     assert batch.id == BATCH_JSON["id"]
     assert api.received == 3
     assert api.applied == 1
-    assert waits[0] == 2.0
+    assert waits[0] == pytest.approx(2.0, abs=0.05)
 
 
 @pytest.mark.parametrize("kind", ["drop_after", "drop_before"])

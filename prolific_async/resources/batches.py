@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
 from .._converter import converter
 from .._resource import Resource, path_id
 from .._sentinel import NOT_GIVEN, NotGiven
+from ..bulk import DEFAULT_RECONCILE_MARGIN, run_bulk
 from ..models.batches import Batch, TaskDetails
+from ..models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
+
+if TYPE_CHECKING:
+    from .._journal import Journal
 
 __all__ = ["BatchesResource"]
 
@@ -150,3 +156,66 @@ class BatchesResource(Resource):
         params = {"workspace_id": _require_str(workspace_id, "workspace_id")}
         page = await self._client._request_model("GET", BATCHES_PATH, _BatchList, params=params)
         return page.results or []
+
+    def create_many(
+        self,
+        requests: Iterable[CreateBatchRequest] | AsyncIterable[CreateBatchRequest],
+        *,
+        concurrency: int = 32,
+        journal: Journal | None = None,
+        retry_failed: bool = False,
+        reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
+    ) -> AsyncIterator[BulkResult]:
+        """Create many batches concurrently, each exactly once; yield results as they finish.
+
+        See :mod:`prolific_async.bulk` for how ambiguous failures are reconciled and
+        what the journal does. Close the iterator early with ``contextlib.aclosing`` (or
+        cancel the task): in-flight requests are cancelled and nothing new starts.
+
+        Args:
+            requests: any iterable or async iterable, read lazily.
+            concurrency: how many requests may be in progress at once (lowered
+                automatically while the API answers 429).
+            journal: a :class:`~prolific_async.Journal` that makes the run resumable.
+            retry_failed: with a journal, try again the requests it records as failed.
+            reconcile_margin: seconds of clock skew allowed when matching batches
+                created before a request's first attempt.
+
+        Raises:
+            JournalError: the journal is corrupt or was written for another manifest.
+            TypeError: an item is not a :class:`CreateBatchRequest`.
+            ValueError: two requests share a ``key``.
+        """
+        return run_bulk(
+            self._client,
+            "create",
+            requests,
+            concurrency=concurrency,
+            journal=journal,
+            retry_failed=retry_failed,
+            reconcile_margin=reconcile_margin,
+        )
+
+    def duplicate_many(
+        self,
+        requests: Iterable[DuplicateBatchRequest] | AsyncIterable[DuplicateBatchRequest],
+        *,
+        concurrency: int = 32,
+        journal: Journal | None = None,
+        retry_failed: bool = False,
+        reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
+    ) -> AsyncIterator[BulkResult]:
+        """Duplicate many batches concurrently, each copy exactly once.
+
+        Each distinct source is fetched once (to know what its copies look like). The
+        arguments, results and guarantees are those of :meth:`create_many`.
+        """
+        return run_bulk(
+            self._client,
+            "duplicate",
+            requests,
+            concurrency=concurrency,
+            journal=journal,
+            retry_failed=retry_failed,
+            reconcile_margin=reconcile_margin,
+        )

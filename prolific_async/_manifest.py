@@ -1,0 +1,154 @@
+"""Reading a provisioning manifest: one JSON object per line, a create or a duplicate.
+
+A create line::
+
+    {"name": "...", "workspace_id": "...", "task_details": {"task_name": "...",
+     "task_introduction": "...", "task_steps": "..."}, "dataset_id": "..."}
+
+A duplicate line::
+
+    {"duplicate_of": "<batch id>", "name": "...", "upload_new_dataset": false}
+
+``dataset_id``, ``name`` (for a duplicate) and ``upload_new_dataset`` are optional; any
+line may carry a ``key``, a unique id for it in the journal. Blank lines and lines
+starting with ``#`` are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .models.batches import TaskDetails
+from .models.bulk import BulkRequest, CreateBatchRequest, DuplicateBatchRequest
+
+__all__ = ["ManifestError", "ManifestLine", "parse_line", "read_manifest", "validate_manifest"]
+
+_CREATE_FIELDS = {"name", "workspace_id", "task_details", "dataset_id", "key"}
+_DUPLICATE_FIELDS = {"duplicate_of", "name", "upload_new_dataset", "key"}
+_DETAIL_FIELDS = ("task_name", "task_introduction", "task_steps")
+
+
+class ManifestError(ValueError):
+    """A manifest line that is not a valid create or duplicate; names file and line."""
+
+    def __init__(self, path: str, line: int, problem: str) -> None:
+        super().__init__(f"{path}:{line}: {problem}")
+        self.path = path
+        self.line = line
+        self.problem = problem
+
+
+ManifestLine = tuple[int, BulkRequest]
+
+
+def _optional(data: dict[str, Any], field: str) -> str | None:
+    value = data.get(field)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValueError(f"{field!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _required(data: dict[str, Any], field: str) -> str:
+    value = _optional(data, field)
+    if value is None:
+        raise ValueError(f"{field!r} is required")
+    return value
+
+
+def parse_line(text: str) -> BulkRequest | None:
+    """Parse one manifest line; ``None`` for a blank or comment line.
+
+    Raises:
+        ValueError: the line is not a valid create or duplicate (the message says why).
+    """
+    stripped = text.strip()
+    if not stripped or stripped.startswith("#"):
+        return None
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    key = _optional(data, "key")
+    if "duplicate_of" in data:
+        unknown = set(data) - _DUPLICATE_FIELDS
+        if unknown:
+            raise ValueError(f"unknown field(s) for a duplicate: {sorted(unknown)}")
+        upload_new = data.get("upload_new_dataset", False)
+        if not isinstance(upload_new, bool):
+            raise ValueError(f"'upload_new_dataset' must be true or false, got {upload_new!r}")
+        return DuplicateBatchRequest(
+            _required(data, "duplicate_of"), _optional(data, "name"), upload_new, key=key
+        )
+    unknown = set(data) - _CREATE_FIELDS
+    if unknown:
+        raise ValueError(
+            f"unknown field(s) {sorted(unknown)}: a create has {sorted(_CREATE_FIELDS)}, "
+            f"a duplicate has {sorted(_DUPLICATE_FIELDS)}"
+        )
+    details = data.get("task_details")
+    if not isinstance(details, dict):
+        raise ValueError("'task_details' is required and must be an object")
+    for field in _DETAIL_FIELDS:
+        if not isinstance(details.get(field), str):
+            raise ValueError(f"'task_details.{field}' is required and must be a string")
+    return CreateBatchRequest(
+        _required(data, "name"),
+        _required(data, "workspace_id"),
+        TaskDetails(**{field: details[field] for field in _DETAIL_FIELDS}),
+        _optional(data, "dataset_id"),
+        key=key,
+    )
+
+
+def read_manifest(path: Path) -> Iterator[ManifestLine]:
+    """Yield ``(line number, request)`` lazily, one line at a time.
+
+    Raises:
+        ManifestError: on the first bad line, naming it.
+    """
+    with path.open(encoding="utf-8") as file:
+        for number, text in enumerate(file, start=1):
+            try:
+                request = parse_line(text)
+            except (ValueError, TypeError) as exc:
+                raise ManifestError(str(path), number, str(exc)) from exc
+            if request is not None:
+                yield number, request
+
+
+def validate_manifest(path: Path, *, limit: int = 20) -> tuple[int, list[ManifestError]]:
+    """Check every line without keeping them; return the count and up to ``limit`` errors.
+
+    Duplicate keys are reported too. Memory holds only the keys seen.
+    """
+    errors: list[ManifestError] = []
+    keys: dict[str, int] = {}
+    count = 0
+    with path.open(encoding="utf-8") as file:
+        for number, text in enumerate(file, start=1):
+            try:
+                request = parse_line(text)
+            except (ValueError, TypeError) as exc:
+                errors.append(ManifestError(str(path), number, str(exc)))
+            else:
+                if request is None:
+                    continue
+                count += 1
+                if request.key is not None:
+                    first = keys.setdefault(request.key, number)
+                    if first != number:
+                        errors.append(
+                            ManifestError(
+                                str(path),
+                                number,
+                                f"key {request.key!r} already used on line {first}",
+                            )
+                        )
+            if len(errors) >= limit:
+                break
+    return count, errors

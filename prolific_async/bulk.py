@@ -1,0 +1,663 @@
+"""Bulk provisioning: create or duplicate many batches concurrently, each exactly once.
+
+Design
+------
+The API has no idempotency keys, so a create (or duplicate) that fails *ambiguously*
+(:class:`~prolific_async.errors.OutcomeUnknownError`, a read timeout, a 5xx, a 2xx body we
+could not read) may or may not have made a batch. Sending it again could make a second
+one; giving up could lose one. Instead the bulk layer **reconciles**:
+
+1. Requests are grouped by *match key*: the fields a batch made for them would show in
+   a listing. For a create: workspace, name, task details and dataset. For a duplicate:
+   the source's workspace and task details, the expected name (the given one, or
+   ``"<source name> (Copy)"``) and the source's dataset (none with
+   ``upload_new_dataset``). Requests with equal keys are interchangeable: any batch
+   matching the key satisfies any of them.
+2. When a request's outcome is ambiguous, no new POST of its group starts, and once the
+   group's POSTs in flight have all settled, one listing of the workspace
+   (``GET /batches?workspace_id=``; one listing serves every group of that workspace
+   that is waiting) is searched for *candidates*: batches that match the key, were created
+   no earlier than the group's earliest first attempt minus ``reconcile_margin``, and are
+   not *claimed*. Every batch id this run has seen (from a 201, an adoption, or the
+   journal) is claimed and is never adopted twice; duplicate sources are never adopted.
+3. With ``k`` ambiguous requests and ``m`` candidates: if ``m <= k``, ``m`` requests adopt
+   a candidate each (``reconciled=True``) and the other ``k - m`` are sent again. If
+   ``m > k``, more batches match than this run can explain (another process may be
+   making the same batches): those ``k`` requests fail with
+   :class:`~prolific_async.errors.ReconciliationError` naming the candidates, and nothing
+   is adopted or sent. A human decides.
+
+A :class:`~prolific_async.Journal` makes this survive the provisioning process itself:
+each request's first POST is recorded (fsynced) before it is sent, and each outcome after
+it. A re-run with the same journal reports finished requests without sending anything,
+reconciles the ones that were in flight when the process died, and does the rest.
+
+The limit
+---------
+Reconciliation can only see what the server has applied when it lists. A POST that the
+server applies *after* that listing (a request that sat in the server for longer than our
+timeout, then went through) is invisible to it, and its request will be sent again: that
+case can still make a duplicate. The defaults make it unlikely: a POST is only judged
+ambiguous after the connection broke or ``ProlificClient(timeout=30)`` seconds passed
+without an answer, a listing only starts once every POST of the group has settled, and
+``reconcile_margin`` (10 s) widens the creation-time window for clock skew and
+whole-second timestamps. A server that applies a request more than ~30 s after receiving
+it, with the connection already gone, defeats it.
+
+Flow control
+------------
+At most ``concurrency`` requests are in progress, and the input is read only as slots
+free up, so memory is bounded by the concurrency, not the number of requests. A 429 seen
+by any request closes the client's shared gate for its ``Retry-After``; the bulk layer
+also halves its in-flight limit on a 429 (once per round trip) and raises it by
+``1/limit`` per success (AIMD), between 1 and ``concurrency``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from attrs import define, field
+
+from ._converter import converter
+from ._journal import ItemKey, Journal, JournalEntry
+from ._resource import path_id
+from ._retry import CallState
+from ._status import status_error_class
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    InternalServerError,
+    JournalError,
+    OutcomeUnknownError,
+    ProlificError,
+    RateLimitError,
+    ReconciliationError,
+    ResponseValidationError,
+)
+from .models.batches import Batch
+from .models.bulk import BulkRequest, BulkResult, CreateBatchRequest, DuplicateBatchRequest
+
+if TYPE_CHECKING:
+    from ._client import ProlificClient
+
+__all__ = ["BulkResult", "CreateBatchRequest", "DuplicateBatchRequest", "Journal", "run_bulk"]
+
+BATCHES_PATH: Final = "/api/v1/data-collection/batches"
+#: How often one request may be sent in a run (each send may retry 429s inside the client).
+MAX_SENDS: Final = 5
+DEFAULT_RECONCILE_MARGIN: Final = 10.0
+
+Operation = Literal["create", "duplicate"]
+MatchKey = tuple[str, str, str, str, str, frozenset[str]]
+
+
+def fingerprint(request: BulkRequest) -> str:
+    """A stable digest of what a request asks for (its ``key`` left out)."""
+    if isinstance(request, CreateBatchRequest):
+        data: dict[str, Any] = {
+            "name": request.name,
+            "workspace_id": request.workspace_id,
+            "task_details": converter.unstructure(request.task_details),
+            "dataset_id": request.dataset_id,
+        }
+    else:
+        data = {
+            "batch_id": request.batch_id,
+            "name": request.name,
+            "upload_new_dataset": request.upload_new_dataset,
+        }
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def observed_key(batch: Batch) -> MatchKey:
+    """The match key a batch shows in a listing."""
+    details = batch.task_details
+    return (
+        batch.workspace_id,
+        batch.name,
+        details.task_name,
+        details.task_introduction,
+        details.task_steps,
+        frozenset(dataset.id for dataset in batch.datasets),
+    )
+
+
+def is_definitive(error: ProlificError) -> bool:
+    """A 4xx answer that sending again will not change (400, 401, 403, 404, 409, 422 ...)."""
+    return (
+        isinstance(error, APIStatusError)
+        and 400 <= error.status_code < 500
+        and error.status_code not in (408, 429)
+    )
+
+
+def is_ambiguous(error: ProlificError) -> bool:
+    """Whether the request may have made a batch even though it failed."""
+    return isinstance(error, OutcomeUnknownError | InternalServerError | ResponseValidationError)
+
+
+@define(eq=False)
+class _Item:
+    index: int
+    key: ItemKey
+    request: BulkRequest
+    fingerprint: str
+    started_at: datetime | None = None
+    attempts: int = 0
+    sends: int = 0
+    match_key: MatchKey | None = None
+    workspace_id: str = ""
+    body: dict[str, Any] = field(factory=dict)
+    path: str = BATCHES_PATH
+
+
+@define(eq=False)
+class _Adopt:
+    batch: Batch
+
+
+@define(eq=False)
+class _Resend:
+    pass
+
+
+Decision = _Adopt | _Resend | ProlificError
+
+
+class _Signal:
+    """Wakes every waiter when a group's state changes (no lock: the loop is the lock)."""
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def notify(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        while not predicate():
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+
+
+@define(eq=False)
+class _Group:
+    """The requests of one match key: their POSTs in flight and their ambiguous members."""
+
+    members: int = 0
+    in_flight: int = 0
+    ambiguous: list[_Item] = field(factory=list)
+    reconciling: bool = False
+    decisions: dict[int, Decision] = field(factory=dict)
+    signal: _Signal = field(factory=_Signal)
+
+
+class _Limiter:
+    """AIMD on the number of requests in progress: halve on 429, +1/limit on success."""
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.limit = float(ceiling)
+        self.epoch = 0
+
+    @property
+    def slots(self) -> int:
+        return max(1, int(self.limit))
+
+    def observe(self, started_epoch: int, *, throttled: bool) -> None:
+        if not throttled:
+            self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
+        elif started_epoch == self.epoch:
+            # Only requests sent since the last cut may cut again: one cut per round trip.
+            self.limit = max(1.0, self.limit / 2.0)
+            self.epoch += 1
+
+
+class _Run:
+    """One bulk call: reads requests, runs them, reconciles, journals, yields results."""
+
+    def __init__(
+        self,
+        client: ProlificClient,
+        operation: Operation,
+        *,
+        concurrency: int,
+        journal: Journal | None,
+        retry_failed: bool,
+        reconcile_margin: float,
+    ) -> None:
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
+        if reconcile_margin < 0:
+            raise ValueError(f"reconcile_margin must be >= 0, got {reconcile_margin!r}")
+        self.client = client
+        self.operation: Operation = operation
+        self.journal = journal
+        self.retry_failed = retry_failed
+        self.margin = timedelta(seconds=reconcile_margin)
+        self.limiter = _Limiter(concurrency)
+        self.entries: dict[ItemKey, JournalEntry] = {}
+        self.claimed: set[str] = set()
+        self.sources: dict[str, asyncio.Task[Batch]] = {}
+        self.groups: dict[MatchKey, _Group] = {}
+        self.listings: dict[str, tuple[float, asyncio.Task[list[Batch]]]] = {}
+        self.user_keys: dict[str, int] = {}
+        self.read = 0
+
+    # -- the driver ----------------------------------------------------------------------
+
+    async def results(
+        self, requests: Iterable[BulkRequest] | AsyncIterable[BulkRequest]
+    ) -> AsyncIterator[BulkResult]:
+        if self.journal is not None:
+            self.entries = self.journal.open(self.operation)
+            self.claimed.update(
+                str(entry.batch["id"]) for entry in self.entries.values() if entry.batch
+            )
+        source = _aiter(requests)
+        running: set[asyncio.Task[BulkResult]] = set()
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(running) < self.limiter.slots:
+                    try:
+                        request = await anext(source)
+                    except StopAsyncIteration:
+                        exhausted = True
+                        break
+                    item = self._admit(request)
+                    resumed = self._resumed(item)
+                    if resumed is not None:
+                        yield resumed
+                        continue
+                    running.add(asyncio.create_task(self._process(item)))
+                if not running:
+                    return
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    yield task.result()  # an error here is a bug or a journal failure: stop
+        finally:
+            await self._shutdown(running, source)
+
+    async def _shutdown(
+        self, running: set[asyncio.Task[BulkResult]], source: AsyncIterator[BulkRequest]
+    ) -> None:
+        """Cancel what is in flight and release everything, even when cancelled again."""
+        tasks: list[asyncio.Task[Any]] = [*running, *self.sources.values()]
+        tasks += [task for _, task in self.listings.values()]
+        for task in tasks:
+            task.cancel()
+        try:
+            if tasks:
+                await asyncio.wait(tasks)
+        finally:
+            for task in tasks:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: no "exception was never retrieved" noise
+            aclose = getattr(source, "aclose", None)
+            try:
+                if aclose is not None:
+                    await aclose()
+            finally:
+                if self.journal is not None:
+                    await self.journal.close()
+
+    def _admit(self, request: object) -> _Item:
+        """Check one input request and turn it into an item (before anything is sent)."""
+        index = self.read
+        self.read += 1
+        expected = CreateBatchRequest if self.operation == "create" else DuplicateBatchRequest
+        if not isinstance(request, expected):
+            raise TypeError(
+                f"request {index} must be a {expected.__name__}, got {type(request).__name__}"
+            )
+        key: ItemKey = index
+        if request.key is not None:
+            previous = self.user_keys.setdefault(request.key, index)
+            if previous != index:
+                raise ValueError(
+                    f"request {index} repeats the key {request.key!r} of request {previous}; "
+                    "keys must be unique in a manifest"
+                )
+            key = request.key
+        item = _Item(index=index, key=key, request=request, fingerprint=fingerprint(request))
+        entry = self.entries.get(key)
+        if entry is not None and entry.fingerprint != item.fingerprint:
+            raise JournalError(
+                f"request {index} (journal item {key!r}) differs from what the journal "
+                f"{self.journal.path if self.journal else ''} recorded for it: this journal "
+                "belongs to another manifest"
+            )
+        return item
+
+    def _resumed(self, item: _Item) -> BulkResult | None:
+        entry = self.entries.get(item.key)
+        if entry is None:
+            return None
+        if entry.batch is not None:
+            batch = converter.structure(entry.batch, Batch)
+            return BulkResult(
+                index=item.index,
+                request=item.request,
+                batch=batch,
+                attempts=0,
+                reconciled=entry.reconciled,
+                resumed=True,
+            )
+        if entry.error is not None and not self.retry_failed:
+            return BulkResult(
+                index=item.index,
+                request=item.request,
+                error=_error_from_record(entry.error),
+                resumed=True,
+            )
+        item.started_at = entry.started_at if entry.error is None else None
+        return None
+
+    # -- one item ------------------------------------------------------------------------
+
+    async def _process(self, item: _Item) -> BulkResult:
+        try:
+            match_key = await self._prepare(item)
+            batch, reconciled = await self._provision_in_group(item, match_key)
+        except ProlificError as error:
+            if isinstance(error, JournalError):
+                raise
+            if is_definitive(error):
+                await self._journal(item, "failed", error=_error_record(error))
+            return BulkResult(
+                index=item.index, request=item.request, error=error, attempts=item.attempts
+            )
+        await self._journal(
+            item,
+            "done",
+            batch=converter.unstructure(batch),
+            reconciled=reconciled,
+            attempts=item.attempts,
+        )
+        return BulkResult(
+            index=item.index,
+            request=item.request,
+            batch=batch,
+            attempts=item.attempts,
+            reconciled=reconciled,
+        )
+
+    async def _prepare(self, item: _Item) -> MatchKey:
+        """Build the item's request body and path, and return its match key."""
+        request = item.request
+        if isinstance(request, CreateBatchRequest):
+            item.body = {
+                "name": request.name,
+                "workspace_id": request.workspace_id,
+                "task_details": converter.unstructure(request.task_details),
+            }
+            dataset_ids: frozenset[str] = frozenset()
+            if request.dataset_id is not None:
+                item.body["dataset_id"] = request.dataset_id
+                dataset_ids = frozenset({request.dataset_id})
+            details, name = request.task_details, request.name
+            item.workspace_id = request.workspace_id
+        else:
+            source = await self._source(request.batch_id)
+            item.path = f"{BATCHES_PATH}/{path_id(request.batch_id, 'batch_id')}/duplicate"
+            item.body = {"upload_new_dataset": request.upload_new_dataset}
+            if request.name is not None:
+                item.body["name"] = request.name
+            name = request.name if request.name is not None else f"{source.name} (Copy)"
+            details = source.task_details
+            dataset_ids = (
+                frozenset()
+                if request.upload_new_dataset
+                else frozenset(dataset.id for dataset in source.datasets)
+            )
+            item.workspace_id = source.workspace_id
+        item.match_key = (
+            item.workspace_id,
+            name,
+            details.task_name,
+            details.task_introduction,
+            details.task_steps,
+            dataset_ids,
+        )
+        return item.match_key
+
+    async def _source(self, batch_id: str) -> Batch:
+        """The duplicate's source, fetched once per run however many copies it has."""
+        task = self.sources.get(batch_id)
+        if task is None:
+            task = asyncio.create_task(self.client.batches.get(batch_id))
+            self.sources[batch_id] = task
+        source = await asyncio.shield(task)
+        self.claimed.add(source.id)  # a source is never adopted as its own copy
+        return source
+
+    async def _provision_in_group(self, item: _Item, match_key: MatchKey) -> tuple[Batch, bool]:
+        group = self.groups.setdefault(match_key, _Group())
+        group.members += 1
+        try:
+            return await self._provision(item, group)
+        finally:
+            group.members -= 1
+            if group.members == 0:  # keep memory bounded by what is in progress
+                del self.groups[match_key]
+
+    async def _provision(self, item: _Item, group: _Group) -> tuple[Batch, bool]:
+        """Send, and on an ambiguous failure reconcile, until the batch exists once."""
+        ambiguous = item.started_at is not None  # in flight when a previous run stopped
+        last_error: ProlificError | None = None
+        while True:
+            if ambiguous:
+                decision = await self._reconcile(item, group)
+                if isinstance(decision, _Adopt):
+                    return decision.batch, True
+                if isinstance(decision, ProlificError):
+                    raise decision
+            if item.sends >= MAX_SENDS and last_error is not None:
+                raise last_error
+            try:
+                return await self._send(item, group), False
+            except ProlificError as error:
+                if isinstance(error, JournalError) or is_definitive(error):
+                    raise
+                last_error = error
+                ambiguous = is_ambiguous(error)
+                if not ambiguous and not _never_applied(error):
+                    raise
+
+    async def _send(self, item: _Item, group: _Group) -> Batch:
+        # New POSTs wait while the group has a reconciliation pending, so its POSTs in
+        # flight drain and the listing sees every one of them.
+        await group.signal.wait_for(lambda: not group.ambiguous and not group.reconciling)
+        group.in_flight += 1
+        outcome_ambiguous = False
+        try:
+            if item.started_at is None:
+                item.started_at = datetime.now(UTC)
+                await self._journal(item, "start", started_at=item.started_at.isoformat())
+            item.sends += 1
+            state = CallState(deadline=0.0)
+            epoch = self.limiter.epoch
+            try:
+                batch = await self.client._request_model(
+                    "POST", item.path, Batch, json_body=item.body, state=state
+                )
+            except ProlificError as error:
+                outcome_ambiguous = is_ambiguous(error)
+                raise
+            finally:
+                item.attempts += state.sent
+                self.limiter.observe(epoch, throttled=state.rate_limited > 0)
+            self.claimed.add(batch.id)
+            return batch
+        finally:
+            group.in_flight -= 1
+            if outcome_ambiguous:
+                group.ambiguous.append(item)
+            group.signal.notify()
+
+    # -- reconciliation ------------------------------------------------------------------
+
+    async def _reconcile(self, item: _Item, group: _Group) -> Decision:
+        if item not in group.ambiguous:
+            group.ambiguous.append(item)  # resumed from a journal: in flight before we began
+            group.signal.notify()
+        try:
+            while True:
+                await group.signal.wait_for(
+                    lambda: (
+                        item.index in group.decisions
+                        or (not group.reconciling and group.in_flight == 0)
+                    )
+                )
+                if item.index in group.decisions:
+                    return group.decisions.pop(item.index)
+                await self._lead_reconciliation(group)
+        except BaseException:
+            # A cancelled item must not be counted, or be given a batch, by the next round.
+            if item in group.ambiguous:
+                group.ambiguous.remove(item)
+            group.decisions.pop(item.index, None)
+            group.signal.notify()
+            raise
+
+    async def _lead_reconciliation(self, group: _Group) -> None:
+        group.reconciling = True
+        members = list(group.ambiguous)
+        try:
+            loop = asyncio.get_running_loop()
+            try:
+                listing = await self._listing(members[0].workspace_id, not_before=loop.time())
+            except ProlificError as error:
+                for member in members:
+                    group.decisions[member.index] = error
+                return
+            decisions = self._decide(members, listing)
+            group.decisions.update(decisions)
+        finally:
+            if all(member.index in group.decisions for member in members):
+                group.ambiguous = [m for m in group.ambiguous if m not in members]
+            group.reconciling = False
+            group.signal.notify()
+
+    def _decide(self, members: list[_Item], listing: list[Batch]) -> dict[int, Decision]:
+        earliest = min(member.started_at or datetime.now(UTC) for member in members)
+        match_key = members[0].match_key
+        candidates = sorted(
+            (
+                batch
+                for batch in listing
+                if batch.id not in self.claimed
+                and observed_key(batch) == match_key
+                and batch.created_at >= earliest - self.margin
+            ),
+            key=lambda batch: (batch.created_at, batch.id),
+        )
+        members = sorted(members, key=lambda member: member.index)
+        if len(candidates) > len(members):
+            ids = [batch.id for batch in candidates]
+            error = ReconciliationError(
+                f"{len(candidates)} unclaimed batches in workspace {members[0].workspace_id!r} "
+                f"match {len(members)} request(s) whose outcome is unknown ({ids}); another "
+                "process may be creating the same batches. Nothing was adopted or sent "
+                "again: check these batches by hand.",
+                candidates=ids,
+            )
+            return {member.index: error for member in members}
+        decisions: dict[int, Decision] = {}
+        for member, batch in zip(members, candidates, strict=False):
+            self.claimed.add(batch.id)
+            decisions[member.index] = _Adopt(batch)
+        for member in members[len(candidates) :]:
+            decisions[member.index] = _Resend()
+        return decisions
+
+    async def _listing(self, workspace_id: str, *, not_before: float) -> list[Batch]:
+        """A listing of the workspace started no earlier than ``not_before``, shared."""
+        current = self.listings.get(workspace_id)
+        if current is None or current[0] < not_before:
+            loop = asyncio.get_running_loop()
+            task = asyncio.create_task(self.client.batches.list(workspace_id))
+            current = (loop.time(), task)
+            self.listings[workspace_id] = current
+        return await asyncio.shield(current[1])
+
+    async def _journal(self, item: _Item, kind: str, **fields: Any) -> None:
+        if self.journal is not None:
+            record = {"type": kind, "item": item.key, "fingerprint": item.fingerprint}
+            await self.journal.append({**record, **fields})
+
+
+def _never_applied(error: ProlificError) -> bool:
+    """Failures that prove the request did not take effect, so sending again is safe."""
+    if isinstance(error, RateLimitError):
+        return True
+    if isinstance(error, APIStatusError):
+        return error.status_code == 408
+    return isinstance(error, APIConnectionError | APITimeoutError) and not isinstance(
+        error, OutcomeUnknownError
+    )
+
+
+def _error_record(error: ProlificError) -> dict[str, Any]:
+    record: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    if isinstance(error, APIStatusError):
+        record.update(status_code=error.status_code, method=error.method, url=error.url)
+    return record
+
+
+def _error_from_record(record: dict[str, Any]) -> ProlificError:
+    status = record.get("status_code")
+    message = f"{record.get('message', 'failed')} (from the journal)"
+    if isinstance(status, int):
+        return status_error_class(status)(
+            message,
+            status_code=status,
+            body=None,
+            request_id=None,
+            method=str(record.get("method", "POST")),
+            url=str(record.get("url", "")),
+        )
+    return ProlificError(message)
+
+
+async def _aiter(requests: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(requests, AsyncIterable):
+        async for request in requests:
+            yield request
+    else:
+        for request in requests:
+            yield request
+
+
+def run_bulk(
+    client: ProlificClient,
+    operation: Operation,
+    requests: Iterable[BulkRequest] | AsyncIterable[BulkRequest],
+    *,
+    concurrency: int,
+    journal: Journal | None,
+    retry_failed: bool,
+    reconcile_margin: float,
+) -> AsyncIterator[BulkResult]:
+    """Start a bulk run; the resources' ``create_many``/``duplicate_many`` call this."""
+    run = _Run(
+        client,
+        operation,
+        concurrency=concurrency,
+        journal=journal,
+        retry_failed=retry_failed,
+        reconcile_margin=reconcile_margin,
+    )
+    return run.results(requests)

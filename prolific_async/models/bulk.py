@@ -1,0 +1,78 @@
+"""Inputs and outputs of bulk provisioning: one request per batch, one result per request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from attrs import Attribute, field, frozen, validators
+
+from .batches import Batch, TaskDetails
+
+if TYPE_CHECKING:
+    from ..errors import ProlificError
+
+_non_empty = validators.and_(validators.instance_of(str), validators.min_len(1))
+_optional_non_empty = validators.optional(_non_empty)
+
+
+def _path_safe(_: object, attribute: Attribute[str], value: str) -> None:
+    if value in (".", ".."):
+        raise ValueError(f"{attribute.name} must not be {value!r}: it would change the path")
+
+
+@frozen
+class CreateBatchRequest:
+    """One batch for :meth:`~prolific_async.resources.batches.BatchesResource.create_many`."""
+
+    name: str = field(validator=_non_empty)
+    """The new batch's name."""
+    workspace_id: str = field(validator=_non_empty)
+    """The workspace to create it in."""
+    task_details: TaskDetails = field(validator=validators.instance_of(TaskDetails))
+    """What participants are shown."""
+    dataset_id: str | None = field(default=None, validator=_optional_non_empty)
+    """A dataset to attach at creation, or ``None``."""
+    key: str | None = field(default=None, kw_only=True, validator=_optional_non_empty)
+    """Your id for this item in the journal (unique in the manifest); default: its index."""
+
+
+@frozen
+class DuplicateBatchRequest:
+    """One copy for :meth:`~prolific_async.resources.batches.BatchesResource.duplicate_many`."""
+
+    batch_id: str = field(validator=[_non_empty, _path_safe])
+    """The batch to copy."""
+    name: str | None = field(default=None, validator=_optional_non_empty)
+    """The copy's name; ``None`` lets the server name it ``"<source name> (Copy)"``."""
+    upload_new_dataset: bool = field(default=False, validator=validators.instance_of(bool))
+    """Leave the dataset behind instead of sharing the source's."""
+    key: str | None = field(default=None, kw_only=True, validator=_optional_non_empty)
+    """Your id for this item in the journal (unique in the manifest); default: its index."""
+
+
+BulkRequest = CreateBatchRequest | DuplicateBatchRequest
+
+
+@frozen(kw_only=True)
+class BulkResult:
+    """What happened to one request of a bulk run."""
+
+    index: int
+    """The request's position in the input, from 0."""
+    request: CreateBatchRequest | DuplicateBatchRequest
+    """The request itself."""
+    batch: Batch | None = None
+    """The batch that exists for this request, or ``None`` if it failed."""
+    error: ProlificError | None = None
+    """Why it failed, or ``None``."""
+    attempts: int = 0
+    """How many POSTs this request cost in this run (429 retries included)."""
+    reconciled: bool = False
+    """True when the batch was found by listing the workspace rather than from a 201."""
+    resumed: bool = False
+    """True when the outcome was read from the journal; no request was sent for it."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the batch exists."""
+        return self.batch is not None

@@ -1,0 +1,147 @@
+"""The bulk journal file: records, torn last lines, corrupt lines, misuse."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from prolific_async import Journal, JournalError
+
+
+def lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def test_new_journal_gets_a_header(tmp_path: Path) -> None:
+    """Opening a new journal writes a header naming the operation."""
+    journal = Journal(tmp_path / "j.jsonl")
+    assert journal.open("create") == {}
+    await journal.close()
+    assert lines(journal.path) == [{"type": "header", "version": 1, "operation": "create"}]
+
+
+async def test_records_round_trip(tmp_path: Path) -> None:
+    """start, done and failed records load back into per-item entries."""
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.open("create")
+    await journal.append(
+        {"type": "start", "item": 0, "fingerprint": "f0", "started_at": "2026-01-01T00:00:00+00:00"}
+    )
+    await journal.append(
+        {"type": "done", "item": 0, "fingerprint": "f0", "batch": {"id": "b0"}, "attempts": 2,
+         "reconciled": True}
+    )
+    await journal.append({"type": "start", "item": "k1", "fingerprint": "f1",
+                          "started_at": "2026-01-01T00:00:01+00:00"})
+    await journal.append({"type": "failed", "item": "k2", "fingerprint": "f2",
+                          "error": {"type": "BadRequestError", "status_code": 400}})
+    await journal.close()
+    entries = Journal(journal.path).open("create")
+    assert entries[0].batch == {"id": "b0"}
+    assert entries[0].attempts == 2
+    assert entries[0].reconciled is True
+    assert entries["k1"].batch is None
+    assert entries["k1"].started_at is not None
+    assert entries["k2"].error == {"type": "BadRequestError", "status_code": 400}
+
+
+async def test_torn_last_line_is_dropped_and_truncated(tmp_path: Path) -> None:
+    """A last line cut short by a crash is ignored and removed before appending."""
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    journal.open("create")
+    await journal.append({"type": "start", "item": 0, "fingerprint": "f",
+                          "started_at": "2026-01-01T00:00:00+00:00"})
+    await journal.close()
+    with path.open("ab") as file:
+        file.write(b'{"type": "done", "item": 0, "finger')
+    reopened = Journal(path)
+    entries = reopened.open("create")
+    assert entries[0].batch is None
+    await reopened.append({"type": "done", "item": 0, "fingerprint": "f", "batch": {"id": "x"}})
+    await reopened.close()
+    assert [record["type"] for record in lines(path)] == ["header", "start", "done"]
+
+
+async def test_invalid_complete_last_line_is_tolerated(tmp_path: Path) -> None:
+    """A last line that ends in a newline but is not valid JSON is dropped too."""
+    path = tmp_path / "j.jsonl"
+    Journal(path).open("create")
+    with path.open("ab") as file:
+        file.write(b'{"type": "start", "item": 0, \n')
+    journal = Journal(path)
+    assert journal.open("create") == {}
+    await journal.close()
+    assert len(lines(path)) == 1
+
+
+async def test_corrupt_middle_line_is_refused(tmp_path: Path) -> None:
+    """A bad line that is not the last one is an error naming its line number."""
+    path = tmp_path / "j.jsonl"
+    path.write_text(
+        '{"type":"header","version":1,"operation":"create"}\n'
+        "garbage\n"
+        '{"type":"start","item":0,"fingerprint":"f","started_at":"2026-01-01T00:00:00+00:00"}\n'
+    )
+    with pytest.raises(JournalError, match="line 2"):
+        Journal(path).open("create")
+
+
+async def test_journal_of_another_operation_is_refused(tmp_path: Path) -> None:
+    """A create journal cannot be used for a duplicate run."""
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    journal.open("create")
+    await journal.close()
+    with pytest.raises(JournalError, match="'create' run"):
+        Journal(path).open("duplicate")
+
+
+async def test_not_a_journal_is_refused(tmp_path: Path) -> None:
+    """A file that does not start with a journal header is refused."""
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"some": "other file"}\n{"more": 1}\n')
+    with pytest.raises(JournalError, match="line 1"):
+        Journal(path).open("create")
+
+
+async def test_journal_in_use_is_refused(tmp_path: Path) -> None:
+    """One journal object serves one run at a time."""
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.open("create")
+    with pytest.raises(JournalError, match="already in use"):
+        journal.open("create")
+    await journal.close()
+
+
+async def test_cancelled_append_still_reaches_the_disk(tmp_path: Path) -> None:
+    """A record whose writer is cancelled is still written whole before close returns."""
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.open("create")
+    record = {"type": "start", "item": 0, "fingerprint": "f",
+              "started_at": "2026-01-01T00:00:00+00:00"}
+    task = asyncio.create_task(journal.append(record))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await journal.close()
+    assert lines(journal.path)[1] == record
+
+
+async def test_concurrent_appends_are_grouped_and_all_written(tmp_path: Path) -> None:
+    """Many concurrent appends all land, each as one whole line."""
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.open("create")
+    await asyncio.gather(
+        *(
+            journal.append({"type": "start", "item": i, "fingerprint": "f",
+                            "started_at": "2026-01-01T00:00:00+00:00"})
+            for i in range(200)
+        )
+    )
+    await journal.close()
+    assert sorted(record["item"] for record in lines(journal.path)[1:]) == list(range(200))  # type: ignore[type-var]
