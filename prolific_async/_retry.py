@@ -162,6 +162,8 @@ class CallState:
     """True while an attempt is between send and response: its outcome is unknown."""
     rate_limited: int = 0
     """How many 429 answers the call met (the bulk layer slows down on them)."""
+    last_failure: aiohttp.ClientError | None = None
+    """The error the middleware last let through, if aiohttp calls it again."""
 
 
 current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
@@ -184,6 +186,8 @@ class RetryMiddleware:
         self.policy = policy
         self._resume_at = 0.0
         """``loop.time()`` before which no request of this client is sent (429 gate)."""
+        self.rate_limited_total = 0
+        """How many 429 answers this client has met (shown by the command line)."""
 
     async def _wait_for_gate(self, loop: asyncio.AbstractEventLoop, state: CallState) -> None:
         delay = self._resume_at - loop.time()
@@ -198,7 +202,11 @@ class RetryMiddleware:
             state = CallState(deadline=loop.time() + self.policy.timeout)
         idempotent = req.method in IDEMPOTENT_METHODS
         retry_statuses = RETRY_STATUSES_IDEMPOTENT if idempotent else RETRY_STATUSES_NON_IDEMPOTENT
-        for attempt in range(1, self.policy.attempts + 1):
+        if state.sent >= self.policy.attempts and state.last_failure is not None:
+            # aiohttp resends a GET once after a dropped connection, running this
+            # middleware again: the attempts already spent still count.
+            raise state.last_failure
+        for attempt in range(state.sent + 1, self.policy.attempts + 1):
             is_last = attempt == self.policy.attempts
             response: ClientResponse | None = None
             failure: aiohttp.ClientError | None = None
@@ -219,12 +227,14 @@ class RetryMiddleware:
                 if never_sent(exc):
                     state.in_flight = False
                 if is_last or not _retryable_error(exc, idempotent):
+                    state.last_failure = exc
                     raise
                 failure = exc
             else:
                 retry_after = parse_retry_after(response.headers)
                 if response.status == 429:
                     state.rate_limited += 1
+                    self.rate_limited_total += 1
                 if is_last or (
                     retry_after is not None and retry_after > self.policy.retry_after_cap
                 ):
@@ -242,6 +252,7 @@ class RetryMiddleware:
             if loop.time() + wait >= state.deadline:
                 # Out of time: the caller sees the last failure as it was.
                 if failure is not None:
+                    state.last_failure = failure
                     raise failure
                 return response  # type: ignore[return-value]
             if response is not None:

@@ -190,6 +190,19 @@ async def test_get_is_retried_after_a_dropped_connection(
     assert api.received == 2
 
 
+@pytest.mark.parametrize("attempts", [1, 2, 3])
+async def test_attempts_cap_gets_despite_aiohttps_own_resend(
+    api: ScriptedAPI, server: LoopbackServer, attempts: int
+) -> None:
+    """A GET is sent at most `attempts` times, although aiohttp resends once on a drop."""
+    api.then(*[("drop_before",)] * 10)
+    policy = RetryPolicy(attempts=attempts, wait_initial=0.001, wait_jitter=0.0)
+    async with make_client(server, retry=policy) as client:
+        with pytest.raises(errors.APIConnectionError):
+            await client.batches.get("b1")
+    assert api.received == attempts
+
+
 async def test_get_is_retried_after_a_read_timeout(
     api: ScriptedAPI, server: LoopbackServer
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
@@ -165,7 +165,7 @@ class BatchesResource(Resource):
         journal: Journal | None = None,
         retry_failed: bool = False,
         reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
-    ) -> AsyncIterator[BulkResult]:
+    ) -> AsyncGenerator[BulkResult, None]:
         """Create many batches concurrently, each exactly once; yield results as they finish.
 
         See :mod:`prolific_async.bulk` for how ambiguous failures are reconciled and
@@ -204,7 +204,7 @@ class BatchesResource(Resource):
         journal: Journal | None = None,
         retry_failed: bool = False,
         reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
-    ) -> AsyncIterator[BulkResult]:
+    ) -> AsyncGenerator[BulkResult, None]:
         """Duplicate many batches concurrently, each copy exactly once.
 
         Each distinct source is fetched once (to know what its copies look like). The

@@ -1,0 +1,38 @@
+"""An embedded Prolific API emulator with fault injection, for tests, benchmarks and demos.
+
+:class:`FakeProlific` serves the AI Task Builder batch endpoints over a real socket
+(``aiohttp.web`` on 127.0.0.1) from in-memory state, with the real API's validation and
+status codes, and misbehaves on request: scripted faults (:meth:`FakeProlific.add_fault`),
+latency, a rate limit and a concurrency cap. Randomness is seeded, so a failing run
+replays::
+
+    from prolific_async.testing import FakeProlific
+
+    async with FakeProlific() as fake:
+        fake.add_fault("GET", "/api/v1/data-collection/batches/*", "status", status=503)
+        async with fake.client() as client:
+            ...
+
+With pytest and pytest-asyncio installed, the ``prolific_fake`` and ``prolific_client``
+fixtures are available without any configuration (see :mod:`.pytest_plugin`). Run it
+standalone with ``python -m prolific_async.testing``.
+"""
+
+from ._faults import Fault, FaultKind
+from ._pipeline import Latency
+from ._server import FAST_RETRY_POLICY, FakeProlific
+from ._state import StoredBatch, StoredDataset
+from ._traffic import EmulatorStats, RateLimit, RecordedRequest
+
+__all__ = [
+    "FAST_RETRY_POLICY",
+    "EmulatorStats",
+    "FakeProlific",
+    "Fault",
+    "FaultKind",
+    "Latency",
+    "RateLimit",
+    "RecordedRequest",
+    "StoredBatch",
+    "StoredDataset",
+]

@@ -1,0 +1,73 @@
+"""Run the emulator standalone: ``python -m prolific_async.testing [--port 8765]``.
+
+It prints the URL and token to use (``PROLIFIC_URL`` / ``PROLIFIC_TOKEN``), so code in
+any language can talk to it, and serves until Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from ._server import FakeProlific
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m prolific_async.testing",
+        description="Serve an in-memory Prolific AI Task Builder API for local testing.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port, 0 for any free one (default: 8765)"
+    )
+    parser.add_argument("--token", help="the API token clients must send (default: random)")
+    parser.add_argument("--seed", type=int, help="seed for ids and faults (default: random)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to each request (default: 0)"
+    )
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    fake = FakeProlific(
+        host=args.host, port=args.port, token=args.token, seed=args.seed, latency=args.latency
+    )
+    async with fake:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still works
+                loop.add_signal_handler(signum, stop.set)
+        sys.stdout.write(
+            f"Prolific API emulator listening on {fake.url} (seed {fake.seed})\n"
+            f"PROLIFIC_URL={fake.url}\n"
+            f"PROLIFIC_TOKEN={fake.token}\n"
+            "Press Ctrl-C to stop.\n"
+        )
+        sys.stdout.flush()
+        await stop.wait()
+    sys.stdout.write("Stopped.\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, serve until interrupted, and return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(_serve(args))
+    except KeyboardInterrupt:  # Ctrl-C where no signal handler could be installed
+        pass
+    except OSError as exc:
+        parser.exit(1, f"error: cannot listen on {args.host}:{args.port}: {exc}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""Scripted faults: what they are, which request they hit, and how each one misbehaves.
+
+A fault is matched on the method and an ``fnmatch`` pattern of the path (query left
+out), fires for the next ``times`` matching requests (each with ``probability``, drawn
+from the fake's seeded generator) and is consumed in the order faults were added.
+
+Two families, by whether the request takes effect:
+
+* **before** (``status``, ``html``, ``not_json``, ``drop_before``): the fake answers (or
+  cuts the connection) in place of the API; the request is **not** applied.
+* **after** (``truncated``, ``drop_after``, ``stall_after``, ``status_after``): the request
+  **is** applied (the batch exists), then the response is damaged, cut, held back or
+  replaced by an error. These are the cases that duplicate a naive client's POSTs.
+
+``delay`` waits, then serves the request normally.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import random
+from collections.abc import Mapping
+from fnmatch import fnmatchcase
+from typing import Any, Final
+
+from aiohttp import web
+from attrs import define, field
+from multidict import CIMultiDict
+
+from ._state import error_body, status_phrase
+
+__all__ = ["Fault", "FaultKind", "FaultSchedule"]
+
+
+class FaultKind(enum.StrEnum):
+    """How a fault misbehaves; see the module docstring for the two families."""
+
+    STATUS = "status"
+    """Answer ``status`` (default 503) with ``headers`` and ``body``; not applied."""
+    HTML = "html"
+    """Answer a proxy's HTML error page (default 502); not applied."""
+    TRUNCATED = "truncated"
+    """Applied; the real response announces its full length, sends half, cuts."""
+    NOT_JSON = "not_json"
+    """Answer a body that is not JSON (default ``200``, ``text/plain``); not applied."""
+    DELAY = "delay"
+    """Wait ``delay`` seconds, then serve normally (applied after the wait)."""
+    DROP_BEFORE = "drop_before"
+    """Cut the connection without answering; not applied."""
+    DROP_AFTER = "drop_after"
+    """Applied, then the connection is cut before the response."""
+    STALL_AFTER = "stall_after"
+    """Applied, then the response is held ``delay`` seconds (default: until the fake stops)."""
+    STATUS_AFTER = "status_after"
+    """Applied, then answer ``status`` (default 500) instead of the real response."""
+
+
+BEFORE_KINDS: Final = frozenset(
+    {FaultKind.STATUS, FaultKind.HTML, FaultKind.NOT_JSON, FaultKind.DROP_BEFORE}
+)
+AFTER_KINDS: Final = frozenset(
+    {FaultKind.TRUNCATED, FaultKind.DROP_AFTER, FaultKind.STALL_AFTER, FaultKind.STATUS_AFTER}
+)
+#: Kinds that answer with a canned response, and the status each uses by default.
+DEFAULT_STATUS: Final = {
+    FaultKind.STATUS: 503,
+    FaultKind.HTML: 502,
+    FaultKind.NOT_JSON: 200,
+    FaultKind.STATUS_AFTER: 500,
+}
+
+
+@define(kw_only=True)
+class Fault:
+    """One scripted fault, as returned by :meth:`FakeProlific.add_fault`.
+
+    ``fired`` counts the requests it has hit, so a test can assert the fault really
+    happened.
+    """
+
+    method: str
+    """The HTTP method it matches (upper case), or ``"*"`` for any."""
+    path: str
+    """An ``fnmatch`` pattern of the request path, without the query string."""
+    kind: FaultKind
+    """How it misbehaves."""
+    times: int | None = 1
+    """How many matching requests it hits; ``None`` means every one, forever."""
+    probability: float = 1.0
+    """The chance it fires on a matching request (seeded, so runs replay)."""
+    status: int | None = None
+    """The answer's status for ``status``/``html``/``not_json``/``status_after``."""
+    headers: dict[str, str] = field(factory=dict)
+    """Extra response headers for the canned answers (for example ``Retry-After``)."""
+    body: Any = None
+    """The canned answer's body: ``str``/``bytes`` as is, anything else as JSON."""
+    delay: float | None = None
+    """Seconds waited before acting; for ``stall_after``, how long the response is held."""
+    fired: int = 0
+    """How many requests it has hit so far."""
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether it has fired ``times`` times and will not fire again."""
+        return self.times is not None and self.fired >= self.times
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether a request with this method and path is one it targets."""
+        return self.method in ("*", method) and fnmatchcase(path, self.path)
+
+
+def make_fault(
+    method: str,
+    path: str,
+    kind: FaultKind | str,
+    *,
+    times: int | None,
+    probability: float,
+    status: int | None,
+    headers: Mapping[str, str] | None,
+    body: Any,
+    delay: float | None,
+) -> Fault:
+    """Check the arguments of :meth:`FakeProlific.add_fault` and build the fault.
+
+    Raises:
+        ValueError: an unknown kind, an argument the kind does not use, or a bad value.
+    """
+    try:
+        kind = FaultKind(kind)
+    except ValueError:
+        known = ", ".join(k.value for k in FaultKind)
+        raise ValueError(f"unknown fault kind {kind!r}; expected one of: {known}") from None
+    if not path:
+        raise ValueError("path must be a non-empty fnmatch pattern such as '/api/v1/*'")
+    if times is not None and (isinstance(times, bool) or times < 1):
+        raise ValueError(f"times must be None (forever) or an integer >= 1, got {times!r}")
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"probability must be between 0 and 1, got {probability!r}")
+    if kind not in DEFAULT_STATUS and (status is not None or headers or body is not None):
+        raise ValueError(f"a {kind.value!r} fault sends no canned answer: drop status/headers/body")
+    if status is not None and not 200 <= status <= 599:
+        raise ValueError(f"status must be an HTTP status code from 200 to 599, got {status!r}")
+    if delay is not None and delay < 0:
+        raise ValueError(f"delay must be >= 0 seconds, got {delay!r}")
+    if kind is FaultKind.DELAY and not delay:
+        raise ValueError("a 'delay' fault needs delay=<seconds>")
+    return Fault(
+        method="*" if method == "*" else method.upper(),
+        path=path,
+        kind=kind,
+        times=times,
+        probability=probability,
+        status=status,
+        headers=dict(headers or {}),
+        body=body,
+        delay=delay,
+    )
+
+
+class FaultSchedule:
+    """The faults of one fake, in the order they were added."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self.faults: list[Fault] = []
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        """Return the first live fault that matches and fires, counting it as fired.
+
+        A fault whose probability draw fails lets the next matching one have its turn.
+        Draws happen only for probabilities strictly between 0 and 1, so certain faults
+        never shift the random sequence a replay depends on.
+        """
+        for fault in self.faults:
+            if fault.exhausted or fault.probability <= 0.0 or not fault.matches(method, path):
+                continue
+            if fault.probability < 1.0 and self._rng.random() >= fault.probability:
+                continue
+            fault.fired += 1
+            return fault
+        return None
+
+
+def html_page(status: int) -> str:
+    """A reverse proxy's error page, as a load balancer in front of an API sends it."""
+    title = f"{status} {status_phrase(status)}"
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+
+
+def canned_response(fault: Fault) -> web.Response:
+    """The answer a ``status``, ``html``, ``not_json`` or ``status_after`` fault sends."""
+    status = fault.status if fault.status is not None else DEFAULT_STATUS[fault.kind]
+    headers: CIMultiDict[str] = CIMultiDict(fault.headers)
+    body = fault.body
+    if body is None:
+        if fault.kind is FaultKind.HTML:
+            body, content_type = html_page(status), "text/html; charset=utf-8"
+        elif fault.kind is FaultKind.NOT_JSON:
+            body, content_type = "OK", "text/plain; charset=utf-8"
+        else:
+            body, content_type = error_body(status, status_phrase(status)), "application/json"
+    elif isinstance(body, str | bytes):
+        content_type = "text/plain; charset=utf-8"
+    else:
+        content_type = "application/json"
+    data = body.encode() if isinstance(body, str) else body
+    if not isinstance(data, bytes):
+        data = json.dumps(data).encode()
+    headers.setdefault("Content-Type", content_type)
+    return web.Response(status=status, body=data, headers=headers)
+
+
+def cut_connection(request: web.Request) -> web.Response:
+    """Close the request's TCP connection without answering.
+
+    The returned response is never sent: aiohttp finds the transport closing, treats it
+    as a client that went away and writes nothing. The client sees the connection end
+    (``ServerDisconnectedError``).
+    """
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+    return web.Response(status=204)
+
+
+def send_truncated(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Send ``response``'s status and headers with its full length but half its body, then cut.
+
+    The client reads a status line and headers it believes, then the connection ends
+    mid-body (``ClientPayloadError``): the request was applied, the answer never arrived.
+    """
+    transport = request.transport
+    if transport is None:  # the client is already gone
+        return response
+    body = response.body if isinstance(response, web.Response) else None
+    body = body if isinstance(body, bytes) else b""
+    head = (
+        f"HTTP/1.1 {response.status} {status_phrase(response.status)}\r\n"
+        f"Content-Type: {response.content_type}\r\n"
+        f"Content-Length: {max(len(body), 1)}\r\n\r\n"
+    )
+    transport.write(head.encode("latin-1") + body[: len(body) // 2])
+    return cut_connection(request)

@@ -1,0 +1,224 @@
+"""What happens to each request the emulator receives, before and after the endpoint runs.
+
+In order: the request is logged and counted; it waits for a ``max_concurrency`` slot;
+``latency`` passes; the rate limit may answer 429; the first matching fault is picked;
+a "before" fault answers or cuts instead of the API; otherwise routing (404 for an
+unknown path), authentication (401), 405 for a wrong method and the endpoint run; an
+"after" fault then damages, cuts, holds back or replaces the response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ._faults import (
+    AFTER_KINDS,
+    BEFORE_KINDS,
+    FaultKind,
+    FaultSchedule,
+    canned_response,
+    cut_connection,
+    send_truncated,
+)
+from ._routes import error_response
+from ._state import APIError
+from ._traffic import (
+    EmulatorStats,
+    RateLimit,
+    RecordedRequest,
+    TokenBucket,
+    decode_json,
+    redact_headers,
+)
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler, Middleware
+
+__all__ = ["Latency", "RequestPipeline"]
+
+#: A fixed latency in seconds, or a draw from the fake's seeded generator.
+Latency = float | Callable[[random.Random], float]
+
+
+class RequestPipeline:
+    """The per-request behaviour of one fake: auth, knobs, faults, logging, counters.
+
+    Args:
+        token: the token requests must carry.
+        faults: the fake's fault schedule.
+        latency: the initial latency.
+        latency_rng: the seeded generator latency callables draw from.
+        rate_limit: the initial rate limit.
+        max_concurrency: how many requests are served at once (``None``: any).
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        faults: FaultSchedule,
+        latency: Latency,
+        latency_rng: random.Random,
+        rate_limit: RateLimit | None,
+        max_concurrency: int | None,
+    ) -> None:
+        self._token = token
+        self.faults = faults
+        self.latency = latency
+        self._latency_rng = latency_rng
+        self._rate_limit = rate_limit
+        self._bucket: TokenBucket | None = None
+        self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self.requests: list[RecordedRequest] = []
+        self.stats = EmulatorStats()
+        self.route_names: dict[web.AbstractRoute, str] = {}
+        self.stopping = asyncio.Event()
+        """Set when the fake stops: every waiting handler wakes and cuts its connection."""
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate limit in force; setting it starts a full bucket."""
+        return self._rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: RateLimit | None) -> None:
+        self._rate_limit = value
+        self._bucket = None
+
+    def middleware(self) -> Middleware:
+        """The aiohttp middleware running every request through this pipeline."""
+
+        @web.middleware
+        async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
+            return await self._handle(request, handler)
+
+        return pipeline
+
+    def _route_name(self, request: web.Request) -> str:
+        problem = request.match_info.http_exception
+        if problem is None:
+            return self.route_names.get(request.match_info.route, "unknown")
+        return "method_not_allowed" if isinstance(problem, web.HTTPMethodNotAllowed) else "unknown"
+
+    async def _handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        raw = await request.read()
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=redact_headers(request.headers),
+                json=decode_json(raw),
+            )
+        )
+        self.stats.arrived(request.method, self._route_name(request))
+        try:
+            async with self._slots or contextlib.nullcontext():
+                self.stats.started_serving()
+                try:
+                    return await self._serve(request, handler)
+                finally:
+                    self.stats.finished_serving()
+        finally:
+            self.stats.answered()
+
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if await self._pause(self._draw_latency()):
+            return cut_connection(request)
+        retry_after = self._throttle()
+        if retry_after is not None:
+            return error_response(
+                429,
+                f"Request was throttled. Expected available in {retry_after} seconds.",
+                headers={"Retry-After": str(retry_after)},
+            )
+        fault = self.faults.pick(request.method, request.path)
+        if fault is None:
+            return await self._dispatch(request, handler)
+        if fault.kind is not FaultKind.STALL_AFTER and await self._pause(fault.delay):
+            return cut_connection(request)
+        if fault.kind in BEFORE_KINDS:
+            if fault.kind is FaultKind.DROP_BEFORE:
+                return cut_connection(request)
+            return canned_response(fault)
+        response = await self._dispatch(request, handler)
+        if fault.kind not in AFTER_KINDS:  # delay: served normally after the wait
+            return response
+        if fault.kind is FaultKind.DROP_AFTER:
+            return cut_connection(request)
+        if fault.kind is FaultKind.TRUNCATED:
+            return send_truncated(request, response)
+        if fault.kind is FaultKind.STATUS_AFTER:
+            return canned_response(fault)
+        # stall_after: held until its delay ends (then sent) or the fake stops (then cut).
+        if await self._pause(fault.delay, until_stop=fault.delay is None):
+            return cut_connection(request)
+        return response
+
+    async def _dispatch(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        problem = request.match_info.http_exception
+        if problem is not None and not isinstance(problem, web.HTTPMethodNotAllowed):
+            return error_response(404, "Not found.")
+        auth_error = self._auth_error(request.headers.get("Authorization"))
+        if auth_error is not None:
+            return error_response(401, auth_error, headers={"WWW-Authenticate": "Token"})
+        if isinstance(problem, web.HTTPMethodNotAllowed):
+            return error_response(
+                405,
+                f'Method "{request.method}" not allowed.',
+                headers={"Allow": ", ".join(sorted(problem.allowed_methods))},
+            )
+        try:
+            return await handler(request)
+        except APIError as exc:
+            return error_response(exc.status, exc.detail)
+
+    def _auth_error(self, header: str | None) -> str | None:
+        """Django REST framework's TokenAuthentication messages, or ``None`` if valid."""
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if scheme.lower() != "token":
+            return "Authentication credentials were not provided."
+        credentials = credentials.strip()
+        if not credentials:
+            return "Invalid token header. No credentials provided."
+        if not secrets.compare_digest(credentials.encode(), self._token.encode()):
+            return "Invalid token."
+        return None
+
+    def _draw_latency(self) -> float:
+        latency = self.latency
+        value = latency(self._latency_rng) if callable(latency) else latency
+        return max(0.0, float(value))
+
+    def _throttle(self) -> int | None:
+        """Spend a rate-limit token; return the ``Retry-After`` seconds if there was none."""
+        if self._rate_limit is None:
+            return None
+        now = asyncio.get_running_loop().time()
+        if self._bucket is None:
+            self._bucket = TokenBucket(self._rate_limit, now)
+        return self._bucket.take(now)
+
+    async def _pause(self, seconds: float | None, *, until_stop: bool = False) -> bool:
+        """Wait ``seconds`` (or until stop), waking early if the fake stops.
+
+        Returns:
+            Whether the fake is stopping: the caller then cuts its connection.
+        """
+        if self.stopping.is_set():
+            return True
+        if not until_stop and not seconds:
+            return False
+        try:
+            async with asyncio.timeout(None if until_stop else seconds):
+                await self.stopping.wait()
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,416 @@
+"""FakeProlific: the emulator's lifecycle, its staging API and the knobs tests turn."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import random
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from aiohttp import web
+
+from .._client import ProlificClient
+from .._retry import RetryPolicy
+from ..models.batches import BatchStatus, TaskDetails
+from ._faults import Fault, FaultKind, FaultSchedule, make_fault
+from ._pipeline import Latency, RequestPipeline
+from ._routes import BatchRoutes
+from ._state import EmulatorState, StoredBatch, StoredDataset
+from ._traffic import EmulatorStats, RateLimit, RecordedRequest
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["FAST_RETRY_POLICY", "FakeProlific"]
+
+#: Retries as the default policy decides, with millisecond waits: for tests.
+FAST_RETRY_POLICY: Final = RetryPolicy(
+    wait_initial=0.001, wait_max=0.01, wait_jitter=0.0, timeout=10.0
+)
+
+#: The task details of a batch staged with add_batch() without any.
+_PLACEHOLDER_TASK: Final = TaskDetails(
+    task_name="Task", task_introduction="<p>Introduction</p>", task_steps="<ol><li>Step</li></ol>"
+)
+
+#: How long stopping waits for handlers still running; stalled ones are woken first.
+_SHUTDOWN_TIMEOUT: Final = 0.5
+
+
+class _State(enum.Enum):
+    UNSTARTED = "unstarted"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FakeProlific:
+    """An in-memory Prolific API served over a real socket, with scriptable faults.
+
+    Use it as an async context manager; it listens on ``127.0.0.1`` and a free port::
+
+        async with FakeProlific() as fake:
+            async with fake.client() as client:
+                batch = await client.batches.create(...)
+            assert batch.id in fake.batches
+
+    Each request goes through, in order: the ``max_concurrency`` gate (requests beyond
+    it wait their turn), ``latency``, the rate limit (429), the first matching fault,
+    then routing (404 unknown path), authentication (401), 405 for a wrong method, and
+    the endpoint itself. A request the client gave up on is still applied, as on a real
+    server.
+
+    Args:
+        host: the interface to listen on.
+        port: the port; 0 picks a free one (see :attr:`url`).
+        token: the API token clients must send; ``None`` generates a random one.
+        seed: seeds ids, fault probabilities and latency draws, so a run replays;
+            ``None`` picks a random seed (read it back from :attr:`seed`).
+        latency: seconds added to every request, or a callable drawing them from a
+            ``random.Random`` (for benchmarks: ``lambda rng: rng.expovariate(50)``).
+        rate_limit: a token bucket; requests finding it empty get 429 + ``Retry-After``.
+        max_concurrency: how many requests are served at once; more wait (they are
+            not refused), so a client's own concurrency bound can be observed.
+        clock: returns "now" for ``created_at`` (skew it to test clock handling).
+        fractional_seconds: render ``created_at`` with microseconds instead of the
+            whole seconds of the API's examples.
+
+    Raises:
+        ValueError: an empty token, a negative latency or a ``max_concurrency`` below 1.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        seed: int | None = 0,
+        latency: Latency = 0.0,
+        rate_limit: RateLimit | None = None,
+        max_concurrency: int | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        fractional_seconds: bool = False,
+    ) -> None:
+        if token is not None and not token.strip():
+            raise ValueError("token must be a non-empty string, or None to generate one")
+        if not callable(latency) and latency < 0:
+            raise ValueError(f"latency must be >= 0 seconds, got {latency!r}")
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be None or >= 1, got {max_concurrency!r}")
+        self._seed: Final = seed if seed is not None else secrets.randbits(32)
+        # One stream per purpose: adding a fault must not change the ids a run draws.
+        ids = random.Random(f"{self._seed}/ids")  # noqa: S311 (seeded on purpose: replay)
+        self._faults = FaultSchedule(random.Random(f"{self._seed}/faults"))  # noqa: S311
+        self._store = EmulatorState(
+            rng=ids,
+            clock=clock,
+            user_id=f"{ids.getrandbits(96):024x}",
+            fractional_seconds=fractional_seconds,
+        )
+        self._token: Final = token.strip() if token is not None else secrets.token_hex(20)
+        self._pipeline = RequestPipeline(
+            token=self._token,
+            faults=self._faults,
+            latency=latency,
+            latency_rng=random.Random(f"{self._seed}/latency"),  # noqa: S311
+            rate_limit=rate_limit,
+            max_concurrency=max_concurrency,
+        )
+        self._host = host
+        self._port = port
+        self._max_concurrency: Final = max_concurrency
+        self._state = _State.UNSTARTED
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+        self._clients: list[ProlificClient] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"<FakeProlific url={self._url!r} state={self._state.value} "
+            f"batches={len(self._store.batches)}>"
+        )
+
+    # -- what tests read ---------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use, e.g. ``http://127.0.0.1:54321``.
+
+        Raises:
+            RuntimeError: the fake has not been started.
+        """
+        if self._url is None:
+            raise RuntimeError("FakeProlific has no URL before start(): use 'async with'")
+        return self._url
+
+    @property
+    def token(self) -> str:
+        """The token clients must send (``Authorization: Token <token>``)."""
+        return self._token
+
+    @property
+    def seed(self) -> int:
+        """The seed in use; pass it back as ``seed=`` to replay a run."""
+        return self._seed
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the fake is serving (started and not stopped)."""
+        return self._state is _State.RUNNING
+
+    @property
+    def batches(self) -> dict[str, StoredBatch]:
+        """The stored batches by id; mutate a record to stage a scenario."""
+        return self._store.batches
+
+    @property
+    def datasets(self) -> dict[str, StoredDataset]:
+        """The datasets batches may attach, by id (seed them with :meth:`add_dataset`)."""
+        return self._store.datasets
+
+    @property
+    def faults(self) -> tuple[Fault, ...]:
+        """Every fault added since the last :meth:`clear_faults`, exhausted ones included."""
+        return tuple(self._faults.faults)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, in arrival order, token redacted (clear it at will)."""
+        return self._pipeline.requests
+
+    @property
+    def stats(self) -> EmulatorStats:
+        """Requests by ``(method, route)`` and concurrency peaks; ``stats.reset()`` zeroes."""
+        return self._pipeline.stats
+
+    @property
+    def latency(self) -> Latency:
+        """Seconds added to every request, or a callable drawing them; settable."""
+        return self._pipeline.latency
+
+    @latency.setter
+    def latency(self, value: Latency) -> None:
+        self._pipeline.latency = value
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate limit; setting it (or ``None``) starts a full bucket."""
+        return self._pipeline.rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: RateLimit | None) -> None:
+        self._pipeline.rate_limit = value
+
+    @property
+    def max_concurrency(self) -> int | None:
+        """How many requests are served at once (``None``: no limit)."""
+        return self._max_concurrency
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """Returns "now" for new batches; replace it to skew the server's clock."""
+        return self._store.clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], datetime]) -> None:
+        self._store.clock = value
+
+    # -- staging -----------------------------------------------------------------------
+
+    def client(self, **kwargs: Any) -> ProlificClient:
+        """Return a :class:`ProlificClient` bound to this fake (its URL and token).
+
+        Keyword arguments go to :class:`ProlificClient` (``retry=``, ``timeout=`` ...).
+        Close it yourself (``async with``); any still open are closed when the fake stops.
+
+        Raises:
+            RuntimeError: the fake is not running.
+        """
+        if self._state is not _State.RUNNING:
+            raise RuntimeError(
+                f"this FakeProlific is {self._state.value}: create clients while it runs, "
+                "inside 'async with FakeProlific() as fake'"
+            )
+        client = ProlificClient(token=self._token, base_url=self.url, **kwargs)
+        self._clients = [known for known in self._clients if not known.is_closed]
+        self._clients.append(client)
+        return client
+
+    def add_fault(
+        self,
+        method: str,
+        path: str,
+        kind: FaultKind | str,
+        *,
+        times: int | None = 1,
+        probability: float = 1.0,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        delay: float | None = None,
+    ) -> Fault:
+        """Script a fault for the next ``times`` requests matching ``method`` and ``path``.
+
+        Args:
+            method: the HTTP method, or ``"*"`` for any.
+            path: an ``fnmatch`` pattern of the path without query, e.g.
+                ``"/api/v1/data-collection/batches/*/duplicate"``.
+            kind: a :class:`FaultKind` or its value (``"status"``, ``"drop_after"`` ...).
+            times: how many matching requests it hits; ``None`` for all of them.
+            probability: the seeded chance it fires on each matching request.
+            status: the status of a ``status``/``html``/``not_json``/``status_after``
+                answer (defaults 503, 502, 200, 500).
+            headers: extra headers of that answer, e.g. ``{"Retry-After": "1"}``.
+            body: its body: ``str``/``bytes`` sent as is, anything else as JSON
+                (default: Prolific's error body, the HTML page, or ``OK``).
+            delay: seconds to wait before acting (required for ``delay``); for
+                ``stall_after``, how long the response is held (``None``: until stop).
+
+        Returns:
+            The fault; its ``fired`` counts the requests it hit.
+
+        Raises:
+            ValueError: an unknown kind, or an argument the kind does not use.
+        """
+        fault = make_fault(
+            method,
+            path,
+            kind,
+            times=times,
+            probability=probability,
+            status=status,
+            headers=headers,
+            body=body,
+            delay=delay,
+        )
+        self._faults.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every fault, fired or not."""
+        self._faults.faults.clear()
+
+    def add_dataset(
+        self,
+        dataset_id: str | None = None,
+        *,
+        total_datapoint_count: int = 0,
+        filename: str = "dataset.csv",
+    ) -> StoredDataset:
+        """Make a dataset known, so batches can attach it by ``dataset_id``.
+
+        Args:
+            dataset_id: its id; ``None`` draws a UUID from the seeded generator.
+            total_datapoint_count: rendered in the batches that attach it.
+            filename: rendered by get, update and list.
+        """
+        dataset = StoredDataset(
+            id=dataset_id if dataset_id is not None else self._store.new_id(),
+            total_datapoint_count=total_datapoint_count,
+            filename=filename,
+        )
+        self._store.datasets[dataset.id] = dataset
+        return dataset
+
+    def add_batch(
+        self,
+        *,
+        batch_id: str | None = None,
+        name: str = "Batch",
+        workspace_id: str = "6278acb09062db3b35bcbeb0",
+        task_details: TaskDetails | None = None,
+        dataset_ids: Iterable[str] = (),
+        status: BatchStatus | str = BatchStatus.UNINITIALISED,
+    ) -> StoredBatch:
+        """Store a batch directly, as if created earlier (no request, no fault, no log).
+
+        Args:
+            batch_id: its id; ``None`` draws a UUID from the seeded generator.
+            name: its name.
+            workspace_id: its workspace.
+            task_details: what participants are shown (placeholder text by default).
+            dataset_ids: datasets to attach, each added with :meth:`add_dataset` first.
+            status: its status, e.g. ``BatchStatus.READY``.
+
+        Returns:
+            The stored record (mutate it to change what the API serves).
+
+        Raises:
+            ValueError: an unknown dataset id, or a batch id already in use.
+        """
+        if batch_id is not None and batch_id in self._store.batches:
+            raise ValueError(f"a batch with id {batch_id!r} already exists")
+        dataset_ids = list(dataset_ids)
+        unknown = [dataset_id for dataset_id in dataset_ids if dataset_id not in self.datasets]
+        if unknown:
+            raise ValueError(f"unknown dataset ids {unknown}: add them with add_dataset()")
+        batch = StoredBatch(
+            id=batch_id if batch_id is not None else self._store.new_id(),
+            created_at=self._store.now(),
+            created_by=self._store.user_id,
+            name=name,
+            workspace_id=workspace_id,
+            task_details=task_details or _PLACEHOLDER_TASK,
+            dataset_ids=dataset_ids,
+            status=status,
+        )
+        self._store.batches[batch.id] = batch
+        return batch
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeProlific:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> FakeProlific:
+        """Start listening; returns the fake itself.
+
+        Raises:
+            RuntimeError: it was already started (a fake starts once).
+            OSError: the address is in use or cannot be bound.
+        """
+        if self._state is not _State.UNSTARTED:
+            raise RuntimeError(f"this FakeProlific is {self._state.value}; create a new one")
+        app = web.Application(middlewares=[self._pipeline.middleware()])
+        self._pipeline.route_names = BatchRoutes(self._store).install(app.router)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        host, port = runner.addresses[0][:2]
+        self._url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        self._runner = runner
+        self._state = _State.RUNNING
+        return self
+
+    async def stop(self) -> None:
+        """Close the clients it made, release stalled requests and stop; idempotent."""
+        if self._state is _State.STOPPED:
+            return
+        self._state = _State.STOPPED
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
+        # Wakes every stalled, delayed or slowed handler: they cut their connection.
+        self._pipeline.stopping.set()
+        if self._runner is not None:
+            # Shielded: a cancelled caller must not leave the socket listening.
+            await asyncio.shield(self._runner.cleanup())

@@ -1,0 +1,143 @@
+"""What the emulator observes and limits about traffic: the request log, counters, rate limit."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from attrs import define, field, frozen, validators
+
+__all__ = ["EmulatorStats", "RateLimit", "RecordedRequest", "TokenBucket", "redact_headers"]
+
+REDACTED = "***"
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Copy headers with the credentials of ``Authorization`` replaced by ``***``.
+
+    The scheme is kept (``Token ***``), so a log still shows a client sending the
+    wrong one (``Bearer ***``).
+    """
+    redacted = {}
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            scheme, _, credentials = value.partition(" ")
+            value = f"{scheme} {REDACTED}" if credentials else REDACTED
+        redacted[name] = value
+    return redacted
+
+
+def decode_json(raw: bytes) -> Any:
+    """The JSON value of a request body, or ``None`` when it is empty or not JSON."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+@frozen(kw_only=True)
+class RecordedRequest:
+    """One request as the emulator received it; it never holds the API token."""
+
+    method: str
+    """The HTTP method."""
+    path: str
+    """The path, without the query string."""
+    query: dict[str, str]
+    """The query parameters (the first value of a repeated one)."""
+    headers: dict[str, str]
+    """The request headers, ``Authorization`` redacted to ``Token ***``."""
+    json: Any
+    """The decoded JSON body, or ``None`` when the body was empty or not JSON."""
+
+
+@frozen(kw_only=True)
+class RateLimit:
+    """A token bucket: ``burst`` requests at once, refilled at ``rate`` per second.
+
+    A request finding the bucket empty is answered 429 with an integer ``Retry-After``
+    (at least 1): the seconds until a token is back.
+    """
+
+    rate: float = field(validator=validators.gt(0.0))
+    """Requests per second, sustained."""
+    burst: int = field(default=1, validator=validators.ge(1))
+    """How many requests may arrive at once after a quiet spell."""
+
+
+class TokenBucket:
+    """The state of one :class:`RateLimit`, on the event loop's monotonic clock."""
+
+    def __init__(self, limit: RateLimit, now: float) -> None:
+        self.limit = limit
+        self._tokens = float(limit.burst)
+        self._updated = now
+
+    def take(self, now: float) -> int | None:
+        """Spend a token; return ``None`` if one was there, else the ``Retry-After`` seconds."""
+        elapsed = max(0.0, now - self._updated)
+        self._tokens = min(float(self.limit.burst), self._tokens + elapsed * self.limit.rate)
+        self._updated = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return None
+        return max(1, math.ceil((1.0 - self._tokens) / self.limit.rate))
+
+
+@define
+class EmulatorStats:
+    """Counters of what the emulator served, for assertions and benchmarks.
+
+    ``in_flight`` counts requests from arrival to answer, including those waiting for
+    a ``max_concurrency`` slot: its peak is the concurrency the *client* produced.
+    ``serving`` counts only those holding a slot: its peak never exceeds
+    ``max_concurrency``.
+    """
+
+    requests: Counter[tuple[str, str]] = field(factory=Counter)
+    """Requests by ``(method, route)``, e.g. ``("POST", "create_batch")``. Route names:
+    ``list_batches``, ``create_batch``, ``get_batch``, ``update_batch``,
+    ``duplicate_batch``, plus ``unknown`` (no such path) and ``method_not_allowed``."""
+    in_flight: int = 0
+    """Requests received and not yet answered."""
+    in_flight_peak: int = 0
+    """The highest ``in_flight`` seen since the start or the last :meth:`reset`."""
+    serving: int = 0
+    """Requests holding a concurrency slot."""
+    serving_peak: int = 0
+    """The highest ``serving`` seen since the start or the last :meth:`reset`."""
+
+    @property
+    def total(self) -> int:
+        """Every request received since the start or the last :meth:`reset`."""
+        return sum(self.requests.values())
+
+    def reset(self) -> None:
+        """Zero the counters; peaks restart from the requests open right now."""
+        self.requests.clear()
+        self.in_flight_peak = self.in_flight
+        self.serving_peak = self.serving
+
+    def arrived(self, method: str, route: str) -> None:
+        """Count a request on arrival."""
+        self.requests[method, route] += 1
+        self.in_flight += 1
+        self.in_flight_peak = max(self.in_flight_peak, self.in_flight)
+
+    def started_serving(self) -> None:
+        """Count a request that got a concurrency slot."""
+        self.serving += 1
+        self.serving_peak = max(self.serving_peak, self.serving)
+
+    def finished_serving(self) -> None:
+        """Give a concurrency slot back."""
+        self.serving -= 1
+
+    def answered(self) -> None:
+        """Count a request as done (answered, cut or abandoned)."""
+        self.in_flight -= 1

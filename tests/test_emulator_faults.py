@@ -1,0 +1,475 @@
+"""The emulator misbehaving on purpose: each fault kind, rate limit, latency, concurrency.
+
+Each fault is checked against the real ProlificClient, which is what it exists for:
+whether the request took effect must match the fault's name (``len(fake.batches)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from prolific_async import (
+    InternalServerError,
+    OutcomeUnknownError,
+    ProlificClient,
+    RateLimitError,
+    ResponseValidationError,
+    RetryPolicy,
+    TaskDetails,
+    set_testing,
+)
+from prolific_async.testing import FAST_RETRY_POLICY, FakeProlific, FaultKind, RateLimit
+
+BATCHES = "/api/v1/data-collection/batches"
+ONE_BATCH = BATCHES + "/*"
+WORKSPACE = "6278acb09062db3b35bcbeb0"
+TASK_DETAILS = TaskDetails(task_name="T", task_introduction="<p>I</p>", task_steps="<ol></ol>")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProlific]:
+    """A started emulator with the default seed and a generated token."""
+    async with FakeProlific() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def client(fake: FakeProlific) -> AsyncIterator[ProlificClient]:
+    """A client with millisecond backoff and a 0.2 s read timeout (for stalls)."""
+    async with fake.client(retry=FAST_RETRY_POLICY, timeout=0.2) as client:
+        yield client
+
+
+@pytest.fixture
+async def http(fake: FakeProlific) -> AsyncIterator[aiohttp.ClientSession]:
+    """A raw session sending the fake's token; no keep-alive, so no hidden resends."""
+    async with aiohttp.ClientSession(
+        base_url=fake.url,
+        headers={"Authorization": f"Token {fake.token}"},
+        connector=aiohttp.TCPConnector(force_close=True),
+    ) as session:
+        yield session
+
+
+async def create(client: ProlificClient, name: str = "A") -> str:
+    """Create a batch through the client; return its id."""
+    batch = await client.batches.create(
+        name=name, workspace_id=WORKSPACE, task_details=TASK_DETAILS
+    )
+    return batch.id
+
+
+def sent(fake: FakeProlific, method: str, route: str) -> int:
+    """How many requests the emulator received for one endpoint."""
+    return fake.stats.requests[method, route]
+
+
+# -- answers in place of the API (not applied) ---------------------------------------
+
+
+async def test_status_503_on_a_get_is_retried_and_succeeds(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """A scripted 503 on GET is retried by the client; the second attempt succeeds."""
+    batch = fake.add_batch(name="Ready")
+    fault = fake.add_fault("GET", ONE_BATCH, "status", status=503)
+    assert (await client.batches.get(batch.id)).name == "Ready"
+    assert (fault.fired, fault.exhausted, sent(fake, "GET", "get_batch")) == (1, True, 2)
+
+
+async def test_429_with_retry_after_on_a_create_is_retried_once(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """A 429 + Retry-After on POST is refused before acting, so the client resends it."""
+    fake.add_fault("POST", BATCHES, "status", status=429, headers={"Retry-After": "0"})
+    await create(client)
+    assert (len(fake.batches), sent(fake, "POST", "create_batch")) == (1, 2)
+
+
+async def test_status_fault_sends_its_headers_and_body(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """A status fault answers exactly the status, headers and body it was given."""
+    fake.add_fault("GET", BATCHES, "status", status=429, headers={"Retry-After": "7"})
+    fake.add_fault("GET", BATCHES, "status", status=418, body="teapot")
+    fake.add_fault("GET", BATCHES, "status", body={"message": "flat"})
+    fake.add_fault("GET", BATCHES, "status", status=599)
+    async with http.get(BATCHES) as first:
+        assert (first.status, first.headers["Retry-After"]) == (429, "7")
+        assert (await first.json())["error"]["title"] == "Too Many Requests"
+    async with http.get(BATCHES) as second:
+        assert (second.status, await second.text()) == (418, "teapot")
+    async with http.get(BATCHES) as third:
+        assert (third.status, await third.json()) == (503, {"message": "flat"})
+    async with http.get(BATCHES) as fourth:  # a status with no standard reason phrase
+        assert (fourth.status, (await fourth.json())["error"]["title"]) == (599, "Error")
+
+
+async def test_html_error_page_is_not_applied(
+    fake: FakeProlific, client: ProlificClient, http: aiohttp.ClientSession
+) -> None:
+    """An HTML 502 page answers instead of the API: the client reports it, nothing exists."""
+    fake.add_fault("POST", BATCHES, "html")
+    with pytest.raises(InternalServerError, match="HTML page: 502 Bad Gateway"):
+        await create(client)
+    assert fake.batches == {}
+    fake.add_fault("GET", "*", FaultKind.HTML, status=504)
+    async with http.get(BATCHES) as response:
+        assert (response.status, response.content_type) == (504, "text/html")
+        assert "<title>504 Gateway Timeout</title>" in await response.text()
+
+
+async def test_not_json_body_fails_validation_and_is_not_applied(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """A 200 whose body is not JSON raises ResponseValidationError; nothing was created."""
+    fake.add_fault("POST", BATCHES, "not_json")
+    with pytest.raises(ResponseValidationError, match="not JSON"):
+        await create(client)
+    assert fake.batches == {}
+
+
+async def test_drop_before_on_a_get_is_retried(
+    fake: FakeProlific, client: ProlificClient, http: aiohttp.ClientSession
+) -> None:
+    """drop_before really cuts the connection; the client retries the GET and succeeds."""
+    batch = fake.add_batch()
+    # aiohttp itself resends an idempotent request once after a disconnect: cut both.
+    fake.add_fault("GET", ONE_BATCH, "drop_before", times=2)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await http.get(f"{BATCHES}/{batch.id}")
+    assert sent(fake, "GET", "get_batch") == 2
+    fake.add_fault("GET", ONE_BATCH, "drop_before")
+    assert (await client.batches.get(batch.id)).id == batch.id
+    assert sent(fake, "GET", "get_batch") == 4
+
+
+async def test_drop_before_on_a_create_is_not_applied(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """drop_before on POST: the client cannot know, but the fake created nothing."""
+    fake.add_fault("POST", BATCHES, "drop_before")
+    with pytest.raises(OutcomeUnknownError):
+        await create(client)
+    assert fake.batches == {}
+
+
+# -- applied, then the answer goes wrong ---------------------------------------------
+
+
+async def test_drop_after_on_a_create_is_applied_and_not_resent(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """drop_after: the batch exists, the client raises OutcomeUnknownError, sent once."""
+    fault = fake.add_fault("POST", BATCHES, "drop_after")
+    with pytest.raises(OutcomeUnknownError):
+        await create(client, "Ghost")
+    assert [batch.name for batch in fake.batches.values()] == ["Ghost"]
+    assert (fault.fired, sent(fake, "POST", "create_batch")) == (1, 1)
+
+
+async def test_drop_after_on_a_duplicate_creates_the_copy(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """drop_after on duplicate (a path pattern with *) leaves the copy behind."""
+    original = fake.add_batch(name="O")
+    fake.add_fault("POST", f"{BATCHES}/*/duplicate", "drop_after")
+    with pytest.raises(OutcomeUnknownError):
+        await client.batches.duplicate(original.id)
+    assert sorted(batch.name for batch in fake.batches.values()) == ["O", "O (Copy)"]
+
+
+async def test_truncated_body_is_retried_for_get_and_unknown_for_post(
+    fake: FakeProlific, client: ProlificClient, http: aiohttp.ClientSession
+) -> None:
+    """truncated: half a body then a cut; GET is retried, POST's batch exists anyway."""
+    batch = fake.add_batch()
+    fake.add_fault("GET", ONE_BATCH, "truncated")
+    async with http.get(f"{BATCHES}/{batch.id}") as response:
+        assert response.status == 200
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await response.read()
+    fake.add_fault("GET", ONE_BATCH, "truncated")
+    assert (await client.batches.get(batch.id)).id == batch.id
+    fake.add_fault("POST", BATCHES, "truncated")
+    with pytest.raises(OutcomeUnknownError):
+        await create(client, "Half")
+    assert len(fake.batches) == 2
+
+
+async def test_stall_after_times_out_a_get_which_is_retried(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """stall_after holds the answer past the read timeout; the GET is retried and works."""
+    batch = fake.add_batch()
+    fake.add_fault("GET", ONE_BATCH, "stall_after")
+    assert (await client.batches.get(batch.id)).id == batch.id
+    assert sent(fake, "GET", "get_batch") == 2
+
+
+async def test_stall_after_on_a_create_is_applied(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """stall_after on POST: read timeout, OutcomeUnknownError, and the batch exists."""
+    fake.add_fault("POST", BATCHES, "stall_after")
+    with pytest.raises(OutcomeUnknownError, match="may have reached the server"):
+        await create(client)
+    assert len(fake.batches) == 1
+
+
+async def test_stall_after_with_a_delay_answers_late(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """stall_after with delay= sends the real answer once the delay is over."""
+    fake.add_fault("GET", BATCHES, "stall_after", delay=0.03)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with http.get(BATCHES, params={"workspace_id": WORKSPACE}) as response:
+        assert (response.status, await response.json()) == (
+            200,
+            {"results": [], "meta": {"count": 0}},
+        )
+    assert loop.time() - started >= 0.03
+
+
+async def test_stop_releases_stalled_requests_promptly() -> None:
+    """Stopping with a request stalled forever returns fast and cuts that connection."""
+    fake = FakeProlific()
+    await fake.start()
+    fake.add_fault("POST", "*", "stall_after")
+    async with aiohttp.ClientSession() as session:
+        # A POST: aiohttp would resend a GET after the cut (to a closed port by then).
+        request = asyncio.ensure_future(session.post(fake.url + BATCHES))
+        for _ in range(1000):  # until the fake holds the request (bounded: no while True)
+            if fake.stats.total:
+                break
+            await asyncio.sleep(0.005)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await fake.stop()
+        assert loop.time() - started < 1.0
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await request
+
+
+async def test_status_after_on_a_create_is_applied(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """status_after: the batch is created, then a 500 answers; POST is not retried."""
+    fake.add_fault("POST", BATCHES, "status_after")
+    with pytest.raises(InternalServerError):
+        await create(client)
+    assert (len(fake.batches), sent(fake, "POST", "create_batch")) == (1, 1)
+
+
+async def test_status_after_on_an_update_is_retried(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """status_after 503 on PATCH applies, answers 503; the retry applies again and succeeds."""
+    batch = fake.add_batch(name="Old")
+    fake.add_fault("PATCH", ONE_BATCH, "status_after", status=503)
+    assert (await client.batches.update(batch.id, name="New")).name == "New"
+    assert sent(fake, "PATCH", "update_batch") == 2
+
+
+async def test_delay_applies_the_request_after_the_client_gave_up(
+    fake: FakeProlific,
+) -> None:
+    """A delay fault holds the request, then applies it even though the client gave up."""
+    fake.add_fault("POST", BATCHES, "delay", delay=0.3)
+    async with fake.client(retry=FAST_RETRY_POLICY, timeout=0.05) as client:
+        with pytest.raises(OutcomeUnknownError):
+            await create(client)
+    assert fake.batches == {}  # not yet: the delay is still running
+    for _ in range(200):
+        if fake.batches:
+            break
+        await asyncio.sleep(0.01)
+    assert len(fake.batches) == 1
+
+
+# -- matching ------------------------------------------------------------------------
+
+
+async def test_faults_match_method_and_path_and_fire_in_order(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """Faults hit only their method and path, in the order added, `times` times each."""
+    other_method = fake.add_fault("POST", ONE_BATCH, "status", status=500)
+    other_path = fake.add_fault("GET", "/api/v1/studies/*", "status", status=500)
+    first = fake.add_fault("GET", BATCHES, "status", status=502, times=2)
+    second = fake.add_fault("*", BATCHES, "status", status=504)
+    statuses = []
+    for _ in range(4):
+        async with http.get(BATCHES, params={"workspace_id": WORKSPACE}) as response:
+            statuses.append(response.status)
+    assert statuses == [502, 502, 504, 200]
+    assert (first.fired, second.fired, other_method.fired, other_path.fired) == (2, 1, 0, 0)
+    assert fake.faults == (other_method, other_path, first, second)
+
+
+async def test_times_none_fires_forever_until_cleared(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """times=None keeps firing; clear_faults() removes it."""
+    fault = fake.add_fault("GET", "*", "status", times=None)
+    for _ in range(3):
+        async with http.get(BATCHES) as response:
+            assert response.status == 503
+    fake.clear_faults()
+    async with http.get(BATCHES, params={"workspace_id": WORKSPACE}) as response:
+        assert response.status == 200
+    assert (fault.fired, fake.faults) == (3, ())
+
+
+@pytest.mark.parametrize(
+    ("kind", "kwargs", "message"),
+    [
+        ("explode", {}, "unknown fault kind"),
+        ("drop_after", {"status": 500}, "no canned answer"),
+        ("delay", {}, "needs delay"),
+        ("status", {"times": 0}, "times"),
+        ("status", {"probability": 1.5}, "probability"),
+        ("status", {"status": 999}, "status"),
+        ("status", {"status": 101}, "status"),
+        ("stall_after", {"delay": -1.0}, "delay"),
+    ],
+)
+def test_add_fault_rejects_meaningless_arguments(
+    kind: str, kwargs: dict[str, Any], message: str
+) -> None:
+    """add_fault refuses unknown kinds and arguments the kind would ignore."""
+    with pytest.raises(ValueError, match=message):
+        FakeProlific().add_fault("GET", BATCHES, kind, **kwargs)
+
+
+# -- global knobs --------------------------------------------------------------------
+
+
+async def test_rate_limit_answers_429_with_retry_after(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """Past the burst, requests get 429 with an integer Retry-After of at least 1."""
+    fake.rate_limit = RateLimit(rate=0.5, burst=2)
+    statuses, retry_after = [], None
+    for _ in range(3):
+        async with http.get(BATCHES, params={"workspace_id": WORKSPACE}) as response:
+            statuses.append(response.status)
+            retry_after = response.headers.get("Retry-After")
+    assert (statuses, retry_after) == ([200, 200, 429], "2")
+
+
+async def test_rate_limit_refills_over_time(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """An empty bucket refills at `rate` per second; Retry-After never says 0."""
+    fake.rate_limit = RateLimit(rate=5, burst=1)  # a token every 0.2 s
+    statuses = []
+    for pause in (0.0, 0.0, 0.25):
+        await asyncio.sleep(pause)
+        async with http.get(BATCHES, params={"workspace_id": WORKSPACE}) as response:
+            statuses.append((response.status, response.headers.get("Retry-After")))
+    assert statuses == [(200, None), (429, "1"), (200, None)]
+
+
+async def test_the_client_gives_up_on_a_persistent_rate_limit(fake: FakeProlific) -> None:
+    """With set_testing() the client retries 429 without waiting, then raises."""
+    fake.rate_limit = RateLimit(rate=0.1, burst=1)
+    async with fake.client(retry=RetryPolicy(attempts=3)) as client:
+        await client.batches.list(WORKSPACE)
+        with set_testing(), pytest.raises(RateLimitError):
+            await client.batches.list(WORKSPACE)
+    assert sent(fake, "GET", "list_batches") == 4
+
+
+async def test_latency_is_added_to_every_request(
+    fake: FakeProlific, client: ProlificClient
+) -> None:
+    """A fixed latency delays each answer by at least that long."""
+    fake.latency = 0.03
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await client.batches.list(WORKSPACE)
+    await client.batches.list(WORKSPACE)
+    assert loop.time() - started >= 0.06
+
+
+async def test_latency_distributions_draw_from_the_seeded_generator() -> None:
+    """A latency callable gets a Random seeded from `seed`, so the draws replay."""
+
+    async def draws(seed: int) -> list[float]:
+        seen: list[float] = []
+
+        def latency(rng: random.Random) -> float:
+            seen.append(rng.uniform(0.0, 0.002))
+            return seen[-1]
+
+        async with FakeProlific(seed=seed, latency=latency) as fake, fake.client() as client:
+            for _ in range(3):
+                await client.batches.list(WORKSPACE)
+        return seen
+
+    first, again, other = await draws(1), await draws(1), await draws(2)
+    assert len(first) == 3
+    assert first == again != other
+
+
+async def test_max_concurrency_makes_extra_requests_wait() -> None:
+    """Beyond max_concurrency requests wait: serving peaks at the cap, in-flight above it."""
+    async with (
+        FakeProlific(max_concurrency=2, latency=0.05) as fake,
+        fake.client() as client,
+    ):
+        results = await asyncio.gather(*(client.batches.list(WORKSPACE) for _ in range(6)))
+    assert results == [[]] * 6
+    assert fake.stats.serving_peak == 2
+    assert fake.stats.in_flight_peak > 2
+
+
+async def test_stats_observe_the_clients_own_concurrency_bound() -> None:
+    """A client with max_connections=2 never has more than 2 requests at the fake."""
+    async with FakeProlific(latency=0.02) as fake, fake.client(max_connections=2) as client:
+        await asyncio.gather(*(client.batches.list(WORKSPACE) for _ in range(6)))
+    assert (fake.stats.in_flight_peak, fake.stats.total) == (2, 6)
+
+
+# -- seeded replay -------------------------------------------------------------------
+
+
+async def run_scenario(seed: int | None) -> tuple[int, list[str], list[int]]:
+    """Create 3 batches, then 12 GETs under a 50% fault; return what happened."""
+    async with (
+        FakeProlific(seed=seed) as fake,
+        fake.client(retry=RetryPolicy(attempts=1)) as client,
+    ):
+        ids = [await create(client, str(n)) for n in range(3)]
+        fake.add_fault("GET", ONE_BATCH, "status", times=None, probability=0.5)
+        statuses = []
+        for _ in range(12):
+            try:
+                await client.batches.get(ids[0])
+                statuses.append(200)
+            except InternalServerError as exc:
+                statuses.append(exc.status_code)
+        return fake.seed, ids, statuses
+
+
+async def test_the_same_seed_replays_ids_and_faults() -> None:
+    """Two runs with one seed draw the same ids and fault the same requests."""
+    seed, ids, statuses = await run_scenario(42)
+    assert (seed, ids, statuses) == await run_scenario(42)
+    assert {200, 503} == set(statuses)  # the 50% fault both fired and held back
+    _, other_ids, _ = await run_scenario(43)
+    assert other_ids != ids
+
+
+async def test_a_random_seed_is_reported_and_replays() -> None:
+    """seed=None picks a seed; passing fake.seed back replays the run."""
+    seed, ids, statuses = await run_scenario(None)
+    assert await run_scenario(seed) == (seed, ids, statuses)
