@@ -81,6 +81,30 @@ class Journal:
         """
         if self._fd is not None:
             raise JournalError(f"{self._path} is already in use by a running bulk call")
+        entries, raw, keep, has_header = self._load(operation)
+        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            if keep < len(raw):
+                os.ftruncate(fd, keep)
+            if not has_header:
+                header = {"type": "header", "version": VERSION, "operation": operation}
+                self._write(fd, _encode(header))
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return entries
+
+    def read(self, operation: str) -> dict[ItemKey, JournalEntry]:
+        """Load the journal for ``operation`` without opening it for writing.
+
+        Raises:
+            JournalError: as :meth:`open`.
+        """
+        return self._load(operation)[0]
+
+    def _load(self, operation: str) -> tuple[dict[ItemKey, JournalEntry], bytes, int, bool]:
+        """Parse the file: its entries, its bytes, how many to keep, whether it has a header."""
         entries: dict[ItemKey, JournalEntry] = {}
         raw = self._path.read_bytes() if self._path.exists() else b""
         end = raw.rfind(b"\n") + 1  # bytes after the last newline are a torn write
@@ -101,18 +125,7 @@ class Journal:
                     break
                 message = f"{self._path}, line {number}: not a valid record ({exc})"
                 raise JournalError(message) from exc
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            if keep < len(raw):
-                os.ftruncate(fd, keep)
-            if not lines:
-                header = {"type": "header", "version": VERSION, "operation": operation}
-                self._write(fd, _encode(header))
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
-        return entries
+        return entries, raw, keep, bool(lines)
 
     def _check_header(self, record: dict[str, Any], operation: str) -> None:
         if record.get("type") != "header" or record.get("version") != VERSION:

@@ -58,9 +58,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from attrs import define, field
 
@@ -94,7 +94,13 @@ BATCHES_PATH: Final = "/api/v1/data-collection/batches"
 MAX_SENDS: Final = 5
 DEFAULT_RECONCILE_MARGIN: Final = 10.0
 
-Operation = Literal["create", "duplicate"]
+#: "provision" mixes creates and duplicates in one run (the command line's manifests).
+Operation = Literal["create", "duplicate", "provision"]
+_EXPECTED: Final[dict[str, tuple[type, ...]]] = {
+    "create": (CreateBatchRequest,),
+    "duplicate": (DuplicateBatchRequest,),
+    "provision": (CreateBatchRequest, DuplicateBatchRequest),
+}
 MatchKey = tuple[str, str, str, str, str, frozenset[str]]
 
 
@@ -259,7 +265,7 @@ class _Run:
 
     async def results(
         self, requests: Iterable[BulkRequest] | AsyncIterable[BulkRequest]
-    ) -> AsyncIterator[BulkResult]:
+    ) -> AsyncGenerator[BulkResult, None]:
         if self.journal is not None:
             self.entries = self.journal.open(self.operation)
             self.claimed.update(
@@ -317,11 +323,11 @@ class _Run:
         """Check one input request and turn it into an item (before anything is sent)."""
         index = self.read
         self.read += 1
-        expected = CreateBatchRequest if self.operation == "create" else DuplicateBatchRequest
+        expected = _EXPECTED[self.operation]
         if not isinstance(request, expected):
-            raise TypeError(
-                f"request {index} must be a {expected.__name__}, got {type(request).__name__}"
-            )
+            names = " or ".join(cls.__name__ for cls in expected)
+            raise TypeError(f"request {index} must be a {names}, got {type(request).__name__}")
+        request = cast("BulkRequest", request)
         key: ItemKey = index
         if request.key is not None:
             previous = self.user_keys.setdefault(request.key, index)
@@ -650,7 +656,7 @@ def run_bulk(
     journal: Journal | None,
     retry_failed: bool,
     reconcile_margin: float,
-) -> AsyncIterator[BulkResult]:
+) -> AsyncGenerator[BulkResult, None]:
     """Start a bulk run; the resources' ``create_many``/``duplicate_many`` call this."""
     run = _Run(
         client,

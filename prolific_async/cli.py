@@ -1,0 +1,33 @@
+"""The ``prolific-async`` command.
+
+Its dependencies (click, rich) live in the optional ``[cli]`` extra, so the library
+itself stays small; without them the command says how to install them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["main"]
+
+INSTALL_HINT = (
+    "The prolific-async command needs the 'cli' extra (click and rich):\n"
+    "    pip install 'prolific-async[cli]'\n"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return its status."""
+    try:
+        from ._cli import run
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] in ("click", "rich"):
+            sys.stderr.write(INSTALL_HINT)
+            return 2
+        raise
+    return run(argv)
+
+
+def entry_point() -> None:
+    """The console script: exit with :func:`main`'s status."""
+    sys.exit(main())

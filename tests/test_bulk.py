@@ -1,0 +1,461 @@
+"""Bulk provisioning against the emulator: exactly once under faults, journal, streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prolific_async import (
+    BadRequestError,
+    BulkResult,
+    CreateBatchRequest,
+    DuplicateBatchRequest,
+    Journal,
+    JournalError,
+    NotFoundError,
+    ProlificClient,
+    ReconciliationError,
+    RetryPolicy,
+    TaskDetails,
+    set_testing,
+)
+from prolific_async.bulk import _Limiter
+from prolific_async.testing import FakeProlific
+
+CREATE = "/api/v1/data-collection/batches"
+DUPLICATE = "/api/v1/data-collection/batches/*/duplicate"
+WS = "6278acb09062db3b35bcbeb0"
+DETAILS = TaskDetails(task_name="Rate", task_introduction="<p>Hi</p>", task_steps="<ol></ol>")
+FAST = RetryPolicy(attempts=5, timeout=10.0, wait_initial=0.001, wait_max=0.01, wait_jitter=0.0)
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_waits() -> Iterator[None]:
+    with set_testing():
+        yield
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProlific]:
+    async with FakeProlific(seed=1) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def client(fake: FakeProlific) -> AsyncIterator[ProlificClient]:
+    async with fake.client(retry=FAST, timeout=2.0) as bound:
+        yield bound
+
+
+def creates(count: int, *, name: str = "batch-{i}", **kwargs: Any) -> list[CreateBatchRequest]:
+    return [CreateBatchRequest(name.format(i=i), WS, DETAILS, **kwargs) for i in range(count)]
+
+
+async def collect(results: AsyncIterator[BulkResult]) -> list[BulkResult]:
+    return sorted([result async for result in results], key=lambda r: r.index)
+
+
+def batches_named(fake: FakeProlific) -> Counter[str]:
+    return Counter(batch.name for batch in fake.batches.values())
+
+
+def posts(fake: FakeProlific) -> int:
+    return sum(1 for request in fake.requests if request.method == "POST")
+
+
+def assert_exactly_once(results: list[BulkResult], fake: FakeProlific) -> None:
+    """Every result has its own batch, and the emulator holds nothing more or less."""
+    assert all(result.ok for result in results), [str(r.error) for r in results if not r.ok]
+    ids = [result.batch.id for result in results if result.batch]
+    assert len(set(ids)) == len(results)
+    assert set(ids) <= set(fake.batches)
+
+
+# -- the happy path and the result fields ------------------------------------------------
+
+
+async def test_create_many_makes_each_batch_once(client: ProlificClient, fake: FakeProlific) -> None:
+    """Thirty creates make thirty batches, one POST each, results for every index."""
+    results = await collect(client.batches.create_many(creates(30), concurrency=8))
+    assert [r.index for r in results] == list(range(30))
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 30
+    assert all(r.attempts == 1 and not r.reconciled and not r.resumed for r in results)
+    assert all(r.batch is not None and r.batch.name == r.request.name for r in results)  # type: ignore[union-attr]
+
+
+async def test_async_iterable_input_is_accepted(client: ProlificClient, fake: FakeProlific) -> None:
+    """Requests may come from an async generator."""
+
+    async def produce() -> AsyncIterator[CreateBatchRequest]:
+        for request in creates(5):
+            yield request
+
+    results = await collect(client.batches.create_many(produce()))
+    assert_exactly_once(results, fake)
+
+
+async def test_definitive_failure_is_reported_not_retried(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A 400 fails its own item after one POST; the other items still succeed."""
+    requests = [*creates(3), CreateBatchRequest("bad", WS, DETAILS, "no-such-dataset")]
+    results = await collect(client.batches.create_many(requests))
+    assert [r.ok for r in results] == [True, True, True, False]
+    assert isinstance(results[3].error, BadRequestError)
+    assert results[3].attempts == 1
+    assert len(fake.batches) == 3
+
+
+# -- exactly once under faults -----------------------------------------------------------
+
+
+async def test_drop_after_apply_on_creates_is_reconciled(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """Creates whose connection dropped after the server made them are adopted, not resent."""
+    fake.add_fault("POST", CREATE, "drop_after", times=6)
+    results = await collect(client.batches.create_many(creates(20), concurrency=5))
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 20
+    assert sum(r.reconciled for r in results) == 6
+    assert sum(r.attempts for r in results) == posts(fake) == 20
+
+
+async def test_drop_after_apply_on_duplicates_is_reconciled(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """Copies of one source with the default name survive dropped connections exactly once."""
+    source = fake.add_batch(name="Source", workspace_id=WS, task_details=DETAILS)
+    fake.add_fault("POST", DUPLICATE, "drop_after", times=5)
+    requests = [DuplicateBatchRequest(source.id) for _ in range(12)]
+    results = await collect(client.batches.duplicate_many(requests, concurrency=6))
+    assert_exactly_once(results, fake)
+    assert batches_named(fake)["Source (Copy)"] == 12
+    assert len(fake.batches) == 13
+    assert source.id not in {r.batch.id for r in results if r.batch}
+    assert sum(r.reconciled for r in results) == 5
+
+
+async def test_duplicate_named_like_its_source_never_adopts_the_source(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A copy that looks exactly like its source is found, and the source is left alone."""
+    source = fake.add_batch(name="Same", workspace_id=WS, task_details=DETAILS)
+    fake.add_fault("POST", DUPLICATE, "drop_after", times=1)
+    results = await collect(
+        client.batches.duplicate_many([DuplicateBatchRequest(source.id, "Same")])
+    )
+    assert_exactly_once(results, fake)
+    assert results[0].reconciled
+    assert results[0].batch is not None and results[0].batch.id != source.id
+    assert len(fake.batches) == 2
+
+
+async def test_upload_new_dataset_copies_match_without_the_dataset(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A copy made without the source's dataset is still recognised when reconciling."""
+    dataset = fake.add_dataset(total_datapoint_count=10)
+    source = fake.add_batch(name="S", workspace_id=WS, task_details=DETAILS,
+                            dataset_ids=[dataset.id])
+    fake.add_fault("POST", DUPLICATE, "drop_after", times=2)
+    requests = [DuplicateBatchRequest(source.id, upload_new_dataset=True) for _ in range(2)]
+    requests.append(DuplicateBatchRequest(source.id))
+    results = await collect(client.batches.duplicate_many(requests, concurrency=1))
+    assert_exactly_once(results, fake)
+    assert [len(r.batch.datasets) for r in results if r.batch] == [0, 0, 1]
+    assert len(fake.batches) == 4
+
+
+async def test_missing_source_fails_its_items(client: ProlificClient, fake: FakeProlific) -> None:
+    """A duplicate of an unknown batch fails with NotFoundError and sends no POST."""
+    results = await collect(
+        client.batches.duplicate_many([DuplicateBatchRequest("missing-id")] * 2)
+    )
+    assert all(isinstance(r.error, NotFoundError) for r in results)
+    assert posts(fake) == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "applied"), [("status_after", True), ("status", False)], ids=["applied", "not-applied"]
+)
+async def test_5xx_on_create_is_reconciled(
+    client: ProlificClient, fake: FakeProlific, kind: str, applied: bool
+) -> None:
+    """A 503 on a create is checked by listing: adopted if it was applied, resent if not."""
+    fake.add_fault("POST", CREATE, kind, times=4, status=503)
+    results = await collect(client.batches.create_many(creates(10), concurrency=4))
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 10
+    assert sum(r.reconciled for r in results) == (4 if applied else 0)
+    assert posts(fake) == (10 if applied else 14)
+
+
+async def test_read_timeouts_on_creates_are_reconciled(fake: FakeProlific) -> None:
+    """Creates whose answer never came (applied, then stalled) are adopted after listing."""
+    fake.add_fault("POST", CREATE, "stall_after", times=3)
+    async with fake.client(retry=FAST, timeout=0.05) as client:
+        results = await collect(client.batches.create_many(creates(8), concurrency=4))
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 8
+    assert sum(r.reconciled for r in results) == 3
+
+
+async def test_429_bursts_are_retried_and_counted(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A burst of 429s delays creates; every POST is counted in attempts, none doubles."""
+    fake.add_fault("POST", CREATE, "status", times=15, status=429, headers={"Retry-After": "1"})
+    results = await collect(client.batches.create_many(creates(10), concurrency=10))
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 10
+    assert sum(r.attempts for r in results) == posts(fake) == 25
+
+
+async def test_identical_requests_hit_by_faults_are_counted(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """Ten identical creates under random drops make exactly ten batches."""
+    fake.add_fault("POST", CREATE, "drop_after", times=None, probability=0.4)
+    fake.add_fault("POST", CREATE, "drop_before", times=None, probability=0.2)
+    requests = creates(10, name="same name")
+    results = await collect(client.batches.create_many(requests, concurrency=10))
+    assert_exactly_once(results, fake)
+    assert batches_named(fake)["same name"] == 10
+
+
+async def test_unexplained_matches_fail_for_a_human(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """More matching unclaimed batches than ambiguous items: fail, adopt nothing, send nothing."""
+    stranger = fake.add_batch(name="contested", workspace_id=WS, task_details=DETAILS)
+    fake.add_fault("POST", CREATE, "drop_after", times=1)
+    results = await collect(client.batches.create_many(creates(1, name="contested")))
+    error = results[0].error
+    assert isinstance(error, ReconciliationError)
+    assert stranger.id in error.candidates
+    assert len(error.candidates) == 2
+    assert "by hand" in str(error)
+    assert posts(fake) == 1
+    assert len(fake.batches) == 2
+
+
+# -- the journal -------------------------------------------------------------------------
+
+
+async def test_resume_reports_finished_items_without_requests(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A run stopped early and run again finishes every item once, reusing the journal."""
+    journal_path = tmp_path / "run.jsonl"
+    requests = creates(20)
+    async with contextlib.aclosing(
+        client.batches.create_many(requests, concurrency=4, journal=Journal(journal_path))
+    ) as results:
+        first = [result async for result in results if result.index >= 0]
+        # stop after eight results
+        del first[8:]
+    requests_before = posts(fake)
+    second = await collect(
+        client.batches.create_many(requests, concurrency=4, journal=Journal(journal_path))
+    )
+    assert_exactly_once(second, fake)
+    assert len(fake.batches) == 20
+    resumed = [r for r in second if r.resumed]
+    assert len(resumed) >= 8
+    assert all(r.attempts == 0 for r in resumed)
+    assert posts(fake) - requests_before == 20 - len(resumed)
+
+
+async def test_break_inside_aclosing_stops_new_work(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """Breaking out early cancels in-flight POSTs and starts nothing new; resume completes."""
+    fake.latency = 0.01
+    journal_path = tmp_path / "run.jsonl"
+    requests = creates(200)
+    seen = 0
+    async with contextlib.aclosing(
+        client.batches.create_many(requests, concurrency=8, journal=Journal(journal_path))
+    ) as results:
+        async for _ in results:
+            seen += 1
+            if seen == 5:
+                break
+    await asyncio.sleep(0.05)  # let cancelled handlers in the emulator finish
+    assert posts(fake) < 40
+    fake.latency = 0.0
+    second = await collect(
+        client.batches.create_many(requests, concurrency=8, journal=Journal(journal_path))
+    )
+    assert_exactly_once(second, fake)
+    assert len(fake.batches) == 200
+
+
+async def test_in_flight_items_are_reconciled_on_resume(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """Items cancelled mid-POST (applied by the server) are adopted on resume, not resent."""
+    journal_path = tmp_path / "run.jsonl"
+    requests = creates(6)
+    fake.add_fault("POST", CREATE, "stall_after", times=None)
+    async with fake.client(retry=FAST, timeout=5.0) as client:
+        run = asyncio.create_task(
+            collect(client.batches.create_many(requests, concurrency=6, journal=Journal(journal_path)))
+        )
+        while len(fake.batches) < 6:
+            await asyncio.sleep(0.01)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+    fake.clear_faults()
+    records = [json.loads(line) for line in journal_path.read_text().splitlines()]
+    assert sum(record["type"] == "start" for record in records) == 6
+    assert not any(record["type"] == "done" for record in records)
+    async with fake.client(retry=FAST) as client:
+        results = await collect(
+            client.batches.create_many(requests, journal=Journal(journal_path))
+        )
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 6
+    assert all(r.reconciled for r in results)
+    assert posts(fake) == 6
+
+
+async def test_journal_of_another_manifest_is_refused(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A journal whose fingerprints disagree with the manifest names the first differing item."""
+    journal_path = tmp_path / "run.jsonl"
+    await collect(client.batches.create_many(creates(3), journal=Journal(journal_path)))
+    changed = creates(3)
+    changed[1] = CreateBatchRequest("something else", WS, DETAILS)
+    with pytest.raises(JournalError, match="request 1"):
+        await collect(client.batches.create_many(changed, journal=Journal(journal_path)))
+    assert len(fake.batches) == 3
+
+
+async def test_failures_stay_failed_unless_retried(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A definitive failure is reported from the journal, or sent again with retry_failed."""
+    journal_path = tmp_path / "run.jsonl"
+    requests = [CreateBatchRequest("needs data", WS, DETAILS, "ds-1", key="k1")]
+    first = await collect(client.batches.create_many(requests, journal=Journal(journal_path)))
+    assert isinstance(first[0].error, BadRequestError)
+    again = await collect(client.batches.create_many(requests, journal=Journal(journal_path)))
+    assert again[0].resumed and isinstance(again[0].error, BadRequestError)
+    assert posts(fake) == 1
+    fake.add_dataset("ds-1", total_datapoint_count=3)
+    retried = await collect(
+        client.batches.create_many(requests, journal=Journal(journal_path), retry_failed=True)
+    )
+    assert retried[0].ok and not retried[0].resumed
+    assert len(fake.batches) == 1
+
+
+async def test_user_keys_must_be_unique(client: ProlificClient, fake: FakeProlific) -> None:
+    """Two requests with the same key are refused before the second is sent."""
+    requests = [CreateBatchRequest("a", WS, DETAILS, key="k"), CreateBatchRequest("b", WS, DETAILS, key="k")]
+    with pytest.raises(ValueError, match="repeats the key 'k'"):
+        await collect(client.batches.create_many(requests, concurrency=1))
+
+
+async def test_wrong_request_type_is_refused(client: ProlificClient) -> None:
+    """duplicate_many refuses a CreateBatchRequest with a TypeError naming its index."""
+    with pytest.raises(TypeError, match="request 0 must be a DuplicateBatchRequest"):
+        await collect(client.batches.duplicate_many(creates(1)))  # type: ignore[arg-type]
+
+
+# -- streaming, cancellation, flow control -----------------------------------------------
+
+
+async def test_twenty_thousand_requests_stream_with_bounded_tasks(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A 20,000-request generator is read lazily: tasks in progress never exceed the bound."""
+    read = 0
+
+    def manifest() -> Iterator[CreateBatchRequest]:
+        nonlocal read
+        for i in range(20_000):
+            read += 1
+            yield CreateBatchRequest(f"s{i}", WS, DETAILS)
+
+    baseline = len(asyncio.all_tasks())
+    peak_tasks = peak_ahead = done = 0
+    async for result in client.batches.create_many(manifest(), concurrency=16):
+        done += result.ok
+        peak_tasks = max(peak_tasks, len(asyncio.all_tasks()) - baseline)
+        peak_ahead = max(peak_ahead, read - done)
+    assert done == 20_000
+    assert len(fake.batches) == 20_000
+    assert peak_ahead <= 16 + 1
+    # 16 item tasks, plus the emulator's handlers and the journal-free run's helpers
+    assert peak_tasks <= 16 * 2 + 8
+
+
+async def test_cancelling_the_run_leaks_nothing(fake: FakeProlific, tmp_path: Path) -> None:
+    """A cancelled run leaves no task and no busy connection, and its journal resumes."""
+    fake.latency = 0.02
+    journal_path = tmp_path / "run.jsonl"
+    requests = creates(100)
+    async with fake.client(retry=FAST, max_connections=8) as client:
+        baseline = set(asyncio.all_tasks())
+        run = asyncio.create_task(
+            collect(client.batches.create_many(requests, concurrency=8, journal=Journal(journal_path)))
+        )
+        while posts(fake) < 10:
+            await asyncio.sleep(0.005)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        await asyncio.sleep(0.1)
+        leftover = [t for t in asyncio.all_tasks() - baseline if not t.done()]
+        # The emulator's own connection handlers may linger; none of the client's may.
+        assert [t for t in leftover if not _is_server_task(t)] == []
+        session = client._session
+        assert session is not None and session.connector is not None
+        assert len(session.connector._acquired) == 0  # every connection was released
+        fake.latency = 0.0
+        results = await collect(
+            client.batches.create_many(requests, concurrency=8, journal=Journal(journal_path))
+        )
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 100
+
+
+def _is_server_task(task: asyncio.Task[Any]) -> bool:
+    code = getattr(task.get_coro(), "cr_code", None)
+    filename = code.co_filename if code is not None else ""
+    return "aiohttp/web" in filename or "prolific_async/testing" in filename
+
+
+def test_limiter_is_aimd() -> None:
+    """The in-flight limit halves on a 429 (once per round trip) and creeps back up."""
+    limiter = _Limiter(32)
+    assert limiter.slots == 32
+    epoch = limiter.epoch
+    limiter.observe(epoch, throttled=True)
+    assert limiter.slots == 16
+    limiter.observe(epoch, throttled=True)  # sent before the cut: no second cut
+    assert limiter.slots == 16
+    limiter.observe(limiter.epoch, throttled=True)
+    assert limiter.slots == 8
+    for _ in range(9):  # +1/limit per success: about one slot per window of 8
+        limiter.observe(limiter.epoch, throttled=False)
+    assert limiter.slots == 9
+    for _ in range(10):
+        limiter.observe(limiter.epoch, throttled=True)
+    assert limiter.slots == 1
+    for _ in range(10_000):
+        limiter.observe(limiter.epoch, throttled=False)
+    assert limiter.slots == 32
