@@ -15,6 +15,7 @@ from typing import IO, Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -33,7 +34,7 @@ from .models.bulk import BulkRequest, BulkResult, DuplicateBatchRequest
 __all__ = ["app", "run"]
 
 T = TypeVar("T")
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 stdout = Console(highlight=False, soft_wrap=True)
 
 #: The demo's emulator: realistic latency and a taste of every fault the client handles.
@@ -263,23 +264,23 @@ def provision(
     count, problems = validate_manifest(manifest)
     if problems:
         for problem in problems:
-            stderr.print(f"[red]error[/red] {problem}")
-        stderr.print(f"{manifest}: nothing was sent; fix the lines above and run again.")
+            stderr.print(f"[red]error[/red] {escape(str(problem))}")
+        stderr.print(escape(f"{manifest}: nothing was sent; fix the lines above and run again."))
         return 2
     if count == 0:
-        stderr.print(f"{manifest}: no requests in the manifest; nothing to do.")
+        stderr.print(escape(f"{manifest}: no requests in the manifest; nothing to do."))
         return 2
     if journal is not None:
         mismatch = _journal_mismatch(manifest, Journal(journal))
         if mismatch:
-            stderr.print(f"[red]error[/red] {mismatch}")
+            stderr.print(f"[red]error[/red] {escape(mismatch)}")
             return 2
     options = _Options(concurrency, journal, results, retry_failed, progress)
     try:
         return asyncio.run(_provision(manifest, count, options, use_emulator, seed))
     except KeyboardInterrupt:
         where = f" with --journal {journal}" if journal else " with a --journal"
-        stderr.print(f"Interrupted. Run the same command again{where} to resume.")
+        stderr.print(escape(f"Interrupted. Run the same command again{where} to resume."))
         return 130
 
 
@@ -468,16 +469,16 @@ class _Summary:
         self.posts = 0
         self.started = time.monotonic()
         self.failures: list[tuple[int, BulkResult]] = []
-        self.batch_ids: set[str] = set()
+        self.resumed_indexes: set[int] = set()
 
     def add(self, result: BulkResult, line: int) -> None:
         self.done += 1
         self.posts += result.attempts
         self.reconciled += result.reconciled
-        self.resumed += result.resumed
-        if result.batch is not None:
-            self.batch_ids.add(result.batch.id)
-        else:
+        if result.resumed:
+            self.resumed += 1
+            self.resumed_indexes.add(result.index)
+        if result.batch is None:
             self.failed += 1
             if len(self.failures) < 10:
                 self.failures.append((line, result))
@@ -509,7 +510,8 @@ class _Summary:
             table.add_row(label, str(value))
         stdout.print(table)
         for line, result in self.failures:
-            stdout.print(f"[red]line {line}[/red]: {type(result.error).__name__}: {result.error}")
+            detail = escape(f"{type(result.error).__name__}: {result.error}")
+            stdout.print(f"[red]line {line}[/red]: {detail}")
         if self.failed > len(self.failures):
             stdout.print(f"... and {self.failed - len(self.failures)} more failures")
 
@@ -522,21 +524,27 @@ def _print_emulator_check(fake: Any, manifest: Path, summary: _Summary) -> None:
     )
     names = {batch.id: batch.name for batch in fake.batches.values()}
     wanted: Counter[str] = Counter()
-    for _, request in read_manifest(manifest):
+    for index, (_, request) in enumerate(read_manifest(manifest)):
+        if index in summary.resumed_indexes:
+            continue  # made by an earlier run, against an earlier emulator
         if isinstance(request, DuplicateBatchRequest):
             wanted[request.name or f"{names[request.batch_id]} (Copy)"] += 1
         else:
             wanted[request.name] += 1
-    per_item = Counter(made[name] / wanted[name] for name in wanted)
     exact = sum(wanted[name] for name in wanted if made[name] == wanted[name])
     extra = sum(made.values()) - sum(wanted.values())
+    if summary.resumed:
+        stdout.print(
+            f"{summary.resumed} items were reported from the journal of an earlier run; the "
+            "check below counts the items this run provisioned."
+        )
     table = Table(title="Emulator check: batches per manifest item", show_header=False)
-    table.add_row("manifest items", str(sum(wanted.values())))
+    table.add_row("items provisioned in this run", str(sum(wanted.values())))
     table.add_row("batches the emulator holds for them", str(sum(made.values())))
     table.add_row("items with exactly one batch", str(exact))
     table.add_row("extra (duplicate) batches", str(extra))
     stdout.print(table)
-    if set(per_item) == {1.0}:
+    if extra == 0 and all(made[name] == wanted[name] for name in wanted):
         stdout.print("[green]Every manifest item has exactly one batch.[/green]")
     else:
         stdout.print("[red]Some items do not have exactly one batch: see above.[/red]")

@@ -90,6 +90,8 @@ def parse_line(text: str) -> BulkRequest | None:
             f"unknown field(s) {sorted(unknown)}: a create has {sorted(_CREATE_FIELDS)}, "
             f"a duplicate has {sorted(_DUPLICATE_FIELDS)}"
         )
+    name = _required(data, "name")
+    workspace_id = _required(data, "workspace_id")
     details = data.get("task_details")
     if not isinstance(details, dict):
         raise ValueError("'task_details' is required and must be an object")
@@ -97,8 +99,8 @@ def parse_line(text: str) -> BulkRequest | None:
         if not isinstance(details.get(field), str):
             raise ValueError(f"'task_details.{field}' is required and must be a string")
     return CreateBatchRequest(
-        _required(data, "name"),
-        _required(data, "workspace_id"),
+        name,
+        workspace_id,
         TaskDetails(**{field: details[field] for field in _DETAIL_FIELDS}),
         _optional(data, "dataset_id"),
         key=key,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aioresponses.core
@@ -30,6 +31,15 @@ def _aioresponses_aiohttp_314_shim(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     monkeypatch.setattr(aioresponses.core, "ClientResponse", _PatchedClientResponse)
     return
+
+
+async def wait_until(condition: Callable[[], bool], *, seconds: float = 10.0) -> None:
+    """Poll ``condition`` every few milliseconds; fail the test if it stays false."""
+    for _ in range(int(seconds / 0.005)):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"condition still false after {seconds} s")
 
 
 class LoopbackServer:

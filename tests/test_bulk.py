@@ -29,6 +29,8 @@ from prolific_async import (
 from prolific_async.bulk import _Limiter
 from prolific_async.testing import FakeProlific
 
+from .conftest import wait_until
+
 CREATE = "/api/v1/data-collection/batches"
 DUPLICATE = "/api/v1/data-collection/batches/*/duplicate"
 WS = "6278acb09062db3b35bcbeb0"
@@ -81,7 +83,9 @@ def assert_exactly_once(results: list[BulkResult], fake: FakeProlific) -> None:
 # -- the happy path and the result fields ------------------------------------------------
 
 
-async def test_create_many_makes_each_batch_once(client: ProlificClient, fake: FakeProlific) -> None:
+async def test_create_many_makes_each_batch_once(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
     """Thirty creates make thirty batches, one POST each, results for every index."""
     results = await collect(client.batches.create_many(creates(30), concurrency=8))
     assert [r.index for r in results] == list(range(30))
@@ -155,7 +159,8 @@ async def test_duplicate_named_like_its_source_never_adopts_the_source(
     )
     assert_exactly_once(results, fake)
     assert results[0].reconciled
-    assert results[0].batch is not None and results[0].batch.id != source.id
+    assert results[0].batch is not None
+    assert results[0].batch.id != source.id
     assert len(fake.batches) == 2
 
 
@@ -164,8 +169,9 @@ async def test_upload_new_dataset_copies_match_without_the_dataset(
 ) -> None:
     """A copy made without the source's dataset is still recognised when reconciling."""
     dataset = fake.add_dataset(total_datapoint_count=10)
-    source = fake.add_batch(name="S", workspace_id=WS, task_details=DETAILS,
-                            dataset_ids=[dataset.id])
+    source = fake.add_batch(
+        name="S", workspace_id=WS, task_details=DETAILS, dataset_ids=[dataset.id]
+    )
     fake.add_fault("POST", DUPLICATE, "drop_after", times=2)
     requests = [DuplicateBatchRequest(source.id, upload_new_dataset=True) for _ in range(2)]
     requests.append(DuplicateBatchRequest(source.id))
@@ -300,19 +306,18 @@ async def test_break_inside_aclosing_stops_new_work(
     assert len(fake.batches) == 200
 
 
-async def test_in_flight_items_are_reconciled_on_resume(
-    fake: FakeProlific, tmp_path: Path
-) -> None:
+async def test_in_flight_items_are_reconciled_on_resume(fake: FakeProlific, tmp_path: Path) -> None:
     """Items cancelled mid-POST (applied by the server) are adopted on resume, not resent."""
     journal_path = tmp_path / "run.jsonl"
     requests = creates(6)
     fake.add_fault("POST", CREATE, "stall_after", times=None)
     async with fake.client(retry=FAST, timeout=5.0) as client:
         run = asyncio.create_task(
-            collect(client.batches.create_many(requests, concurrency=6, journal=Journal(journal_path)))
+            collect(
+                client.batches.create_many(requests, concurrency=6, journal=Journal(journal_path))
+            )
         )
-        while len(fake.batches) < 6:
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: len(fake.batches) == 6)
         run.cancel()
         with pytest.raises(asyncio.CancelledError):
             await run
@@ -321,9 +326,7 @@ async def test_in_flight_items_are_reconciled_on_resume(
     assert sum(record["type"] == "start" for record in records) == 6
     assert not any(record["type"] == "done" for record in records)
     async with fake.client(retry=FAST) as client:
-        results = await collect(
-            client.batches.create_many(requests, journal=Journal(journal_path))
-        )
+        results = await collect(client.batches.create_many(requests, journal=Journal(journal_path)))
     assert_exactly_once(results, fake)
     assert len(fake.batches) == 6
     assert all(r.reconciled for r in results)
@@ -352,19 +355,24 @@ async def test_failures_stay_failed_unless_retried(
     first = await collect(client.batches.create_many(requests, journal=Journal(journal_path)))
     assert isinstance(first[0].error, BadRequestError)
     again = await collect(client.batches.create_many(requests, journal=Journal(journal_path)))
-    assert again[0].resumed and isinstance(again[0].error, BadRequestError)
+    assert again[0].resumed
+    assert isinstance(again[0].error, BadRequestError)
     assert posts(fake) == 1
     fake.add_dataset("ds-1", total_datapoint_count=3)
     retried = await collect(
         client.batches.create_many(requests, journal=Journal(journal_path), retry_failed=True)
     )
-    assert retried[0].ok and not retried[0].resumed
+    assert retried[0].ok
+    assert not retried[0].resumed
     assert len(fake.batches) == 1
 
 
 async def test_user_keys_must_be_unique(client: ProlificClient, fake: FakeProlific) -> None:
     """Two requests with the same key are refused before the second is sent."""
-    requests = [CreateBatchRequest("a", WS, DETAILS, key="k"), CreateBatchRequest("b", WS, DETAILS, key="k")]
+    requests = [
+        CreateBatchRequest("a", WS, DETAILS, key="k"),
+        CreateBatchRequest("b", WS, DETAILS, key="k"),
+    ]
     with pytest.raises(ValueError, match="repeats the key 'k'"):
         await collect(client.batches.create_many(requests, concurrency=1))
 
@@ -411,10 +419,11 @@ async def test_cancelling_the_run_leaks_nothing(fake: FakeProlific, tmp_path: Pa
     async with fake.client(retry=FAST, max_connections=8) as client:
         baseline = set(asyncio.all_tasks())
         run = asyncio.create_task(
-            collect(client.batches.create_many(requests, concurrency=8, journal=Journal(journal_path)))
+            collect(
+                client.batches.create_many(requests, concurrency=8, journal=Journal(journal_path))
+            )
         )
-        while posts(fake) < 10:
-            await asyncio.sleep(0.005)
+        await wait_until(lambda: posts(fake) >= 10)
         run.cancel()
         with pytest.raises(asyncio.CancelledError):
             await run
@@ -423,7 +432,8 @@ async def test_cancelling_the_run_leaks_nothing(fake: FakeProlific, tmp_path: Pa
         # The emulator's own connection handlers may linger; none of the client's may.
         assert [t for t in leftover if not _is_server_task(t)] == []
         session = client._session
-        assert session is not None and session.connector is not None
+        assert session is not None
+        assert session.connector is not None
         assert len(session.connector._acquired) == 0  # every connection was released
         fake.latency = 0.0
         results = await collect(

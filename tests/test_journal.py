@@ -31,13 +31,31 @@ async def test_records_round_trip(tmp_path: Path) -> None:
         {"type": "start", "item": 0, "fingerprint": "f0", "started_at": "2026-01-01T00:00:00+00:00"}
     )
     await journal.append(
-        {"type": "done", "item": 0, "fingerprint": "f0", "batch": {"id": "b0"}, "attempts": 2,
-         "reconciled": True}
+        {
+            "type": "done",
+            "item": 0,
+            "fingerprint": "f0",
+            "batch": {"id": "b0"},
+            "attempts": 2,
+            "reconciled": True,
+        }
     )
-    await journal.append({"type": "start", "item": "k1", "fingerprint": "f1",
-                          "started_at": "2026-01-01T00:00:01+00:00"})
-    await journal.append({"type": "failed", "item": "k2", "fingerprint": "f2",
-                          "error": {"type": "BadRequestError", "status_code": 400}})
+    await journal.append(
+        {
+            "type": "start",
+            "item": "k1",
+            "fingerprint": "f1",
+            "started_at": "2026-01-01T00:00:01+00:00",
+        }
+    )
+    await journal.append(
+        {
+            "type": "failed",
+            "item": "k2",
+            "fingerprint": "f2",
+            "error": {"type": "BadRequestError", "status_code": 400},
+        }
+    )
     await journal.close()
     entries = Journal(journal.path).open("create")
     assert entries[0].batch == {"id": "b0"}
@@ -53,8 +71,9 @@ async def test_torn_last_line_is_dropped_and_truncated(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
     journal = Journal(path)
     journal.open("create")
-    await journal.append({"type": "start", "item": 0, "fingerprint": "f",
-                          "started_at": "2026-01-01T00:00:00+00:00"})
+    await journal.append(
+        {"type": "start", "item": 0, "fingerprint": "f", "started_at": "2026-01-01T00:00:00+00:00"}
+    )
     await journal.close()
     with path.open("ab") as file:
         file.write(b'{"type": "done", "item": 0, "finger')
@@ -121,8 +140,12 @@ async def test_cancelled_append_still_reaches_the_disk(tmp_path: Path) -> None:
     """A record whose writer is cancelled is still written whole before close returns."""
     journal = Journal(tmp_path / "j.jsonl")
     journal.open("create")
-    record = {"type": "start", "item": 0, "fingerprint": "f",
-              "started_at": "2026-01-01T00:00:00+00:00"}
+    record = {
+        "type": "start",
+        "item": 0,
+        "fingerprint": "f",
+        "started_at": "2026-01-01T00:00:00+00:00",
+    }
     task = asyncio.create_task(journal.append(record))
     await asyncio.sleep(0)
     task.cancel()
@@ -138,8 +161,14 @@ async def test_concurrent_appends_are_grouped_and_all_written(tmp_path: Path) ->
     journal.open("create")
     await asyncio.gather(
         *(
-            journal.append({"type": "start", "item": i, "fingerprint": "f",
-                            "started_at": "2026-01-01T00:00:00+00:00"})
+            journal.append(
+                {
+                    "type": "start",
+                    "item": i,
+                    "fingerprint": "f",
+                    "started_at": "2026-01-01T00:00:00+00:00",
+                }
+            )
             for i in range(200)
         )
     )

@@ -52,7 +52,8 @@ def test_all_is_exactly_the_public_names() -> None:
     # Submodules (bulk, models, testing ...) become attributes when imported; of them
     # only `errors` is a curated name.
     public = {
-        name for name in public
+        name
+        for name in public
         if name == "errors" or not isinstance(getattr(prolific_async, name), types.ModuleType)
     }
     assert set(prolific_async.__all__) == EXPECTED

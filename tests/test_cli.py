@@ -1,0 +1,283 @@
+"""The prolific-async command, end to end: provision, single operations, bad input, SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prolific_async import Journal, TaskDetails
+from prolific_async.cli import INSTALL_HINT, main
+from prolific_async.testing import FakeProlific
+
+from .conftest import wait_until
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = ROOT / "examples" / "batches.jsonl"
+WS = "6278acb09062db3b35bcbeb0"
+DETAILS = {"task_name": "t", "task_introduction": "<p>i</p>", "task_steps": "<ol></ol>"}
+
+
+def write_manifest(path: Path, lines: list[dict[str, Any] | str]) -> Path:
+    path.write_text(
+        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    )
+    return path
+
+
+def creates(count: int, prefix: str = "item") -> list[dict[str, Any] | str]:
+    return [
+        {"name": f"{prefix}-{i}", "workspace_id": WS, "task_details": DETAILS} for i in range(count)
+    ]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProlific]:
+    async with FakeProlific(seed=3) as emulator:
+        yield emulator
+
+
+async def run_cli(fake: FakeProlific, *args: str) -> tuple[int, str, str]:
+    """Run the command in a subprocess bound to `fake` (so the fake keeps serving)."""
+    env = {**os.environ, "PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "prolific_async",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def test_demo_run_provisions_every_example_item_exactly_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's main job succeeds: every example item has exactly one batch."""
+    results = tmp_path / "results.jsonl"
+    code = main(
+        [
+            "provision",
+            str(EXAMPLE),
+            "--emulator",
+            "--no-progress",
+            "--results",
+            str(results),
+            "--concurrency",
+            "16",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Every manifest item has exactly one batch." in out
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    requested = sum(
+        1 for line in EXAMPLE.read_text().splitlines() if line.strip() and not line.startswith("#")
+    )
+    assert len(records) == requested
+    assert all(record["ok"] for record in records)
+    assert len({record["batch_id"] for record in records}) == requested
+    assert {record["line"] for record in records} <= set(range(1, requested + 10))
+
+
+def test_bad_manifest_lines_are_reported_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every bad line is named with its number, nothing is sent, and the exit status is 2."""
+    manifest = write_manifest(
+        tmp_path / "m.jsonl",
+        [
+            *creates(1),
+            {"name": 5, "workspace_id": WS, "task_details": DETAILS},
+            "this is not json",
+            {"duplicate_of": "b1", "upload_new_dataset": "yes"},
+            {"name": "x", "workspace_id": WS},
+            {"duplicate_of": "b1", "colour": "red"},
+            {"key": "k", **creates(1)[0]},  # type: ignore[dict-item]
+            {"key": "k", **creates(1)[0]},  # type: ignore[dict-item]
+        ],
+    )
+    results = tmp_path / "results.jsonl"
+    code = main(["provision", str(manifest), "--emulator", "--results", str(results)])
+    err = capsys.readouterr().err
+    assert code == 2
+    for line, text in [
+        (2, "'name' must be a non-empty string"),
+        (3, "not valid JSON"),
+        (4, "'upload_new_dataset' must be true or false"),
+        (5, "'task_details' is required"),
+        (6, "unknown field"),
+        (8, "key 'k' already used on line 7"),
+    ]:
+        assert f"m.jsonl:{line}: {text}" in err
+    assert "nothing was sent" in err
+    assert not results.exists()
+
+
+def test_without_the_cli_extra_the_command_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without click/rich the command prints the pip command for the [cli] extra."""
+    monkeypatch.setitem(sys.modules, "click", None)
+    monkeypatch.delitem(sys.modules, "prolific_async._cli", raising=False)
+    assert main(["--help"]) == 2
+    assert capsys.readouterr().err == INSTALL_HINT
+
+
+async def test_provision_against_an_api_reports_failures_with_exit_1(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A definitive failure is reported with its line and makes the exit status 1."""
+    lines = [
+        *creates(3),
+        {"name": "bad", "workspace_id": WS, "task_details": DETAILS, "dataset_id": "missing"},
+    ]
+    manifest = write_manifest(tmp_path / "m.jsonl", lines)
+    results = tmp_path / "r.jsonl"
+    code, out, _ = await run_cli(
+        fake, "provision", str(manifest), "--no-progress", "--results", str(results)
+    )
+    assert code == 1
+    assert "line 4" in out
+    assert "BadRequestError" in out
+    records = {r["line"]: r for r in map(json.loads, results.read_text().splitlines())}
+    assert [records[n]["ok"] for n in (1, 2, 3, 4)] == [True, True, True, False]
+    assert len(fake.batches) == 3
+
+
+async def test_journal_of_another_manifest_is_refused_up_front(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A journal that does not match the manifest is refused before any request."""
+    journal = tmp_path / "j.jsonl"
+    first = write_manifest(tmp_path / "a.jsonl", creates(2, "a"))
+    code, _, _ = await run_cli(
+        fake, "provision", str(first), "--journal", str(journal), "--no-progress"
+    )
+    assert code == 0
+    other = write_manifest(tmp_path / "b.jsonl", creates(2, "b"))
+    before = len(fake.requests)
+    code, _, err = await run_cli(
+        fake, "provision", str(other), "--journal", str(journal), "--no-progress"
+    )
+    assert code == 2
+    assert "b.jsonl:1 differs" in err
+    assert len(fake.requests) == before
+
+
+async def test_single_batch_commands_print_json(fake: FakeProlific) -> None:
+    """Batches create/get/update/duplicate/list talk to the API and print JSON."""
+    code, out, _ = await run_cli(
+        fake,
+        "batches",
+        "create",
+        "--name",
+        "One",
+        "--workspace-id",
+        WS,
+        "--task-name",
+        "t",
+        "--task-introduction",
+        "i",
+        "--task-steps",
+        "s",
+    )
+    assert code == 0
+    created = json.loads(out)
+    assert created["name"] == "One"
+    code, out, _ = await run_cli(fake, "batches", "get", created["id"])
+    assert json.loads(out)["id"] == created["id"]
+    code, out, _ = await run_cli(fake, "batches", "update", created["id"], "--name", "Two")
+    assert json.loads(out)["name"] == "Two"
+    code, out, _ = await run_cli(fake, "batches", "duplicate", created["id"])
+    assert json.loads(out)["name"] == "Two (Copy)"
+    code, out, _ = await run_cli(fake, "batches", "list", "--workspace-id", WS)
+    assert sorted(b["name"] for b in json.loads(out)) == ["Two", "Two (Copy)"]
+
+
+async def test_api_errors_are_reported_without_a_traceback(fake: FakeProlific) -> None:
+    """A 404 prints the error message and exits 1, with no traceback and no token."""
+    code, _, err = await run_cli(fake, "batches", "get", "no-such-batch")
+    assert code == 1
+    assert "404" in err
+    assert "Traceback" not in err
+    assert fake.token not in err
+
+
+async def test_incomplete_task_details_are_a_usage_error(fake: FakeProlific) -> None:
+    """Giving only some of the task fields is refused with a usage message."""
+    code, _, err = await run_cli(fake, "batches", "update", "b1", "--task-name", "only")
+    assert code == 2
+    assert "go together" in err
+
+
+async def test_sigkilled_run_resumes_to_exactly_once(fake: FakeProlific, tmp_path: Path) -> None:
+    """A run killed with SIGKILL, resumed with its journal, leaves one batch per item."""
+    fake.latency = 0.03
+    source = fake.add_batch(name="Source", workspace_id=WS, task_details=TaskDetails(**DETAILS))
+    lines = [*creates(150), *[{"duplicate_of": source.id} for _ in range(20)]]
+    manifest = write_manifest(tmp_path / "m.jsonl", lines)
+    journal = tmp_path / "j.jsonl"
+    env = {**os.environ, "PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "prolific_async",
+        "provision",
+        str(manifest),
+        "--journal",
+        str(journal),
+        "--no-progress",
+        "--concurrency",
+        "16",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        await wait_until(
+            lambda: journal.exists() and journal.read_text().count('"type":"done"') >= 40,
+            seconds=30,
+        )
+        process.send_signal(signal.SIGKILL)
+    finally:
+        await process.wait()
+    assert process.returncode == -signal.SIGKILL
+    await asyncio.sleep(0.1)  # requests the dead process left in the emulator finish
+    entries = Journal(journal).read("provision")
+    finished = [key for key, entry in entries.items() if entry.batch]
+    in_flight = [key for key, entry in entries.items() if entry.started_at and not entry.batch]
+    assert 40 <= len(finished) < len(lines)  # killed mid-run ...
+    assert in_flight  # ... with POSTs in flight, which the resumed run must reconcile
+    fake.latency = 0.0
+    results = tmp_path / "r.jsonl"
+    code, out, _ = await run_cli(
+        fake,
+        "provision",
+        str(manifest),
+        "--journal",
+        str(journal),
+        "--no-progress",
+        "--results",
+        str(results),
+    )
+    assert code == 0, out
+    made = Counter(batch.name for batch in fake.batches.values())
+    assert all(made[f"item-{i}"] == 1 for i in range(150))
+    assert made["Source (Copy)"] == 20
+    assert len(fake.batches) == 171
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert sum(record["resumed"] for record in records) == len(finished)
+    assert all(record["ok"] for record in records)
