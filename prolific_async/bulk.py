@@ -58,7 +58,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
@@ -66,6 +66,7 @@ from attrs import define, field
 
 from ._converter import converter
 from ._journal import ItemKey, Journal, JournalEntry
+from ._reconcile import Adopt, Group, MatchKey, Reconciler
 from ._resource import path_id
 from ._retry import CallState
 from ._status import status_error_class
@@ -78,7 +79,6 @@ from .errors import (
     OutcomeUnknownError,
     ProlificError,
     RateLimitError,
-    ReconciliationError,
     ResponseValidationError,
 )
 from .models.batches import Batch
@@ -101,7 +101,6 @@ _EXPECTED: Final[dict[str, tuple[type, ...]]] = {
     "duplicate": (DuplicateBatchRequest,),
     "provision": (CreateBatchRequest, DuplicateBatchRequest),
 }
-MatchKey = tuple[str, str, str, str, str, frozenset[str]]
 
 
 def fingerprint(request: BulkRequest) -> str:
@@ -121,19 +120,6 @@ def fingerprint(request: BulkRequest) -> str:
         }
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def observed_key(batch: Batch) -> MatchKey:
-    """The match key a batch shows in a listing."""
-    details = batch.task_details
-    return (
-        batch.workspace_id,
-        batch.name,
-        details.task_name,
-        details.task_introduction,
-        details.task_steps,
-        frozenset(dataset.id for dataset in batch.datasets),
-    )
 
 
 def is_definitive(error: ProlificError) -> bool:
@@ -163,50 +149,6 @@ class _Item:
     workspace_id: str = ""
     body: dict[str, Any] = field(factory=dict)
     path: str = BATCHES_PATH
-
-
-@define(eq=False)
-class _Adopt:
-    batch: Batch
-
-
-@define(eq=False)
-class _Resend:
-    pass
-
-
-Decision = _Adopt | _Resend | ProlificError
-
-
-class _Signal:
-    """Wakes every waiter when a group's state changes (no lock: the loop is the lock)."""
-
-    def __init__(self) -> None:
-        self._waiters: list[asyncio.Future[None]] = []
-
-    def notify(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._waiters.clear()
-
-    async def wait_for(self, predicate: Callable[[], bool]) -> None:
-        while not predicate():
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter
-
-
-@define(eq=False)
-class _Group:
-    """The requests of one match key: their POSTs in flight and their ambiguous members."""
-
-    members: int = 0
-    in_flight: int = 0
-    ambiguous: list[_Item] = field(factory=list)
-    reconciling: bool = False
-    decisions: dict[int, Decision] = field(factory=dict)
-    signal: _Signal = field(factory=_Signal)
 
 
 class _Limiter:
@@ -251,13 +193,10 @@ class _Run:
         self.operation: Operation = operation
         self.journal = journal
         self.retry_failed = retry_failed
-        self.margin = timedelta(seconds=reconcile_margin)
         self.limiter = _Limiter(concurrency)
         self.entries: dict[ItemKey, JournalEntry] = {}
-        self.claimed: set[str] = set()
+        self.reconciler = Reconciler(client.batches.list, timedelta(seconds=reconcile_margin))
         self.sources: dict[str, asyncio.Task[Batch]] = {}
-        self.groups: dict[MatchKey, _Group] = {}
-        self.listings: dict[str, tuple[float, asyncio.Task[list[Batch]]]] = {}
         self.user_keys: dict[str, int] = {}
         self.read = 0
 
@@ -268,7 +207,7 @@ class _Run:
     ) -> AsyncGenerator[BulkResult, None]:
         if self.journal is not None:
             self.entries = self.journal.open(self.operation)
-            self.claimed.update(
+            self.reconciler.claimed.update(
                 str(entry.batch["id"]) for entry in self.entries.values() if entry.batch
             )
         source = _aiter(requests)
@@ -301,7 +240,7 @@ class _Run:
     ) -> None:
         """Cancel what is in flight and release everything, even when cancelled again."""
         tasks: list[asyncio.Task[Any]] = [*running, *self.sources.values()]
-        tasks += [task for _, task in self.listings.values()]
+        tasks += self.reconciler.tasks()
         for task in tasks:
             task.cancel()
         try:
@@ -376,7 +315,8 @@ class _Run:
     async def _process(self, item: _Item) -> BulkResult:
         try:
             match_key = await self._prepare(item)
-            batch, reconciled = await self._provision_in_group(item, match_key)
+            async with self.reconciler.group(match_key) as group:
+                batch, reconciled = await self._provision(item, group)
         except ProlificError as error:
             if isinstance(error, JournalError):
                 raise
@@ -446,27 +386,17 @@ class _Run:
             task = asyncio.create_task(self.client.batches.get(batch_id))
             self.sources[batch_id] = task
         source = await asyncio.shield(task)
-        self.claimed.add(source.id)  # a source is never adopted as its own copy
+        self.reconciler.claimed.add(source.id)  # a source is never adopted as its own copy
         return source
 
-    async def _provision_in_group(self, item: _Item, match_key: MatchKey) -> tuple[Batch, bool]:
-        group = self.groups.setdefault(match_key, _Group())
-        group.members += 1
-        try:
-            return await self._provision(item, group)
-        finally:
-            group.members -= 1
-            if group.members == 0:  # keep memory bounded by what is in progress
-                del self.groups[match_key]
-
-    async def _provision(self, item: _Item, group: _Group) -> tuple[Batch, bool]:
+    async def _provision(self, item: _Item, group: Group) -> tuple[Batch, bool]:
         """Send, and on an ambiguous failure reconcile, until the batch exists once."""
         ambiguous = item.started_at is not None  # in flight when a previous run stopped
         last_error: ProlificError | None = None
         while True:
             if ambiguous:
-                decision = await self._reconcile(item, group)
-                if isinstance(decision, _Adopt):
+                decision = await self.reconciler.reconcile(item, group)
+                if isinstance(decision, Adopt):
                     return decision.batch, True
                 if isinstance(decision, ProlificError):
                     raise decision
@@ -482,13 +412,8 @@ class _Run:
                 if not ambiguous and not _never_applied(error):
                     raise
 
-    async def _send(self, item: _Item, group: _Group) -> Batch:
-        # New POSTs wait while the group has a reconciliation pending, so its POSTs in
-        # flight drain and the listing sees every one of them.
-        await group.signal.wait_for(lambda: not group.ambiguous and not group.reconciling)
-        group.in_flight += 1
-        outcome_ambiguous = False
-        try:
+    async def _send(self, item: _Item, group: Group) -> Batch:
+        async with self.reconciler.sending(item, group) as outcome:
             if item.started_at is None:
                 item.started_at = datetime.now(UTC)
                 await self._journal(item, "start", started_at=item.started_at.isoformat())
@@ -500,104 +425,13 @@ class _Run:
                     "POST", item.path, Batch, json_body=item.body, state=state
                 )
             except ProlificError as error:
-                outcome_ambiguous = is_ambiguous(error)
+                outcome.ambiguous = is_ambiguous(error)
                 raise
             finally:
                 item.attempts += state.sent
                 self.limiter.observe(epoch, throttled=state.rate_limited > 0)
-            self.claimed.add(batch.id)
+            self.reconciler.claimed.add(batch.id)
             return batch
-        finally:
-            group.in_flight -= 1
-            if outcome_ambiguous:
-                group.ambiguous.append(item)
-            group.signal.notify()
-
-    # -- reconciliation ------------------------------------------------------------------
-
-    async def _reconcile(self, item: _Item, group: _Group) -> Decision:
-        if item not in group.ambiguous:
-            group.ambiguous.append(item)  # resumed from a journal: in flight before we began
-            group.signal.notify()
-        try:
-            while True:
-                await group.signal.wait_for(
-                    lambda: (
-                        item.index in group.decisions
-                        or (not group.reconciling and group.in_flight == 0)
-                    )
-                )
-                if item.index in group.decisions:
-                    return group.decisions.pop(item.index)
-                await self._lead_reconciliation(group)
-        except BaseException:
-            # A cancelled item must not be counted, or be given a batch, by the next round.
-            if item in group.ambiguous:
-                group.ambiguous.remove(item)
-            group.decisions.pop(item.index, None)
-            group.signal.notify()
-            raise
-
-    async def _lead_reconciliation(self, group: _Group) -> None:
-        group.reconciling = True
-        members = list(group.ambiguous)
-        try:
-            loop = asyncio.get_running_loop()
-            try:
-                listing = await self._listing(members[0].workspace_id, not_before=loop.time())
-            except ProlificError as error:
-                for member in members:
-                    group.decisions[member.index] = error
-                return
-            decisions = self._decide(members, listing)
-            group.decisions.update(decisions)
-        finally:
-            if all(member.index in group.decisions for member in members):
-                group.ambiguous = [m for m in group.ambiguous if m not in members]
-            group.reconciling = False
-            group.signal.notify()
-
-    def _decide(self, members: list[_Item], listing: list[Batch]) -> dict[int, Decision]:
-        earliest = min(member.started_at or datetime.now(UTC) for member in members)
-        match_key = members[0].match_key
-        candidates = sorted(
-            (
-                batch
-                for batch in listing
-                if batch.id not in self.claimed
-                and observed_key(batch) == match_key
-                and batch.created_at >= earliest - self.margin
-            ),
-            key=lambda batch: (batch.created_at, batch.id),
-        )
-        members = sorted(members, key=lambda member: member.index)
-        if len(candidates) > len(members):
-            ids = [batch.id for batch in candidates]
-            error = ReconciliationError(
-                f"{len(candidates)} unclaimed batches in workspace {members[0].workspace_id!r} "
-                f"match {len(members)} request(s) whose outcome is unknown ({ids}); another "
-                "process may be creating the same batches. Nothing was adopted or sent "
-                "again: check these batches by hand.",
-                candidates=ids,
-            )
-            return {member.index: error for member in members}
-        decisions: dict[int, Decision] = {}
-        for member, batch in zip(members, candidates, strict=False):
-            self.claimed.add(batch.id)
-            decisions[member.index] = _Adopt(batch)
-        for member in members[len(candidates) :]:
-            decisions[member.index] = _Resend()
-        return decisions
-
-    async def _listing(self, workspace_id: str, *, not_before: float) -> list[Batch]:
-        """A listing of the workspace started no earlier than ``not_before``, shared."""
-        current = self.listings.get(workspace_id)
-        if current is None or current[0] < not_before:
-            loop = asyncio.get_running_loop()
-            task = asyncio.create_task(self.client.batches.list(workspace_id))
-            current = (loop.time(), task)
-            self.listings[workspace_id] = current
-        return await asyncio.shield(current[1])
 
     async def _journal(self, item: _Item, kind: str, **fields: Any) -> None:
         if self.journal is not None:

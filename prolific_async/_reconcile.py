@@ -1,0 +1,230 @@
+"""Reconciliation for the bulk layer: which batch, if any, an ambiguous request made.
+
+See :mod:`prolific_async.bulk` for the design. This module holds the mechanics: requests
+grouped by match key, the gate that drains a group's POSTs before it is reconciled, one
+shared listing per workspace, and the decision (adopt, resend, or ask a human).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from attrs import define, field
+
+from .errors import ProlificError, ReconciliationError
+from .models.batches import Batch
+
+__all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend", "observed_key"]
+
+#: What a batch shows in a listing: workspace, name, the three task texts, dataset ids.
+MatchKey = tuple[str, str, str, str, str, frozenset[str]]
+
+
+def observed_key(batch: Batch) -> MatchKey:
+    """The match key a batch shows in a listing."""
+    details = batch.task_details
+    return (
+        batch.workspace_id,
+        batch.name,
+        details.task_name,
+        details.task_introduction,
+        details.task_steps,
+        frozenset(dataset.id for dataset in batch.datasets),
+    )
+
+
+class Member(Protocol):
+    """What reconciliation needs to know of a request."""
+
+    index: int
+    started_at: datetime | None
+    workspace_id: str
+    match_key: MatchKey | None
+
+
+@define(eq=False)
+class Adopt:
+    """The request made this batch: report it."""
+
+    batch: Batch
+
+
+@define(eq=False)
+class Resend:
+    """The request made nothing: send it again."""
+
+
+Decision = Adopt | Resend | ProlificError
+
+
+class _Signal:
+    """Wakes every waiter when a group's state changes (no lock: the loop is the lock)."""
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def notify(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        while not predicate():
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+
+
+@define(eq=False)
+class Group:
+    """The requests of one match key: their POSTs in flight and their ambiguous members."""
+
+    members: int = 0
+    in_flight: int = 0
+    ambiguous: list[Member] = field(factory=list)
+    reconciling: bool = False
+    decisions: dict[int, Decision] = field(factory=dict)
+    signal: _Signal = field(factory=_Signal)
+
+
+@define(eq=False)
+class SendOutcome:
+    """Set by the sender: whether the POST failed ambiguously."""
+
+    ambiguous: bool = False
+
+
+class Reconciler:
+    """The claimed batch ids, the groups in progress and the shared listings of one run."""
+
+    def __init__(
+        self, list_workspace: Callable[[str], Coroutine[Any, Any, list[Batch]]], margin: timedelta
+    ) -> None:
+        self._list_workspace = list_workspace
+        self._margin = margin
+        self.claimed: set[str] = set()
+        self._groups: dict[MatchKey, Group] = {}
+        self._listings: dict[str, tuple[float, asyncio.Task[list[Batch]]]] = {}
+
+    def tasks(self) -> list[asyncio.Task[Any]]:
+        """The listing tasks, for the run to cancel when it stops."""
+        return [task for _, task in self._listings.values()]
+
+    @contextlib.asynccontextmanager
+    async def group(self, match_key: MatchKey) -> AsyncIterator[Group]:
+        """The group of ``match_key`` while a request of it is in progress."""
+        group = self._groups.setdefault(match_key, Group())
+        group.members += 1
+        try:
+            yield group
+        finally:
+            group.members -= 1
+            if group.members == 0:  # memory stays bounded by what is in progress
+                del self._groups[match_key]
+
+    @contextlib.asynccontextmanager
+    async def sending(self, member: Member, group: Group) -> AsyncIterator[SendOutcome]:
+        """Hold one POST of ``group`` in flight; an ambiguous outcome joins reconciliation.
+
+        New POSTs wait while the group has a reconciliation pending, so its POSTs in
+        flight drain and the listing sees every one of them.
+        """
+        await group.signal.wait_for(lambda: not group.ambiguous and not group.reconciling)
+        group.in_flight += 1
+        outcome = SendOutcome()
+        try:
+            yield outcome
+        finally:
+            group.in_flight -= 1
+            if outcome.ambiguous:
+                group.ambiguous.append(member)
+            group.signal.notify()
+
+    async def reconcile(self, member: Member, group: Group) -> Decision:
+        """Wait until the group's POSTs settle, then learn what this member made."""
+        if member not in group.ambiguous:
+            group.ambiguous.append(member)  # resumed from a journal: in flight before we began
+            group.signal.notify()
+        try:
+            while True:
+                await group.signal.wait_for(
+                    lambda: (
+                        member.index in group.decisions
+                        or (not group.reconciling and group.in_flight == 0)
+                    )
+                )
+                if member.index in group.decisions:
+                    return group.decisions.pop(member.index)
+                await self._lead(group)
+        except BaseException:
+            # A cancelled member must not be counted, or given a batch, by the next round.
+            if member in group.ambiguous:
+                group.ambiguous.remove(member)
+            group.decisions.pop(member.index, None)
+            group.signal.notify()
+            raise
+
+    async def _lead(self, group: Group) -> None:
+        group.reconciling = True
+        members = list(group.ambiguous)
+        try:
+            not_before = asyncio.get_running_loop().time()
+            try:
+                listing = await self._listing(members[0].workspace_id, not_before=not_before)
+            except ProlificError as error:
+                group.decisions.update({member.index: error for member in members})
+                return
+            group.decisions.update(self.decide(members, listing))
+        finally:
+            if all(member.index in group.decisions for member in members):
+                group.ambiguous = [m for m in group.ambiguous if m not in members]
+            group.reconciling = False
+            group.signal.notify()
+
+    def decide(self, members: list[Member], listing: list[Batch]) -> dict[int, Decision]:
+        """Share the unclaimed matching batches out among interchangeable members."""
+        earliest = min(member.started_at or datetime.now(UTC) for member in members)
+        match_key = members[0].match_key
+        candidates = sorted(
+            (
+                batch
+                for batch in listing
+                if batch.id not in self.claimed
+                and observed_key(batch) == match_key
+                and batch.created_at >= earliest - self._margin
+            ),
+            key=lambda batch: (batch.created_at, batch.id),
+        )
+        members = sorted(members, key=lambda member: member.index)
+        if len(candidates) > len(members):
+            ids = [batch.id for batch in candidates]
+            error = ReconciliationError(
+                f"{len(candidates)} unclaimed batches in workspace {members[0].workspace_id!r} "
+                f"match {len(members)} request(s) whose outcome is unknown ({ids}); another "
+                "process may be creating the same batches. Nothing was adopted or sent "
+                "again: check these batches by hand.",
+                candidates=ids,
+            )
+            return {member.index: error for member in members}
+        decisions: dict[int, Decision] = {}
+        for member, batch in zip(members, candidates, strict=False):
+            self.claimed.add(batch.id)
+            decisions[member.index] = Adopt(batch)
+        for member in members[len(candidates) :]:
+            decisions[member.index] = Resend()
+        return decisions
+
+    async def _listing(self, workspace_id: str, *, not_before: float) -> list[Batch]:
+        """A listing of the workspace started no earlier than ``not_before``, shared."""
+        current = self._listings.get(workspace_id)
+        if current is None or current[0] < not_before:
+            loop = asyncio.get_running_loop()
+            task = asyncio.create_task(self._list_workspace(workspace_id))
+            current = (loop.time(), task)
+            self._listings[workspace_id] = current
+        return await asyncio.shield(current[1])
