@@ -18,8 +18,10 @@ from ._converter import structure_response
 from ._retry import (
     IDEMPOTENT_METHODS,
     CallState,
+    ClientClosingError,
     RetryMiddleware,
     RetryPolicy,
+    connection_trace,
     current_call,
     never_sent,
 )
@@ -31,6 +33,7 @@ from .errors import (
     ClientClosedError,
     MissingTokenError,
     OutcomeUnknownError,
+    ProlificError,
     ResponseValidationError,
 )
 
@@ -129,14 +132,14 @@ class ProlificClient:
         self._base_url: Final = base
         self._retry_policy: Final = retry
         self._middleware = RetryMiddleware(retry)
-        self._timeout: Final = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeout, sock_read=timeout
-        )
+        # `connect` covers DNS, waiting for a pooled connection and the handshake.
+        self._timeout: Final = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
         self._max_connections: Final = max_connections
         self._in_flight = asyncio.Semaphore(max_connections)
         self._session = session
         self._owns_session: Final = session is None
         self._state = _State.UNOPENED
+        self._deprecations_seen: set[str] = set()
 
     def __repr__(self) -> str:
         return f"<ProlificClient base_url={self._base_url!r} state={self._state.value}>"
@@ -154,6 +157,10 @@ class ProlificClient:
     @property
     def is_closed(self) -> bool:
         """Whether :meth:`aclose` has been called."""
+        return self._state is _State.CLOSED
+
+    def _closed(self) -> bool:
+        # A call, not the property: mypy would narrow the property across awaits.
         return self._state is _State.CLOSED
 
     @cached_property
@@ -185,6 +192,7 @@ class ProlificClient:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
+        self._middleware.closing = True
         if self._owns_session and self._session is not None:
             # Shielded: a cancelled caller must not leave the connector half-closed.
             await asyncio.shield(self._session.close())
@@ -201,14 +209,13 @@ class ProlificClient:
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._state is _State.CLOSED:
-            raise ClientClosedError(
-                "This ProlificClient was closed with aclose(); create a new one."
-            )
+            raise self._closed_error()
         if self._session is None:
             # Created here, not in __init__: aiohttp needs a running event loop.
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 middlewares=(self._middleware,),
+                trace_configs=[connection_trace()],
                 timeout=self._timeout,
                 json_serialize=json.dumps,
             )
@@ -227,8 +234,12 @@ class ProlificClient:
         json_body: Any = None,
         params: dict[str, str] | None = None,
         state: CallState | None = None,
+        template: str | None = None,
     ) -> APIResponse:
         """Send one API call through the retry middleware and decode its JSON body.
+
+        ``template`` names the endpoint (``/batches/{batch_id}/report/``) for the
+        once-per-endpoint deprecation warning; it defaults to ``path``.
 
         ``state``, when given, collects what the call did (attempts sent, 429s met) even
         when it fails; the bulk layer reads it.
@@ -247,11 +258,14 @@ class ProlificClient:
             extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
         loop = asyncio.get_running_loop()
         async with self._in_flight:
+            if self._closed():  # closed while this call waited for a slot
+                raise self._closed_error()
             if state is None:
                 state = CallState(deadline=0.0)
             state.deadline = loop.time() + self._retry_policy.timeout
+            state.tracks_connection = self._owns_session
             reset_token = current_call.set(state)
-            failure: APIConnectionError | None = None
+            failure: ProlificError | None = None
             try:
                 async with (
                     asyncio.timeout_at(state.deadline),
@@ -263,6 +277,7 @@ class ProlificClient:
                         headers=self._headers,
                         timeout=self._timeout,
                         allow_redirects=False,
+                        raise_for_status=False,  # a caller's session may say otherwise
                         **extra,
                     ) as response,
                 ):
@@ -272,18 +287,27 @@ class ProlificClient:
                 failure = self._connection_error(exc, method, url, state)
             except TimeoutError as exc:
                 failure = self._deadline_error(exc, method, url, state)
+            except (RuntimeError, AssertionError) as exc:
+                # aiohttp's own complaints about a session closed under a running
+                # request; anything else is a bug and propagates.
+                if not self._closed():
+                    raise
+                failure = self._closed_error(method, url, state)
+                failure.__cause__ = exc
             finally:
                 current_call.reset(reset_token)
         if failure is not None:
             # Raised outside the except block: aiohttp's response errors carry the
             # request headers (our token), so they must not ride along as __context__.
             raise failure
+        if "Deprecation" in headers:
+            self._warn_deprecated(method, template or path, headers)
         if not 200 <= status < 300:
             raise make_status_error(
                 status_code=status,
                 reason=reason,
                 raw_body=raw,
-                headers=dict(headers),
+                headers=headers,
                 method=method,
                 url=url,
             )
@@ -304,12 +328,27 @@ class ProlificClient:
         json_body: Any = None,
         params: dict[str, str] | None = None,
         state: CallState | None = None,
+        template: str | None = None,
     ) -> T:
         response = await self._request(
-            method, path, json_body=json_body, params=params, state=state
+            method, path, json_body=json_body, params=params, state=state, template=template
         )
         return structure_response(
             response.data, cls, status_code=response.status, method=method, url=response.url
+        )
+
+    def _warn_deprecated(self, method: str, endpoint: str, headers: Any) -> None:
+        """Warn once per endpoint and client that the server marked it deprecated."""
+        key = f"{method} {endpoint}"
+        if key in self._deprecations_seen:
+            return
+        self._deprecations_seen.add(key)
+        sunset = headers.get("Sunset")
+        when = f"; it stops working on {sunset}" if sunset else ""
+        warnings.warn(
+            f"Prolific marks {key} as deprecated{when}.",
+            DeprecationWarning,
+            stacklevel=4,
         )
 
     @staticmethod
@@ -328,9 +367,26 @@ class ProlificClient:
                 errors=["body is not JSON @ $"],
             ) from exc
 
+    def _closed_error(
+        self, method: str = "", url: str = "", state: CallState | None = None
+    ) -> ProlificError:
+        """The error for a call that the client's aclose() cut short."""
+        if state is not None and state.maybe_sent and method not in IDEMPOTENT_METHODS:
+            return OutcomeUnknownError(
+                f"{method} {url}: the client was closed while the request may have reached "
+                "the server; check whether it took effect before sending it again.",
+                method=method,
+                url=url,
+            )
+        return ClientClosedError("This ProlificClient was closed with aclose(); create a new one.")
+
     def _connection_error(
         self, exc: aiohttp.ClientError, method: str, url: str, state: CallState
-    ) -> APIConnectionError:
+    ) -> ProlificError:
+        if self._closed() or isinstance(exc, ClientClosingError):
+            closed = self._closed_error(method, url, state)
+            closed.__cause__ = exc
+            return closed
         attempts = f"after {state.sent} attempt{'s' if state.sent != 1 else ''}"
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         failure: APIConnectionError
@@ -373,7 +429,7 @@ class ProlificClient:
     ) -> APIConnectionError:
         seconds = self._retry_policy.timeout
         failure: APIConnectionError
-        if state.in_flight and method not in IDEMPOTENT_METHODS:
+        if state.maybe_sent and method not in IDEMPOTENT_METHODS:
             failure = OutcomeUnknownError(
                 f"{method} {url}: no answer within the call's {seconds:g}s deadline "
                 "(RetryPolicy.timeout) after the request may have reached the server. It "

@@ -159,11 +159,43 @@ class CallState:
     sent: int = 0
     """How many attempts were handed to aiohttp (for a POST: how many POSTs it cost)."""
     in_flight: bool = False
-    """True while an attempt is between send and response: its outcome is unknown."""
+    """True while an attempt is under way (connecting, sending or awaiting the answer)."""
+    tracks_connection: bool = False
+    """Whether ``connected`` is reported (by the trace hooks of a session we created)."""
+    connected: bool = False
+    """Whether the running attempt has a connection; before that nothing can be sent."""
     rate_limited: int = 0
     """How many 429 answers the call met (the bulk layer slows down on them)."""
     last_failure: aiohttp.ClientError | None = None
     """The error the middleware last let through, if aiohttp calls it again."""
+
+    @property
+    def maybe_sent(self) -> bool:
+        """Whether the running attempt may have reached the server."""
+        return self.in_flight and (self.connected or not self.tracks_connection)
+
+
+class ClientClosingError(aiohttp.ClientConnectionError):
+    """Raised by the middleware instead of retrying once its client is closing."""
+
+
+async def _mark_connected(*_: object) -> None:
+    state = current_call.get()
+    if state is not None:
+        state.connected = True
+
+
+def connection_trace() -> aiohttp.TraceConfig:
+    """Trace hooks that tell the middleware when an attempt got its connection.
+
+    Until then nothing can have reached the server, so a deadline that expires while
+    a create waits for DNS, a pooled connection or the TCP handshake is a plain
+    timeout, not an unknown outcome.
+    """
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(_mark_connected)
+    trace.on_connection_reuseconn.append(_mark_connected)
+    return trace
 
 
 current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
@@ -188,6 +220,8 @@ class RetryMiddleware:
         """``loop.time()`` before which no request of this client is sent (429 gate)."""
         self.rate_limited_total = 0
         """How many 429 answers this client has met (shown by the command line)."""
+        self.closing = False
+        """Set when the client closes: no attempt starts after that."""
 
     async def _wait_for_gate(self, loop: asyncio.AbstractEventLoop, state: CallState) -> None:
         delay = self._resume_at - loop.time()
@@ -212,7 +246,10 @@ class RetryMiddleware:
             failure: aiohttp.ClientError | None = None
             retry_after: float | None = None
             await self._wait_for_gate(loop, state)
+            if self.closing:
+                raise ClientClosingError("the client was closed; the request was not sent")
             state.sent += 1
+            state.connected = False
             state.in_flight = True
             try:
                 response = await handler(req)

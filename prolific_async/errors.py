@@ -3,23 +3,23 @@
 Hierarchy::
 
     ProlificError
-     ├── MissingTokenError ............ no token given and PROLIFIC_TOKEN unset
-     ├── ClientClosedError ............ the client was used after aclose() (also RuntimeError)
-     ├── ResponseValidationError ...... a response body we could not parse into a model
- ├── JournalError ................. a bulk journal that is corrupt or belongs to another run
- ├── ReconciliationError .......... a bulk item whose batch cannot be told apart: look by hand
-     ├── APIConnectionError ........... the request never produced an HTTP response
-     │    ├── APITimeoutError ......... an attempt or the whole call timed out (also TimeoutError)
-     │    └── OutcomeUnknownError ..... a create/duplicate whose fate is unknown: it may exist
-     └── APIStatusError ............... the server answered with a non-2xx status
-          ├── BadRequestError ............. 400
-          ├── AuthenticationError ......... 401
-          ├── PermissionDeniedError ....... 403
-          ├── NotFoundError ............... 404
-          ├── ConflictError ............... 409
-          ├── UnprocessableEntityError .... 422
-          ├── RateLimitError .............. 429
-          └── InternalServerError ......... 500 and above
+    +-- MissingTokenError ............ no token given and PROLIFIC_TOKEN unset
+    +-- ClientClosedError ............ the client was used after aclose() (also RuntimeError)
+    +-- ResponseValidationError ...... a response body we could not parse into a model
+    +-- JournalError ................. a bulk journal that is corrupt or for another run
+    +-- ReconciliationError .......... a bulk item whose batch cannot be told apart
+    +-- APIConnectionError ........... the request never produced an HTTP response
+    |   +-- APITimeoutError .......... an attempt or the whole call timed out (also TimeoutError)
+    |   +-- OutcomeUnknownError ...... a create/duplicate whose fate is unknown: it may exist
+    +-- APIStatusError ............... the server answered with a non-2xx status
+        +-- BadRequestError .......... 400
+        +-- AuthenticationError ...... 401
+        +-- PermissionDeniedError .... 403
+        +-- NotFoundError ............ 404
+        +-- ConflictError ............ 409
+        +-- UnprocessableEntityError . 422
+        +-- RateLimitError ........... 429
+        +-- InternalServerError ...... 500 and above
 
 No message, repr or attribute of these exceptions contains the API token: they carry
 the method, the URL (which never holds the token) and the server's answer.
@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
 
 __all__ = [
     "APIConnectionError",
@@ -165,7 +167,8 @@ class APIStatusError(ProlificError):
         self.request_id = request_id
         self.method = method
         self.url = url
-        self.headers: Mapping[str, str] = dict(headers or {})
+        # Case-insensitive, like HTTP: headers["retry-after"] finds "Retry-After".
+        self.headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(headers or {}))
 
 
 class BadRequestError(APIStatusError):

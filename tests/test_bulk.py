@@ -92,7 +92,7 @@ async def test_create_many_makes_each_batch_once(
     assert_exactly_once(results, fake)
     assert len(fake.batches) == 30
     assert all(r.attempts == 1 and not r.reconciled and not r.resumed for r in results)
-    assert all(r.batch is not None and r.batch.name == r.request.name for r in results)  # type: ignore[union-attr]
+    assert all(r.batch is not None and r.batch.name == r.request.name for r in results)
 
 
 async def test_async_iterable_input_is_accepted(client: ProlificClient, fake: FakeProlific) -> None:

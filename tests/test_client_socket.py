@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from aiohttp import web
 
 from prolific_async import ProlificClient, RetryPolicy, TaskDetails, _retry, errors
 
-from .conftest import LoopbackServer
+from .conftest import LoopbackServer, wait_until
 
 TOKEN = "tok-never-leak-7f3a9c"
 BATCHES = "/api/v1/data-collection/batches"
@@ -509,3 +509,158 @@ async def test_status_errors_do_not_leak_the_token(
             await client.batches.get("b1")
     assert_token_absent(caught.value)
     assert TOKEN not in repr(client)
+
+
+# -- connecting, closing, caller sessions (found in review) ------------------------------
+
+
+@pytest.fixture
+def unaccepting_port() -> Iterator[int]:
+    """A loopback port whose accept queue is full: new connections hang in the handshake."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port: int = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):  # fill the backlog; later SYNs are dropped
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for sock in (*fillers, listener):
+        sock.close()
+
+
+async def test_connect_timeout_on_create_is_retried_as_never_sent(
+    unaccepting_port: int, waits: list[float]
+) -> None:
+    """A create whose TCP handshake times out was never sent: retried, then APITimeoutError."""
+    policy = RetryPolicy(attempts=3, wait_initial=0.001, wait_jitter=0.0)
+    url = f"http://127.0.0.1:{unaccepting_port}"
+    async with ProlificClient(TOKEN, base_url=url, timeout=0.05, retry=policy) as client:
+        with pytest.raises(errors.APITimeoutError) as caught:
+            await create(client)
+    assert not isinstance(caught.value, errors.OutcomeUnknownError)
+    assert "not sent" in str(caught.value)
+    assert len(waits) == 2
+
+
+async def test_deadline_while_connecting_is_not_outcome_unknown(unaccepting_port: int) -> None:
+    """The call's deadline expiring before a connection exists is a plain timeout."""
+    url = f"http://127.0.0.1:{unaccepting_port}"
+    policy = RetryPolicy(timeout=0.1)
+    async with ProlificClient(TOKEN, base_url=url, timeout=30.0, retry=policy) as client:
+        with pytest.raises(errors.APITimeoutError) as caught:
+            await create(client)
+    assert not isinstance(caught.value, errors.OutcomeUnknownError)
+
+
+async def test_waiting_for_a_pooled_connection_is_bounded_and_never_sent(
+    api: ScriptedAPI, server: LoopbackServer
+) -> None:
+    """A create stuck behind a caller's 1-connection pool times out as never sent."""
+    api.then(("stall_before",))
+    connector = aiohttp.TCPConnector(limit=1)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        policy = RetryPolicy(attempts=2, wait_initial=0.001, wait_jitter=0.0)
+        client = make_client(server, session=session, timeout=0.1, retry=policy)
+        async with client:
+            # The caller's own request holds the pool's only connection meanwhile.
+            blocker = asyncio.create_task(session.get(f"{server.url}{BATCHES}/b1"))
+            await wait_until(lambda: api.received == 1)
+            with pytest.raises(errors.APITimeoutError) as caught:
+                await create(client)
+            blocker.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await blocker
+    assert not isinstance(caught.value, errors.OutcomeUnknownError)
+    assert api.received == 1  # the create never reached the server
+
+
+async def test_closing_the_client_under_a_running_get(
+    api: ScriptedAPI, server: LoopbackServer
+) -> None:
+    """A GET running when the client closes ends with ClientClosedError, not a raw error."""
+    api.then(("stall_before",), ("stall_before",))
+    client = make_client(server)
+    running = asyncio.create_task(client.batches.get("b1"))
+    await wait_until(lambda: api.received == 1)
+    await client.aclose()
+    with pytest.raises(errors.ClientClosedError):
+        await running
+
+
+async def test_closing_the_client_under_a_running_create(
+    api: ScriptedAPI, server: LoopbackServer
+) -> None:
+    """A create running when the client closes may exist: OutcomeUnknownError."""
+    api.then(("stall_after",))
+    client = make_client(server)
+    running = asyncio.create_task(create(client))
+    await wait_until(lambda: api.applied == 1)
+    await client.aclose()
+    with pytest.raises(errors.OutcomeUnknownError):
+        await running
+
+
+async def test_calls_queued_behind_max_connections_see_the_close(
+    api: ScriptedAPI, server: LoopbackServer
+) -> None:
+    """Calls waiting for a slot when the client closes raise ClientClosedError, unsent."""
+    api.then(("stall_before",))
+    client = make_client(server, max_connections=1)
+    running = asyncio.create_task(client.batches.get("b1"))
+    queued = asyncio.create_task(create(client))
+    await wait_until(lambda: api.received == 1)
+    await client.aclose()
+    for task in (running, queued):
+        with pytest.raises(errors.ClientClosedError):
+            await task
+    assert api.received == 1
+
+
+async def test_caller_session_raise_for_status_does_not_change_errors(
+    api: ScriptedAPI, server: LoopbackServer
+) -> None:
+    """A caller session with raise_for_status=True still yields NotFoundError and 400s."""
+    api.then(("status", 404, None, b'{"error": {"detail": "gone"}}'), ("status", 400))
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        make_client(server, session=session) as client,
+    ):
+        with pytest.raises(errors.NotFoundError, match="gone"):
+            await client.batches.get("b1")
+        with pytest.raises(errors.BadRequestError):
+            await create(client)
+
+
+async def test_max_connections_sets_our_connector_limit(server: LoopbackServer) -> None:
+    """The connector the client creates is limited to max_connections."""
+    async with make_client(server, max_connections=7) as client:
+        session = client._session
+        assert session is not None
+        assert session.connector is not None
+        assert session.connector.limit == 7
+
+
+async def test_caller_session_keeps_its_connector_limit(
+    api: ScriptedAPI, server: LoopbackServer
+) -> None:
+    """A caller's session keeps its own connector limit, whatever max_connections says."""
+    api.then(*[("slow_ok", 0.02)] * 10)
+    connector = aiohttp.TCPConnector(limit=2)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async with make_client(server, session=session, max_connections=100) as client:
+            await asyncio.gather(*(client.batches.get(f"b{i}") for i in range(10)))
+        assert connector.limit == 2
+    assert api.peak == 2
+
+
+async def test_error_headers_are_case_insensitive(api: ScriptedAPI, server: LoopbackServer) -> None:
+    """APIStatusError.headers looks names up case-insensitively, like HTTP."""
+    api.then(("status", 429, {"retry-after": "3600"}))
+    async with make_client(server) as client:
+        with pytest.raises(errors.RateLimitError) as caught:
+            await client.batches.get("b1")
+    assert caught.value.headers["Retry-After"] == "3600"

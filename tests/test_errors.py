@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from prolific_async import errors
@@ -42,6 +44,22 @@ def test_hierarchy_matches_the_docstring_tree() -> None:
         assert issubclass(getattr(errors, name), errors.ProlificError)
     for cls in (errors.BadRequestError, errors.RateLimitError, errors.InternalServerError):
         assert issubclass(cls, errors.APIStatusError)
+
+
+def test_docstring_tree_names_every_error_under_its_parent() -> None:
+    """The ASCII tree in the module docstring lists every error, indented under its base."""
+    doc = errors.__doc__ or ""
+    depth: dict[str, int] = {}
+    for line in doc.splitlines():
+        match = re.match(r"^ {4}((?:[| ] {3})*)(?:\+-- )?([A-Za-z]+Error)\b", line)
+        if match:
+            depth[match.group(2)] = len(match.group(1)) // 4 + (1 if "+--" in line else 0)
+    assert set(depth) == set(errors.__all__)
+    for name, level in depth.items():
+        cls = getattr(errors, name)
+        parents = [base.__name__ for base in cls.__mro__[1:] if base.__name__ in depth]
+        expected = 0 if not parents else depth[parents[0]] + 1
+        assert level == expected, name
 
 
 @pytest.mark.parametrize(

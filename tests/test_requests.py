@@ -298,3 +298,15 @@ async def test_wrong_shape_success_body_names_the_field(
     with pytest.raises(errors.ResponseValidationError, match=r"\$\.workspace_id") as caught:
         await client.batches.create(name="n", workspace_id="w", task_details=DETAILS)
     assert caught.value.status_code == 201
+
+
+async def test_deprecated_endpoint_warns_once(client: ProlificClient, mocked: Any) -> None:
+    """A Deprecation header warns once per endpoint, naming the sunset date."""
+    headers = {"Deprecation": "true", "Sunset": "Tue, 01 Sep 2026 23:59:59 GMT"}
+    for batch_id in ("a", "b"):
+        mocked.get(f"{BATCHES}/{batch_id}", payload=fixture("get_batch_200.json"), headers=headers)
+    with pytest.warns(DeprecationWarning, match="01 Sep 2026") as caught:
+        await client.batches.get("a")
+        await client.batches.get("b")
+    assert len(caught) == 1
+    assert "/batches/{batch_id}" in str(caught[0].message)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["BatchesResource"]
 
 BATCHES_PATH = "/api/v1/data-collection/batches"
+BATCH_TEMPLATE = BATCHES_PATH + "/{batch_id}"
 
 
 def _require_str(value: object, name: str) -> str:
@@ -91,7 +92,7 @@ class BatchesResource(Resource):
             NotFoundError: no batch has that id.
         """
         path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}"
-        return await self._client._request_model("GET", path, Batch)
+        return await self._client._request_model("GET", path, Batch, template=BATCH_TEMPLATE)
 
     async def update(
         self,
@@ -114,7 +115,9 @@ class BatchesResource(Resource):
             body["task_details"] = _require_task_details(task_details)
         if dataset_id is not NOT_GIVEN:
             body["dataset_id"] = _require_str(dataset_id, "dataset_id")
-        return await self._client._request_model("PATCH", path, Batch, json_body=body)
+        return await self._client._request_model(
+            "PATCH", path, Batch, json_body=body, template=BATCH_TEMPLATE
+        )
 
     async def duplicate(
         self,
@@ -146,7 +149,9 @@ class BatchesResource(Resource):
         body: dict[str, Any] = {"upload_new_dataset": upload_new_dataset}
         if name is not None:
             body["name"] = _require_str(name, "name")
-        return await self._client._request_model("POST", path, Batch, json_body=body)
+        return await self._client._request_model(
+            "POST", path, Batch, json_body=body, template=f"{BATCH_TEMPLATE}/duplicate"
+        )
 
     async def list(self, workspace_id: str) -> builtins.list[Batch]:
         """List every batch in a workspace (``GET /batches?workspace_id=``).
