@@ -18,7 +18,7 @@ from attrs import define, field
 from .errors import ProlificError, ReconciliationError
 from .models.batches import Batch
 
-__all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend", "observed_key"]
+__all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend", "Signal", "observed_key"]
 
 #: What a batch shows in a listing: workspace, name, the three task texts, dataset ids.
 MatchKey = tuple[str, str, str, str, str, frozenset[str]]
@@ -61,7 +61,7 @@ class Resend:
 Decision = Adopt | Resend | ProlificError
 
 
-class _Signal:
+class Signal:
     """Wakes every waiter when a group's state changes (no lock: the loop is the lock)."""
 
     def __init__(self) -> None:
@@ -89,7 +89,7 @@ class Group:
     ambiguous: list[Member] = field(factory=list)
     reconciling: bool = False
     decisions: dict[int, Decision] = field(factory=dict)
-    signal: _Signal = field(factory=_Signal)
+    signal: Signal = field(factory=Signal)
 
 
 @define(eq=False)

@@ -168,6 +168,12 @@ class CallState:
     """How many 429 answers the call met (the bulk layer slows down on them)."""
     last_failure: aiohttp.ClientError | None = None
     """The error the middleware last let through, if aiohttp calls it again."""
+    return_rate_limited: bool = False
+    """Hand a 429 back at once (after closing the gate) instead of retrying it here.
+
+    The bulk layer sets this: it frees the request's send slot while the gate is shut,
+    so that fewer requests go out together when it opens.
+    """
 
     @property
     def maybe_sent(self) -> bool:
@@ -272,6 +278,13 @@ class RetryMiddleware:
                 if response.status == 429:
                     state.rate_limited += 1
                     self.rate_limited_total += 1
+                    if state.return_rate_limited:
+                        wait = retry_after if retry_after is not None else self.policy.backoff(1)
+                        self._hold_back(
+                            loop, 0.0 if _testing else min(wait, self.policy.retry_after_cap)
+                        )
+                        state.in_flight = False
+                        return response
                 if is_last or (
                     retry_after is not None and retry_after > self.policy.retry_after_cap
                 ):

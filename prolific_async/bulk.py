@@ -56,9 +56,11 @@ also halves its in-flight limit on a 429 (once per round trip) and raises it by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
@@ -67,6 +69,7 @@ from attrs import define, field
 from ._converter import converter
 from ._journal import ItemKey, Journal, JournalEntry
 from ._reconcile import Adopt, Group, MatchKey, Reconciler
+from ._reconcile import Signal as _Freed
 from ._resource import path_id
 from ._retry import CallState
 from ._status import status_error_class
@@ -92,6 +95,10 @@ __all__ = ["BulkResult", "CreateBatchRequest", "DuplicateBatchRequest", "Journal
 BATCHES_PATH: Final = "/api/v1/data-collection/batches"
 #: How often one request may be sent in a run (each send may retry 429s inside the client).
 MAX_SENDS: Final = 5
+#: After a 429 the in-flight limit grows back by one slot per this many seconds.
+GROWTH_PERIOD: Final = 1.0
+#: How often one request may be refused with 429 before it is reported as failed.
+MAX_THROTTLED: Final = 50
 DEFAULT_RECONCILE_MARGIN: Final = 10.0
 
 #: "provision" mixes creates and duplicates in one run (the command line's manifests).
@@ -145,6 +152,7 @@ class _Item:
     started_at: datetime | None = None
     attempts: int = 0
     sends: int = 0
+    throttled: int = 0
     match_key: MatchKey | None = None
     workspace_id: str = ""
     body: dict[str, Any] = field(factory=dict)
@@ -152,24 +160,51 @@ class _Item:
 
 
 class _Limiter:
-    """AIMD on the number of requests in progress: halve on 429, +1/limit on success."""
+    """AIMD on the POSTs in flight: halve on a 429, then grow by one slot a second.
 
-    def __init__(self, ceiling: int) -> None:
+    It gates sends, not items: after a cut, requests already in progress wait for a
+    slot instead of all firing together when the 429 gate reopens. Growth is slow on
+    purpose: every 429 shuts the client's gate for its ``Retry-After`` (a second or
+    more), so probing for capacity too eagerly costs more than it gains.
+    """
+
+    def __init__(self, ceiling: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.ceiling = ceiling
-        self.limit = float(ceiling)
+        self.limit = ceiling
         self.epoch = 0
+        self.in_flight = 0
+        self._clock = clock
+        self._grown_at = clock()
+        self._freed = _Freed()
 
     @property
     def slots(self) -> int:
-        return max(1, int(self.limit))
+        return self.limit
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[int]:
+        """Hold one send slot; yields the epoch the send started in."""
+        await self._freed.wait_for(lambda: self.in_flight < self.limit)
+        self.in_flight += 1
+        try:
+            yield self.epoch
+        finally:
+            self.in_flight -= 1
+            self._freed.notify()
 
     def observe(self, started_epoch: int, *, throttled: bool) -> None:
-        if not throttled:
-            self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
-        elif started_epoch == self.epoch:
-            # Only requests sent since the last cut may cut again: one cut per round trip.
-            self.limit = max(1.0, self.limit / 2.0)
-            self.epoch += 1
+        """Record how a send that started in ``started_epoch`` went."""
+        now = self._clock()
+        if throttled:
+            if started_epoch == self.epoch:
+                # Only sends started since the last cut may cut again: one cut per round.
+                self.limit = max(1, self.limit // 2)
+                self.epoch += 1
+                self._grown_at = now
+        elif self.limit < self.ceiling and now - self._grown_at >= GROWTH_PERIOD:
+            self.limit += 1
+            self._grown_at = now
+        self._freed.notify()
 
 
 class _Run:
@@ -215,7 +250,7 @@ class _Run:
         exhausted = False
         try:
             while True:
-                while not exhausted and len(running) < self.limiter.slots:
+                while not exhausted and len(running) < self.limiter.ceiling:
                     try:
                         request = await anext(source)
                     except StopAsyncIteration:
@@ -400,7 +435,9 @@ class _Run:
                     return decision.batch, True
                 if isinstance(decision, ProlificError):
                     raise decision
-            if item.sends >= MAX_SENDS and last_error is not None:
+            if last_error is not None and (
+                item.sends >= MAX_SENDS or item.throttled >= MAX_THROTTLED
+            ):
                 raise last_error
             try:
                 return await self._send(item, group), False
@@ -417,19 +454,24 @@ class _Run:
             if item.started_at is None:
                 item.started_at = datetime.now(UTC)
                 await self._journal(item, "start", started_at=item.started_at.isoformat())
-            item.sends += 1
-            state = CallState(deadline=0.0)
-            epoch = self.limiter.epoch
-            try:
-                batch = await self.client._request_model(
-                    "POST", item.path, Batch, json_body=item.body, state=state
-                )
-            except ProlificError as error:
-                outcome.ambiguous = is_ambiguous(error)
-                raise
-            finally:
-                item.attempts += state.sent
-                self.limiter.observe(epoch, throttled=state.rate_limited > 0)
+            state = CallState(deadline=0.0, return_rate_limited=True)
+            async with self.limiter.slot() as epoch:
+                try:
+                    batch = await self.client._request_model(
+                        "POST", item.path, Batch, json_body=item.body, state=state
+                    )
+                except ProlificError as error:
+                    outcome.ambiguous = is_ambiguous(error)
+                    if isinstance(error, RateLimitError):
+                        item.throttled += 1  # refused, not sent: it does not use up a send
+                    else:
+                        item.sends += 1
+                    raise
+                else:
+                    item.sends += 1
+                finally:
+                    item.attempts += state.sent
+                    self.limiter.observe(epoch, throttled=state.rate_limited > 0)
             self.reconciler.claimed.add(batch.id)
             return batch
 

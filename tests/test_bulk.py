@@ -450,8 +450,9 @@ def _is_server_task(task: asyncio.Task[Any]) -> bool:
 
 
 def test_limiter_is_aimd() -> None:
-    """The in-flight limit halves on a 429 (once per round trip) and creeps back up."""
-    limiter = _Limiter(32)
+    """The send limit halves on a 429 (once per round) and grows one slot a second."""
+    now = [0.0]
+    limiter = _Limiter(32, clock=lambda: now[0])
     assert limiter.slots == 32
     epoch = limiter.epoch
     limiter.observe(epoch, throttled=True)
@@ -460,12 +461,37 @@ def test_limiter_is_aimd() -> None:
     assert limiter.slots == 16
     limiter.observe(limiter.epoch, throttled=True)
     assert limiter.slots == 8
-    for _ in range(9):  # +1/limit per success: about one slot per window of 8
+    for _ in range(100):  # successes within the same second do not grow it
         limiter.observe(limiter.epoch, throttled=False)
+    assert limiter.slots == 8
+    now[0] += 1.0
+    limiter.observe(limiter.epoch, throttled=False)
     assert limiter.slots == 9
     for _ in range(10):
         limiter.observe(limiter.epoch, throttled=True)
     assert limiter.slots == 1
-    for _ in range(10_000):
+    for _ in range(100):
+        now[0] += 1.0
         limiter.observe(limiter.epoch, throttled=False)
     assert limiter.slots == 32
+
+
+async def test_limiter_slots_bound_sends_in_flight() -> None:
+    """Sends beyond the current limit wait for a slot to be freed."""
+    limiter = _Limiter(2)
+    peak = 0
+    release = asyncio.Event()
+
+    async def send() -> None:
+        nonlocal peak
+        async with limiter.slot():
+            peak = max(peak, limiter.in_flight)
+            await release.wait()
+
+    tasks = [asyncio.create_task(send()) for _ in range(5)]
+    await wait_until(lambda: limiter.in_flight == 2)
+    await asyncio.sleep(0.01)
+    assert limiter.in_flight == 2
+    release.set()
+    await asyncio.gather(*tasks)
+    assert peak == 2
