@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from .resources.batches import BatchesResource
+    from .resources.datasets import DatasetsResource
 
 __all__ = ["DEFAULT_BASE_URL", "ProlificClient"]
 
@@ -169,6 +170,13 @@ class ProlificClient:
         from .resources.batches import BatchesResource
 
         return BatchesResource(self)
+
+    @cached_property
+    def datasets(self) -> DatasetsResource:
+        """Create datasets, upload files to them and follow their processing."""
+        from .resources.datasets import DatasetsResource
+
+        return DatasetsResource(self)
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -13,16 +13,72 @@ import attrs
 import cattrs
 from cattrs import Converter
 from cattrs.errors import BaseValidationError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 from .errors import ResponseValidationError
 from .models.batches import BatchStatus, TaskDetails
+from .models.datasets import (
+    DatasetSchema,
+    DatasetStatus,
+    ImportStatus,
+    SchemaField,
+    SchemaFieldType,
+)
+from .models.exports import BatchExport, ExportStatus
+from .models.layout import (
+    ITEM_CLASSES,
+    ChoiceOption,
+    Column,
+    ContentFormat,
+    DisplayPosition,
+    InstructionType,
+    LayoutItem,
+    Page,
+    Row,
+    UnitOption,
+    UnitPosition,
+    UnknownItem,
+    ValidationRule,
+)
+from .models.responses import ResponseAnswer
 
 __all__ = ["configure_converter", "make_converter", "structure_response"]
 
 T = TypeVar("T")
 
 #: Enums whose unknown server values are kept as plain strings instead of failing.
-OPEN_ENUMS: tuple[type[enum.StrEnum], ...] = (BatchStatus,)
+OPEN_ENUMS: tuple[type[enum.StrEnum], ...] = (
+    BatchStatus,
+    DatasetStatus,
+    ImportStatus,
+    SchemaFieldType,
+    ExportStatus,
+    InstructionType,
+    DisplayPosition,
+    ContentFormat,
+    UnitPosition,
+)
+
+#: Models that keep the JSON keys they do not model in their ``extra`` field: a layout
+#: read from the server and sent back with an update loses nothing, and an answer of a
+#: newer instruction type keeps its values.
+KEEPS_UNKNOWN_KEYS: tuple[type[Any], ...] = (
+    Page,
+    Row,
+    Column,
+    *ITEM_CLASSES.values(),
+    ResponseAnswer,
+)
+
+#: Models written to the wire without their ``None`` (not given) fields.
+OMITS_NONE: tuple[type[Any], ...] = (
+    ChoiceOption,
+    UnitOption,
+    ValidationRule,
+    SchemaField,
+    DatasetSchema,
+)
 
 
 def _strict(kind: type[Any], name: str) -> Any:
@@ -47,14 +103,98 @@ def _unstructure_datetime(value: datetime) -> str:
     return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _open_enum_hook(enum_type: type[enum.StrEnum]) -> Any:
-    def structure(value: Any, _: Any) -> enum.StrEnum | str:
+def _open_enum_hook(enum_type: type[enum.StrEnum], *, optional: bool = False) -> Any:
+    def structure(value: Any, _: Any) -> enum.StrEnum | str | None:
+        if value is None and optional:
+            return None
         if not isinstance(value, str):
             raise TypeError(f"expected a string, got {type(value).__name__}")
         try:
             return enum_type(value)
         except ValueError:
             return value
+
+    return structure
+
+
+def _require_object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+class _LazyHooks:
+    """cattrs' generated hooks for one class, made on first use.
+
+    Generating looks up the hooks of the class's fields; made lazily, that lookup happens
+    after :func:`configure_converter` has registered every custom hook, whatever order
+    the classes were registered in.
+    """
+
+    def __init__(self, converter: Converter, cls: type[Any]) -> None:
+        self._converter = converter
+        self._cls = cls
+        self._structure: Any = None
+        self._unstructure: Any = None
+
+    def structure(self, data: dict[str, Any]) -> Any:
+        if self._structure is None:
+            self._structure = self._converter.gen_structure_attrs_fromdict(self._cls)
+        return self._structure(data, self._cls)
+
+    def unstructure(self, obj: Any) -> dict[str, Any]:
+        if self._unstructure is None:
+            self._unstructure = self._converter.gen_unstructure_attrs_fromdict(self._cls)
+        data: dict[str, Any] = self._unstructure(obj)
+        return data
+
+
+def _extra_keeping_hooks(converter: Converter, cls: type[Any]) -> tuple[Any, Any]:
+    """Hooks for a model with an ``extra`` field; an item class also writes its ``type``."""
+    names = {a.name for a in attrs.fields(cls)} - {"extra"}
+    tag = getattr(cls, "type", None)
+    generated = _LazyHooks(converter, cls)
+
+    def structure(value: Any, _: Any) -> Any:
+        data = _require_object(value)
+        known = {key: item for key, item in data.items() if key in names}
+        extra = {key: item for key, item in data.items() if key not in names and key != "type"}
+        if extra:
+            known["extra"] = extra
+        return generated.structure(known)
+
+    def unstructure(obj: Any) -> dict[str, Any]:
+        data = generated.unstructure(obj)
+        extra = data.pop("extra", None) or {}
+        wire: dict[str, Any] = {"type": str(tag)} if tag is not None else {}
+        wire.update((key, item) for key, item in data.items() if item is not None)
+        for key, item in extra.items():
+            wire.setdefault(key, item)
+        return wire
+
+    return structure, unstructure
+
+
+def _none_omitting_hook(converter: Converter, cls: type[Any]) -> Any:
+    generated = _LazyHooks(converter, cls)
+
+    def unstructure(obj: Any) -> dict[str, Any]:
+        return {key: item for key, item in generated.unstructure(obj).items() if item is not None}
+
+    return unstructure
+
+
+def _structure_layout_item(converter: Converter) -> Any:
+    def structure(value: Any, _: Any) -> LayoutItem:
+        data = _require_object(value)
+        kind = data.get("type")
+        if not isinstance(kind, str):
+            raise TypeError(f"expected a string item type, got {type(kind).__name__}")
+        cls = ITEM_CLASSES.get(kind)
+        if cls is None:
+            return UnknownItem(type=kind, raw=dict(data))
+        item: LayoutItem = converter.structure(data, cls)
+        return item
 
     return structure
 
@@ -67,11 +207,20 @@ def configure_converter(converter: Converter) -> None:
           ``null`` id, a string count) is an error, never silently coerced.
         * Datetimes are ISO-8601 strings; a trailing ``Z`` is UTC, and a timestamp with no
           offset is taken as UTC. They are written back as ISO-8601 with ``Z``.
-        * Open enums (:class:`BatchStatus`): a value this library does not know is kept as
-          the plain string, so ``status`` types as ``BatchStatus | str``.
+        * Open enums (:data:`OPEN_ENUMS`: :class:`BatchStatus`, the dataset, import and
+          export statuses, instruction and schema field types, and the layout's small
+          enums): a value this library does not know is kept as the plain string, so
+          ``status`` types as ``BatchStatus | str``.
         * Optional fields the server leaves out (``schema_version``, ``total_task_groups``
           and dataset ``filename`` in create/duplicate responses) take their default,
-          ``None``. Unknown keys are ignored.
+          ``None``. Unknown keys are ignored, except on the layout models and
+          :class:`ResponseAnswer` (:data:`KEEPS_UNKNOWN_KEYS`), which keep them in
+          ``extra`` and write them back unchanged.
+        * Layout items are a union told apart by ``type``; an unknown ``type`` becomes an
+          :class:`UnknownItem` holding the raw object, written back as it came. Layout
+          models, options and schemas are written without their ``None`` fields, and each
+          item with its ``type``.
+        * :class:`BatchExport`'s ``from_`` is ``from`` on the wire.
         * ``task_details``: the create response schema requires only ``task_name``; a
           missing ``task_introduction`` or ``task_steps`` reads as ``""``.
     """
@@ -83,6 +232,26 @@ def configure_converter(converter: Converter) -> None:
     converter.register_unstructure_hook(datetime, _unstructure_datetime)
     for enum_type in OPEN_ENUMS:
         converter.register_structure_hook(enum_type | str, _open_enum_hook(enum_type))
+        converter.register_structure_hook(
+            enum_type | str | None, _open_enum_hook(enum_type, optional=True)
+        )
+
+    for cls in KEEPS_UNKNOWN_KEYS:
+        structure, unstructure = _extra_keeping_hooks(converter, cls)
+        converter.register_structure_hook(cls, structure)
+        converter.register_unstructure_hook(cls, unstructure)
+    converter.register_structure_hook(LayoutItem, _structure_layout_item(converter))
+    converter.register_unstructure_hook(UnknownItem, lambda item: dict(item.raw))
+    for cls in OMITS_NONE:
+        converter.register_unstructure_hook(cls, _none_omitting_hook(converter, cls))
+
+    converter.register_structure_hook(
+        BatchExport, make_dict_structure_fn(BatchExport, converter, from_=override(rename="from"))
+    )
+    converter.register_unstructure_hook(
+        BatchExport,
+        make_dict_unstructure_fn(BatchExport, converter, from_=override(rename="from")),
+    )
 
     structure_task_details = converter.gen_structure_attrs_fromdict(TaskDetails)
 
@@ -104,6 +273,18 @@ def make_converter() -> Converter:
 converter = make_converter()
 
 
+def _format_exception(exc: BaseException, type_: Any) -> str:
+    """Word a validation failure as cattrs does, but name a union (layout item) by our message."""
+    if (
+        isinstance(exc, TypeError)
+        and type_ is not None
+        and not hasattr(type_, "__name__")
+        and str(exc).startswith("expected ")
+    ):
+        return str(exc)
+    return format_exception(exc, type_)
+
+
 def structure_response(data: Any, cls: type[T], *, status_code: int, method: str, url: str) -> T:
     """Structure a decoded response body, turning any failure into ResponseValidationError."""
     try:
@@ -118,7 +299,7 @@ def structure_response(data: Any, cls: type[T], *, status_code: int, method: str
         KeyError,
         AttributeError,
     ) as exc:
-        errors = cattrs.transform_error(exc, path="$")
+        errors = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
         message = (
             f"{method} {url} returned {status_code} with a body that does not match "
             f"{cls.__name__}: {'; '.join(errors)}"

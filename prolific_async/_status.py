@@ -59,14 +59,73 @@ def _shorten(text: str) -> str:
     return text
 
 
+#: Where a FastAPI-style ``loc`` starts with the request part, that part is dropped.
+_REQUEST_PARTS = frozenset({"body", "query", "path", "header"})
+#: The layout levels of a batch_items validation issue, outermost first.
+_LAYOUT_LEVELS = (("page", ""), ("row", "rows"), ("column", "columns"), ("item", "items"))
+
+
+def _format_location(loc: Any) -> str:
+    """``["body", "batch_items", 0, "rows", 1]`` -> ``batch_items[0].rows[1]``."""
+    if not isinstance(loc, list | tuple):
+        return str(loc)
+    parts = list(loc)
+    if len(parts) > 1 and parts[0] in _REQUEST_PARTS:
+        parts = parts[1:]
+    text = ""
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "$"
+
+
+def _layout_location(issue: Mapping[str, Any]) -> str | None:
+    """The path of a ``{"page", "row", "column", "item", "field"}`` issue, if it is one."""
+    if not any(level in issue for level, _ in _LAYOUT_LEVELS):
+        return None
+    text = "batch_items"
+    for level, name in _LAYOUT_LEVELS:
+        index = issue.get(level)
+        if isinstance(index, int) and not isinstance(index, bool):
+            text += f"{'.' + name if name else ''}[{index}]"
+    if isinstance(issue.get("field"), str) and issue["field"]:
+        text += f".{issue['field']}"
+    if isinstance(issue.get("type"), str) and issue["type"]:
+        text += f" ({issue['type']})"
+    return text
+
+
+def _format_issue(issue: Mapping[str, Any]) -> str | None:
+    """One validation issue as ``location: message``; ``None`` if it is not one."""
+    message = issue.get("msg", issue.get("message"))
+    if not isinstance(message, str):
+        return None
+    where = _format_location(issue["loc"]) if "loc" in issue else _layout_location(issue)
+    return f"{where}: {message}" if where else message
+
+
 def _format_detail(detail: Any) -> str:
     if isinstance(detail, str):
         return detail
     if isinstance(detail, list):
         return "; ".join(_format_detail(item) for item in detail)
     if isinstance(detail, dict):
+        issue = _format_issue(detail)
+        if issue is not None:
+            return issue
         return "; ".join(f"{key}: {_format_detail(value)}" for key, value in detail.items())
     return json.dumps(detail)
+
+
+def _summarise(body: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
+    parts = [_format_detail(body[key]) for key in keys if body.get(key)]
+    if body.get("issues"):
+        if not parts and body.get("type"):
+            parts.append(f"{body['type']}")
+        parts.append(_format_detail(body["issues"]))
+    return parts
 
 
 def describe_error_body(body: Any) -> str:
@@ -74,21 +133,20 @@ def describe_error_body(body: Any) -> str:
 
     Prolific uses a nested ``{"error": {"title", "detail", ...}}`` body on most
     endpoints and a flat ``{"message", "detail"}`` on some; anything else (HTML from a
-    proxy, plain text) is shown shortened.
+    proxy, plain text) is shown shortened. Validation issues, whether FastAPI-style
+    ``{"loc", "msg"}`` entries in ``detail`` or the layout's ``issues`` list
+    (``{"page", "row", "column", "item", "field", "message"}``), are shown with their
+    location, ``batch_items[0].rows[1].columns[0].items[2].options: message``.
     """
     if isinstance(body, dict):
         nested = body.get("error")
         if isinstance(nested, dict):
-            parts = [
-                _format_detail(nested[key])
-                for key in ("title", "detail", "additional_information")
-                if nested.get(key)
-            ]
+            parts = _summarise(nested, ("title", "detail", "additional_information"))
             if parts:
                 return _shorten(": ".join(parts))
         elif isinstance(nested, str) and nested:
             return _shorten(nested)
-        parts = [_format_detail(body[key]) for key in ("message", "detail") if body.get(key)]
+        parts = _summarise(body, ("message", "detail"))
         if parts:
             return _shorten(": ".join(parts))
         return _shorten(json.dumps(body))

@@ -8,6 +8,11 @@ Hierarchy::
     +-- ResponseValidationError ...... a response body we could not parse into a model
     +-- JournalError ................. a bulk journal that is corrupt or for another run
     +-- ReconciliationError .......... a bulk item whose batch cannot be told apart
+    +-- WaitTimeoutError ............. a wait for the server's work timed out (also TimeoutError)
+    +-- BatchSetupError .............. a batch ended setup in ERROR (no usable dataset?)
+    +-- DatasetProcessingError ....... an upload that became no usable data (V3 ERROR, V4 failed)
+    |   +-- DatasetSchemaPendingError  a V4 import paused until the dataset has a schema
+    +-- ExportFailedError ............ a batch export job ended failed
     +-- APIConnectionError ........... the request never produced an HTTP response
     |   +-- APITimeoutError .......... an attempt or the whole call timed out (also TimeoutError)
     |   +-- OutcomeUnknownError ...... a create/duplicate whose fate is unknown: it may exist
@@ -38,8 +43,12 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchSetupError",
     "ClientClosedError",
     "ConflictError",
+    "DatasetProcessingError",
+    "DatasetSchemaPendingError",
+    "ExportFailedError",
     "InternalServerError",
     "JournalError",
     "MissingTokenError",
@@ -51,6 +60,7 @@ __all__ = [
     "ReconciliationError",
     "ResponseValidationError",
     "UnprocessableEntityError",
+    "WaitTimeoutError",
 ]
 
 
@@ -201,3 +211,95 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """500 and above: a fault on Prolific's side."""
+
+
+# -- Waiting for the server's asynchronous work (issue 6) -------------------------------
+
+# Appended here, not merged into the list above, while the tree at the top is redrawn.
+
+class WaitTimeoutError(ProlificError, TimeoutError):
+    """A wait for the server's asynchronous work did not end within its ``timeout``.
+
+    Batch setup, dataset processing or an export may still finish: the work goes on
+    server-side, so wait again or check later.
+
+    Attributes:
+        resource: what was waited for (``"batch 3f2a..."``).
+        timeout: the seconds allowed.
+        last_status: the last status seen, or ``None`` if no poll answered.
+    """
+
+    def __init__(
+        self, message: str, *, resource: str, timeout: float, last_status: str | None
+    ) -> None:
+        super().__init__(message)
+        self.resource = resource
+        self.timeout = timeout
+        self.last_status = last_status
+
+
+class BatchSetupError(ProlificError):
+    """A batch ended setup in ``ERROR``: its tasks could not be built.
+
+    The usual cause is the dataset: none attached, or not usable yet (a V3 dataset not
+    ``READY``, a V4 dataset without a ``complete`` or ``partial`` import).
+
+    Attributes:
+        batch_id: the batch.
+        status: the status it ended in (``"ERROR"``).
+    """
+
+    def __init__(self, message: str, *, batch_id: str, status: str) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+        self.status = status
+
+
+class DatasetProcessingError(ProlificError):
+    """An uploaded file did not become usable data.
+
+    A V3 dataset ended in ``ERROR``, or a V4 import job ended ``failed`` (nothing was
+    ingested; ``reason`` says why).
+
+    Attributes:
+        dataset_id: the dataset.
+        import_id: the V4 import job, or ``None`` for a V3 dataset.
+        status: the status it ended in (``"ERROR"``, ``"failed"``, ``"pending_schema"``).
+        reason: the server's reason, when it gives one.
+        import_job: the finished V4 :class:`~prolific_async.ImportJob`, or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        dataset_id: str,
+        import_id: str | None,
+        status: str,
+        reason: str | None = None,
+        import_job: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.dataset_id = dataset_id
+        self.import_id = import_id
+        self.status = status
+        self.reason = reason
+        self.import_job = import_job
+
+
+class DatasetSchemaPendingError(DatasetProcessingError):
+    """A V4 import is paused (``pending_schema``) until the dataset has a schema."""
+
+
+class ExportFailedError(ProlificError):
+    """A batch export job ended ``failed``; request a new one.
+
+    Attributes:
+        batch_id: the batch.
+        export_id: the failed job.
+    """
+
+    def __init__(self, message: str, *, batch_id: str, export_id: str) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+        self.export_id = export_id

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from attrs import frozen
 
+from .layout import Page
+
 
 class BatchStatus(enum.StrEnum):
     """Where a batch is in its lifecycle.
@@ -74,3 +76,7 @@ class Batch:
     """The batch's schema version; absent (``None``) in create and duplicate responses."""
     total_task_groups: int | None = None
     """How many task groups setup made; absent (``None``) in create and duplicate responses."""
+    batch_items: list[Page] | None = None
+    """The configurable layout; ``None`` for a batch without one (legacy instructions)."""
+    auto_sync_enabled: bool | None = None
+    """Whether datapoints added to the dataset later become tasks automatically."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
@@ -14,6 +14,9 @@ from .._sentinel import NOT_GIVEN, NotGiven
 from ..bulk import DEFAULT_RECONCILE_MARGIN, run_bulk
 from ..models.batches import Batch, TaskDetails
 from ..models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
+from ..models.layout import Page
+from ._batch_results import BatchResultsMixin
+from ._batch_setup import BatchSetupMixin, layout_body, require_bool
 
 if TYPE_CHECKING:
     from .._journal import Journal
@@ -45,8 +48,13 @@ class _BatchList:
     meta: dict[str, Any] | None = None
 
 
-class BatchesResource(Resource):
-    """Batches: the unit of work participants are allocated tasks from."""
+class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
+    """Batches: the unit of work participants are allocated tasks from.
+
+    Creating and changing batches is here; setting them up and waiting for them is in
+    :class:`BatchSetupMixin`, their responses, report and exports in
+    :class:`BatchResultsMixin`.
+    """
 
     async def create(
         self,
@@ -55,6 +63,8 @@ class BatchesResource(Resource):
         workspace_id: str,
         task_details: TaskDetails,
         dataset_id: str | None = None,
+        batch_items: Sequence[Page] | None = None,
+        auto_sync_enabled: bool | None = None,
     ) -> Batch:
         """Create a batch (``POST /batches``).
 
@@ -66,6 +76,10 @@ class BatchesResource(Resource):
             workspace_id: the workspace to create it in.
             task_details: what participants are shown.
             dataset_id: a dataset to attach now; left out of the request when ``None``.
+            batch_items: the configurable layout (pages of rows of columns of items);
+                left out when ``None``. Instructions then live in the layout.
+            auto_sync_enabled: turn new dataset datapoints into tasks automatically;
+                left out when ``None`` (the server's default is off).
 
         Returns:
             The new batch (``schema_version`` and ``total_task_groups`` are ``None``:
@@ -75,6 +89,8 @@ class BatchesResource(Resource):
             OutcomeUnknownError: the connection failed after the request may have reached
                 the server; the batch may exist.
             BadRequestError: a field was rejected.
+            UnprocessableEntityError: the layout failed validation; the message names
+                the location of each problem (``batch_items[0].rows[0]...``).
         """
         body: dict[str, Any] = {
             "name": _require_str(name, "name"),
@@ -83,6 +99,10 @@ class BatchesResource(Resource):
         }
         if dataset_id is not None:
             body["dataset_id"] = _require_str(dataset_id, "dataset_id")
+        if batch_items is not None:
+            body["batch_items"] = layout_body(batch_items)
+        if auto_sync_enabled is not None:
+            body["auto_sync_enabled"] = require_bool(auto_sync_enabled, "auto_sync_enabled")
         return await self._client._request_model("POST", BATCHES_PATH, Batch, json_body=body)
 
     async def get(self, batch_id: str) -> Batch:
@@ -101,11 +121,27 @@ class BatchesResource(Resource):
         name: str | NotGiven = NOT_GIVEN,
         task_details: TaskDetails | NotGiven = NOT_GIVEN,
         dataset_id: str | NotGiven = NOT_GIVEN,
+        batch_items: Sequence[Page] | NotGiven | None = NOT_GIVEN,
+        auto_sync_enabled: bool | NotGiven = NOT_GIVEN,
     ) -> Batch:
         """Update a batch (``PATCH /batches/{batch_id}``), sending only the given fields.
 
+        Args:
+            batch_id: the batch.
+            name: a new name.
+            task_details: new task details.
+            dataset_id: a dataset to attach instead.
+            batch_items: a layout replacing the whole current one: pages, rows, columns
+                and items keep their ``id`` to be kept, new ones have none, and any left
+                out are removed. ``None`` removes the layout (and its instructions).
+            auto_sync_enabled: turn automatic sync of new datapoints on or off.
+
         Returns:
             The batch as it is after the update.
+
+        Raises:
+            UnprocessableEntityError: the layout failed validation; the message names
+                the location of each problem.
         """
         path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}"
         body: dict[str, Any] = {}
@@ -115,6 +151,10 @@ class BatchesResource(Resource):
             body["task_details"] = _require_task_details(task_details)
         if dataset_id is not NOT_GIVEN:
             body["dataset_id"] = _require_str(dataset_id, "dataset_id")
+        if batch_items is not NOT_GIVEN:
+            body["batch_items"] = None if batch_items is None else layout_body(batch_items)
+        if auto_sync_enabled is not NOT_GIVEN:
+            body["auto_sync_enabled"] = require_bool(auto_sync_enabled, "auto_sync_enabled")
         return await self._client._request_model(
             "PATCH", path, Batch, json_body=body, template=BATCH_TEMPLATE
         )

@@ -1,0 +1,117 @@
+"""Waiting for the server's asynchronous work: polls with capped backoff, under one deadline.
+
+Batch setup, dataset processing and exports all run server-side after the request that
+starts them; the client learns the outcome only by asking again. The wait before poll
+*n* + 1 is::
+
+    min(max_poll_interval, poll_interval * BACKOFF_FACTOR ** (n - 1)) * uniform(1, 1 + JITTER)
+
+so thousands of concurrent waits neither hammer the API nor poll in lockstep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Final, TypeVar
+
+from attrs import frozen
+
+from .errors import WaitTimeoutError
+
+__all__ = ["WaitSettings", "poll_until", "require_wait_settings"]
+
+T = TypeVar("T")
+
+#: Each wait between polls is this many times the one before, up to the cap.
+BACKOFF_FACTOR: Final = 1.5
+#: Up to this fraction is added to each wait, so concurrent waits drift apart.
+JITTER: Final = 0.1
+#: Replaced by tests that record the waits.
+sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
+
+#: The default ``timeout`` of every ``wait_*`` method, in seconds.
+DEFAULT_WAIT_TIMEOUT: Final = 900.0
+#: The default first wait between polls, in seconds.
+DEFAULT_POLL_INTERVAL: Final = 2.0
+#: The default cap on the wait between polls, in seconds.
+DEFAULT_MAX_POLL_INTERVAL: Final = 30.0
+
+
+def _positive(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+@frozen
+class WaitSettings:
+    """How long a wait may take in all, and how often it polls."""
+
+    timeout: float
+    poll_interval: float
+    max_poll_interval: float
+
+
+def require_wait_settings(
+    timeout: object, poll_interval: object, max_poll_interval: object
+) -> WaitSettings:
+    """Validate a wait's settings.
+
+    Raises:
+        ValueError: a setting is not a positive number.
+    """
+    interval = _positive(poll_interval, "poll_interval")
+    # A cap below the first interval would shrink the waits: the first interval wins.
+    cap = max(_positive(max_poll_interval, "max_poll_interval"), interval)
+    return WaitSettings(_positive(timeout, "timeout"), interval, cap)
+
+
+async def poll_until(
+    fetch: Callable[[], Awaitable[T]],
+    *,
+    finished: Callable[[T], bool],
+    status_of: Callable[[T], str],
+    resource: str,
+    goal: str,
+    settings: WaitSettings,
+) -> T:
+    """Call ``fetch`` until ``finished`` says so; return that last value.
+
+    ``finished`` may raise to end the wait with an error (a batch in ``ERROR``). The
+    settings' ``timeout`` covers every poll and every wait; a poll in flight when it
+    passes is cancelled.
+
+    Raises:
+        WaitTimeoutError: ``timeout`` seconds passed first.
+    """
+    last_status: str | None = None
+
+    async def run() -> T:
+        nonlocal last_status
+        interval = settings.poll_interval
+        while True:  # bounded by the deadline around it
+            value = await fetch()
+            last_status = status_of(value)
+            if finished(value):
+                return value
+            await sleep(interval * random.uniform(1.0, 1.0 + JITTER))  # noqa: S311 (jitter)
+            interval = min(settings.max_poll_interval, interval * BACKOFF_FACTOR)
+
+    timeout = settings.timeout
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            return await run()
+    except TimeoutError:
+        if not scope.expired():
+            raise  # a request's own timeout (APITimeoutError), not this wait's
+        seen = f"last status {last_status}" if last_status is not None else "no answer yet"
+        raise WaitTimeoutError(
+            f"{resource} was not {goal} after {timeout:g} s ({seen}); the work may still "
+            "finish server-side: wait again or check later.",
+            resource=resource,
+            timeout=timeout,
+            last_status=last_status,
+        ) from None

@@ -1,0 +1,181 @@
+"""Transfers to and from presigned storage URLs (dataset uploads, export downloads).
+
+A presigned URL carries its own credentials in its query string and points at another
+host (S3 on the real service). So these requests:
+
+* never carry the Prolific ``Authorization`` header (only a ``User-Agent``);
+* bypass the client's retry middleware (``middlewares=()``) and retry here instead,
+  each attempt sending the whole body again from the start;
+* show URLs without their query string in errors, so no signature ends up in a log.
+
+A caller's own ``session=`` still applies its default headers: give the client a session
+without an ``Authorization`` default header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar
+
+import aiohttp
+from yarl import URL
+
+from ._retry import testing_enabled
+from ._status import make_status_error
+from ._version import __version__
+from .errors import APIConnectionError, APIStatusError, APITimeoutError
+
+if TYPE_CHECKING:
+    from ._client import ProlificClient
+
+__all__ = ["download_to_file", "redact", "send_body"]
+
+T = TypeVar("T")
+
+#: The only header storage requests carry besides Content-Type: never the token.
+STORAGE_HEADERS: Final = {"User-Agent": f"prolific_async/{__version__}"}
+#: Storage answers worth sending the request again for.
+RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+#: Bytes read from the network and written to disk at a time.
+CHUNK_SIZE: Final = 1 << 20
+
+
+def redact(url: str) -> str:
+    """The URL without its query string and fragment (they hold the presigned signature)."""
+    return str(URL(url, encoded=True).with_query(None).with_fragment(None))
+
+
+async def _with_retries(client: ProlificClient, attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run ``attempt`` until it succeeds, fails for good, or the policy's attempts run out."""
+    policy = client.retry_policy
+    for number in range(1, policy.attempts + 1):
+        try:
+            return await attempt()
+        except APIConnectionError:
+            if number == policy.attempts:
+                raise
+        except APIStatusError as exc:
+            if number == policy.attempts or exc.status_code not in RETRY_STATUSES:
+                raise
+        await asyncio.sleep(0.0 if testing_enabled() else policy.backoff(number))
+    raise AssertionError("unreachable: the last attempt always returns or raises")
+
+
+def _connection_error(exc: BaseException, method: str, url: str) -> APIConnectionError:
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    cls = APITimeoutError if isinstance(exc, TimeoutError) else APIConnectionError
+    return cls(f"{method} {url}: storage transfer failed ({detail})", method=method, url=url)
+
+
+async def _status_error(response: aiohttp.ClientResponse, method: str, url: str) -> APIStatusError:
+    raw = await response.content.read(64 * 1024)
+    return make_status_error(
+        status_code=response.status,
+        reason=response.reason,
+        raw_body=raw,
+        headers=dict(response.headers),
+        method=method,
+        url=url,
+    )
+
+
+async def send_body(
+    client: ProlificClient,
+    *,
+    url: str,
+    method: str,
+    body: bytes | Path,
+    content_type: str,
+) -> None:
+    """Send a file (read again from disk for each attempt) or bytes to a presigned URL.
+
+    Raises:
+        APIStatusError: the storage host refused it (403: the URL expired).
+        APIConnectionError: the transfer failed on every attempt.
+    """
+    session = client._ensure_session()
+    shown = redact(url)
+    headers = {**STORAGE_HEADERS, "Content-Type": content_type}
+
+    async def attempt() -> None:
+        handle: BinaryIO | None = None
+        data: Any = body
+        if isinstance(body, Path):
+            handle = data = await asyncio.to_thread(body.open, "rb")
+        try:
+            async with session.request(
+                method,
+                URL(url, encoded=True),
+                data=data,
+                headers=headers,
+                middlewares=(),
+                timeout=client._timeout,
+                allow_redirects=False,
+                raise_for_status=False,
+            ) as response:
+                if not 200 <= response.status < 300:
+                    raise await _status_error(response, method, shown)
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _connection_error(exc, method, shown) from exc
+        finally:
+            if handle is not None:
+                handle.close()
+
+    await _with_retries(client, attempt)
+
+
+def _target(destination: Path, url: str) -> Path:
+    if destination.is_dir():
+        name = URL(url, encoded=True).name or "export.zip"
+        return destination / name
+    return destination
+
+
+async def download_to_file(client: ProlificClient, url: str, destination: Path) -> Path:
+    """Stream a presigned URL's body into ``destination``; return the file's path.
+
+    The body goes to a hidden temporary file next to the target, renamed over it only
+    once complete: on any error, or a cancellation, no partial file is left behind.
+
+    Raises:
+        APIStatusError: the storage host refused it (403: the URL expired).
+        APIConnectionError: the transfer failed on every attempt.
+    """
+    session = client._ensure_session()
+    shown = redact(url)
+    target = await asyncio.to_thread(_target, destination, url)
+
+    async def attempt() -> Path:
+        partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        try:
+            async with session.get(
+                URL(url, encoded=True),
+                headers=STORAGE_HEADERS,
+                middlewares=(),
+                timeout=client._timeout,
+                raise_for_status=False,
+            ) as response:
+                if not 200 <= response.status < 300:
+                    raise await _status_error(response, "GET", shown)
+                handle = await asyncio.to_thread(partial.open, "wb")
+                try:
+                    async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+                        await asyncio.to_thread(handle.write, chunk)
+                finally:
+                    handle.close()
+            await asyncio.to_thread(os.replace, partial, target)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            partial.unlink(missing_ok=True)
+            raise _connection_error(exc, "GET", shown) from exc
+        except BaseException:
+            # Cancelled or failed: never leave a half-written file behind.
+            partial.unlink(missing_ok=True)
+            raise
+        return target
+
+    return await _with_retries(client, attempt)

@@ -1,0 +1,76 @@
+"""Task responses: what participants answered, one instruction per response."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from attrs import Factory, frozen
+
+from .layout import InstructionType
+
+
+@frozen(kw_only=True)
+class ResponseAnswer:
+    """One answer value; which fields are set depends on the instruction type.
+
+    ``free_text`` and ``multiple_choice``: ``value``. ``free_text_with_unit``: ``value``
+    and ``unit``. ``multiple_choice_with_free_text``: ``value`` and ``explanation``.
+    ``file_upload``: ``file_key``, ``file_name``, ``file_size_mb`` and ``content_type``.
+    A multiple-choice answer has one entry per chosen option.
+    """
+
+    value: str | None = None
+    """The text typed, or the ``value`` of the option chosen."""
+    unit: str | None = None
+    """The ``value`` of the unit chosen (``free_text_with_unit``)."""
+    explanation: str | None = None
+    """The free text given for the chosen option (``multiple_choice_with_free_text``)."""
+    file_key: str | None = None
+    """The storage key of an uploaded file (``file_upload``)."""
+    file_name: str | None = None
+    """The uploaded file's original name."""
+    file_size_mb: float | None = None
+    """The uploaded file's size in megabytes."""
+    content_type: str | None = None
+    """The uploaded file's media type."""
+    extra: dict[str, Any] = Factory(dict)
+    """Answer keys this library does not model (for example of a newer instruction type)."""
+
+
+@frozen(kw_only=True)
+class InstructionResponse:
+    """A participant's answer to one instruction of one task."""
+
+    instruction_id: str
+    """The instruction (layout item) answered."""
+    type: InstructionType | str
+    """The instruction's type; a type this library does not know is kept as ``str``."""
+    answer: list[ResponseAnswer] = Factory(list)
+    """The answer values (several for a multiple-choice question with several choices)."""
+
+
+@frozen(kw_only=True)
+class TaskResponse:
+    """One response recorded for a task of a batch."""
+
+    id: str
+    """The response's id."""
+    batch_id: str
+    """The batch the task belongs to."""
+    participant_id: str
+    """The Prolific participant who answered."""
+    task_id: str
+    """The task answered."""
+    submission_id: str
+    """The study submission the response is part of."""
+    response: InstructionResponse
+    """The instruction answered and the answer."""
+    created_at: datetime
+    """When the response was recorded (timezone-aware, UTC)."""
+    correlation_id: str | None = None
+    """An id linking the responses given together."""
+    metadata: dict[str, Any] | None = None
+    """The datapoint's metadata (``META_`` columns, or ``metadata`` schema fields)."""
+    schema_version: int | None = None
+    """The response format version."""

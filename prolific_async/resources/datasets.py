@@ -1,0 +1,320 @@
+"""``client.datasets``: create datasets, upload files to them, and follow their processing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterable
+from pathlib import Path, PurePath
+from typing import Any, Final
+
+from attrs import frozen
+
+from .._converter import converter
+from .._polling import (
+    DEFAULT_MAX_POLL_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+    WaitSettings,
+    poll_until,
+    require_wait_settings,
+)
+from .._resource import Resource, path_id
+from .._storage import send_body
+from ..errors import DatasetProcessingError, DatasetSchemaPendingError
+from ..models.datasets import (
+    Dataset,
+    DatasetSchema,
+    DatasetStatus,
+    DatasetUpload,
+    ImportJob,
+    ImportStatus,
+    UploadURL,
+)
+
+__all__ = ["CONTENT_TYPES", "DatasetsResource"]
+
+DATASETS_PATH: Final = "/api/v1/data-collection/datasets"
+DATASET_TEMPLATE: Final = DATASETS_PATH + "/{dataset_id}"
+
+#: The ``Content-Type`` sent with an upload when the upload URL names none, by extension.
+#: JSON Lines has no registered type; ``application/jsonl`` is the one jsonlines.org uses.
+CONTENT_TYPES: Final = {
+    ".csv": "text/csv",
+    ".zip": "application/zip",
+    ".jsonl": "application/jsonl",
+}
+#: Import statuses after which a V4 import job changes no more.
+FINISHED_IMPORT: Final = frozenset(
+    {
+        ImportStatus.COMPLETE,
+        ImportStatus.PARTIAL,
+        ImportStatus.FAILED,
+        ImportStatus.PENDING_SCHEMA,
+    }
+)
+
+#: What :meth:`DatasetsResource.upload` accepts as a file.
+UploadSource = str | os.PathLike[str] | bytes | AsyncIterable[bytes]
+
+
+@frozen(kw_only=True)
+class _StatusBody:
+    status: DatasetStatus | str
+
+
+def _require_str(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+async def _read_stream(stream: AsyncIterable[bytes]) -> bytes:
+    chunks: list[bytes] = []
+    async for chunk in stream:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise TypeError(f"the upload stream must yield bytes, got {type(chunk).__name__}")
+        chunks.append(bytes(chunk))
+    return b"".join(chunks)
+
+
+class DatasetsResource(Resource):
+    """Datasets: the datapoints a batch's tasks are built from."""
+
+    async def create(
+        self, *, name: str, workspace_id: str, schema: DatasetSchema | None = None
+    ) -> Dataset:
+        """Create a dataset (``POST /datasets``); a ``schema`` makes it a V4 dataset.
+
+        Sent once, like a batch create: retried only when it provably did not reach
+        the server.
+
+        Args:
+            name: the dataset's name.
+            workspace_id: the workspace to create it in.
+            schema: the V4 schema; without one the dataset is V3 (``.csv``/``.zip``).
+
+        Returns:
+            The new, empty dataset.
+
+        Raises:
+            OutcomeUnknownError: the connection failed after the request may have reached
+                the server; the dataset may exist.
+            BadRequestError: a field (or the schema) was rejected.
+        """
+        body: dict[str, Any] = {
+            "name": _require_str(name, "name"),
+            "workspace_id": _require_str(workspace_id, "workspace_id"),
+        }
+        if schema is not None:
+            if not isinstance(schema, DatasetSchema):
+                raise TypeError(f"schema must be a DatasetSchema, got {type(schema).__name__}")
+            body["schema"] = converter.unstructure(schema)
+        return await self._client._request_model("POST", DATASETS_PATH, Dataset, json_body=body)
+
+    async def get(self, dataset_id: str) -> Dataset:
+        """Get a dataset (``GET /datasets/{dataset_id}``), with its V4 import jobs.
+
+        Raises:
+            NotFoundError: no dataset has that id.
+        """
+        path = f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}"
+        return await self._client._request_model("GET", path, Dataset, template=DATASET_TEMPLATE)
+
+    async def get_status(self, dataset_id: str) -> DatasetStatus | str:
+        """Get a dataset's processing status (``GET /datasets/{dataset_id}/status``).
+
+        Meaningful for V3 datasets; a V4 dataset is followed through its import jobs.
+
+        Returns:
+            A :class:`DatasetStatus`, or the raw string for one this library does not know.
+
+        Raises:
+            NotFoundError: no dataset has that id.
+        """
+        path = f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}/status"
+        body = await self._client._request_model(
+            "GET", path, _StatusBody, template=f"{DATASET_TEMPLATE}/status"
+        )
+        return body.status
+
+    async def get_upload_url(self, dataset_id: str, filename: str) -> UploadURL:
+        """Get a presigned URL to upload one file to (``GET .../upload-url/{filename}``).
+
+        The documentation and the official CLI disagree on 200 and 201: any 2xx is
+        accepted. For a V4 dataset each call starts a new import job (``import_id``).
+
+        Args:
+            dataset_id: the dataset.
+            filename: the file's name; its extension says its format (V3: ``.csv`` or
+                ``.zip``; V4: ``.csv`` or ``.jsonl``).
+
+        Raises:
+            BadRequestError: the file type is not accepted for this dataset.
+            NotFoundError: no dataset has that id.
+        """
+        path = (
+            f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}"
+            f"/upload-url/{path_id(filename, 'filename')}"
+        )
+        return await self._client._request_model(
+            "GET", path, UploadURL, template=f"{DATASET_TEMPLATE}/upload-url/{{filename}}"
+        )
+
+    async def get_import(self, dataset_id: str, import_id: str) -> ImportJob:
+        """Get one V4 import job (``GET /datasets/{dataset_id}/imports/{import_id}``).
+
+        Raises:
+            NotFoundError: no such dataset or import job.
+        """
+        path = (
+            f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}"
+            f"/imports/{path_id(import_id, 'import_id')}"
+        )
+        return await self._client._request_model(
+            "GET", path, ImportJob, template=f"{DATASET_TEMPLATE}/imports/{{import_id}}"
+        )
+
+    async def upload(
+        self,
+        dataset_id: str,
+        file: UploadSource,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (the whole wait's deadline)
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
+    ) -> DatasetUpload:
+        """Upload a file to a dataset and wait until its data is usable.
+
+        Gets an upload URL, sends the file there (without the Prolific token: it is a
+        presigned URL on another host), then waits: for a V3 dataset until it is
+        ``READY``, for a V4 dataset until the upload's import job finishes. The upload
+        URL tells the two apart: only a V4 dataset's carries an ``import_id``.
+
+        An async byte stream is read into memory first: a presigned ``PUT`` needs a
+        ``Content-Length``, and a retried ``PUT`` must send the same bytes again. A file
+        on disk is streamed from disk, again for each attempt.
+
+        Args:
+            dataset_id: the dataset.
+            file: a path, the file's bytes, or an async iterable of bytes.
+            filename: the name to upload as; required for bytes and streams, defaults
+                to the path's name. Its extension selects the format.
+            content_type: the ``Content-Type`` to send. By default the one the upload
+                URL was signed for, else by extension: :data:`CONTENT_TYPES`.
+            timeout: seconds to wait for processing, polls included.
+            poll_interval: seconds before the first poll again; each wait is 1.5 times
+                the one before, up to ``max_poll_interval``.
+            max_poll_interval: the longest wait between polls.
+
+        Returns:
+            The outcome: ``READY`` (V3), or the finished import job (V4), whose
+            ``partial`` status lists the records it rejected in ``rejected_records``.
+
+        Raises:
+            FileNotFoundError: ``file`` is a path to no file (checked before any request).
+            DatasetProcessingError: the V3 dataset ended in ``ERROR`` or the V4 import
+                ``failed`` (``reason`` says why).
+            DatasetSchemaPendingError: the V4 import waits for the dataset to get a schema.
+            WaitTimeoutError: processing did not finish within ``timeout``.
+            APIStatusError: the storage host refused the file (403: the URL expired).
+        """
+        path_id(dataset_id, "dataset_id")
+        settings = require_wait_settings(timeout, poll_interval, max_poll_interval)
+        body: bytes | Path
+        if isinstance(file, str | os.PathLike):
+            body = Path(file)
+            filename = _require_str(body.name if filename is None else filename, "filename")
+            # Checked before asking for a URL: for a V4 dataset that starts an import job.
+            if not await asyncio.to_thread(body.is_file):
+                raise FileNotFoundError(f"no file to upload at {str(body)!r}")
+        elif isinstance(file, bytes | bytearray | AsyncIterable):
+            if filename is None:
+                raise ValueError("filename is required when uploading bytes or a stream")
+            filename = _require_str(filename, "filename")
+            if isinstance(file, bytes | bytearray):
+                body = bytes(file)
+            else:
+                body = await _read_stream(file)
+        else:
+            raise TypeError(
+                "file must be a path, bytes or an async iterable of bytes, "
+                f"got {type(file).__name__}"
+            )
+        target = await self.get_upload_url(dataset_id, filename)
+        await send_body(
+            self._client,
+            url=target.upload_url,
+            method=target.http_method or "PUT",
+            body=body,
+            content_type=content_type
+            or target.content_type
+            or CONTENT_TYPES.get(PurePath(filename).suffix.lower(), "application/octet-stream"),
+        )
+        if target.import_id is not None:
+            job = await self._wait_for_import(dataset_id, target.import_id, settings)
+            return DatasetUpload(
+                dataset_id=dataset_id, filename=filename, status=job.status, import_job=job
+            )
+        status = await self._wait_until_ready(dataset_id, settings)
+        return DatasetUpload(dataset_id=dataset_id, filename=filename, status=status)
+
+    async def _wait_for_import(
+        self, dataset_id: str, import_id: str, settings: WaitSettings
+    ) -> ImportJob:
+        def finished(job: ImportJob) -> bool:
+            if job.status == ImportStatus.FAILED:
+                raise DatasetProcessingError(
+                    f"Import {import_id} of dataset {dataset_id} failed: "
+                    f"{job.reason or 'no reason given'}",
+                    dataset_id=dataset_id,
+                    import_id=import_id,
+                    status=str(job.status),
+                    reason=job.reason,
+                    import_job=job,
+                )
+            if job.status == ImportStatus.PENDING_SCHEMA:
+                raise DatasetSchemaPendingError(
+                    f"Import {import_id} of dataset {dataset_id} is paused until the dataset "
+                    "has a schema (pending_schema)",
+                    dataset_id=dataset_id,
+                    import_id=import_id,
+                    status=str(job.status),
+                    reason=job.reason,
+                    import_job=job,
+                )
+            # An unknown status is taken as still running: the deadline bounds the wait.
+            return job.status in FINISHED_IMPORT
+
+        return await poll_until(
+            lambda: self.get_import(dataset_id, import_id),
+            finished=finished,
+            status_of=lambda job: str(job.status),
+            resource=f"import {import_id} of dataset {dataset_id}",
+            goal="finished",
+            settings=settings,
+        )
+
+    async def _wait_until_ready(
+        self, dataset_id: str, settings: WaitSettings
+    ) -> DatasetStatus | str:
+        def finished(status: DatasetStatus | str) -> bool:
+            if status == DatasetStatus.ERROR:
+                raise DatasetProcessingError(
+                    f"Dataset {dataset_id} ended in ERROR: its file could not be processed",
+                    dataset_id=dataset_id,
+                    import_id=None,
+                    status=str(status),
+                )
+            return status == DatasetStatus.READY
+
+        return await poll_until(
+            lambda: self.get_status(dataset_id),
+            finished=finished,
+            status_of=str,
+            resource=f"dataset {dataset_id}",
+            goal="READY",
+            settings=settings,
+        )
