@@ -1,7 +1,8 @@
 """The emulator misbehaving on purpose: each fault kind, rate limit, latency, concurrency.
 
-Each fault is checked against the real ProlificClient, which is what it exists for:
-whether the request took effect must match the fault's name (``len(fake.batches)``).
+Each fault is checked against the real ProlificClient, which is what it exists for, and
+on the raw wire with aiohttp, which is what it promises: whether the request took effect
+must match the fault's name (``len(fake.batches)``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ BATCHES = "/api/v1/data-collection/batches"
 ONE_BATCH = BATCHES + "/*"
 WORKSPACE = "6278acb09062db3b35bcbeb0"
 TASK_DETAILS = TaskDetails(task_name="T", task_introduction="<p>I</p>", task_steps="<ol></ol>")
+#: A Create a Batch body for raw requests.
+RAW_CREATE = {
+    "name": "Raw",
+    "workspace_id": WORKSPACE,
+    "task_details": {"task_name": "T", "task_introduction": "", "task_steps": ""},
+}
 
 
 @pytest.fixture
@@ -291,6 +298,79 @@ async def test_delay_applies_the_request_after_the_client_gave_up(
         if fake.batches:
             break
         await asyncio.sleep(0.01)
+    assert len(fake.batches) == 1
+
+
+# -- raw wire behaviour of the other kinds (no client in between) -------------------
+
+
+async def test_drop_after_on_the_wire_applies_then_closes_without_an_answer(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """drop_after: the POST creates the batch, then the socket closes with no status line."""
+    fault = fake.add_fault("POST", BATCHES, "drop_after")
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await http.post(BATCHES, json=RAW_CREATE)
+    assert [batch.name for batch in fake.batches.values()] == ["Raw"]
+    assert (fault.fired, sent(fake, "POST", "create_batch")) == (1, 1)
+
+
+async def test_status_after_on_the_wire_applies_then_answers_its_status(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """status_after: the batch exists, yet the answer is 500 (or the given status/body)."""
+    fake.add_fault("POST", BATCHES, "status_after")
+    async with http.post(BATCHES, json=RAW_CREATE) as response:
+        assert response.status == 500
+        assert (await response.json())["error"] == {
+            "status": 500,
+            "error_code": 140500,
+            "title": "Internal Server Error",
+            "detail": "Internal Server Error",
+        }
+    fake.add_fault("POST", BATCHES, "status_after", status=503, headers={"X-Why": "x"}, body="no")
+    async with http.post(BATCHES, json=RAW_CREATE) as response:
+        assert (response.status, response.headers["X-Why"], await response.text()) == (
+            503,
+            "x",
+            "no",
+        )
+    assert len(fake.batches) == 2
+
+
+async def test_not_json_on_the_wire_answers_plain_text_and_is_not_applied(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """not_json: 200 text/plain "OK" by default (or the given status/body); nothing created."""
+    fake.add_fault("POST", BATCHES, "not_json")
+    async with http.post(BATCHES, json=RAW_CREATE) as response:
+        assert (response.status, response.content_type, await response.text()) == (
+            200,
+            "text/plain",
+            "OK",
+        )
+    fake.add_fault("GET", BATCHES, "not_json", status=201, body=b"{truncated")
+    async with http.get(BATCHES, params={"workspace_id": WORKSPACE}) as response:
+        assert (response.status, await response.read()) == (201, b"{truncated")
+    assert fake.batches == {}
+
+
+async def test_delay_on_the_wire_answers_late_and_applies_only_after_the_wait(
+    fake: FakeProlific, http: aiohttp.ClientSession
+) -> None:
+    """delay: nothing happens during the wait; then the request is applied and answered."""
+    fake.add_fault("POST", BATCHES, "delay", delay=0.1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    request = asyncio.ensure_future(http.post(BATCHES, json=RAW_CREATE))
+    for _ in range(1000):  # until the fake holds the request (bounded: no while True)
+        if fake.stats.total:
+            break
+        await asyncio.sleep(0.002)
+    assert fake.batches == {}  # received, still waiting
+    async with await request as response:
+        assert (response.status, (await response.json())["name"]) == (201, "Raw")
+    assert loop.time() - started >= 0.1
     assert len(fake.batches) == 1
 
 

@@ -5,6 +5,11 @@ In order: the request is logged and counted; it waits for a ``max_concurrency`` 
 a "before" fault answers or cuts instead of the API; otherwise routing (404 for an
 unknown path), authentication (401), 405 for a wrong method and the endpoint run; an
 "after" fault then damages, cuts, holds back or replaces the response.
+
+Requests to the storage stand-in (``/_storage/``, another host on the real service) are
+logged apart, in ``storage_requests``, and skip what belongs to Prolific's API: the
+concurrency gate, latency, the rate limit and authentication. Faults still apply to
+them, matched on their path like any other.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from ._faults import (
 )
 from ._routes import error_response
 from ._state import APIError
+from ._storage import STORAGE_PREFIX
 from ._traffic import (
     EmulatorStats,
     RateLimit,
@@ -77,6 +83,7 @@ class RequestPipeline:
         self._bucket: TokenBucket | None = None
         self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self.requests: list[RecordedRequest] = []
+        self.storage_requests: list[RecordedRequest] = []
         self.stats = EmulatorStats()
         self.route_names: dict[web.AbstractRoute, str] = {}
         self.stopping = asyncio.Event()
@@ -109,17 +116,20 @@ class RequestPipeline:
 
     async def _handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         raw = await request.read()
-        self.requests.append(
+        storage = request.path.startswith(STORAGE_PREFIX)
+        (self.storage_requests if storage else self.requests).append(
             RecordedRequest(
                 method=request.method,
                 path=request.path,
                 query=dict(request.query),
                 headers=redact_headers(request.headers),
-                json=decode_json(raw),
+                json=None if storage else decode_json(raw),
             )
         )
         self.stats.arrived(request.method, self._route_name(request))
         try:
+            if storage:
+                return await self._serve(request, handler, storage=True)
             async with self._slots or contextlib.nullcontext():
                 self.stats.started_serving()
                 try:
@@ -129,26 +139,29 @@ class RequestPipeline:
         finally:
             self.stats.answered()
 
-    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if await self._pause(self._draw_latency()):
-            return cut_connection(request)
-        retry_after = self._throttle()
-        if retry_after is not None:
-            return error_response(
-                429,
-                f"Request was throttled. Expected available in {retry_after} seconds.",
-                headers={"Retry-After": str(retry_after)},
-            )
+    async def _serve(
+        self, request: web.Request, handler: Handler, *, storage: bool = False
+    ) -> web.StreamResponse:
+        if not storage:
+            if await self._pause(self._draw_latency()):
+                return cut_connection(request)
+            retry_after = self._throttle()
+            if retry_after is not None:
+                return error_response(
+                    429,
+                    f"Request was throttled. Expected available in {retry_after} seconds.",
+                    headers={"Retry-After": str(retry_after)},
+                )
         fault = self.faults.pick(request.method, request.path)
         if fault is None:
-            return await self._dispatch(request, handler)
+            return await self._dispatch(request, handler, storage=storage)
         if fault.kind is not FaultKind.STALL_AFTER and await self._pause(fault.delay):
             return cut_connection(request)
         if fault.kind in BEFORE_KINDS:
             if fault.kind is FaultKind.DROP_BEFORE:
                 return cut_connection(request)
             return canned_response(fault)
-        response = await self._dispatch(request, handler)
+        response = await self._dispatch(request, handler, storage=storage)
         if fault.kind not in AFTER_KINDS:  # delay: served normally after the wait
             return response
         if fault.kind is FaultKind.DROP_AFTER:
@@ -162,11 +175,14 @@ class RequestPipeline:
             return cut_connection(request)
         return response
 
-    async def _dispatch(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def _dispatch(
+        self, request: web.Request, handler: Handler, *, storage: bool
+    ) -> web.StreamResponse:
         problem = request.match_info.http_exception
         if problem is not None and not isinstance(problem, web.HTTPMethodNotAllowed):
             return error_response(404, "Not found.")
-        auth_error = self._auth_error(request.headers.get("Authorization"))
+        # The storage host is not Prolific's: it never asks for the API token.
+        auth_error = None if storage else self._auth_error(request.headers.get("Authorization"))
         if auth_error is not None:
             return error_response(401, auth_error, headers={"WWW-Authenticate": "Token"})
         if isinstance(problem, web.HTTPMethodNotAllowed):

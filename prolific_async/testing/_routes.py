@@ -6,18 +6,26 @@ travel as :class:`APIError` and become Prolific's nested error body in the serve
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Final
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
 from ._state import EmulatorState, error_body, parse_json_object
 
-__all__ = ["BATCHES_PATH", "BatchRoutes", "error_response"]
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler
+
+__all__ = ["BATCHES_PATH", "BatchRoutes", "error_response", "install_routes"]
 
 BATCHES_PATH: Final = "/api/v1/data-collection/batches"
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+def install_routes(
+    router: web.UrlDispatcher, table: Iterable[tuple[str, str, Handler, str]]
+) -> dict[web.AbstractRoute, str]:
+    """Add each ``(method, path, handler, stats name)`` to ``router``; map routes to names."""
+    return {router.add_route(method, path, handler): name for method, path, handler, name in table}
 
 
 def error_response(
@@ -33,9 +41,9 @@ class BatchRoutes:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
 
-    def install(self, router: web.UrlDispatcher) -> dict[web.AbstractRoute, str]:
-        """Add every batch route to ``router``; return each route's stats name."""
-        table: list[tuple[str, str, Handler, str]] = [
+    def routes(self) -> list[tuple[str, str, Handler, str]]:
+        """The batch routes: ``(method, path, handler, stats name)``."""
+        return [
             ("GET", BATCHES_PATH, self.list_batches, "list_batches"),
             # The official CLI lists with a trailing slash; the API accepts both.
             ("GET", BATCHES_PATH + "/", self.list_batches, "list_batches"),
@@ -49,9 +57,10 @@ class BatchRoutes:
                 "duplicate_batch",
             ),
         ]
-        return {
-            router.add_route(method, path, handler): name for method, path, handler, name in table
-        }
+
+    def install(self, router: web.UrlDispatcher) -> dict[web.AbstractRoute, str]:
+        """Add every batch route to ``router``; return each route's stats name."""
+        return install_routes(router, self.routes())
 
     async def list_batches(self, request: web.Request) -> web.Response:
         """``GET /batches?workspace_id=``: 200 ``{"results": [...], "meta": {"count"}}``."""

@@ -1,4 +1,4 @@
-"""FakeProlific: the emulator's lifecycle, its staging API and the knobs tests turn."""
+"""FakeProlific: the emulator's lifecycle, faults and traffic knobs (its state: ``_staging``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import enum
 import random
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -14,11 +14,12 @@ from aiohttp import web
 
 from .._client import ProlificClient
 from .._retry import RetryPolicy
-from ..models.batches import BatchStatus, TaskDetails
 from ._faults import Fault, FaultKind, FaultSchedule, make_fault
 from ._pipeline import Latency, RequestPipeline
-from ._routes import BatchRoutes
-from ._state import EmulatorState, StoredBatch, StoredDataset
+from ._services import Services
+from ._staging import StagingMixin, check_delay
+from ._state import EmulatorState
+from ._timeline import WorkflowConfig
 from ._traffic import EmulatorStats, RateLimit, RecordedRequest
 
 if TYPE_CHECKING:
@@ -29,11 +30,6 @@ __all__ = ["FAST_RETRY_POLICY", "FakeProlific"]
 #: Retries as the default policy decides, with millisecond waits: for tests.
 FAST_RETRY_POLICY: Final = RetryPolicy(
     wait_initial=0.001, wait_max=0.01, wait_jitter=0.0, timeout=10.0
-)
-
-#: The task details of a batch staged with add_batch() without any.
-_PLACEHOLDER_TASK: Final = TaskDetails(
-    task_name="Task", task_introduction="<p>Introduction</p>", task_steps="<ol><li>Step</li></ol>"
 )
 
 #: How long stopping waits for handlers still running; stalled ones are woken first.
@@ -50,7 +46,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class FakeProlific:
+class FakeProlific(StagingMixin):
     """An in-memory Prolific API served over a real socket, with scriptable faults.
 
     Use it as an async context manager; it listens on ``127.0.0.1`` and a free port::
@@ -64,7 +60,13 @@ class FakeProlific:
     it wait their turn), ``latency``, the rate limit (429), the first matching fault,
     then routing (404 unknown path), authentication (401), 405 for a wrong method, and
     the endpoint itself. A request the client gave up on is still applied, as on a real
-    server.
+    server. Requests to the storage stand-in (``/_storage/``: upload URLs, report and
+    export links) only meet the faults: no gate, latency, rate limit or token.
+
+    What takes time on the real service takes time here: uploads are processed,
+    setups and exports finish after their delay. Transitions are applied lazily, when
+    a request or a view (:attr:`batches` ...) next looks, so no task ever runs in the
+    background; delays are measured on a monotonic clock, never on ``clock``.
 
     Args:
         host: the interface to listen on.
@@ -80,9 +82,15 @@ class FakeProlific:
         clock: returns "now" for ``created_at`` (skew it to test clock handling).
         fractional_seconds: render ``created_at`` with microseconds instead of the
             whole seconds of the API's examples.
+        processing_delay: seconds an upload takes to process (settable).
+        setup_delay: seconds a batch stays PROCESSING after setup (settable).
+        export_delay: seconds an export job stays ``generating`` (settable).
+        legacy_exports: answer export requests the older way, 200 ``complete`` with
+            the URL at once (settable).
 
     Raises:
-        ValueError: an empty token, a negative latency or a ``max_concurrency`` below 1.
+        ValueError: an empty token, a negative latency or delay, or a
+            ``max_concurrency`` below 1.
     """
 
     def __init__(
@@ -97,6 +105,10 @@ class FakeProlific:
         max_concurrency: int | None = None,
         clock: Callable[[], datetime] = _utc_now,
         fractional_seconds: bool = False,
+        processing_delay: float = 0.05,
+        setup_delay: float = 0.05,
+        export_delay: float = 0.05,
+        legacy_exports: bool = False,
     ) -> None:
         if token is not None and not token.strip():
             raise ValueError("token must be a non-empty string, or None to generate one")
@@ -123,6 +135,14 @@ class FakeProlific:
             rate_limit=rate_limit,
             max_concurrency=max_concurrency,
         )
+        config = WorkflowConfig(
+            processing_delay=check_delay("processing_delay", processing_delay),
+            setup_delay=check_delay("setup_delay", setup_delay),
+            export_delay=check_delay("export_delay", export_delay),
+            legacy_exports=legacy_exports,
+        )
+        storage_rng = random.Random(f"{self._seed}/storage")  # noqa: S311
+        self._services = Services(store=self._store, config=config, storage_rng=storage_rng)
         self._host = host
         self._port = port
         self._max_concurrency: Final = max_concurrency
@@ -164,16 +184,6 @@ class FakeProlific:
     def is_running(self) -> bool:
         """Whether the fake is serving (started and not stopped)."""
         return self._state is _State.RUNNING
-
-    @property
-    def batches(self) -> dict[str, StoredBatch]:
-        """The stored batches by id; mutate a record to stage a scenario."""
-        return self._store.batches
-
-    @property
-    def datasets(self) -> dict[str, StoredDataset]:
-        """The datasets batches may attach, by id (seed them with :meth:`add_dataset`)."""
-        return self._store.datasets
 
     @property
     def faults(self) -> tuple[Fault, ...]:
@@ -297,73 +307,6 @@ class FakeProlific:
         """Remove every fault, fired or not."""
         self._faults.faults.clear()
 
-    def add_dataset(
-        self,
-        dataset_id: str | None = None,
-        *,
-        total_datapoint_count: int = 0,
-        filename: str = "dataset.csv",
-    ) -> StoredDataset:
-        """Make a dataset known, so batches can attach it by ``dataset_id``.
-
-        Args:
-            dataset_id: its id; ``None`` draws a UUID from the seeded generator.
-            total_datapoint_count: rendered in the batches that attach it.
-            filename: rendered by get, update and list.
-        """
-        dataset = StoredDataset(
-            id=dataset_id if dataset_id is not None else self._store.new_id(),
-            total_datapoint_count=total_datapoint_count,
-            filename=filename,
-        )
-        self._store.datasets[dataset.id] = dataset
-        return dataset
-
-    def add_batch(
-        self,
-        *,
-        batch_id: str | None = None,
-        name: str = "Batch",
-        workspace_id: str = "6278acb09062db3b35bcbeb0",
-        task_details: TaskDetails | None = None,
-        dataset_ids: Iterable[str] = (),
-        status: BatchStatus | str = BatchStatus.UNINITIALISED,
-    ) -> StoredBatch:
-        """Store a batch directly, as if created earlier (no request, no fault, no log).
-
-        Args:
-            batch_id: its id; ``None`` draws a UUID from the seeded generator.
-            name: its name.
-            workspace_id: its workspace.
-            task_details: what participants are shown (placeholder text by default).
-            dataset_ids: datasets to attach, each added with :meth:`add_dataset` first.
-            status: its status, e.g. ``BatchStatus.READY``.
-
-        Returns:
-            The stored record (mutate it to change what the API serves).
-
-        Raises:
-            ValueError: an unknown dataset id, or a batch id already in use.
-        """
-        if batch_id is not None and batch_id in self._store.batches:
-            raise ValueError(f"a batch with id {batch_id!r} already exists")
-        dataset_ids = list(dataset_ids)
-        unknown = [dataset_id for dataset_id in dataset_ids if dataset_id not in self.datasets]
-        if unknown:
-            raise ValueError(f"unknown dataset ids {unknown}: add them with add_dataset()")
-        batch = StoredBatch(
-            id=batch_id if batch_id is not None else self._store.new_id(),
-            created_at=self._store.now(),
-            created_by=self._store.user_id,
-            name=name,
-            workspace_id=workspace_id,
-            task_details=task_details or _PLACEHOLDER_TASK,
-            dataset_ids=dataset_ids,
-            status=status,
-        )
-        self._store.batches[batch.id] = batch
-        return batch
-
     # -- lifecycle ---------------------------------------------------------------------
 
     async def __aenter__(self) -> FakeProlific:
@@ -386,8 +329,10 @@ class FakeProlific:
         """
         if self._state is not _State.UNSTARTED:
             raise RuntimeError(f"this FakeProlific is {self._state.value}; create a new one")
-        app = web.Application(middlewares=[self._pipeline.middleware()])
-        self._pipeline.route_names = BatchRoutes(self._store).install(app.router)
+        app = web.Application(
+            middlewares=[self._pipeline.middleware(), self._services.middleware()]
+        )
+        self._pipeline.route_names = self._services.install(app.router)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         await runner.setup()
         try:
@@ -397,6 +342,7 @@ class FakeProlific:
             raise
         host, port = runner.addresses[0][:2]
         self._url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        self._services.storage.base_url = self._url
         self._runner = runner
         self._state = _State.RUNNING
         return self

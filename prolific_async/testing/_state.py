@@ -13,17 +13,19 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
 from ..models.batches import BatchStatus, TaskDetails
 
+if TYPE_CHECKING:
+    from ._datasets import StoredDataset
+
 __all__ = [
     "APIError",
     "EmulatorState",
     "StoredBatch",
-    "StoredDataset",
     "error_body",
     "status_phrase",
 ]
@@ -81,18 +83,6 @@ class APIError(Exception):
 
 
 @define(kw_only=True)
-class StoredDataset:
-    """A dataset the emulator knows, seeded with :meth:`FakeProlific.add_dataset`."""
-
-    id: str
-    """The dataset's id."""
-    total_datapoint_count: int = 0
-    """Rendered as the batch's ``datasets[].total_datapoint_count``."""
-    filename: str = "dataset.csv"
-    """Rendered as ``datasets[].filename`` by get, update and list (not create/duplicate)."""
-
-
-@define(kw_only=True)
 class StoredBatch:
     """One batch as the emulator stores it; mutate it to stage a scenario.
 
@@ -125,6 +115,8 @@ class StoredBatch:
     """Rendered by get, update and list only."""
     total_task_groups: int = 0
     """Rendered by get, update and list only."""
+    tasks_per_group: int | None = None
+    """Set by setup (default 1); not rendered, as the API's Batch object has no such field."""
 
 
 def _field_str(

@@ -102,7 +102,12 @@ class EmulatorStats:
     requests: Counter[tuple[str, str]] = field(factory=Counter)
     """Requests by ``(method, route)``, e.g. ``("POST", "create_batch")``. Route names:
     ``list_batches``, ``create_batch``, ``get_batch``, ``update_batch``,
-    ``duplicate_batch``, plus ``unknown`` (no such path) and ``method_not_allowed``."""
+    ``duplicate_batch``; ``get_batch_status``, ``setup_batch``, ``list_tasks``,
+    ``list_task_groups``, ``list_responses``, ``get_report``; ``request_export``,
+    ``list_exports``, ``get_export``, ``delete_export``; ``create_dataset``,
+    ``get_dataset``, ``get_dataset_status``, ``get_upload_url``, ``get_dataset_import``;
+    the storage stand-in's ``storage_upload``, ``storage_report``, ``storage_export``;
+    plus ``unknown`` (no such path) and ``method_not_allowed``."""
     in_flight: int = 0
     """Requests received and not yet answered."""
     in_flight_peak: int = 0
