@@ -38,6 +38,7 @@ from .errors import (
     OutcomeUnknownError,
     PermissionDeniedError,
     ProlificError,
+    ProvisionError,
     RateLimitError,
     ReconciliationError,
     ResponseValidationError,
@@ -89,6 +90,7 @@ from .models import (
     VideoNarrationItem,
 )
 from .models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
+from .models.provision import ProvisionRequest, ProvisionResult
 
 __all__ = [
     "NOT_GIVEN",
@@ -145,6 +147,9 @@ __all__ = [
     "PermissionDeniedError",
     "ProlificClient",
     "ProlificError",
+    "ProvisionError",
+    "ProvisionRequest",
+    "ProvisionResult",
     "RateLimitError",
     "ReconciliationError",
     "ResponseAnswer",

@@ -38,8 +38,13 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sequence
     from types import TracebackType
 
+    from .models.batches import Batch, TaskDetails
+    from .models.datasets import DatasetSchema
+    from .models.layout import Page
+    from .models.provision import ProvisionRequest, ProvisionResult
     from .resources.batches import BatchesResource
     from .resources.datasets import DatasetsResource
 
@@ -177,6 +182,77 @@ class ProlificClient:
         from .resources.datasets import DatasetsResource
 
         return DatasetsResource(self)
+
+    # -- the whole pipeline ------------------------------------------------------------
+
+    async def provision_batch(
+        self,
+        *,
+        name: str,
+        workspace_id: str,
+        task_details: TaskDetails,
+        dataset: str | os.PathLike[str] | bytes,
+        filename: str | None = None,
+        schema: DatasetSchema | None = None,
+        tasks_per_group: int | None = None,
+        dataset_name: str | None = None,
+        batch_items: Sequence[Page] | None = None,
+        timeout: float = 900.0,  # noqa: ASYNC109 (each wait's deadline, not a cancel scope)
+    ) -> Batch:
+        """Make a READY batch from a data file: dataset, upload, batch, setup, wait.
+
+        Args:
+            name: the batch's name (and the dataset's, unless ``dataset_name``).
+            workspace_id: the workspace both go into.
+            task_details: what participants are shown.
+            dataset: a path to a ``.csv``/``.zip``/``.jsonl`` file, or its bytes.
+            filename: the name to upload as (required with bytes).
+            schema: a V4 dataset schema; without one the dataset is V3.
+            tasks_per_group: tasks per participant (server default 1).
+            dataset_name: the dataset's name, if not ``name``.
+            batch_items: a configurable layout for the batch.
+            timeout: seconds each wait (upload processing, setup) may take.
+
+        Returns:
+            The READY batch.
+
+        Raises:
+            ProvisionError: a step failed; its ``step``, ``dataset`` and ``batch`` say
+                how far it got and what exists, and its ``__cause__`` is the step's error.
+        """
+        from ._provision import provision_batch
+        from .models.provision import ProvisionRequest
+
+        request = ProvisionRequest(
+            name=name,
+            workspace_id=workspace_id,
+            task_details=task_details,
+            dataset=dataset,
+            filename=filename,
+            schema=schema,
+            tasks_per_group=tasks_per_group,
+            dataset_name=dataset_name,
+            batch_items=batch_items,
+            timeout=timeout,
+        )
+        return await provision_batch(self, request)
+
+    def provision_many(
+        self,
+        requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest],
+        *,
+        concurrency: int = 8,
+    ) -> AsyncGenerator[ProvisionResult, None]:
+        """Run :meth:`provision_batch` for many requests at once; yield results as they end.
+
+        Batches are created through ``batches.create_many``, so each exists exactly once
+        whatever the network does; datasets are created and filled, and batches set up
+        and awaited, ``concurrency`` at a time. Requests are read lazily. ``batch_items``
+        is not supported here (the bulk layer creates plain batches).
+        """
+        from ._provision import provision_many
+
+        return provision_many(self, requests, concurrency=concurrency)
 
     # -- lifecycle -------------------------------------------------------------------
 

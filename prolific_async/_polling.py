@@ -18,6 +18,7 @@ from typing import Any, Final, TypeVar
 
 from attrs import frozen
 
+from ._retry import testing_enabled
 from .errors import WaitTimeoutError
 
 __all__ = ["WaitSettings", "poll_until", "require_wait_settings"]
@@ -31,6 +32,8 @@ JITTER: Final = 0.1
 #: Replaced by tests that record the waits.
 sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
 
+#: In test mode (:func:`~prolific_async.set_testing`) every wait between polls is this.
+TEST_MODE_POLL_INTERVAL: Final = 0.01
 #: The default ``timeout`` of every ``wait_*`` method, in seconds.
 DEFAULT_WAIT_TIMEOUT: Final = 900.0
 #: The default first wait between polls, in seconds.
@@ -96,7 +99,10 @@ async def poll_until(
             last_status = status_of(value)
             if finished(value):
                 return value
-            await sleep(interval * random.uniform(1.0, 1.0 + JITTER))  # noqa: S311 (jitter)
+            if testing_enabled():
+                await sleep(TEST_MODE_POLL_INTERVAL)
+            else:
+                await sleep(interval * random.uniform(1.0, 1.0 + JITTER))  # noqa: S311 (jitter)
             interval = min(settings.max_poll_interval, interval * BACKOFF_FACTOR)
 
     timeout = settings.timeout

@@ -97,8 +97,9 @@ def set_testing(testing: bool = True) -> _TestingRestorer:
 
     In test mode retries happen as the policy says, but without sleeping: backoff waits
     and ``Retry-After`` waits are zero (a ``Retry-After`` above the cap still fails the
-    call). Use it once in a test suite, or as a context manager, which puts the previous
-    mode back on exit::
+    call), and the ``wait_*`` methods poll every 10 ms whatever their ``poll_interval``.
+    Use it once in a test suite, or as a context manager, which puts the previous mode
+    back on exit::
 
         with prolific_async.set_testing():
             ...

@@ -245,7 +245,7 @@ class _Run:
             self.reconciler.claimed.update(
                 str(entry.batch["id"]) for entry in self.entries.values() if entry.batch
             )
-        source = _aiter(requests)
+        source = aiter_any(requests)
         running: set[asyncio.Task[BulkResult]] = set()
         exhausted = False
         try:
@@ -514,7 +514,7 @@ def _error_from_record(record: dict[str, Any]) -> ProlificError:
     return ProlificError(message)
 
 
-async def _aiter(requests: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+async def aiter_any(requests: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
     if isinstance(requests, AsyncIterable):
         async for request in requests:
             yield request

@@ -13,6 +13,7 @@ Hierarchy::
     +-- DatasetProcessingError ....... an upload that became no usable data (V3 ERROR, V4 failed)
     |   +-- DatasetSchemaPendingError  a V4 import paused until the dataset has a schema
     +-- ExportFailedError ............ a batch export job ended failed
+    +-- ProvisionError ............... a dataset-to-READY pipeline stopped at one step
     +-- APIConnectionError ........... the request never produced an HTTP response
     |   +-- APITimeoutError .......... an attempt or the whole call timed out (also TimeoutError)
     |   +-- OutcomeUnknownError ...... a create/duplicate whose fate is unknown: it may exist
@@ -56,6 +57,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "ProlificError",
+    "ProvisionError",
     "RateLimitError",
     "ReconciliationError",
     "ResponseValidationError",
@@ -217,6 +219,7 @@ class InternalServerError(APIStatusError):
 
 # Appended here, not merged into the list above, while the tree at the top is redrawn.
 
+
 class WaitTimeoutError(ProlificError, TimeoutError):
     """A wait for the server's asynchronous work did not end within its ``timeout``.
 
@@ -303,3 +306,34 @@ class ExportFailedError(ProlificError):
         super().__init__(message)
         self.batch_id = batch_id
         self.export_id = export_id
+
+
+class ProvisionError(ProlificError):
+    """A provisioning pipeline stopped at ``step``; nothing made before it is lost.
+
+    ``dataset`` and ``batch`` are what exists already (``None`` if not made), so you can
+    resume by hand instead of creating them again. The step's own error is the
+    ``__cause__`` (an :class:`OutcomeUnknownError` there means the step may have
+    happened).
+
+    Attributes:
+        step: ``"create dataset"``, ``"upload dataset"``, ``"create batch"``,
+            ``"set up batch"`` or ``"wait until ready"``.
+        dataset: the :class:`~prolific_async.Dataset` created, if any.
+        batch: the :class:`~prolific_async.Batch` created, if any.
+    """
+
+    def __init__(self, message: str, *, step: str, dataset: Any = None, batch: Any = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.dataset = dataset
+        self.batch = batch
+
+    @classmethod
+    def at(
+        cls, step: str, error: BaseException, *, dataset: Any = None, batch: Any = None
+    ) -> ProvisionError:
+        """Describe a failure of ``step``, naming what was made before it."""
+        made = [f"{kind} {obj.id}" for kind, obj in (("dataset", dataset), ("batch", batch)) if obj]
+        exists = f"; already made: {', '.join(made)}" if made else ""
+        return cls(f"{step} failed: {error}{exists}", step=step, dataset=dataset, batch=batch)

@@ -8,6 +8,9 @@ import prolific_async
 from prolific_async import errors
 
 EXPECTED = {
+    "ProvisionResult",
+    "ProvisionRequest",
+    "ProvisionError",
     "ReconciliationError",
     "JournalError",
     "Journal",

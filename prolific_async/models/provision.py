@@ -1,0 +1,72 @@
+"""Inputs and outputs of the one-call pipeline: a file in, a READY batch out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from attrs import field, frozen, validators
+
+from .batches import Batch, TaskDetails
+from .datasets import Dataset, DatasetSchema
+from .layout import Page
+
+if TYPE_CHECKING:
+    from ..errors import ProvisionError
+
+_non_empty = validators.and_(validators.instance_of(str), validators.min_len(1))
+
+
+@frozen(kw_only=True)
+class ProvisionRequest:
+    """Everything one pipeline needs: the batch, and the file that becomes its dataset."""
+
+    name: str = field(validator=_non_empty)
+    """The batch's name (and the dataset's, unless ``dataset_name`` is given)."""
+    workspace_id: str = field(validator=_non_empty)
+    """The workspace both go into."""
+    task_details: TaskDetails = field(validator=validators.instance_of(TaskDetails))
+    """What participants are shown."""
+    dataset: str | os.PathLike[str] | bytes = field(
+        validator=validators.instance_of((str, os.PathLike, bytes))
+    )
+    """The data: a path to a ``.csv``/``.zip``/``.jsonl`` file, or the bytes themselves."""
+    filename: str | None = None
+    """The name to upload as; required for bytes, defaults to the path's name."""
+    schema: DatasetSchema | None = None
+    """A V4 schema; without one the dataset is V3."""
+    dataset_name: str | None = None
+    """The dataset's name, if not the batch's."""
+    tasks_per_group: int | None = field(
+        default=None,
+        validator=validators.optional(
+            validators.and_(validators.instance_of(int), validators.ge(1))
+        ),
+    )
+    """How many tasks each participant gets (the server's default, 1, when ``None``)."""
+    batch_items: Sequence[Page] | None = None
+    """A configurable layout (only for :meth:`ProlificClient.provision_batch`)."""
+    timeout: float = 900.0
+    """Seconds each wait (upload processing, setup) may take."""
+
+
+@frozen(kw_only=True)
+class ProvisionResult:
+    """How one pipeline of ``provision_many`` ended."""
+
+    index: int
+    """The request's position in the input, from 0."""
+    request: ProvisionRequest
+    """The request itself."""
+    batch: Batch | None = None
+    """The READY batch; on failure, the batch if one was created, else ``None``."""
+    dataset: Dataset | None = None
+    """The dataset that was created for it, if any."""
+    error: ProvisionError | None = None
+    """Why it failed (its ``step`` says where), or ``None``."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the batch is READY."""
+        return self.error is None and self.batch is not None
