@@ -85,7 +85,11 @@ def _print_json(data: Any) -> None:
 
 @app.group()
 def batches() -> None:
-    """Get, create, update, duplicate and list batches (JSON output)."""
+    """Create, set up, follow and export batches.
+
+    get, create, update, duplicate and list print JSON; setup, status, wait, responses,
+    report and export print tables, or JSON with --json.
+    """
 
 
 @batches.command("get")
@@ -548,3 +552,8 @@ def _print_emulator_check(fake: Any, manifest: Path, summary: _Summary) -> None:
         stdout.print("[green]Every manifest item has exactly one batch.[/green]")
     else:
         stdout.print("[red]Some items do not have exactly one batch: see above.[/red]")
+
+
+# The workflow commands (datasets, batch setup, readiness and results) register on `app`
+# and `batches` when their module is imported; it imports the helpers above.
+from . import _cli_workflow  # noqa: E402, F401
