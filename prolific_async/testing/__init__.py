@@ -1,9 +1,9 @@
 """An embedded Prolific API emulator with fault injection, for tests, benchmarks and demos.
 
-:class:`FakeProlific` serves the AI Task Builder endpoints (batches, datasets and their
-uploads, setup, responses, report, exports) over a real socket (``aiohttp.web`` on
-127.0.0.1) from in-memory state, with the real API's validation, status codes and state
-machines. It stands in for the storage host of presigned URLs too, and misbehaves on
+:class:`FakeProlific` serves the AI Task Builder endpoints (batches and their layouts,
+datasets and their uploads, setup, responses, report, exports) over a real socket
+(``aiohttp.web`` on 127.0.0.1) from in-memory state, with the real API's validation, status
+codes and state machines. It stands in for the storage host of presigned URLs too, and misbehaves on
 request: scripted faults (:meth:`FakeProlific.add_fault`), latency, a rate limit and a
 concurrency cap. Randomness is seeded, so a failing run
 replays::
@@ -20,7 +20,8 @@ fixtures are available without any configuration (see :mod:`.pytest_plugin`). Ru
 standalone with ``python -m prolific_async.testing``.
 """
 
-from ._datasets import StoredDataset
+from ._datasets import StoredDataset, StoredImport
+from ._exports import StoredExport
 from ._faults import Fault, FaultKind
 from ._pipeline import Latency
 from ._server import FAST_RETRY_POLICY, FakeProlific
@@ -38,4 +39,6 @@ __all__ = [
     "RecordedRequest",
     "StoredBatch",
     "StoredDataset",
+    "StoredExport",
+    "StoredImport",
 ]

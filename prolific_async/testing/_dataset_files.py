@@ -21,7 +21,7 @@ from typing import Any
 
 from attrs import frozen
 
-from ._state import NOT_BOOLEAN, NOT_NULL, REQUIRED
+from ._validation import NOT_BOOLEAN, NOT_NULL, REQUIRED
 
 __all__ = ["ImportOutcome", "check_schema", "field_schema", "read_v3", "read_v4"]
 

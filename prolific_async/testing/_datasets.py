@@ -18,9 +18,10 @@ from aiohttp import web
 from attrs import define, field
 
 from ._dataset_files import ImportOutcome, field_schema, read_v3, read_v4
-from ._state import APIError, EmulatorState, _field_str, parse_json_object
+from ._state import EmulatorState
 from ._storage import Storage, iso_z
 from ._timeline import Timeline, WorkflowConfig
+from ._validation import APIError, field_str, parse_json_object
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -165,8 +166,8 @@ class DatasetService:
     def create(self, body: dict[str, Any]) -> StoredDataset:
         """Validate a Create a Dataset body and store the new, UNINITIALISED dataset."""
         errors: dict[str, Any] = {}
-        name = _field_str(body, "name", errors, required=True)
-        workspace_id = _field_str(body, "workspace_id", errors, required=True)
+        name = field_str(body, "name", errors, required=True)
+        workspace_id = field_str(body, "workspace_id", errors, required=True)
         schema = field_schema(body, errors)
         if errors or name is None or workspace_id is None:
             raise APIError(400, errors)

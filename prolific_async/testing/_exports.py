@@ -23,9 +23,10 @@ from aiohttp import web
 from attrs import define, field
 
 from ._routes import BATCHES_PATH
-from ._state import APIError, EmulatorState
+from ._state import EmulatorState
 from ._storage import Storage, iso_z
 from ._timeline import Timeline, WorkflowConfig
+from ._validation import APIError
 from ._workflow import WorkflowService
 
 if TYPE_CHECKING:

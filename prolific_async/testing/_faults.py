@@ -28,7 +28,7 @@ from aiohttp import web
 from attrs import define, field
 from multidict import CIMultiDict
 
-from ._state import error_body, status_phrase
+from ._validation import error_body, status_phrase
 
 __all__ = ["Fault", "FaultKind", "FaultSchedule"]
 

@@ -33,7 +33,6 @@ from ._faults import (
     send_truncated,
 )
 from ._routes import error_response
-from ._state import APIError
 from ._storage import STORAGE_PREFIX
 from ._traffic import (
     EmulatorStats,
@@ -43,6 +42,7 @@ from ._traffic import (
     decode_json,
     redact_headers,
 )
+from ._validation import APIError
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler, Middleware
@@ -194,7 +194,7 @@ class RequestPipeline:
         try:
             return await handler(request)
         except APIError as exc:
-            return error_response(exc.status, exc.detail)
+            return error_response(exc.status, exc.detail, extra=exc.extra)
 
     def _auth_error(self, header: str | None) -> str | None:
         """Django REST framework's TokenAuthentication messages, or ``None`` if valid."""

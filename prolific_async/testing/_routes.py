@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
-from ._state import EmulatorState, error_body, parse_json_object
+from ._state import EmulatorState
+from ._validation import error_body, parse_json_object
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -29,10 +30,13 @@ def install_routes(
 
 
 def error_response(
-    status: int, detail: object, headers: Mapping[str, str] | None = None
+    status: int,
+    detail: object,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> web.Response:
-    """Answer with Prolific's nested error body."""
-    return web.json_response(error_body(status, detail), status=status, headers=headers)
+    """Answer with Prolific's nested error body (``extra`` keys added to the error object)."""
+    return web.json_response(error_body(status, detail, extra), status=status, headers=headers)
 
 
 class BatchRoutes:
@@ -70,8 +74,13 @@ class BatchRoutes:
 
     async def create_batch(self, request: web.Request) -> web.Response:
         """``POST /batches``: 201 with the new batch (create-response shape)."""
-        batch = self.state.create(parse_json_object(await request.read()))
-        return web.json_response(self.state.render(batch, full=False), status=201)
+        body = parse_json_object(await request.read())
+        batch = self.state.create(body)
+        # The docs' create schema predates the layout: its keys come back when given.
+        given = body.get("batch_items") is not None or "auto_sync_enabled" in body
+        return web.json_response(
+            self.state.render(batch, full=False, layout_keys=given), status=201
+        )
 
     async def get_batch(self, request: web.Request) -> web.Response:
         """``GET /batches/{id}``: 200 with the full batch."""
@@ -88,4 +97,7 @@ class BatchRoutes:
         """``POST /batches/{id}/duplicate``: 201 with the copy (create-response shape)."""
         batch_id = self.state.get(request.match_info["batch_id"]).id  # 404 before 400
         batch = self.state.duplicate(batch_id, parse_json_object(await request.read()))
-        return web.json_response(self.state.render(batch, full=False), status=201)
+        layout_keys = batch.batch_items is not None or batch.auto_sync_enabled
+        return web.json_response(
+            self.state.render(batch, full=False, layout_keys=layout_keys), status=201
+        )

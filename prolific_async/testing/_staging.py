@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from .._converter import converter
 from ..models.batches import BatchStatus, TaskDetails
+from ..models.layout import Page
 from ._dataset_files import check_schema
 from ._datasets import DATASET_STATUSES, StoredDataset
 from ._exports import StoredExport
+from ._layout import check_layout, describe_issues, schema_fields
 from ._pipeline import RequestPipeline
 from ._services import Services
 from ._state import EmulatorState, StoredBatch
@@ -184,6 +187,8 @@ class StagingMixin:
         task_details: TaskDetails | None = None,
         dataset_ids: Iterable[str] = (),
         status: BatchStatus | str = BatchStatus.UNINITIALISED,
+        batch_items: Iterable[Page | Mapping[str, Any]] | None = None,
+        auto_sync_enabled: bool = False,
     ) -> StoredBatch:
         """Store a batch directly, as if created earlier (no request, no fault, no log).
 
@@ -194,12 +199,17 @@ class StagingMixin:
             task_details: what participants are shown (placeholder text by default).
             dataset_ids: datasets to attach, each added with :meth:`add_dataset` first.
             status: its status, e.g. ``BatchStatus.READY``.
+            batch_items: its layout, as :class:`~prolific_async.Page` models or their
+                JSON; checked as a create request is (its ``dataset_field`` items
+                against ``dataset_ids``), given ids kept and the others assigned.
+            auto_sync_enabled: whether new datapoints become tasks automatically.
 
         Returns:
             The stored record (mutate it to change what the API serves).
 
         Raises:
-            ValueError: an unknown dataset id, or a batch id already in use.
+            ValueError: an unknown dataset id, a batch id already in use, or a layout
+                the API would refuse (the message lists each problem's location).
         """
         if batch_id is not None and batch_id in self._store.batches:
             raise ValueError(f"a batch with id {batch_id!r} already exists")
@@ -207,6 +217,16 @@ class StagingMixin:
         unknown = [key for key in dataset_ids if key not in self._store.datasets]
         if unknown:
             raise ValueError(f"unknown dataset ids {unknown}: add them with add_dataset()")
+        layout: list[Any] | None = None
+        if batch_items is not None:
+            layout = [
+                converter.unstructure(page, Page) if isinstance(page, Page) else dict(page)
+                for page in batch_items
+            ]
+            fields = schema_fields(self._store.datasets[key] for key in dataset_ids)
+            issues = check_layout(layout, fields=fields, known_ids=None)
+            if issues:
+                raise ValueError(f"invalid batch_items: {describe_issues(issues)}")
         batch = StoredBatch(
             id=batch_id if batch_id is not None else self._store.new_id(),
             created_at=self._store.now(),
@@ -216,7 +236,10 @@ class StagingMixin:
             task_details=task_details or _PLACEHOLDER_TASK,
             dataset_ids=dataset_ids,
             status=status,
+            auto_sync_enabled=auto_sync_enabled,
         )
+        if layout is not None:
+            self._store.set_layout(batch, layout)
         self._store.batches[batch.id] = batch
         return batch
 

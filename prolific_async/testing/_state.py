@@ -1,85 +1,47 @@
 """The emulator's in-memory state: stored batches and datasets, validation, rendering.
 
 Nothing here knows about HTTP. Operations take decoded JSON bodies, check them the way
-the real API does (all field errors at once, Django REST framework wording) and raise
+the real API does (all field errors at once, Django REST framework wording; the readers
+are in :mod:`._validation`, the batch layout's rules in :mod:`._layout`) and raise
 :class:`APIError` with the status and ``detail`` the routes turn into an error body.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
+from .._sentinel import NOT_GIVEN
 from ..models.batches import BatchStatus, TaskDetails
+from ._layout import (
+    LAYOUT_ERROR_TYPE,
+    assign_ids,
+    check_layout,
+    copy_layout,
+    instruction_count,
+    layout_ids,
+    schema_fields,
+)
+from ._validation import (
+    NOT_BLANK,
+    NOT_BOOLEAN,
+    REQUIRED,
+    APIError,
+    field_bool,
+    field_layout,
+    field_str,
+    field_task_details,
+)
 
 if TYPE_CHECKING:
     from ._datasets import StoredDataset
 
-__all__ = [
-    "APIError",
-    "EmulatorState",
-    "StoredBatch",
-    "error_body",
-    "status_phrase",
-]
-
-REQUIRED = "This field is required."
-NOT_NULL = "This field may not be null."
-NOT_BLANK = "This field may not be blank."
-NOT_STRING = "Not a valid string."
-NOT_BOOLEAN = "Must be a valid boolean."
-
-
-def status_phrase(status: int) -> str:
-    """The reason phrase of an HTTP status ("Bad Request"), or "Error" for an unlisted one."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-def error_code(status: int) -> int:
-    """Return the ``error_code`` the emulator sends with a status.
-
-    Prolific's internal codes are not published; the one documented example pairs 400
-    with 140100, so 4xx statuses map to ``140100 + (status - 400)`` and 5xx statuses to
-    ``140500 + (status - 500)``.
-    """
-    base, first = (140500, 500) if status >= 500 else (140100, 400)
-    return base + status - first
-
-
-def error_body(status: int, detail: Any) -> dict[str, Any]:
-    """Build Prolific's nested error body: ``{"error": {status, error_code, title, detail}}``."""
-    return {
-        "error": {
-            "status": status,
-            "error_code": error_code(status),
-            "title": status_phrase(status),
-            "detail": detail,
-        }
-    }
-
-
-class APIError(Exception):
-    """An error answer: raised by the state and the routes, rendered by the server.
-
-    Attributes:
-        status: the HTTP status to answer with.
-        detail: the ``detail`` of the error body (a string or ``{field: [messages]}``).
-    """
-
-    def __init__(self, status: int, detail: Any) -> None:
-        super().__init__(f"{status}: {detail}")
-        self.status = status
-        self.detail = detail
+__all__ = ["EmulatorState", "StoredBatch"]
 
 
 @define(kw_only=True)
@@ -117,74 +79,11 @@ class StoredBatch:
     """Rendered by get, update and list only."""
     tasks_per_group: int | None = None
     """Set by setup (default 1); not rendered, as the API's Batch object has no such field."""
-
-
-def _field_str(
-    body: dict[str, Any], key: str, errors: dict[str, Any], *, required: bool, blank: bool = False
-) -> str | None:
-    """Return ``body[key]`` if it is a valid string, else record why in ``errors``."""
-    if key not in body:
-        if required:
-            errors[key] = [REQUIRED]
-        return None
-    value = body[key]
-    if value is None:
-        errors[key] = [NOT_NULL]
-    elif not isinstance(value, str):
-        errors[key] = [NOT_STRING]
-    elif not blank and not value.strip():
-        errors[key] = [NOT_BLANK]
-    else:
-        return value
-    return None
-
-
-def _field_task_details(
-    body: dict[str, Any], errors: dict[str, Any], *, required: bool
-) -> TaskDetails | None:
-    if "task_details" not in body:
-        if required:
-            errors["task_details"] = [REQUIRED]
-        return None
-    value = body["task_details"]
-    if value is None:
-        errors["task_details"] = [NOT_NULL]
-        return None
-    if not isinstance(value, dict):
-        kind = type(value).__name__
-        errors["task_details"] = {
-            "non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]
-        }
-        return None
-    nested: dict[str, Any] = {}
-    task_name = _field_str(value, "task_name", nested, required=True)
-    # The HTML fields may be empty; only their presence and type are checked.
-    introduction = _field_str(value, "task_introduction", nested, required=True, blank=True)
-    steps = _field_str(value, "task_steps", nested, required=True, blank=True)
-    if nested or task_name is None or introduction is None or steps is None:
-        errors["task_details"] = nested
-        return None
-    return TaskDetails(task_name=task_name, task_introduction=introduction, task_steps=steps)
-
-
-def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """Decode a request body as a JSON object; an empty body is ``{}`` (as in DRF).
-
-    Raises:
-        APIError: 400 for a body that is not JSON or not an object.
-    """
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise APIError(400, f"JSON parse error - {exc}") from None
-    if not isinstance(data, dict):
-        kind = type(data).__name__
-        raise APIError(
-            400, {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]}
-        )
-    return data
+    batch_items: list[dict[str, Any]] | None = None
+    """The layout as served, every page, row, column and item with an ``id``; ``None``
+    for a batch without one (see :mod:`._layout`)."""
+    auto_sync_enabled: bool = False
+    """Whether datapoints appended to the dataset become tasks automatically."""
 
 
 class EmulatorState:
@@ -232,14 +131,21 @@ class EmulatorState:
         return batch
 
     def create(self, body: dict[str, Any]) -> StoredBatch:
-        """Validate a Create a Batch body and store the new batch."""
+        """Validate a Create a Batch body and store the new batch.
+
+        Field errors answer 400; then a ``batch_items`` layout failing validation, 422.
+        """
         errors: dict[str, Any] = {}
-        name = _field_str(body, "name", errors, required=True)
-        workspace_id = _field_str(body, "workspace_id", errors, required=True)
-        task_details = _field_task_details(body, errors, required=True)
+        name = field_str(body, "name", errors, required=True)
+        workspace_id = field_str(body, "workspace_id", errors, required=True)
+        task_details = field_task_details(body, errors, required=True)
         dataset_id = self._field_dataset(body, errors)
+        layout = field_layout(body, errors, nullable=False)
+        auto_sync = field_bool(body, "auto_sync_enabled", errors)
         if errors or name is None or workspace_id is None or task_details is None:
             raise APIError(400, errors)
+        if layout is not NOT_GIVEN:
+            self.check_layout(layout, [dataset_id] if dataset_id is not None else [], None)
         batch = StoredBatch(
             id=self.new_id(),
             created_at=self.now(),
@@ -248,19 +154,35 @@ class EmulatorState:
             workspace_id=workspace_id,
             task_details=task_details,
             dataset_ids=[dataset_id] if dataset_id is not None else [],
+            auto_sync_enabled=bool(auto_sync),
         )
+        if layout is not NOT_GIVEN:
+            self.set_layout(batch, layout)
         self.batches[batch.id] = batch
         return batch
 
     def update(self, batch_id: str, body: dict[str, Any]) -> StoredBatch:
-        """Validate an Update a Batch body and apply only the fields it gives."""
+        """Validate an Update a Batch body and apply only the fields it gives, or none.
+
+        A ``batch_items`` list replaces the whole layout (422 if it fails validation,
+        ids included); ``batch_items: null`` removes it and its instructions.
+        """
         batch = self.get(batch_id)
         errors: dict[str, Any] = {}
-        name = _field_str(body, "name", errors, required=False)
-        task_details = _field_task_details(body, errors, required=False)
+        name = field_str(body, "name", errors, required=False)
+        task_details = field_task_details(body, errors, required=False)
         dataset_id = self._field_dataset(body, errors)
+        layout = field_layout(body, errors, nullable=True)
+        auto_sync = field_bool(body, "auto_sync_enabled", errors)
         if errors:
             raise APIError(400, errors)
+        if layout is not NOT_GIVEN and layout is not None:
+            datasets = [dataset_id] if dataset_id is not None else batch.dataset_ids
+            self.check_layout(layout, datasets, layout_ids(batch.batch_items))
+        if layout is not NOT_GIVEN:
+            self.set_layout(batch, layout)
+        if auto_sync is not None:
+            batch.auto_sync_enabled = auto_sync
         if name is not None:
             batch.name = name
         if task_details is not None:
@@ -278,7 +200,7 @@ class EmulatorState:
         """
         original = self.get(batch_id)
         errors: dict[str, Any] = {}
-        name = _field_str(body, "name", errors, required=False)
+        name = field_str(body, "name", errors, required=False)
         fresh_dataset = body.get("upload_new_dataset", False)
         if not isinstance(fresh_dataset, bool):
             errors["upload_new_dataset"] = [NOT_BOOLEAN]
@@ -296,7 +218,10 @@ class EmulatorState:
             total_task_count=0 if fresh_dataset else original.total_task_count,
             total_task_groups=0 if fresh_dataset else original.total_task_groups,
             schema_version=original.schema_version,
+            auto_sync_enabled=original.auto_sync_enabled,
         )
+        if original.batch_items is not None:
+            copy.batch_items = copy_layout(original.batch_items, self.new_id)
         self.batches[copy.id] = copy
         return copy
 
@@ -308,10 +233,30 @@ class EmulatorState:
             raise APIError(400, {"workspace_id": [NOT_BLANK]})
         return [batch for batch in self.batches.values() if batch.workspace_id == workspace_id]
 
+    def check_layout(
+        self, layout: list[Any], dataset_ids: list[str], known_ids: dict[str, set[str]] | None
+    ) -> None:
+        """Raise the 422 listing every problem of a layout, if it has any.
+
+        Args:
+            layout: the ``batch_items`` list of a request.
+            dataset_ids: the datasets its ``dataset_field`` items are checked against.
+            known_ids: on update, the current layout's ids per level; ``None`` on create.
+        """
+        fields = schema_fields(self.datasets.get(key) for key in dataset_ids)
+        issues = check_layout(layout, fields=fields, known_ids=known_ids)
+        if issues:
+            raise APIError(422, issues, {"type": LAYOUT_ERROR_TYPE})
+
+    def set_layout(self, batch: StoredBatch, layout: list[Any] | None) -> None:
+        """Store a checked layout (ids assigned) and its instruction count; ``None`` clears."""
+        batch.batch_items = None if layout is None else assign_ids(layout, self.new_id)
+        batch.total_instruction_count = instruction_count(batch.batch_items or [])
+
     def _field_dataset(self, body: dict[str, Any], errors: dict[str, Any]) -> str | None:
         # The real answer for an unknown dataset is undocumented; a 400 naming the field
         # tells a caller exactly what to fix (seed it with FakeProlific.add_dataset).
-        dataset_id = _field_str(body, "dataset_id", errors, required=False)
+        dataset_id = field_str(body, "dataset_id", errors, required=False)
         if dataset_id is not None and dataset_id not in self.datasets:
             errors["dataset_id"] = [f'Invalid pk "{dataset_id}" - object does not exist.']
             return None
@@ -319,7 +264,9 @@ class EmulatorState:
 
     # -- rendering -------------------------------------------------------------------
 
-    def render(self, batch: StoredBatch, *, full: bool) -> dict[str, Any]:
+    def render(
+        self, batch: StoredBatch, *, full: bool, layout_keys: bool = False
+    ) -> dict[str, Any]:
         """Render a batch as the API does, key order included.
 
         Args:
@@ -327,6 +274,8 @@ class EmulatorState:
             full: True for get, update and list. False for create and duplicate, whose
                 responses leave out ``schema_version``, ``total_task_groups`` and the
                 datasets' ``filename``.
+            layout_keys: add ``batch_items`` and ``auto_sync_enabled`` to a create or
+                duplicate answer (``full`` answers always have them).
         """
         datasets = []
         for dataset_id in batch.dataset_ids:
@@ -360,4 +309,7 @@ class EmulatorState:
         }
         if full:
             data["total_task_groups"] = batch.total_task_groups
+        if full or layout_keys:
+            data["batch_items"] = batch.batch_items
+            data["auto_sync_enabled"] = batch.auto_sync_enabled
         return data

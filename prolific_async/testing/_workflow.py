@@ -25,9 +25,10 @@ from aiohttp import web
 from ..models.batches import BatchStatus
 from ._datasets import StoredDataset
 from ._routes import BATCHES_PATH
-from ._state import NOT_NULL, APIError, EmulatorState, StoredBatch, _field_str, parse_json_object
+from ._state import EmulatorState, StoredBatch
 from ._storage import Storage, iso_z
 from ._timeline import Timeline, WorkflowConfig
+from ._validation import NOT_NULL, APIError, field_str, parse_json_object
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -100,7 +101,7 @@ class WorkflowService:
         """Validate a setup body, attach its dataset and start PROCESSING (restarts)."""
         batch = self.store.get(batch_id)
         errors: dict[str, Any] = {}
-        dataset_id = _field_str(body, "dataset_id", errors, required=False)
+        dataset_id = field_str(body, "dataset_id", errors, required=False)
         if dataset_id is not None and dataset_id not in self.store.datasets:
             errors["dataset_id"] = [f'Invalid pk "{dataset_id}" - object does not exist.']
         tasks_per_group = body.get("tasks_per_group")
