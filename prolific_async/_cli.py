@@ -237,7 +237,7 @@ def emulator(host: str, port: int, token: str | None, seed: int | None, latency:
 @click.option(
     "--results",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write one JSON line per request here (complete files only).",
+    help="Write one JSON line per finished request here (kept if interrupted).",
 )
 @click.option(
     "--emulator",
@@ -246,6 +246,13 @@ def emulator(host: str, port: int, token: str | None, seed: int | None, latency:
     help="Run against the embedded emulator, with latency and injected faults.",
 )
 @click.option("--retry-failed", is_flag=True, help="Retry requests the journal has as failed.")
+@click.option(
+    "--reconcile-delay",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="Seconds to wait after an ambiguous request before looking for its batch "
+    "(default: the per-attempt timeout, 30 s).",
+)
 @click.option("--seed", default=0, show_default=True, help="The emulator's seed.")
 @click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
 def provision(
@@ -255,6 +262,7 @@ def provision(
     results: Path | None,
     use_emulator: bool,
     retry_failed: bool,
+    reconcile_delay: float | None,
     seed: int,
     progress: bool,
 ) -> int:
@@ -279,13 +287,34 @@ def provision(
         if mismatch:
             stderr.print(f"[red]error[/red] {escape(mismatch)}")
             return 2
-    options = _Options(concurrency, journal, results, retry_failed, progress)
+        if use_emulator and journal.exists() and journal.stat().st_size > 0:
+            stderr.print(
+                escape(
+                    f"error: {journal} holds an earlier run, but the emulator keeps no state "
+                    "between runs: its batches are gone, so that run cannot be resumed against "
+                    "a new emulator. Delete the journal or choose another --journal."
+                )
+            )
+            return 2
+    options = _Options(concurrency, journal, results, retry_failed, progress, reconcile_delay)
+    summary = _Summary(count)
     try:
-        return asyncio.run(_provision(manifest, count, options, use_emulator, seed))
+        return asyncio.run(_provision(manifest, options, use_emulator, seed, summary))
     except KeyboardInterrupt:
-        where = f" with --journal {journal}" if journal else " with a --journal"
-        stderr.print(escape(f"Interrupted. Run the same command again{where} to resume."))
+        summary.print()
+        kept = f" Results so far are in {results}." if results else ""
+        if journal is not None:
+            advice = f"Run the same command again with --journal {journal} to resume."
+        else:
+            advice = (
+                f"{summary.done - summary.failed} batches were made before the interruption;"
+                " without a --journal, running the same command again would make them again."
+            )
+        stderr.print(escape(f"Interrupted.{kept} {advice}"))
         return 130
+    except (ProlificError, OSError) as exc:
+        stderr.print(f"[red]error[/red] {escape(str(exc))}")
+        return 2
 
 
 class _Options:
@@ -296,7 +325,9 @@ class _Options:
         results: Path | None,
         retry_failed: bool,
         progress: bool,
+        reconcile_delay: float | None,
     ) -> None:
+        self.reconcile_delay = reconcile_delay
         self.concurrency = concurrency
         self.journal = journal
         self.results = results
@@ -321,7 +352,7 @@ def _journal_mismatch(manifest: Path, journal: Journal) -> str | None:
 
 
 async def _provision(
-    manifest: Path, count: int, options: _Options, use_emulator: bool, seed: int
+    manifest: Path, options: _Options, use_emulator: bool, seed: int, summary: _Summary
 ) -> int:
     async with contextlib.AsyncExitStack() as stack:
         fake: Any = None
@@ -332,7 +363,7 @@ async def _provision(
         else:
             client = await stack.enter_async_context(ProlificClient())
         sink = stack.enter_context(_results_file(options.results))
-        summary = _Summary(count)
+        summary.middleware = client._middleware
         lines: dict[int, int] = {}
 
         def requests() -> Iterator[BulkRequest]:
@@ -350,20 +381,21 @@ async def _provision(
             journal=journal,
             retry_failed=options.retry_failed,
             reconcile_margin=10.0,
+            reconcile_delay=options.reconcile_delay,
         )
         with _progress(options.progress) as bar:
-            task = bar.add_task("Provisioning", total=count, **summary.fields(client))
+            task = bar.add_task("Provisioning", total=summary.total, **summary.fields())
             async with contextlib.aclosing(outcomes) as results:
                 async for result in results:
                     line = lines.pop(result.index, 0)
                     summary.add(result, line)
                     if sink is not None:
                         sink.write(json.dumps(_result_record(result, line)) + "\n")
-                    bar.update(task, advance=1, **summary.fields(client))
-        summary.print(client)
-        if fake is not None:
-            _print_emulator_check(fake, manifest, summary)
-        return 1 if summary.failed else 0
+                        sink.flush()
+                    bar.update(task, advance=1, **summary.fields())
+        summary.print()
+        exact = _print_emulator_check(fake, manifest, summary) if fake is not None else True
+        return 1 if summary.failed or not exact else 0
 
 
 @contextlib.asynccontextmanager
@@ -412,19 +444,28 @@ def _sources(manifest: Path) -> list[str]:
 
 @contextlib.contextmanager
 def _results_file(path: Path | None) -> Iterator[IO[str] | None]:
-    """Write results to a temporary file beside ``path``; rename it only when complete."""
+    """Write results to a temporary file beside ``path``, renamed into place at the end.
+
+    Only whole lines are ever written, so on an interruption the file is renamed too:
+    it lists every request that finished. Only a failure to write removes it.
+    """
     if path is None:
         yield None
         return
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            yield file
-        os.replace(temporary, path)
-    except BaseException:
+            try:
+                yield file
+            finally:
+                file.flush()
+    except OSError:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+    finally:
+        if os.path.exists(temporary):
+            os.replace(temporary, path)
 
 
 @contextlib.contextmanager
@@ -434,7 +475,7 @@ def _progress(enabled: bool) -> Iterator[Progress]:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("failed [red]{task.fields[failed]}[/red]"),
-        TextColumn("in flight {task.fields[in_flight]}"),
+        TextColumn("in progress {task.fields[in_flight]}"),
         TextColumn("{task.fields[rate]:.0f}/s"),
         TextColumn("429s {task.fields[throttled]}"),
         TimeElapsedColumn(),
@@ -464,6 +505,7 @@ def _result_record(result: BulkResult, line: int) -> dict[str, Any]:
 
 class _Summary:
     def __init__(self, total: int) -> None:
+        self.middleware: Any = None  # the client's retry middleware, for its 429 count
         self.total = total
         self.read = 0
         self.done = 0
@@ -487,16 +529,20 @@ class _Summary:
             if len(self.failures) < 10:
                 self.failures.append((line, result))
 
-    def fields(self, client: ProlificClient) -> dict[str, Any]:
+    @property
+    def throttled(self) -> int:
+        return int(getattr(self.middleware, "rate_limited_total", 0))
+
+    def fields(self) -> dict[str, Any]:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         return {
             "failed": self.failed,
             "in_flight": self.read - self.done,
             "rate": self.done / elapsed,
-            "throttled": client._middleware.rate_limited_total,
+            "throttled": self.throttled,
         }
 
-    def print(self, client: ProlificClient) -> None:
+    def print(self) -> None:
         elapsed = time.monotonic() - self.started
         table = Table(title="Provisioning summary", show_header=False)
         rows = [
@@ -506,7 +552,7 @@ class _Summary:
             ("  reported from the journal", self.resumed),
             ("failed", self.failed),
             ("POSTs sent", self.posts),
-            ("429 answers met", client._middleware.rate_limited_total),
+            ("429 answers met", self.throttled),
             ("elapsed", f"{elapsed:.1f} s"),
             ("throughput", f"{self.done / max(elapsed, 1e-6):.0f} requests/s"),
         ]
@@ -520,8 +566,12 @@ class _Summary:
             stdout.print(f"... and {self.failed - len(self.failures)} more failures")
 
 
-def _print_emulator_check(fake: Any, manifest: Path, summary: _Summary) -> None:
-    """Count, in the emulator's own state, the batches each manifest item ended up with."""
+def _print_emulator_check(fake: Any, manifest: Path, summary: _Summary) -> bool:
+    """Count, in the emulator's own state, the batches each manifest item ended up with.
+
+    Returns:
+        Whether every item has exactly one batch.
+    """
     sources = set(_sources(manifest))
     made = Counter(
         batch.name for batch_id, batch in fake.batches.items() if batch_id not in sources
@@ -550,8 +600,9 @@ def _print_emulator_check(fake: Any, manifest: Path, summary: _Summary) -> None:
     stdout.print(table)
     if extra == 0 and all(made[name] == wanted[name] for name in wanted):
         stdout.print("[green]Every manifest item has exactly one batch.[/green]")
-    else:
-        stdout.print("[red]Some items do not have exactly one batch: see above.[/red]")
+        return True
+    stdout.print("[red]Some items do not have exactly one batch: see above.[/red]")
+    return False
 
 
 # The workflow commands (datasets, batch setup, readiness and results) register on `app`

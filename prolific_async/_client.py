@@ -156,6 +156,11 @@ class ProlificClient:
         return self._base_url
 
     @property
+    def attempt_timeout(self) -> float:
+        """Seconds allowed for each attempt to connect and for each read (``timeout``)."""
+        return float(self._timeout.sock_read or 0.0)
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         """The retry policy applied to every request."""
         return self._retry_policy

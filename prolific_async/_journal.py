@@ -9,13 +9,20 @@ Each line is one record, written whole and fsynced before the step it records is
      "attempts": 1}
     {"type": "failed", "item": 0, "fingerprint": "...", "error": {...}}
 
-``item`` is the request's index (an int) or the caller's ``key`` (a str). Writes are
-grouped: records that arrive while a write is under way share the next write and fsync.
+A ``{"type": "sent", "item": 0, "fingerprint": "...", "at": "..."}`` record marks each
+later send of the same item (reconciliation waits after the last one).
+
+``item`` is the request's index (an int) or the caller's ``key`` (a str). Records that
+arrive in the same turn of the event loop share one write and one fsync. The write is
+done on the loop's own thread: it cannot be interrupted half-way by a cancellation, and
+a write that fails is cut back off the file, so no torn record is ever followed by
+another.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from datetime import datetime
@@ -38,6 +45,7 @@ class JournalEntry:
 
     fingerprint: str
     started_at: datetime | None = None
+    last_sent_at: datetime | None = None
     batch: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     reconciled: bool = False
@@ -61,6 +69,7 @@ class Journal:
         self._fd: int | None = None
         self._queue: list[tuple[bytes, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._broken: JournalError | None = None
 
     def __repr__(self) -> str:
         return f"Journal({str(self._path)!r})"
@@ -81,10 +90,10 @@ class Journal:
         """
         if self._fd is not None:
             raise JournalError(f"{self._path} is already in use by a running bulk call")
-        entries, raw, keep, has_header = self._load(operation)
+        entries, keep, has_header = self._load(operation)
         fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            if keep < len(raw):
+            if keep is not None:
                 os.ftruncate(fd, keep)
             if not has_header:
                 header = {"type": "header", "version": VERSION, "operation": operation}
@@ -93,6 +102,7 @@ class Journal:
             os.close(fd)
             raise
         self._fd = fd
+        self._broken = None
         return entries
 
     def read(self, operation: str) -> dict[ItemKey, JournalEntry]:
@@ -103,29 +113,38 @@ class Journal:
         """
         return self._load(operation)[0]
 
-    def _load(self, operation: str) -> tuple[dict[ItemKey, JournalEntry], bytes, int, bool]:
-        """Parse the file: its entries, its bytes, how many to keep, whether it has a header."""
+    def _load(self, operation: str) -> tuple[dict[ItemKey, JournalEntry], int | None, bool]:
+        """Parse the file line by line: its entries, where to cut a torn end, a header?"""
         entries: dict[ItemKey, JournalEntry] = {}
-        raw = self._path.read_bytes() if self._path.exists() else b""
-        end = raw.rfind(b"\n") + 1  # bytes after the last newline are a torn write
-        lines = raw[:end].splitlines()
-        keep = end
-        for number, line in enumerate(lines, start=1):
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise TypeError("not a JSON object")
-                if number == 1:
-                    self._check_header(record, operation)
-                else:
-                    self._apply(entries, record)
-            except (ValueError, TypeError, KeyError) as exc:
-                if number == len(lines) and number > 1:
-                    keep = end - len(line) - 1  # a torn last record: drop it
-                    break
-                message = f"{self._path}, line {number}: not a valid record ({exc})"
-                raise JournalError(message) from exc
-        return entries, raw, keep, bool(lines)
+        if not self._path.exists():
+            return entries, None, False
+        offset = 0
+        number = 0
+        bad: tuple[int, int, Exception] | None = None  # line, offset, error
+        with self._path.open("rb") as file:
+            for number, line in enumerate(file, start=1):
+                if bad is not None:  # a bad record that is not the last one
+                    message = f"{self._path}, line {bad[0]}: not a valid record ({bad[2]})"
+                    raise JournalError(message) from bad[2]
+                try:
+                    if not line.endswith(b"\n"):
+                        raise ValueError("cut short")
+                    record = json.loads(line)
+                    if not isinstance(record, dict):
+                        raise TypeError("not a JSON object")
+                    if number == 1:
+                        self._check_header(record, operation)
+                    else:
+                        self._apply(entries, record)
+                except (ValueError, TypeError, KeyError) as exc:
+                    if number == 1 and line.endswith(b"\n"):
+                        message = f"{self._path}, line 1: not a valid record ({exc})"
+                        raise JournalError(message) from exc
+                    bad = (number, offset, exc)
+                offset += len(line)
+        if bad is not None:  # a torn last record (power cut mid-write): drop it
+            return entries, bad[1], bad[1] > 0
+        return entries, None, number > 0
 
     def _check_header(self, record: dict[str, Any], operation: str) -> None:
         if record.get("type") != "header" or record.get("version") != VERSION:
@@ -146,7 +165,10 @@ class Journal:
             entry = entries[item] = JournalEntry(fingerprint=fingerprint)
         if kind == "start":
             entry.started_at = datetime.fromisoformat(record["started_at"])
+            entry.last_sent_at = entry.started_at
             entry.error = None  # a retried failure starts over
+        elif kind == "sent":
+            entry.last_sent_at = datetime.fromisoformat(record["at"])
         elif kind == "done":
             entry.batch = dict(record["batch"])
             entry.reconciled = bool(record.get("reconciled", False))
@@ -162,7 +184,13 @@ class Journal:
         """Write ``record`` and return once it is on disk.
 
         The write happens even if the caller is cancelled while waiting for it.
+
+        Raises:
+            JournalError: the journal is not open, or a write failed (the journal then
+                refuses further records: what it holds is all true).
         """
+        if self._broken is not None:
+            raise self._broken
         if self._fd is None:
             raise JournalError(f"{self._path} is not open")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -172,28 +200,30 @@ class Journal:
         await asyncio.shield(done)
 
     async def _flush(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            fd = self._fd
+        self._flush_now()
+
+    def _flush_now(self) -> None:
+        """Write what is queued, in one write and one fsync (on this thread, uncancellable)."""
+        batch, self._queue = self._queue, []
+        fd = self._fd
+        failure: JournalError | None = self._broken
+        if failure is None and fd is None:
+            failure = JournalError(f"{self._path} was closed with writes pending")
+        if failure is None and fd is not None:
+            end = os.lseek(fd, 0, os.SEEK_END)
             try:
-                if fd is None:
-                    raise JournalError(f"{self._path} was closed with writes pending")
-                await asyncio.to_thread(self._write, fd, b"".join(line for line, _ in batch))
-            except BaseException as exc:
-                failure = (
-                    exc
-                    if isinstance(exc, JournalError)
-                    else JournalError(f"could not write to {self._path}: {exc}")
-                )
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(failure)
-                if not isinstance(exc, Exception):
-                    raise
+                self._write(fd, b"".join(line for line, _ in batch))
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, end)  # no torn record stays in the file
+                failure = self._broken = JournalError(f"could not write to {self._path}: {exc}")
+        for _, done in batch:
+            if done.done():
+                continue
+            if failure is None:
+                done.set_result(None)
             else:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                done.set_exception(failure)
 
     @staticmethod
     def _write(fd: int, data: bytes) -> None:
@@ -204,19 +234,17 @@ class Journal:
         os.fsync(fd)
 
     async def close(self) -> None:
-        """Wait for pending writes, then close the file. Safe to call more than once."""
-        flusher, fd = self._flusher, self._fd
-        self._flusher = None
-        self._fd = None
-        if fd is None:
-            return
-        if flusher is None or flusher.done():
-            os.close(fd)
-            return
-        # Close only after the last grouped write: even if our caller is cancelled while
-        # waiting, the records it started writing reach the disk whole.
-        flusher.add_done_callback(lambda _: os.close(fd))
-        await asyncio.shield(flusher)
+        """Write what is still queued, then close the file. Safe to call more than once."""
+        flusher = self._flusher
+        try:
+            if flusher is not None and not flusher.done():
+                await asyncio.shield(flusher)
+        finally:
+            # Even when our caller is cancelled, the queued records reach the disk whole.
+            self._flush_now()
+            fd, self._fd, self._flusher = self._fd, None, None
+            if fd is not None:
+                os.close(fd)
 
 
 def _encode(record: dict[str, Any]) -> bytes:

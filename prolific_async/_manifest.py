@@ -58,6 +58,13 @@ def _required(data: dict[str, Any], field: str) -> str:
     return value
 
 
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start + 1} of the line)") from exc
+
+
 def parse_line(text: str) -> BulkRequest | None:
     """Parse one manifest line; ``None`` for a blank or comment line.
 
@@ -113,10 +120,10 @@ def read_manifest(path: Path) -> Iterator[ManifestLine]:
     Raises:
         ManifestError: on the first bad line, naming it.
     """
-    with path.open(encoding="utf-8") as file:
-        for number, text in enumerate(file, start=1):
+    with path.open("rb") as file:
+        for number, raw in enumerate(file, start=1):
             try:
-                request = parse_line(text)
+                request = parse_line(_decode(raw))
             except (ValueError, TypeError) as exc:
                 raise ManifestError(str(path), number, str(exc)) from exc
             if request is not None:
@@ -131,10 +138,10 @@ def validate_manifest(path: Path, *, limit: int = 20) -> tuple[int, list[Manifes
     errors: list[ManifestError] = []
     keys: dict[str, int] = {}
     count = 0
-    with path.open(encoding="utf-8") as file:
-        for number, text in enumerate(file, start=1):
+    with path.open("rb") as file:
+        for number, raw in enumerate(file, start=1):
             try:
-                request = parse_line(text)
+                request = parse_line(_decode(raw))
             except (ValueError, TypeError) as exc:
                 errors.append(ManifestError(str(path), number, str(exc)))
             else:

@@ -42,6 +42,7 @@ class Member(Protocol):
 
     index: int
     started_at: datetime | None
+    last_sent_at: datetime | None
     workspace_id: str
     match_key: MatchKey | None
 
@@ -103,17 +104,23 @@ class Reconciler:
     """The claimed batch ids, the groups in progress and the shared listings of one run."""
 
     def __init__(
-        self, list_workspace: Callable[[str], Coroutine[Any, Any, list[Batch]]], margin: timedelta
+        self,
+        list_workspace: Callable[[str], Coroutine[Any, Any, list[Batch]]],
+        *,
+        margin: timedelta,
+        delay: timedelta,
     ) -> None:
         self._list_workspace = list_workspace
         self._margin = margin
+        self._delay = delay
         self.claimed: set[str] = set()
         self._groups: dict[MatchKey, Group] = {}
-        self._listings: dict[str, tuple[float, asyncio.Task[list[Batch]]]] = {}
+        self._listings: dict[str, tuple[datetime, asyncio.Task[list[Batch]]]] = {}
+        self._listing_tasks: set[asyncio.Task[list[Batch]]] = set()
 
     def tasks(self) -> list[asyncio.Task[Any]]:
-        """The listing tasks, for the run to cancel when it stops."""
-        return [task for _, task in self._listings.values()]
+        """Every listing still running, for the run to cancel when it stops."""
+        return list(self._listing_tasks)
 
     @contextlib.asynccontextmanager
     async def group(self, match_key: MatchKey) -> AsyncIterator[Group]:
@@ -173,7 +180,15 @@ class Reconciler:
         group.reconciling = True
         members = list(group.ambiguous)
         try:
-            not_before = asyncio.get_running_loop().time()
+            # A request we gave up on may still be inside the server: give it ``delay``
+            # after its last send before looking, and only trust a listing started then.
+            not_before = (
+                max((m.last_sent_at or m.started_at or datetime.now(UTC)) for m in members)
+                + self._delay
+            )
+            wait = (not_before - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
             try:
                 listing = await self._listing(members[0].workspace_id, not_before=not_before)
             except ProlificError as error:
@@ -219,12 +234,26 @@ class Reconciler:
             decisions[member.index] = Resend()
         return decisions
 
-    async def _listing(self, workspace_id: str, *, not_before: float) -> list[Batch]:
-        """A listing of the workspace started no earlier than ``not_before``, shared."""
+    async def _listing(self, workspace_id: str, *, not_before: datetime) -> list[Batch]:
+        """A listing of the workspace started no earlier than ``not_before``, shared.
+
+        Every group whose requests settled before a listing began can use it, so many
+        ambiguous requests in one workspace cost one listing, not one each.
+        """
         current = self._listings.get(workspace_id)
-        if current is None or current[0] < not_before:
-            loop = asyncio.get_running_loop()
+        if (
+            current is None
+            or current[0] < not_before
+            or (current[1].done() and current[1].exception() is not None)
+        ):
             task = asyncio.create_task(self._list_workspace(workspace_id))
-            current = (loop.time(), task)
+            self._listing_tasks.add(task)
+            task.add_done_callback(self._listing_tasks.discard)
+            current = (datetime.now(UTC), task)
             self._listings[workspace_id] = current
         return await asyncio.shield(current[1])
+
+
+def _failed(task: asyncio.Task[Any]) -> bool:
+    """Whether a finished task failed or was cancelled (retrieving its error)."""
+    return task.done() and (task.cancelled() or task.exception() is not None)

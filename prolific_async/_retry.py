@@ -169,6 +169,9 @@ class CallState:
     """How many 429 answers the call met (the bulk layer slows down on them)."""
     last_failure: aiohttp.ClientError | None = None
     """The error the middleware last let through, if aiohttp calls it again."""
+    throttle_round: int = 1
+    """With ``return_rate_limited``: how many 429s the request met before, plus one
+    (the gate then backs off exponentially when the answer has no ``Retry-After``)."""
     return_rate_limited: bool = False
     """Hand a 429 back at once (after closing the gate) instead of retrying it here.
 
@@ -280,7 +283,11 @@ class RetryMiddleware:
                     state.rate_limited += 1
                     self.rate_limited_total += 1
                     if state.return_rate_limited:
-                        wait = retry_after if retry_after is not None else self.policy.backoff(1)
+                        wait = (
+                            retry_after
+                            if retry_after is not None
+                            else self.policy.backoff(state.throttle_round)
+                        )
                         self._hold_back(
                             loop, 0.0 if _testing else min(wait, self.policy.retry_after_cap)
                         )

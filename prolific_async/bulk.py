@@ -13,13 +13,15 @@ one; giving up could lose one. Instead the bulk layer **reconciles**:
    ``"<source name> (Copy)"``) and the source's dataset (none with
    ``upload_new_dataset``). Requests with equal keys are interchangeable: any batch
    matching the key satisfies any of them.
-2. When a request's outcome is ambiguous, no new POST of its group starts, and once the
-   group's POSTs in flight have all settled, one listing of the workspace
-   (``GET /batches?workspace_id=``; one listing serves every group of that workspace
-   that is waiting) is searched for *candidates*: batches that match the key, were created
-   no earlier than the group's earliest first attempt minus ``reconcile_margin``, and are
-   not *claimed*. Every batch id this run has seen (from a 201, an adoption, or the
-   journal) is claimed and is never adopted twice; duplicate sources are never adopted.
+2. When a request's outcome is ambiguous, no new POST of its group starts. Once the
+   group's POSTs in flight have all settled, and ``reconcile_delay`` has passed since the
+   last of its ambiguous requests was sent (so a server still working on one has
+   finished), the workspace is listed (``GET /batches?workspace_id=``; a listing started
+   after that moment serves every group of the workspace that waits) and searched for
+   *candidates*: batches that match the key, were created no earlier than the group's
+   earliest first attempt minus ``reconcile_margin``, and are not *claimed*. Every batch
+   id this run has seen (from a 201, an adoption, or the journal) is claimed and is never
+   adopted twice; duplicate sources are never adopted.
 3. With ``k`` ambiguous requests and ``m`` candidates: if ``m <= k``, ``m`` requests adopt
    a candidate each (``reconciled=True``) and the other ``k - m`` are sent again. If
    ``m > k``, more batches match than this run can explain (another process may be
@@ -28,29 +30,34 @@ one; giving up could lose one. Instead the bulk layer **reconciles**:
    is adopted or sent. A human decides.
 
 A :class:`~prolific_async.Journal` makes this survive the provisioning process itself:
-each request's first POST is recorded (fsynced) before it is sent, and each outcome after
+each send of a request is recorded (fsynced) before it goes out, and each outcome after
 it. A re-run with the same journal reports finished requests without sending anything,
-reconciles the ones that were in flight when the process died, and does the rest.
+reconciles the ones that were in flight when the process died (waiting
+``reconcile_delay`` after their last recorded send, as above), and does the rest.
 
 The limit
 ---------
 Reconciliation can only see what the server has applied when it lists. A POST that the
-server applies *after* that listing (a request that sat in the server for longer than our
-timeout, then went through) is invisible to it, and its request will be sent again: that
-case can still make a duplicate. The defaults make it unlikely: a POST is only judged
-ambiguous after the connection broke or ``ProlificClient(timeout=30)`` seconds passed
-without an answer, a listing only starts once every POST of the group has settled, and
-``reconcile_margin`` (10 s) widens the creation-time window for clock skew and
-whole-second timestamps. A server that applies a request more than ~30 s after receiving
-it, with the connection already gone, defeats it.
+server applies *after* that listing is invisible to it, and its request will be sent
+again: that case can still make a duplicate. It takes a server that applies a request
+more than ``reconcile_delay`` after it was sent, with the connection already gone: by
+default that is the client's per-attempt ``timeout`` (30 s), the time we were willing to
+wait for the answer. ``reconcile_margin`` (10 s) covers the other direction, server clocks
+behind ours and whole-second timestamps, so a batch the request made is never left out of
+the creation-time window. Raise ``reconcile_delay`` for a server known to be slower; a
+lower value only makes sense against a server that applies at once (the emulator).
 
 Flow control
 ------------
 At most ``concurrency`` requests are in progress, and the input is read only as slots
-free up, so memory is bounded by the concurrency, not the number of requests. A 429 seen
-by any request closes the client's shared gate for its ``Retry-After``; the bulk layer
-also halves its in-flight limit on a 429 (once per round trip) and raises it by
-``1/limit`` per success (AIMD), between 1 and ``concurrency``.
+free up, so the requests read and the tasks running are bounded by the concurrency, not
+by the number of requests (a journal's finished entries are held until they are reported
+again, and the claimed batch ids of the run are kept). A 429 seen by any request closes
+the client's shared gate for its ``Retry-After`` (a longer wait than
+``RetryPolicy.retry_after_cap`` fails the request instead); the request gives up its send
+slot meanwhile, and the bulk layer halves its limit on sends in flight on a 429 (once
+per round) and grows it back by one slot a second while sends succeed (AIMD), between 1
+and ``concurrency``.
 """
 
 from __future__ import annotations
@@ -71,15 +78,17 @@ from ._journal import ItemKey, Journal, JournalEntry
 from ._reconcile import Adopt, Group, MatchKey, Reconciler
 from ._reconcile import Signal as _Freed
 from ._resource import path_id
-from ._retry import CallState
+from ._retry import CallState, parse_retry_after, testing_enabled
 from ._status import status_error_class
 from .errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AuthenticationError,
     InternalServerError,
     JournalError,
     OutcomeUnknownError,
+    PermissionDeniedError,
     ProlificError,
     RateLimitError,
     ResponseValidationError,
@@ -95,6 +104,8 @@ __all__ = ["BulkResult", "CreateBatchRequest", "DuplicateBatchRequest", "Journal
 BATCHES_PATH: Final = "/api/v1/data-collection/batches"
 #: How often one request may be sent in a run (each send may retry 429s inside the client).
 MAX_SENDS: Final = 5
+#: In test mode the default reconcile delay is at most this (an emulator applies at once).
+TEST_MODE_RECONCILE_DELAY: Final = 0.05
 #: After a 429 the in-flight limit grows back by one slot per this many seconds.
 GROWTH_PERIOD: Final = 1.0
 #: How often one request may be refused with 429 before it is reported as failed.
@@ -150,6 +161,7 @@ class _Item:
     request: BulkRequest
     fingerprint: str
     started_at: datetime | None = None
+    last_sent_at: datetime | None = None
     attempts: int = 0
     sends: int = 0
     throttled: int = 0
@@ -192,8 +204,12 @@ class _Limiter:
             self.in_flight -= 1
             self._freed.notify()
 
-    def observe(self, started_epoch: int, *, throttled: bool) -> None:
-        """Record how a send that started in ``started_epoch`` went."""
+    def observe(self, started_epoch: int, *, throttled: bool, succeeded: bool = True) -> None:
+        """Record how a send that started in ``started_epoch`` went.
+
+        Only a send that succeeded may grow the limit: a 5xx or a dropped connection
+        says nothing good about the server's capacity.
+        """
         now = self._clock()
         if throttled:
             if started_epoch == self.epoch:
@@ -201,7 +217,7 @@ class _Limiter:
                 self.limit = max(1, self.limit // 2)
                 self.epoch += 1
                 self._grown_at = now
-        elif self.limit < self.ceiling and now - self._grown_at >= GROWTH_PERIOD:
+        elif succeeded and self.limit < self.ceiling and now - self._grown_at >= GROWTH_PERIOD:
             self.limit += 1
             self._grown_at = now
         self._freed.notify()
@@ -219,6 +235,7 @@ class _Run:
         journal: Journal | None,
         retry_failed: bool,
         reconcile_margin: float,
+        reconcile_delay: float | None,
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
@@ -230,7 +247,19 @@ class _Run:
         self.retry_failed = retry_failed
         self.limiter = _Limiter(concurrency)
         self.entries: dict[ItemKey, JournalEntry] = {}
-        self.reconciler = Reconciler(client.batches.list, timedelta(seconds=reconcile_margin))
+        if reconcile_delay is None:
+            # The server may still be working on a request we gave up on: give it as
+            # long as we gave it to answer (test mode, against an emulator, need not).
+            reconcile_delay = client.attempt_timeout
+            if testing_enabled():
+                reconcile_delay = min(reconcile_delay, TEST_MODE_RECONCILE_DELAY)
+        if reconcile_delay < 0:
+            raise ValueError(f"reconcile_delay must be >= 0, got {reconcile_delay!r}")
+        self.reconciler = Reconciler(
+            client.batches.list,
+            margin=timedelta(seconds=reconcile_margin),
+            delay=timedelta(seconds=reconcile_delay),
+        )
         self.sources: dict[str, asyncio.Task[Batch]] = {}
         self.user_keys: dict[str, int] = {}
         self.read = 0
@@ -265,8 +294,12 @@ class _Run:
                 if not running:
                     return
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                failures = [task.exception() for task in done]  # retrieves every one
+                failure = next((error for error in failures if error is not None), None)
+                if failure is not None:
+                    raise failure  # a bug or a journal failure: stop the run
                 for task in done:
-                    yield task.result()  # an error here is a bug or a journal failure: stop
+                    yield task.result()
         finally:
             await self._shutdown(running, source)
 
@@ -312,7 +345,7 @@ class _Run:
                 )
             key = request.key
         item = _Item(index=index, key=key, request=request, fingerprint=fingerprint(request))
-        entry = self.entries.get(key)
+        entry = self.entries.get(key)  # kept until reported: see _resumed
         if entry is not None and entry.fingerprint != item.fingerprint:
             raise JournalError(
                 f"request {index} (journal item {key!r}) differs from what the journal "
@@ -322,7 +355,7 @@ class _Run:
         return item
 
     def _resumed(self, item: _Item) -> BulkResult | None:
-        entry = self.entries.get(item.key)
+        entry = self.entries.pop(item.key, None)  # memory shrinks as the run goes on
         if entry is None:
             return None
         if entry.batch is not None:
@@ -342,7 +375,9 @@ class _Run:
                 error=_error_from_record(entry.error),
                 resumed=True,
             )
-        item.started_at = entry.started_at if entry.error is None else None
+        if entry.error is None:
+            item.started_at = entry.started_at
+            item.last_sent_at = entry.last_sent_at
         return None
 
     # -- one item ------------------------------------------------------------------------
@@ -355,7 +390,11 @@ class _Run:
         except ProlificError as error:
             if isinstance(error, JournalError):
                 raise
-            if is_definitive(error):
+            if is_definitive(error) and not isinstance(
+                error, AuthenticationError | PermissionDeniedError
+            ):
+                # Not a 401/403: those are about the token, and a re-run with a good one
+                # should try the item again without --retry-failed.
                 await self._journal(item, "failed", error=_error_record(error))
             return BulkResult(
                 index=item.index, request=item.request, error=error, attempts=item.attempts
@@ -417,7 +456,8 @@ class _Run:
     async def _source(self, batch_id: str) -> Batch:
         """The duplicate's source, fetched once per run however many copies it has."""
         task = self.sources.get(batch_id)
-        if task is None:
+        if task is None or (task.done() and task.exception() is not None):
+            # A failed fetch is not kept: the next copy of this source tries again.
             task = asyncio.create_task(self.client.batches.get(batch_id))
             self.sources[batch_id] = task
         source = await asyncio.shield(task)
@@ -444,6 +484,8 @@ class _Run:
             except ProlificError as error:
                 if isinstance(error, JournalError) or is_definitive(error):
                     raise
+                if isinstance(error, RateLimitError) and self._wait_too_long(error):
+                    raise
                 last_error = error
                 ambiguous = is_ambiguous(error)
                 if not ambiguous and not _never_applied(error):
@@ -451,10 +493,16 @@ class _Run:
 
     async def _send(self, item: _Item, group: Group) -> Batch:
         async with self.reconciler.sending(item, group) as outcome:
+            now = datetime.now(UTC)
             if item.started_at is None:
-                item.started_at = datetime.now(UTC)
-                await self._journal(item, "start", started_at=item.started_at.isoformat())
-            state = CallState(deadline=0.0, return_rate_limited=True)
+                item.started_at = now
+                await self._journal(item, "start", started_at=now.isoformat())
+            elif item.sends:
+                await self._journal(item, "sent", at=now.isoformat())
+            item.last_sent_at = now
+            state = CallState(
+                deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
+            )
             async with self.limiter.slot() as epoch:
                 try:
                     batch = await self.client._request_model(
@@ -471,9 +519,18 @@ class _Run:
                     item.sends += 1
                 finally:
                     item.attempts += state.sent
-                    self.limiter.observe(epoch, throttled=state.rate_limited > 0)
+                    self.limiter.observe(
+                        epoch,
+                        throttled=state.rate_limited > 0,
+                        succeeded=not outcome.ambiguous and state.rate_limited == 0,
+                    )
             self.reconciler.claimed.add(batch.id)
             return batch
+
+    def _wait_too_long(self, error: RateLimitError) -> bool:
+        """A 429 asking for longer than ``retry_after_cap``: fail, as a single call would."""
+        wait = parse_retry_after(error.headers)
+        return wait is not None and wait > self.client.retry_policy.retry_after_cap
 
     async def _journal(self, item: _Item, kind: str, **fields: Any) -> None:
         if self.journal is not None:
@@ -532,6 +589,7 @@ def run_bulk(
     journal: Journal | None,
     retry_failed: bool,
     reconcile_margin: float,
+    reconcile_delay: float | None = None,
 ) -> AsyncGenerator[BulkResult, None]:
     """Start a bulk run; the resources' ``create_many``/``duplicate_many`` call this."""
     run = _Run(
@@ -541,5 +599,6 @@ def run_bulk(
         journal=journal,
         retry_failed=retry_failed,
         reconcile_margin=reconcile_margin,
+        reconcile_delay=reconcile_delay,
     )
     return run.results(requests)

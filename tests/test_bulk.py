@@ -7,12 +7,14 @@ import contextlib
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from prolific_async import (
+    AuthenticationError,
     BadRequestError,
     BulkResult,
     CreateBatchRequest,
@@ -21,6 +23,7 @@ from prolific_async import (
     JournalError,
     NotFoundError,
     ProlificClient,
+    RateLimitError,
     ReconciliationError,
     RetryPolicy,
     TaskDetails,
@@ -284,8 +287,12 @@ async def test_resume_reports_finished_items_without_requests(
 async def test_break_inside_aclosing_stops_new_work(
     client: ProlificClient, fake: FakeProlific, tmp_path: Path
 ) -> None:
-    """Breaking out early cancels in-flight POSTs and starts nothing new; resume completes."""
-    fake.latency = 0.01
+    """Breaking out early cancels in-flight POSTs and starts nothing new; resume completes.
+
+    The resume starts at once, while the abandoned POSTs are still inside the server:
+    the reconcile delay makes the resumed run wait for them instead of sending again.
+    """
+    fake.latency = 0.05
     journal_path = tmp_path / "run.jsonl"
     requests = creates(200)
     seen = 0
@@ -296,11 +303,11 @@ async def test_break_inside_aclosing_stops_new_work(
             seen += 1
             if seen == 5:
                 break
-    await asyncio.sleep(0.05)  # let cancelled handlers in the emulator finish
     assert posts(fake) < 40
-    fake.latency = 0.0
     second = await collect(
-        client.batches.create_many(requests, concurrency=8, journal=Journal(journal_path))
+        client.batches.create_many(
+            requests, concurrency=8, journal=Journal(journal_path), reconcile_delay=0.2
+        )
     )
     assert_exactly_once(second, fake)
     assert len(fake.batches) == 200
@@ -495,3 +502,103 @@ async def test_limiter_slots_bound_sends_in_flight() -> None:
     release.set()
     await asyncio.gather(*tasks)
     assert peak == 2
+
+
+# -- found in review: late applies, shared listings, claims, windows, caps ---------------
+
+
+async def test_a_request_applied_after_its_timeout_is_found_not_resent(
+    fake: FakeProlific,
+) -> None:
+    """A create the server applies after the client gave up is adopted after the delay."""
+    fake.add_fault("POST", CREATE, "delay", delay=0.3)
+    async with fake.client(retry=FAST, timeout=0.1) as client:
+        results = await collect(client.batches.create_many(creates(1), reconcile_delay=0.6))
+    assert_exactly_once(results, fake)
+    assert results[0].reconciled
+    assert len(fake.batches) == 1
+
+
+async def test_ambiguous_requests_share_listings(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """Twenty dropped creates in one workspace cost far fewer than twenty listings."""
+    fake.add_fault("POST", CREATE, "drop_after", times=20)
+    results = await collect(
+        client.batches.create_many(creates(20), concurrency=20, reconcile_delay=0.1)
+    )
+    assert_exactly_once(results, fake)
+    listings = sum(1 for r in fake.requests if r.method == "GET" and r.query.get("workspace_id"))
+    assert listings <= 10  # without sharing: one listing per dropped create, 20
+
+
+async def test_batches_from_the_journal_are_claimed_on_resume(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """An identical request resumed in flight adopts its own batch, not one the journal owns."""
+    journal_path = tmp_path / "run.jsonl"
+    requests = creates(2, name="twin")
+    async with fake.client(retry=FAST) as client:
+        first = await collect(
+            client.batches.create_many(requests[:1], journal=Journal(journal_path))
+        )
+    assert first[0].ok
+    fake.add_fault("POST", CREATE, "stall_after", times=None)
+    async with fake.client(retry=FAST, timeout=5.0) as client:
+        run = asyncio.create_task(
+            collect(client.batches.create_many(requests, journal=Journal(journal_path)))
+        )
+        await wait_until(lambda: len(fake.batches) == 2)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+    fake.clear_faults()
+    async with fake.client(retry=FAST) as client:
+        results = await collect(client.batches.create_many(requests, journal=Journal(journal_path)))
+    assert_exactly_once(results, fake)
+    assert results[0].resumed
+    assert results[1].reconciled
+    assert len(fake.batches) == 2
+
+
+async def test_old_lookalike_batches_are_outside_the_window(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A matching batch created long before the request's first attempt is not adopted."""
+    real_clock = fake.clock
+    fake.clock = lambda: real_clock() - timedelta(hours=1)
+    old = fake.add_batch(name="batch-0", workspace_id=WS, task_details=DETAILS)
+    fake.clock = real_clock
+    fake.add_fault("POST", CREATE, "drop_after", times=1)
+    results = await collect(client.batches.create_many(creates(1)))
+    assert_exactly_once(results, fake)
+    assert results[0].batch is not None
+    assert results[0].batch.id != old.id
+    assert results[0].reconciled
+
+
+async def test_retry_after_above_the_cap_fails_the_item(fake: FakeProlific) -> None:
+    """A 429 asking for longer than retry_after_cap fails its item after one POST."""
+    fake.add_fault(
+        "POST", CREATE, "status", times=None, status=429, headers={"Retry-After": "3600"}
+    )
+    async with fake.client(retry=RetryPolicy(retry_after_cap=60.0)) as client:
+        results = await collect(client.batches.create_many(creates(2), concurrency=1))
+    assert all(isinstance(r.error, RateLimitError) for r in results)
+    assert posts(fake) == 2
+
+
+async def test_auth_failures_are_not_journaled_as_final(fake: FakeProlific, tmp_path: Path) -> None:
+    """A wrong token fails every item, but a re-run with the right one tries them again."""
+    journal_path = tmp_path / "run.jsonl"
+    async with ProlificClient("wrong-token", base_url=fake.url, retry=FAST) as client:
+        failed = await collect(
+            client.batches.create_many(creates(3), journal=Journal(journal_path))
+        )
+    assert all(isinstance(r.error, AuthenticationError) for r in failed)
+    async with fake.client(retry=FAST) as client:
+        results = await collect(
+            client.batches.create_many(creates(3), journal=Journal(journal_path))
+        )
+    assert_exactly_once(results, fake)
+    assert not any(r.resumed for r in results)

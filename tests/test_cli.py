@@ -255,7 +255,6 @@ async def test_sigkilled_run_resumes_to_exactly_once(fake: FakeProlific, tmp_pat
     finally:
         await process.wait()
     assert process.returncode == -signal.SIGKILL
-    await asyncio.sleep(0.1)  # requests the dead process left in the emulator finish
     entries = Journal(journal).read("provision")
     finished = [key for key, entry in entries.items() if entry.batch]
     in_flight = [key for key, entry in entries.items() if entry.started_at and not entry.batch]
@@ -263,6 +262,8 @@ async def test_sigkilled_run_resumes_to_exactly_once(fake: FakeProlific, tmp_pat
     assert in_flight  # ... with POSTs in flight, which the resumed run must reconcile
     fake.latency = 0.0
     results = tmp_path / "r.jsonl"
+    # No pause before resuming: the reconcile delay covers the POSTs the dead process
+    # left inside the emulator (its latency is 0.03 s).
     code, out, _ = await run_cli(
         fake,
         "provision",
@@ -272,6 +273,8 @@ async def test_sigkilled_run_resumes_to_exactly_once(fake: FakeProlific, tmp_pat
         "--no-progress",
         "--results",
         str(results),
+        "--reconcile-delay",
+        "0.3",
     )
     assert code == 0, out
     made = Counter(batch.name for batch in fake.batches.values())
@@ -281,3 +284,77 @@ async def test_sigkilled_run_resumes_to_exactly_once(fake: FakeProlific, tmp_pat
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert sum(record["resumed"] for record in records) == len(finished)
     assert all(record["ok"] for record in records)
+
+
+def test_emulator_refuses_a_journal_from_an_earlier_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--emulator cannot resume an earlier run: its batches died with that emulator."""
+    journal = tmp_path / "j.jsonl"
+    journal.write_text('{"type":"header","version":1,"operation":"provision"}\n')
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    code = main(["provision", str(manifest), "--emulator", "--journal", str(journal)])
+    assert code == 2
+    assert "cannot be resumed" in capsys.readouterr().err
+
+
+def test_missing_token_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without PROLIFIC_TOKEN, provision says so and exits 2, without a traceback."""
+    monkeypatch.delenv("PROLIFIC_TOKEN", raising=False)
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(1))
+    assert main(["provision", str(manifest), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "PROLIFIC_TOKEN" in err
+    assert "Traceback" not in err
+
+
+def test_non_utf8_manifest_line_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line that is not UTF-8 is reported with its number like any other bad line."""
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_bytes(json.dumps(creates(1)[0]).encode() + b"\n\xff\xfe broken\n")
+    assert main(["provision", str(manifest), "--emulator"]) == 2
+    assert "m.jsonl:2: not UTF-8" in capsys.readouterr().err
+
+
+async def test_ctrl_c_keeps_results_and_gives_safe_advice(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """Ctrl-C exits 130, keeps the results of finished requests and says how to resume."""
+    fake.latency = 0.05
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(300))
+    journal = tmp_path / "j.jsonl"
+    results = tmp_path / "r.jsonl"
+    env = {**os.environ, "PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "prolific_async",
+        "provision",
+        str(manifest),
+        "--journal",
+        str(journal),
+        "--results",
+        str(results),
+        "--no-progress",
+        "--concurrency",
+        "4",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    await wait_until(
+        lambda: journal.exists() and journal.read_text().count('"type":"done"') >= 10,
+        seconds=30,
+    )
+    process.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 130, err.decode()
+    assert f"--journal {journal}" in err.decode()
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert 1 <= len(records) < 300, err.decode()
+    assert all(record["ok"] for record in records)
+    assert "Provisioning summary" in out.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,48 @@ async def test_concurrent_appends_are_grouped_and_all_written(tmp_path: Path) ->
     )
     await journal.close()
     assert sorted(record["item"] for record in lines(journal.path)[1:]) == list(range(200))  # type: ignore[type-var]
+
+
+async def test_a_failed_write_is_cut_off_and_stops_the_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails leaves no torn record, and later records are refused."""
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.open("create")
+    size = journal.path.stat().st_size
+    real_write = os.write
+
+    def half_write(fd: int, data: bytes | memoryview) -> int:
+        real_write(fd, bytes(data)[:5])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_write)
+    record = {
+        "type": "start",
+        "item": 0,
+        "fingerprint": "f",
+        "started_at": "2026-01-01T00:00:00+00:00",
+    }
+    with pytest.raises(JournalError, match="No space left"):
+        await journal.append(record)
+    monkeypatch.setattr(os, "write", real_write)
+    assert journal.path.stat().st_size == size
+    with pytest.raises(JournalError, match="No space left"):
+        await journal.append(record)
+    await journal.close()
+
+
+async def test_close_writes_what_is_queued_even_when_cancelled(tmp_path: Path) -> None:
+    """Records queued when the run is cancelled during close still reach the file."""
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.open("create")
+    records = [
+        {"type": "start", "item": i, "fingerprint": "f", "started_at": "2026-01-01T00:00:00+00:00"}
+        for i in range(3)
+    ]
+    writers = [asyncio.create_task(journal.append(record)) for record in records]
+    closing = asyncio.create_task(journal.close())
+    await asyncio.sleep(0)
+    closing.cancel()
+    await asyncio.gather(closing, *writers, return_exceptions=True)
+    assert [r["item"] for r in lines(journal.path)[1:]] == [0, 1, 2]

@@ -210,6 +210,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
         journal: Journal | None = None,
         retry_failed: bool = False,
         reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
+        reconcile_delay: float | None = None,
     ) -> AsyncGenerator[BulkResult, None]:
         """Create many batches concurrently, each exactly once; yield results as they finish.
 
@@ -225,6 +226,9 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             retry_failed: with a journal, try again the requests it records as failed.
             reconcile_margin: seconds of clock skew allowed when matching batches
                 created before a request's first attempt.
+            reconcile_delay: seconds to wait after an ambiguous request's last send
+                before listing the workspace, so a server still working on it has
+                finished; default: the client's per-attempt ``timeout``.
 
         Raises:
             JournalError: the journal is corrupt or was written for another manifest.
@@ -239,6 +243,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             journal=journal,
             retry_failed=retry_failed,
             reconcile_margin=reconcile_margin,
+            reconcile_delay=reconcile_delay,
         )
 
     def duplicate_many(
@@ -249,6 +254,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
         journal: Journal | None = None,
         retry_failed: bool = False,
         reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
+        reconcile_delay: float | None = None,
     ) -> AsyncGenerator[BulkResult, None]:
         """Duplicate many batches concurrently, each copy exactly once.
 
@@ -263,4 +269,5 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             journal=journal,
             retry_failed=retry_failed,
             reconcile_margin=reconcile_margin,
+            reconcile_delay=reconcile_delay,
         )
