@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -305,8 +306,11 @@ async def test_deprecated_endpoint_warns_once(client: ProlificClient, mocked: An
     headers = {"Deprecation": "true", "Sunset": "Tue, 01 Sep 2026 23:59:59 GMT"}
     for batch_id in ("a", "b"):
         mocked.get(f"{BATCHES}/{batch_id}", payload=fixture("get_batch_200.json"), headers=headers)
-    with pytest.warns(DeprecationWarning, match="01 Sep 2026") as caught:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         await client.batches.get("a")
         await client.batches.get("b")
     assert len(caught) == 1
+    assert issubclass(caught[0].category, DeprecationWarning)
+    assert "01 Sep 2026" in str(caught[0].message)
     assert "/batches/{batch_id}" in str(caught[0].message)
