@@ -6,6 +6,7 @@ import asyncio
 import enum
 import json
 import os
+import sys
 import warnings
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -54,6 +55,23 @@ DEFAULT_BASE_URL: Final = "https://api.prolific.com"
 USER_AGENT: Final = f"prolific_async/{__version__}"
 
 T = TypeVar("T")
+
+
+_PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package.
+
+    Python shows a ``DeprecationWarning`` by default only when it is attributed to the
+    user's own ``__main__`` code, not to the library line that raised it.
+    """
+    frame = sys._getframe(1)  # the function that will call warnings.warn
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 class _State(enum.Enum):
@@ -437,7 +455,7 @@ class ProlificClient:
         warnings.warn(
             f"Prolific marks {key} as deprecated{when}.",
             DeprecationWarning,
-            stacklevel=4,
+            stacklevel=_caller_stacklevel(),
         )
 
     @staticmethod

@@ -199,6 +199,28 @@ def _structure_layout_item(converter: Converter) -> Any:
     return structure
 
 
+def _null_means_default(converter: Converter) -> Any:
+    """Hook factory: a JSON ``null`` for a field that has a default reads as the default.
+
+    The docs disagree on which fields may be ``null``; a ``null`` where a list or a
+    string is documented (``errors``, ``answer``, ``http_method``) is read as "not sent".
+    A ``null`` for a required field is still an error.
+    """
+
+    def factory(cls: Any) -> Any:
+        structure = converter.gen_structure_attrs_fromdict(cls)
+        defaulted = {a.name for a in attrs.fields(cls) if a.default is not attrs.NOTHING}
+
+        def hook(value: Any, target: Any) -> Any:
+            if isinstance(value, dict) and defaulted:
+                value = {k: v for k, v in value.items() if v is not None or k not in defaulted}
+            return structure(value, target)
+
+        return hook
+
+    return factory
+
+
 def configure_converter(converter: Converter) -> None:
     """Install the wire rules of the Prolific API on ``converter``.
 
@@ -207,6 +229,7 @@ def configure_converter(converter: Converter) -> None:
           ``null`` id, a string count) is an error, never silently coerced.
         * Datetimes are ISO-8601 strings; a trailing ``Z`` is UTC, and a timestamp with no
           offset is taken as UTC. They are written back as ISO-8601 with ``Z``.
+        * A ``null`` for a field that has a default reads as that default.
         * Open enums (:data:`OPEN_ENUMS`: :class:`BatchStatus`, the dataset, import and
           export statuses, instruction and schema field types, and the layout's small
           enums): a value this library does not know is kept as the plain string, so
@@ -224,6 +247,8 @@ def configure_converter(converter: Converter) -> None:
         * ``task_details``: the create response schema requires only ``task_name``; a
           missing ``task_introduction`` or ``task_steps`` reads as ``""``.
     """
+    # Registered first: the class-specific hooks below take precedence over it.
+    converter.register_structure_hook_factory(attrs.has, _null_means_default(converter))
     converter.register_structure_hook(str, _strict(str, "a string"))
     converter.register_structure_hook(int, _strict(int, "an integer"))
     converter.register_structure_hook(bool, _strict(bool, "a boolean"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +34,21 @@ if TYPE_CHECKING:
 __all__ = ["provision_batch", "provision_many"]
 
 
+def _check_file(request: ProvisionRequest) -> None:
+    """Refuse a data file that cannot be uploaded, before anything is created for it."""
+    problem: Exception | None = None
+    if isinstance(request.dataset, bytes):
+        if not request.filename:
+            problem = ValueError("bytes need a filename= (with .csv, .zip or .jsonl)")
+    elif not os.path.isfile(request.dataset):
+        problem = FileNotFoundError(f"no such file: {os.fspath(request.dataset)!r}")
+    if problem is not None:
+        raise ProvisionError.at("read dataset file", problem) from problem
+
+
 async def _make_dataset(client: ProlificClient, request: ProvisionRequest) -> Dataset:
     """Create and fill the request's dataset; a failure says what exists already."""
+    _check_file(request)
     try:
         dataset = await client.datasets.create(
             name=request.dataset_name or request.name,
@@ -47,7 +61,7 @@ async def _make_dataset(client: ProlificClient, request: ProvisionRequest) -> Da
         await client.datasets.upload(
             dataset.id, request.dataset, filename=request.filename, timeout=request.timeout
         )
-    except ProlificError as error:
+    except (ProlificError, OSError, ValueError) as error:
         raise ProvisionError.at("upload dataset", error, dataset=dataset) from error
     return dataset
 
@@ -133,6 +147,11 @@ async def provision_many(
                         raise TypeError(
                             f"request {index} must be a ProvisionRequest, "
                             f"got {type(request).__name__}"
+                        )
+                    if request.batch_items is not None:
+                        raise ValueError(
+                            f"request {index} has batch_items, which provision_many cannot "
+                            "set (its batches come from create_many): use provision_batch"
                         )
                     running.add(asyncio.create_task(fill(index, request)))
                     index += 1

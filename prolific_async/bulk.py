@@ -169,6 +169,7 @@ class _Item:
     workspace_id: str = ""
     body: dict[str, Any] = field(factory=dict)
     path: str = BATCHES_PATH
+    template: str = BATCHES_PATH
 
 
 class _Limiter:
@@ -432,6 +433,7 @@ class _Run:
         else:
             source = await self._source(request.batch_id)
             item.path = f"{BATCHES_PATH}/{path_id(request.batch_id, 'batch_id')}/duplicate"
+            item.template = f"{BATCHES_PATH}/{{batch_id}}/duplicate"
             item.body = {"upload_new_dataset": request.upload_new_dataset}
             if request.name is not None:
                 item.body["name"] = request.name
@@ -506,7 +508,12 @@ class _Run:
             async with self.limiter.slot() as epoch:
                 try:
                     batch = await self.client._request_model(
-                        "POST", item.path, Batch, json_body=item.body, state=state
+                        "POST",
+                        item.path,
+                        Batch,
+                        json_body=item.body,
+                        state=state,
+                        template=item.template,
                     )
                 except ProlificError as error:
                     outcome.ambiguous = is_ambiguous(error)

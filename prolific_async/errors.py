@@ -317,8 +317,8 @@ class ProvisionError(ProlificError):
     happened).
 
     Attributes:
-        step: ``"create dataset"``, ``"upload dataset"``, ``"create batch"``,
-            ``"set up batch"`` or ``"wait until ready"``.
+        step: ``"read dataset file"``, ``"create dataset"``, ``"upload dataset"``,
+            ``"create batch"``, ``"set up batch"`` or ``"wait until ready"``.
         dataset: the :class:`~prolific_async.Dataset` created, if any.
         batch: the :class:`~prolific_async.Batch` created, if any.
     """

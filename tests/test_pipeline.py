@@ -22,6 +22,7 @@ from prolific_async import (
     set_testing,
 )
 from prolific_async.models.datasets import SchemaField
+from prolific_async.models.layout import Column, Page, RichTextItem, Row
 from prolific_async.testing import FakeProlific
 
 WS = "6278acb09062db3b35bcbeb0"
@@ -212,3 +213,78 @@ async def test_provision_many_reports_failures_per_item(
     assert results[1].error.step == "upload dataset"
     assert results[1].dataset is not None
     assert [b.name for b in fake.batches.values()] == ["good"]
+
+
+async def test_a_bad_data_file_fails_before_anything_is_made(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A missing file, or bytes without a filename, fail before a dataset is created."""
+    for kwargs in ({"dataset": tmp_path / "missing.csv"}, {"dataset": CSV}):
+        with pytest.raises(ProvisionError) as caught:
+            await client.provision_batch(name="x", workspace_id=WS, task_details=DETAILS, **kwargs)
+        assert caught.value.step == "read dataset file"
+        assert caught.value.dataset is None
+    assert not fake.datasets
+    assert not fake.batches
+
+
+async def test_provision_many_reports_a_bad_file_per_item(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A missing file fails only its own pipeline; the others finish."""
+    requests = [
+        ProvisionRequest(
+            name="ok", workspace_id=WS, task_details=DETAILS, dataset=CSV, filename="ok.csv"
+        ),
+        ProvisionRequest(
+            name="missing", workspace_id=WS, task_details=DETAILS, dataset=tmp_path / "missing.csv"
+        ),
+    ]
+    results = sorted([r async for r in client.provision_many(requests)], key=lambda r: r.index)
+    assert results[0].ok
+    assert results[1].error is not None
+    assert results[1].error.step == "read dataset file"
+    assert len(fake.datasets) == 1
+
+
+async def test_provision_many_refuses_batch_items(client: ProlificClient) -> None:
+    """A layout cannot go through create_many: the request is refused, not dropped."""
+    page = Page(rows=[Row(columns=[Column(items=[RichTextItem(content="<p>Hi</p>")])])])
+    request = ProvisionRequest(
+        name="l",
+        workspace_id=WS,
+        task_details=DETAILS,
+        dataset=CSV,
+        filename="l.csv",
+        batch_items=[page],
+    )
+    with pytest.raises(ValueError, match="provision_batch"):
+        [r async for r in client.provision_many([request])]
+
+
+async def test_provision_batch_sets_the_layout(client: ProlificClient, fake: FakeProlific) -> None:
+    """provision_batch passes batch_items through to the batch it creates."""
+    page = Page(rows=[Row(columns=[Column(items=[RichTextItem(content="<p>Hi</p>")])])])
+    batch = await client.provision_batch(
+        name="Layout",
+        workspace_id=WS,
+        task_details=DETAILS,
+        dataset=CSV,
+        filename="d.csv",
+        batch_items=[page],
+    )
+    assert batch.batch_items is not None
+    assert batch.batch_items[0].rows[0].columns[0].items[0].id is not None
+
+
+async def test_a_dataset_that_never_becomes_usable_fails_the_wait(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """Setup on a dataset still processing ends in ERROR: the wait step fails, batch named."""
+    dataset = fake.add_dataset(status="PROCESSING", total_datapoint_count=3)
+    batch = await client.batches.create(
+        name="stuck", workspace_id=WS, task_details=DETAILS, dataset_id=dataset.id
+    )
+    await client.batches.setup(batch.id)
+    with pytest.raises(BatchSetupError):
+        await client.batches.wait_until_ready(batch.id, timeout=5.0)
