@@ -8,16 +8,17 @@ host (S3 on the real service). So these requests:
   each attempt sending the whole body again from the start;
 * show URLs without their query string in errors, so no signature ends up in a log.
 
-A caller's own ``session=`` still applies its default headers: give the client a session
-without an ``Authorization`` default header.
+With a caller's own ``session=`` (whose default headers might hold a token), transfers go
+through a short-lived plain session instead, so nothing of the caller's reaches storage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar
 
@@ -32,9 +33,20 @@ from .errors import APIConnectionError, APIStatusError, APITimeoutError
 if TYPE_CHECKING:
     from ._client import ProlificClient
 
-__all__ = ["download_to_file", "redact", "send_body"]
+__all__ = ["download_to_file", "redact", "send_body", "storage_session"]
 
 T = TypeVar("T")
+
+@contextlib.asynccontextmanager
+async def storage_session(client: ProlificClient) -> AsyncIterator[aiohttp.ClientSession]:
+    """The session for storage transfers: ours, or a plain one beside a caller's session."""
+    session = client._ensure_session()
+    if client._owns_session:
+        yield session
+        return
+    async with aiohttp.ClientSession() as plain:
+        yield plain
+
 
 #: The only header storage requests carry besides Content-Type: never the token.
 STORAGE_HEADERS: Final = {"User-Agent": f"prolific_async/{__version__}"}
@@ -97,9 +109,9 @@ async def send_body(
         APIStatusError: the storage host refused it (403: the URL expired).
         APIConnectionError: the transfer failed on every attempt.
     """
-    session = client._ensure_session()
     shown = redact(url)
     headers = {**STORAGE_HEADERS, "Content-Type": content_type}
+    session: aiohttp.ClientSession
 
     async def attempt() -> None:
         handle: BinaryIO | None = None
@@ -126,7 +138,8 @@ async def send_body(
             if handle is not None:
                 handle.close()
 
-    await _with_retries(client, attempt)
+    async with storage_session(client) as session:
+        await _with_retries(client, attempt)
 
 
 def _target(destination: Path, url: str) -> Path:
@@ -146,9 +159,9 @@ async def download_to_file(client: ProlificClient, url: str, destination: Path) 
         APIStatusError: the storage host refused it (403: the URL expired).
         APIConnectionError: the transfer failed on every attempt.
     """
-    session = client._ensure_session()
     shown = redact(url)
     target = await asyncio.to_thread(_target, destination, url)
+    session: aiohttp.ClientSession
 
     async def attempt() -> Path:
         partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
@@ -178,4 +191,5 @@ async def download_to_file(client: ProlificClient, url: str, destination: Path) 
             raise
         return target
 
-    return await _with_retries(client, attempt)
+    async with storage_session(client) as session:
+        return await _with_retries(client, attempt)

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from prolific_async import (
@@ -288,3 +289,16 @@ async def test_a_dataset_that_never_becomes_usable_fails_the_wait(
     await client.batches.setup(batch.id)
     with pytest.raises(BatchSetupError):
         await client.batches.wait_until_ready(batch.id, timeout=5.0)
+
+
+async def test_a_caller_session_default_token_never_reaches_storage(
+    fake: FakeProlific,
+) -> None:
+    """A caller's session with a default Authorization header keeps it off storage hosts."""
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Token {fake.token}"}) as session,
+        ProlificClient(fake.token, base_url=fake.url, session=session, retry=FAST) as client,
+    ):
+        dataset = await client.datasets.create(name="d", workspace_id=WS)
+        await client.datasets.upload(dataset.id, CSV, filename="d.csv")
+    assert_token_never_reached_storage(fake)
