@@ -14,9 +14,10 @@ Registered through the ``pytest11`` entry point, so installing prolific_async is
   after the test.
 
 The fixtures are async and need pytest-asyncio. This module is imported by every pytest
-run in an environment where prolific_async is installed, so it imports nothing heavy
-up front and never fails to import: without pytest-asyncio the fixtures fail with a
-message saying what to install, and pytest otherwise runs as usual.
+run in an environment where prolific_async is installed, so it never fails to import:
+without pytest-asyncio the fixtures fail with a message saying what to install, and
+pytest otherwise runs as usual. Importing it imports the package (aiohttp, attrs,
+cattrs): about a quarter of a second added to each pytest start.
 """
 
 from __future__ import annotations
