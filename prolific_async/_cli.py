@@ -303,7 +303,12 @@ def provision(
     except KeyboardInterrupt:
         summary.print()
         kept = f" Results so far are in {results}." if results else ""
-        if journal is not None:
+        if use_emulator:
+            advice = (
+                "The emulator's batches ended with it: a new --emulator run starts afresh "
+                "(with another --journal, if any)."
+            )
+        elif journal is not None:
             advice = f"Run the same command again with --journal {journal} to resume."
         else:
             advice = (

@@ -167,6 +167,8 @@ class CallState:
     """Whether the running attempt has a connection; before that nothing can be sent."""
     rate_limited: int = 0
     """How many 429 answers the call met (the bulk layer slows down on them)."""
+    sent_at: datetime | None = None
+    """When the last attempt was handed to aiohttp (wall clock, for reconciliation)."""
     last_failure: aiohttp.ClientError | None = None
     """The error the middleware last let through, if aiohttp calls it again."""
     throttle_round: int = 1
@@ -233,6 +235,15 @@ class RetryMiddleware:
         self.closing = False
         """Set when the client closes: no attempt starts after that."""
 
+    async def wait_for_gate(self, *, rounds: int = 100) -> None:
+        """Wait until the 429 gate is open (the bulk layer does this before journaling)."""
+        loop = asyncio.get_running_loop()
+        for _ in range(rounds):  # a gate that keeps closing again is left to the call
+            delay = self._resume_at - loop.time()
+            if delay <= 0 or _testing:
+                return
+            await sleep(delay)
+
     async def _wait_for_gate(self, loop: asyncio.AbstractEventLoop, state: CallState) -> None:
         delay = self._resume_at - loop.time()
         if delay > 0 and not _testing:
@@ -259,6 +270,7 @@ class RetryMiddleware:
             if self.closing:
                 raise ClientClosingError("the client was closed; the request was not sent")
             state.sent += 1
+            state.sent_at = datetime.now(UTC)
             state.connected = False
             state.in_flight = True
             try:

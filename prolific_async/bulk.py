@@ -494,43 +494,51 @@ class _Run:
                     raise
 
     async def _send(self, item: _Item, group: Group) -> Batch:
-        async with self.reconciler.sending(item, group) as outcome:
+        async with (
+            self.reconciler.sending(item, group) as outcome,
+            self.limiter.slot() as epoch,
+        ):
+            # Journal (and time) the send only once it is about to go out: after the
+            # wait for a slot and for the 429 gate, which can be long. Reconciliation
+            # waits reconcile_delay from this moment.
+            await self.client._middleware.wait_for_gate()
             now = datetime.now(UTC)
             if item.started_at is None:
                 item.started_at = now
                 await self._journal(item, "start", started_at=now.isoformat())
-            elif item.sends:
+            else:
                 await self._journal(item, "sent", at=now.isoformat())
             item.last_sent_at = now
             state = CallState(
                 deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
             )
-            async with self.limiter.slot() as epoch:
-                try:
-                    batch = await self.client._request_model(
-                        "POST",
-                        item.path,
-                        Batch,
-                        json_body=item.body,
-                        state=state,
-                        template=item.template,
-                    )
-                except ProlificError as error:
-                    outcome.ambiguous = is_ambiguous(error)
-                    if isinstance(error, RateLimitError):
-                        item.throttled += 1  # refused, not sent: it does not use up a send
-                    else:
-                        item.sends += 1
-                    raise
+            try:
+                batch = await self.client._request_model(
+                    "POST",
+                    item.path,
+                    Batch,
+                    json_body=item.body,
+                    state=state,
+                    template=item.template,
+                )
+            except ProlificError as error:
+                outcome.ambiguous = is_ambiguous(error)
+                if isinstance(error, RateLimitError):
+                    item.throttled += 1  # refused, not sent: it does not use up a send
                 else:
                     item.sends += 1
-                finally:
-                    item.attempts += state.sent
-                    self.limiter.observe(
-                        epoch,
-                        throttled=state.rate_limited > 0,
-                        succeeded=not outcome.ambiguous and state.rate_limited == 0,
-                    )
+                raise
+            else:
+                item.sends += 1
+            finally:
+                item.attempts += state.sent
+                if state.sent_at is not None and state.sent_at > now:
+                    item.last_sent_at = state.sent_at  # a retry inside the call went later
+                self.limiter.observe(
+                    epoch,
+                    throttled=state.rate_limited > 0,
+                    succeeded=not outcome.ambiguous and state.rate_limited == 0,
+                )
             self.reconciler.claimed.add(batch.id)
             return batch
 

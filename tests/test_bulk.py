@@ -29,7 +29,7 @@ from prolific_async import (
     TaskDetails,
     set_testing,
 )
-from prolific_async.bulk import _Limiter
+from prolific_async.bulk import _Limiter, run_bulk
 from prolific_async.testing import FakeProlific
 
 from .conftest import wait_until
@@ -602,3 +602,54 @@ async def test_auth_failures_are_not_journaled_as_final(fake: FakeProlific, tmp_
         )
     assert_exactly_once(results, fake)
     assert not any(r.resumed for r in results)
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_lookalike_creates_and_duplicates_under_every_fault(seed: int) -> None:
+    """Creates and copies that all look alike, under drops, 5xx, stalls and 429s: exactly once.
+
+    A send waits for a slot and for the 429 gate before it goes out; reconciliation must
+    time its delay from the real send, or it adopts too early and sends again.
+    """
+    async with FakeProlific(seed=seed, latency=lambda rng: rng.uniform(0.0, 0.01)) as fake:
+        first = fake.add_batch(name="T", workspace_id=WS, task_details=DETAILS)
+        second = fake.add_batch(name="T", workspace_id=WS, task_details=DETAILS)
+        for path in (CREATE, DUPLICATE):
+            fake.add_fault("POST", path, "drop_after", times=None, probability=0.2)
+            fake.add_fault("POST", path, "status_after", times=None, probability=0.1, status=502)
+            fake.add_fault("POST", path, "status", times=None, probability=0.1, status=503)
+            fake.add_fault("POST", path, "stall_after", times=None, probability=0.05, delay=0.5)
+            fake.add_fault(
+                "POST",
+                path,
+                "status",
+                times=None,
+                probability=0.1,
+                status=429,
+                headers={"Retry-After": "0"},
+            )
+        fake.add_fault("GET", CREATE, "status", times=None, probability=0.1, status=503)
+        requests: list[CreateBatchRequest | DuplicateBatchRequest] = []
+        for _ in range(20):
+            requests += [
+                CreateBatchRequest("T (Copy)", WS, DETAILS),
+                DuplicateBatchRequest(first.id),
+                DuplicateBatchRequest(second.id),
+                DuplicateBatchRequest(first.id, name="T"),
+            ]
+        async with fake.client(retry=FAST, timeout=0.2) as client:
+            results = await collect(
+                run_bulk(
+                    client,
+                    "provision",
+                    requests,
+                    concurrency=16,
+                    journal=None,
+                    retry_failed=False,
+                    reconcile_margin=10.0,
+                    reconcile_delay=None,
+                )
+            )
+        await asyncio.sleep(0.6)  # stalled requests finish inside the emulator
+        assert_exactly_once(results, fake)
+        assert len(fake.batches) == 2 + 80
