@@ -653,3 +653,26 @@ async def test_lookalike_creates_and_duplicates_under_every_fault(seed: int) -> 
         await asyncio.sleep(0.6)  # stalled requests finish inside the emulator
         assert_exactly_once(results, fake)
         assert len(fake.batches) == 2 + 80
+
+
+async def test_no_new_post_of_a_group_starts_while_it_is_reconciled(fake: FakeProlific) -> None:
+    """A look-alike request arriving mid-reconciliation waits, so neither is misjudged.
+
+    Without the wait, the newcomer's batch (made, answer held back) would sit in the
+    listing as a second unexplained match, and both items would fail for a human.
+    """
+    fake.add_fault("POST", CREATE, "drop_after", times=1)
+    fake.add_fault("POST", CREATE, "stall_after", times=1, delay=1.0)
+
+    async def arriving() -> AsyncIterator[CreateBatchRequest]:
+        yield CreateBatchRequest("same", WS, DETAILS)
+        await asyncio.sleep(0.05)  # the first is ambiguous by now, and waiting to list
+        yield CreateBatchRequest("same", WS, DETAILS)
+
+    async with fake.client(retry=FAST, timeout=0.2) as client:
+        results = await collect(
+            client.batches.create_many(arriving(), concurrency=2, reconcile_delay=0.3)
+        )
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 2
+    assert all(r.reconciled for r in results)
