@@ -114,6 +114,8 @@ class BatchSetupMixin(Resource):
         """Wait until a batch is ``READY`` and return it.
 
         Polls the light status endpoint with capped backoff, then gets the batch once.
+        The first poll takes the status as it is: right after setting up again a batch
+        that ended in ``ERROR``, it may still read that old ``ERROR``.
 
         Args:
             batch_id: the batch.

@@ -191,7 +191,9 @@ class DatasetsResource(Resource):
         Gets an upload URL, sends the file there (without the Prolific token: it is a
         presigned URL on another host), then waits: for a V3 dataset until it is
         ``READY``, for a V4 dataset until the upload's import job finishes. The upload
-        URL tells the two apart: only a V4 dataset's carries an ``import_id``.
+        URL tells the two apart: only a V4 dataset's carries an ``import_id``. A V3
+        dataset that was already ``READY`` may be read as ready before the new file is
+        processed (its status is all there is to go by); V4 imports have no such gap.
 
         An async byte stream is read into memory first: a presigned ``PUT`` needs a
         ``Content-Length``, and a retried ``PUT`` must send the same bytes again. A file
