@@ -212,7 +212,8 @@ def _null_means_default(converter: Converter) -> Any:
         defaulted = {a.name for a in attrs.fields(cls) if a.default is not attrs.NOTHING}
 
         def hook(value: Any, target: Any) -> Any:
-            if isinstance(value, dict) and defaulted:
+            # Copy only when a null is there to drop: listings parse thousands of these.
+            if isinstance(value, dict) and any(value.get(k, 0) is None for k in defaulted):
                 value = {k: v for k, v in value.items() if v is not None or k not in defaulted}
             return structure(value, target)
 
