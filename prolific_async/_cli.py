@@ -368,7 +368,7 @@ async def _provision(
         else:
             client = await stack.enter_async_context(ProlificClient())
         sink = stack.enter_context(_results_file(options.results))
-        summary.middleware = client._middleware
+        summary.middleware = client.rate_gate
         lines: dict[int, int] = {}
 
         def requests() -> Iterator[BulkRequest]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import os
@@ -20,6 +21,7 @@ from ._retry import (
     IDEMPOTENT_METHODS,
     CallState,
     ClientClosingError,
+    RateGate,
     RetryMiddleware,
     RetryPolicy,
     connection_trace,
@@ -39,7 +41,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sequence
+    from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
     from types import TracebackType
 
     from .models.batches import Batch, TaskDetails
@@ -155,7 +157,8 @@ class ProlificClient:
         }
         self._base_url: Final = base
         self._retry_policy: Final = retry
-        self._middleware = RetryMiddleware(retry)
+        self._rate_gate: Final = RateGate()
+        self._middleware = RetryMiddleware(retry, self._rate_gate)
         # `connect` covers DNS, waiting for a pooled connection and the handshake.
         self._timeout: Final = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
         self._max_connections: Final = max_connections
@@ -182,6 +185,31 @@ class ProlificClient:
     def retry_policy(self) -> RetryPolicy:
         """The retry policy applied to every request."""
         return self._retry_policy
+
+    @property
+    def rate_gate(self) -> RateGate:
+        """The 429 gate every request of this client passes (and its 429 count)."""
+        return self._rate_gate
+
+    @property
+    def transfer_timeout(self) -> aiohttp.ClientTimeout:
+        """The per-attempt connect and read timeouts, for transfers outside the API."""
+        return self._timeout
+
+    @contextlib.asynccontextmanager
+    async def storage_session(self) -> AsyncIterator[aiohttp.ClientSession]:
+        """The session for presigned storage transfers.
+
+        The client's own session, or, beside a caller's ``session=`` (whose default
+        headers might hold a token), a short-lived plain one, so nothing of the caller's
+        reaches storage.
+        """
+        session = self._ensure_session()
+        if self._owns_session:
+            yield session
+            return
+        async with aiohttp.ClientSession() as plain:
+            yield plain
 
     @property
     def is_closed(self) -> bool:
@@ -426,6 +454,69 @@ class ProlificClient:
             sent=state.sent,
         )
 
+    async def get(
+        self,
+        path: str,
+        *,
+        cast_to: type[T],
+        params: dict[str, str] | None = None,
+        template: str | None = None,
+        state: CallState | None = None,
+    ) -> T:
+        """Send a GET to ``path`` (below the base URL) and decode its answer as ``cast_to``.
+
+        The escape hatch for endpoints not wrapped yet: the request goes through the
+        same retry policy, 429 gate and error mapping as every wrapped call.
+        ``cast_to=APIResponse`` returns the decoded response as it is.
+        """
+        return await self._request_model(
+            "GET", path, cast_to, params=params, state=state, template=template
+        )
+
+    async def post(
+        self,
+        path: str,
+        *,
+        cast_to: type[T],
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        template: str | None = None,
+        state: CallState | None = None,
+    ) -> T:
+        """Send a POST with a JSON ``body``; retried only when it provably was not sent."""
+        return await self._request_model(
+            "POST", path, cast_to, json_body=body, params=params, state=state, template=template
+        )
+
+    async def patch(
+        self,
+        path: str,
+        *,
+        cast_to: type[T],
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        template: str | None = None,
+        state: CallState | None = None,
+    ) -> T:
+        """Send a PATCH with a JSON ``body`` and decode its answer as ``cast_to``."""
+        return await self._request_model(
+            "PATCH", path, cast_to, json_body=body, params=params, state=state, template=template
+        )
+
+    async def delete(
+        self,
+        path: str,
+        *,
+        cast_to: type[T],
+        params: dict[str, str] | None = None,
+        template: str | None = None,
+        state: CallState | None = None,
+    ) -> T:
+        """Send a DELETE to ``path`` and decode its answer as ``cast_to``."""
+        return await self._request_model(
+            "DELETE", path, cast_to, params=params, state=state, template=template
+        )
+
     async def _request_model(
         self,
         method: str,
@@ -440,6 +531,8 @@ class ProlificClient:
         response = await self._request(
             method, path, json_body=json_body, params=params, state=state, template=template
         )
+        if cls is APIResponse:
+            return response  # type: ignore[return-value]
         return structure_response(
             response.data, cls, status_code=response.status, method=method, url=response.url
         )

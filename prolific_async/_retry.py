@@ -215,28 +215,21 @@ current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
 )
 
 
-class RetryMiddleware:
-    """The aiohttp client middleware applying one :class:`RetryPolicy`.
+class RateGate:
+    """The 429 gate of one client: a 429 seen by any request holds back every request.
 
-    It also reads the body of the response it returns, so a connection that breaks
-    mid-body is classified (and, for a GET, retried) like any other connection error.
-
-    One instance serves one client and holds its rate-limit gate: a 429 seen by any
-    request holds back every request of the client until the wait it asked for is over,
-    instead of letting the others run into the same 429.
+    Instead of letting the others run into the same 429, every request of the client
+    waits until the wait the server asked for is over.
     """
 
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
+    def __init__(self) -> None:
         self._resume_at = 0.0
-        """``loop.time()`` before which no request of this client is sent (429 gate)."""
+        """``loop.time()`` before which no request of this client is sent."""
         self.rate_limited_total = 0
         """How many 429 answers this client has met (shown by the command line)."""
-        self.closing = False
-        """Set when the client closes: no attempt starts after that."""
 
-    async def wait_for_gate(self, *, rounds: int = 100) -> None:
-        """Wait until the 429 gate is open (the bulk layer does this before journaling)."""
+    async def wait_open(self, *, rounds: int = 100) -> None:
+        """Wait until the gate is open (the bulk layer does this before journaling)."""
         loop = asyncio.get_running_loop()
         for _ in range(rounds):  # a gate that keeps closing again is left to the call
             delay = self._resume_at - loop.time()
@@ -244,11 +237,36 @@ class RetryMiddleware:
                 return
             await sleep(delay)
 
-    async def _wait_for_gate(self, loop: asyncio.AbstractEventLoop, state: CallState) -> None:
+    async def wait_within(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Wait for the gate, but not past ``deadline`` (``loop.time()``)."""
         delay = self._resume_at - loop.time()
         if delay > 0 and not _testing:
             # Past the deadline the caller's own timeout ends the call (nothing was sent).
-            await sleep(min(delay, max(0.0, state.deadline - loop.time())))
+            await sleep(min(delay, max(0.0, deadline - loop.time())))
+
+    def hold_back(self, loop: asyncio.AbstractEventLoop, wait: float) -> None:
+        """Close the gate for ``wait`` seconds from now (never shortening a longer hold)."""
+        self._resume_at = max(self._resume_at, loop.time() + wait)
+
+    def count_rate_limited(self) -> None:
+        """Count one 429 answer."""
+        self.rate_limited_total += 1
+
+
+class RetryMiddleware:
+    """The aiohttp client middleware applying one :class:`RetryPolicy`.
+
+    It also reads the body of the response it returns, so a connection that breaks
+    mid-body is classified (and, for a GET, retried) like any other connection error.
+
+    One instance serves one client and shares that client's :class:`RateGate`.
+    """
+
+    def __init__(self, policy: RetryPolicy, gate: RateGate | None = None) -> None:
+        self.policy = policy
+        self.gate = gate if gate is not None else RateGate()
+        self.closing = False
+        """Set when the client closes: no attempt starts after that."""
 
     async def __call__(self, req: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
         loop = asyncio.get_running_loop()
@@ -266,7 +284,7 @@ class RetryMiddleware:
             response: ClientResponse | None = None
             failure: aiohttp.ClientError | None = None
             retry_after: float | None = None
-            await self._wait_for_gate(loop, state)
+            await self.gate.wait_within(loop, state.deadline)
             if self.closing:
                 raise ClientClosingError("the client was closed; the request was not sent")
             state.sent += 1
@@ -293,14 +311,14 @@ class RetryMiddleware:
                 retry_after = parse_retry_after(response.headers)
                 if response.status == 429:
                     state.rate_limited += 1
-                    self.rate_limited_total += 1
+                    self.gate.count_rate_limited()
                     if state.return_rate_limited:
                         wait = (
                             retry_after
                             if retry_after is not None
                             else self.policy.backoff(state.throttle_round)
                         )
-                        self._hold_back(
+                        self.gate.hold_back(
                             loop, 0.0 if _testing else min(wait, self.policy.retry_after_cap)
                         )
                         state.in_flight = False
@@ -310,7 +328,9 @@ class RetryMiddleware:
                 ):
                     state.in_flight = False
                     if response.status == 429:
-                        self._hold_back(loop, min(retry_after or 0.0, self.policy.retry_after_cap))
+                        self.gate.hold_back(
+                            loop, min(retry_after or 0.0, self.policy.retry_after_cap)
+                        )
                     return response
             state.in_flight = False
             if _testing:
@@ -329,10 +349,7 @@ class RetryMiddleware:
                 response.release()  # never pin a pooled connection on a discarded body
                 if response.status == 429:
                     # The gate is the wait, for this request and every other one.
-                    self._hold_back(loop, wait)
+                    self.gate.hold_back(loop, wait)
                     continue
             await sleep(wait)
         raise AssertionError("unreachable: the last attempt always returns or raises")
-
-    def _hold_back(self, loop: asyncio.AbstractEventLoop, wait: float) -> None:
-        self._resume_at = max(self._resume_at, loop.time() + wait)

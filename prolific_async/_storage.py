@@ -15,10 +15,9 @@ through a short-lived plain session instead, so nothing of the caller's reaches 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar
 
@@ -33,20 +32,9 @@ from .errors import APIConnectionError, APIStatusError, APITimeoutError
 if TYPE_CHECKING:
     from ._client import ProlificClient
 
-__all__ = ["download_to_file", "redact", "send_body", "storage_session"]
+__all__ = ["download_to_file", "redact", "send_body"]
 
 T = TypeVar("T")
-
-@contextlib.asynccontextmanager
-async def storage_session(client: ProlificClient) -> AsyncIterator[aiohttp.ClientSession]:
-    """The session for storage transfers: ours, or a plain one beside a caller's session."""
-    session = client._ensure_session()
-    if client._owns_session:
-        yield session
-        return
-    async with aiohttp.ClientSession() as plain:
-        yield plain
-
 
 #: The only header storage requests carry besides Content-Type: never the token.
 STORAGE_HEADERS: Final = {"User-Agent": f"prolific_async/{__version__}"}
@@ -125,7 +113,7 @@ async def send_body(
                 data=data,
                 headers=headers,
                 middlewares=(),
-                timeout=client._timeout,
+                timeout=client.transfer_timeout,
                 allow_redirects=False,
                 raise_for_status=False,
             ) as response:
@@ -138,7 +126,7 @@ async def send_body(
             if handle is not None:
                 handle.close()
 
-    async with storage_session(client) as session:
+    async with client.storage_session() as session:
         await _with_retries(client, attempt)
 
 
@@ -170,7 +158,7 @@ async def download_to_file(client: ProlificClient, url: str, destination: Path) 
                 URL(url, encoded=True),
                 headers=STORAGE_HEADERS,
                 middlewares=(),
-                timeout=client._timeout,
+                timeout=client.transfer_timeout,
                 raise_for_status=False,
             ) as response:
                 if not 200 <= response.status < 300:
@@ -191,5 +179,5 @@ async def download_to_file(client: ProlificClient, url: str, destination: Path) 
             raise
         return target
 
-    async with storage_session(client) as session:
+    async with client.storage_session() as session:
         return await _with_retries(client, attempt)

@@ -501,7 +501,7 @@ class _Run:
             # Journal (and time) the send only once it is about to go out: after the
             # wait for a slot and for the 429 gate, which can be long. Reconciliation
             # waits reconcile_delay from this moment.
-            await self.client._middleware.wait_for_gate()
+            await self.client.rate_gate.wait_open()
             now = datetime.now(UTC)
             if item.started_at is None:
                 item.started_at = now
@@ -513,13 +513,8 @@ class _Run:
                 deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
             )
             try:
-                batch = await self.client._request_model(
-                    "POST",
-                    item.path,
-                    Batch,
-                    json_body=item.body,
-                    state=state,
-                    template=item.template,
+                batch = await self.client.post(
+                    item.path, cast_to=Batch, body=item.body, state=state, template=item.template
                 )
             except ProlificError as error:
                 outcome.ambiguous = is_ambiguous(error)

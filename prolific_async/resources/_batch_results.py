@@ -76,10 +76,9 @@ class BatchResultsMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        page = await self._client._request_model(
-            "GET",
+        page = await self._client.get(
             batch_path(batch_id, "/responses"),
-            _ResponsePage,
+            cast_to=_ResponsePage,
             template=f"{BATCH_TEMPLATE}/responses",
         )
         return page.results or []
@@ -92,10 +91,9 @@ class BatchResultsMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        return await self._client._request_model(
-            "GET",
+        return await self._client.get(
             batch_path(batch_id, "/report/"),
-            BatchReport,
+            cast_to=BatchReport,
             template=f"{BATCH_TEMPLATE}/report/",
         )
 
@@ -135,10 +133,9 @@ class BatchResultsMixin(Resource):
             params["from"] = _filter_value(from_, "from_")
         if to is not None:
             params["to"] = _filter_value(to, "to")
-        return await self._client._request_model(
-            "POST",
+        return await self._client.post(
             batch_path(batch_id, "/export"),
-            BatchExport,
+            cast_to=BatchExport,
             params=params or None,
             template=f"{BATCH_TEMPLATE}/export",
         )
@@ -149,8 +146,8 @@ class BatchResultsMixin(Resource):
         Raises:
             NotFoundError: no such batch or export job.
         """
-        return await self._client._request_model(
-            "GET", _export_path(batch_id, export_id), BatchExport, template=EXPORT_TEMPLATE
+        return await self._client.get(
+            _export_path(batch_id, export_id), cast_to=BatchExport, template=EXPORT_TEMPLATE
         )
 
     async def list_exports(self, batch_id: str) -> list[BatchExport]:

@@ -52,10 +52,9 @@ class BatchSetupMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        body = await self._client._request_model(
-            "GET",
+        body = await self._client.get(
             batch_path(batch_id, "/status"),
-            _StatusBody,
+            cast_to=_StatusBody,
             template=f"{BATCH_TEMPLATE}/status",
         )
         return body.status
@@ -153,9 +152,7 @@ class BatchSetupMixin(Resource):
             goal="READY",
             settings=settings,
         )
-        return await self._client._request_model(
-            "GET", batch_path(batch_id), Batch, template=BATCH_TEMPLATE
-        )
+        return await self._client.get(batch_path(batch_id), cast_to=Batch, template=BATCH_TEMPLATE)
 
     async def tasks(self, batch_id: str) -> list[str]:
         """List a batch's task ids (``GET /batches/{batch_id}/tasks``); empty until READY.
@@ -163,8 +160,8 @@ class BatchSetupMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        return await self._client._request_model(
-            "GET", batch_path(batch_id, "/tasks"), list[str], template=f"{BATCH_TEMPLATE}/tasks"
+        return await self._client.get(
+            batch_path(batch_id, "/tasks"), cast_to=list[str], template=f"{BATCH_TEMPLATE}/tasks"
         )
 
     async def task_groups(self, batch_id: str) -> list[str]:
@@ -173,10 +170,9 @@ class BatchSetupMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        return await self._client._request_model(
-            "GET",
+        return await self._client.get(
             batch_path(batch_id, "/task-groups"),
-            list[str],
+            cast_to=list[str],
             template=f"{BATCH_TEMPLATE}/task-groups",
         )
 

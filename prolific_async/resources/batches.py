@@ -103,7 +103,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             body["batch_items"] = layout_body(batch_items)
         if auto_sync_enabled is not None:
             body["auto_sync_enabled"] = require_bool(auto_sync_enabled, "auto_sync_enabled")
-        return await self._client._request_model("POST", BATCHES_PATH, Batch, json_body=body)
+        return await self._client.post(BATCHES_PATH, cast_to=Batch, body=body)
 
     async def get(self, batch_id: str) -> Batch:
         """Get a batch by id (``GET /batches/{batch_id}``).
@@ -112,7 +112,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             NotFoundError: no batch has that id.
         """
         path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}"
-        return await self._client._request_model("GET", path, Batch, template=BATCH_TEMPLATE)
+        return await self._client.get(path, cast_to=Batch, template=BATCH_TEMPLATE)
 
     async def update(
         self,
@@ -155,9 +155,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             body["batch_items"] = None if batch_items is None else layout_body(batch_items)
         if auto_sync_enabled is not NOT_GIVEN:
             body["auto_sync_enabled"] = require_bool(auto_sync_enabled, "auto_sync_enabled")
-        return await self._client._request_model(
-            "PATCH", path, Batch, json_body=body, template=BATCH_TEMPLATE
-        )
+        return await self._client.patch(path, cast_to=Batch, body=body, template=BATCH_TEMPLATE)
 
     async def duplicate(
         self,
@@ -189,8 +187,8 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
         body: dict[str, Any] = {"upload_new_dataset": upload_new_dataset}
         if name is not None:
             body["name"] = _require_str(name, "name")
-        return await self._client._request_model(
-            "POST", path, Batch, json_body=body, template=f"{BATCH_TEMPLATE}/duplicate"
+        return await self._client.post(
+            path, cast_to=Batch, body=body, template=f"{BATCH_TEMPLATE}/duplicate"
         )
 
     async def list(self, workspace_id: str) -> builtins.list[Batch]:
@@ -199,7 +197,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
         The endpoint documents no paging: the whole workspace comes back at once.
         """
         params = {"workspace_id": _require_str(workspace_id, "workspace_id")}
-        page = await self._client._request_model("GET", BATCHES_PATH, _BatchList, params=params)
+        page = await self._client.get(BATCHES_PATH, cast_to=_BatchList, params=params)
         return page.results or []
 
     def create_many(

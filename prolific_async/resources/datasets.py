@@ -110,7 +110,7 @@ class DatasetsResource(Resource):
             if not isinstance(schema, DatasetSchema):
                 raise TypeError(f"schema must be a DatasetSchema, got {type(schema).__name__}")
             body["schema"] = converter.unstructure(schema)
-        return await self._client._request_model("POST", DATASETS_PATH, Dataset, json_body=body)
+        return await self._client.post(DATASETS_PATH, cast_to=Dataset, body=body)
 
     async def get(self, dataset_id: str) -> Dataset:
         """Get a dataset (``GET /datasets/{dataset_id}``), with its V4 import jobs.
@@ -119,7 +119,7 @@ class DatasetsResource(Resource):
             NotFoundError: no dataset has that id.
         """
         path = f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}"
-        return await self._client._request_model("GET", path, Dataset, template=DATASET_TEMPLATE)
+        return await self._client.get(path, cast_to=Dataset, template=DATASET_TEMPLATE)
 
     async def get_status(self, dataset_id: str) -> DatasetStatus | str:
         """Get a dataset's processing status (``GET /datasets/{dataset_id}/status``).
@@ -133,8 +133,8 @@ class DatasetsResource(Resource):
             NotFoundError: no dataset has that id.
         """
         path = f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}/status"
-        body = await self._client._request_model(
-            "GET", path, _StatusBody, template=f"{DATASET_TEMPLATE}/status"
+        body = await self._client.get(
+            path, cast_to=_StatusBody, template=f"{DATASET_TEMPLATE}/status"
         )
         return body.status
 
@@ -157,8 +157,8 @@ class DatasetsResource(Resource):
             f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}"
             f"/upload-url/{path_id(filename, 'filename')}"
         )
-        return await self._client._request_model(
-            "GET", path, UploadURL, template=f"{DATASET_TEMPLATE}/upload-url/{{filename}}"
+        return await self._client.get(
+            path, cast_to=UploadURL, template=f"{DATASET_TEMPLATE}/upload-url/{{filename}}"
         )
 
     async def get_import(self, dataset_id: str, import_id: str) -> ImportJob:
@@ -171,8 +171,8 @@ class DatasetsResource(Resource):
             f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}"
             f"/imports/{path_id(import_id, 'import_id')}"
         )
-        return await self._client._request_model(
-            "GET", path, ImportJob, template=f"{DATASET_TEMPLATE}/imports/{{import_id}}"
+        return await self._client.get(
+            path, cast_to=ImportJob, template=f"{DATASET_TEMPLATE}/imports/{{import_id}}"
         )
 
     async def upload(
