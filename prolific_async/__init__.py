@@ -16,8 +16,9 @@ Quick start::
 from . import errors
 from ._client import ProlificClient
 from ._journal import Journal
-from ._retry import RetryPolicy, set_testing
+from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
+from ._testing import set_testing
 from ._version import __version__
 from .errors import (
     APIConnectionError,

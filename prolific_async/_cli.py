@@ -380,6 +380,7 @@ async def _provision(
         journal = Journal(options.journal) if options.journal is not None else None
         outcomes = run_bulk(
             client,
+            client.batches,
             "provision",
             requests(),
             concurrency=options.concurrency,

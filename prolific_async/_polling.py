@@ -18,7 +18,7 @@ from typing import Any, Final, TypeVar
 
 from attrs import frozen
 
-from ._retry import testing_enabled
+from ._testing import testing_enabled
 from .errors import WaitTimeoutError
 
 __all__ = ["WaitSettings", "poll_until", "require_wait_settings"]

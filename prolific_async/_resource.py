@@ -1,14 +1,32 @@
-"""Base of the resource classes (``client.batches`` ...) and safe path building."""
+"""Base of the resource classes (``client.batches`` ...): path templates and argument checks.
+
+A resource method names its endpoint once, as a template
+(``/api/v1/data-collection/batches/{batch_id}``), and passes the ids as keywords: the
+base quotes every id into its segment and hands the template on for the deprecation
+warning, so a path and its template cannot disagree.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-if TYPE_CHECKING:
-    from ._client import ProlificClient
+from attrs import frozen
 
-__all__ = ["Resource", "path_id"]
+from ._base_client import BaseClient
+
+__all__ = [
+    "Resource",
+    "StatusBody",
+    "expand",
+    "path_id",
+    "require_bool",
+    "require_positive_int",
+    "require_str",
+]
+
+T = TypeVar("T")
 
 
 def path_id(value: object, name: str) -> str:
@@ -27,8 +45,74 @@ def path_id(value: object, name: str) -> str:
     return quote(value, safe="")
 
 
+def expand(template: str, ids: Mapping[str, object]) -> str:
+    """``template`` with each ``{name}`` replaced by its id, checked and quoted."""
+    return template.format_map({name: path_id(value, name) for name, value in ids.items()})
+
+
+def require_str(value: object, name: str) -> str:
+    """Refuse anything but a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def require_bool(value: object, name: str) -> bool:
+    """Refuse anything but a bool (``1`` or ``"yes"`` would be sent as they are)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def require_positive_int(value: object, name: str) -> int:
+    """Refuse anything but an integer >= 1 (a bool is not an integer here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+@frozen(kw_only=True)
+class StatusBody:
+    """The ``{"status": ...}`` answer of the status endpoints (batches and datasets)."""
+
+    status: str
+
+
 class Resource:
     """A group of API methods sharing one client (``client.batches``)."""
 
-    def __init__(self, client: ProlificClient) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    async def _get(
+        self,
+        template: str,
+        *,
+        cast_to: type[T],
+        params: Mapping[str, str] | None = None,
+        **ids: str,
+    ) -> T:
+        path = expand(template, ids)
+        return await self._client.get(path, cast_to=cast_to, params=params, template=template)
+
+    async def _post(
+        self,
+        template: str,
+        *,
+        cast_to: type[T],
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        **ids: str,
+    ) -> T:
+        path = expand(template, ids)
+        return await self._client.post(
+            path, cast_to=cast_to, body=body, params=params, template=template
+        )
+
+    async def _patch(self, template: str, *, cast_to: type[T], body: Any = None, **ids: str) -> T:
+        path = expand(template, ids)
+        return await self._client.patch(path, cast_to=cast_to, body=body, template=template)
+
+    async def _delete(self, template: str, *, cast_to: type[T], **ids: str) -> T:
+        path = expand(template, ids)
+        return await self._client.delete(path, cast_to=cast_to, template=template)

@@ -1,20 +1,16 @@
 """Retry with exponential backoff, as an aiohttp client middleware.
 
-The rule that shapes this module: the API has no idempotency keys, so a POST (create,
-duplicate) is only ever sent again when it provably did not take effect, i.e. the
-connection was never established, or the server answered 429. Anything that happens after
-the request may have reached the server (a dropped connection, a read timeout, a 5xx)
-ends the call at once; the client reports it as
-:class:`~prolific_async.errors.OutcomeUnknownError` or the status error.
-
-GET and PATCH are safe to repeat and are retried on 408, 429, 500, 502, 503, 504,
-connection errors and read timeouts.
+Whether an attempt may be sent again is :mod:`prolific_async._outcome`'s answer: a POST
+(create, duplicate) only when it provably did not take effect (no connection was made,
+or the server answered 429 or 408); GET, PATCH and DELETE also after a dropped
+connection, a read timeout or a 500/502/503/504. Anything else ends the call at once;
+the client reports it as :class:`~prolific_async.errors.OutcomeUnknownError` or the
+status error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import email.utils
 import random
 from collections.abc import Callable, Coroutine, Mapping
@@ -23,15 +19,16 @@ from typing import Any, Final
 
 import aiohttp
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
-from attrs import define, field, frozen, validators
+from attrs import field, frozen, validators
 
-__all__ = ["RetryPolicy", "set_testing"]
+from ._call import CallState, ClientClosingError, current_call
+from ._outcome import Outcome, exception_outcome, is_transient, may_resend, status_outcome
+from ._testing import set_testing, testing_enabled
 
-#: Methods the server treats as safe to repeat (PATCH sets fields to given values).
-IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-RETRY_STATUSES_IDEMPOTENT: Final = frozenset({408, 429, 500, 502, 503, 504})
-#: A 429 is refused before the server acts, so even a POST may be sent again.
-RETRY_STATUSES_NON_IDEMPOTENT: Final = frozenset({429})
+__all__ = ["RateGate", "RetryMiddleware", "RetryPolicy", "parse_retry_after", "set_testing"]
+
+#: Statuses worth another attempt when the request may be resent (see ``_outcome``).
+TRANSIENT_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 
 #: Replaced by tests that run on a fake clock.
 sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
@@ -75,45 +72,6 @@ class RetryPolicy:
         )
 
 
-_testing = False
-
-
-class _TestingRestorer:
-    """Returned by :func:`set_testing`; as a context manager it restores the old state."""
-
-    def __init__(self, previous: bool) -> None:
-        self._previous = previous
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> None:
-        global _testing
-        _testing = self._previous
-
-
-def set_testing(testing: bool = True) -> _TestingRestorer:
-    """Turn test mode on or off for every client in this process.
-
-    In test mode retries happen as the policy says, but without sleeping: backoff waits
-    and ``Retry-After`` waits are zero (a ``Retry-After`` above the cap still fails the
-    call), and the ``wait_*`` methods poll every 10 ms whatever their ``poll_interval``.
-    Use it once in a test suite, or as a context manager, which puts the previous mode
-    back on exit::
-
-        with prolific_async.set_testing():
-            ...
-    """
-    global _testing
-    previous, _testing = _testing, testing
-    return _TestingRestorer(previous)
-
-
-def testing_enabled() -> bool:
-    """Whether :func:`set_testing` has turned test mode on."""
-    return _testing
-
-
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Return the wait a ``Retry-After`` header asks for, in seconds, or ``None``."""
     value = headers.get("Retry-After")
@@ -134,87 +92,6 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     return max(0.0, when.timestamp() - current)
 
 
-def never_sent(exc: BaseException) -> bool:
-    """Whether an aiohttp error proves the request never reached the server."""
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return True
-    return isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
-
-
-def _retryable_error(exc: aiohttp.ClientError, idempotent: bool) -> bool:
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return False  # a certificate problem does not fix itself
-    if never_sent(exc):
-        return True
-    return idempotent and isinstance(
-        exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError
-    )
-
-
-@define
-class CallState:
-    """What one call through the middleware did; read by the client and the bulk layer."""
-
-    deadline: float
-    """``loop.time()`` after which no retry is started."""
-    sent: int = 0
-    """How many attempts were handed to aiohttp (for a POST: how many POSTs it cost)."""
-    in_flight: bool = False
-    """True while an attempt is under way (connecting, sending or awaiting the answer)."""
-    tracks_connection: bool = False
-    """Whether ``connected`` is reported (by the trace hooks of a session we created)."""
-    connected: bool = False
-    """Whether the running attempt has a connection; before that nothing can be sent."""
-    rate_limited: int = 0
-    """How many 429 answers the call met (the bulk layer slows down on them)."""
-    sent_at: datetime | None = None
-    """When the last attempt was handed to aiohttp (wall clock, for reconciliation)."""
-    last_failure: aiohttp.ClientError | None = None
-    """The error the middleware last let through, if aiohttp calls it again."""
-    throttle_round: int = 1
-    """With ``return_rate_limited``: how many 429s the request met before, plus one
-    (the gate then backs off exponentially when the answer has no ``Retry-After``)."""
-    return_rate_limited: bool = False
-    """Hand a 429 back at once (after closing the gate) instead of retrying it here.
-
-    The bulk layer sets this: it frees the request's send slot while the gate is shut,
-    so that fewer requests go out together when it opens.
-    """
-
-    @property
-    def maybe_sent(self) -> bool:
-        """Whether the running attempt may have reached the server."""
-        return self.in_flight and (self.connected or not self.tracks_connection)
-
-
-class ClientClosingError(aiohttp.ClientConnectionError):
-    """Raised by the middleware instead of retrying once its client is closing."""
-
-
-async def _mark_connected(*_: object) -> None:
-    state = current_call.get()
-    if state is not None:
-        state.connected = True
-
-
-def connection_trace() -> aiohttp.TraceConfig:
-    """Trace hooks that tell the middleware when an attempt got its connection.
-
-    Until then nothing can have reached the server, so a deadline that expires while
-    a create waits for DNS, a pooled connection or the TCP handshake is a plain
-    timeout, not an unknown outcome.
-    """
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_create_end.append(_mark_connected)
-    trace.on_connection_reuseconn.append(_mark_connected)
-    return trace
-
-
-current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
-    "prolific_async_current_call", default=None
-)
-
-
 class RateGate:
     """The 429 gate of one client: a 429 seen by any request holds back every request.
 
@@ -233,14 +110,14 @@ class RateGate:
         loop = asyncio.get_running_loop()
         for _ in range(rounds):  # a gate that keeps closing again is left to the call
             delay = self._resume_at - loop.time()
-            if delay <= 0 or _testing:
+            if delay <= 0 or testing_enabled():
                 return
             await sleep(delay)
 
     async def wait_within(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
         """Wait for the gate, but not past ``deadline`` (``loop.time()``)."""
         delay = self._resume_at - loop.time()
-        if delay > 0 and not _testing:
+        if delay > 0 and not testing_enabled():
             # Past the deadline the caller's own timeout ends the call (nothing was sent).
             await sleep(min(delay, max(0.0, deadline - loop.time())))
 
@@ -273,83 +150,108 @@ class RetryMiddleware:
         state = current_call.get()
         if state is None:
             state = CallState(deadline=loop.time() + self.policy.timeout)
-        idempotent = req.method in IDEMPOTENT_METHODS
-        retry_statuses = RETRY_STATUSES_IDEMPOTENT if idempotent else RETRY_STATUSES_NON_IDEMPOTENT
         if state.sent >= self.policy.attempts and state.last_failure is not None:
             # aiohttp resends a GET once after a dropped connection, running this
             # middleware again: the attempts already spent still count.
             raise state.last_failure
         for attempt in range(state.sent + 1, self.policy.attempts + 1):
             is_last = attempt == self.policy.attempts
-            response: ClientResponse | None = None
-            failure: aiohttp.ClientError | None = None
-            retry_after: float | None = None
-            await self.gate.wait_within(loop, state.deadline)
-            if self.closing:
-                raise ClientClosingError("the client was closed; the request was not sent")
-            state.sent += 1
-            state.sent_at = datetime.now(UTC)
-            state.connected = False
-            state.in_flight = True
-            try:
-                response = await handler(req)
-                if response.status not in retry_statuses:
-                    await response.read()
-                    state.in_flight = False
-                    return response
-            except aiohttp.ClientError as exc:
-                if response is not None:
-                    response.release()
-                    response = None
-                if never_sent(exc):
-                    state.in_flight = False
-                if is_last or not _retryable_error(exc, idempotent):
-                    state.last_failure = exc
-                    raise
-                failure = exc
+            answer = await self._attempt(req, handler, loop, state, is_last=is_last)
+            if isinstance(answer, BaseException):  # an error worth another attempt
+                wait = self._backoff(attempt, None)
             else:
-                retry_after = parse_retry_after(response.headers)
-                if response.status == 429:
-                    state.rate_limited += 1
-                    self.gate.count_rate_limited()
-                    if state.return_rate_limited:
-                        wait = (
-                            retry_after
-                            if retry_after is not None
-                            else self.policy.backoff(state.throttle_round)
-                        )
-                        self.gate.hold_back(
-                            loop, 0.0 if _testing else min(wait, self.policy.retry_after_cap)
-                        )
-                        state.in_flight = False
-                        return response
-                if is_last or (
-                    retry_after is not None and retry_after > self.policy.retry_after_cap
-                ):
+                retry_after = parse_retry_after(answer.headers)
+                if not self._retry_status(req, answer, loop, state, retry_after, is_last=is_last):
                     state.in_flight = False
-                    if response.status == 429:
-                        self.gate.hold_back(
-                            loop, min(retry_after or 0.0, self.policy.retry_after_cap)
-                        )
-                    return response
+                    return answer
+                wait = self._backoff(attempt, retry_after)
             state.in_flight = False
-            if _testing:
-                wait = 0.0
-            elif retry_after is not None:
-                wait = retry_after
-            else:
-                wait = self.policy.backoff(attempt)
             if loop.time() + wait >= state.deadline:
                 # Out of time: the caller sees the last failure as it was.
-                if failure is not None:
-                    state.last_failure = failure
-                    raise failure
-                return response  # type: ignore[return-value]
-            if response is not None:
-                response.release()  # never pin a pooled connection on a discarded body
-                if response.status == 429:
+                if isinstance(answer, BaseException):
+                    raise answer
+                return answer
+            if not isinstance(answer, BaseException):
+                answer.release()  # never pin a pooled connection on a discarded body
+                if answer.status == 429:
                     # The gate is the wait, for this request and every other one.
                     self.gate.hold_back(loop, wait)
                     continue
             await sleep(wait)
         raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    async def _attempt(
+        self,
+        req: ClientRequest,
+        handler: ClientHandlerType,
+        loop: asyncio.AbstractEventLoop,
+        state: CallState,
+        *,
+        is_last: bool,
+    ) -> ClientResponse | aiohttp.ClientError:
+        """Send once. Returns the response, or the error when it is worth retrying.
+
+        A response whose status is not worth retrying has its body read here, so a
+        connection that breaks mid-body counts as this attempt's error.
+        """
+        await self.gate.wait_within(loop, state.deadline)
+        if self.closing:
+            raise ClientClosingError("the client was closed; the request was not sent")
+        state.sent += 1
+        state.sent_at = datetime.now(UTC)
+        state.connected = False
+        state.in_flight = True
+        response: ClientResponse | None = None
+        try:
+            response = await handler(req)
+            if not self._worth_retrying(response.status, req.method):
+                await response.read()
+            return response
+        except aiohttp.ClientError as exc:
+            if response is not None:
+                response.release()
+            outcome = exception_outcome(exc)
+            if outcome is Outcome.NOT_SENT:
+                state.in_flight = False
+            state.last_failure = exc
+            if is_last or not (is_transient(exc) and may_resend(outcome, req.method)):
+                raise
+            return exc
+
+    @staticmethod
+    def _worth_retrying(status: int, method: str) -> bool:
+        return status in TRANSIENT_STATUSES and may_resend(status_outcome(status), method)
+
+    def _retry_status(
+        self,
+        req: ClientRequest,
+        response: ClientResponse,
+        loop: asyncio.AbstractEventLoop,
+        state: CallState,
+        retry_after: float | None,
+        *,
+        is_last: bool,
+    ) -> bool:
+        """Whether to send again after ``response``; counts 429s and closes the gate."""
+        if not self._worth_retrying(response.status, req.method):
+            return False
+        cap = self.policy.retry_after_cap
+        if response.status == 429:
+            state.rate_limited += 1
+            self.gate.count_rate_limited()
+            if state.return_rate_limited:
+                # The bulk layer waits at the gate itself, without holding its send slot.
+                if retry_after is None:
+                    retry_after = self.policy.backoff(state.throttle_round)
+                self.gate.hold_back(loop, 0.0 if testing_enabled() else min(retry_after, cap))
+                return False
+        if is_last or (retry_after is not None and retry_after > cap):
+            if response.status == 429:
+                self.gate.hold_back(loop, min(retry_after or 0.0, cap))
+            return False
+        return True
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if testing_enabled():
+            return 0.0
+        return retry_after if retry_after is not None else self.policy.backoff(attempt)

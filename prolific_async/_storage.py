@@ -19,18 +19,16 @@ import os
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar
+from typing import Any, BinaryIO, Final, TypeVar
 
 import aiohttp
 from yarl import URL
 
-from ._retry import testing_enabled
-from ._status import make_status_error
+from ._base_client import BaseClient
+from ._status_errors import make_status_error
+from ._testing import testing_enabled
 from ._version import __version__
 from .errors import APIConnectionError, APIStatusError, APITimeoutError
-
-if TYPE_CHECKING:
-    from ._client import ProlificClient
 
 __all__ = ["download_to_file", "redact", "send_body"]
 
@@ -49,7 +47,7 @@ def redact(url: str) -> str:
     return str(URL(url, encoded=True).with_query(None).with_fragment(None))
 
 
-async def _with_retries(client: ProlificClient, attempt: Callable[[], Awaitable[T]]) -> T:
+async def _with_retries(client: BaseClient, attempt: Callable[[], Awaitable[T]]) -> T:
     """Run ``attempt`` until it succeeds, fails for good, or the policy's attempts run out."""
     policy = client.retry_policy
     for number in range(1, policy.attempts + 1):
@@ -84,7 +82,7 @@ async def _status_error(response: aiohttp.ClientResponse, method: str, url: str)
 
 
 async def send_body(
-    client: ProlificClient,
+    client: BaseClient,
     *,
     url: str,
     method: str,
@@ -137,7 +135,7 @@ def _target(destination: Path, url: str) -> Path:
     return destination
 
 
-async def download_to_file(client: ProlificClient, url: str, destination: Path) -> Path:
+async def download_to_file(client: BaseClient, url: str, destination: Path) -> Path:
     """Stream a presigned URL's body into ``destination``; return the file's path.
 
     The body goes to a hidden temporary file next to the target, renamed over it only

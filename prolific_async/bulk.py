@@ -73,13 +73,16 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from attrs import define, field
 
+from ._base_client import BaseClient
+from ._call import CallState
 from ._converter import converter
 from ._journal import ItemKey, Journal, JournalEntry
 from ._reconcile import Adopt, Group, MatchKey, Reconciler
 from ._reconcile import Signal as _Freed
 from ._resource import path_id
-from ._retry import CallState, parse_retry_after, testing_enabled
-from ._status import status_error_class
+from ._retry import parse_retry_after
+from ._status_errors import status_error_class
+from ._testing import testing_enabled
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -97,7 +100,7 @@ from .models.batches import Batch
 from .models.bulk import BulkRequest, BulkResult, CreateBatchRequest, DuplicateBatchRequest
 
 if TYPE_CHECKING:
-    from ._client import ProlificClient
+    from .resources.batches import BatchesResource
 
 __all__ = ["BulkResult", "CreateBatchRequest", "DuplicateBatchRequest", "Journal", "run_bulk"]
 
@@ -229,7 +232,8 @@ class _Run:
 
     def __init__(
         self,
-        client: ProlificClient,
+        client: BaseClient,
+        batches: BatchesResource,
         operation: Operation,
         *,
         concurrency: int,
@@ -243,6 +247,7 @@ class _Run:
         if reconcile_margin < 0:
             raise ValueError(f"reconcile_margin must be >= 0, got {reconcile_margin!r}")
         self.client = client
+        self.batches = batches
         self.operation: Operation = operation
         self.journal = journal
         self.retry_failed = retry_failed
@@ -257,7 +262,7 @@ class _Run:
         if reconcile_delay < 0:
             raise ValueError(f"reconcile_delay must be >= 0, got {reconcile_delay!r}")
         self.reconciler = Reconciler(
-            client.batches.list,
+            batches.list,
             margin=timedelta(seconds=reconcile_margin),
             delay=timedelta(seconds=reconcile_delay),
         )
@@ -460,7 +465,7 @@ class _Run:
         task = self.sources.get(batch_id)
         if task is None or (task.done() and task.exception() is not None):
             # A failed fetch is not kept: the next copy of this source tries again.
-            task = asyncio.create_task(self.client.batches.get(batch_id))
+            task = asyncio.create_task(self.batches.get(batch_id))
             self.sources[batch_id] = task
         source = await asyncio.shield(task)
         self.reconciler.claimed.add(source.id)  # a source is never adopted as its own copy
@@ -591,7 +596,8 @@ async def aiter_any(requests: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterat
 
 
 def run_bulk(
-    client: ProlificClient,
+    client: BaseClient,
+    batches: BatchesResource,
     operation: Operation,
     requests: Iterable[BulkRequest] | AsyncIterable[BulkRequest],
     *,
@@ -604,6 +610,7 @@ def run_bulk(
     """Start a bulk run; the resources' ``create_many``/``duplicate_many`` call this."""
     run = _Run(
         client,
+        batches,
         operation,
         concurrency=concurrency,
         journal=journal,

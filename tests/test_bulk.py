@@ -641,6 +641,7 @@ async def test_lookalike_creates_and_duplicates_under_every_fault(seed: int) -> 
             results = await collect(
                 run_bulk(
                     client,
+                    client.batches,
                     "provision",
                     requests,
                     concurrency=16,

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from prolific_async import errors
-from prolific_async._status import describe_error_body, make_status_error, status_error_class
+from prolific_async._status_errors import describe_error_body, make_status_error, status_error_class
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from attrs import frozen
 
+from .._base_client import APIResponse
 from .._converter import converter, structure_response
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -33,7 +34,7 @@ from .._storage import download_to_file
 from ..errors import ExportFailedError
 from ..models.exports import BatchExport, BatchReport, ExportStatus
 from ..models.responses import TaskResponse
-from ._batch_setup import BATCH_TEMPLATE, batch_path
+from ._batch_setup import BATCH_TEMPLATE
 
 __all__ = ["BatchResultsMixin"]
 
@@ -61,10 +62,6 @@ def _filter_value(value: object, name: str) -> str:
     return value
 
 
-def _export_path(batch_id: str, export_id: str) -> str:
-    return batch_path(batch_id, f"/export/{path_id(export_id, 'export_id')}")
-
-
 class BatchResultsMixin(Resource):
     """Responses, report and exports of batches (part of :class:`BatchesResource`)."""
 
@@ -76,10 +73,8 @@ class BatchResultsMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        page = await self._client.get(
-            batch_path(batch_id, "/responses"),
-            cast_to=_ResponsePage,
-            template=f"{BATCH_TEMPLATE}/responses",
+        page = await self._get(
+            BATCH_TEMPLATE + "/responses", cast_to=_ResponsePage, batch_id=batch_id
         )
         return page.results or []
 
@@ -91,11 +86,7 @@ class BatchResultsMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        return await self._client.get(
-            batch_path(batch_id, "/report/"),
-            cast_to=BatchReport,
-            template=f"{BATCH_TEMPLATE}/report/",
-        )
+        return await self._get(BATCH_TEMPLATE + "/report/", cast_to=BatchReport, batch_id=batch_id)
 
     async def request_export(
         self,
@@ -133,11 +124,11 @@ class BatchResultsMixin(Resource):
             params["from"] = _filter_value(from_, "from_")
         if to is not None:
             params["to"] = _filter_value(to, "to")
-        return await self._client.post(
-            batch_path(batch_id, "/export"),
+        return await self._post(
+            BATCH_TEMPLATE + "/export",
             cast_to=BatchExport,
             params=params or None,
-            template=f"{BATCH_TEMPLATE}/export",
+            batch_id=batch_id,
         )
 
     async def get_export(self, batch_id: str, export_id: str) -> BatchExport:
@@ -146,8 +137,8 @@ class BatchResultsMixin(Resource):
         Raises:
             NotFoundError: no such batch or export job.
         """
-        return await self._client.get(
-            _export_path(batch_id, export_id), cast_to=BatchExport, template=EXPORT_TEMPLATE
+        return await self._get(
+            EXPORT_TEMPLATE, cast_to=BatchExport, batch_id=batch_id, export_id=export_id
         )
 
     async def list_exports(self, batch_id: str) -> list[BatchExport]:
@@ -158,8 +149,8 @@ class BatchResultsMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        response = await self._client._request(
-            "GET", batch_path(batch_id, "/export"), template=f"{BATCH_TEMPLATE}/export"
+        response = await self._get(
+            BATCH_TEMPLATE + "/export", cast_to=APIResponse, batch_id=batch_id
         )
         if isinstance(response.data, list):
             return structure_response(
@@ -185,8 +176,8 @@ class BatchResultsMixin(Resource):
             ConflictError: the job is still generating.
             NotFoundError: no such batch or export job.
         """
-        await self._client._request(
-            "DELETE", _export_path(batch_id, export_id), template=EXPORT_TEMPLATE
+        await self._delete(
+            EXPORT_TEMPLATE, cast_to=APIResponse, batch_id=batch_id, export_id=export_id
         )
 
     async def wait_for_export(

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from attrs import frozen
-
+from .._base_client import APIResponse
 from .._converter import converter
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -19,7 +18,13 @@ from .._polling import (
     poll_until,
     require_wait_settings,
 )
-from .._resource import Resource, path_id
+from .._resource import (
+    Resource,
+    StatusBody,
+    path_id,
+    require_positive_int,
+    require_str,
+)
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..errors import BatchSetupError
 from ..models.batches import Batch, BatchStatus
@@ -28,16 +33,6 @@ from ..models.layout import Page
 __all__ = ["BatchSetupMixin"]
 
 BATCH_TEMPLATE: Final = "/api/v1/data-collection/batches/{batch_id}"
-
-
-@frozen(kw_only=True)
-class _StatusBody:
-    status: BatchStatus | str
-
-
-def batch_path(batch_id: str, suffix: str = "") -> str:
-    """The path of a batch (or of ``suffix`` under it), its id checked and quoted."""
-    return BATCH_TEMPLATE.format(batch_id=path_id(batch_id, "batch_id")) + suffix
 
 
 class BatchSetupMixin(Resource):
@@ -52,12 +47,8 @@ class BatchSetupMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        body = await self._client.get(
-            batch_path(batch_id, "/status"),
-            cast_to=_StatusBody,
-            template=f"{BATCH_TEMPLATE}/status",
-        )
-        return body.status
+        body = await self._get(BATCH_TEMPLATE + "/status", cast_to=StatusBody, batch_id=batch_id)
+        return converter.structure(body.status, BatchStatus | str)  # type: ignore[arg-type]
 
     async def setup(
         self,
@@ -82,24 +73,13 @@ class BatchSetupMixin(Resource):
             BadRequestError: a field was rejected.
             NotFoundError: no batch has that id.
         """
-        path = batch_path(batch_id, "/setup")
         body: dict[str, Any] = {}
         if dataset_id is not NOT_GIVEN:
-            if not isinstance(dataset_id, str) or not dataset_id:
-                raise ValueError(f"dataset_id must be a non-empty string, got {dataset_id!r}")
-            body["dataset_id"] = dataset_id
+            body["dataset_id"] = require_str(dataset_id, "dataset_id")
         if tasks_per_group is not NOT_GIVEN:
-            if (
-                isinstance(tasks_per_group, bool)
-                or not isinstance(tasks_per_group, int)
-                or tasks_per_group < 1
-            ):
-                raise ValueError(
-                    f"tasks_per_group must be an integer >= 1, got {tasks_per_group!r}"
-                )
-            body["tasks_per_group"] = tasks_per_group
-        await self._client._request(
-            "POST", path, json_body=body, template=f"{BATCH_TEMPLATE}/setup"
+            body["tasks_per_group"] = require_positive_int(tasks_per_group, "tasks_per_group")
+        await self._post(
+            BATCH_TEMPLATE + "/setup", cast_to=APIResponse, body=body, batch_id=batch_id
         )
 
     async def wait_until_ready(
@@ -152,7 +132,7 @@ class BatchSetupMixin(Resource):
             goal="READY",
             settings=settings,
         )
-        return await self._client.get(batch_path(batch_id), cast_to=Batch, template=BATCH_TEMPLATE)
+        return await self._get(BATCH_TEMPLATE, cast_to=Batch, batch_id=batch_id)
 
     async def tasks(self, batch_id: str) -> list[str]:
         """List a batch's task ids (``GET /batches/{batch_id}/tasks``); empty until READY.
@@ -160,9 +140,7 @@ class BatchSetupMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        return await self._client.get(
-            batch_path(batch_id, "/tasks"), cast_to=list[str], template=f"{BATCH_TEMPLATE}/tasks"
-        )
+        return await self._get(BATCH_TEMPLATE + "/tasks", cast_to=list[str], batch_id=batch_id)
 
     async def task_groups(self, batch_id: str) -> list[str]:
         """List a batch's task group ids (``GET /batches/{batch_id}/task-groups``).
@@ -170,10 +148,8 @@ class BatchSetupMixin(Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        return await self._client.get(
-            batch_path(batch_id, "/task-groups"),
-            cast_to=list[str],
-            template=f"{BATCH_TEMPLATE}/task-groups",
+        return await self._get(
+            BATCH_TEMPLATE + "/task-groups", cast_to=list[str], batch_id=batch_id
         )
 
 
@@ -190,10 +166,3 @@ def layout_body(value: object) -> list[dict[str, Any]]:
         raise ValueError("batch_items must hold at least one Page (None leaves it out)")
     body: list[dict[str, Any]] = converter.unstructure(list(value), list[Page])
     return body
-
-
-def require_bool(value: object, name: str) -> bool:
-    """Refuse anything but a bool (``1`` or ``"yes"`` would be sent as they are)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return value

@@ -4,33 +4,27 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from attrs import frozen
 
 from .._converter import converter
-from .._resource import Resource, path_id
+from .._resource import Resource, require_bool, require_str
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..bulk import DEFAULT_RECONCILE_MARGIN, run_bulk
 from ..models.batches import Batch, TaskDetails
 from ..models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
 from ..models.layout import Page
 from ._batch_results import BatchResultsMixin
-from ._batch_setup import BatchSetupMixin, layout_body, require_bool
+from ._batch_setup import BatchSetupMixin, layout_body
 
 if TYPE_CHECKING:
     from .._journal import Journal
 
 __all__ = ["BatchesResource"]
 
-BATCHES_PATH = "/api/v1/data-collection/batches"
-BATCH_TEMPLATE = BATCHES_PATH + "/{batch_id}"
-
-
-def _require_str(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return value
+BATCHES_PATH: Final = "/api/v1/data-collection/batches"
+BATCH_TEMPLATE: Final = BATCHES_PATH + "/{batch_id}"
 
 
 def _require_task_details(value: object) -> dict[str, Any]:
@@ -93,17 +87,17 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
                 the location of each problem (``batch_items[0].rows[0]...``).
         """
         body: dict[str, Any] = {
-            "name": _require_str(name, "name"),
-            "workspace_id": _require_str(workspace_id, "workspace_id"),
+            "name": require_str(name, "name"),
+            "workspace_id": require_str(workspace_id, "workspace_id"),
             "task_details": _require_task_details(task_details),
         }
         if dataset_id is not None:
-            body["dataset_id"] = _require_str(dataset_id, "dataset_id")
+            body["dataset_id"] = require_str(dataset_id, "dataset_id")
         if batch_items is not None:
             body["batch_items"] = layout_body(batch_items)
         if auto_sync_enabled is not None:
             body["auto_sync_enabled"] = require_bool(auto_sync_enabled, "auto_sync_enabled")
-        return await self._client.post(BATCHES_PATH, cast_to=Batch, body=body)
+        return await self._post(BATCHES_PATH, cast_to=Batch, body=body)
 
     async def get(self, batch_id: str) -> Batch:
         """Get a batch by id (``GET /batches/{batch_id}``).
@@ -111,8 +105,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
         Raises:
             NotFoundError: no batch has that id.
         """
-        path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}"
-        return await self._client.get(path, cast_to=Batch, template=BATCH_TEMPLATE)
+        return await self._get(BATCH_TEMPLATE, cast_to=Batch, batch_id=batch_id)
 
     async def update(
         self,
@@ -143,19 +136,18 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             UnprocessableEntityError: the layout failed validation; the message names
                 the location of each problem.
         """
-        path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}"
         body: dict[str, Any] = {}
         if name is not NOT_GIVEN:
-            body["name"] = _require_str(name, "name")
+            body["name"] = require_str(name, "name")
         if task_details is not NOT_GIVEN:
             body["task_details"] = _require_task_details(task_details)
         if dataset_id is not NOT_GIVEN:
-            body["dataset_id"] = _require_str(dataset_id, "dataset_id")
+            body["dataset_id"] = require_str(dataset_id, "dataset_id")
         if batch_items is not NOT_GIVEN:
             body["batch_items"] = None if batch_items is None else layout_body(batch_items)
         if auto_sync_enabled is not NOT_GIVEN:
             body["auto_sync_enabled"] = require_bool(auto_sync_enabled, "auto_sync_enabled")
-        return await self._client.patch(path, cast_to=Batch, body=body, template=BATCH_TEMPLATE)
+        return await self._patch(BATCH_TEMPLATE, cast_to=Batch, body=body, batch_id=batch_id)
 
     async def duplicate(
         self,
@@ -179,16 +171,13 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
                 the server; the copy may exist.
             NotFoundError: no batch has that id.
         """
-        path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}/duplicate"
-        if not isinstance(upload_new_dataset, bool):
-            raise TypeError(
-                f"upload_new_dataset must be a bool, got {type(upload_new_dataset).__name__}"
-            )
-        body: dict[str, Any] = {"upload_new_dataset": upload_new_dataset}
+        body: dict[str, Any] = {
+            "upload_new_dataset": require_bool(upload_new_dataset, "upload_new_dataset")
+        }
         if name is not None:
-            body["name"] = _require_str(name, "name")
-        return await self._client.post(
-            path, cast_to=Batch, body=body, template=f"{BATCH_TEMPLATE}/duplicate"
+            body["name"] = require_str(name, "name")
+        return await self._post(
+            BATCH_TEMPLATE + "/duplicate", cast_to=Batch, body=body, batch_id=batch_id
         )
 
     async def list(self, workspace_id: str) -> builtins.list[Batch]:
@@ -196,8 +185,8 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
 
         The endpoint documents no paging: the whole workspace comes back at once.
         """
-        params = {"workspace_id": _require_str(workspace_id, "workspace_id")}
-        page = await self._client.get(BATCHES_PATH, cast_to=_BatchList, params=params)
+        params = {"workspace_id": require_str(workspace_id, "workspace_id")}
+        page = await self._get(BATCHES_PATH, cast_to=_BatchList, params=params)
         return page.results or []
 
     def create_many(
@@ -235,6 +224,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
         """
         return run_bulk(
             self._client,
+            self,
             "create",
             requests,
             concurrency=concurrency,
@@ -261,6 +251,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
         """
         return run_bulk(
             self._client,
+            self,
             "duplicate",
             requests,
             concurrency=concurrency,

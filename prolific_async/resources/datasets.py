@@ -8,8 +8,6 @@ from collections.abc import AsyncIterable
 from pathlib import Path, PurePath
 from typing import Any, Final
 
-from attrs import frozen
-
 from .._converter import converter
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -19,7 +17,7 @@ from .._polling import (
     poll_until,
     require_wait_settings,
 )
-from .._resource import Resource, path_id
+from .._resource import Resource, StatusBody, path_id, require_str
 from .._storage import send_body
 from ..errors import DatasetProcessingError, DatasetSchemaPendingError
 from ..models.datasets import (
@@ -58,17 +56,6 @@ FINISHED_IMPORT: Final = frozenset(
 UploadSource = str | os.PathLike[str] | bytes | AsyncIterable[bytes]
 
 
-@frozen(kw_only=True)
-class _StatusBody:
-    status: DatasetStatus | str
-
-
-def _require_str(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return value
-
-
 async def _read_stream(stream: AsyncIterable[bytes]) -> bytes:
     chunks: list[bytes] = []
     async for chunk in stream:
@@ -103,14 +90,14 @@ class DatasetsResource(Resource):
             BadRequestError: a field (or the schema) was rejected.
         """
         body: dict[str, Any] = {
-            "name": _require_str(name, "name"),
-            "workspace_id": _require_str(workspace_id, "workspace_id"),
+            "name": require_str(name, "name"),
+            "workspace_id": require_str(workspace_id, "workspace_id"),
         }
         if schema is not None:
             if not isinstance(schema, DatasetSchema):
                 raise TypeError(f"schema must be a DatasetSchema, got {type(schema).__name__}")
             body["schema"] = converter.unstructure(schema)
-        return await self._client.post(DATASETS_PATH, cast_to=Dataset, body=body)
+        return await self._post(DATASETS_PATH, cast_to=Dataset, body=body)
 
     async def get(self, dataset_id: str) -> Dataset:
         """Get a dataset (``GET /datasets/{dataset_id}``), with its V4 import jobs.
@@ -118,8 +105,7 @@ class DatasetsResource(Resource):
         Raises:
             NotFoundError: no dataset has that id.
         """
-        path = f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}"
-        return await self._client.get(path, cast_to=Dataset, template=DATASET_TEMPLATE)
+        return await self._get(DATASET_TEMPLATE, cast_to=Dataset, dataset_id=dataset_id)
 
     async def get_status(self, dataset_id: str) -> DatasetStatus | str:
         """Get a dataset's processing status (``GET /datasets/{dataset_id}/status``).
@@ -132,11 +118,10 @@ class DatasetsResource(Resource):
         Raises:
             NotFoundError: no dataset has that id.
         """
-        path = f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}/status"
-        body = await self._client.get(
-            path, cast_to=_StatusBody, template=f"{DATASET_TEMPLATE}/status"
+        body = await self._get(
+            DATASET_TEMPLATE + "/status", cast_to=StatusBody, dataset_id=dataset_id
         )
-        return body.status
+        return converter.structure(body.status, DatasetStatus | str)  # type: ignore[arg-type]
 
     async def get_upload_url(self, dataset_id: str, filename: str) -> UploadURL:
         """Get a presigned URL to upload one file to (``GET .../upload-url/{filename}``).
@@ -153,12 +138,11 @@ class DatasetsResource(Resource):
             BadRequestError: the file type is not accepted for this dataset.
             NotFoundError: no dataset has that id.
         """
-        path = (
-            f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}"
-            f"/upload-url/{path_id(filename, 'filename')}"
-        )
-        return await self._client.get(
-            path, cast_to=UploadURL, template=f"{DATASET_TEMPLATE}/upload-url/{{filename}}"
+        return await self._get(
+            DATASET_TEMPLATE + "/upload-url/{filename}",
+            cast_to=UploadURL,
+            dataset_id=dataset_id,
+            filename=filename,
         )
 
     async def get_import(self, dataset_id: str, import_id: str) -> ImportJob:
@@ -167,12 +151,11 @@ class DatasetsResource(Resource):
         Raises:
             NotFoundError: no such dataset or import job.
         """
-        path = (
-            f"{DATASETS_PATH}/{path_id(dataset_id, 'dataset_id')}"
-            f"/imports/{path_id(import_id, 'import_id')}"
-        )
-        return await self._client.get(
-            path, cast_to=ImportJob, template=f"{DATASET_TEMPLATE}/imports/{{import_id}}"
+        return await self._get(
+            DATASET_TEMPLATE + "/imports/{import_id}",
+            cast_to=ImportJob,
+            dataset_id=dataset_id,
+            import_id=import_id,
         )
 
     async def upload(
@@ -228,14 +211,14 @@ class DatasetsResource(Resource):
         body: bytes | Path
         if isinstance(file, str | os.PathLike):
             body = Path(file)
-            filename = _require_str(body.name if filename is None else filename, "filename")
+            filename = require_str(body.name if filename is None else filename, "filename")
             # Checked before asking for a URL: for a V4 dataset that starts an import job.
             if not await asyncio.to_thread(body.is_file):
                 raise FileNotFoundError(f"no file to upload at {str(body)!r}")
         elif isinstance(file, bytes | bytearray | AsyncIterable):
             if filename is None:
                 raise ValueError("filename is required when uploading bytes or a stream")
-            filename = _require_str(filename, "filename")
+            filename = require_str(filename, "filename")
             if isinstance(file, bytes | bytearray):
                 body = bytes(file)
             else:

@@ -1,4 +1,9 @@
-"""Turning non-2xx responses into :mod:`prolific_async.errors` exceptions."""
+"""Turning what went wrong with a request into a :mod:`prolific_async.errors` exception.
+
+Non-2xx answers become the :class:`APIStatusError` subclass for their status; aiohttp's
+exceptions and the call's deadline become :class:`APIConnectionError` and its subclasses,
+chosen by :mod:`prolific_async._outcome` (whether the request may have taken effect).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,23 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
+
+from ._call import CallState, ClientClosingError
+from ._outcome import IDEMPOTENT_METHODS, Outcome, exception_outcome
 from .errors import (
+    APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     InternalServerError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
+    ProlificError,
     RateLimitError,
     UnprocessableEntityError,
 )
@@ -188,3 +202,92 @@ def make_status_error(
         url=url,
         headers=headers,
     )
+
+
+def _may_have_acted(method: str, outcome: Outcome) -> bool:
+    """A non-idempotent request that may have reached the server: its fate is unknown."""
+    return outcome is Outcome.MAYBE_APPLIED and method not in IDEMPOTENT_METHODS
+
+
+def closed_error(method: str = "", url: str = "", state: CallState | None = None) -> ProlificError:
+    """The error for a call that the client's ``aclose()`` cut short (or came after it)."""
+    outcome = exception_outcome(
+        ClientClosingError(), maybe_sent=state is not None and state.maybe_sent
+    )
+    if _may_have_acted(method, outcome):
+        return OutcomeUnknownError(
+            f"{method} {url}: the client was closed while the request may have reached "
+            "the server; check whether it took effect before sending it again.",
+            method=method,
+            url=url,
+        )
+    return ClientClosedError("This ProlificClient was closed with aclose(); create a new one.")
+
+
+def connection_error(
+    exc: aiohttp.ClientError, method: str, url: str, state: CallState, *, closed: bool
+) -> ProlificError:
+    """The error for a call whose last attempt raised ``exc`` (no HTTP answer)."""
+    if closed or isinstance(exc, ClientClosingError):
+        failure: ProlificError = closed_error(method, url, state)
+        failure.__cause__ = exc
+        return failure
+    attempts = f"after {state.sent} attempt{'s' if state.sent != 1 else ''}"
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    outcome = exception_outcome(exc)
+    if outcome is Outcome.NOT_SENT:
+        cls = (
+            APITimeoutError
+            if isinstance(exc, aiohttp.ConnectionTimeoutError)
+            else APIConnectionError
+        )
+        failure = cls(
+            f"{method} {url}: could not connect {attempts} ({detail}); the request was not sent",
+            method=method,
+            url=url,
+        )
+    elif _may_have_acted(method, outcome):
+        failure = OutcomeUnknownError(
+            f"{method} {url}: the connection failed after the request may have reached "
+            f"the server ({detail}). It was not retried, because repeating it could "
+            "create a duplicate: check whether it took effect before sending it again.",
+            method=method,
+            url=url,
+        )
+    elif isinstance(exc, aiohttp.ServerTimeoutError):
+        failure = APITimeoutError(
+            f"{method} {url}: timed out reading the response {attempts} ({detail})",
+            method=method,
+            url=url,
+        )
+    else:
+        failure = APIConnectionError(
+            f"{method} {url}: connection failed {attempts} ({detail})", method=method, url=url
+        )
+    if not isinstance(exc, aiohttp.ClientResponseError):  # those carry our headers
+        failure.__cause__ = exc
+    return failure
+
+
+def deadline_error(
+    exc: TimeoutError, method: str, url: str, state: CallState, seconds: float
+) -> APIConnectionError:
+    """The error for a call that ran out of its whole deadline (``RetryPolicy.timeout``)."""
+    failure: APIConnectionError
+    if _may_have_acted(method, exception_outcome(exc, maybe_sent=state.maybe_sent)):
+        failure = OutcomeUnknownError(
+            f"{method} {url}: no answer within the call's {seconds:g}s deadline "
+            "(RetryPolicy.timeout) after the request may have reached the server. It "
+            "was not retried: check whether it took effect before sending it again.",
+            method=method,
+            url=url,
+        )
+    else:
+        failure = APITimeoutError(
+            f"{method} {url}: no answer within the call's {seconds:g}s deadline "
+            f"(RetryPolicy.timeout), {state.sent} attempt(s)",
+            method=method,
+            url=url,
+        )
+    failure.__cause__ = exc
+    return failure

@@ -1,0 +1,470 @@
+"""The transport under every call: configuration, the session, its lifecycle, one request.
+
+:class:`BaseClient` knows nothing of batches or datasets. It owns the one
+``aiohttp.ClientSession`` (created lazily, inside the running loop), the retry middleware,
+the 429 gate and the request path::
+
+    get/post/patch/delete -> _request: slot and deadline (_call)
+                                       -> send and map errors (_send)
+                                       -> deprecation, status, decode (_finish)
+
+Resources, the bulk layer, storage transfers and provisioning use only its public
+members; :class:`~prolific_async.ProlificClient` adds the resources on top.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+import os
+import sys
+import warnings
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import aiohttp
+from attrs import frozen
+from yarl import URL
+
+from ._call import CallState, connection_trace, current_call
+from ._converter import structure_response
+from ._retry import RateGate, RetryMiddleware, RetryPolicy
+from ._status_errors import closed_error, connection_error, deadline_error, make_status_error
+from ._version import __version__
+from .errors import ClientClosedError, MissingTokenError, ProlificError, ResponseValidationError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Self
+
+__all__ = ["DEFAULT_BASE_URL", "APIResponse", "BaseClient"]
+
+DEFAULT_BASE_URL: Final = "https://api.prolific.com"
+USER_AGENT: Final = f"prolific_async/{__version__}"
+
+T = TypeVar("T")
+
+_PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package.
+
+    Python shows a ``DeprecationWarning`` by default only when it is attributed to the
+    user's own ``__main__`` code, not to the library line that raised it.
+    """
+    frame = sys._getframe(1)  # the function that will call warnings.warn
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+@frozen
+class APIResponse:
+    """A decoded 2xx response; ``cast_to=APIResponse`` returns it as it is."""
+
+    status: int
+    """The HTTP status."""
+    data: Any
+    """The decoded JSON body (``None`` for an empty one)."""
+    method: str
+    """The request's method."""
+    url: str
+    """The request's URL."""
+    sent: int
+    """How many attempts the call sent (for a POST: how many POSTs it cost)."""
+
+
+class BaseClient:
+    """Configuration, the ``aiohttp`` session and its lifecycle, and the request path.
+
+    See :class:`~prolific_async.ProlificClient` for the arguments.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen, shared safely)
+        max_connections: int = 100,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        token = token if token is not None else os.environ.get("PROLIFIC_TOKEN")
+        token = token.strip() if isinstance(token, str) else token
+        if not token:
+            raise MissingTokenError(
+                "No Prolific API token: pass token=... or set the PROLIFIC_TOKEN "
+                "environment variable (create a token in the Prolific app under "
+                "Settings > API tokens)."
+            )
+        base = (base_url or os.environ.get("PROLIFIC_URL") or DEFAULT_BASE_URL).rstrip("/")
+        parsed = URL(base)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError(f"base_url must be an http(s) URL with a host, got {base!r}")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not isinstance(max_connections, int) or max_connections < 1:
+            raise ValueError(f"max_connections must be an integer >= 1, got {max_connections!r}")
+        self._headers: Final = {
+            "Authorization": f"Token {token}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        self._base_url: Final = base
+        self._retry_policy: Final = retry
+        self._rate_gate: Final = RateGate()
+        self._middleware: Final = RetryMiddleware(retry, self._rate_gate)
+        # `connect` covers DNS, waiting for a pooled connection and the handshake.
+        self._timeout: Final = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
+        self._max_connections: Final = max_connections
+        self._in_flight: Final = asyncio.Semaphore(max_connections)
+        self._session = session
+        self._owns_session: Final = session is None
+        self._state = _State.UNOPENED
+        self._deprecations_seen: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={self._base_url!r} state={self._state.value}>"
+
+    # -- what lower layers may ask -----------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self._base_url
+
+    @property
+    def attempt_timeout(self) -> float:
+        """Seconds allowed for each attempt to connect and for each read (``timeout``)."""
+        return float(self._timeout.sock_read or 0.0)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy applied to every request."""
+        return self._retry_policy
+
+    @property
+    def rate_gate(self) -> RateGate:
+        """The 429 gate every request of this client passes (and its 429 count)."""
+        return self._rate_gate
+
+    @property
+    def transfer_timeout(self) -> aiohttp.ClientTimeout:
+        """The per-attempt connect and read timeouts, for transfers outside the API."""
+        return self._timeout
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether :meth:`aclose` has been called."""
+        return self._state is _State.CLOSED
+
+    @contextlib.asynccontextmanager
+    async def storage_session(self) -> AsyncIterator[aiohttp.ClientSession]:
+        """The session for presigned storage transfers.
+
+        The client's own session, or, beside a caller's ``session=`` (whose default
+        headers might hold a token), a short-lived plain one, so nothing of the caller's
+        reaches storage.
+        """
+        session = self._ensure_session()
+        if self._owns_session:
+            yield session
+            return
+        async with aiohttp.ClientSession() as plain:
+            yield plain
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        self._ensure_session()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and the session it created; safe to call more than once.
+
+        A session passed in as ``session=`` is left open: its owner closes it.
+        """
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        self._middleware.closing = True
+        if self._owns_session and self._session is not None:
+            # Shielded: a cancelled caller must not leave the connector half-closed.
+            await asyncio.shield(self._session.close())
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        session = getattr(self, "_session", None)
+        if getattr(self, "_owns_session", False) and session is not None and not session.closed:
+            _warn(
+                f"Unclosed {self!r}: use 'async with {type(self).__name__}()' or await aclose()",
+                ResourceWarning,
+                source=self,
+                stacklevel=1,
+            )
+
+    def _closed(self) -> bool:
+        # A call, not the property: mypy would narrow the property across awaits.
+        return self._state is _State.CLOSED
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._state is _State.CLOSED:
+            raise closed_error()
+        if self._session is None:
+            # Created here, not in __init__: aiohttp needs a running event loop.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                middlewares=(self._middleware,),
+                trace_configs=[connection_trace()],
+                timeout=self._timeout,
+                json_serialize=json.dumps,
+            )
+        elif self._session.closed:
+            raise ClientClosedError("The aiohttp session given as session= has been closed.")
+        self._state = _State.OPENED
+        return self._session
+
+    # -- requests: the public escape hatch -------------------------------------------------
+
+    async def get(
+        self,
+        path: str,
+        *,
+        cast_to: type[T],
+        params: Mapping[str, str] | None = None,
+        template: str | None = None,
+        state: CallState | None = None,
+    ) -> T:
+        """Send a GET to ``path`` (below the base URL) and decode its answer as ``cast_to``.
+
+        The escape hatch for endpoints not wrapped yet: the request goes through the
+        same retry policy, 429 gate and error mapping as every wrapped call.
+        ``cast_to=APIResponse`` returns the decoded response as it is. ``template``
+        names the endpoint (``/batches/{batch_id}``) for the once-per-endpoint
+        deprecation warning; ``state`` collects what the call did, even when it fails.
+        """
+        return await self.request(
+            "GET", path, cast_to=cast_to, params=params, template=template, state=state
+        )
+
+    async def post(
+        self,
+        path: str,
+        *,
+        cast_to: type[T],
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        template: str | None = None,
+        state: CallState | None = None,
+    ) -> T:
+        """Send a POST with a JSON ``body``; resent only when it provably did not act."""
+        return await self.request(
+            "POST", path, cast_to=cast_to, body=body, params=params, template=template, state=state
+        )
+
+    async def patch(
+        self,
+        path: str,
+        *,
+        cast_to: type[T],
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        template: str | None = None,
+        state: CallState | None = None,
+    ) -> T:
+        """Send a PATCH with a JSON ``body`` and decode its answer as ``cast_to``."""
+        return await self.request(
+            "PATCH", path, cast_to=cast_to, body=body, params=params, template=template, state=state
+        )
+
+    async def delete(
+        self,
+        path: str,
+        *,
+        cast_to: type[T],
+        params: Mapping[str, str] | None = None,
+        template: str | None = None,
+        state: CallState | None = None,
+    ) -> T:
+        """Send a DELETE to ``path`` and decode its answer as ``cast_to``."""
+        return await self.request(
+            "DELETE", path, cast_to=cast_to, params=params, template=template, state=state
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast_to: type[T],
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        template: str | None = None,
+        state: CallState | None = None,
+    ) -> T:
+        """Send one API call and decode its 2xx answer as ``cast_to``.
+
+        Raises:
+            APIStatusError: (a subclass per status) for a non-2xx answer.
+            APIConnectionError: no response; :class:`OutcomeUnknownError` for a
+                non-idempotent request that may have taken effect.
+            ResponseValidationError: a 2xx body that is not JSON or does not fit.
+        """
+        response = await self._request(method, path, body, params, template, state)
+        if cast_to is APIResponse:
+            return response  # type: ignore[return-value]
+        return structure_response(
+            response.data, cast_to, status_code=response.status, method=method, url=response.url
+        )
+
+    # -- requests: the steps ---------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Mapping[str, str] | None,
+        template: str | None,
+        state: CallState | None,
+    ) -> APIResponse:
+        session = self._ensure_session()
+        url = self._base_url + path
+        async with self._in_flight:  # more calls than connections wait here, untimed
+            if self._closed():  # closed while this call waited for a slot
+                raise closed_error()
+            state = state if state is not None else CallState(deadline=0.0)
+            state.deadline = asyncio.get_running_loop().time() + self._retry_policy.timeout
+            state.tracks_connection = self._owns_session
+            status, reason, headers, raw = await self._send(
+                session, method, url, body, params, state
+            )
+        return self._finish(method, url, template or path, state, status, reason, headers, raw)
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        body: Any,
+        params: Mapping[str, str] | None,
+        state: CallState,
+    ) -> tuple[int, str | None, Mapping[str, str], bytes]:
+        """Send through the middleware within the call's deadline; map what goes wrong."""
+        extra: dict[str, Any] = {}
+        if not self._owns_session:
+            # A per-request list replaces the session's own, so keep theirs behind ours.
+            extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
+        reset_token = current_call.set(state)
+        failure: ProlificError | None = None
+        try:
+            async with (
+                asyncio.timeout_at(state.deadline),
+                session.request(
+                    method,
+                    URL(url, encoded=True),
+                    json=body,
+                    params=params,
+                    headers=self._headers,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    raise_for_status=False,  # a caller's session may say otherwise
+                    **extra,
+                ) as response,
+            ):
+                raw = await response.read()
+                return response.status, response.reason, response.headers, raw
+        except aiohttp.ClientError as exc:
+            failure = connection_error(exc, method, url, state, closed=self._closed())
+        except TimeoutError as exc:
+            failure = deadline_error(exc, method, url, state, self._retry_policy.timeout)
+        except (RuntimeError, AssertionError) as exc:
+            # aiohttp's own complaints about a session closed under a running
+            # request; anything else is a bug and propagates.
+            if not self._closed():
+                raise
+            failure = closed_error(method, url, state)
+            failure.__cause__ = exc
+        finally:
+            current_call.reset(reset_token)
+        # Raised outside the except block: aiohttp's response errors carry the request
+        # headers (our token), so they must not ride along as __context__.
+        if failure is None:  # pragma: no cover (the body returns or an except sets it)
+            raise AssertionError("unreachable: a request either answers or fails")
+        raise failure
+
+    def _finish(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        state: CallState,
+        status: int,
+        reason: str | None,
+        headers: Mapping[str, str],
+        raw: bytes,
+    ) -> APIResponse:
+        """Warn of a deprecated endpoint, raise for a non-2xx status, decode the body."""
+        if "Deprecation" in headers:
+            self._warn_deprecated(method, endpoint, headers)
+        if not 200 <= status < 300:
+            raise make_status_error(
+                status_code=status,
+                reason=reason,
+                raw_body=raw,
+                headers=headers,
+                method=method,
+                url=url,
+            )
+        data = _decode(raw, status, method, url)
+        return APIResponse(status=status, data=data, method=method, url=url, sent=state.sent)
+
+    def _warn_deprecated(self, method: str, endpoint: str, headers: Mapping[str, str]) -> None:
+        """Warn once per endpoint and client that the server marked it deprecated."""
+        key = f"{method} {endpoint}"
+        if key in self._deprecations_seen:
+            return
+        self._deprecations_seen.add(key)
+        sunset = headers.get("Sunset")
+        when = f"; it stops working on {sunset}" if sunset else ""
+        warnings.warn(
+            f"Prolific marks {key} as deprecated{when}.",
+            DeprecationWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+
+
+def _decode(raw: bytes, status: int, method: str, url: str) -> Any:
+    """The JSON body of a 2xx answer (``None`` when empty)."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        snippet = raw[:80].decode("utf-8", errors="replace")
+        raise ResponseValidationError(
+            f"{method} {url} returned {status} with a body that is not JSON: {snippet!r}",
+            status_code=status,
+            method=method,
+            url=url,
+            errors=["body is not JSON @ $"],
+        ) from exc

@@ -1,0 +1,81 @@
+"""What one call does, seen from inside the middleware: the state the layers share.
+
+The client creates a :class:`CallState` for each call and puts it in ``current_call``;
+the retry middleware and the connection trace hooks update it; the client's error
+mapping and the bulk layer read it. It flows down through a context variable because
+aiohttp's middleware signature has no room for it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from datetime import datetime
+
+import aiohttp
+from attrs import define
+
+__all__ = ["CallState", "ClientClosingError", "connection_trace", "current_call"]
+
+
+@define
+class CallState:
+    """What one call through the middleware did; read by the client and the bulk layer."""
+
+    deadline: float
+    """``loop.time()`` after which no retry is started."""
+    sent: int = 0
+    """How many attempts were handed to aiohttp (for a POST: how many POSTs it cost)."""
+    in_flight: bool = False
+    """True while an attempt is under way (connecting, sending or awaiting the answer)."""
+    tracks_connection: bool = False
+    """Whether ``connected`` is reported (by the trace hooks of a session we created)."""
+    connected: bool = False
+    """Whether the running attempt has a connection; before that nothing can be sent."""
+    rate_limited: int = 0
+    """How many 429 answers the call met (the bulk layer slows down on them)."""
+    sent_at: datetime | None = None
+    """When the last attempt was handed to aiohttp (wall clock, for reconciliation)."""
+    last_failure: aiohttp.ClientError | None = None
+    """The error the middleware last let through, if aiohttp calls it again."""
+    throttle_round: int = 1
+    """With ``return_rate_limited``: how many 429s the request met before, plus one
+    (the gate then backs off exponentially when the answer has no ``Retry-After``)."""
+    return_rate_limited: bool = False
+    """Hand a 429 back at once (after closing the gate) instead of retrying it here.
+
+    The bulk layer sets this: it frees the request's send slot while the gate is shut,
+    so that fewer requests go out together when it opens.
+    """
+
+    @property
+    def maybe_sent(self) -> bool:
+        """Whether the running attempt may have reached the server."""
+        return self.in_flight and (self.connected or not self.tracks_connection)
+
+
+class ClientClosingError(aiohttp.ClientConnectionError):
+    """Raised by the middleware instead of retrying once its client is closing."""
+
+
+async def _mark_connected(*_: object) -> None:
+    state = current_call.get()
+    if state is not None:
+        state.connected = True
+
+
+def connection_trace() -> aiohttp.TraceConfig:
+    """Trace hooks that tell the middleware when an attempt got its connection.
+
+    Until then nothing can have reached the server, so a deadline that expires while
+    a create waits for DNS, a pooled connection or the TCP handshake is a plain
+    timeout, not an unknown outcome.
+    """
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(_mark_connected)
+    trace.on_connection_reuseconn.append(_mark_connected)
+    return trace
+
+
+current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
+    "prolific_async_current_call", default=None
+)
