@@ -18,22 +18,21 @@ import asyncio
 import contextlib
 import enum
 import json
-import os
-import sys
 import warnings
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import aiohttp
-from attrs import frozen
 from yarl import URL
 
+from ._body import APIResponse, decode_json
 from ._call import CallState, connection_trace, current_call
+from ._config import DEFAULT_BASE_URL, USER_AGENT, base_url_from, token_from
 from ._converter import structure_response
+from ._deprecation import DeprecationNotices
 from ._retry import RateGate, RetryMiddleware, RetryPolicy
 from ._status_errors import closed_error, connection_error, deadline_error, make_status_error
-from ._version import __version__
-from .errors import ClientClosedError, MissingTokenError, ProlificError, ResponseValidationError
+from .errors import ClientClosedError, ProlificError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -41,48 +40,14 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BASE_URL", "APIResponse", "BaseClient"]
 
-DEFAULT_BASE_URL: Final = "https://api.prolific.com"
-USER_AGENT: Final = f"prolific_async/{__version__}"
 
 T = TypeVar("T")
-
-_PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
-
-
-def _caller_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside this package.
-
-    Python shows a ``DeprecationWarning`` by default only when it is attributed to the
-    user's own ``__main__`` code, not to the library line that raised it.
-    """
-    frame = sys._getframe(1)  # the function that will call warnings.warn
-    level = 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 class _State(enum.Enum):
     UNOPENED = "unopened"
     OPENED = "opened"
     CLOSED = "closed"
-
-
-@frozen
-class APIResponse:
-    """A decoded 2xx response; ``cast_to=APIResponse`` returns it as it is."""
-
-    status: int
-    """The HTTP status."""
-    data: Any
-    """The decoded JSON body (``None`` for an empty one)."""
-    method: str
-    """The request's method."""
-    url: str
-    """The request's URL."""
-    sent: int
-    """How many attempts the call sent (for a POST: how many POSTs it cost)."""
 
 
 class BaseClient:
@@ -101,18 +66,8 @@ class BaseClient:
         max_connections: int = 100,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        token = token if token is not None else os.environ.get("PROLIFIC_TOKEN")
-        token = token.strip() if isinstance(token, str) else token
-        if not token:
-            raise MissingTokenError(
-                "No Prolific API token: pass token=... or set the PROLIFIC_TOKEN "
-                "environment variable (create a token in the Prolific app under "
-                "Settings > API tokens)."
-            )
-        base = (base_url or os.environ.get("PROLIFIC_URL") or DEFAULT_BASE_URL).rstrip("/")
-        parsed = URL(base)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ValueError(f"base_url must be an http(s) URL with a host, got {base!r}")
+        token = token_from(token)
+        base = base_url_from(base_url)
         if not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if not isinstance(max_connections, int) or max_connections < 1:
@@ -133,7 +88,7 @@ class BaseClient:
         self._session = session
         self._owns_session: Final = session is None
         self._state = _State.UNOPENED
-        self._deprecations_seen: set[str] = set()
+        self._deprecations: Final = DeprecationNotices()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={self._base_url!r} state={self._state.value}>"
@@ -425,7 +380,7 @@ class BaseClient:
     ) -> APIResponse:
         """Warn of a deprecated endpoint, raise for a non-2xx status, decode the body."""
         if "Deprecation" in headers:
-            self._warn_deprecated(method, endpoint, headers)
+            self._deprecations.notice(method, endpoint, headers)
         if not 200 <= status < 300:
             raise make_status_error(
                 status_code=status,
@@ -435,36 +390,5 @@ class BaseClient:
                 method=method,
                 url=url,
             )
-        data = _decode(raw, status, method, url)
+        data = decode_json(raw, status, method, url)
         return APIResponse(status=status, data=data, method=method, url=url, sent=state.sent)
-
-    def _warn_deprecated(self, method: str, endpoint: str, headers: Mapping[str, str]) -> None:
-        """Warn once per endpoint and client that the server marked it deprecated."""
-        key = f"{method} {endpoint}"
-        if key in self._deprecations_seen:
-            return
-        self._deprecations_seen.add(key)
-        sunset = headers.get("Sunset")
-        when = f"; it stops working on {sunset}" if sunset else ""
-        warnings.warn(
-            f"Prolific marks {key} as deprecated{when}.",
-            DeprecationWarning,
-            stacklevel=_caller_stacklevel(),
-        )
-
-
-def _decode(raw: bytes, status: int, method: str, url: str) -> Any:
-    """The JSON body of a 2xx answer (``None`` when empty)."""
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        snippet = raw[:80].decode("utf-8", errors="replace")
-        raise ResponseValidationError(
-            f"{method} {url} returned {status} with a body that is not JSON: {snippet!r}",
-            status_code=status,
-            method=method,
-            url=url,
-            errors=["body is not JSON @ $"],
-        ) from exc

@@ -9,10 +9,11 @@ Hierarchy::
     +-- JournalError ................. a bulk journal that is corrupt or for another run
     +-- ReconciliationError .......... a bulk item whose batch cannot be told apart
     +-- WaitTimeoutError ............. a wait for the server's work timed out (also TimeoutError)
-    +-- BatchSetupError .............. a batch ended setup in ERROR (no usable dataset?)
-    +-- DatasetProcessingError ....... an upload that became no usable data (V3 ERROR, V4 failed)
-    |   +-- DatasetSchemaPendingError  a V4 import paused until the dataset has a schema
-    +-- ExportFailedError ............ a batch export job ended failed
+    +-- JobFailedError ............... the server's background work failed
+    |   +-- BatchSetupError .......... a batch ended setup in ERROR (no usable dataset?)
+    |   +-- DatasetProcessingError ... an upload that became no usable data (V3 ERROR, V4 failed)
+    |   |   +-- DatasetSchemaPendingError  a V4 import paused until the dataset has a schema
+    |   +-- ExportFailedError ........ a batch export job ended failed
     +-- ProvisionError ............... a dataset-to-READY pipeline stopped at one step
     +-- APIConnectionError ........... the request never produced an HTTP response
     |   +-- APITimeoutError .......... an attempt or the whole call timed out (also TimeoutError)
@@ -51,6 +52,7 @@ __all__ = [
     "DatasetSchemaPendingError",
     "ExportFailedError",
     "InternalServerError",
+    "JobFailedError",
     "JournalError",
     "MissingTokenError",
     "NotFoundError",
@@ -215,9 +217,7 @@ class InternalServerError(APIStatusError):
     """500 and above: a fault on Prolific's side."""
 
 
-# -- Waiting for the server's asynchronous work (issue 6) -------------------------------
-
-# Appended here, not merged into the list above, while the tree at the top is redrawn.
+# -- Waiting for the server's asynchronous work -------------------------------------------
 
 
 class WaitTimeoutError(ProlificError, TimeoutError):
@@ -241,7 +241,15 @@ class WaitTimeoutError(ProlificError, TimeoutError):
         self.last_status = last_status
 
 
-class BatchSetupError(ProlificError):
+class JobFailedError(ProlificError):
+    """Work the server does in the background (setup, dataset processing, an export) failed.
+
+    Catch this to handle every such failure at once; the subclasses say which work and
+    carry its ids.
+    """
+
+
+class BatchSetupError(JobFailedError):
     """A batch ended setup in ``ERROR``: its tasks could not be built.
 
     The usual cause is the dataset: none attached, or not usable yet (a V3 dataset not
@@ -258,7 +266,7 @@ class BatchSetupError(ProlificError):
         self.status = status
 
 
-class DatasetProcessingError(ProlificError):
+class DatasetProcessingError(JobFailedError):
     """An uploaded file did not become usable data.
 
     A V3 dataset ended in ``ERROR``, or a V4 import job ended ``failed`` (nothing was
@@ -269,7 +277,7 @@ class DatasetProcessingError(ProlificError):
         import_id: the V4 import job, or ``None`` for a V3 dataset.
         status: the status it ended in (``"ERROR"``, ``"failed"``, ``"pending_schema"``).
         reason: the server's reason, when it gives one.
-        import_job: the finished V4 :class:`~prolific_async.ImportJob`, or ``None``.
+        import_job: the finished V4 :class:`~prolific_async.models.ImportJob`, or ``None``.
     """
 
     def __init__(
@@ -294,7 +302,7 @@ class DatasetSchemaPendingError(DatasetProcessingError):
     """A V4 import is paused (``pending_schema``) until the dataset has a schema."""
 
 
-class ExportFailedError(ProlificError):
+class ExportFailedError(JobFailedError):
     """A batch export job ended ``failed``; request a new one.
 
     Attributes:

@@ -12,18 +12,9 @@ import pytest
 from aioresponses import aioresponses
 from yarl import URL
 
-from prolific_async import (
-    Batch,
-    BatchReport,
-    BatchStatus,
-    InstructionType,
-    ProlificClient,
-    ResponseAnswer,
-    RetryPolicy,
-    TaskResponse,
-    errors,
-)
+from prolific_async import Batch, BatchStatus, ProlificClient, RetryPolicy, errors
 from prolific_async import _polling as polling
+from prolific_async.models import BatchReport, InstructionType, ResponseAnswer, TaskResponse
 
 BASE = "https://api.test.invalid"
 BATCHES = f"{BASE}/api/v1/data-collection/batches"

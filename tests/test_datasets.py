@@ -17,17 +17,14 @@ from prolific_async import (
     Dataset,
     DatasetSchema,
     DatasetStatus,
-    ImportJob,
-    ImportRecordError,
-    ImportStatus,
     ProlificClient,
     RetryPolicy,
     SchemaField,
     SchemaFieldType,
-    UploadURL,
     errors,
     set_testing,
 )
+from prolific_async.models import ImportJob, ImportRecordError, ImportStatus, UploadURL
 
 BASE = "https://api.test.invalid"
 DATASETS = f"{BASE}/api/v1/data-collection/datasets"

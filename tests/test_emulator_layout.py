@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from prolific_async import (
+from prolific_async import ProlificClient, TaskDetails, UnprocessableEntityError
+from prolific_async.models import (
     ChoiceOption,
     Column,
     DatasetFieldItem,
@@ -26,13 +27,10 @@ from prolific_async import (
     MultipleChoiceItem,
     MultipleChoiceWithFreeTextItem,
     Page,
-    ProlificClient,
     RichTextItem,
     Row,
-    TaskDetails,
     UnitOption,
     UnknownItem,
-    UnprocessableEntityError,
     ValidationRule,
     VideoNarrationItem,
 )

@@ -13,14 +13,8 @@ from aiohttp import web
 from aioresponses import aioresponses
 from yarl import URL
 
-from prolific_async import (
-    BatchExport,
-    ExportStatus,
-    ProlificClient,
-    RetryPolicy,
-    errors,
-    set_testing,
-)
+from prolific_async import ProlificClient, RetryPolicy, errors, set_testing
+from prolific_async.models import BatchExport, ExportStatus
 from tests.conftest import wait_until
 
 BASE = "https://api.test.invalid"

@@ -15,6 +15,14 @@ from yarl import URL
 from prolific_async import (
     NOT_GIVEN,
     Batch,
+    ProlificClient,
+    ResponseValidationError,
+    RetryPolicy,
+    TaskDetails,
+    errors,
+)
+from prolific_async._converter import converter, structure_response
+from prolific_async.models import (
     ChoiceOption,
     Column,
     ContentFormat,
@@ -27,20 +35,14 @@ from prolific_async import (
     MultipleChoiceItem,
     MultipleChoiceWithFreeTextItem,
     Page,
-    ProlificClient,
-    ResponseValidationError,
-    RetryPolicy,
     RichTextItem,
     Row,
-    TaskDetails,
     UnitOption,
     UnitPosition,
     UnknownItem,
     ValidationRule,
     VideoNarrationItem,
-    errors,
 )
-from prolific_async._converter import converter, structure_response
 
 BASE = "https://api.test.invalid"
 BATCHES = f"{BASE}/api/v1/data-collection/batches"

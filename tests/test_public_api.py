@@ -1,113 +1,150 @@
-"""The curated public surface: __all__ lists exactly the public names."""
+"""The curated public surface: one hand-written list for the top level, __all__ everywhere."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import types
+import warnings
+
+import pytest
 
 import prolific_async
-from prolific_async import errors
+from prolific_async import errors, models
 
-EXPECTED = {
-    "ProvisionResult",
-    "ProvisionRequest",
-    "ProvisionError",
-    "ReconciliationError",
-    "JournalError",
-    "Journal",
-    "DuplicateBatchRequest",
-    "CreateBatchRequest",
-    "BulkResult",
-    "NOT_GIVEN",
+#: The contract: what ``from prolific_async import ...`` offers.
+TOP_LEVEL = {
     "APIConnectionError",
+    "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
     "BatchDataset",
+    "BatchSetupError",
     "BatchStatus",
+    "BulkResult",
     "ClientClosedError",
     "ConflictError",
+    "CreateBatchRequest",
+    "Dataset",
+    "DatasetProcessingError",
+    "DatasetSchema",
+    "DatasetSchemaPendingError",
+    "DatasetStatus",
+    "DuplicateBatchRequest",
+    "ExportFailedError",
     "InternalServerError",
+    "JobFailedError",
+    "Journal",
+    "JournalError",
     "MissingTokenError",
+    "NOT_GIVEN",
     "NotFoundError",
     "NotGiven",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "ProlificClient",
     "ProlificError",
+    "ProvisionError",
+    "ProvisionRequest",
+    "ProvisionResult",
     "RateLimitError",
+    "ReconciliationError",
     "ResponseValidationError",
     "RetryPolicy",
+    "SchemaField",
+    "SchemaFieldType",
     "TaskDetails",
     "UnprocessableEntityError",
+    "WaitTimeoutError",
     "__version__",
     "errors",
     "set_testing",
-    # Issue 6: datasets, setup, responses, exports and the batch layout.
-    "BatchExport",
-    "BatchReport",
-    "ChoiceOption",
-    "Column",
-    "ContentFormat",
-    "Dataset",
-    "DatasetFieldItem",
-    "DatasetSchema",
-    "DatasetStatus",
-    "DatasetUpload",
-    "DisplayPosition",
-    "ExportStatus",
-    "FileUploadItem",
-    "FreeTextItem",
-    "FreeTextWithUnitItem",
-    "ImageItem",
-    "ImportJob",
-    "ImportRecordError",
-    "ImportStatus",
-    "InstructionResponse",
-    "InstructionType",
-    "ItemType",
-    "LayoutItem",
-    "MultipleChoiceItem",
-    "MultipleChoiceWithFreeTextItem",
-    "Page",
-    "ResponseAnswer",
-    "RichTextItem",
-    "Row",
-    "SchemaField",
-    "SchemaFieldType",
-    "TaskResponse",
-    "UnitOption",
-    "UnitPosition",
-    "UnknownItem",
-    "UploadURL",
-    "ValidationRule",
-    "VideoNarrationItem",
-    "BatchSetupError",
-    "DatasetProcessingError",
-    "DatasetSchemaPendingError",
-    "ExportFailedError",
-    "WaitTimeoutError",
 }
 
 
-def test_all_is_exactly_the_public_names() -> None:
-    """__all__ equals the set of public names the package defines."""
-    # "@py_..." names come from pytest rewriting the package of our pytest plugin.
-    public = {name for name in vars(prolific_async) if not name.startswith(("_", "@"))}
-    public |= {"__version__"}
-    # Submodules (bulk, models, testing ...) become attributes when imported; of them
-    # only `errors` is a curated name.
+def public_modules() -> list[str]:
+    """Every module of the package whose dotted path has no ``_``-prefixed part."""
+    names = ["prolific_async"]
+    for info in pkgutil.walk_packages(prolific_async.__path__, "prolific_async."):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            names.append(info.name)
+    return sorted(names)
+
+
+def is_private(module_name: str) -> bool:
+    return any(part.startswith("_") for part in module_name.split("."))
+
+
+def provided_names(module: types.ModuleType) -> set[str]:
+    """The public names a module must list: its own objects and its private re-exports.
+
+    A name imported from another *public* module (an annotation's type) is that module's
+    to list; names from outside the package (``Any``, ``frozen``) and submodules are
+    nobody's surface here.
+    """
+    provided = set()
+    for name, value in vars(module).items():
+        if name.startswith(("_", "@")):  # "@py_..." names come from pytest's rewriting
+            continue
+        if isinstance(value, types.ModuleType):
+            continue
+        origin = getattr(value, "__module__", None)
+        if not isinstance(origin, str) or not origin.startswith("prolific_async"):
+            continue
+        if origin == module.__name__ or is_private(origin):
+            provided.add(name)
+    return provided
+
+
+def test_the_top_level_is_exactly_the_contract() -> None:
+    """The top level's __all__ is the hand-written list, and the names it defines are too."""
+    assert set(prolific_async.__all__) == TOP_LEVEL
     public = {
         name
-        for name in public
-        if name == "errors" or not isinstance(getattr(prolific_async, name), types.ModuleType)
+        for name, value in vars(prolific_async).items()
+        if not name.startswith(("_", "@"))
+        and (name == "errors" or not isinstance(value, types.ModuleType))
+        and str(getattr(value, "__module__", "prolific_async")).startswith("prolific_async")
     }
-    assert set(prolific_async.__all__) == EXPECTED
-    assert public == EXPECTED
+    assert public | {"__version__"} == TOP_LEVEL
+
+
+@pytest.mark.parametrize("name", public_modules())
+def test_every_public_module_lists_what_it_provides(name: str) -> None:
+    """A public module's __all__ names what it provides, and only names it has."""
+    module = importlib.import_module(name)
+    listed = set(getattr(module, "__all__", ()))
+    assert provided_names(module) - listed == set()
+    assert listed - set(vars(module)) == set()
 
 
 def test_every_error_is_reexported_at_top_level() -> None:
     """Every exception in prolific_async.errors is importable from the top level too."""
     for name in errors.__all__:
         assert getattr(prolific_async, name) is getattr(errors, name)
+
+
+def test_a_moved_name_still_works_with_a_warning_naming_its_new_home() -> None:
+    """A layout, response, import or export model at the top level warns until 0.3.0."""
+    with pytest.warns(DeprecationWarning, match=r"prolific_async\.models"):
+        page = prolific_async.Page  # type: ignore[attr-defined]
+    assert page is models.Page
+
+
+def test_every_moved_name_resolves_to_the_models_one() -> None:
+    """Each name that left the top level is the same object in prolific_async.models."""
+    moved = set(models.__all__) - TOP_LEVEL
+    assert moved  # the layout, response, import and export models
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for name in moved:
+            assert getattr(prolific_async, name) is getattr(models, name)
+
+
+def test_an_unknown_top_level_name_is_an_attribute_error() -> None:
+    """A name that never existed raises AttributeError, not a deprecation warning."""
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        prolific_async.nope  # type: ignore[attr-defined]  # noqa: B018

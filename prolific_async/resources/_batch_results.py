@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from attrs import frozen
 
-from .._base_client import APIResponse
+from .._body import APIResponse
 from .._converter import converter, structure_response
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._base_client import APIResponse
+from .._body import APIResponse
 from .._converter import converter
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,

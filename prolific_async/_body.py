@@ -1,0 +1,45 @@
+"""Reading a response body: from bytes to the JSON value the converter structures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from attrs import frozen
+
+from .errors import ResponseValidationError
+
+__all__ = ["APIResponse", "decode_json"]
+
+
+@frozen
+class APIResponse:
+    """A decoded 2xx response; ``cast_to=APIResponse`` returns it as it is."""
+
+    status: int
+    """The HTTP status."""
+    data: Any
+    """The decoded JSON body (``None`` for an empty one)."""
+    method: str
+    """The request's method."""
+    url: str
+    """The request's URL."""
+    sent: int
+    """How many attempts the call sent (for a POST: how many POSTs it cost)."""
+
+
+def decode_json(raw: bytes, status: int, method: str, url: str) -> Any:
+    """The JSON body of a 2xx answer (``None`` when empty)."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        snippet = raw[:80].decode("utf-8", errors="replace")
+        raise ResponseValidationError(
+            f"{method} {url} returned {status} with a body that is not JSON: {snippet!r}",
+            status_code=status,
+            method=method,
+            url=url,
+            errors=["body is not JSON @ $"],
+        ) from exc
