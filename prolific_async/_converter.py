@@ -254,12 +254,13 @@ def _structure_task_details(converter: Converter) -> Any:
     failure for a batch that was created.
     """
     generated = _LazyHooks(converter, TaskDetails)
+    texts = ("task_introduction", "task_steps")
 
     def structure(value: Any, _: Any) -> TaskDetails:
-        data = dict(_require_object(value))
-        for key in ("task_introduction", "task_steps"):
-            if data.get(key) is None:
-                data[key] = ""
+        data = _require_object(value)
+        # Copy only when a text is missing or null: listings parse thousands of these.
+        if any(data.get(key) is None for key in texts):
+            data = {**data, **{key: "" for key in texts if data.get(key) is None}}
         details: TaskDetails = generated.structure(data)
         return details
 
