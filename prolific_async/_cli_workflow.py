@@ -213,7 +213,12 @@ def _rejected_table(records: list[ImportRecordError]) -> Table:
 def _answer(answer: ResponseAnswer) -> str:
     if answer.file_name is not None or answer.file_key is not None:
         return f"file {answer.file_name or answer.file_key}"
-    text = " ".join(part for part in (answer.value, answer.unit) if part)
+    # A number or a boolean is shown as JSON writes it (0 and false are answers too).
+    if answer.value is None or isinstance(answer.value, str):
+        value = answer.value or ""
+    else:
+        value = json.dumps(answer.value)
+    text = " ".join(part for part in (value, answer.unit) if part)
     if answer.explanation:
         text = f"{text} ({answer.explanation})" if text else answer.explanation
     if not text and answer.extra:

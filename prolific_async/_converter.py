@@ -28,6 +28,7 @@ from .models.datasets import (
 from .models.exports import BatchExport, ExportStatus
 from .models.layout import (
     ITEM_CLASSES,
+    AnswerValue,
     ChoiceOption,
     Column,
     ContentFormat,
@@ -86,6 +87,27 @@ def _strict(kind: type[Any], name: str) -> Any:
         # bool is an int subclass: a JSON true must not pass as a count.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise TypeError(f"expected {name}, got {type(value).__name__} {value!r:.40}")
+        return value
+
+    return structure
+
+
+def _answer_value_hook(*, optional: bool = False) -> Any:
+    """Hook for :data:`AnswerValue`: a JSON string, number or boolean, kept as it came.
+
+    Returning the value itself keeps ``bool`` apart from ``int`` (``true`` stays ``True``,
+    ``1`` stays ``1``, ``1.5`` stays ``1.5``); anything else (an object, a list, a ``null``
+    where none is allowed) is an error, never coerced.
+    """
+
+    def structure(value: Any, _: Any) -> AnswerValue | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str | bool | int | float):
+            raise TypeError(
+                f"expected a string, a number or a boolean, got {type(value).__name__} "
+                f"{value!r:.40}"
+            )
         return value
 
     return structure
@@ -222,6 +244,29 @@ def _null_means_default(converter: Converter) -> Any:
     return factory
 
 
+def _structure_task_details(converter: Converter) -> Any:
+    """Hook for :class:`TaskDetails`: a missing or ``null`` introduction or steps is ``""``.
+
+    The create and duplicate answers (``AiTaskBuilderBatchCreateTaskDetails``) require only
+    ``task_name`` and mark the other two nullable. :class:`TaskDetails` keeps them required
+    (a caller building one must say both), so the general null-means-default rule does not
+    cover them: this hook does, wherever a batch is read. Failing here would report a
+    failure for a batch that was created.
+    """
+    generated = _LazyHooks(converter, TaskDetails)
+    texts = ("task_introduction", "task_steps")
+
+    def structure(value: Any, _: Any) -> TaskDetails:
+        data = _require_object(value)
+        # Copy only when a text is missing or null: listings parse thousands of these.
+        if any(data.get(key) is None for key in texts):
+            data = {**data, **{key: "" for key in texts if data.get(key) is None}}
+        details: TaskDetails = generated.structure(data)
+        return details
+
+    return structure
+
+
 def configure_converter(converter: Converter) -> None:
     """Install the wire rules of the Prolific API on ``converter``.
 
@@ -246,7 +291,10 @@ def configure_converter(converter: Converter) -> None:
           item with its ``type``.
         * :class:`BatchExport`'s ``from_`` is ``from`` on the wire.
         * ``task_details``: the create response schema requires only ``task_name``; a
-          missing ``task_introduction`` or ``task_steps`` reads as ``""``.
+          missing or ``null`` ``task_introduction`` or ``task_steps`` reads as ``""``.
+        * :data:`AnswerValue` (an answer's and a multiple-choice option's ``value``) is a
+          string, a number or a boolean, kept as it came: ``bool`` stays apart from
+          ``int`` and an integer is not made a float. Any other JSON type is an error.
     """
     # Registered first: the class-specific hooks below take precedence over it.
     converter.register_structure_hook_factory(attrs.has, _null_means_default(converter))
@@ -279,14 +327,9 @@ def configure_converter(converter: Converter) -> None:
         make_dict_unstructure_fn(BatchExport, converter, from_=override(rename="from")),
     )
 
-    structure_task_details = converter.gen_structure_attrs_fromdict(TaskDetails)
-
-    def _task_details(value: Any, cls: Any) -> TaskDetails:
-        if isinstance(value, dict):
-            value = {"task_introduction": "", "task_steps": "", **value}
-        return structure_task_details(value, cls)
-
-    converter.register_structure_hook(TaskDetails, _task_details)
+    converter.register_structure_hook(AnswerValue, _answer_value_hook())
+    converter.register_structure_hook(AnswerValue | None, _answer_value_hook(optional=True))
+    converter.register_structure_hook(TaskDetails, _structure_task_details(converter))
 
 
 def make_converter() -> Converter:

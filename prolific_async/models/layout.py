@@ -67,6 +67,12 @@ class ContentFormat(enum.StrEnum):
     MARKDOWN = "markdown"
 
 
+#: What an answer records: a string, a number or a boolean, as JSON sent it. ``bool`` is a
+#: member of its own (a JSON ``true`` stays ``True``, never ``1``), and an integer stays an
+#: ``int`` (``1`` is not read as ``1.0``).
+AnswerValue: TypeAlias = str | bool | int | float
+
+
 class UnitPosition(enum.StrEnum):
     """Where a free-text-with-unit question shows the unit next to the input."""
 
@@ -92,8 +98,8 @@ class ChoiceOption:
 
     label: str
     """What the participant sees."""
-    value: str
-    """What the response records."""
+    value: AnswerValue
+    """What the response records: a string, a number or a boolean."""
     heading: str | None = None
     """The free-text prompt shown for this option (``multiple_choice_with_free_text``)."""
     exclusive: bool | None = None

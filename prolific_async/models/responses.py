@@ -7,7 +7,7 @@ from typing import Any
 
 from attrs import Factory, frozen
 
-from .layout import InstructionType
+from .layout import AnswerValue, InstructionType
 
 
 @frozen(kw_only=True)
@@ -20,8 +20,9 @@ class ResponseAnswer:
     A multiple-choice answer has one entry per chosen option.
     """
 
-    value: str | None = None
-    """The text typed, or the ``value`` of the option chosen."""
+    value: AnswerValue | None = None
+    """The text typed, the number entered, or the ``value`` of the option chosen (a string,
+    a number or a boolean, as the option's own ``value``)."""
     unit: str | None = None
     """The ``value`` of the unit chosen (``free_text_with_unit``)."""
     explanation: str | None = None
@@ -62,12 +63,16 @@ class TaskResponse:
     """The Prolific participant who answered."""
     task_id: str
     """The task answered."""
-    submission_id: str
-    """The study submission the response is part of."""
     response: InstructionResponse
     """The instruction answered and the answer."""
     created_at: datetime
     """When the response was recorded (timezone-aware, UTC)."""
+    submission_id: str | None = None
+    """The study submission the response is part of; ``None`` for a response given outside
+    a submission (see :attr:`no_submission`)."""
+    no_submission: bool | None = None
+    """Whether the response was recorded without a study submission; ``None`` when the
+    server does not say."""
     correlation_id: str | None = None
     """An id linking the responses given together."""
     metadata: dict[str, Any] | None = None
