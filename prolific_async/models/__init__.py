@@ -15,6 +15,7 @@ from .datasets import (
 )
 from .exports import BatchExport, BatchReport, ExportStatus
 from .layout import (
+    AnswerValue,
     ChoiceOption,
     Column,
     ContentFormat,
@@ -41,6 +42,7 @@ from .layout import (
 from .responses import InstructionResponse, ResponseAnswer, TaskResponse
 
 __all__ = [
+    "AnswerValue",
     "Batch",
     "BatchDataset",
     "BatchExport",

@@ -9,6 +9,13 @@ from attrs import frozen
 
 from .layout import Page
 
+__all__ = [
+    "Batch",
+    "BatchDataset",
+    "BatchStatus",
+    "TaskDetails",
+]
+
 
 class BatchStatus(enum.StrEnum):
     """Where a batch is in its lifecycle.

@@ -11,6 +11,13 @@ from .batches import Batch, TaskDetails
 if TYPE_CHECKING:
     from ..errors import ProlificError
 
+__all__ = [
+    "BulkRequest",
+    "BulkResult",
+    "CreateBatchRequest",
+    "DuplicateBatchRequest",
+]
+
 _non_empty = validators.and_(validators.instance_of(str), validators.min_len(1))
 _optional_non_empty = validators.optional(_non_empty)
 

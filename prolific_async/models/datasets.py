@@ -13,6 +13,19 @@ from datetime import datetime
 
 from attrs import Factory, frozen
 
+__all__ = [
+    "Dataset",
+    "DatasetSchema",
+    "DatasetStatus",
+    "DatasetUpload",
+    "ImportJob",
+    "ImportRecordError",
+    "ImportStatus",
+    "SchemaField",
+    "SchemaFieldType",
+    "UploadURL",
+]
+
 
 class DatasetStatus(enum.StrEnum):
     """Where a V3 dataset is: ``UNINITIALISED`` → upload → ``PROCESSING`` → ``READY``/``ERROR``.

@@ -7,6 +7,12 @@ from datetime import datetime
 
 from attrs import frozen
 
+__all__ = [
+    "BatchExport",
+    "BatchReport",
+    "ExportStatus",
+]
+
 
 class ExportStatus(enum.StrEnum):
     """Where an export job is: ``generating`` → ``complete`` (with a URL) or ``failed``.

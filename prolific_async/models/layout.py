@@ -19,6 +19,32 @@ from typing import Any, ClassVar, TypeAlias
 
 from attrs import Factory, frozen
 
+__all__ = [
+    "AnswerValue",
+    "ChoiceOption",
+    "Column",
+    "ContentFormat",
+    "DatasetFieldItem",
+    "DisplayPosition",
+    "FileUploadItem",
+    "FreeTextItem",
+    "FreeTextWithUnitItem",
+    "ImageItem",
+    "InstructionType",
+    "ItemType",
+    "LayoutItem",
+    "MultipleChoiceItem",
+    "MultipleChoiceWithFreeTextItem",
+    "Page",
+    "RichTextItem",
+    "Row",
+    "UnitOption",
+    "UnitPosition",
+    "UnknownItem",
+    "ValidationRule",
+    "VideoNarrationItem",
+]
+
 
 class ItemType(enum.StrEnum):
     """The ``type`` of every layout item this library models."""

@@ -15,6 +15,11 @@ from .layout import Page
 if TYPE_CHECKING:
     from ..errors import ProvisionError
 
+__all__ = [
+    "ProvisionRequest",
+    "ProvisionResult",
+]
+
 _non_empty = validators.and_(validators.instance_of(str), validators.min_len(1))
 
 

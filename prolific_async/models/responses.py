@@ -9,6 +9,12 @@ from attrs import Factory, frozen
 
 from .layout import AnswerValue, InstructionType
 
+__all__ = [
+    "InstructionResponse",
+    "ResponseAnswer",
+    "TaskResponse",
+]
+
 
 @frozen(kw_only=True)
 class ResponseAnswer:
