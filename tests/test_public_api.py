@@ -126,7 +126,7 @@ def test_every_error_is_reexported_at_top_level() -> None:
 def test_a_moved_name_still_works_with_a_warning_naming_its_new_home() -> None:
     """A layout, response, import or export model at the top level warns until 0.3.0."""
     with pytest.warns(DeprecationWarning, match=r"prolific_async\.models"):
-        page = prolific_async.Page  # type: ignore[attr-defined]
+        page = prolific_async.Page
     assert page is models.Page
 
 
@@ -143,4 +143,4 @@ def test_every_moved_name_resolves_to_the_models_one() -> None:
 def test_an_unknown_top_level_name_is_an_attribute_error() -> None:
     """A name that never existed raises AttributeError, not a deprecation warning."""
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        prolific_async.nope  # type: ignore[attr-defined]  # noqa: B018
+        prolific_async.nope  # noqa: B018
