@@ -29,7 +29,7 @@ from prolific_async import (
     TaskDetails,
     set_testing,
 )
-from prolific_async.bulk import _Limiter, run_bulk
+from prolific_async.bulk import _Limiter, fingerprint, run_bulk
 from prolific_async.testing import FakeProlific
 
 from .conftest import wait_until
@@ -119,6 +119,36 @@ async def test_definitive_failure_is_reported_not_retried(
     assert isinstance(results[3].error, BadRequestError)
     assert results[3].attempts == 1
     assert len(fake.batches) == 3
+
+
+# -- the fingerprint a journal matches requests by --------------------------------------
+
+#: Digests computed by the fingerprint of 0.1 (before the wire form had one home):
+#: journals written then must keep matching their manifests.
+UNICODE = TaskDetails(
+    task_name='Évaluer "ça"', task_introduction="", task_steps="<ol><li>1</li></ol>"
+)
+PINNED_FINGERPRINTS = [
+    (CreateBatchRequest("batch-0", "ws-1", DETAILS), "7cb22882746c5afeac3d260612a7c72f"),
+    (CreateBatchRequest("batch-0", "ws-1", DETAILS, "ds-1"), "4fbe65d3655ea6d5fd992aacd7836474"),
+    (CreateBatchRequest("batch-0", "ws-1", DETAILS, key="k1"), "7cb22882746c5afeac3d260612a7c72f"),
+    (CreateBatchRequest("naïve ☃", "ws-2", UNICODE, "ds-2"), "226592bd8cb8a0af78919f4fa9dcaa16"),
+    (DuplicateBatchRequest("b-1"), "317496a581f010cfc5d1f923c88b65a0"),
+    (DuplicateBatchRequest("b-1", "Copy name"), "2f499806d595764255771331b20cc458"),
+    (DuplicateBatchRequest("b-1", upload_new_dataset=True), "ddfddae6e7076b2b18c2642e7eb5678f"),
+    (
+        DuplicateBatchRequest("b-1", "Copy name", True, key="k2"),
+        "d70eb11fbdb9551962f9a146381aa30a",
+    ),
+]
+
+
+@pytest.mark.parametrize(("request_", "digest"), PINNED_FINGERPRINTS)
+def test_fingerprints_of_existing_requests_never_change(
+    request_: CreateBatchRequest | DuplicateBatchRequest, digest: str
+) -> None:
+    """A request expressible before keeps its fingerprint byte for byte (its key left out)."""
+    assert fingerprint(request_) == digest
 
 
 # -- exactly once under faults -----------------------------------------------------------
