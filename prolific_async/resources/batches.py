@@ -92,17 +92,17 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             UnprocessableEntityError: the layout failed validation; the message names
                 the location of each problem (``batch_items[0].rows[0]...``).
         """
-        body: dict[str, Any] = {
-            "name": _require_str(name, "name"),
-            "workspace_id": _require_str(workspace_id, "workspace_id"),
-            "task_details": _require_task_details(task_details),
-        }
-        if dataset_id is not None:
-            body["dataset_id"] = _require_str(dataset_id, "dataset_id")
-        if batch_items is not None:
-            body["batch_items"] = layout_body(batch_items)
-        if auto_sync_enabled is not None:
-            body["auto_sync_enabled"] = require_bool(auto_sync_enabled, "auto_sync_enabled")
+        # The request checks task_details, batch_items and auto_sync_enabled; its wire
+        # form is the one the bulk layer sends and fingerprints.
+        request = CreateBatchRequest(
+            _require_str(name, "name"),
+            _require_str(workspace_id, "workspace_id"),
+            task_details,
+            None if dataset_id is None else _require_str(dataset_id, "dataset_id"),
+            batch_items=batch_items,
+            auto_sync_enabled=auto_sync_enabled,
+        )
+        body: dict[str, Any] = converter.unstructure(request)
         return await self._client.post(BATCHES_PATH, cast_to=Batch, body=body)
 
     async def get(self, batch_id: str) -> Batch:
@@ -180,13 +180,10 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             NotFoundError: no batch has that id.
         """
         path = f"{BATCHES_PATH}/{path_id(batch_id, 'batch_id')}/duplicate"
-        if not isinstance(upload_new_dataset, bool):
-            raise TypeError(
-                f"upload_new_dataset must be a bool, got {type(upload_new_dataset).__name__}"
-            )
-        body: dict[str, Any] = {"upload_new_dataset": upload_new_dataset}
-        if name is not None:
-            body["name"] = _require_str(name, "name")
+        request = DuplicateBatchRequest(
+            batch_id, None if name is None else _require_str(name, "name"), upload_new_dataset
+        )
+        body: dict[str, Any] = converter.unstructure(request)  # the bulk layer's wire form
         return await self._client.post(
             path, cast_to=Batch, body=body, template=f"{BATCH_TEMPLATE}/duplicate"
         )
