@@ -85,7 +85,7 @@ async def measure(scenario: str, runner: Runner, count: int, rate: float) -> dic
             started = time.perf_counter()
             ok = await runner(client, items)
             elapsed = time.perf_counter() - started
-            throttled = client._middleware.rate_limited_total
+            throttled = client.rate_gate.rate_limited_total
         made = Counter(batch.name for batch in fake.batches.values())
         exact = sum(1 for item in items if made[item.name] == 1)
     return {

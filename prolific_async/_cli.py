@@ -343,7 +343,7 @@ class _Options:
 def _journal_mismatch(manifest: Path, journal: Journal) -> str | None:
     """Compare the journal with every line before anything is sent."""
     try:
-        entries = journal.read("provision")
+        entries = journal.read("mixed")
         for index, (line, request) in enumerate(read_manifest(manifest)):
             entry = entries.get(request.key if request.key is not None else index)
             if entry is not None and entry.fingerprint != fingerprint(request):
@@ -381,7 +381,7 @@ async def _provision(
         outcomes = run_bulk(
             client,
             client.batches,
-            "provision",
+            "mixed",
             requests(),
             concurrency=options.concurrency,
             journal=journal,

@@ -18,6 +18,7 @@ from cattrs.v import format_exception
 
 from .errors import ResponseValidationError
 from .models.batches import BatchStatus, TaskDetails
+from .models.bulk import CreateBatchRequest, DuplicateBatchRequest
 from .models.datasets import (
     DatasetSchema,
     DatasetStatus,
@@ -206,6 +207,36 @@ def _none_omitting_hook(converter: Converter, cls: type[Any]) -> Any:
     return unstructure
 
 
+#: Request classes written as the body of their POST, with the fields that are not in it:
+#: the journal ``key``, and a duplicate's source (it is in the path).
+REQUEST_BODIES: dict[type[Any], tuple[str, ...]] = {
+    CreateBatchRequest: ("key",),
+    DuplicateBatchRequest: ("key", "batch_id"),
+}
+
+
+def _subclass_of(base: type[Any]) -> Any:
+    def predicate(cls: Any) -> bool:
+        return isinstance(cls, type) and issubclass(cls, base)
+
+    return predicate
+
+
+def _request_body_hook(converter: Converter, base: type[Any]) -> Any:
+    """Hook factory: a request (or a subclass, with its own fields) as its POST body."""
+    left_out: dict[str, Any] = {name: override(omit=True) for name in REQUEST_BODIES[base]}
+
+    def factory(cls: Any) -> Any:
+        generated = make_dict_unstructure_fn(cls, converter, **left_out)
+
+        def unstructure(obj: Any) -> dict[str, Any]:
+            return {key: item for key, item in generated(obj).items() if item is not None}
+
+        return unstructure
+
+    return factory
+
+
 def _structure_layout_item(converter: Converter) -> Any:
     def structure(value: Any, _: Any) -> LayoutItem:
         data = _require_object(value)
@@ -290,6 +321,11 @@ def configure_converter(converter: Converter) -> None:
           models, options and schemas are written without their ``None`` fields, and each
           item with its ``type``.
         * :class:`BatchExport`'s ``from_`` is ``from`` on the wire.
+        * A :class:`CreateBatchRequest` or :class:`DuplicateBatchRequest` is written as
+          the body of its POST, the only place that body is made: every field but those
+          :data:`REQUEST_BODIES` names, ``None`` (not given) fields left out, the layout
+          as a list of pages. A field added to the class joins the body, and so the
+          bulk layer's fingerprint.
         * ``task_details``: the create response schema requires only ``task_name``; a
           missing or ``null`` ``task_introduction`` or ``task_steps`` reads as ``""``.
         * :data:`AnswerValue` (an answer's and a multiple-choice option's ``value``) is a
@@ -318,6 +354,11 @@ def configure_converter(converter: Converter) -> None:
     converter.register_unstructure_hook(UnknownItem, lambda item: dict(item.raw))
     for cls in OMITS_NONE:
         converter.register_unstructure_hook(cls, _none_omitting_hook(converter, cls))
+
+    for request_class in REQUEST_BODIES:
+        converter.register_unstructure_hook_factory(
+            _subclass_of(request_class), _request_body_hook(converter, request_class)
+        )
 
     converter.register_structure_hook(
         BatchExport, make_dict_structure_fn(BatchExport, converter, from_=override(rename="from"))

@@ -12,7 +12,12 @@ Each line is one record, written whole and fsynced before the step it records is
 A ``{"type": "sent", "item": 0, "fingerprint": "...", "at": "..."}`` record marks each
 later send of the same item (reconciliation waits after the last one).
 
-``item`` is the request's index (an int) or the caller's ``key`` (a str). Records that
+``item`` is the request's index (an int) or the caller's ``key`` (a str). The header's
+``operation`` is ``create``, ``duplicate``, or ``provision`` for a run mixing both (the
+name it had when the format was fixed; the code calls that operation ``mixed``).
+
+This module is the one place the format is read (:meth:`Journal.open`) and written (the
+``write_*`` methods beside the reader). Records that
 arrive in the same turn of the event loop share one write and one fsync. The write is
 done on the loop's own thread: it cannot be interrupted half-way by a cancellation, and
 a write that fails is cut back off the file, so no torn record is ever followed by
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 from datetime import datetime
@@ -31,12 +37,18 @@ from typing import Any, Final
 
 from attrs import define
 
-from .errors import JournalError
+from ._converter import converter
+from ._status_errors import status_error_class
+from .errors import APIStatusError, JournalError, ProlificError
+from .models.batches import Batch
+from .models.bulk import BulkRequest, CreateBatchRequest
 
-__all__ = ["ItemKey", "Journal", "JournalEntry"]
+__all__ = ["ItemKey", "Journal", "JournalEntry", "fingerprint"]
 
 VERSION: Final = 1
 ItemKey = int | str
+#: How an operation is named in a header, where that differs from the code's name.
+STORED_OPERATION: Final = {"mixed": "provision"}
 
 
 @define
@@ -51,6 +63,32 @@ class JournalEntry:
     reconciled: bool = False
     attempts: int = 0
 
+    @property
+    def batch_id(self) -> str | None:
+        """The id of the batch recorded as made for the item, if any."""
+        return None if self.batch is None else str(self.batch["id"])
+
+    def to_batch(self) -> Batch | None:
+        """The batch recorded as made for the item, if any."""
+        return None if self.batch is None else converter.structure(self.batch, Batch)
+
+    def to_error(self) -> ProlificError | None:
+        """The recorded failure, if any, as the error it was (its message says so)."""
+        if self.error is None:
+            return None
+        status = self.error.get("status_code")
+        message = f"{self.error.get('message', 'failed')} (from the journal)"
+        if isinstance(status, int):
+            return status_error_class(status)(
+                message,
+                status_code=status,
+                body=None,
+                request_id=None,
+                method=str(self.error.get("method", "POST")),
+                url=str(self.error.get("url", "")),
+            )
+        return ProlificError(message)
+
 
 class Journal:
     """An append-only, fsynced JSON Lines file recording each item of a bulk run.
@@ -58,7 +96,7 @@ class Journal:
     Pass the same journal (the same path) to a re-run of the same manifest: items that
     finished are reported from it without a request, items that were in flight when the
     run stopped are reconciled, and the rest are done. A journal belongs to one kind of
-    run (create or duplicate) and one manifest; it is refused for another.
+    run (create, duplicate, or mixed) and one manifest; it is refused for another.
 
     Args:
         path: the file; created if missing.
@@ -90,6 +128,7 @@ class Journal:
         """
         if self._fd is not None:
             raise JournalError(f"{self._path} is already in use by a running bulk call")
+        operation = STORED_OPERATION.get(operation, operation)
         entries, keep, has_header = self._load(operation)
         fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -111,7 +150,7 @@ class Journal:
         Raises:
             JournalError: as :meth:`open`.
         """
-        return self._load(operation)[0]
+        return self._load(STORED_OPERATION.get(operation, operation))[0]
 
     def _load(self, operation: str) -> tuple[dict[ItemKey, JournalEntry], int | None, bool]:
         """Parse the file line by line: its entries, where to cut a torn end, a header?"""
@@ -177,6 +216,37 @@ class Journal:
             entry.error = dict(record["error"])
         else:
             raise ValueError(f"unknown record type {kind!r}")
+
+    # -- the records, written -----------------------------------------------------------
+
+    async def write_start(self, item: ItemKey, fingerprint: str, *, at: datetime) -> None:
+        """Record the first send of ``item``, before it goes out."""
+        await self.append(_record("start", item, fingerprint, started_at=at.isoformat()))
+
+    async def write_sent(self, item: ItemKey, fingerprint: str, *, at: datetime) -> None:
+        """Record a later send of ``item``, before it goes out."""
+        await self.append(_record("sent", item, fingerprint, at=at.isoformat()))
+
+    async def write_done(
+        self, item: ItemKey, fingerprint: str, *, batch: Batch, reconciled: bool, attempts: int
+    ) -> None:
+        """Record the batch that exists for ``item``."""
+        record = _record(
+            "done",
+            item,
+            fingerprint,
+            batch=converter.unstructure(batch),
+            reconciled=reconciled,
+            attempts=attempts,
+        )
+        await self.append(record)
+
+    async def write_failed(self, item: ItemKey, fingerprint: str, *, error: ProlificError) -> None:
+        """Record that ``item`` failed for good (a re-run reports it unless retrying)."""
+        recorded: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+        if isinstance(error, APIStatusError):
+            recorded.update(status_code=error.status_code, method=error.method, url=error.url)
+        await self.append(_record("failed", item, fingerprint, error=recorded))
 
     # -- appending: grouped writes, each fsynced ----------------------------------------
 
@@ -245,6 +315,29 @@ class Journal:
             fd, self._fd, self._flusher = self._fd, None, None
             if fd is not None:
                 os.close(fd)
+
+
+def fingerprint(request: BulkRequest) -> str:
+    """A stable digest of what a request asks for: its wire form, its ``key`` left out.
+
+    A journal knows each request by it, to refuse a journal of another manifest. The
+    digest is of the request's POST body (and a duplicate's source id), with the fields
+    of the first journal format always present (a create's ``dataset_id`` and a
+    duplicate's ``name``, ``null`` when not given), so every journal written since keeps
+    matching its manifest. Fields added since, such as a create's ``batch_items`` and
+    ``auto_sync_enabled``, enter only when set. Those two do not join the match key
+    (``_reconcile.MatchKey``): a listing cannot show them as the request gave them.
+    """
+    if isinstance(request, CreateBatchRequest):
+        data = {"dataset_id": None, **converter.unstructure(request)}
+    else:
+        data = {"batch_id": request.batch_id, "name": None, **converter.unstructure(request)}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _record(kind: str, item: ItemKey, fingerprint: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "item": item, "fingerprint": fingerprint, **fields}
 
 
 def _encode(record: dict[str, Any]) -> bytes:

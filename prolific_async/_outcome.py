@@ -38,6 +38,7 @@ from .errors import (
 __all__ = [
     "IDEMPOTENT_METHODS",
     "Outcome",
+    "error_may_resend",
     "error_outcome",
     "exception_outcome",
     "is_transient",
@@ -123,3 +124,11 @@ def error_outcome(error: ProlificError) -> Outcome:
     if isinstance(error, APIConnectionError | ClientClosedError):
         return Outcome.NOT_SENT
     return Outcome.REJECTED  # not an answer about the request: trying again will not help
+
+
+def error_may_resend(error: ProlificError) -> bool:
+    """Whether a call that raised ``error`` may be made again as it is, and may then succeed."""
+    outcome = error_outcome(error)
+    return outcome in (Outcome.NOT_SENT, Outcome.REFUSED) and not isinstance(
+        error, ClientClosedError
+    )

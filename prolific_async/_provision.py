@@ -3,9 +3,9 @@
 ``provision_batch`` is five awaited calls in a row. ``provision_many`` runs many such
 pipelines at once on top of the bulk layer: datasets are created and uploaded with
 bounded concurrency, the batches are created by ``create_many`` (so each exists exactly
-once, whatever the network does), and each new batch is set up and awaited, again with
-bounded concurrency. Results stream out as pipelines finish; memory is bounded by the
-concurrency, not by the number of requests.
+once, whatever the network does, with its layout if the request has one), and each new
+batch is set up and awaited, again with bounded concurrency. Results stream out as
+pipelines finish; memory is bounded by the concurrency, not by the number of requests.
 
 A failure names the step it happened in and carries what was already made (the dataset,
 the batch), so nothing is lost or made twice by a blind retry: see
@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._fanout import fan_out
 from ._sentinel import NOT_GIVEN
-from .bulk import aiter_any
 from .errors import ProlificError, ProvisionError
 from .models.batches import Batch
 from .models.bulk import BulkResult, CreateBatchRequest
@@ -102,7 +102,7 @@ async def provision_batch(client: ProlificClient, request: ProvisionRequest) -> 
     return await _make_ready(client, request, dataset, batch)
 
 
-async def provision_many(
+def provision_many(
     client: ProlificClient,
     requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest],
     *,
@@ -111,121 +111,127 @@ async def provision_many(
     """Run many pipelines, creating the batches through ``create_many``."""
     if not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
-    out: asyncio.Queue[ProvisionResult | None] = asyncio.Queue(maxsize=concurrency)
-    pending: dict[str, tuple[int, ProvisionRequest, Dataset]] = {}
-    finishing = asyncio.Semaphore(concurrency)
-    tasks: set[asyncio.Task[Any]] = set()
+    return _Pipelines(client, concurrency).results(requests)
 
-    async def prepared() -> AsyncIterator[CreateBatchRequest]:
-        """Datasets made and filled, as batch requests, while they finish."""
-        index = 0
-        running: set[asyncio.Task[tuple[int, ProvisionRequest, Dataset | None]]] = set()
-        source = aiter_any(requests)
-        exhausted = False
 
-        async def fill(
-            i: int, request: ProvisionRequest
-        ) -> tuple[int, ProvisionRequest, Dataset | None]:
-            try:
-                return i, request, await _make_dataset(client, request)
-            except ProvisionError as error:
-                result = ProvisionResult(
-                    index=i, request=request, dataset=error.dataset, error=error
-                )
-                await out.put(result)
-                return i, request, None
+#: A pipeline whose dataset is ready, waiting for ``create_many`` to make its batch.
+_Waiting = tuple[int, ProvisionRequest, Dataset]
 
+
+class _Pipelines:
+    """One ``provision_many`` call, in three stages with ``concurrency`` at work in each.
+
+    Datasets are made by a fan-out over the requests (:meth:`_datasets`), which feeds
+    ``create_many`` one batch request per ready dataset; each batch it reports is set up
+    and awaited (:meth:`_finish`). Every result, from any stage, goes through one
+    bounded queue to the caller (:meth:`results`).
+    """
+
+    def __init__(self, client: ProlificClient, concurrency: int) -> None:
+        self.client = client
+        self.concurrency = concurrency
+        self.out: asyncio.Queue[ProvisionResult | None] = asyncio.Queue(maxsize=concurrency)
+        self.waiting: dict[str, _Waiting] = {}  # by the batch request's journal key
+        self.finishing = asyncio.Semaphore(concurrency)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def results(
+        self, requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest]
+    ) -> AsyncGenerator[ProvisionResult, None]:
+        """Yield each pipeline's result as it ends; ``None`` on the queue means all did."""
+        feeder = asyncio.create_task(self._feed(requests))
         try:
-            while True:
-                while not exhausted and len(running) < concurrency:
-                    try:
-                        request = await anext(source)
-                    except StopAsyncIteration:
-                        exhausted = True
-                        break
-                    if not isinstance(request, ProvisionRequest):
-                        raise TypeError(
-                            f"request {index} must be a ProvisionRequest, "
-                            f"got {type(request).__name__}"
-                        )
-                    if request.batch_items is not None:
-                        raise ValueError(
-                            f"request {index} has batch_items, which provision_many cannot "
-                            "set (its batches come from create_many): use provision_batch"
-                        )
-                    running.add(asyncio.create_task(fill(index, request)))
-                    index += 1
-                if not running:
-                    return
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    i, request, dataset = task.result()
-                    if dataset is not None:
-                        pending[str(i)] = (i, request, dataset)
-                        yield CreateBatchRequest(
-                            request.name,
-                            request.workspace_id,
-                            request.task_details,
-                            dataset.id,
-                            key=str(i),
-                        )
+            result = await self.out.get()
+            while result is not None:
+                yield result
+                result = await self.out.get()
+            await feeder  # surface a bug or a journal error from the feeder
         finally:
-            for task in running:
+            for task in (feeder, *self.tasks):
                 task.cancel()
-            if running:
-                await asyncio.wait(running)
+            await asyncio.gather(feeder, *self.tasks, return_exceptions=True)
 
-    async def finish(result: BulkResult) -> None:
+    async def _feed(
+        self, requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest]
+    ) -> None:
+        """Create the batches through ``create_many`` and start finishing each one."""
         try:
-            key = result.request.key or ""
-            i, request, dataset = pending.pop(key)
-            if result.batch is None:
-                cause = result.error or ProlificError("the batch was not created")
+            created = self.client.batches.create_many(
+                self._datasets(requests), concurrency=self.concurrency
+            )
+            async with contextlib.aclosing(created):
+                async for result in created:
+                    await self.finishing.acquire()  # back-pressure: `concurrency` set-ups
+                    task = asyncio.create_task(self._finish(result))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+            if self.tasks:  # no new one starts now: wait for the set-ups still going
+                await asyncio.wait(set(self.tasks))
+        finally:
+            await self.out.put(None)
+
+    async def _datasets(
+        self, requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest]
+    ) -> AsyncIterator[CreateBatchRequest]:
+        """One batch request per dataset made and filled, as they finish."""
+        ready: AsyncGenerator[CreateBatchRequest | None, None] = fan_out(
+            requests, self._start, limit=self.concurrency
+        )
+        async with contextlib.aclosing(ready):
+            async for batch_request in ready:
+                if batch_request is not None:
+                    yield batch_request
+
+    def _start(self, index: int, request: object) -> Coroutine[Any, Any, CreateBatchRequest | None]:
+        """Check one request, and return the work of making its dataset."""
+        if not isinstance(request, ProvisionRequest):
+            raise TypeError(
+                f"request {index} must be a ProvisionRequest, got {type(request).__name__}"
+            )
+        return self._dataset(index, request)
+
+    async def _dataset(self, index: int, request: ProvisionRequest) -> CreateBatchRequest | None:
+        """Make the request's dataset; the batch request for it, or ``None`` on failure."""
+        try:
+            dataset = await _make_dataset(self.client, request)
+        except ProvisionError as error:
+            await self.out.put(
+                ProvisionResult(index=index, request=request, dataset=error.dataset, error=error)
+            )
+            return None
+        key = str(index)
+        self.waiting[key] = (index, request, dataset)
+        return CreateBatchRequest(
+            request.name,
+            request.workspace_id,
+            request.task_details,
+            dataset.id,
+            batch_items=request.batch_items,
+            key=key,
+        )
+
+    async def _finish(self, created: BulkResult) -> None:
+        """Set a created batch up and wait for it; report the pipeline either way."""
+        try:
+            index, request, dataset = self.waiting.pop(created.request.key or "")
+            if created.batch is None:
+                cause = created.error or ProlificError("the batch was not created")
                 error = ProvisionError.at("create batch", cause, dataset=dataset)
                 error.__cause__ = cause
-                await out.put(
-                    ProvisionResult(index=i, request=request, dataset=dataset, error=error)
-                )
-                return
-            try:
-                batch = await _make_ready(client, request, dataset, result.batch)
-            except ProvisionError as error:
-                await out.put(
-                    ProvisionResult(
-                        index=i, request=request, dataset=dataset, batch=result.batch, error=error
-                    )
-                )
+                result = ProvisionResult(index=index, request=request, dataset=dataset, error=error)
             else:
-                await out.put(
-                    ProvisionResult(index=i, request=request, dataset=dataset, batch=batch)
-                )
+                result = await self._ready(index, request, dataset, created.batch)
+            await self.out.put(result)
         finally:
-            finishing.release()
+            self.finishing.release()
 
-    async def feed() -> None:
+    async def _ready(
+        self, index: int, request: ProvisionRequest, dataset: Dataset, batch: Batch
+    ) -> ProvisionResult:
         try:
-            async with contextlib.aclosing(
-                client.batches.create_many(prepared(), concurrency=concurrency)
-            ) as created:
-                async for result in created:
-                    await finishing.acquire()  # back-pressure: at most `concurrency` set-ups
-                    task = asyncio.create_task(finish(result))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-            while tasks:
-                await asyncio.wait(set(tasks))
-        finally:
-            await out.put(None)
-
-    feeder = asyncio.create_task(feed())
-    try:
-        while True:
-            result = await out.get()
-            if result is None:
-                break
-            yield result
-        await feeder  # surface a bug or a journal error from the feeder
-    finally:
-        for task in (feeder, *tasks):
-            task.cancel()
-        await asyncio.gather(feeder, *tasks, return_exceptions=True)
+            ready = await _make_ready(self.client, request, dataset, batch)
+        except ProvisionError as error:
+            return ProvisionResult(
+                index=index, request=request, dataset=dataset, batch=batch, error=error
+            )
+        return ProvisionResult(index=index, request=request, dataset=dataset, batch=ready)

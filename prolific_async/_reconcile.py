@@ -13,28 +13,69 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from attrs import define, field
+from attrs import define, field, frozen
 
+from ._signal import Signal
 from .errors import ProlificError, ReconciliationError
-from .models.batches import Batch
+from .models.batches import Batch, TaskDetails
+from .models.bulk import BulkRequest, CreateBatchRequest
 
-__all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend", "Signal", "observed_key"]
-
-#: What a batch shows in a listing: workspace, name, the three task texts, dataset ids.
-MatchKey = tuple[str, str, str, str, str, frozenset[str]]
+__all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend"]
 
 
-def observed_key(batch: Batch) -> MatchKey:
-    """The match key a batch shows in a listing."""
-    details = batch.task_details
-    return (
-        batch.workspace_id,
-        batch.name,
-        details.task_name,
-        details.task_introduction,
-        details.task_steps,
-        frozenset(dataset.id for dataset in batch.datasets),
-    )
+@frozen
+class MatchKey:
+    """What a batch shows in a listing, and so what reconciliation can match it by.
+
+    A batch made for a request shows the request's key (:meth:`of_request`); a listed
+    batch shows :meth:`of_batch`. Requests with equal keys are interchangeable: any batch
+    matching the key satisfies any of them. A create's ``batch_items`` and
+    ``auto_sync_enabled`` are not part of it: the listing gives a layout back with ids
+    the server assigned, and a sync flag left out shows the server's default, so neither
+    can be compared with the request; two creates that differ only there are told apart
+    by the fingerprint (the journal), not here.
+    """
+
+    workspace_id: str
+    name: str
+    task_details: TaskDetails
+    dataset_ids: frozenset[str]
+
+    @classmethod
+    def of_batch(cls, batch: Batch) -> MatchKey:
+        """The key a listed batch shows."""
+        return cls(
+            batch.workspace_id,
+            batch.name,
+            batch.task_details,
+            frozenset(dataset.id for dataset in batch.datasets),
+        )
+
+    @classmethod
+    def of_request(cls, request: BulkRequest, source: Batch | None = None) -> MatchKey:
+        """The key a batch made for ``request`` shows; a duplicate needs its ``source``.
+
+        A copy is in its source's workspace with its task details, named as asked or
+        ``"<source name> (Copy)"``, and shares the source's datasets unless it was made
+        with ``upload_new_dataset``.
+
+        Raises:
+            ValueError: a duplicate without its source.
+        """
+        if isinstance(request, CreateBatchRequest):
+            dataset_ids = () if request.dataset_id is None else (request.dataset_id,)
+            return cls(
+                request.workspace_id, request.name, request.task_details, frozenset(dataset_ids)
+            )
+        if source is None:
+            raise ValueError("the match key of a duplicate needs its source batch")
+        copy = cls.of_batch(source)
+        return cls(
+            copy.workspace_id,
+            request.name if request.name is not None else f"{source.name} (Copy)",
+            copy.task_details,
+            frozenset() if request.upload_new_dataset else copy.dataset_ids,
+        )
 
 
 class Member(Protocol):
@@ -43,8 +84,6 @@ class Member(Protocol):
     index: int
     started_at: datetime | None
     last_sent_at: datetime | None
-    workspace_id: str
-    match_key: MatchKey | None
 
 
 @define(eq=False)
@@ -62,29 +101,11 @@ class Resend:
 Decision = Adopt | Resend | ProlificError
 
 
-class Signal:
-    """Wakes every waiter when a group's state changes (no lock: the loop is the lock)."""
-
-    def __init__(self) -> None:
-        self._waiters: list[asyncio.Future[None]] = []
-
-    def notify(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._waiters.clear()
-
-    async def wait_for(self, predicate: Callable[[], bool]) -> None:
-        while not predicate():
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter
-
-
 @define(eq=False)
 class Group:
     """The requests of one match key: their POSTs in flight and their ambiguous members."""
 
+    key: MatchKey
     members: int = 0
     in_flight: int = 0
     ambiguous: list[Member] = field(factory=list)
@@ -125,7 +146,9 @@ class Reconciler:
     @contextlib.asynccontextmanager
     async def group(self, match_key: MatchKey) -> AsyncIterator[Group]:
         """The group of ``match_key`` while a request of it is in progress."""
-        group = self._groups.setdefault(match_key, Group())
+        group = self._groups.get(match_key)
+        if group is None:
+            group = self._groups[match_key] = Group(match_key)
         group.members += 1
         try:
             yield group
@@ -158,16 +181,18 @@ class Reconciler:
             group.ambiguous.append(member)  # resumed from a journal: in flight before we began
             group.signal.notify()
         try:
-            while True:
+            # Each round decides every member that joined before it; a later one leads
+            # the next round itself.
+            while member.index not in group.decisions:
                 await group.signal.wait_for(
                     lambda: (
                         member.index in group.decisions
                         or (not group.reconciling and group.in_flight == 0)
                     )
                 )
-                if member.index in group.decisions:
-                    return group.decisions.pop(member.index)
-                await self._lead(group)
+                if member.index not in group.decisions:
+                    await self._lead(group)
+            return group.decisions.pop(member.index)
         except BaseException:
             # A cancelled member must not be counted, or given a batch, by the next round.
             if member in group.ambiguous:
@@ -190,27 +215,35 @@ class Reconciler:
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                listing = await self._listing(members[0].workspace_id, not_before=not_before)
+                listing = await self._listing(group.key.workspace_id, not_before=not_before)
             except ProlificError as error:
                 group.decisions.update({member.index: error for member in members})
                 return
-            group.decisions.update(self.decide(members, listing))
+            group.decisions.update(self.decide(group.key, members, listing))
         finally:
             if all(member.index in group.decisions for member in members):
                 group.ambiguous = [m for m in group.ambiguous if m not in members]
             group.reconciling = False
             group.signal.notify()
 
-    def decide(self, members: list[Member], listing: list[Batch]) -> dict[int, Decision]:
-        """Share the unclaimed matching batches out among interchangeable members."""
+    def decide(
+        self, match_key: MatchKey, members: list[Member], listing: list[Batch]
+    ) -> dict[int, Decision]:
+        """Share the unclaimed batches of ``listing`` that match out among ``members``.
+
+        A candidate matches ``match_key``, is not claimed, and was created no earlier
+        than the members' earliest first send minus the margin. With ``k`` members and
+        ``m`` candidates: if ``m <= k``, the first ``m`` members (by index) adopt one
+        each, oldest batch first, and claim it; the others are sent again. If ``m > k``,
+        every member fails with :class:`~prolific_async.errors.ReconciliationError`.
+        """
         earliest = min(member.started_at or datetime.now(UTC) for member in members)
-        match_key = members[0].match_key
         candidates = sorted(
             (
                 batch
                 for batch in listing
                 if batch.id not in self.claimed
-                and observed_key(batch) == match_key
+                and MatchKey.of_batch(batch) == match_key
                 and batch.created_at >= earliest - self._margin
             ),
             key=lambda batch: (batch.created_at, batch.id),
@@ -219,7 +252,7 @@ class Reconciler:
         if len(candidates) > len(members):
             ids = [batch.id for batch in candidates]
             error = ReconciliationError(
-                f"{len(candidates)} unclaimed batches in workspace {members[0].workspace_id!r} "
+                f"{len(candidates)} unclaimed batches in workspace {match_key.workspace_id!r} "
                 f"match {len(members)} request(s) whose outcome is unknown ({ids}); another "
                 "process may be creating the same batches. Nothing was adopted or sent "
                 "again: check these batches by hand.",
@@ -252,8 +285,3 @@ class Reconciler:
             current = (datetime.now(UTC), task)
             self._listings[workspace_id] = current
         return await asyncio.shield(current[1])
-
-
-def _failed(task: asyncio.Task[Any]) -> bool:
-    """Whether a finished task failed or was cancelled (retrieving its error)."""
-    return task.done() and (task.cancelled() or task.exception() is not None)

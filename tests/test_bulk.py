@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -11,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from prolific_async import (
@@ -29,7 +31,10 @@ from prolific_async import (
     TaskDetails,
     set_testing,
 )
-from prolific_async.bulk import _Limiter, run_bulk
+from prolific_async._converter import converter
+from prolific_async._reconcile import MatchKey
+from prolific_async.bulk import fingerprint, run_bulk
+from prolific_async.models import Column, Page, RichTextItem, Row
 from prolific_async.testing import FakeProlific
 
 from .conftest import wait_until
@@ -119,6 +124,140 @@ async def test_definitive_failure_is_reported_not_retried(
     assert isinstance(results[3].error, BadRequestError)
     assert results[3].attempts == 1
     assert len(fake.batches) == 3
+
+
+# -- the fingerprint a journal matches requests by --------------------------------------
+
+#: Digests computed by the fingerprint of 0.1 (before the wire form had one home):
+#: journals written then must keep matching their manifests.
+UNICODE = TaskDetails(
+    task_name='Évaluer "ça"', task_introduction="", task_steps="<ol><li>1</li></ol>"
+)
+PINNED_FINGERPRINTS = [
+    (CreateBatchRequest("batch-0", "ws-1", DETAILS), "7cb22882746c5afeac3d260612a7c72f"),
+    (CreateBatchRequest("batch-0", "ws-1", DETAILS, "ds-1"), "4fbe65d3655ea6d5fd992aacd7836474"),
+    (CreateBatchRequest("batch-0", "ws-1", DETAILS, key="k1"), "7cb22882746c5afeac3d260612a7c72f"),
+    (CreateBatchRequest("naïve ☃", "ws-2", UNICODE, "ds-2"), "226592bd8cb8a0af78919f4fa9dcaa16"),
+    (DuplicateBatchRequest("b-1"), "317496a581f010cfc5d1f923c88b65a0"),
+    (DuplicateBatchRequest("b-1", "Copy name"), "2f499806d595764255771331b20cc458"),
+    (DuplicateBatchRequest("b-1", upload_new_dataset=True), "ddfddae6e7076b2b18c2642e7eb5678f"),
+    (
+        DuplicateBatchRequest("b-1", "Copy name", True, key="k2"),
+        "d70eb11fbdb9551962f9a146381aa30a",
+    ),
+]
+
+
+@pytest.mark.parametrize(("request_", "digest"), PINNED_FINGERPRINTS)
+def test_fingerprints_of_existing_requests_never_change(
+    request_: CreateBatchRequest | DuplicateBatchRequest, digest: str
+) -> None:
+    """A request expressible before keeps its fingerprint byte for byte (its key left out)."""
+    assert fingerprint(request_) == digest
+
+
+# -- one wire form: body, fingerprint and match key from one place ----------------------
+
+PAGE = Page(rows=[Row(columns=[Column(items=[RichTextItem(content="<p>Hi</p>")])])])
+
+
+def test_a_field_set_on_a_request_reaches_body_fingerprint_and_match_key() -> None:
+    """Giving a create its dataset changes its body, its fingerprint and its match key."""
+    plain = CreateBatchRequest("n", WS, DETAILS)
+    with_data = attrs.evolve(plain, dataset_id="ds-1")
+    assert "dataset_id" not in converter.unstructure(plain)
+    assert converter.unstructure(with_data)["dataset_id"] == "ds-1"
+    assert fingerprint(with_data) != fingerprint(plain)
+    assert MatchKey.of_request(with_data).dataset_ids == {"ds-1"}
+    assert MatchKey.of_request(plain).dataset_ids == frozenset()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"batch_items": [PAGE]}, {"auto_sync_enabled": False}, {"auto_sync_enabled": True}],
+    ids=["batch_items", "auto_sync-off", "auto_sync-on"],
+)
+def test_layout_and_auto_sync_are_sent_and_fingerprinted_but_not_matched(
+    fields: dict[str, Any],
+) -> None:
+    """The new create fields join the body and the fingerprint when set, not the match key."""
+    plain = CreateBatchRequest("n", WS, DETAILS, "ds-1")
+    given = CreateBatchRequest("n", WS, DETAILS, "ds-1", **fields)
+    body = converter.unstructure(given)
+    for name, value in fields.items():
+        assert body[name] == (
+            converter.unstructure(value, list[Page]) if name == "batch_items" else value
+        )
+    assert fingerprint(given) != fingerprint(plain)
+    assert MatchKey.of_request(given) == MatchKey.of_request(plain)
+
+
+def test_a_field_added_to_the_request_class_follows_without_other_edits() -> None:
+    """A subclass with one more field: its body and fingerprint carry it once it is set."""
+    extended = attrs.make_class(
+        "Extended",
+        {"priority": attrs.field(default=None, kw_only=True)},
+        bases=(CreateBatchRequest,),
+        frozen=True,
+    )
+    unset = extended("batch-0", "ws-1", DETAILS)
+    assert converter.unstructure(unset) == converter.unstructure(
+        CreateBatchRequest("batch-0", "ws-1", DETAILS)
+    )
+    assert fingerprint(unset) == PINNED_FINGERPRINTS[0][1]
+    given = extended("batch-0", "ws-1", DETAILS, priority=3)
+    assert converter.unstructure(given)["priority"] == 3
+    assert fingerprint(given) != fingerprint(unset)
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ({"batch_items": []}, ValueError, "at least one Page"),
+        ({"batch_items": [{"rows": []}]}, TypeError, "batch_items must be a list of Page"),
+        ({"auto_sync_enabled": 1}, TypeError, "auto_sync_enabled must be a bool"),
+        ({"task_details": {"task_name": "x"}}, TypeError, "task_details must be a TaskDetails"),
+    ],
+)
+async def test_requests_refuse_what_create_refuses_in_the_same_words(
+    client: ProlificClient, fields: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    """A bad layout, sync flag or task details reads the same from a request and from create."""
+    arguments: dict[str, Any] = {
+        "name": "n",
+        "workspace_id": WS,
+        "task_details": DETAILS,
+        **fields,
+    }
+    with pytest.raises(error, match=message):
+        CreateBatchRequest(**arguments)
+    with pytest.raises(error, match=message):
+        await client.batches.create(**arguments)
+
+
+async def test_create_and_create_many_send_the_same_body(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """One request's POST body is the same from batches.create and from create_many."""
+    fake.add_dataset("ds-1", total_datapoint_count=3)
+    request = CreateBatchRequest(
+        "laid out", WS, DETAILS, "ds-1", batch_items=[PAGE], auto_sync_enabled=True
+    )
+    single = await client.batches.create(
+        name=request.name,
+        workspace_id=request.workspace_id,
+        task_details=request.task_details,
+        dataset_id=request.dataset_id,
+        batch_items=request.batch_items,
+        auto_sync_enabled=request.auto_sync_enabled,
+    )
+    results = await collect(client.batches.create_many([request]))
+    bodies = [r.json for r in fake.requests if r.method == "POST"]
+    assert bodies[0] == bodies[1] == converter.unstructure(request)
+    made = fake.batches[results[0].batch.id if results[0].batch else ""]
+    assert made.auto_sync_enabled is True
+    assert made.batch_items is not None
+    assert fake.batches[single.id].batch_items is not None
 
 
 # -- exactly once under faults -----------------------------------------------------------
@@ -393,29 +532,23 @@ async def test_wrong_request_type_is_refused(client: ProlificClient) -> None:
 # -- streaming, cancellation, flow control -----------------------------------------------
 
 
-async def test_twenty_thousand_requests_stream_with_bounded_tasks(
-    client: ProlificClient, fake: FakeProlific
-) -> None:
-    """A 20,000-request generator is read lazily: tasks in progress never exceed the bound."""
-    read = 0
+def _streaming_benchmark() -> Any:
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "streaming.py"
+    spec = importlib.util.spec_from_file_location("streaming_benchmark", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    def manifest() -> Iterator[CreateBatchRequest]:
-        nonlocal read
-        for i in range(20_000):
-            read += 1
-            yield CreateBatchRequest(f"s{i}", WS, DETAILS)
 
-    baseline = len(asyncio.all_tasks())
-    peak_tasks = peak_ahead = done = 0
-    async for result in client.batches.create_many(manifest(), concurrency=16):
-        done += result.ok
-        peak_tasks = max(peak_tasks, len(asyncio.all_tasks()) - baseline)
-        peak_ahead = max(peak_ahead, read - done)
-    assert done == 20_000
-    assert len(fake.batches) == 20_000
-    assert peak_ahead <= 16 + 1
+async def test_a_long_stream_keeps_read_ahead_and_tasks_bounded() -> None:
+    """The streaming benchmark at a small N: all made, read-ahead and tasks bounded by 16."""
+    row = await _streaming_benchmark().measure(400, concurrency=16)
+    assert row.made == 400
+    assert row.peak_read_ahead <= 16 + 1
     # 16 item tasks, plus the emulator's handlers and the journal-free run's helpers
-    assert peak_tasks <= 16 * 2 + 8
+    assert row.peak_tasks <= 16 * 2 + 8
 
 
 async def test_cancelling_the_run_leaks_nothing(fake: FakeProlific, tmp_path: Path) -> None:
@@ -454,54 +587,6 @@ def _is_server_task(task: asyncio.Task[Any]) -> bool:
     code = getattr(task.get_coro(), "cr_code", None)
     filename = code.co_filename if code is not None else ""
     return "aiohttp/web" in filename or "prolific_async/testing" in filename
-
-
-def test_limiter_is_aimd() -> None:
-    """The send limit halves on a 429 (once per round) and grows one slot a second."""
-    now = [0.0]
-    limiter = _Limiter(32, clock=lambda: now[0])
-    assert limiter.slots == 32
-    epoch = limiter.epoch
-    limiter.observe(epoch, throttled=True)
-    assert limiter.slots == 16
-    limiter.observe(epoch, throttled=True)  # sent before the cut: no second cut
-    assert limiter.slots == 16
-    limiter.observe(limiter.epoch, throttled=True)
-    assert limiter.slots == 8
-    for _ in range(100):  # successes within the same second do not grow it
-        limiter.observe(limiter.epoch, throttled=False)
-    assert limiter.slots == 8
-    now[0] += 1.0
-    limiter.observe(limiter.epoch, throttled=False)
-    assert limiter.slots == 9
-    for _ in range(10):
-        limiter.observe(limiter.epoch, throttled=True)
-    assert limiter.slots == 1
-    for _ in range(100):
-        now[0] += 1.0
-        limiter.observe(limiter.epoch, throttled=False)
-    assert limiter.slots == 32
-
-
-async def test_limiter_slots_bound_sends_in_flight() -> None:
-    """Sends beyond the current limit wait for a slot to be freed."""
-    limiter = _Limiter(2)
-    peak = 0
-    release = asyncio.Event()
-
-    async def send() -> None:
-        nonlocal peak
-        async with limiter.slot():
-            peak = max(peak, limiter.in_flight)
-            await release.wait()
-
-    tasks = [asyncio.create_task(send()) for _ in range(5)]
-    await wait_until(lambda: limiter.in_flight == 2)
-    await asyncio.sleep(0.01)
-    assert limiter.in_flight == 2
-    release.set()
-    await asyncio.gather(*tasks)
-    assert peak == 2
 
 
 # -- found in review: late applies, shared listings, claims, windows, caps ---------------
@@ -642,7 +727,7 @@ async def test_lookalike_creates_and_duplicates_under_every_fault(seed: int) -> 
                 run_bulk(
                     client,
                     client.batches,
-                    "provision",
+                    "mixed",
                     requests,
                     concurrency=16,
                     journal=None,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from prolific_async import Journal, JournalError
+from prolific_async import BadRequestError, Batch, Journal, JournalError, TaskDetails
 
 
 def lines(path: Path) -> list[dict[str, object]]:
@@ -220,3 +221,71 @@ async def test_close_writes_what_is_queued_even_when_cancelled(tmp_path: Path) -
     closing.cancel()
     await asyncio.gather(closing, *writers, return_exceptions=True)
     assert [r["item"] for r in lines(journal.path)[1:]] == [0, 1, 2]
+
+
+async def test_typed_writers_write_the_documented_records(tmp_path: Path) -> None:
+    """write_start/sent/done/failed produce exactly the record format the reader takes."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = Batch(
+        id="b0",
+        created_at=at,
+        created_by="u",
+        datasets=[],
+        name="n",
+        status="UNINITIALISED",
+        total_task_count=0,
+        total_instruction_count=0,
+        workspace_id="w",
+        task_details=TaskDetails(task_name="t", task_introduction="", task_steps=""),
+    )
+    error = BadRequestError(
+        "bad", status_code=400, body=None, request_id=None, method="POST", url="http://x/b"
+    )
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.open("create")
+    await journal.write_start(0, "f0", at=at)
+    await journal.write_sent(0, "f0", at=at)
+    await journal.write_done(0, "f0", batch=batch, reconciled=True, attempts=2)
+    await journal.write_failed("k", "f1", error=error)
+    await journal.close()
+    records = lines(journal.path)[1:]
+    assert records[:2] == [
+        {"type": "start", "item": 0, "fingerprint": "f0", "started_at": at.isoformat()},
+        {"type": "sent", "item": 0, "fingerprint": "f0", "at": at.isoformat()},
+    ]
+    assert set(records[2]) == {"type", "item", "fingerprint", "batch", "reconciled", "attempts"}
+    assert records[3] == {
+        "type": "failed",
+        "item": "k",
+        "fingerprint": "f1",
+        "error": {
+            "type": "BadRequestError",
+            "message": str(error),
+            "status_code": 400,
+            "method": "POST",
+            "url": "http://x/b",
+        },
+    }
+    entries = Journal(journal.path).read("create")
+    assert entries[0].to_batch() == batch
+    assert entries[0].batch_id == "b0"
+    recorded = entries["k"].to_error()
+    assert isinstance(recorded, BadRequestError)
+    assert recorded.status_code == 400
+    assert "(from the journal)" in str(recorded)
+
+
+async def test_a_mixed_run_keeps_the_header_name_journals_have_today(tmp_path: Path) -> None:
+    """A mixed run's header says "provision", so journals written before still open."""
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"type":"header","version":1,"operation":"provision"}\n')
+    journal = Journal(path)
+    assert journal.open("mixed") == {}
+    await journal.close()
+    assert Journal(path).read("provision") == {}
+    fresh = Journal(tmp_path / "new.jsonl")
+    fresh.open("mixed")
+    await fresh.close()
+    assert lines(fresh.path) == [{"type": "header", "version": 1, "operation": "provision"}]
+    with pytest.raises(JournalError, match="'provision' run"):
+        Journal(path).open("create")

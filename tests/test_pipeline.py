@@ -248,8 +248,8 @@ async def test_provision_many_reports_a_bad_file_per_item(
     assert len(fake.datasets) == 1
 
 
-async def test_provision_many_refuses_batch_items(client: ProlificClient) -> None:
-    """A layout cannot go through create_many: the request is refused, not dropped."""
+async def test_provision_many_sets_the_layout(client: ProlificClient, fake: FakeProlific) -> None:
+    """provision_many passes batch_items through create_many to each batch it makes."""
     page = Page(rows=[Row(columns=[Column(items=[RichTextItem(content="<p>Hi</p>")])])])
     request = ProvisionRequest(
         name="l",
@@ -259,8 +259,12 @@ async def test_provision_many_refuses_batch_items(client: ProlificClient) -> Non
         filename="l.csv",
         batch_items=[page],
     )
-    with pytest.raises(ValueError, match="provision_batch"):
-        [r async for r in client.provision_many([request])]
+    results = [r async for r in client.provision_many([request])]
+    assert results[0].ok, results[0].error
+    assert results[0].batch is not None
+    stored = fake.batches[results[0].batch.id]
+    assert stored.batch_items is not None
+    assert stored.batch_items[0]["rows"][0]["columns"][0]["items"][0]["content"] == "<p>Hi</p>"
 
 
 async def test_provision_batch_sets_the_layout(client: ProlificClient, fake: FakeProlific) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from attrs import Attribute, field, frozen, validators
 
 from .batches import Batch, TaskDetails
+from .layout import Page
 
 if TYPE_CHECKING:
     from ..errors import ProlificError
@@ -27,6 +29,31 @@ def _path_safe(_: object, attribute: Attribute[str], value: str) -> None:
         raise ValueError(f"{attribute.name} must not be {value!r}: it would change the path")
 
 
+# The three checks below word their errors as ``client.batches.create`` does, which builds
+# its body from a request: the same mistake reads the same either way.
+
+
+def _task_details(_: object, attribute: Attribute[Any], value: object) -> None:
+    if not isinstance(value, TaskDetails):
+        raise TypeError(f"{attribute.name} must be a TaskDetails, got {type(value).__name__}")
+
+
+def _bool(_: object, attribute: Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be a bool, got {type(value).__name__}")
+
+
+def _layout(value: Sequence[Page] | None) -> tuple[Page, ...] | None:
+    """Check a ``batch_items`` layout and keep it as a tuple (the request is frozen)."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not all(isinstance(page, Page) for page in value):
+        raise TypeError(f"batch_items must be a list of Page, got {value!r:.80}")
+    if not value:
+        raise ValueError("batch_items must hold at least one Page (None leaves it out)")
+    return tuple(value)
+
+
 @frozen
 class CreateBatchRequest:
     """One batch for :meth:`~prolific_async.resources.batches.BatchesResource.create_many`."""
@@ -35,10 +62,20 @@ class CreateBatchRequest:
     """The new batch's name."""
     workspace_id: str = field(validator=_non_empty)
     """The workspace to create it in."""
-    task_details: TaskDetails = field(validator=validators.instance_of(TaskDetails))
+    task_details: TaskDetails = field(validator=_task_details)
     """What participants are shown."""
     dataset_id: str | None = field(default=None, validator=_optional_non_empty)
     """A dataset to attach at creation, or ``None``."""
+    batch_items: tuple[Page, ...] | None = field(default=None, kw_only=True, converter=_layout)
+    """The configurable layout (a list or tuple of pages, at least one), or ``None``.
+
+    It is not part of what reconciliation matches a listed batch by (see
+    :func:`~prolific_async.bulk.fingerprint`).
+    """
+    auto_sync_enabled: bool | None = field(
+        default=None, kw_only=True, validator=validators.optional(_bool)
+    )
+    """Turn new dataset datapoints into tasks automatically; ``None``: the server's default."""
     key: str | None = field(default=None, kw_only=True, validator=_optional_non_empty)
     """Your id for this item in the journal (unique in the manifest); default: its index."""
 
@@ -51,7 +88,7 @@ class DuplicateBatchRequest:
     """The batch to copy."""
     name: str | None = field(default=None, validator=_optional_non_empty)
     """The copy's name; ``None`` lets the server name it ``"<source name> (Copy)"``."""
-    upload_new_dataset: bool = field(default=False, validator=validators.instance_of(bool))
+    upload_new_dataset: bool = field(default=False, validator=_bool)
     """Leave the dataset behind instead of sharing the source's."""
     key: str | None = field(default=None, kw_only=True, validator=_optional_non_empty)
     """Your id for this item in the journal (unique in the manifest); default: its index."""

@@ -51,7 +51,7 @@ class ProvisionRequest:
     )
     """How many tasks each participant gets (the server's default, 1, when ``None``)."""
     batch_items: Sequence[Page] | None = None
-    """A configurable layout (only for :meth:`ProlificClient.provision_batch`)."""
+    """A configurable layout for the batch, or ``None``."""
     timeout: float = 900.0
     """Seconds each wait (upload processing, setup) may take."""
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from attrs import frozen
 
+from .._bulk import DEFAULT_RECONCILE_MARGIN, run_bulk
 from .._converter import converter
-from .._resource import Resource, require_bool, require_str
+from .._resource import Resource, path_id, require_bool, require_str
 from .._sentinel import NOT_GIVEN, NotGiven
-from ..bulk import DEFAULT_RECONCILE_MARGIN, run_bulk
 from ..models.batches import Batch, TaskDetails
 from ..models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
 from ..models.layout import Page
@@ -86,17 +86,17 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             UnprocessableEntityError: the layout failed validation; the message names
                 the location of each problem (``batch_items[0].rows[0]...``).
         """
-        body: dict[str, Any] = {
-            "name": require_str(name, "name"),
-            "workspace_id": require_str(workspace_id, "workspace_id"),
-            "task_details": _require_task_details(task_details),
-        }
-        if dataset_id is not None:
-            body["dataset_id"] = require_str(dataset_id, "dataset_id")
-        if batch_items is not None:
-            body["batch_items"] = layout_body(batch_items)
-        if auto_sync_enabled is not None:
-            body["auto_sync_enabled"] = require_bool(auto_sync_enabled, "auto_sync_enabled")
+        # The request checks task_details, batch_items and auto_sync_enabled; its wire
+        # form is the one the bulk layer sends and fingerprints.
+        request = CreateBatchRequest(
+            require_str(name, "name"),
+            require_str(workspace_id, "workspace_id"),
+            task_details,
+            None if dataset_id is None else require_str(dataset_id, "dataset_id"),
+            batch_items=batch_items,
+            auto_sync_enabled=auto_sync_enabled,
+        )
+        body: dict[str, Any] = converter.unstructure(request)
         return await self._post(BATCHES_PATH, cast_to=Batch, body=body)
 
     async def get(self, batch_id: str) -> Batch:
@@ -171,11 +171,11 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
                 the server; the copy may exist.
             NotFoundError: no batch has that id.
         """
-        body: dict[str, Any] = {
-            "upload_new_dataset": require_bool(upload_new_dataset, "upload_new_dataset")
-        }
-        if name is not None:
-            body["name"] = require_str(name, "name")
+        path_id(batch_id, "batch_id")  # the id's own error, before the request's
+        request = DuplicateBatchRequest(
+            batch_id, None if name is None else require_str(name, "name"), upload_new_dataset
+        )
+        body: dict[str, Any] = converter.unstructure(request)  # the bulk layer's wire form
         return await self._post(
             BATCH_TEMPLATE + "/duplicate", cast_to=Batch, body=body, batch_id=batch_id
         )

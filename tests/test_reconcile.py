@@ -1,0 +1,216 @@
+"""The reconciler's decision table and the match key, without a server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from prolific_async import (
+    Batch,
+    BatchStatus,
+    CreateBatchRequest,
+    DuplicateBatchRequest,
+    ProlificError,
+    ReconciliationError,
+    TaskDetails,
+)
+from prolific_async._reconcile import Adopt, MatchKey, Reconciler, Resend
+from prolific_async.models.batches import BatchDataset
+
+WS = "ws-1"
+DETAILS = TaskDetails(task_name="Rate", task_introduction="<p>Hi</p>", task_steps="<ol></ol>")
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+MARGIN = timedelta(seconds=10)
+KEY = MatchKey.of_request(CreateBatchRequest("same", WS, DETAILS))
+
+
+@attrs.define(eq=False)
+class Member:
+    index: int
+    started_at: datetime | None = T0
+    last_sent_at: datetime | None = T0
+
+
+def batch(
+    batch_id: str,
+    *,
+    created_at: datetime = T0,
+    name: str = "same",
+    workspace_id: str = WS,
+    dataset_ids: tuple[str, ...] = (),
+) -> Batch:
+    return Batch(
+        id=batch_id,
+        created_at=created_at,
+        created_by="user",
+        datasets=[BatchDataset(id=d, total_datapoint_count=1) for d in dataset_ids],
+        name=name,
+        status=BatchStatus.UNINITIALISED,
+        total_task_count=0,
+        total_instruction_count=0,
+        workspace_id=workspace_id,
+        task_details=DETAILS,
+    )
+
+
+async def no_listing(workspace_id: str) -> list[Batch]:
+    raise AssertionError("decide() must not list")
+
+
+def reconciler() -> Reconciler:
+    return Reconciler(no_listing, margin=MARGIN, delay=timedelta(0))
+
+
+def adopted(decisions: dict[int, object]) -> dict[int, str]:
+    return {i: d.batch.id for i, d in decisions.items() if isinstance(d, Adopt)}
+
+
+def resent(decisions: dict[int, object]) -> list[int]:
+    return sorted(i for i, d in decisions.items() if isinstance(d, Resend))
+
+
+# -- the decision table: k ambiguous members, m candidates -------------------------------
+
+
+def test_no_candidate_resends_every_member() -> None:
+    """M = 0: nothing was made, every member is sent again."""
+    decisions = reconciler().decide(KEY, [Member(0), Member(1)], [])
+    assert resent(decisions) == [0, 1]
+
+
+def test_fewer_candidates_than_members_adopt_then_resend() -> None:
+    """M < k: the lowest indexes adopt (oldest batch first), the rest are sent again."""
+    listing = [batch("late", created_at=T0 + timedelta(seconds=2)), batch("early")]
+    run = reconciler()
+    decisions = run.decide(KEY, [Member(7), Member(2), Member(5)], listing)
+    assert adopted(decisions) == {2: "early", 5: "late"}
+    assert resent(decisions) == [7]
+    assert run.claimed == {"early", "late"}
+
+
+def test_as_many_candidates_as_members_all_adopt() -> None:
+    """M = k: each member adopts one batch, and each batch is claimed once."""
+    run = reconciler()
+    decisions = run.decide(KEY, [Member(0), Member(1)], [batch("a"), batch("b")])
+    assert sorted(adopted(decisions).values()) == ["a", "b"]
+    assert run.claimed == {"a", "b"}
+
+
+def test_more_candidates_than_members_fail_for_a_human() -> None:
+    """M > k: every member fails naming the candidates; nothing is adopted or claimed."""
+    run = reconciler()
+    decisions = run.decide(KEY, [Member(0)], [batch("a"), batch("b")])
+    error = decisions[0]
+    assert isinstance(error, ReconciliationError)
+    assert error.candidates == ["a", "b"]
+    assert "by hand" in str(error)
+    assert run.claimed == set()
+
+
+def test_claimed_batches_are_never_candidates() -> None:
+    """A batch this run already saw (a 201, an adoption, the journal, a source) is skipped."""
+    run = reconciler()
+    run.claimed.add("mine")
+    decisions = run.decide(KEY, [Member(0)], [batch("mine"), batch("other")])
+    assert adopted(decisions) == {0: "other"}
+    again = run.decide(KEY, [Member(1)], [batch("mine"), batch("other")])
+    assert resent(again) == [1]
+
+
+@pytest.mark.parametrize(
+    ("created_at", "candidate"),
+    [
+        (T0 - MARGIN - timedelta(microseconds=1), False),
+        (T0 - MARGIN, True),
+        (T0 + timedelta(hours=1), True),
+    ],
+    ids=["before-the-window", "at-its-start", "after"],
+)
+def test_the_window_opens_at_the_earliest_first_send_minus_the_margin(
+    created_at: datetime, candidate: bool
+) -> None:
+    """A look-alike made before any member was first sent (beyond the margin) is not theirs."""
+    members = [Member(0, started_at=T0 + timedelta(seconds=5)), Member(1, started_at=T0)]
+    listing = [batch("old", created_at=created_at)]
+    decisions = reconciler().decide(KEY, members, listing)
+    assert ("old" in adopted(decisions).values()) is candidate
+
+
+def test_batches_that_do_not_match_the_key_are_ignored() -> None:
+    """Another name, workspace or dataset makes another batch, not a candidate."""
+    listing = [
+        batch("other-name", name="different"),
+        batch("other-ws", workspace_id="ws-2"),
+        batch("with-data", dataset_ids=("ds-1",)),
+    ]
+    decisions = reconciler().decide(KEY, [Member(0)], listing)
+    assert resent(decisions) == [0]
+
+
+async def test_a_failed_listing_fails_the_members_it_was_for() -> None:
+    """A listing that fails gives its error to every member waiting for it."""
+
+    async def failing(workspace_id: str) -> list[Batch]:
+        raise ProlificError("listing failed")
+
+    run = Reconciler(failing, margin=MARGIN, delay=timedelta(0))
+    async with run.group(KEY) as group:
+        decision = await run.reconcile(Member(0), group)
+    assert isinstance(decision, ProlificError)
+    assert "listing failed" in str(decision)
+
+
+async def test_members_of_a_workspace_share_one_listing() -> None:
+    """Ambiguous members of two groups in one workspace cost one listing, not one each."""
+    calls: list[str] = []
+
+    async def listing(workspace_id: str) -> list[Batch]:
+        calls.append(workspace_id)
+        await asyncio.sleep(0)
+        return [batch("a"), batch("b", name="other")]
+
+    run = Reconciler(listing, margin=MARGIN, delay=timedelta(0))
+    other = MatchKey.of_request(CreateBatchRequest("other", WS, DETAILS))
+
+    async def one(key: MatchKey, index: int) -> object:
+        async with run.group(key) as group:
+            return await run.reconcile(Member(index), group)
+
+    first, second = await asyncio.gather(one(KEY, 0), one(other, 1))
+    assert isinstance(first, Adopt)
+    assert first.batch.id == "a"
+    assert isinstance(second, Adopt)
+    assert second.batch.id == "b"
+    assert calls == [WS]
+
+
+# -- the match key: what a batch shows in a listing --------------------------------------
+
+
+def test_a_create_matches_the_batch_it_makes() -> None:
+    """The key of a create equals the key of the batch made for it, dataset included."""
+    request = CreateBatchRequest("n", WS, DETAILS, "ds-1")
+    assert MatchKey.of_request(request) == MatchKey.of_batch(
+        batch("x", name="n", dataset_ids=("ds-1",))
+    )
+    assert MatchKey.of_request(request) != MatchKey.of_batch(batch("x", name="n"))
+
+
+def test_a_duplicate_matches_a_copy_of_its_source() -> None:
+    """A copy: the source's workspace, details and datasets, named as asked or "(Copy)"."""
+    source = batch("src", name="Source", dataset_ids=("ds-1",))
+    default = MatchKey.of_request(DuplicateBatchRequest("src"), source)
+    assert default == MatchKey.of_batch(batch("c", name="Source (Copy)", dataset_ids=("ds-1",)))
+    named = MatchKey.of_request(DuplicateBatchRequest("src", "Mine"), source)
+    assert named.name == "Mine"
+    fresh = MatchKey.of_request(DuplicateBatchRequest("src", upload_new_dataset=True), source)
+    assert fresh.dataset_ids == frozenset()
+
+
+def test_a_duplicate_key_needs_its_source() -> None:
+    """Without the source batch a copy's key cannot be known."""
+    with pytest.raises(ValueError, match="source"):
+        MatchKey.of_request(DuplicateBatchRequest("src"))
