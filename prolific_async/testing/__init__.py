@@ -20,12 +20,12 @@ fixtures are available without any configuration (see :mod:`.pytest_plugin`). Ru
 standalone with ``python -m prolific_async.testing``.
 """
 
+from ._batches import StoredBatch
 from ._datasets import StoredDataset, StoredImport
 from ._exports import StoredExport
 from ._faults import Fault, FaultKind
 from ._pipeline import Latency
 from ._server import FAST_RETRY_POLICY, FakeProlific
-from ._state import StoredBatch
 from ._traffic import EmulatorStats, RateLimit, RecordedRequest
 
 __all__ = [

@@ -18,10 +18,11 @@ from aiohttp import web
 from attrs import define, field
 
 from ._dataset_files import ImportOutcome, field_schema, read_v3, read_v4
-from ._state import EmulatorState
-from ._storage import Storage, iso_z
+from ._errors import APIError
+from ._stamps import Stamps, iso_z
+from ._storage import Storage
 from ._timeline import Timeline, WorkflowConfig
-from ._validation import APIError, field_str, parse_json_object
+from ._validation import field_str, parse_json_object
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
@@ -119,19 +120,21 @@ class StoredDataset:
 
 
 class DatasetService:
-    """The dataset endpoints and the processing of uploads.
+    """The stored datasets, their endpoints and the processing of uploads.
 
     Args:
-        store: the emulator's state (datasets live in ``store.datasets``).
+        stamps: ids and creation times.
         timeline: schedules the end of processing.
         storage: issues the presigned upload URLs.
         config: ``processing_delay``.
     """
 
     def __init__(
-        self, *, store: EmulatorState, timeline: Timeline, storage: Storage, config: WorkflowConfig
+        self, *, stamps: Stamps, timeline: Timeline, storage: Storage, config: WorkflowConfig
     ) -> None:
-        self.store = store
+        self.stamps = stamps
+        self.datasets: dict[str, StoredDataset] = {}
+        """The stored datasets by id, created through the API or ``add_dataset``."""
         self.timeline = timeline
         self.storage = storage
         self.config = config
@@ -158,7 +161,7 @@ class DatasetService:
 
     def get(self, dataset_id: str) -> StoredDataset:
         """Return a dataset, or raise a 404."""
-        dataset = self.store.datasets.get(dataset_id)
+        dataset = self.datasets.get(dataset_id)
         if dataset is None:
             raise APIError(404, "Not found.")
         return dataset
@@ -172,27 +175,27 @@ class DatasetService:
         if errors or name is None or workspace_id is None:
             raise APIError(400, errors)
         dataset = StoredDataset(
-            id=self.store.new_id(),
+            id=self.stamps.new_id(),
             name=name,
             workspace_id=workspace_id,
-            created_at=self.store.now(),
-            created_by=self.store.user_id,
+            created_at=self.stamps.now(),
+            created_by=self.stamps.user_id,
             filename=None,
             status="UNINITIALISED",
             schema=schema,
         )
-        self.store.datasets[dataset.id] = dataset
+        self.datasets[dataset.id] = dataset
         return dataset
 
     def seed(self, dataset: StoredDataset) -> StoredDataset:
         """Store a dataset staged by ``add_dataset``; a V4 one gets an import per status."""
         if dataset.schema is not None and dataset.status in _SEEDED_IMPORT:
             job = StoredImport(
-                import_id=self.store.new_id(),
+                import_id=self.stamps.new_id(),
                 dataset_id=dataset.id,
                 filename=dataset.filename or "dataset.jsonl",
-                created_at=self.store.now(),
-                updated_at=self.store.now(),
+                created_at=self.stamps.now(),
+                updated_at=self.stamps.now(),
                 status=_SEEDED_IMPORT[dataset.status],
             )
             if job.status == "complete":
@@ -200,7 +203,7 @@ class DatasetService:
             elif job.status == "failed":
                 job.accepted_count, job.reason = 0, "Seeded as failed."
             dataset.imports.append(job)
-        self.store.datasets[dataset.id] = dataset
+        self.datasets[dataset.id] = dataset
         return dataset
 
     def status_of(self, dataset: StoredDataset) -> str:
@@ -223,10 +226,10 @@ class DatasetService:
         job: StoredImport | None = None
         if dataset.schema is not None:
             job = StoredImport(
-                import_id=self.store.new_id(),
+                import_id=self.stamps.new_id(),
                 dataset_id=dataset.id,
                 filename=filename,
-                created_at=self.store.now(),
+                created_at=self.stamps.now(),
             )
             dataset.imports.append(job)
         url, expires_at = self.storage.issue_upload(self._receiver(dataset, job, filename))
@@ -297,7 +300,7 @@ class DatasetService:
         start = max([self.timeline.now(), *busy])
         self._queued_until[job.import_id] = start
         self._done_at[job.import_id] = start + self.config.processing_delay
-        job.status, job.updated_at, job.errors = "processing", self.store.now(), []
+        job.status, job.updated_at, job.errors = "processing", self.stamps.now(), []
         job.accepted_count = job.rejected_count = job.reason = None
         outcome = read_v4(job.filename, body, dataset.schema or {})
 
@@ -310,7 +313,7 @@ class DatasetService:
 
     def _finish_v4(self, dataset: StoredDataset, job: StoredImport, outcome: ImportOutcome) -> None:
         """End an import with its outcome; its accepted records join the dataset."""
-        job.status, job.updated_at, job.reason = outcome.status, self.store.now(), outcome.reason
+        job.status, job.updated_at, job.reason = outcome.status, self.stamps.now(), outcome.reason
         job.accepted_count, job.rejected_count = len(outcome.accepted), len(outcome.errors)
         job.errors = list(outcome.errors)
         self._accepted[job.import_id] = list(outcome.accepted)
@@ -325,8 +328,8 @@ class DatasetService:
         data: dict[str, Any] = {
             "id": dataset.id,
             "name": dataset.name,
-            "created_at": iso_z(dataset.created_at or self.store.now()),
-            "created_by": dataset.created_by or self.store.user_id,
+            "created_at": iso_z(dataset.created_at or self.stamps.now()),
+            "created_by": dataset.created_by or self.stamps.user_id,
         }
         if legacy:
             data["status"] = dataset.status

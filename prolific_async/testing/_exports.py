@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from attrs import define, field
 
-from ._routes import BATCHES_PATH
-from ._state import EmulatorState
-from ._storage import Storage, iso_z
+from ._batches import BATCHES_PATH, BatchService
+from ._errors import APIError
+from ._stamps import Stamps, iso_z
+from ._storage import Storage
 from ._timeline import Timeline, WorkflowConfig
-from ._validation import APIError
 from ._workflow import WorkflowService
 
 if TYPE_CHECKING:
@@ -133,7 +133,8 @@ class ExportService:
     """The export endpoints: request, list, get and delete jobs.
 
     Args:
-        store: the emulator's state.
+        stamps: ids and creation times.
+        batches: the batches exported.
         timeline: schedules the end of generation.
         storage: publishes the ZIPs.
         config: ``export_delay`` and ``legacy_exports``.
@@ -143,13 +144,15 @@ class ExportService:
     def __init__(
         self,
         *,
-        store: EmulatorState,
+        stamps: Stamps,
+        batches: BatchService,
         timeline: Timeline,
         storage: Storage,
         config: WorkflowConfig,
         workflow: WorkflowService,
     ) -> None:
-        self.store = store
+        self.stamps = stamps
+        self.batches = batches
         self.timeline = timeline
         self.storage = storage
         self.config = config
@@ -209,7 +212,7 @@ class ExportService:
 
     def request(self, batch_id: str, query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         """Start (or find) an export job; return the status and body to answer."""
-        batch = self.store.get(batch_id)
+        batch = self.batches.get(batch_id)
         filters = self._filters(query)
         if self.config.legacy_exports:
             content = self._snapshot(batch.id, filters)
@@ -227,9 +230,9 @@ class ExportService:
             )
         study_id, start, end = filters
         job = StoredExport(
-            export_id=self.store.new_id(),
+            export_id=self.stamps.new_id(),
             batch_id=batch.id,
-            created_at=self.store.now(),
+            created_at=self.stamps.now(),
             study_id=study_id,
             from_=start,
             to=end,
@@ -253,7 +256,7 @@ class ExportService:
 
     def get(self, batch_id: str, export_id: str) -> StoredExport:
         """Return a batch's export job, or raise a 404."""
-        for job in self.jobs.get(self.store.get(batch_id).id, []):
+        for job in self.jobs.get(self.batches.get(batch_id).id, []):
             if job.export_id == export_id:
                 return job
         raise APIError(404, "Not found.")
@@ -299,7 +302,7 @@ class ExportService:
 
     async def list_exports(self, request: web.Request) -> web.Response:
         """``GET /batches/{id}/export``: 200 ``{"results": [...]}``, newest first."""
-        batch = self.store.get(request.match_info["batch_id"])
+        batch = self.batches.get(request.match_info["batch_id"])
         jobs = reversed(self.jobs.get(batch.id, []))
         return web.json_response({"results": [self.render(job, listing=True) for job in jobs]})
 

@@ -28,7 +28,7 @@ from aiohttp import web
 from attrs import define, field
 from multidict import CIMultiDict
 
-from ._validation import error_body, status_phrase
+from ._errors import error_body, status_phrase
 
 __all__ = ["Fault", "FaultKind", "FaultSchedule"]
 
@@ -213,7 +213,7 @@ def canned_response(fault: Fault) -> web.Response:
     if not isinstance(data, bytes):
         data = json.dumps(data).encode()
     headers.setdefault("Content-Type", content_type)
-    return web.Response(status=status, body=data, headers=headers)
+    return web.Response(status=status, reason=status_phrase(status), body=data, headers=headers)
 
 
 def cut_connection(request: web.Request) -> web.Response:

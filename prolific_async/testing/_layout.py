@@ -1,15 +1,14 @@
 """Batch layouts (``batch_items``): validation, id assignment and copies, as the API does.
 
-Pure functions, no state: :mod:`._state` calls them from batch create, update and
-duplicate (the rules and shapes are those of ``/tmp/issue6/layout-for-emulator.md``).
+Pure functions on plain JSON values, no state: :mod:`._batches` calls them from batch
+create, update and duplicate, and from ``add_batch``.
 
 * A layout is a non-empty list of pages → rows → columns (1 or 2) → items, each item one
   of nine ``type`` values. :func:`check_layout` returns every problem at once, each as a
   FastAPI-style ``{"loc": ["batch_items", 0, "rows", 0, ...], "msg", "type"}`` entry; the
   batch endpoints answer them with a 422 whose error object has ``"type":
   "INVALID_BATCH_ITEMS"`` and these entries as ``detail``. The ``error_code`` follows the
-  emulator's mapping for every status (140122 for 422), not the 140422 of the notes'
-  example: Prolific's codes are unpublished.
+  emulator's mapping for every status (140122 for 422): Prolific's codes are unpublished.
 * Every key of a page, row, column or item is stored and echoed as given (unknown keys
   included); :func:`assign_ids` gives an ``id`` (first key) to each entry without one
   and keeps given ones. On create a given id is kept as is; on update it must name an
@@ -32,10 +31,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
-
-if TYPE_CHECKING:
-    from ._datasets import StoredDataset
+from typing import Any, Final
 
 __all__ = [
     "INSTRUCTION_TYPES",
@@ -95,14 +91,17 @@ def _children(entry: Any, key: str | None) -> list[Any]:
     )
 
 
-def schema_fields(datasets: Iterable[StoredDataset | None]) -> dict[str, str] | None:
-    """The ``{field: type}`` of the V4 schemas among ``datasets``; ``None`` if none has one."""
+def schema_fields(schemas: Iterable[Mapping[str, Any] | None]) -> dict[str, str] | None:
+    """The ``{field: type}`` of the V4 ``schemas`` (``None`` for a V3 dataset or none).
+
+    Returns ``None`` when none of them is a schema: no ``dataset_field`` can be shown.
+    """
     fields: dict[str, str] | None = None
-    for dataset in datasets:
-        if dataset is None or dataset.schema is None:
+    for schema in schemas:
+        if schema is None:
             continue
         fields = fields if fields is not None else {}
-        for name, definition in dataset.schema.get("fields", {}).items():
+        for name, definition in schema.get("fields", {}).items():
             fields[str(name)] = str(definition.get("type"))
     return fields
 

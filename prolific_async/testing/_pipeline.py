@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ._errors import APIError, error_response
 from ._faults import (
     AFTER_KINDS,
     BEFORE_KINDS,
@@ -32,7 +33,6 @@ from ._faults import (
     cut_connection,
     send_truncated,
 )
-from ._routes import error_response
 from ._storage import STORAGE_PREFIX
 from ._traffic import (
     EmulatorStats,
@@ -42,7 +42,6 @@ from ._traffic import (
     decode_json,
     redact_headers,
 )
-from ._validation import APIError
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler, Middleware

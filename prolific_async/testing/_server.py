@@ -18,7 +18,7 @@ from ._faults import Fault, FaultKind, FaultSchedule, make_fault
 from ._pipeline import Latency, RequestPipeline
 from ._services import Services
 from ._staging import StagingMixin, check_delay
-from ._state import EmulatorState
+from ._stamps import Stamps
 from ._timeline import WorkflowConfig
 from ._traffic import EmulatorStats, RateLimit, RecordedRequest
 
@@ -120,7 +120,7 @@ class FakeProlific(StagingMixin):
         # One stream per purpose: adding a fault must not change the ids a run draws.
         ids = random.Random(f"{self._seed}/ids")  # noqa: S311 (seeded on purpose: replay)
         self._faults = FaultSchedule(random.Random(f"{self._seed}/faults"))  # noqa: S311
-        self._store = EmulatorState(
+        stamps = Stamps(
             rng=ids,
             clock=clock,
             user_id=f"{ids.getrandbits(96):024x}",
@@ -142,7 +142,7 @@ class FakeProlific(StagingMixin):
             legacy_exports=legacy_exports,
         )
         storage_rng = random.Random(f"{self._seed}/storage")  # noqa: S311
-        self._services = Services(store=self._store, config=config, storage_rng=storage_rng)
+        self._services = Services(stamps=stamps, config=config, storage_rng=storage_rng)
         self._host = host
         self._port = port
         self._max_concurrency: Final = max_concurrency
@@ -154,7 +154,7 @@ class FakeProlific(StagingMixin):
     def __repr__(self) -> str:
         return (
             f"<FakeProlific url={self._url!r} state={self._state.value} "
-            f"batches={len(self._store.batches)}>"
+            f"batches={len(self._services.batches.batches)}>"
         )
 
     # -- what tests read ---------------------------------------------------------------
@@ -226,11 +226,11 @@ class FakeProlific(StagingMixin):
     @property
     def clock(self) -> Callable[[], datetime]:
         """Returns "now" for new batches; replace it to skew the server's clock."""
-        return self._store.clock
+        return self._services.stamps.clock
 
     @clock.setter
     def clock(self, value: Callable[[], datetime]) -> None:
-        self._store.clock = value
+        self._services.stamps.clock = value
 
     # -- staging -----------------------------------------------------------------------
 

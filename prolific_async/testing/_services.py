@@ -1,16 +1,17 @@
-"""Everything one fake serves, wired together: state, the services per noun, their routes."""
+"""Everything one fake serves, wired together: the service per noun and their routes."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ._batches import BatchService
 from ._datasets import DatasetService
 from ._exports import ExportService
-from ._routes import BatchRoutes, install_routes
-from ._state import EmulatorState
+from ._stamps import Stamps
 from ._storage import Storage
 from ._timeline import Timeline, WorkflowConfig
 from ._workflow import WorkflowService
@@ -18,34 +19,52 @@ from ._workflow import WorkflowService
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler, Middleware
 
-__all__ = ["Services"]
+__all__ = ["Services", "install_routes"]
+
+
+def install_routes(
+    router: web.UrlDispatcher, table: Iterable[tuple[str, str, Handler, str]]
+) -> dict[web.AbstractRoute, str]:
+    """Add each ``(method, path, handler, stats name)`` to ``router``; map routes to names."""
+    return {router.add_route(method, path, handler): name for method, path, handler, name in table}
 
 
 class Services:
     """The batch, dataset, workflow, export and storage endpoints of one fake.
 
     Args:
-        store: batches and datasets.
+        stamps: ids and creation times, shared by every service.
         config: the delays and the export behaviour (shared, so changes apply at once).
         storage_rng: the seeded generator presigned-URL tokens are drawn from.
     """
 
     def __init__(
-        self, *, store: EmulatorState, config: WorkflowConfig, storage_rng: random.Random
+        self, *, stamps: Stamps, config: WorkflowConfig, storage_rng: random.Random
     ) -> None:
-        self.store = store
+        self.stamps = stamps
         self.config = config
         self.timeline = Timeline()
-        self.storage = Storage(timeline=self.timeline, clock=store.now, rng=storage_rng)
+        self.storage = Storage(timeline=self.timeline, clock=stamps.now, rng=storage_rng)
         timeline, storage = self.timeline, self.storage
         self.datasets = DatasetService(
-            store=store, timeline=timeline, storage=storage, config=config
+            stamps=stamps, timeline=timeline, storage=storage, config=config
         )
+        self.batches = BatchService(stamps=stamps, datasets=self.datasets.datasets)
         self.workflow = WorkflowService(
-            store=store, timeline=timeline, storage=storage, config=config
+            stamps=stamps,
+            batches=self.batches,
+            datasets=self.datasets.datasets,
+            timeline=timeline,
+            storage=storage,
+            config=config,
         )
         self.exports = ExportService(
-            store=store, timeline=timeline, storage=storage, config=config, workflow=self.workflow
+            stamps=stamps,
+            batches=self.batches,
+            timeline=timeline,
+            storage=storage,
+            config=config,
+            workflow=self.workflow,
         )
 
     def install(self, router: web.UrlDispatcher) -> dict[web.AbstractRoute, str]:
@@ -53,7 +72,7 @@ class Services:
         return install_routes(
             router,
             [
-                *BatchRoutes(self.store).routes(),
+                *self.batches.routes(),
                 *self.datasets.routes(),
                 *self.workflow.routes(),
                 *self.exports.routes(),

@@ -7,19 +7,21 @@ readable size.
 
 from __future__ import annotations
 
+import copy
+import enum
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .._converter import converter
+import attrs
+
 from ..models.batches import BatchStatus, TaskDetails
-from ..models.layout import Page
+from ..models.layout import Page, UnknownItem
+from ._batches import StoredBatch
 from ._dataset_files import check_schema
 from ._datasets import DATASET_STATUSES, StoredDataset
 from ._exports import StoredExport
-from ._layout import check_layout, describe_issues, schema_fields
 from ._pipeline import RequestPipeline
 from ._services import Services
-from ._state import EmulatorState, StoredBatch
 from ._traffic import RecordedRequest
 
 __all__ = ["StagingMixin", "check_delay"]
@@ -38,6 +40,33 @@ def check_delay(name: str, value: float) -> float:
     return float(value)
 
 
+def layout_json(value: Any) -> Any:
+    """The JSON a layout model stands for (a :class:`~prolific_async.Page` and below).
+
+    Written here with plain attrs, not with the client's converter: the emulator is the
+    oracle its wire rules are tested against, so it must not share them. Each model
+    becomes an object with its item ``type`` first, its fields without the ``None``
+    ones, then its ``extra`` keys; an :class:`~prolific_async.UnknownItem` is its raw
+    object; enums are their values.
+    """
+    if isinstance(value, UnknownItem):
+        return copy.deepcopy(value.raw)
+    if attrs.has(type(value)):
+        tag = getattr(type(value), "type", None)
+        data: dict[str, Any] = {"type": str(tag)} if tag is not None else {}
+        fields = attrs.asdict(value, recurse=False)
+        extra = fields.pop("extra", None) or {}
+        data.update((key, layout_json(item)) for key, item in fields.items() if item is not None)
+        for key, item in extra.items():
+            data.setdefault(key, copy.deepcopy(item))
+        return data
+    if isinstance(value, list | tuple):
+        return [layout_json(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return copy.deepcopy(value)
+
+
 class StagingMixin:
     """The stored state of a fake: views, seeding helpers and the workflow's delays.
 
@@ -45,7 +74,6 @@ class StagingMixin:
     that finished, an upload processed), so tests see what a request would see.
     """
 
-    _store: EmulatorState
     _services: Services
     _pipeline: RequestPipeline
 
@@ -55,13 +83,13 @@ class StagingMixin:
     def batches(self) -> dict[str, StoredBatch]:
         """The stored batches by id; mutate a record to stage a scenario."""
         self._services.settle()
-        return self._store.batches
+        return self._services.batches.batches
 
     @property
     def datasets(self) -> dict[str, StoredDataset]:
         """The stored datasets by id, created through the API or :meth:`add_dataset`."""
         self._services.settle()
-        return self._store.datasets
+        return self._services.datasets.datasets
 
     @property
     def responses(self) -> dict[str, list[dict[str, Any]]]:
@@ -164,12 +192,13 @@ class StagingMixin:
         checked = check_schema(schema) if schema is not None else None
         if checked is not None and status not in DATASET_STATUSES:
             raise ValueError(f"a V4 dataset's status must be one of {DATASET_STATUSES}")
+        stamps = self._services.stamps
         dataset = StoredDataset(
-            id=dataset_id if dataset_id is not None else self._store.new_id(),
+            id=dataset_id if dataset_id is not None else stamps.new_id(),
             name=name,
             workspace_id=workspace_id,
-            created_at=self._store.now(),
-            created_by=self._store.user_id,
+            created_at=stamps.now(),
+            created_by=stamps.user_id,
             total_datapoint_count=count,
             filename=filename,
             status=status,
@@ -211,26 +240,20 @@ class StagingMixin:
             ValueError: an unknown dataset id, a batch id already in use, or a layout
                 the API would refuse (the message lists each problem's location).
         """
-        if batch_id is not None and batch_id in self._store.batches:
+        batches, datasets = self._services.batches.batches, self._services.datasets.datasets
+        if batch_id is not None and batch_id in batches:
             raise ValueError(f"a batch with id {batch_id!r} already exists")
         dataset_ids = list(dataset_ids)
-        unknown = [key for key in dataset_ids if key not in self._store.datasets]
+        unknown = [key for key in dataset_ids if key not in datasets]
         if unknown:
             raise ValueError(f"unknown dataset ids {unknown}: add them with add_dataset()")
-        layout: list[Any] | None = None
-        if batch_items is not None:
-            layout = [
-                converter.unstructure(page, Page) if isinstance(page, Page) else dict(page)
-                for page in batch_items
-            ]
-            fields = schema_fields(self._store.datasets[key] for key in dataset_ids)
-            issues = check_layout(layout, fields=fields, known_ids=None)
-            if issues:
-                raise ValueError(f"invalid batch_items: {describe_issues(issues)}")
+        layout = None if batch_items is None else [layout_json(page) for page in batch_items]
+        self._services.batches.check_seeded_layout(layout, dataset_ids)
+        stamps = self._services.stamps
         batch = StoredBatch(
-            id=batch_id if batch_id is not None else self._store.new_id(),
-            created_at=self._store.now(),
-            created_by=self._store.user_id,
+            id=batch_id if batch_id is not None else stamps.new_id(),
+            created_at=stamps.now(),
+            created_by=stamps.user_id,
             name=name,
             workspace_id=workspace_id,
             task_details=task_details or _PLACEHOLDER_TASK,
@@ -238,10 +261,7 @@ class StagingMixin:
             status=status,
             auto_sync_enabled=auto_sync_enabled,
         )
-        if layout is not None:
-            self._store.set_layout(batch, layout)
-        self._store.batches[batch.id] = batch
-        return batch
+        return self._services.batches.seed(batch, layout)
 
     def add_response(self, batch_id: str, **fields: Any) -> dict[str, Any]:
         """Store a task response for a batch, served by ``GET .../responses`` and exports.

@@ -21,21 +21,17 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 from attrs import define
 
+from ._stamps import iso_z
 from ._timeline import Timeline
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
 
-__all__ = ["PRESIGNED_URL_TTL", "STORAGE_PREFIX", "Storage", "iso_z"]
+__all__ = ["PRESIGNED_URL_TTL", "STORAGE_PREFIX", "Storage"]
 
 STORAGE_PREFIX: Final = "/_storage/"
 #: How long a presigned URL is valid, in seconds (one hour, as the API documents).
 PRESIGNED_URL_TTL: Final = 3600.0
-
-
-def iso_z(moment: datetime) -> str:
-    """Render an aware datetime as the API does: ISO-8601 UTC ending in ``Z``."""
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _access_denied(message: str) -> web.Response:

@@ -1,19 +1,18 @@
-"""Request validation shared by the endpoints: the error type, messages and field readers.
+"""Request validation shared by the endpoints: Django REST framework's messages and readers.
 
-Django REST framework's wording and nested error shape, as the real API answers: field
-readers record every problem of a body in an ``errors`` dict, which the caller raises as
-one 400 :class:`APIError`; the server renders it as ``{"error": {status, ...}}``.
+The real API words its field errors as DRF does and reports every problem of a body at
+once: the field readers here record each problem in an ``errors`` dict, which the caller
+raises as one 400 :class:`~._errors.APIError`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from http import HTTPStatus
 from typing import Any
 
 from .._sentinel import NOT_GIVEN
 from ..models.batches import TaskDetails
+from ._errors import APIError
 
 __all__ = [
     "NOT_BLANK",
@@ -21,15 +20,11 @@ __all__ = [
     "NOT_NULL",
     "NOT_STRING",
     "REQUIRED",
-    "APIError",
-    "error_body",
-    "error_code",
     "field_bool",
     "field_layout",
     "field_str",
     "field_task_details",
     "parse_json_object",
-    "status_phrase",
 ]
 
 REQUIRED = "This field is required."
@@ -37,56 +32,6 @@ NOT_NULL = "This field may not be null."
 NOT_BLANK = "This field may not be blank."
 NOT_STRING = "Not a valid string."
 NOT_BOOLEAN = "Must be a valid boolean."
-
-
-def status_phrase(status: int) -> str:
-    """The reason phrase of an HTTP status ("Bad Request"), or "Error" for an unlisted one."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-def error_code(status: int) -> int:
-    """Return the ``error_code`` the emulator sends with a status.
-
-    Prolific's internal codes are not published; the one documented example pairs 400
-    with 140100, so 4xx statuses map to ``140100 + (status - 400)`` and 5xx statuses to
-    ``140500 + (status - 500)``.
-    """
-    base, first = (140500, 500) if status >= 500 else (140100, 400)
-    return base + status - first
-
-
-def error_body(status: int, detail: Any, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Build Prolific's nested error body: ``{"error": {status, error_code, title, detail}}``.
-
-    ``extra`` keys (a layout error's ``type``) go between ``title`` and ``detail``.
-    """
-    error: dict[str, Any] = {
-        "status": status,
-        "error_code": error_code(status),
-        "title": status_phrase(status),
-    }
-    error.update(extra or {})
-    error["detail"] = detail
-    return {"error": error}
-
-
-class APIError(Exception):
-    """An error answer: raised by the state and the routes, rendered by the server.
-
-    Attributes:
-        status: the HTTP status to answer with.
-        detail: the ``detail`` of the error body (a string or ``{field: [messages]}``).
-        extra: more keys of the error object, e.g. ``{"type": "INVALID_BATCH_ITEMS"}``.
-    """
-
-    def __init__(self, status: int, detail: Any, extra: Mapping[str, Any] | None = None) -> None:
-        super().__init__(f"{status}: {detail}")
-        self.status = status
-        self.detail = detail
-        self.extra = dict(extra or {})
 
 
 def field_str(

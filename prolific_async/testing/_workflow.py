@@ -23,15 +23,17 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from ..models.batches import BatchStatus
-from ._datasets import StoredDataset
-from ._routes import BATCHES_PATH
-from ._state import EmulatorState, StoredBatch
-from ._storage import Storage, iso_z
+from ._batches import BATCHES_PATH, BatchService, StoredBatch
+from ._errors import APIError
+from ._stamps import Stamps, iso_z
+from ._storage import Storage
 from ._timeline import Timeline, WorkflowConfig
-from ._validation import NOT_NULL, APIError, field_str, parse_json_object
+from ._validation import NOT_NULL, field_str, parse_json_object
 
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
+
+    from ._datasets import StoredDataset
 
 __all__ = ["WorkflowService", "derived_id"]
 
@@ -65,16 +67,27 @@ class WorkflowService:
     """Batch setup, status, tasks, task groups, responses and the report.
 
     Args:
-        store: the emulator's state.
+        stamps: ids and creation times.
+        batches: the batches set up here.
+        datasets: the stored datasets by id, which setup attaches and counts.
         timeline: schedules the end of setup.
         storage: publishes the report CSV.
         config: ``setup_delay``.
     """
 
     def __init__(
-        self, *, store: EmulatorState, timeline: Timeline, storage: Storage, config: WorkflowConfig
+        self,
+        *,
+        stamps: Stamps,
+        batches: BatchService,
+        datasets: Mapping[str, StoredDataset],
+        timeline: Timeline,
+        storage: Storage,
+        config: WorkflowConfig,
     ) -> None:
-        self.store = store
+        self.stamps = stamps
+        self.batches = batches
+        self.datasets = datasets
         self.timeline = timeline
         self.storage = storage
         self.config = config
@@ -99,10 +112,10 @@ class WorkflowService:
 
     def setup(self, batch_id: str, body: dict[str, Any]) -> None:
         """Validate a setup body, attach its dataset and start PROCESSING (restarts)."""
-        batch = self.store.get(batch_id)
+        batch = self.batches.get(batch_id)
         errors: dict[str, Any] = {}
         dataset_id = field_str(body, "dataset_id", errors, required=False)
-        if dataset_id is not None and dataset_id not in self.store.datasets:
+        if dataset_id is not None and dataset_id not in self.datasets:
             errors["dataset_id"] = [f'Invalid pk "{dataset_id}" - object does not exist.']
         tasks_per_group = body.get("tasks_per_group")
         if "tasks_per_group" in body:
@@ -131,7 +144,7 @@ class WorkflowService:
 
     def _finish_setup(self, batch: StoredBatch) -> None:
         """End a setup: READY with its tasks and groups, or ERROR without a usable dataset."""
-        datasets = [self.store.datasets.get(dataset_id) for dataset_id in batch.dataset_ids]
+        datasets = [self.datasets.get(dataset_id) for dataset_id in batch.dataset_ids]
         usable = [dataset for dataset in datasets if dataset is not None and dataset.is_usable]
         if not datasets or len(usable) != len(datasets):
             batch.status = BatchStatus.ERROR
@@ -164,25 +177,25 @@ class WorkflowService:
         Raises:
             ValueError: an unknown batch.
         """
-        batch = self.store.batches.get(batch_id)
+        batch = self.batches.batches.get(batch_id)
         if batch is None:
             raise ValueError(f"unknown batch id {batch_id!r}: add it with add_batch() first")
         stored = self.responses.setdefault(batch_id, [])
         tasks = self.task_ids(batch)
         response: dict[str, Any] = {
-            "id": self.store.new_id(),
+            "id": self.stamps.new_id(),
             "batch_id": batch_id,
-            "participant_id": f"{self.store.rng.getrandbits(96):024x}",
-            "task_id": tasks[len(stored) % len(tasks)] if tasks else self.store.new_id(),
-            "correlation_id": self.store.new_id(),
-            "submission_id": f"{self.store.rng.getrandbits(96):024x}",
+            "participant_id": f"{self.stamps.rng.getrandbits(96):024x}",
+            "task_id": tasks[len(stored) % len(tasks)] if tasks else self.stamps.new_id(),
+            "correlation_id": self.stamps.new_id(),
+            "submission_id": f"{self.stamps.rng.getrandbits(96):024x}",
             "metadata": {},
             "response": {
-                "instruction_id": self.store.new_id(),
+                "instruction_id": self.stamps.new_id(),
                 "type": "free_text",
                 "answer": [{"value": "An example answer."}],
             },
-            "created_at": iso_z(self.store.now()),
+            "created_at": iso_z(self.stamps.now()),
             "schema_version": 1,
         }
         for key, value in fields.items():
@@ -201,7 +214,7 @@ class WorkflowService:
         records = [
             record
             for dataset_id in batch.dataset_ids
-            for record in getattr(self.store.datasets.get(dataset_id), "records", [])
+            for record in getattr(self.datasets.get(dataset_id), "records", [])
         ]
         columns = list(dict.fromkeys(key for record in records for key in record))
         by_task: dict[str, list[dict[str, Any]]] = {}
@@ -225,33 +238,33 @@ class WorkflowService:
 
     async def get_batch_status(self, request: web.Request) -> web.Response:
         """``GET /batches/{id}/status``: 200 ``{"status": ...}``."""
-        batch = self.store.get(request.match_info["batch_id"])
+        batch = self.batches.get(request.match_info["batch_id"])
         return web.json_response({"status": str(batch.status)})
 
     async def setup_batch(self, request: web.Request) -> web.Response:
         """``POST /batches/{id}/setup``: 202 with an empty body."""
-        batch_id = self.store.get(request.match_info["batch_id"]).id  # 404 before 400
+        batch_id = self.batches.get(request.match_info["batch_id"]).id  # 404 before 400
         self.setup(batch_id, parse_json_object(await request.read()))
         return web.Response(status=202)
 
     async def list_tasks(self, request: web.Request) -> web.Response:
         """``GET /batches/{id}/tasks``: 200 with a JSON array of task ids."""
-        return web.json_response(self.task_ids(self.store.get(request.match_info["batch_id"])))
+        return web.json_response(self.task_ids(self.batches.get(request.match_info["batch_id"])))
 
     async def list_task_groups(self, request: web.Request) -> web.Response:
         """``GET /batches/{id}/task-groups``: 200 with a JSON array of task-group ids."""
-        batch = self.store.get(request.match_info["batch_id"])
+        batch = self.batches.get(request.match_info["batch_id"])
         return web.json_response(self.task_group_ids(batch))
 
     async def list_responses(self, request: web.Request) -> web.Response:
         """``GET /batches/{id}/responses``: 200 ``{"results": [...], "meta": {"count"}}``."""
-        batch = self.store.get(request.match_info["batch_id"])
+        batch = self.batches.get(request.match_info["batch_id"])
         results = self.responses.get(batch.id, [])
         return web.json_response({"results": results, "meta": {"count": len(results)}})
 
     async def get_report(self, request: web.Request) -> web.Response:
         """``GET /batches/{id}/report/``: 200 with a presigned link to the report CSV."""
-        batch = self.store.get(request.match_info["batch_id"])
+        batch = self.batches.get(request.match_info["batch_id"])
         url, expires_at, _ = self.storage.publish(
             "reports", ".csv", self.report_csv(batch), "text/csv"
         )

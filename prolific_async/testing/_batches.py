@@ -1,47 +1,54 @@
-"""The emulator's in-memory state: stored batches and datasets, validation, rendering.
+"""Batches: the stored record, create, get, update, duplicate and list, and their routes.
 
-Nothing here knows about HTTP. Operations take decoded JSON bodies, check them the way
-the real API does (all field errors at once, Django REST framework wording; the readers
-are in :mod:`._validation`, the batch layout's rules in :mod:`._layout`) and raise
-:class:`APIError` with the status and ``detail`` the routes turn into an error body.
+Operations take decoded JSON bodies, check them the way the real API does (every field
+error at once, in Django REST framework's wording; the readers are in
+:mod:`._validation`, the layout's rules in :mod:`._layout`) and raise
+:class:`~._errors.APIError` with the status and ``detail`` of the error answer. What
+happens to a batch after it is created (setup, tasks, responses) is in :mod:`._workflow`.
 """
 
 from __future__ import annotations
 
-import random
-import uuid
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from aiohttp import web
 from attrs import define, field
 
 from .._sentinel import NOT_GIVEN
 from ..models.batches import BatchStatus, TaskDetails
+from ._errors import APIError
 from ._layout import (
     LAYOUT_ERROR_TYPE,
     assign_ids,
     check_layout,
     copy_layout,
+    describe_issues,
     instruction_count,
     layout_ids,
     schema_fields,
 )
+from ._stamps import Stamps
 from ._validation import (
     NOT_BLANK,
     NOT_BOOLEAN,
     REQUIRED,
-    APIError,
     field_bool,
     field_layout,
     field_str,
     field_task_details,
+    parse_json_object,
 )
 
 if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler
+
     from ._datasets import StoredDataset
 
-__all__ = ["EmulatorState", "StoredBatch"]
+__all__ = ["BATCHES_PATH", "BatchService", "StoredBatch"]
+
+BATCHES_PATH: Final = "/api/v1/data-collection/batches"
 
 
 @define(kw_only=True)
@@ -86,40 +93,33 @@ class StoredBatch:
     """Whether datapoints appended to the dataset become tasks automatically."""
 
 
-class EmulatorState:
-    """Batches and datasets in memory, and the operations the routes call.
+class BatchService:
+    """The stored batches, their operations and the batch endpoints.
 
     Args:
-        rng: the seeded generator ids are drawn from.
-        clock: returns the current time (aware; a naive value is taken as UTC).
-        user_id: the ``created_by`` of every batch.
-        fractional_seconds: keep microseconds in ``created_at`` instead of whole seconds.
+        stamps: ids and creation times.
+        datasets: the stored datasets by id (the dataset service's), which batches
+            attach and layouts are checked against.
     """
 
-    def __init__(
-        self,
-        *,
-        rng: random.Random,
-        clock: Callable[[], datetime],
-        user_id: str,
-        fractional_seconds: bool,
-    ) -> None:
-        self.rng = rng
-        self.clock = clock
-        self.user_id = user_id
-        self.fractional_seconds = fractional_seconds
+    def __init__(self, *, stamps: Stamps, datasets: Mapping[str, StoredDataset]) -> None:
+        self.stamps = stamps
+        self.datasets = datasets
         self.batches: dict[str, StoredBatch] = {}
-        self.datasets: dict[str, StoredDataset] = {}
+        """The stored batches by id, in the order they were stored."""
 
-    def new_id(self) -> str:
-        """Draw a UUID4 string from the seeded generator, so runs replay."""
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-
-    def now(self) -> datetime:
-        """The clock's time in UTC, truncated to whole seconds unless configured not to."""
-        value = self.clock()
-        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-        return value if self.fractional_seconds else value.replace(microsecond=0)
+    def routes(self) -> list[tuple[str, str, Handler, str]]:
+        """The batch routes: ``(method, path, handler, stats name)``."""
+        one = BATCHES_PATH + "/{batch_id}"
+        return [
+            ("GET", BATCHES_PATH, self.list_batches, "list_batches"),
+            # The official CLI lists with a trailing slash; the API accepts both.
+            ("GET", BATCHES_PATH + "/", self.list_batches, "list_batches"),
+            ("POST", BATCHES_PATH, self.create_batch, "create_batch"),
+            ("GET", one, self.get_batch, "get_batch"),
+            ("PATCH", one, self.update_batch, "update_batch"),
+            ("POST", one + "/duplicate", self.duplicate_batch, "duplicate_batch"),
+        ]
 
     # -- operations ------------------------------------------------------------------
 
@@ -147,9 +147,9 @@ class EmulatorState:
         if layout is not NOT_GIVEN:
             self.check_layout(layout, [dataset_id] if dataset_id is not None else [], None)
         batch = StoredBatch(
-            id=self.new_id(),
-            created_at=self.now(),
-            created_by=self.user_id,
+            id=self.stamps.new_id(),
+            created_at=self.stamps.now(),
+            created_by=self.stamps.user_id,
             name=name,
             workspace_id=workspace_id,
             task_details=task_details,
@@ -157,6 +157,27 @@ class EmulatorState:
             auto_sync_enabled=bool(auto_sync),
         )
         if layout is not NOT_GIVEN:
+            self.set_layout(batch, layout)
+        self.batches[batch.id] = batch
+        return batch
+
+    def check_seeded_layout(self, layout: list[Any] | None, dataset_ids: list[str]) -> None:
+        """Check a layout given to ``add_batch`` as a create's is.
+
+        Raises:
+            ValueError: the API would refuse it (the message lists each problem's location).
+        """
+        if layout is None:
+            return
+        issues = check_layout(
+            layout, fields=schema_fields(self._schemas(dataset_ids)), known_ids=None
+        )
+        if issues:
+            raise ValueError(f"invalid batch_items: {describe_issues(issues)}")
+
+    def seed(self, batch: StoredBatch, layout: list[Any] | None) -> StoredBatch:
+        """Store a batch staged by ``add_batch`` with its checked layout."""
+        if layout is not None:
             self.set_layout(batch, layout)
         self.batches[batch.id] = batch
         return batch
@@ -207,9 +228,9 @@ class EmulatorState:
         if errors:
             raise APIError(400, errors)
         copy = StoredBatch(
-            id=self.new_id(),
-            created_at=self.now(),
-            created_by=self.user_id,
+            id=self.stamps.new_id(),
+            created_at=self.stamps.now(),
+            created_by=self.stamps.user_id,
             name=name if name is not None else f"{original.name} (Copy)",
             workspace_id=original.workspace_id,
             task_details=original.task_details,
@@ -221,11 +242,11 @@ class EmulatorState:
             auto_sync_enabled=original.auto_sync_enabled,
         )
         if original.batch_items is not None:
-            copy.batch_items = copy_layout(original.batch_items, self.new_id)
+            copy.batch_items = copy_layout(original.batch_items, self.stamps.new_id)
         self.batches[copy.id] = copy
         return copy
 
-    def list_batches(self, workspace_id: str | None) -> list[StoredBatch]:
+    def in_workspace(self, workspace_id: str | None) -> list[StoredBatch]:
         """Return a workspace's batches, oldest first (the order they were stored in)."""
         if workspace_id is None:
             raise APIError(400, {"workspace_id": [REQUIRED]})
@@ -243,15 +264,19 @@ class EmulatorState:
             dataset_ids: the datasets its ``dataset_field`` items are checked against.
             known_ids: on update, the current layout's ids per level; ``None`` on create.
         """
-        fields = schema_fields(self.datasets.get(key) for key in dataset_ids)
+        fields = schema_fields(self._schemas(dataset_ids))
         issues = check_layout(layout, fields=fields, known_ids=known_ids)
         if issues:
             raise APIError(422, issues, {"type": LAYOUT_ERROR_TYPE})
 
     def set_layout(self, batch: StoredBatch, layout: list[Any] | None) -> None:
         """Store a checked layout (ids assigned) and its instruction count; ``None`` clears."""
-        batch.batch_items = None if layout is None else assign_ids(layout, self.new_id)
+        batch.batch_items = None if layout is None else assign_ids(layout, self.stamps.new_id)
         batch.total_instruction_count = instruction_count(batch.batch_items or [])
+
+    def _schemas(self, dataset_ids: list[str]) -> list[dict[str, Any] | None]:
+        """The V4 schema (``None`` for V3 or unknown) of each dataset."""
+        return [getattr(self.datasets.get(key), "schema", None) for key in dataset_ids]
 
     def _field_dataset(self, body: dict[str, Any], errors: dict[str, Any]) -> str | None:
         # The real answer for an unknown dataset is undocumented; a 400 naming the field
@@ -313,3 +338,39 @@ class EmulatorState:
             data["batch_items"] = batch.batch_items
             data["auto_sync_enabled"] = batch.auto_sync_enabled
         return data
+
+    # -- handlers --------------------------------------------------------------------
+
+    async def list_batches(self, request: web.Request) -> web.Response:
+        """``GET /batches?workspace_id=``: 200 ``{"results": [...], "meta": {"count"}}``."""
+        batches = self.in_workspace(request.query.get("workspace_id"))
+        results = [self.render(batch, full=True) for batch in batches]
+        return web.json_response({"results": results, "meta": {"count": len(results)}})
+
+    async def create_batch(self, request: web.Request) -> web.Response:
+        """``POST /batches``: 201 with the new batch (create-response shape)."""
+        body = parse_json_object(await request.read())
+        batch = self.create(body)
+        # The docs' create schema predates the layout: its keys come back when given.
+        given = body.get("batch_items") is not None or "auto_sync_enabled" in body
+        return web.json_response(self.render(batch, full=False, layout_keys=given), status=201)
+
+    async def get_batch(self, request: web.Request) -> web.Response:
+        """``GET /batches/{id}``: 200 with the full batch."""
+        batch = self.get(request.match_info["batch_id"])
+        return web.json_response(self.render(batch, full=True))
+
+    async def update_batch(self, request: web.Request) -> web.Response:
+        """``PATCH /batches/{id}``: 200 with the full batch after the update."""
+        batch_id = self.get(request.match_info["batch_id"]).id  # 404 before 400
+        batch = self.update(batch_id, parse_json_object(await request.read()))
+        return web.json_response(self.render(batch, full=True))
+
+    async def duplicate_batch(self, request: web.Request) -> web.Response:
+        """``POST /batches/{id}/duplicate``: 201 with the copy (create-response shape)."""
+        batch_id = self.get(request.match_info["batch_id"]).id  # 404 before 400
+        batch = self.duplicate(batch_id, parse_json_object(await request.read()))
+        layout_keys = batch.batch_items is not None or batch.auto_sync_enabled
+        return web.json_response(
+            self.render(batch, full=False, layout_keys=layout_keys), status=201
+        )

@@ -1,0 +1,136 @@
+"""FakeProlific itself: its public names, lifecycle, constructor and standalone run."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import aiohttp
+import pytest
+
+import prolific_async.testing
+from prolific_async import ProlificClient
+from prolific_async.testing import FakeProlific
+
+from .conftest import BATCHES, WORKSPACE
+
+# -- package ---------------------------------------------------------------------------
+
+
+EXPECTED_PUBLIC_NAMES = {
+    "FAST_RETRY_POLICY",
+    "EmulatorStats",
+    "FakeProlific",
+    "Fault",
+    "FaultKind",
+    "Latency",
+    "RateLimit",
+    "RecordedRequest",
+    "StoredBatch",
+    "StoredDataset",
+    "StoredExport",
+    "StoredImport",
+}
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    """prolific_async.testing.__all__ names every public attribute and nothing else."""
+    module = prolific_async.testing
+    # pytest loaded the plugin submodule (reachable, not curated) and, as for any plugin's
+    # distribution, rewrote the package's asserts, adding non-identifier "@py_*" globals.
+    public = {name for name in vars(module) if name.isidentifier() and not name.startswith("_")}
+    public -= {"pytest_plugin"}
+    assert set(module.__all__) == public == EXPECTED_PUBLIC_NAMES
+
+
+# -- lifecycle -------------------------------------------------------------------------
+
+
+async def test_lifecycle_errors_say_what_to_do() -> None:
+    """The URL and client() need a started fake; a stopped fake cannot restart."""
+    fake = FakeProlific()
+    with pytest.raises(RuntimeError, match="before start"):
+        _ = fake.url
+    with pytest.raises(RuntimeError, match="is unstarted: create clients while it runs"):
+        fake.client()
+    async with fake:
+        running_inside = fake.is_running
+        with pytest.raises(RuntimeError, match="running"):
+            await fake.start()
+    assert (running_inside, fake.is_running) == (True, False)
+    await fake.stop()  # idempotent
+    with pytest.raises(RuntimeError, match="stopped"):
+        await fake.start()
+
+
+async def test_stop_closes_the_clients_it_made_and_the_socket() -> None:
+    """Clients from fake.client() are closed on stop, and the port stops accepting."""
+    async with FakeProlific(token="fixed-token") as fake:
+        client = fake.client()
+        await client.batches.list(WORKSPACE)
+        url = fake.url
+    assert client.is_closed
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectorError):
+            await session.get(url + BATCHES)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"token": " "}, "token"),
+        ({"latency": -1.0}, "latency"),
+        ({"max_concurrency": 0}, "max_concurrency"),
+    ],
+)
+def test_constructor_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
+    """An empty token, negative latency or max_concurrency < 1 is a ValueError."""
+    with pytest.raises(ValueError, match=message):
+        FakeProlific(**kwargs)
+
+
+@pytest.mark.parametrize("knob", ["processing_delay", "setup_delay", "export_delay"])
+def test_delays_default_to_50_ms_and_refuse_negative_values(knob: str) -> None:
+    """The three delays default to 0.05 s, are settable, and are never negative."""
+    fake = FakeProlific()
+    assert getattr(fake, knob) == 0.05
+    setattr(fake, knob, 0.0)
+    assert getattr(fake, knob) == 0.0
+    with pytest.raises(ValueError, match=knob):
+        setattr(fake, knob, -1.0)
+    kwargs: dict[str, Any] = {knob: -0.5}
+    with pytest.raises(ValueError, match=knob):
+        FakeProlific(**kwargs)
+    assert FakeProlific(legacy_exports=True).legacy_exports is True
+
+
+# -- standalone ------------------------------------------------------------------------
+
+
+async def test_python_m_runs_standalone_and_stops_on_ctrl_c() -> None:
+    """`python -m prolific_async.testing` prints URL and token, serves, exits 0 on SIGINT."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "prolific_async.testing",
+        "--port",
+        "0",
+        "--token",
+        "cli-token",
+        "--seed",
+        "5",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(3)]
+    assert "(seed 5)" in lines[0]
+    url = lines[1].strip().removeprefix("PROLIFIC_URL=")
+    assert lines[2].strip() == "PROLIFIC_TOKEN=cli-token"
+    async with ProlificClient(token="cli-token", base_url=url) as client:
+        assert await client.batches.list(WORKSPACE) == []
+    process.send_signal(2)  # SIGINT, as Ctrl-C sends
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0, stderr.decode()
+    assert stdout.decode().strip().endswith("Stopped.")
