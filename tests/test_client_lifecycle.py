@@ -105,7 +105,8 @@ async def test_aclose_is_idempotent_and_closes_our_session() -> None:
     """aclose() closes the session the client made and may be called again."""
     client = ProlificClient("t")
     async with client, client.storage_session() as session:  # the client's own session
-        assert not session.closed
+        open_while_in_use = not session.closed
+    assert open_while_in_use
     assert session.closed
     assert client.is_closed
     await client.aclose()
