@@ -25,7 +25,6 @@ from prolific_async import (
     ImportRecordError,
     ImportStatus,
     ProlificClient,
-    RetryPolicy,
     SchemaField,
     SchemaFieldType,
     UploadURL,
@@ -480,13 +479,12 @@ async def test_expired_upload_url_hides_the_signature(
 
 
 async def test_storage_503_is_retried_with_the_same_bytes(
-    prolific_fake: FakeProlific, testing_mode: None
+    prolific_fake: FakeProlific, prolific_client: ProlificClient, testing_mode: None
 ) -> None:
     """A 503 from storage is retried (test mode: no sleep) and the same body is resent."""
     dataset = prolific_fake.add_dataset(status="UNINITIALISED", filename=None)
     fault = prolific_fake.add_fault("PUT", "/_storage/*", "status", status=503)
-    async with prolific_fake.client(retry=RetryPolicy(attempts=3)) as client:
-        result = await client.datasets.upload(dataset.id, CSV, filename="a.csv", **FAST)
+    result = await prolific_client.datasets.upload(dataset.id, CSV, filename="a.csv", **FAST)
     assert result.status is DatasetStatus.READY
     assert fault.fired == 1
     puts = [r for r in prolific_fake.storage_requests if r.method == "PUT"]
