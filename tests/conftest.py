@@ -17,6 +17,7 @@ Fixtures (use these instead of a local copy):
 * ``scripted_api``: a loopback batch API that follows a per-request script of answers and
   faults (:class:`ScriptedAPI`), for retry, timeout and connection tests.
 * ``never_listening``: a bound socket on 127.0.0.1 that does not accept: connection refused.
+* ``unaccepting_port``: a listening socket with a full backlog: connections time out.
 
 Plus the autouse aioresponses shim below, and :func:`wait_until` for conditions with no
 event to wait on.
