@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import gc
-import json
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aioresponses import aioresponses
 
 from prolific_async import ClientClosedError, MissingTokenError, ProlificClient, ProlificError
 
-FIXTURES = Path(__file__).parent / "fixtures"
-BATCH = json.loads((FIXTURES / "get_batch_200.json").read_text())
+from .conftest import BATCHES_PATH, fixture_json, mocked_call
+
+BATCH = fixture_json("get_batch_200.json")
 
 
 @pytest.fixture(autouse=True)
@@ -37,22 +35,36 @@ def test_blank_token_is_refused(token: str) -> None:
         ProlificClient(token)
 
 
-def test_token_and_url_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+async def sent_authorization(client: ProlificClient, mocked: Any) -> str:
+    """The Authorization header the client sends (to aioresponses) on a GET."""
+    url = f"{client.base_url}{BATCHES_PATH}/b1"
+    mocked.get(url, payload=BATCH)
+    async with client:
+        await client.batches.get("b1")
+    authorization: str = mocked_call(mocked, "GET", url)["headers"]["Authorization"]
+    return authorization
+
+
+async def test_token_and_url_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, mocked: Any
+) -> None:
     """PROLIFIC_TOKEN and PROLIFIC_URL are used when no arguments are given."""
     monkeypatch.setenv("PROLIFIC_TOKEN", "env-token\n")
     monkeypatch.setenv("PROLIFIC_URL", "http://127.0.0.1:9/")
     client = ProlificClient()
     assert client.base_url == "http://127.0.0.1:9"
-    assert client._headers["Authorization"] == "Token env-token"
+    assert await sent_authorization(client, mocked) == "Token env-token"
 
 
-def test_arguments_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_arguments_override_the_environment(
+    monkeypatch: pytest.MonkeyPatch, mocked: Any
+) -> None:
     """Explicit arguments win over the environment variables."""
     monkeypatch.setenv("PROLIFIC_TOKEN", "env-token")
     monkeypatch.setenv("PROLIFIC_URL", "http://127.0.0.1:9")
     client = ProlificClient("arg-token", base_url="https://example.test/")
     assert client.base_url == "https://example.test"
-    assert client._headers["Authorization"] == "Token arg-token"
+    assert await sent_authorization(client, mocked) == "Token arg-token"
 
 
 def test_default_base_url_is_the_real_api() -> None:
@@ -84,16 +96,17 @@ def test_repr_does_not_contain_the_token() -> None:
 
 def test_constructing_outside_a_loop_creates_no_session() -> None:
     """The aiohttp session is created lazily, inside a running loop, not in __init__."""
+    # aiohttp refuses to create a ClientSession outside a running loop (RuntimeError).
     client = ProlificClient("t")
-    assert client._session is None
+    assert not client.is_closed
 
 
 async def test_aclose_is_idempotent_and_closes_our_session() -> None:
     """aclose() closes the session the client made and may be called again."""
     client = ProlificClient("t")
-    async with client:
-        session = client._session
-        assert session is not None
+    async with client, client.storage_session() as session:  # the client's own session
+        open_while_in_use = not session.closed
+    assert open_while_in_use
     assert session.closed
     assert client.is_closed
     await client.aclose()
@@ -119,14 +132,13 @@ async def test_closed_client_cannot_be_reopened() -> None:
             pass
 
 
-async def test_unclosed_client_warns() -> None:
+async def test_unclosed_client_warns(mocked: Any) -> None:
     """A client whose session is still open when it is collected emits a ResourceWarning."""
     client = ProlificClient("t")
-    with aioresponses() as mocked:
-        mocked.get("https://api.prolific.com/api/v1/data-collection/batches/b1", payload=BATCH)
-        await client.batches.get("b1")
-    session = client._session
-    assert session is not None
+    mocked.get(f"https://api.prolific.com{BATCHES_PATH}/b1", payload=BATCH)
+    await client.batches.get("b1")
+    async with client.storage_session() as session:  # the client's own, still open
+        pass
     with pytest.warns(ResourceWarning, match="Unclosed <ProlificClient"):
         client.__del__()
     await session.close()

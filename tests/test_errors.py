@@ -1,13 +1,45 @@
-"""The error tree, the status table, and how server error bodies become messages."""
+"""The error tree, the status table, and how server error bodies become messages.
+
+Statuses and bodies go through the real client on aioresponses (``mocked``): error
+mapping is what it is for, and no retry runs (one attempt per call).
+"""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
-from prolific_async import errors
-from prolific_async._status_errors import describe_error_body, make_status_error, status_error_class
+from prolific_async import ProlificClient, RetryPolicy, TaskDetails, errors
+
+from .conftest import BATCHES_PATH, MOCKED_BASE
+
+BATCH_URL = f"{MOCKED_BASE}{BATCHES_PATH}/abc"
+DETAILS = TaskDetails(task_name="t", task_introduction="i", task_steps="s")
+
+
+@pytest.fixture
+async def real_api_client() -> AsyncIterator[ProlificClient]:
+    """A client with the default base URL (api.prolific.com), one attempt per call."""
+    async with ProlificClient("t", retry=RetryPolicy(attempts=1)) as client:
+        yield client
+
+
+def mock_answer(mocked: Any, body: object, *, status: int = 400, method: str = "GET") -> None:
+    """Answer the next request to BATCH_URL with ``status`` and ``body`` (JSON unless str)."""
+    if isinstance(body, str):
+        mocked.add(BATCH_URL, method, status=status, body=body, content_type="text/html")
+    else:
+        mocked.add(BATCH_URL, method, status=status, body=json.dumps(body))
+
+
+async def status_error(client: ProlificClient) -> errors.APIStatusError:
+    with pytest.raises(errors.APIStatusError) as caught:
+        await client.batches.get("abc")
+    return caught.value
 
 
 @pytest.mark.parametrize(
@@ -28,9 +60,14 @@ from prolific_async._status_errors import describe_error_body, make_status_error
         (418, errors.APIStatusError),
     ],
 )
-def test_status_maps_to_its_class(status: int, cls: type[errors.APIStatusError]) -> None:
+async def test_status_maps_to_its_class(
+    mocked_client: ProlificClient, mocked: Any, status: int, cls: type[errors.APIStatusError]
+) -> None:
     """Each documented status has its own subclass; others fall back to APIStatusError."""
-    assert status_error_class(status) is cls
+    mock_answer(mocked, {"error": {"title": "Problem"}}, status=status)
+    error = await status_error(mocked_client)
+    assert type(error) is cls
+    assert error.status_code == status
 
 
 def test_hierarchy_matches_the_docstring_tree() -> None:
@@ -89,26 +126,36 @@ def test_docstring_tree_names_every_error_under_its_parent() -> None:
         ("plain text failure", "plain text failure"),
     ],
 )
-def test_error_body_is_described(body: object, expected: str) -> None:
+async def test_error_body_is_described(
+    mocked_client: ProlificClient, mocked: Any, body: object, expected: str
+) -> None:
     """Nested, flat, HTML, plain and empty bodies each get a readable summary."""
-    assert describe_error_body(body) == expected
+    mock_answer(mocked, body)
+    error = await status_error(mocked_client)
+    assert str(error).endswith(f"400 Bad Request: {expected}")
 
 
-def test_long_detail_is_shortened() -> None:
+async def test_long_detail_is_shortened(mocked_client: ProlificClient, mocked: Any) -> None:
     """A huge error body does not produce a huge message."""
-    assert len(describe_error_body("x" * 10_000)) <= 500
+    mock_answer(mocked, "x" * 10_000)
+    error = await status_error(mocked_client)
+    prefix = f"GET {BATCH_URL} failed with 400 Bad Request: "
+    assert str(error).startswith(prefix)
+    assert len(str(error)) <= len(prefix) + 500
 
 
-def test_status_error_carries_status_body_request_id_method_url() -> None:
+async def test_status_error_carries_status_body_request_id_method_url(
+    real_api_client: ProlificClient, mocked: Any
+) -> None:
     """An APIStatusError keeps what a caller needs to act and to report the failure."""
-    error = make_status_error(
-        status_code=404,
+    mocked.get(
+        f"https://api.prolific.com{BATCHES_PATH}/abc",
+        status=404,
         reason="Not Found",
-        raw_body=b'{"error": {"title": "Not Found", "detail": "No such batch"}}',
-        headers={"X-Request-Id": "req-123", "Content-Type": "application/json"},
-        method="GET",
-        url="https://api.prolific.com/api/v1/data-collection/batches/abc",
+        body=b'{"error": {"title": "Not Found", "detail": "No such batch"}}',
+        headers={"X-Request-Id": "req-123"},
     )
+    error = await status_error(real_api_client)
     assert isinstance(error, errors.NotFoundError)
     assert error.status_code == 404
     assert error.body == {"error": {"title": "Not Found", "detail": "No such batch"}}
@@ -121,17 +168,14 @@ def test_status_error_carries_status_body_request_id_method_url() -> None:
     )
 
 
-def test_non_json_error_body_is_kept_as_text() -> None:
+async def test_non_json_error_body_is_kept_as_text(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """A body that is not JSON stays available as text on the error."""
-    error = make_status_error(
-        status_code=503,
-        reason=None,
-        raw_body=b"<h1>down</h1>",
-        headers={},
-        method="POST",
-        url="u",
-    )
-    assert isinstance(error, errors.InternalServerError)
+    mocked.post(f"{MOCKED_BASE}{BATCHES_PATH}", status=503, body="<h1>down</h1>")
+    with pytest.raises(errors.InternalServerError) as caught:
+        await mocked_client.batches.create(name="n", workspace_id="w", task_details=DETAILS)
+    error = caught.value
     assert error.body == "<h1>down</h1>"
     assert error.request_id is None
     assert "503" in str(error)

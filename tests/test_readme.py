@@ -23,20 +23,19 @@ def test_readme_has_runnable_examples() -> None:
 
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.splitlines()[-3][:40])
-async def test_readme_example_runs(block: str, tmp_path: Path) -> None:
+async def test_readme_example_runs(block: str, tmp_path: Path, prolific_fake: FakeProlific) -> None:
     """Each complete README program runs against the emulator and exits 0."""
-    async with FakeProlific() as fake:
-        script = tmp_path / "example.py"
-        script.write_text(block)
-        env = {**os.environ, "PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(script),
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _out, err = await asyncio.wait_for(process.communicate(), 60)
-        assert process.returncode == 0, err.decode()
-        assert fake.batches, "the example made no batch"
+    script = tmp_path / "example.py"
+    script.write_text(block)
+    env = {**os.environ, "PROLIFIC_URL": prolific_fake.url, "PROLIFIC_TOKEN": prolific_fake.token}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert prolific_fake.batches, "the example made no batch"

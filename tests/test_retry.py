@@ -1,17 +1,49 @@
-"""RetryPolicy, Retry-After parsing, test mode, and the middleware driven by a stub handler."""
+"""RetryPolicy, Retry-After, test mode, and the retry middleware on a real socket.
+
+The policy and the Retry-After parser are pure; everything else runs the real client,
+its middleware and aiohttp against a loopback server (``scripted_api``) or a socket that
+refuses or never answers, and asserts how many requests reached the server.
+"""
 
 from __future__ import annotations
 
 import random
+import socket
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
-from prolific_async import RetryPolicy, _retry, set_testing
-from prolific_async._retry import RetryMiddleware, parse_retry_after
+from prolific_async import ProlificClient, RetryPolicy, TaskDetails, _retry, errors, set_testing
+from prolific_async._retry import parse_retry_after
+
+from .conftest import (
+    SCRIPTED_BATCH,
+    TOKEN,
+    ScriptedAPI,
+    assert_token_absent,
+)
+
+DETAILS = TaskDetails(task_name="t", task_introduction="i", task_steps="s")
+#: Tiny, deterministic waits: retries happen without real multi-second sleeps.
+FAST = RetryPolicy(attempts=5, timeout=10.0, wait_initial=0.001, wait_max=0.01, wait_jitter=0.0)
+#: Waits that are easy to assert on (recorded by ``retry_waits``, never slept).
+DOUBLING = RetryPolicy(attempts=4, wait_initial=0.1, wait_jitter=0.0, wait_exp_base=2.0)
+#: A read timeout a stalled answer exceeds and a loopback answer never does, even loaded.
+READ_TIMEOUT = 0.2
+
+
+def make_client(api: ScriptedAPI, **kwargs: Any) -> ProlificClient:
+    kwargs.setdefault("retry", FAST)
+    return ProlificClient(TOKEN, base_url=api.url, **kwargs)
+
+
+async def create(client: ProlificClient) -> Any:
+    return await client.batches.create(name="n", workspace_id="w", task_details=DETAILS)
 
 
 def test_defaults_match_the_documented_policy() -> None:
@@ -70,165 +102,394 @@ def test_no_retry_after_header() -> None:
     assert parse_retry_after({}) is None
 
 
-def test_set_testing_restores_previous_mode() -> None:
+async def test_set_testing_restores_previous_mode(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
     """set_testing() used as a context manager puts the previous mode back."""
-    assert not _retry.testing_enabled()
+
+    async def wait_before_retrying_a_429() -> float:
+        scripted_api.then(("status", 429, {"Retry-After": "3"}))
+        async with make_client(scripted_api) as client:  # a fresh client: no shut rate gate
+            await client.batches.get("b1")
+        waited = sum(retry_waits)  # test mode skips the wait: nothing is recorded
+        retry_waits.clear()
+        return waited
+
+    assert await wait_before_retrying_a_429() == pytest.approx(3.0, abs=0.05)
     with set_testing():
-        assert _retry.testing_enabled()
+        assert await wait_before_retrying_a_429() == 0.0
         with set_testing(False):
-            assert not _retry.testing_enabled()
-        assert _retry.testing_enabled()
-    assert not _retry.testing_enabled()
+            assert await wait_before_retrying_a_429() == pytest.approx(3.0, abs=0.05)
+        assert await wait_before_retrying_a_429() == 0.0
+    assert await wait_before_retrying_a_429() == pytest.approx(3.0, abs=0.05)
 
 
-# -- the middleware with a stub handler ------------------------------------------------
+# -- which failures are retried ----------------------------------------------------------
+
+Listen = Callable[[], Coroutine[Any, Any, None]]
 
 
-class StubRequest:
-    def __init__(self, method: str) -> None:
-        self.method = method
+@pytest.fixture(params=["refused", "connect-timeout"])
+async def unreachable(
+    request: pytest.FixtureRequest,
+    scripted_api: ScriptedAPI,
+    never_listening: socket.socket,
+    unaccepting_port: socket.socket,
+) -> AsyncIterator[tuple[str, Listen]]:
+    """A URL no connection can be made to yet, and a coroutine that starts serving there.
 
+    ``refused``: a bound socket that does not listen. ``connect-timeout``: a listening
+    socket whose full backlog leaves handshakes unanswered. ``listen()`` serves
+    ``scripted_api``'s app on that very socket.
+    """
+    sock = never_listening if request.param == "refused" else unaccepting_port
+    host, port = sock.getsockname()[:2]
+    server = TestServer(scripted_api.app, socket_factory=lambda *_: sock)
 
-class StubResponse:
-    def __init__(self, status: int, headers: dict[str, str] | None = None) -> None:
-        self.status = status
-        self.headers = headers or {}
-        self.released = False
-        self.read_called = False
+    async def listen() -> None:
+        await server.start_server(shutdown_timeout=0.1)
 
-    async def read(self) -> bytes:
-        self.read_called = True
-        return b"{}"
-
-    def release(self) -> None:
-        self.released = True
-
-
-class StubHandler:
-    """Plays a script of responses and exceptions, recording each call."""
-
-    def __init__(self, script: list[Any]) -> None:
-        self.script = script
-        self.calls = 0
-
-    async def __call__(self, req: Any) -> Any:
-        step = self.script[min(self.calls, len(self.script) - 1)]
-        self.calls += 1
-        if isinstance(step, BaseException):
-            raise step
-        return step
+    yield f"http://{host}:{port}", listen
+    await server.close()
 
 
 @pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the middleware's sleeps instead of sleeping."""
+def listen_on_second_wait(
+    monkeypatch: pytest.MonkeyPatch, unreachable: tuple[str, Listen]
+) -> list[float]:
+    """Record the middleware's waits; during the second one, start serving."""
     recorded: list[float] = []
+    _url, listen = unreachable
 
-    async def fake_sleep(seconds: float) -> None:
+    async def record(seconds: float) -> None:
         recorded.append(seconds)
+        if len(recorded) == 2:
+            await listen()
 
-    monkeypatch.setattr(_retry, "sleep", fake_sleep)
+    monkeypatch.setattr(_retry, "sleep", record)
     return recorded
 
 
-FAST = RetryPolicy(attempts=4, wait_initial=0.1, wait_jitter=0.0, wait_exp_base=2.0)
-
-
-async def run(method: str, handler: StubHandler, policy: RetryPolicy = FAST) -> Any:
-    """Drive the middleware with stand-ins for aiohttp's request and handler."""
-    middleware: Any = RetryMiddleware(policy)
-    return await middleware(StubRequest(method), handler)
-
-
-def connect_error() -> aiohttp.ClientConnectorError:
-    return aiohttp.ClientConnectorError(
-        aiohttp.client_reqrep.ConnectionKey("127.0.0.1", 1, False, True, None, None, None),
-        ConnectionRefusedError(111, "refused"),
-    )
-
-
-@pytest.mark.parametrize(
-    "error",
-    [connect_error(), aiohttp.ConnectionTimeoutError("connect timed out")],
-    ids=["refused", "connect-timeout"],
-)
-async def test_post_is_retried_when_never_sent(error: Exception, waits: list[float]) -> None:
+async def test_post_is_retried_when_never_sent(
+    scripted_api: ScriptedAPI,
+    unreachable: tuple[str, Listen],
+    listen_on_second_wait: list[float],
+) -> None:
     """A POST whose connection was never established is sent again."""
-    ok = StubResponse(201)
-    handler = StubHandler([error, error, ok])
-    response = await run("POST", handler)
-    assert response is ok
-    assert handler.calls == 3
-    assert waits == [0.1, 0.2]
+    url, _listen = unreachable
+    async with ProlificClient(TOKEN, base_url=url, timeout=READ_TIMEOUT, retry=DOUBLING) as c:
+        batch = await create(c)
+    assert batch.id == SCRIPTED_BATCH["id"]
+    assert (scripted_api.received, scripted_api.applied) == (1, 1)
+    assert listen_on_second_wait == [0.1, 0.2]
 
 
 @pytest.mark.parametrize(
-    "error",
+    ("step", "raised"),
     [
-        aiohttp.ServerDisconnectedError(),
-        aiohttp.SocketTimeoutError("read timed out"),
-        aiohttp.ClientOSError(104, "reset"),
-        aiohttp.ClientPayloadError("truncated"),
+        (("drop_after",), aiohttp.ServerDisconnectedError),
+        (("stall_after",), aiohttp.SocketTimeoutError),
+        (("reset_after",), aiohttp.ClientOSError),
+        (("truncated_after",), aiohttp.ClientPayloadError),
     ],
     ids=["disconnected", "read-timeout", "reset", "payload"],
 )
-async def test_post_is_not_retried_once_maybe_sent(error: Exception, waits: list[float]) -> None:
+async def test_post_is_not_retried_once_maybe_sent(
+    scripted_api: ScriptedAPI,
+    retry_waits: list[float],
+    step: tuple[str],
+    raised: type[Exception],
+) -> None:
     """A POST that may have reached the server is never sent again."""
-    handler = StubHandler([error, StubResponse(201)])
-    with pytest.raises(type(error)):
-        await run("POST", handler)
-    assert handler.calls == 1
-    assert waits == []
+    scripted_api.then(step, ("ok",))
+    async with make_client(scripted_api, timeout=READ_TIMEOUT) as client:
+        with pytest.raises(errors.OutcomeUnknownError) as caught:
+            await create(client)
+    assert isinstance(caught.value.__cause__, raised)
+    assert (scripted_api.received, scripted_api.applied) == (1, 1)
+    assert retry_waits == []
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH"])
 async def test_idempotent_requests_retry_dropped_connections(
-    method: str, waits: list[float]
+    scripted_api: ScriptedAPI, retry_waits: list[float], method: str
 ) -> None:
     """GET and PATCH are retried after a dropped connection or a read timeout."""
-    ok = StubResponse(200)
-    script = [aiohttp.ServerDisconnectedError(), aiohttp.SocketTimeoutError("t"), ok]
-    handler = StubHandler(script)
-    assert await run(method, handler) is ok
-    assert handler.calls == 3
+    scripted_api.then(("drop_before",), ("stall_before",), ("ok",))
+    async with make_client(scripted_api, timeout=READ_TIMEOUT) as client:
+        if method == "GET":
+            batch = await client.batches.get("b1")
+        else:
+            batch = await client.batches.update("b1", name="x")
+    assert batch.id == SCRIPTED_BATCH["id"]
+    assert scripted_api.received == 3
 
 
-async def test_certificate_errors_are_not_retried(waits: list[float]) -> None:
+async def test_certificate_errors_are_not_retried(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
     """An SSL problem will not fix itself: it is raised at once."""
-    error = aiohttp.ClientSSLError(
-        aiohttp.client_reqrep.ConnectionKey("h", 443, True, True, None, None, None),
-        OSError("bad cert"),
-    )
-    handler = StubHandler([error, StubResponse(200)])
-    with pytest.raises(aiohttp.ClientSSLError):
-        await run("GET", handler)
-    assert handler.calls == 1
+    attempts = 0
+
+    async def count_attempts(
+        req: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        nonlocal attempts
+        attempts += 1
+        return await handler(req)
+
+    # TLS spoken to a plain-HTTP port fails the handshake, as a bad certificate does.
+    url = scripted_api.url.replace("http://", "https://")
+    async with (
+        aiohttp.ClientSession(middlewares=(count_attempts,)) as session,
+        ProlificClient(TOKEN, base_url=url, session=session, retry=FAST) as client,
+    ):
+        with pytest.raises(errors.APIConnectionError) as caught:
+            await client.batches.get("b1")
+    assert isinstance(caught.value.__cause__, aiohttp.ClientSSLError)
+    assert attempts == 1
+    assert retry_waits == []
+    assert scripted_api.received == 0
 
 
-async def test_discarded_responses_are_released(waits: list[float]) -> None:
+async def test_discarded_responses_are_released(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
     """Every retried-away response is released; the returned one is read, not released."""
-    first, second, last = StubResponse(503), StubResponse(502), StubResponse(200)
-    handler = StubHandler([first, second, last])
-    assert await run("GET", handler) is last
-    assert first.released
-    assert second.released
-    assert not last.released
-    assert last.read_called
+    unread = b"x" * (4 * 1024 * 1024)  # far more than a socket buffer: never read to EOF
+    scripted_api.then(("status", 503, None, unread), ("status", 502, None, unread), ("ok",))
+    # One pooled connection: a discarded response still holding it would block the retry.
+    async with make_client(scripted_api, max_connections=1, timeout=5.0) as client:
+        batch = await client.batches.get("b1")
+    assert batch.id == SCRIPTED_BATCH["id"]
+    assert scripted_api.received == 3
 
 
-async def test_attempts_are_bounded_and_last_status_returned(waits: list[float]) -> None:
+async def test_attempts_are_bounded_and_last_status_returned(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
     """After `attempts` tries the last response is handed back for the caller to raise."""
-    handler = StubHandler([StubResponse(503)])
-    response = await run("GET", handler)
-    assert response.status == 503
-    assert handler.calls == FAST.attempts
-    assert len(waits) == FAST.attempts - 1
+    scripted_api.then(*[("status", 503, None, b"still down")] * 10)
+    async with make_client(scripted_api, retry=DOUBLING) as client:
+        with pytest.raises(errors.InternalServerError, match="still down") as caught:
+            await client.batches.get("b1")
+    assert caught.value.status_code == 503
+    assert scripted_api.received == DOUBLING.attempts
+    assert len(retry_waits) == DOUBLING.attempts - 1
 
 
-async def test_test_mode_removes_waits(waits: list[float]) -> None:
+async def test_test_mode_removes_waits(scripted_api: ScriptedAPI, retry_waits: list[float]) -> None:
     """In test mode retries still happen but every wait is zero."""
-    handler = StubHandler([StubResponse(503, {"Retry-After": "30"}), StubResponse(200)])
+    scripted_api.then(("status", 503, {"Retry-After": "30"}), ("status", 503))
     with set_testing():
-        await run("GET", handler)
-    assert handler.calls == 2
-    assert waits == [0.0]
+        async with make_client(scripted_api, retry=DOUBLING) as client:
+            await client.batches.get("b1")
+    assert scripted_api.received == 3
+    assert retry_waits == [0.0, 0.0]
+
+
+# -- retries of idempotent requests ------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+async def test_get_is_retried_on_transient_status(scripted_api: ScriptedAPI, status: int) -> None:
+    """GET is retried on 408, 429, 500, 502, 503 and 504 and then succeeds."""
+    scripted_api.then(("status", status), ("status", status))
+    async with make_client(scripted_api) as client:
+        batch = await client.batches.get("b1")
+    assert batch.id == SCRIPTED_BATCH["id"]
+    assert scripted_api.received == 3
+
+
+async def test_patch_is_retried_on_503(scripted_api: ScriptedAPI) -> None:
+    """PATCH is idempotent and retried like GET."""
+    scripted_api.then(("status", 503))
+    async with make_client(scripted_api) as client:
+        await client.batches.update("b1", name="x")
+    assert scripted_api.received == 2
+
+
+async def test_get_gives_up_after_attempts(scripted_api: ScriptedAPI) -> None:
+    """After RetryPolicy.attempts the last status error is raised."""
+    scripted_api.then(*[("status", 503, None, b"still down")] * 10)
+    async with make_client(
+        scripted_api, retry=RetryPolicy(attempts=3, wait_initial=0.001, wait_jitter=0.0)
+    ) as client:
+        with pytest.raises(errors.InternalServerError, match="still down"):
+            await client.batches.get("b1")
+    assert scripted_api.received == 3
+
+
+async def test_definitive_errors_are_not_retried(scripted_api: ScriptedAPI) -> None:
+    """A 404 is an answer, not a fault: it is raised after one request."""
+    scripted_api.then(("status", 404), ("status", 404))
+    async with make_client(scripted_api) as client:
+        with pytest.raises(errors.NotFoundError):
+            await client.batches.get("b1")
+    assert scripted_api.received == 1
+
+
+async def test_get_is_retried_after_a_dropped_connection(scripted_api: ScriptedAPI) -> None:
+    """A GET whose connection is cut is sent again."""
+    scripted_api.then(("drop_before",))
+    async with make_client(scripted_api) as client:
+        await client.batches.get("b1")
+    assert scripted_api.received == 2
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 3])
+async def test_attempts_cap_gets_despite_aiohttps_own_resend(
+    scripted_api: ScriptedAPI, attempts: int
+) -> None:
+    """A GET is sent at most `attempts` times, although aiohttp resends once on a drop."""
+    scripted_api.then(*[("drop_before",)] * 10)
+    policy = RetryPolicy(attempts=attempts, wait_initial=0.001, wait_jitter=0.0)
+    async with make_client(scripted_api, retry=policy) as client:
+        with pytest.raises(errors.APIConnectionError):
+            await client.batches.get("b1")
+    assert scripted_api.received == attempts
+
+
+async def test_get_is_retried_after_a_read_timeout(scripted_api: ScriptedAPI) -> None:
+    """A GET whose response does not come within `timeout` is sent again."""
+    scripted_api.then(("stall_before",))
+    async with make_client(scripted_api, timeout=READ_TIMEOUT) as client:
+        await client.batches.get("b1")
+    assert scripted_api.received == 2
+
+
+# -- Retry-After and backoff --------------------------------------------------------------
+
+
+async def test_retry_after_seconds_is_the_wait(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
+    """A 429 with Retry-After: 7 waits 7 seconds (recorded, not slept) before retrying."""
+    scripted_api.then(("status", 429, {"Retry-After": "7"}))
+    async with make_client(scripted_api) as client:
+        await client.batches.get("b1")
+    assert retry_waits == [pytest.approx(7.0, abs=0.05)]
+    assert scripted_api.received == 2
+
+
+async def test_retry_after_http_date_is_the_wait(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
+    """A Retry-After HTTP date is waited out until that moment."""
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=6), usegmt=True)
+    scripted_api.then(("status", 503, {"Retry-After": when}))
+    async with make_client(scripted_api) as client:
+        await client.batches.get("b1")
+    assert len(retry_waits) == 1
+    assert 4.0 <= retry_waits[0] <= 6.0
+
+
+async def test_retry_after_beyond_the_deadline_fails_at_once(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
+    """A wait that would outlast RetryPolicy.timeout is not started: the error is raised."""
+    scripted_api.then(("status", 503, {"Retry-After": "30"}))
+    async with make_client(scripted_api, retry=RetryPolicy(timeout=10.0)) as client:
+        with pytest.raises(errors.InternalServerError):
+            await client.batches.get("b1")
+    assert retry_waits == []
+    assert scripted_api.received == 1
+
+
+async def test_retry_after_above_cap_fails_at_once(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
+    """A Retry-After longer than retry_after_cap raises the status error without waiting."""
+    scripted_api.then(("status", 429, {"Retry-After": "3600"}))
+    policy = RetryPolicy(retry_after_cap=60.0, wait_initial=0.001)
+    async with make_client(scripted_api, retry=policy) as client:
+        with pytest.raises(errors.RateLimitError) as caught:
+            await client.batches.get("b1")
+    assert caught.value.headers["Retry-After"] == "3600"
+    assert retry_waits == []
+    assert scripted_api.received == 1
+
+
+async def test_backoff_waits_grow_between_retries(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
+    """Without Retry-After the waits follow the exponential formula."""
+    scripted_api.then(*[("status", 503)] * 4)
+    policy = RetryPolicy(attempts=5, wait_initial=0.5, wait_max=8.0, wait_jitter=0.0)
+    async with make_client(scripted_api, retry=policy) as client:
+        await client.batches.get("b1")
+    assert retry_waits == [0.5, 1.0, 2.0, 4.0]
+
+
+async def test_a_429_holds_back_every_request_of_the_client(
+    scripted_api: ScriptedAPI, retry_waits: list[float]
+) -> None:
+    """After one request meets 429 + Retry-After, the client's next requests wait too."""
+    scripted_api.then(("status", 429, {"Retry-After": "4"}))
+    async with make_client(scripted_api) as client:
+        await client.batches.get("b1")  # 429, waits 4 s (recorded), then succeeds
+        await client.batches.get("b2")  # the gate is still shut on the fake clock
+    assert len(retry_waits) == 2
+    assert retry_waits[1] == pytest.approx(4.0, abs=0.05)
+    assert scripted_api.received == 3
+
+
+# -- never sent: connection refused, connect timeout; pooled connections ----------------
+
+
+async def test_refused_create_is_retried_and_raises_plain_connection_error(
+    never_listening: socket.socket, retry_waits: list[float]
+) -> None:
+    """Connection refused proves nothing was sent: retried, then APIConnectionError."""
+    host, port = never_listening.getsockname()[:2]
+    client = ProlificClient(TOKEN, base_url=f"http://{host}:{port}", retry=FAST)
+    async with client:
+        with pytest.raises(errors.APIConnectionError) as caught:
+            await create(client)
+    assert not isinstance(caught.value, errors.OutcomeUnknownError)
+    assert "not sent" in str(caught.value)
+    assert len(retry_waits) == FAST.attempts - 1
+    assert_token_absent(caught.value)
+
+
+async def test_refused_then_listening_create_succeeds(
+    scripted_api: ScriptedAPI, never_listening: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create retried after connection refused succeeds once the server is up."""
+    server = TestServer(scripted_api.app, socket_factory=lambda *_: never_listening)
+
+    async def start_server_instead_of_sleeping(seconds: float) -> None:
+        await server.start_server(shutdown_timeout=0.1)
+
+    monkeypatch.setattr(_retry, "sleep", start_server_instead_of_sleeping)
+    host, port = never_listening.getsockname()[:2]
+    try:
+        async with ProlificClient(TOKEN, base_url=f"http://{host}:{port}", retry=FAST) as c:
+            await create(c)
+    finally:
+        await server.close()
+    assert (scripted_api.received, scripted_api.applied) == (1, 1)
+
+
+async def test_connect_timeout_on_create_is_retried_as_never_sent(
+    unaccepting_port: socket.socket, retry_waits: list[float]
+) -> None:
+    """A create whose TCP handshake times out was never sent: retried, then APITimeoutError."""
+    policy = RetryPolicy(attempts=3, wait_initial=0.001, wait_jitter=0.0)
+    host, port = unaccepting_port.getsockname()[:2]
+    url = f"http://{host}:{port}"
+    async with ProlificClient(TOKEN, base_url=url, timeout=0.05, retry=policy) as client:
+        with pytest.raises(errors.APITimeoutError) as caught:
+            await create(client)
+    assert not isinstance(caught.value, errors.OutcomeUnknownError)
+    assert "not sent" in str(caught.value)
+    assert len(retry_waits) == 2
+
+
+async def test_unread_error_body_does_not_pin_the_connection(scripted_api: ScriptedAPI) -> None:
+    """A discarded 503 with a 4 MiB body is released, so a 1-connection client retries."""
+    scripted_api.then(("status", 503, None, b"x" * (4 * 1024 * 1024)))
+    policy = RetryPolicy(timeout=5.0, wait_initial=0.001, wait_jitter=0.0)
+    async with make_client(scripted_api, max_connections=1, retry=policy) as client:
+        await client.batches.get("b1")
+    assert scripted_api.received == 2

@@ -1,4 +1,9 @@
-"""client.datasets: create, get, status, upload URLs, imports and the upload pipeline."""
+"""client.datasets: create, get, status, upload URLs, imports and the upload pipeline.
+
+Request shape, parsing and how the pipeline reads a sequence of statuses are checked
+with aioresponses (``mocked``, one attempt per call); the storage retry and what the
+storage host receives are checked on real sockets (the emulator, a loopback app).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aioresponses import aioresponses
 from yarl import URL
 
 from prolific_async import (
@@ -18,17 +22,16 @@ from prolific_async import (
     DatasetSchema,
     DatasetStatus,
     ProlificClient,
-    RetryPolicy,
     SchemaField,
     SchemaFieldType,
     errors,
-    set_testing,
 )
 from prolific_async.models import ImportJob, ImportRecordError, ImportStatus, UploadURL
+from prolific_async.testing import FakeProlific
 
-BASE = "https://api.test.invalid"
-DATASETS = f"{BASE}/api/v1/data-collection/datasets"
-TOKEN = "secret-token-value-123"
+from ..conftest import DATASETS_PATH, MOCKED_BASE, TOKEN, StartServer, mocked_calls, server_url
+
+DATASETS = f"{MOCKED_BASE}{DATASETS_PATH}"
 STORAGE = "https://storage.test.invalid/uploads/tok-1?X-Amz-Signature=topsecretsig"
 CSV = b"text,label\nhello,1\nworld,2\n"
 FAST: dict[str, Any] = {"timeout": 5, "poll_interval": 0.001, "max_poll_interval": 0.002}
@@ -84,40 +87,26 @@ V3_URL: dict[str, Any] = {
 V4_URL = {**V3_URL, "dataset_id": "d4", "import_id": "imp1"}
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[ProlificClient]:
-    async with ProlificClient(TOKEN, base_url=BASE, retry=RetryPolicy(attempts=1)) as c:
-        yield c
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
-
-
-def calls(mocked: Any, method: str, url: str) -> list[Any]:
-    return [call.kwargs for call in mocked.requests.get((method, URL(url, encoded=True)), [])]
-
-
 def import_job(status: str, **changes: Any) -> dict[str, Any]:
     data = {**IMPORT_PARTIAL, "status": status, "errors": []}
     data.update(changes)
     return data
 
 
-async def test_create_v3_sends_name_and_workspace(client: ProlificClient, mocked: Any) -> None:
+async def test_create_v3_sends_name_and_workspace(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """Create without a schema POSTs name and workspace_id only."""
     mocked.post(DATASETS, status=201, payload=V3_DATASET)
-    dataset = await client.datasets.create(name="Reviews", workspace_id="w1")
+    dataset = await mocked_client.datasets.create(name="Reviews", workspace_id="w1")
     assert dataset.status is DatasetStatus.UNINITIALISED
     assert dataset.schema is None
-    (sent,) = calls(mocked, "POST", DATASETS)
+    (sent,) = mocked_calls(mocked, "POST", DATASETS)
     assert sent["json"] == {"name": "Reviews", "workspace_id": "w1"}
     assert sent["headers"]["Authorization"] == f"Token {TOKEN}"
 
 
-async def test_create_v4_sends_the_schema(client: ProlificClient, mocked: Any) -> None:
+async def test_create_v4_sends_the_schema(mocked_client: ProlificClient, mocked: Any) -> None:
     """A schema is sent as {fields, strict?}, fields without their unset label."""
     mocked.post(DATASETS, status=201, payload={**V4_DATASET, "imports": None})
     schema = DatasetSchema(
@@ -127,9 +116,9 @@ async def test_create_v4_sends_the_schema(client: ProlificClient, mocked: Any) -
         },
         strict=True,
     )
-    dataset = await client.datasets.create(name="Pairs", workspace_id="w1", schema=schema)
+    dataset = await mocked_client.datasets.create(name="Pairs", workspace_id="w1", schema=schema)
     assert dataset.schema is not None
-    (sent,) = calls(mocked, "POST", DATASETS)
+    (sent,) = mocked_calls(mocked, "POST", DATASETS)
     assert sent["json"] == {
         "name": "Pairs",
         "workspace_id": "w1",
@@ -149,18 +138,18 @@ async def test_create_v4_sends_the_schema(client: ProlificClient, mocked: Any) -
     ],
 )
 async def test_create_refuses_bad_arguments(
-    client: ProlificClient, mocked: Any, kwargs: dict[str, Any], error: type[Exception]
+    mocked_client: ProlificClient, mocked: Any, kwargs: dict[str, Any], error: type[Exception]
 ) -> None:
     """Empty strings and a dict schema are refused before sending."""
     with pytest.raises(error):
-        await client.datasets.create(**kwargs)
+        await mocked_client.datasets.create(**kwargs)
     assert mocked.requests == {}
 
 
-async def test_get_v3_dataset(client: ProlificClient, mocked: Any) -> None:
+async def test_get_v3_dataset(mocked_client: ProlificClient, mocked: Any) -> None:
     """A V3 dataset has a status and no schema or imports."""
     mocked.get(f"{DATASETS}/d3", payload={**V3_DATASET, "status": "READY", "filename": "a.csv"})
-    dataset = await client.datasets.get("d3")
+    dataset = await mocked_client.datasets.get("d3")
     assert isinstance(dataset, Dataset)
     assert (dataset.status, dataset.filename) == (DatasetStatus.READY, "a.csv")
     assert dataset.has_predetermined_grouping_id is False
@@ -168,10 +157,12 @@ async def test_get_v3_dataset(client: ProlificClient, mocked: Any) -> None:
     assert dataset.created_at == datetime(2025, 3, 1, 12, tzinfo=UTC)
 
 
-async def test_get_v4_dataset_with_schema_and_imports(client: ProlificClient, mocked: Any) -> None:
+async def test_get_v4_dataset_with_schema_and_imports(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """A V4 dataset parses its schema and import jobs and has no status."""
     mocked.get(f"{DATASETS}/d4", payload=V4_DATASET)
-    dataset = await client.datasets.get("d4")
+    dataset = await mocked_client.datasets.get("d4")
     assert dataset.status is None
     assert dataset.schema == DatasetSchema(
         strict=True,
@@ -187,7 +178,9 @@ async def test_get_v4_dataset_with_schema_and_imports(client: ProlificClient, mo
     assert job.errors == [ImportRecordError(record_index=1, field="prompt", reason="missing field")]
 
 
-async def test_unknown_values_and_fields_in_datasets(client: ProlificClient, mocked: Any) -> None:
+async def test_unknown_values_and_fields_in_datasets(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """Unknown statuses and field types stay strings; unknown keys are ignored everywhere."""
     body = copy.deepcopy(V4_DATASET)
     body["status"] = "ARCHIVED"
@@ -198,7 +191,7 @@ async def test_unknown_values_and_fields_in_datasets(client: ProlificClient, moc
     body["imports"][0]["written_count"] = 7
     body["imports"][0]["errors"][0]["severity"] = "high"
     mocked.get(f"{DATASETS}/d4", payload=body)
-    dataset = await client.datasets.get("d4")
+    dataset = await mocked_client.datasets.get("d4")
     assert dataset.status == "ARCHIVED"
     assert dataset.schema is not None
     assert dataset.schema.fields["clip"] == SchemaField(type="point_cloud_url")
@@ -207,7 +200,7 @@ async def test_unknown_values_and_fields_in_datasets(client: ProlificClient, moc
     assert not isinstance(dataset.imports[0].status, ImportStatus)
 
 
-async def test_bad_dataset_names_its_path(client: ProlificClient, mocked: Any) -> None:
+async def test_bad_dataset_names_its_path(mocked_client: ProlificClient, mocked: Any) -> None:
     """A wrongly typed nested field raises ResponseValidationError naming its path."""
     body = copy.deepcopy(V4_DATASET)
     body["imports"][0]["errors"][0]["reason"] = None
@@ -215,25 +208,25 @@ async def test_bad_dataset_names_its_path(client: ProlificClient, mocked: Any) -
     with pytest.raises(
         errors.ResponseValidationError, match=r"\$\.imports\[0\]\.errors\[0\]\.reason"
     ):
-        await client.datasets.get("d4")
+        await mocked_client.datasets.get("d4")
 
 
-async def test_get_status(client: ProlificClient, mocked: Any) -> None:
+async def test_get_status(mocked_client: ProlificClient, mocked: Any) -> None:
     """get_status GETs /datasets/{id}/status; an unknown status stays a str."""
     mocked.get(f"{DATASETS}/d3/status", payload={"status": "PROCESSING"})
     mocked.get(f"{DATASETS}/d3/status", payload={"status": "VALIDATING"})
-    assert await client.datasets.get_status("d3") is DatasetStatus.PROCESSING
-    assert await client.datasets.get_status("d3") == "VALIDATING"
+    assert await mocked_client.datasets.get_status("d3") is DatasetStatus.PROCESSING
+    assert await mocked_client.datasets.get_status("d3") == "VALIDATING"
 
 
 @pytest.mark.parametrize("status", [200, 201])
 async def test_get_upload_url_accepts_any_2xx(
-    client: ProlificClient, mocked: Any, status: int
+    mocked_client: ProlificClient, mocked: Any, status: int
 ) -> None:
     """The upload URL parses from a 200 or a 201, the filename quoted into the path."""
     url = f"{DATASETS}/d4/upload-url/my%20records.jsonl"
     mocked.get(URL(url, encoded=True), status=status, payload={**V4_URL, "file_key": "k"})
-    target = await client.datasets.get_upload_url("d4", "my records.jsonl")
+    target = await mocked_client.datasets.get_upload_url("d4", "my records.jsonl")
     assert target == UploadURL(
         upload_url=STORAGE,
         http_method="PUT",
@@ -244,20 +237,20 @@ async def test_get_upload_url_accepts_any_2xx(
     )
 
 
-async def test_get_import(client: ProlificClient, mocked: Any) -> None:
+async def test_get_import(mocked_client: ProlificClient, mocked: Any) -> None:
     """get_import GETs /datasets/{id}/imports/{import_id} and parses the job."""
     mocked.get(f"{DATASETS}/d4/imports/imp1", payload=import_job("failed", reason="bad file"))
-    job = await client.datasets.get_import("d4", "imp1")
+    job = await mocked_client.datasets.get_import("d4", "imp1")
     assert isinstance(job, ImportJob)
     assert (job.status, job.reason) == (ImportStatus.FAILED, "bad file")
 
 
 @pytest.mark.parametrize("bad", ["", ".", "..", None])
 async def test_every_dataset_method_checks_ids(
-    client: ProlificClient, mocked: Any, bad: Any
+    mocked_client: ProlificClient, mocked: Any, bad: Any
 ) -> None:
     """Every id (and the filename) goes through path_id before anything is sent."""
-    datasets = client.datasets
+    datasets = mocked_client.datasets
     for call in (
         datasets.get(bad),
         datasets.get_status(bad),
@@ -276,28 +269,28 @@ async def test_every_dataset_method_checks_ids(
 
 
 async def test_upload_v3_puts_without_token_then_waits_for_ready(
-    client: ProlificClient, mocked: Any
+    mocked_client: ProlificClient, mocked: Any
 ) -> None:
     """A V3 upload PUTs the CSV without Authorization, then polls until READY."""
     mocked.get(f"{DATASETS}/d3/upload-url/data.csv", status=201, payload=V3_URL)
     mocked.put(STORAGE, status=200, body="")
     for status in ("UNINITIALISED", "PROCESSING", "READY"):
         mocked.get(f"{DATASETS}/d3/status", payload={"status": status})
-    result = await client.datasets.upload("d3", CSV, filename="data.csv", **FAST)
+    result = await mocked_client.datasets.upload("d3", CSV, filename="data.csv", **FAST)
     assert result.status is DatasetStatus.READY
     assert (result.dataset_id, result.filename, result.import_job) == ("d3", "data.csv", None)
     assert result.rejected_records == []
-    (put,) = calls(mocked, "PUT", STORAGE)
+    (put,) = mocked_calls(mocked, "PUT", STORAGE)
     assert "Authorization" not in put["headers"]
     assert TOKEN not in str(put)
     assert put["headers"]["Content-Type"] == "text/csv"
     assert put["data"] == CSV
     assert put["middlewares"] == ()
-    assert len(calls(mocked, "GET", f"{DATASETS}/d3/status")) == 3
+    assert len(mocked_calls(mocked, "GET", f"{DATASETS}/d3/status")) == 3
 
 
 async def test_upload_v4_partial_reports_rejected_records(
-    client: ProlificClient, mocked: Any
+    mocked_client: ProlificClient, mocked: Any
 ) -> None:
     """A V4 upload waits for its import job; partial comes back with the rejected records."""
     mocked.get(f"{DATASETS}/d4/upload-url/records.jsonl", status=201, payload=V4_URL)
@@ -305,7 +298,7 @@ async def test_upload_v4_partial_reports_rejected_records(
     mocked.get(f"{DATASETS}/d4/imports/imp1", payload=import_job("uninitialised"))
     mocked.get(f"{DATASETS}/d4/imports/imp1", payload=import_job("processing"))
     mocked.get(f"{DATASETS}/d4/imports/imp1", payload=IMPORT_PARTIAL)
-    result = await client.datasets.upload(
+    result = await mocked_client.datasets.upload(
         "d4", b'{"prompt": "a"}\n{}\n', filename="records.jsonl", **FAST
     )
     assert result.is_partial
@@ -315,23 +308,25 @@ async def test_upload_v4_partial_reports_rejected_records(
     assert result.rejected_records == [
         ImportRecordError(record_index=1, field="prompt", reason="missing field")
     ]
-    (put,) = calls(mocked, "PUT", STORAGE)
+    (put,) = mocked_calls(mocked, "PUT", STORAGE)
     assert put["headers"]["Content-Type"] == "application/jsonl"
-    assert calls(mocked, "GET", f"{DATASETS}/d4/status") == []
+    assert mocked_calls(mocked, "GET", f"{DATASETS}/d4/status") == []
 
 
-async def test_upload_v4_complete(client: ProlificClient, mocked: Any) -> None:
+async def test_upload_v4_complete(mocked_client: ProlificClient, mocked: Any) -> None:
     """A complete import returns its job, not partial, with no rejected records."""
     mocked.get(f"{DATASETS}/d4/upload-url/records.csv", status=201, payload=V4_URL)
     mocked.put(STORAGE, status=200)
     mocked.get(f"{DATASETS}/d4/imports/imp1", payload=import_job("complete", accepted_count=3))
-    result = await client.datasets.upload("d4", CSV, filename="records.csv", **FAST)
+    result = await mocked_client.datasets.upload("d4", CSV, filename="records.csv", **FAST)
     assert result.status is ImportStatus.COMPLETE
     assert not result.is_partial
     assert result.rejected_records == []
 
 
-async def test_upload_v4_failed_raises_with_the_reason(client: ProlificClient, mocked: Any) -> None:
+async def test_upload_v4_failed_raises_with_the_reason(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """A failed import raises DatasetProcessingError carrying the reason and the job."""
     mocked.get(f"{DATASETS}/d4/upload-url/r.jsonl", status=201, payload=V4_URL)
     mocked.put(STORAGE, status=200)
@@ -339,36 +334,36 @@ async def test_upload_v4_failed_raises_with_the_reason(client: ProlificClient, m
         f"{DATASETS}/d4/imports/imp1", payload=import_job("failed", reason="no valid records")
     )
     with pytest.raises(errors.DatasetProcessingError, match="no valid records") as caught:
-        await client.datasets.upload("d4", b"{}\n", filename="r.jsonl", **FAST)
+        await mocked_client.datasets.upload("d4", b"{}\n", filename="r.jsonl", **FAST)
     assert not isinstance(caught.value, errors.DatasetSchemaPendingError)
     assert (caught.value.dataset_id, caught.value.import_id) == ("d4", "imp1")
     assert (caught.value.status, caught.value.reason) == ("failed", "no valid records")
     assert isinstance(caught.value.import_job, ImportJob)
 
 
-async def test_upload_v4_pending_schema_raises(client: ProlificClient, mocked: Any) -> None:
+async def test_upload_v4_pending_schema_raises(mocked_client: ProlificClient, mocked: Any) -> None:
     """An import paused for a schema raises DatasetSchemaPendingError."""
     mocked.get(f"{DATASETS}/d4/upload-url/r.csv", status=201, payload=V4_URL)
     mocked.put(STORAGE, status=200)
     mocked.get(f"{DATASETS}/d4/imports/imp1", payload=import_job("pending_schema"))
     with pytest.raises(errors.DatasetSchemaPendingError, match="pending_schema") as caught:
-        await client.datasets.upload("d4", CSV, filename="r.csv", **FAST)
+        await mocked_client.datasets.upload("d4", CSV, filename="r.csv", **FAST)
     assert caught.value.status == "pending_schema"
 
 
-async def test_upload_v3_error_raises(client: ProlificClient, mocked: Any) -> None:
+async def test_upload_v3_error_raises(mocked_client: ProlificClient, mocked: Any) -> None:
     """A V3 dataset ending in ERROR raises DatasetProcessingError without an import id."""
     mocked.get(f"{DATASETS}/d3/upload-url/a.csv", status=201, payload=V3_URL)
     mocked.put(STORAGE, status=200)
     mocked.get(f"{DATASETS}/d3/status", payload={"status": "PROCESSING"})
     mocked.get(f"{DATASETS}/d3/status", payload={"status": "ERROR"})
     with pytest.raises(errors.DatasetProcessingError, match="d3 ended in ERROR") as caught:
-        await client.datasets.upload("d3", CSV, filename="a.csv", **FAST)
+        await mocked_client.datasets.upload("d3", CSV, filename="a.csv", **FAST)
     assert (caught.value.import_id, caught.value.status) == (None, "ERROR")
 
 
 @pytest.mark.parametrize("version", ["v3", "v4"])
-async def test_upload_times_out(client: ProlificClient, mocked: Any, version: str) -> None:
+async def test_upload_times_out(mocked_client: ProlificClient, mocked: Any, version: str) -> None:
     """Processing that never finishes raises WaitTimeoutError with the last status."""
     if version == "v3":
         mocked.get(f"{DATASETS}/d/upload-url/a.csv", status=201, payload=V3_URL)
@@ -380,14 +375,16 @@ async def test_upload_times_out(client: ProlificClient, mocked: Any, version: st
         last = "queued"
     mocked.put(STORAGE, status=200)
     with pytest.raises(errors.WaitTimeoutError) as caught:
-        await client.datasets.upload(
+        await mocked_client.datasets.upload(
             "d", CSV, filename="a.csv", timeout=0.05, poll_interval=0.001, max_poll_interval=0.002
         )
     assert caught.value.last_status == last
     assert isinstance(caught.value, TimeoutError)
 
 
-async def test_upload_uses_the_signed_content_type(client: ProlificClient, mocked: Any) -> None:
+async def test_upload_uses_the_signed_content_type(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """The Content-Type the URL was signed for wins over the extension's."""
     mocked.get(
         f"{DATASETS}/d4/upload-url/r.jsonl",
@@ -396,13 +393,13 @@ async def test_upload_uses_the_signed_content_type(client: ProlificClient, mocke
     )
     mocked.put(STORAGE, status=200)
     mocked.get(f"{DATASETS}/d4/imports/imp1", payload=import_job("complete"))
-    await client.datasets.upload("d4", b"{}\n", filename="r.jsonl", **FAST)
-    (put,) = calls(mocked, "PUT", STORAGE)
+    await mocked_client.datasets.upload("d4", b"{}\n", filename="r.jsonl", **FAST)
+    (put,) = mocked_calls(mocked, "PUT", STORAGE)
     assert put["headers"]["Content-Type"] == "application/x-ndjson"
 
 
 async def test_upload_reads_a_path_and_names_it(
-    client: ProlificClient, mocked: Any, tmp_path: Path
+    mocked_client: ProlificClient, mocked: Any, tmp_path: Path
 ) -> None:
     """A path is uploaded under its own name (zip here), streamed from disk."""
     archive = tmp_path / "images.zip"
@@ -410,13 +407,13 @@ async def test_upload_reads_a_path_and_names_it(
     mocked.get(f"{DATASETS}/d3/upload-url/images.zip", status=201, payload=V3_URL)
     mocked.put(STORAGE, status=200)
     mocked.get(f"{DATASETS}/d3/status", payload={"status": "READY"})
-    result = await client.datasets.upload("d3", archive, **FAST)
+    result = await mocked_client.datasets.upload("d3", archive, **FAST)
     assert result.filename == "images.zip"
-    (put,) = calls(mocked, "PUT", STORAGE)
+    (put,) = mocked_calls(mocked, "PUT", STORAGE)
     assert put["headers"]["Content-Type"] == "application/zip"
 
 
-async def test_upload_buffers_an_async_stream(client: ProlificClient, mocked: Any) -> None:
+async def test_upload_buffers_an_async_stream(mocked_client: ProlificClient, mocked: Any) -> None:
     """An async byte stream is read whole and sent as one body."""
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -426,8 +423,8 @@ async def test_upload_buffers_an_async_stream(client: ProlificClient, mocked: An
     mocked.get(f"{DATASETS}/d3/upload-url/s.csv", status=201, payload=V3_URL)
     mocked.put(STORAGE, status=200)
     mocked.get(f"{DATASETS}/d3/status", payload={"status": "READY"})
-    await client.datasets.upload("d3", chunks(), filename="s.csv", **FAST)
-    (put,) = calls(mocked, "PUT", STORAGE)
+    await mocked_client.datasets.upload("d3", chunks(), filename="s.csv", **FAST)
+    (put,) = mocked_calls(mocked, "PUT", STORAGE)
     assert put["data"] == b"text,label\nhello,1\n"
 
 
@@ -441,7 +438,7 @@ async def test_upload_buffers_an_async_stream(client: ProlificClient, mocked: An
     ],
 )
 async def test_upload_refuses_bad_arguments(
-    client: ProlificClient,
+    mocked_client: ProlificClient,
     mocked: Any,
     file: Any,
     kwargs: dict[str, Any],
@@ -450,44 +447,46 @@ async def test_upload_refuses_bad_arguments(
 ) -> None:
     """Bytes without a filename, an unknown file kind or bad settings send nothing."""
     with pytest.raises(error, match=match):
-        await client.datasets.upload("d3", file, **kwargs)
+        await mocked_client.datasets.upload("d3", file, **kwargs)
     assert mocked.requests == {}
 
 
 async def test_upload_of_a_missing_path_sends_nothing(
-    client: ProlificClient, mocked: Any, tmp_path: Path
+    mocked_client: ProlificClient, mocked: Any, tmp_path: Path
 ) -> None:
     """A path to no file raises FileNotFoundError before an upload URL (import job) exists."""
     with pytest.raises(FileNotFoundError, match="no file to upload"):
-        await client.datasets.upload("d4", tmp_path / "missing.jsonl")
+        await mocked_client.datasets.upload("d4", tmp_path / "missing.jsonl")
     assert mocked.requests == {}
 
 
-async def test_expired_upload_url_hides_the_signature(client: ProlificClient, mocked: Any) -> None:
+async def test_expired_upload_url_hides_the_signature(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """A 403 from storage raises PermissionDeniedError whose message has no signature."""
     mocked.get(f"{DATASETS}/d3/upload-url/a.csv", status=201, payload=V3_URL)
     mocked.put(STORAGE, status=403, body="<Error><Code>AccessDenied</Code></Error>")
     with pytest.raises(errors.PermissionDeniedError) as caught:
-        await client.datasets.upload("d3", CSV, filename="a.csv", **FAST)
+        await mocked_client.datasets.upload("d3", CSV, filename="a.csv", **FAST)
     assert "topsecretsig" not in str(caught.value)
-    assert calls(mocked, "GET", f"{DATASETS}/d3/status") == []
+    assert mocked_calls(mocked, "GET", f"{DATASETS}/d3/status") == []
 
 
-async def test_storage_503_is_retried_with_the_same_bytes(mocked: Any) -> None:
+# -- on real sockets: the emulator, and a loopback app with API and storage routes -------
+
+
+async def test_storage_503_is_retried_with_the_same_bytes(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient, testing_mode: None
+) -> None:
     """A 503 from storage is retried (test mode: no sleep) and the same body is resent."""
-    with set_testing():
-        async with ProlificClient(TOKEN, base_url=BASE, retry=RetryPolicy(attempts=3)) as c:
-            mocked.get(f"{DATASETS}/d3/upload-url/a.csv", status=201, payload=V3_URL)
-            mocked.put(STORAGE, status=503)
-            mocked.put(STORAGE, status=200)
-            mocked.get(f"{DATASETS}/d3/status", payload={"status": "READY"})
-            result = await c.datasets.upload("d3", CSV, filename="a.csv", **FAST)
+    dataset = prolific_fake.add_dataset(status="UNINITIALISED", filename=None)
+    fault = prolific_fake.add_fault("PUT", "/_storage/*", "status", status=503)
+    result = await prolific_client.datasets.upload(dataset.id, CSV, filename="a.csv", **FAST)
     assert result.status is DatasetStatus.READY
-    puts = calls(mocked, "PUT", STORAGE)
-    assert [put["data"] for put in puts] == [CSV, CSV]
-
-
-# -- against a loopback server: API and storage on different paths -----------------------
+    assert fault.fired == 1
+    puts = [r for r in prolific_fake.storage_requests if r.method == "PUT"]
+    assert len(puts) == 2
+    assert dataset.records == [{"text": "hello", "label": "1"}, {"text": "world", "label": "2"}]
 
 
 class FakeService:
@@ -527,10 +526,12 @@ class FakeService:
         return web.Response(status=200)
 
 
-async def test_loopback_storage_never_sees_the_token(serve: Any, tmp_path: Path) -> None:
+async def test_loopback_storage_never_sees_the_token(
+    start_server: StartServer, tmp_path: Path
+) -> None:
     """The storage route gets the file with a length and type but never Authorization."""
     service = FakeService()
-    service.url = (await serve(service.app)).url
+    service.url = server_url(await start_server(service.app))
     source = tmp_path / "data.csv"
     source.write_bytes(CSV * 1000)
     async with ProlificClient(TOKEN, base_url=service.url) as c:

@@ -1,4 +1,8 @@
-"""Batch exports: request (202 and legacy 200), status, list, delete, wait and download."""
+"""Batch exports: request (202 and legacy 200), status, list, delete, wait and download.
+
+Request shape, parsing and waits are checked with aioresponses (``mocked``, one attempt
+per call); downloads that retry, break or are cancelled run against a loopback storage app.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,22 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aioresponses import aioresponses
 from yarl import URL
 
-from prolific_async import ProlificClient, RetryPolicy, errors, set_testing
+from prolific_async import ProlificClient, RetryPolicy, errors
 from prolific_async.models import BatchExport, ExportStatus
-from tests.conftest import wait_until
 
-BASE = "https://api.test.invalid"
-BATCHES = f"{BASE}/api/v1/data-collection/batches"
-EXPORT = f"{BATCHES}/b1/export"
-TOKEN = "secret-token-value-123"
+from ..conftest import (
+    BATCHES_PATH,
+    MOCKED_BASE,
+    TOKEN,
+    StartServer,
+    mocked_call,
+    server_url,
+    wait_until,
+)
+
+EXPORT = f"{MOCKED_BASE}{BATCHES_PATH}/b1/export"
 SIGNED = "https://storage.test.invalid/exports/e1.zip?X-Amz-Signature=topsecretsig"
 ZIP = b"PK\x03\x04" + b"z" * 5000
 FAST: dict[str, Any] = {"poll_interval": 0.001, "max_poll_interval": 0.002}
@@ -45,53 +54,40 @@ LISTED = {
 }
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[ProlificClient]:
-    async with ProlificClient(TOKEN, base_url=BASE, retry=RetryPolicy(attempts=1)) as c:
-        yield c
-
-
-@pytest.fixture
-def mocked() -> Any:
-    with aioresponses() as m:
-        yield m
-
-
 def listing(directory: Path) -> list[str]:
     return sorted(path.name for path in directory.iterdir())
 
 
-def only_call(mocked: Any, method: str, url: str | URL) -> Any:
-    (call,) = mocked.requests[(method, URL(url) if isinstance(url, str) else url)]
-    return call.kwargs
-
-
-async def test_request_export_202_is_a_generating_job(client: ProlificClient, mocked: Any) -> None:
+async def test_request_export_202_is_a_generating_job(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """A 202 answer is a generating job with its export_id; no body is sent."""
     mocked.post(EXPORT, status=202, payload=GENERATING)
-    export = await client.batches.request_export("b1")
+    export = await mocked_client.batches.request_export("b1")
     assert export == BatchExport(status=ExportStatus.GENERATING, export_id="e1")
     assert not export.is_complete
-    kwargs = only_call(mocked, "POST", EXPORT)
+    kwargs = mocked_call(mocked, "POST", EXPORT)
     assert kwargs["json"] is None
     assert kwargs["params"] is None
 
 
-async def test_request_export_legacy_200_is_complete(client: ProlificClient, mocked: Any) -> None:
+async def test_request_export_legacy_200_is_complete(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """The older 200 answer is a complete export with its URL and no export_id."""
     mocked.post(EXPORT, status=200, payload=LEGACY_COMPLETE)
-    export = await client.batches.request_export("b1")
+    export = await mocked_client.batches.request_export("b1")
     assert export.is_complete
     assert export.export_id is None
     assert export.url == SIGNED
     assert export.expires_at == datetime(2025, 3, 1, 13, tzinfo=UTC)
 
 
-async def test_request_export_sends_the_filters(client: ProlificClient, mocked: Any) -> None:
+async def test_request_export_sends_the_filters(mocked_client: ProlificClient, mocked: Any) -> None:
     """study_id, from_ and to go out as the study_id, from and to query parameters."""
     url = f"{EXPORT}?study_id=st1&from=2025-01-01T00%3A00%3A00Z&to=2025-02-01"
     mocked.post(url, status=202, payload=GENERATING)
-    await client.batches.request_export(
+    await mocked_client.batches.request_export(
         "b1", study_id="st1", from_=datetime(2025, 1, 1, tzinfo=UTC), to="2025-02-01"
     )
     ((method, sent_url),) = mocked.requests.keys()
@@ -105,15 +101,17 @@ async def test_request_export_sends_the_filters(client: ProlificClient, mocked: 
 
 @pytest.mark.parametrize("kwargs", [{"study_id": ""}, {"from_": 5}, {"to": ""}])
 async def test_request_export_refuses_bad_filters(
-    client: ProlificClient, mocked: Any, kwargs: dict[str, Any]
+    mocked_client: ProlificClient, mocked: Any, kwargs: dict[str, Any]
 ) -> None:
     """Empty or non-string filters raise ValueError before sending."""
     with pytest.raises(ValueError, match="must be a non-empty string"):
-        await client.batches.request_export("b1", **kwargs)
+        await mocked_client.batches.request_export("b1", **kwargs)
     assert mocked.requests == {}
 
 
-async def test_eleventh_export_raises_the_status_error(client: ProlificClient, mocked: Any) -> None:
+async def test_eleventh_export_raises_the_status_error(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """The cap of 10 jobs per batch surfaces as the mapped status error (409 here)."""
     mocked.post(
         EXPORT,
@@ -121,33 +119,33 @@ async def test_eleventh_export_raises_the_status_error(client: ProlificClient, m
         payload={"error": {"title": "Conflict", "detail": "At most 10 exports per batch"}},
     )
     with pytest.raises(errors.ConflictError, match="At most 10 exports"):
-        await client.batches.request_export("b1")
+        await mocked_client.batches.request_export("b1")
 
 
-async def test_get_export_reads_status_and_url(client: ProlificClient, mocked: Any) -> None:
+async def test_get_export_reads_status_and_url(mocked_client: ProlificClient, mocked: Any) -> None:
     """get_export GETs /export/{id} and parses a complete job."""
     mocked.get(f"{EXPORT}/e1", payload=COMPLETE)
-    export = await client.batches.get_export("b1", "e1")
+    export = await mocked_client.batches.get_export("b1", "e1")
     assert export.status is ExportStatus.COMPLETE
     assert export.url == SIGNED
 
 
-async def test_unknown_export_status_and_fields(client: ProlificClient, mocked: Any) -> None:
+async def test_unknown_export_status_and_fields(mocked_client: ProlificClient, mocked: Any) -> None:
     """An unknown status is kept as a str and unknown fields are ignored."""
     mocked.get(f"{EXPORT}/e1", payload={"status": "archiving", "export_id": "e1", "eta": 3})
-    export = await client.batches.get_export("b1", "e1")
+    export = await mocked_client.batches.get_export("b1", "e1")
     assert export.status == "archiving"
     assert not isinstance(export.status, ExportStatus)
 
 
 @pytest.mark.parametrize("envelope", [True, False])
 async def test_list_exports_accepts_both_shapes(
-    client: ProlificClient, mocked: Any, envelope: bool
+    mocked_client: ProlificClient, mocked: Any, envelope: bool
 ) -> None:
     """list_exports reads a {"results": [...]} envelope or a bare array, 'from' as from_."""
     jobs = [LISTED, {"export_id": "e1", "status": "generating"}]
     mocked.get(EXPORT, payload={"results": jobs} if envelope else jobs)
-    first, second = await client.batches.list_exports("b1")
+    first, second = await mocked_client.batches.list_exports("b1")
     assert (first.export_id, first.study_id, first.from_, first.to) == (
         "e2",
         "st1",
@@ -158,86 +156,94 @@ async def test_list_exports_accepts_both_shapes(
     assert second.status is ExportStatus.GENERATING
 
 
-async def test_list_exports_bad_item_names_its_path(client: ProlificClient, mocked: Any) -> None:
+async def test_list_exports_bad_item_names_its_path(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """A listed job without status raises ResponseValidationError naming its index."""
     mocked.get(EXPORT, payload={"results": [LISTED, {"export_id": "x"}]})
     with pytest.raises(errors.ResponseValidationError, match=r"\$\.results\[1\]\.status"):
-        await client.batches.list_exports("b1")
+        await mocked_client.batches.list_exports("b1")
 
 
-async def test_delete_export_returns_none(client: ProlificClient, mocked: Any) -> None:
+async def test_delete_export_returns_none(mocked_client: ProlificClient, mocked: Any) -> None:
     """delete_export sends DELETE /export/{id} and returns None on the empty 204."""
     mocked.delete(f"{EXPORT}/e1", status=204, body="")
-    await client.batches.delete_export("b1", "e1")
-    assert only_call(mocked, "DELETE", f"{EXPORT}/e1")["json"] is None
+    await mocked_client.batches.delete_export("b1", "e1")
+    assert mocked_call(mocked, "DELETE", f"{EXPORT}/e1")["json"] is None
 
 
-async def test_delete_generating_export_conflicts(client: ProlificClient, mocked: Any) -> None:
+async def test_delete_generating_export_conflicts(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """Deleting a job still generating raises ConflictError."""
     mocked.delete(f"{EXPORT}/e1", status=409, payload={"error": {"title": "Conflict"}})
     with pytest.raises(errors.ConflictError):
-        await client.batches.delete_export("b1", "e1")
+        await mocked_client.batches.delete_export("b1", "e1")
 
 
-async def test_wait_for_export_polls_until_complete(client: ProlificClient, mocked: Any) -> None:
+async def test_wait_for_export_polls_until_complete(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """wait_for_export polls the job until it is complete and returns it."""
     mocked.get(f"{EXPORT}/e1", payload=GENERATING)
     mocked.get(f"{EXPORT}/e1", payload=GENERATING)
     mocked.get(f"{EXPORT}/e1", payload=COMPLETE)
-    export = await client.batches.wait_for_export("b1", "e1", timeout=5, **FAST)
+    export = await mocked_client.batches.wait_for_export("b1", "e1", timeout=5, **FAST)
     assert export.is_complete
     assert len(mocked.requests[("GET", URL(f"{EXPORT}/e1"))]) == 3
 
 
 async def test_wait_for_export_accepts_the_requested_job(
-    client: ProlificClient, mocked: Any
+    mocked_client: ProlificClient, mocked: Any
 ) -> None:
     """The BatchExport from request_export can be waited on directly."""
     mocked.post(EXPORT, status=202, payload=GENERATING)
     mocked.get(f"{EXPORT}/e1", payload=COMPLETE)
-    export = await client.batches.request_export("b1")
-    done = await client.batches.wait_for_export("b1", export, timeout=5, **FAST)
+    export = await mocked_client.batches.request_export("b1")
+    done = await mocked_client.batches.wait_for_export("b1", export, timeout=5, **FAST)
     assert done.url == SIGNED
 
 
 async def test_wait_for_a_legacy_complete_export_sends_nothing(
-    client: ProlificClient, mocked: Any
+    mocked_client: ProlificClient, mocked: Any
 ) -> None:
     """A complete export (the legacy 200 answer) is returned at once, without a poll."""
     export = BatchExport(status="complete", url=SIGNED)
-    assert await client.batches.wait_for_export("b1", export) is export
+    assert await mocked_client.batches.wait_for_export("b1", export) is export
     assert mocked.requests == {}
 
 
-async def test_wait_for_export_raises_when_it_fails(client: ProlificClient, mocked: Any) -> None:
+async def test_wait_for_export_raises_when_it_fails(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
     """A failed job raises ExportFailedError naming the batch and the job."""
     mocked.get(f"{EXPORT}/e1", payload=GENERATING)
     mocked.get(f"{EXPORT}/e1", payload={"status": "failed", "export_id": "e1"})
     with pytest.raises(errors.ExportFailedError) as caught:
-        await client.batches.wait_for_export("b1", "e1", timeout=5, **FAST)
+        await mocked_client.batches.wait_for_export("b1", "e1", timeout=5, **FAST)
     assert (caught.value.batch_id, caught.value.export_id) == ("b1", "e1")
 
 
-async def test_wait_for_export_times_out(client: ProlificClient, mocked: Any) -> None:
+async def test_wait_for_export_times_out(mocked_client: ProlificClient, mocked: Any) -> None:
     """A job generating for too long raises WaitTimeoutError with the last status."""
     mocked.get(f"{EXPORT}/e1", payload=GENERATING, repeat=True)
     with pytest.raises(errors.WaitTimeoutError) as caught:
-        await client.batches.wait_for_export("b1", "e1", timeout=0.05, **FAST)
+        await mocked_client.batches.wait_for_export("b1", "e1", timeout=0.05, **FAST)
     assert caught.value.last_status == "generating"
     assert isinstance(caught.value, TimeoutError)
 
 
 async def test_download_streams_without_our_token(
-    client: ProlificClient, mocked: Any, tmp_path: Path
+    mocked_client: ProlificClient, mocked: Any, tmp_path: Path
 ) -> None:
     """The ZIP is fetched from the presigned URL without Authorization or our middlewares."""
     mocked.get(SIGNED, body=ZIP)
     target = tmp_path / "out.zip"
     export = BatchExport(status=ExportStatus.COMPLETE, export_id="e1", url=SIGNED)
-    path = await client.batches.download_export(export, target)
+    path = await mocked_client.batches.download_export(export, target)
     assert path == target
     assert target.read_bytes() == ZIP
-    kwargs = only_call(mocked, "GET", URL(SIGNED, encoded=True))
+    kwargs = mocked_call(mocked, "GET", URL(SIGNED, encoded=True))
     assert "Authorization" not in kwargs["headers"]
     assert TOKEN not in str(kwargs)
     assert kwargs["middlewares"] == ()
@@ -245,33 +251,33 @@ async def test_download_streams_without_our_token(
 
 
 async def test_download_into_a_directory_uses_the_url_name(
-    client: ProlificClient, mocked: Any, tmp_path: Path
+    mocked_client: ProlificClient, mocked: Any, tmp_path: Path
 ) -> None:
     """A directory destination gets the file named after the URL's last segment."""
     mocked.get(SIGNED, body=ZIP)
-    path = await client.batches.download_export(SIGNED, tmp_path)
+    path = await mocked_client.batches.download_export(SIGNED, tmp_path)
     assert path == tmp_path / "e1.zip"
     assert path.read_bytes() == ZIP
 
 
 async def test_download_expired_url_hides_the_signature(
-    client: ProlificClient, mocked: Any, tmp_path: Path
+    mocked_client: ProlificClient, mocked: Any, tmp_path: Path
 ) -> None:
     """A 403 from storage raises PermissionDeniedError; the signature is not in the message."""
     mocked.get(SIGNED, status=403, body="<Error><Code>AccessDenied</Code></Error>")
     with pytest.raises(errors.PermissionDeniedError) as caught:
-        await client.batches.download_export(SIGNED, tmp_path / "out.zip")
+        await mocked_client.batches.download_export(SIGNED, tmp_path / "out.zip")
     assert "topsecretsig" not in str(caught.value)
     assert "storage.test.invalid/exports/e1.zip" in str(caught.value)
     assert listing(tmp_path) == []
 
 
 async def test_download_of_an_unfinished_export_is_refused(
-    client: ProlificClient, mocked: Any, tmp_path: Path
+    mocked_client: ProlificClient, mocked: Any, tmp_path: Path
 ) -> None:
     """A job without a URL yet raises ValueError and sends nothing."""
     with pytest.raises(ValueError, match="not complete"):
-        await client.batches.download_export(
+        await mocked_client.batches.download_export(
             BatchExport(status=ExportStatus.GENERATING, export_id="e1"), tmp_path / "x.zip"
         )
     assert mocked.requests == {}
@@ -319,17 +325,16 @@ class Storage:
 
 
 @pytest.fixture
-async def storage(serve: Any) -> Storage:
+async def storage(start_server: StartServer) -> Storage:
     storage = Storage()
-    storage.url = (await serve(storage.app)).url
+    storage.url = server_url(await start_server(storage.app))
     return storage
 
 
 @pytest.fixture
-async def real_client() -> AsyncIterator[ProlificClient]:
-    with set_testing():
-        async with ProlificClient(TOKEN, base_url=BASE, retry=RetryPolicy(attempts=2)) as c:
-            yield c
+async def real_client(testing_mode: None) -> AsyncIterator[ProlificClient]:
+    async with ProlificClient(TOKEN, base_url=MOCKED_BASE, retry=RetryPolicy(attempts=2)) as c:
+        yield c
 
 
 async def test_loopback_download_never_sends_the_token(
