@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import enum
 import json
+import ssl
 import warnings
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -65,6 +66,7 @@ class BaseClient:
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen, shared safely)
         max_connections: int = 100,
         session: aiohttp.ClientSession | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         token = token_from(token)
         base = base_url_from(base_url)
@@ -85,6 +87,21 @@ class BaseClient:
         self._timeout: Final = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
         self._max_connections: Final = max_connections
         self._in_flight: Final = asyncio.Semaphore(max_connections)
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise TypeError(f"ssl_context must be an ssl.SSLContext, got {ssl_context!r}")
+        if ssl_context is not None and session is not None:
+            raise ValueError(
+                "ssl_context applies to the session this client creates; a session= you "
+                "pass keeps its own connector settings (set the context on its connector)"
+            )
+        if ssl_context is not None and not (
+            ssl_context.verify_mode is ssl.CERT_REQUIRED and ssl_context.check_hostname
+        ):
+            raise ValueError(
+                "ssl_context must verify certificates and host names: trust a CA with "
+                "load_verify_locations instead of switching verification off"
+            )
+        self._ssl: Final = ssl_context if ssl_context is not None else True
         self._session = session
         self._owns_session: Final = session is None
         self._state = _State.UNOPENED
@@ -137,7 +154,7 @@ class BaseClient:
         if self._owns_session:
             yield session
             return
-        async with aiohttp.ClientSession() as plain:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl)) as plain:
             yield plain
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -187,7 +204,7 @@ class BaseClient:
         if self._session is None:
             # Created here, not in __init__: aiohttp needs a running event loop.
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl),
                 middlewares=(self._middleware,),
                 trace_configs=[connection_trace()],
                 timeout=self._timeout,

@@ -45,10 +45,15 @@ class ProlificClient(BaseClient):
             and it keeps its own connector limits (``max_connections`` still caps this
             client's requests in flight). The retry policy applies to it too, in front
             of the session's own middlewares.
+        ssl_context: the TLS context for the session this client creates (for
+            example one that trusts a test CA); the one way to change trust.
+            Certificate verification itself cannot be switched off. Not allowed
+            together with ``session=``, which keeps its own settings.
 
     Raises:
         MissingTokenError: no token was given and ``PROLIFIC_TOKEN`` is unset.
-        ValueError: ``base_url``, ``timeout`` or ``max_connections`` is invalid.
+        ValueError: ``base_url``, ``timeout`` or ``max_connections`` is invalid, or
+            ``ssl_context`` does not verify certificates or comes with ``session=``.
     """
 
     @cached_property
