@@ -18,8 +18,9 @@ from attrs import define, field
 from ._base_client import BaseClient
 from ._call import CallState
 from ._converter import converter
+from ._creation import post_creating
 from ._fanout import fan_out
-from ._journal import ItemKey, Journal, JournalEntry, fingerprint
+from ._journal import ItemKey, Journal, JournalEntry, fingerprint, is_final_failure
 from ._limiter import Limiter
 from ._outcome import Outcome, error_may_resend, error_outcome
 from ._reconcile import Adopt, Group, MatchKey, Reconciler
@@ -27,10 +28,8 @@ from ._resource import path_id
 from ._retry import parse_retry_after
 from ._testing import testing_enabled
 from .errors import (
-    APIStatusError,
-    AuthenticationError,
+    CreatedButUnreadableError,
     JournalError,
-    PermissionDeniedError,
     ProlificError,
     RateLimitError,
 )
@@ -223,7 +222,7 @@ class _Run:
         except ProlificError as error:
             if isinstance(error, JournalError):
                 raise
-            if self.journal is not None and _final_for_the_journal(error):
+            if self.journal is not None and is_final_failure(error):
                 await self.journal.write_failed(item.key, item.fingerprint, error=error)
             return BulkResult(
                 index=item.index, request=item.request, error=error, attempts=item.attempts
@@ -289,6 +288,8 @@ class _Run:
                 return await self._send(item, group), False
             except ProlificError as error:
                 outcome = error_outcome(error)
+                if isinstance(error, CreatedButUnreadableError) and error.batch_id is not None:
+                    return await self._read_created(error.batch_id, error), False
                 if outcome is Outcome.REJECTED:
                     raise
                 if isinstance(error, RateLimitError) and self._wait_too_long(error):
@@ -323,8 +324,8 @@ class _Run:
                 deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
             )
             try:
-                batch = await self.client.post(
-                    item.path, cast_to=Batch, body=item.body, state=state, template=item.template
+                batch = await post_creating(
+                    self.client, item.path, body=item.body, state=state, template=item.template
                 )
             except ProlificError as error:
                 outcome.ambiguous = error_outcome(error) is Outcome.MAYBE_APPLIED
@@ -347,23 +348,23 @@ class _Run:
             self.reconciler.claimed.add(batch.id)
             return batch
 
+    async def _read_created(self, batch_id: str, error: CreatedButUnreadableError) -> Batch:
+        """The batch a create made although its answer was unreadable: read it by id.
+
+        No listing is needed: the answer named the id. If the batch cannot be read
+        either, the item fails with the original error (the batch exists; nothing is
+        sent again, and the id stays claimed).
+        """
+        self.reconciler.claimed.add(batch_id)
+        try:
+            return await self.batches.get(batch_id)
+        except ProlificError:
+            raise error from None
+
     def _wait_too_long(self, error: RateLimitError) -> bool:
         """A 429 asking for longer than ``retry_after_cap``: fail, as a single call would."""
         wait = parse_retry_after(error.headers)
         return wait is not None and wait > self.client.retry_policy.retry_after_cap
-
-
-def _final_for_the_journal(error: ProlificError) -> bool:
-    """Whether a re-run should report this failure instead of trying again.
-
-    A definitive 4xx, but not a 401/403: those are about the token, and a re-run with a
-    good one should try the item again without ``retry_failed``.
-    """
-    return (
-        isinstance(error, APIStatusError)
-        and error_outcome(error) is Outcome.REJECTED
-        and not isinstance(error, AuthenticationError | PermissionDeniedError)
-    )
 
 
 def run_bulk(

@@ -6,6 +6,7 @@ Models carry no wire logic; every rule about the wire lives in :func:`configure_
 from __future__ import annotations
 
 import enum
+import typing
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -400,6 +401,9 @@ def structure_response(data: Any, cls: type[T], *, status_code: int, method: str
     try:
         if attrs.has(cls) and not isinstance(data, dict):
             raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        if typing.get_origin(cls) is list and not isinstance(data, list):
+            # cattrs would make an object its keys and a string its characters.
+            raise TypeError(f"expected a JSON array, got {type(data).__name__}")
         return converter.structure(data, cls)
     except (
         BaseValidationError,

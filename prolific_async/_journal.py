@@ -38,12 +38,19 @@ from typing import Any, Final
 from attrs import define
 
 from ._converter import converter
+from ._outcome import Outcome, error_outcome
 from ._status_errors import status_error_class
-from .errors import APIStatusError, JournalError, ProlificError
+from .errors import (
+    APIStatusError,
+    AuthenticationError,
+    JournalError,
+    PermissionDeniedError,
+    ProlificError,
+)
 from .models.batches import Batch
 from .models.bulk import BulkRequest, CreateBatchRequest
 
-__all__ = ["ItemKey", "Journal", "JournalEntry", "fingerprint"]
+__all__ = ["ItemKey", "Journal", "JournalEntry", "fingerprint", "is_final_failure"]
 
 VERSION: Final = 1
 ItemKey = int | str
@@ -342,3 +349,16 @@ def _record(kind: str, item: ItemKey, fingerprint: str, **fields: Any) -> dict[s
 
 def _encode(record: dict[str, Any]) -> bytes:
     return (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+def is_final_failure(error: ProlificError) -> bool:
+    """Whether a re-run should report this failure instead of trying again.
+
+    A definitive 4xx, but not a 401/403: those are about the token, and a re-run with a
+    good one should try the item again without ``retry_failed``.
+    """
+    return (
+        isinstance(error, APIStatusError)
+        and error_outcome(error) is Outcome.REJECTED
+        and not isinstance(error, AuthenticationError | PermissionDeniedError)
+    )

@@ -30,6 +30,7 @@ from .errors import (
     APIConnectionError,
     APIStatusError,
     ClientClosedError,
+    CreatedButUnreadableError,
     OutcomeUnknownError,
     ProlificError,
     ResponseValidationError,
@@ -115,10 +116,13 @@ def error_outcome(error: ProlificError) -> Outcome:
 
     The client raises :class:`OutcomeUnknownError` exactly when a non-idempotent request
     may have taken effect, and a plain :class:`APIConnectionError` for a POST only when
-    nothing was sent; a 2xx whose body could not be read is :class:`ResponseValidationError`.
+    nothing was sent; a 2xx whose body could not be read is :class:`ResponseValidationError`
+    (:class:`CreatedButUnreadableError` after a create: applied when it names the id).
     """
     if isinstance(error, APIStatusError):
         return status_outcome(error.status_code)
+    if isinstance(error, CreatedButUnreadableError) and error.batch_id is not None:
+        return Outcome.APPLIED  # the answer names the batch it made
     if isinstance(error, OutcomeUnknownError | ResponseValidationError):
         return Outcome.MAYBE_APPLIED
     if isinstance(error, APIConnectionError | ClientClosedError):

@@ -6,6 +6,7 @@ Hierarchy::
     +-- MissingTokenError ............ no token given and PROLIFIC_TOKEN unset
     +-- ClientClosedError ............ the client was used after aclose() (also RuntimeError)
     +-- ResponseValidationError ...... a response body we could not parse into a model
+    |   +-- CreatedButUnreadableError  a batch was created, but its answer could not be read
     +-- JournalError ................. a bulk journal that is corrupt or for another run
     +-- ReconciliationError .......... a bulk item whose batch cannot be told apart
     +-- WaitTimeoutError ............. a wait for the server's work timed out (also TimeoutError)
@@ -48,6 +49,7 @@ __all__ = [
     "BatchSetupError",
     "ClientClosedError",
     "ConflictError",
+    "CreatedButUnreadableError",
     "DatasetProcessingError",
     "DatasetSchemaPendingError",
     "ExportFailedError",
@@ -98,6 +100,31 @@ class ResponseValidationError(ProlificError):
         self.method = method
         self.url = url
         self.errors = errors
+
+
+class CreatedButUnreadableError(ResponseValidationError):
+    """A create or duplicate succeeded (2xx), but its answer could not be read.
+
+    The batch **was created**: do not send the request again. ``batch_id`` is its id
+    when the answer carries one (``client.batches.get(batch_id)`` may read it), or
+    ``None`` when it does not (look for it with ``client.batches.list``).
+
+    Attributes:
+        batch_id: the new batch's id, when the answer names it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str,
+        url: str,
+        errors: list[str],
+        batch_id: str | None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, method=method, url=url, errors=errors)
+        self.batch_id = batch_id
 
 
 class JournalError(ProlificError, ValueError):

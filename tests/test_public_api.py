@@ -28,6 +28,7 @@ TOP_LEVEL = {
     "ClientClosedError",
     "ConflictError",
     "CreateBatchRequest",
+    "CreatedButUnreadableError",
     "Dataset",
     "DatasetProcessingError",
     "DatasetSchema",

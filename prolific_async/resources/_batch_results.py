@@ -43,15 +43,17 @@ EXPORT_TEMPLATE: Final = f"{BATCH_TEMPLATE}/export/{{export_id}}"
 
 @frozen(kw_only=True)
 class _ResponsePage:
-    """The Get Batch Responses envelope; ``results`` may be ``null`` for no responses."""
+    """The Get Batch Responses envelope: ``results`` must be an array (see ``_BatchList``)."""
 
-    results: list[TaskResponse] | None = None
+    results: list[TaskResponse]
     meta: dict[str, Any] | None = None
 
 
 @frozen(kw_only=True)
 class _ExportPage:
-    results: list[BatchExport] | None = None
+    """The List Exports envelope: ``results`` must be an array (see ``_BatchList``)."""
+
+    results: list[BatchExport]
 
 
 def _filter_value(value: object, name: str) -> str:
@@ -76,7 +78,7 @@ class BatchResultsMixin(Resource):
         page = await self._get(
             BATCH_TEMPLATE + "/responses", cast_to=_ResponsePage, batch_id=batch_id
         )
-        return page.results or []
+        return page.results
 
     async def report(self, batch_id: str) -> BatchReport:
         """Get a presigned link to a batch's CSV report (``GET /batches/{batch_id}/report/``).
@@ -167,7 +169,7 @@ class BatchResultsMixin(Resource):
             method=response.method,
             url=response.url,
         )
-        return page.results or []
+        return page.results
 
     async def delete_export(self, batch_id: str, export_id: str) -> None:
         """Delete an export job, freeing a place of the 10 a batch may hold.

@@ -10,7 +10,8 @@ from attrs import frozen
 
 from .._bulk import DEFAULT_RECONCILE_MARGIN, run_bulk
 from .._converter import converter
-from .._resource import Resource, path_id, require_bool, require_str
+from .._creation import post_creating
+from .._resource import Resource, expand, require_bool, require_str
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..models.batches import Batch, TaskDetails
 from ..models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
@@ -25,6 +26,7 @@ __all__ = ["BatchesResource"]
 
 BATCHES_PATH: Final = "/api/v1/data-collection/batches"
 BATCH_TEMPLATE: Final = BATCHES_PATH + "/{batch_id}"
+DUPLICATE_TEMPLATE: Final = BATCH_TEMPLATE + "/duplicate"
 
 
 def _require_task_details(value: object) -> dict[str, Any]:
@@ -36,9 +38,15 @@ def _require_task_details(value: object) -> dict[str, Any]:
 
 @frozen(kw_only=True)
 class _BatchList:
-    """The List Batches envelope; ``results`` may be ``null`` for an empty workspace."""
+    """The List Batches envelope. ``results`` must be an array, even an empty one.
 
-    results: builtins.list[Batch] | None = None
+    Stricter than the spec (which marks it optional) on purpose: reconciliation lists
+    the workspace, and an answer of another shape read as "no batches" would make a
+    batch again. A missing or ``null`` ``results``, a bare array or another envelope is
+    a :class:`ResponseValidationError`.
+    """
+
+    results: builtins.list[Batch]
     meta: dict[str, Any] | None = None
 
 
@@ -82,6 +90,8 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
         Raises:
             OutcomeUnknownError: the connection failed after the request may have reached
                 the server; the batch may exist.
+            CreatedButUnreadableError: the batch was created but the answer could not be
+                read; its ``batch_id`` names it when the answer did.
             BadRequestError: a field was rejected.
             UnprocessableEntityError: the layout failed validation; the message names
                 the location of each problem (``batch_items[0].rows[0]...``).
@@ -97,7 +107,7 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
             auto_sync_enabled=auto_sync_enabled,
         )
         body: dict[str, Any] = converter.unstructure(request)
-        return await self._post(BATCHES_PATH, cast_to=Batch, body=body)
+        return await post_creating(self._client, BATCHES_PATH, body=body, template=BATCHES_PATH)
 
     async def get(self, batch_id: str) -> Batch:
         """Get a batch by id (``GET /batches/{batch_id}``).
@@ -169,25 +179,29 @@ class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
         Raises:
             OutcomeUnknownError: the connection failed after the request may have reached
                 the server; the copy may exist.
+            CreatedButUnreadableError: the copy was created but the answer could not be
+                read; its ``batch_id`` names it when the answer did.
             NotFoundError: no batch has that id.
         """
-        path_id(batch_id, "batch_id")  # the id's own error, before the request's
+        path = expand(DUPLICATE_TEMPLATE, {"batch_id": batch_id})  # the id's own error first
         request = DuplicateBatchRequest(
             batch_id, None if name is None else require_str(name, "name"), upload_new_dataset
         )
         body: dict[str, Any] = converter.unstructure(request)  # the bulk layer's wire form
-        return await self._post(
-            BATCH_TEMPLATE + "/duplicate", cast_to=Batch, body=body, batch_id=batch_id
-        )
+        return await post_creating(self._client, path, body=body, template=DUPLICATE_TEMPLATE)
 
     async def list(self, workspace_id: str) -> builtins.list[Batch]:
         """List every batch in a workspace (``GET /batches?workspace_id=``).
 
         The endpoint documents no paging: the whole workspace comes back at once.
+
+        Raises:
+            ResponseValidationError: the answer has no ``results`` array (missing,
+                ``null``, a bare array or another envelope): never read as "no batches".
         """
         params = {"workspace_id": require_str(workspace_id, "workspace_id")}
         page = await self._get(BATCHES_PATH, cast_to=_BatchList, params=params)
-        return page.results or []
+        return page.results
 
     def create_many(
         self,

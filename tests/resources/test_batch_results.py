@@ -134,13 +134,22 @@ async def test_responses_keep_unknown_types_and_fields(
     assert response.response.answer[0].extra == {"video_key": "v/1.mp4", "duration_s": 31}
 
 
-@pytest.mark.parametrize("results", [None, []])
-async def test_no_responses_is_an_empty_list(
-    mocked_client: ProlificClient, mocked: Any, results: Any
-) -> None:
-    """A null or empty results list reads as no responses."""
-    mocked.get(f"{BATCHES}/b1/responses", payload={"results": results, "meta": {"count": 0}})
+async def test_no_responses_is_an_empty_list(mocked_client: ProlificClient, mocked: Any) -> None:
+    """An empty results array reads as no responses."""
+    mocked.get(f"{BATCHES}/b1/responses", payload={"results": [], "meta": {"count": 0}})
     assert await mocked_client.batches.responses("b1") == []
+
+
+@pytest.mark.parametrize(
+    "payload", [{"results": None}, {"meta": {}}, {"responses": []}, []], ids=str
+)
+async def test_responses_without_a_results_array_are_an_error(
+    mocked_client: ProlificClient, mocked: Any, payload: Any
+) -> None:
+    """A missing or null results, the old envelope or a bare array is not 'no responses'."""
+    mocked.get(f"{BATCHES}/b1/responses", payload=payload)
+    with pytest.raises(errors.ResponseValidationError):
+        await mocked_client.batches.responses("b1")
 
 
 async def test_bad_response_names_its_path(mocked_client: ProlificClient, mocked: Any) -> None:

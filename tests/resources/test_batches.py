@@ -152,9 +152,32 @@ async def test_list_sends_workspace_and_reads_results(
     assert [b.id for b in batches] == ["a3f47c2e-9d4b-4f1a-8b2e-3c9d7f5a1b2c"]
 
 
-async def test_list_null_results_is_empty(mocked_client: ProlificClient, mocked: Any) -> None:
-    """A null results list (an empty workspace) reads as an empty list."""
-    mocked.get(f"{BATCHES}?workspace_id=ws1", payload={"results": None, "meta": None})
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"results": None, "meta": None},
+        {"meta": {"count": 0}},
+        {"data": []},
+        {"responses": []},
+        [],
+        {},
+    ],
+    ids=["null", "missing", "data-envelope", "old-responses-envelope", "bare-array", "empty"],
+)
+async def test_a_listing_without_a_results_array_is_an_error(
+    mocked_client: ProlificClient, mocked: Any, payload: Any
+) -> None:
+    """An answer without a results array is never read as an empty workspace."""
+    mocked.get(f"{BATCHES}?workspace_id=ws1", payload=payload)
+    with pytest.raises(errors.ResponseValidationError, match=r"results|JSON object"):
+        await mocked_client.batches.list("ws1")
+
+
+async def test_an_empty_results_array_is_an_empty_workspace(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
+    """``{"results": []}`` is the one way to say the workspace has no batches."""
+    mocked.get(f"{BATCHES}?workspace_id=ws1", payload={"results": [], "meta": None})
     assert await mocked_client.batches.list("ws1") == []
 
 
