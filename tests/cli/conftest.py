@@ -87,10 +87,12 @@ def cli(
 
 
 async def spawn_cli(
-    fake: FakeProlific, *args: str | Path, stdout: int, stderr: int
+    fake: FakeProlific | None, *args: str | Path, stdout: int, stderr: int
 ) -> asyncio.subprocess.Process:
-    """Start the command in a child process bound to ``fake``, for a test that signals it."""
-    env = {**os.environ, "PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
+    """Start the command in a child process (bound to ``fake``), for a test that signals it."""
+    env = dict(os.environ)
+    if fake is not None:
+        env.update(PROLIFIC_URL=fake.url, PROLIFIC_TOKEN=fake.token)
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",

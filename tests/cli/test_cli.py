@@ -1,4 +1,4 @@
-"""The prolific-async command, end to end: provision, single operations, bad input, SIGKILL."""
+"""The prolific-async command, end to end: provision, single operations, the emulator, signals."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import json
 import signal
+import socket
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from prolific_async import Journal, TaskDetails
+from prolific_async import Journal, ProlificClient, TaskDetails
 from prolific_async.cli import INSTALL_HINT, main
 from prolific_async.testing import FakeProlific
 
@@ -338,3 +339,45 @@ def test_python_m_prolific_async_is_the_command(
         importlib.import_module("prolific_async.__main__")
     assert exit_info.value.code == 0
     assert "prolific-async, version" in capsys.readouterr().out
+
+
+def test_emulator_on_a_busy_port_exits_1_saying_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """The emulator command names the address it cannot listen on and exits 1."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["emulator", "--port", str(port)]) == 1
+    assert f"error: cannot listen on 127.0.0.1:{port}: " in capsys.readouterr().err
+
+
+async def test_emulator_command_serves_until_sigterm() -> None:
+    """The emulator command prints its URL and token, serves, and stops on SIGTERM."""
+    process = await spawn_cli(
+        None,
+        "emulator",
+        "--port",
+        "0",
+        "--token",
+        "cli-token",
+        "--seed",
+        "5",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(3)]
+        assert "(seed 5)" in lines[0]
+        url = lines[1].strip().removeprefix("PROLIFIC_URL=")
+        assert lines[2].strip() == "PROLIFIC_TOKEN=cli-token"
+        async with ProlificClient(token="cli-token", base_url=url) as client:
+            assert await client.batches.list(WS) == []
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip().endswith("Stopped.")
