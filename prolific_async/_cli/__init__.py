@@ -6,7 +6,7 @@ the client call, JSON output, common options) is in :mod:`._shared`; how results
 (tables, the progress bar, the provisioning summary), in :mod:`._render`.
 
 Exit status: 0 on success, 1 when the API or a request failed, 2 for bad input (options,
-manifest, journal), 130 when interrupted.
+manifest, journal), 130 when interrupted (the emulator, which serves until Ctrl-C, exits 0).
 """
 
 from __future__ import annotations
