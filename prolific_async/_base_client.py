@@ -26,10 +26,9 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import aiohttp
 from yarl import URL
 
-from ._body import APIResponse, decode_json
+from ._body import APIResponse, decode_json, structure_response
 from ._call import CallState, connection_trace, current_call
-from ._config import DEFAULT_BASE_URL, USER_AGENT, base_url_from, token_from
-from ._converter import structure_response
+from ._config import DEFAULT_BASE_URL, USER_AGENT, base_url_from, ssl_from, token_from
 from ._deprecation import DeprecationNotices
 from ._retry import RateGate, RetryMiddleware, RetryPolicy
 from ._status_errors import closed_error, connection_error, deadline_error, make_status_error
@@ -87,21 +86,7 @@ class BaseClient:
         self._timeout: Final = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
         self._max_connections: Final = max_connections
         self._in_flight: Final = asyncio.Semaphore(max_connections)
-        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
-            raise TypeError(f"ssl_context must be an ssl.SSLContext, got {ssl_context!r}")
-        if ssl_context is not None and session is not None:
-            raise ValueError(
-                "ssl_context applies to the session this client creates; a session= you "
-                "pass keeps its own connector settings (set the context on its connector)"
-            )
-        if ssl_context is not None and not (
-            ssl_context.verify_mode is ssl.CERT_REQUIRED and ssl_context.check_hostname
-        ):
-            raise ValueError(
-                "ssl_context must verify certificates and host names: trust a CA with "
-                "load_verify_locations instead of switching verification off"
-            )
-        self._ssl: Final = ssl_context if ssl_context is not None else True
+        self._ssl: Final = ssl_from(ssl_context, session)
         self._session = session
         self._owns_session: Final = session is None
         self._state = _State.UNOPENED

@@ -1,15 +1,23 @@
-"""Reading a response body: from bytes to the JSON value the converter structures."""
+"""Reading a response body: from bytes to JSON, and from JSON to the model asked for."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import typing
+from typing import Any, TypeVar
 
+import attrs
+import cattrs
 from attrs import frozen
+from cattrs.errors import BaseValidationError
+from cattrs.v import format_exception
 
+from ._converter import converter
 from .errors import ResponseValidationError
 
-__all__ = ["APIResponse", "decode_json"]
+__all__ = ["APIResponse", "decode_json", "structure_response"]
+
+T = TypeVar("T")
 
 
 @frozen
@@ -42,4 +50,43 @@ def decode_json(raw: bytes, status: int, method: str, url: str) -> Any:
             method=method,
             url=url,
             errors=["body is not JSON @ $"],
+        ) from exc
+
+
+def _format_exception(exc: BaseException, type_: Any) -> str:
+    """Word a validation failure as cattrs does, but name a union (layout item) by our message."""
+    if (
+        isinstance(exc, TypeError)
+        and type_ is not None
+        and not hasattr(type_, "__name__")
+        and str(exc).startswith("expected ")
+    ):
+        return str(exc)
+    return format_exception(exc, type_)
+
+
+def structure_response(data: Any, cls: type[T], *, status_code: int, method: str, url: str) -> T:
+    """Structure a decoded response body, turning any failure into ResponseValidationError."""
+    try:
+        if attrs.has(cls) and not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        if typing.get_origin(cls) is list and not isinstance(data, list):
+            # cattrs would make an object its keys and a string its characters.
+            raise TypeError(f"expected a JSON array, got {type(data).__name__}")
+        return converter.structure(data, cls)
+    except (
+        BaseValidationError,
+        cattrs.StructureHandlerNotFoundError,
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+    ) as exc:
+        errors = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
+        message = (
+            f"{method} {url} returned {status_code} with a body that does not match "
+            f"{cls.__name__}: {'; '.join(errors)}"
+        )
+        raise ResponseValidationError(
+            message, status_code=status_code, method=method, url=url, errors=errors
         ) from exc

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Final
+import ssl
+from typing import Any, Final
 
 from yarl import URL
 
 from ._version import __version__
 from .errors import MissingTokenError
 
-__all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "base_url_from", "token_from"]
+__all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "base_url_from", "ssl_from", "token_from"]
 
 DEFAULT_BASE_URL: Final = "https://api.prolific.com"
 USER_AGENT: Final = f"prolific_async/{__version__}"
@@ -36,3 +37,26 @@ def base_url_from(base_url: str | None) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"base_url must be an http(s) URL with a host, got {base!r}")
     return base
+
+
+def ssl_from(ssl_context: ssl.SSLContext | None, session: Any) -> ssl.SSLContext | bool:
+    """The TLS setting for the client's own connector (``True``: the system's trust).
+
+    A context may change trust (a test CA) but never switch verification off, and it
+    cannot be combined with a caller's ``session`` (which keeps its own settings).
+    """
+    if ssl_context is None:
+        return True
+    if not isinstance(ssl_context, ssl.SSLContext):
+        raise TypeError(f"ssl_context must be an ssl.SSLContext, got {ssl_context!r}")
+    if session is not None:
+        raise ValueError(
+            "ssl_context applies to the session this client creates; a session= you "
+            "pass keeps its own connector settings (set the context on its connector)"
+        )
+    if ssl_context.verify_mode is not ssl.CERT_REQUIRED or not ssl_context.check_hostname:
+        raise ValueError(
+            "ssl_context must verify certificates and host names: trust a CA with "
+            "load_verify_locations instead of switching verification off"
+        )
+    return ssl_context

@@ -6,18 +6,13 @@ Models carry no wire logic; every rule about the wire lives in :func:`configure_
 from __future__ import annotations
 
 import enum
-import typing
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import attrs
-import cattrs
 from cattrs import Converter
-from cattrs.errors import BaseValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
-from cattrs.v import format_exception
 
-from .errors import ResponseValidationError
 from .models.batches import BatchStatus, TaskDetails
 from .models.bulk import CreateBatchRequest, DuplicateBatchRequest
 from .models.datasets import (
@@ -46,7 +41,7 @@ from .models.layout import (
 )
 from .models.responses import ResponseAnswer
 
-__all__ = ["configure_converter", "make_converter", "structure_response"]
+__all__ = ["configure_converter", "converter", "make_converter"]
 
 T = TypeVar("T")
 
@@ -382,42 +377,3 @@ def make_converter() -> Converter:
 
 
 converter = make_converter()
-
-
-def _format_exception(exc: BaseException, type_: Any) -> str:
-    """Word a validation failure as cattrs does, but name a union (layout item) by our message."""
-    if (
-        isinstance(exc, TypeError)
-        and type_ is not None
-        and not hasattr(type_, "__name__")
-        and str(exc).startswith("expected ")
-    ):
-        return str(exc)
-    return format_exception(exc, type_)
-
-
-def structure_response(data: Any, cls: type[T], *, status_code: int, method: str, url: str) -> T:
-    """Structure a decoded response body, turning any failure into ResponseValidationError."""
-    try:
-        if attrs.has(cls) and not isinstance(data, dict):
-            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
-        if typing.get_origin(cls) is list and not isinstance(data, list):
-            # cattrs would make an object its keys and a string its characters.
-            raise TypeError(f"expected a JSON array, got {type(data).__name__}")
-        return converter.structure(data, cls)
-    except (
-        BaseValidationError,
-        cattrs.StructureHandlerNotFoundError,
-        TypeError,
-        ValueError,
-        KeyError,
-        AttributeError,
-    ) as exc:
-        errors = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
-        message = (
-            f"{method} {url} returned {status_code} with a body that does not match "
-            f"{cls.__name__}: {'; '.join(errors)}"
-        )
-        raise ResponseValidationError(
-            message, status_code=status_code, method=method, url=url, errors=errors
-        ) from exc

@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._base_client import BaseClient
-from ._body import APIResponse
+from ._body import APIResponse, structure_response
 from ._call import CallState
-from ._converter import structure_response
 from .errors import CreatedButUnreadableError, ResponseValidationError
 from .models.batches import Batch
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["main"]
+__all__ = ["entry_point", "main"]
 
 INSTALL_HINT = (
     "The prolific-async command needs the 'cli' extra (click and rich):\n"

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from prolific_async._converter import converter, structure_response
+from prolific_async._body import structure_response
+from prolific_async._converter import converter
 from prolific_async.errors import ResponseValidationError
 from prolific_async.models import (
     Batch,

@@ -20,8 +20,8 @@ from typing import Any, Final
 
 from attrs import frozen
 
-from .._body import APIResponse
-from .._converter import converter, structure_response
+from .._body import APIResponse, structure_response
+from .._converter import converter
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,

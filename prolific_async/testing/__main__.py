@@ -1,18 +1,16 @@
 """Run the emulator standalone: ``python -m prolific_async.testing [--port 8765]``.
 
 It prints the URL and token to use (``PROLIFIC_URL`` / ``PROLIFIC_TOKEN``), so code in
-any language can talk to it, and serves until Ctrl-C or SIGTERM.
+any language can talk to it, and serves until Ctrl-C or SIGTERM (see :func:`._serve.serve`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
 
-from ._server import FakeProlific
+from ._serve import serve
 
 __all__ = ["main"]
 
@@ -34,34 +32,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    fake = FakeProlific(
-        host=args.host, port=args.port, token=args.token, seed=args.seed, latency=args.latency
-    )
-    async with fake:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still works
-                loop.add_signal_handler(signum, stop.set)
-        sys.stdout.write(
-            f"Prolific API emulator listening on {fake.url} (seed {fake.seed})\n"
-            f"PROLIFIC_URL={fake.url}\n"
-            f"PROLIFIC_TOKEN={fake.token}\n"
-            "Press Ctrl-C to stop.\n"
-        )
-        sys.stdout.flush()
-        await stop.wait()
-    sys.stdout.write("Stopped.\n")
-    sys.stdout.flush()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, serve until interrupted, and return the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        asyncio.run(_serve(args))
+        asyncio.run(
+            serve(
+                host=args.host,
+                port=args.port,
+                token=args.token,
+                seed=args.seed,
+                latency=args.latency,
+            )
+        )
     except KeyboardInterrupt:  # Ctrl-C where no signal handler could be installed
         pass
     except OSError as exc:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from prolific_async import Batch, ResponseValidationError
-from prolific_async._converter import converter, structure_response
+from prolific_async._body import structure_response
+from prolific_async._converter import converter
 from prolific_async.models import (
     ChoiceOption,
     Column,

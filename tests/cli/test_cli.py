@@ -1,65 +1,43 @@
-"""The prolific-async command, end to end: provision, single operations, bad input, SIGKILL."""
+"""The prolific-async command, end to end: provision, single operations, the emulator, signals."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
-import os
 import signal
+import socket
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from prolific_async import Journal, TaskDetails
+from prolific_async import Journal, ProlificClient, TaskDetails
 from prolific_async.cli import INSTALL_HINT, main
 from prolific_async.testing import FakeProlific
 
-from .conftest import wait_until
+from ..conftest import wait_until
+from .conftest import (
+    DETAILS,
+    WS,
+    RunCli,
+    copies,
+    creates,
+    spawn_cli,
+    stall_creates,
+    write_manifest,
+)
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 EXAMPLE = ROOT / "examples" / "batches.jsonl"
-WS = "6278acb09062db3b35bcbeb0"
-DETAILS = {"task_name": "t", "task_introduction": "<p>i</p>", "task_steps": "<ol></ol>"}
-
-
-def write_manifest(path: Path, lines: list[dict[str, Any] | str]) -> Path:
-    path.write_text(
-        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
-    )
-    return path
-
-
-def creates(count: int, prefix: str = "item") -> list[dict[str, Any] | str]:
-    return [
-        {"name": f"{prefix}-{i}", "workspace_id": WS, "task_details": DETAILS} for i in range(count)
-    ]
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeProlific]:
     async with FakeProlific(seed=3) as emulator:
         yield emulator
-
-
-async def run_cli(fake: FakeProlific, *args: str) -> tuple[int, str, str]:
-    """Run the command in a subprocess bound to `fake` (so the fake keeps serving)."""
-    env = {**os.environ, "PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prolific_async",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 def test_demo_run_provisions_every_example_item_exactly_once(
@@ -137,7 +115,7 @@ def test_without_the_cli_extra_the_command_says_what_to_install(
 
 
 async def test_provision_against_an_api_reports_failures_with_exit_1(
-    fake: FakeProlific, tmp_path: Path
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
 ) -> None:
     """A definitive failure is reported with its line and makes the exit status 1."""
     lines = [
@@ -146,9 +124,7 @@ async def test_provision_against_an_api_reports_failures_with_exit_1(
     ]
     manifest = write_manifest(tmp_path / "m.jsonl", lines)
     results = tmp_path / "r.jsonl"
-    code, out, _ = await run_cli(
-        fake, "provision", str(manifest), "--no-progress", "--results", str(results)
-    )
+    code, out, _ = await cli("provision", str(manifest), "--no-progress", "--results", str(results))
     assert code == 1
     assert "line 4" in out
     assert "BadRequestError" in out
@@ -158,29 +134,24 @@ async def test_provision_against_an_api_reports_failures_with_exit_1(
 
 
 async def test_journal_of_another_manifest_is_refused_up_front(
-    fake: FakeProlific, tmp_path: Path
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
 ) -> None:
     """A journal that does not match the manifest is refused before any request."""
     journal = tmp_path / "j.jsonl"
     first = write_manifest(tmp_path / "a.jsonl", creates(2, "a"))
-    code, _, _ = await run_cli(
-        fake, "provision", str(first), "--journal", str(journal), "--no-progress"
-    )
+    code, _, _ = await cli("provision", str(first), "--journal", str(journal), "--no-progress")
     assert code == 0
     other = write_manifest(tmp_path / "b.jsonl", creates(2, "b"))
     before = len(fake.requests)
-    code, _, err = await run_cli(
-        fake, "provision", str(other), "--journal", str(journal), "--no-progress"
-    )
+    code, _, err = await cli("provision", str(other), "--journal", str(journal), "--no-progress")
     assert code == 2
     assert "b.jsonl:1 differs" in err
     assert len(fake.requests) == before
 
 
-async def test_single_batch_commands_print_json(fake: FakeProlific) -> None:
+async def test_single_batch_commands_print_json(cli: RunCli) -> None:
     """Batches create/get/update/duplicate/list talk to the API and print JSON."""
-    code, out, _ = await run_cli(
-        fake,
+    code, out, _ = await cli(
         "batches",
         "create",
         "--name",
@@ -197,92 +168,89 @@ async def test_single_batch_commands_print_json(fake: FakeProlific) -> None:
     assert code == 0
     created = json.loads(out)
     assert created["name"] == "One"
-    code, out, _ = await run_cli(fake, "batches", "get", created["id"])
+    code, out, _ = await cli("batches", "get", created["id"])
     assert json.loads(out)["id"] == created["id"]
-    code, out, _ = await run_cli(fake, "batches", "update", created["id"], "--name", "Two")
+    code, out, _ = await cli("batches", "update", created["id"], "--name", "Two")
     assert json.loads(out)["name"] == "Two"
-    code, out, _ = await run_cli(fake, "batches", "duplicate", created["id"])
+    code, out, _ = await cli("batches", "duplicate", created["id"])
     assert json.loads(out)["name"] == "Two (Copy)"
-    code, out, _ = await run_cli(fake, "batches", "list", "--workspace-id", WS)
+    code, out, _ = await cli("batches", "list", "--workspace-id", WS)
     assert sorted(b["name"] for b in json.loads(out)) == ["Two", "Two (Copy)"]
 
 
-async def test_api_errors_are_reported_without_a_traceback(fake: FakeProlific) -> None:
+async def test_api_errors_are_reported_without_a_traceback(fake: FakeProlific, cli: RunCli) -> None:
     """A 404 prints the error message and exits 1, with no traceback and no token."""
-    code, _, err = await run_cli(fake, "batches", "get", "no-such-batch")
+    code, _, err = await cli("batches", "get", "no-such-batch")
     assert code == 1
     assert "404" in err
     assert "Traceback" not in err
     assert fake.token not in err
 
 
-async def test_incomplete_task_details_are_a_usage_error(fake: FakeProlific) -> None:
+async def test_incomplete_task_details_are_a_usage_error(cli: RunCli) -> None:
     """Giving only some of the task fields is refused with a usage message."""
-    code, _, err = await run_cli(fake, "batches", "update", "b1", "--task-name", "only")
+    code, _, err = await cli("batches", "update", "b1", "--task-name", "only")
     assert code == 2
     assert "go together" in err
 
 
-async def test_sigkilled_run_resumes_to_exactly_once(fake: FakeProlific, tmp_path: Path) -> None:
+async def test_sigkilled_run_resumes_to_exactly_once(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
     """A run killed with SIGKILL, resumed with its journal, leaves one batch per item."""
-    fake.latency = 0.03
     source = fake.add_batch(name="Source", workspace_id=WS, task_details=TaskDetails(**DETAILS))
-    lines = [*creates(150), *[{"duplicate_of": source.id} for _ in range(20)]]
+    stalled = stall_creates(fake)
+    lines = [*copies(source.id, 20), *creates(60)]
     manifest = write_manifest(tmp_path / "m.jsonl", lines)
     journal = tmp_path / "j.jsonl"
-    env = {**os.environ, "PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prolific_async",
+    process = await spawn_cli(
+        fake,
         "provision",
-        str(manifest),
+        manifest,
         "--journal",
-        str(journal),
+        journal,
         "--no-progress",
         "--concurrency",
         "16",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
-        env=env,
     )
     try:
-        await wait_until(
-            lambda: journal.exists() and journal.read_text().count('"type":"done"') >= 40,
-            seconds=30,
-        )
-        process.send_signal(signal.SIGKILL)
+        # Every copy done, and all 16 slots hold a create that took effect but never
+        # answers: the run is stuck mid-way, killed with POSTs in flight.
+        await wait_until(lambda: stalled.fired == 16, seconds=30)
     finally:
+        if process.returncode is None:
+            process.kill()  # SIGKILL
         await process.wait()
     assert process.returncode == -signal.SIGKILL
     entries = Journal(journal).read("provision")
     finished = [key for key, entry in entries.items() if entry.batch]
     in_flight = [key for key, entry in entries.items() if entry.started_at and not entry.batch]
-    assert 40 <= len(finished) < len(lines)  # killed mid-run ...
-    assert in_flight  # ... with POSTs in flight, which the resumed run must reconcile
-    fake.latency = 0.0
+    assert len(finished) == 20
+    assert len(in_flight) == 16  # the resumed run must find these, not send them again
+    fake.clear_faults()
     results = tmp_path / "r.jsonl"
-    # No pause before resuming: the reconcile delay covers the POSTs the dead process
-    # left inside the emulator (its latency is 0.03 s).
-    code, out, _ = await run_cli(
-        fake,
+    # No reconcile delay: every POST of the dead process took effect before it stalled.
+    code, out, _ = await cli(
         "provision",
-        str(manifest),
+        manifest,
         "--journal",
-        str(journal),
+        journal,
         "--no-progress",
         "--results",
-        str(results),
+        results,
         "--reconcile-delay",
-        "0.3",
+        "0",
     )
     assert code == 0, out
     made = Counter(batch.name for batch in fake.batches.values())
-    assert all(made[f"item-{i}"] == 1 for i in range(150))
+    assert all(made[f"item-{i}"] == 1 for i in range(60))
     assert made["Source (Copy)"] == 20
-    assert len(fake.batches) == 171
+    assert len(fake.batches) == 81
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert sum(record["resumed"] for record in records) == len(finished)
+    assert sum(record["reconciled"] for record in records) == len(in_flight)
     assert all(record["ok"] for record in records)
 
 
@@ -324,37 +292,92 @@ async def test_ctrl_c_keeps_results_and_gives_safe_advice(
     fake: FakeProlific, tmp_path: Path
 ) -> None:
     """Ctrl-C exits 130, keeps the results of finished requests and says how to resume."""
-    fake.latency = 0.05
-    manifest = write_manifest(tmp_path / "m.jsonl", creates(300))
+    source = fake.add_batch(name="Source", workspace_id=WS, task_details=TaskDetails(**DETAILS))
+    stalled = stall_creates(fake)
+    lines = [*copies(source.id, 10), *creates(20)]
+    manifest = write_manifest(tmp_path / "m.jsonl", lines)
     journal = tmp_path / "j.jsonl"
     results = tmp_path / "r.jsonl"
-    env = {**os.environ, "PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prolific_async",
+    process = await spawn_cli(
+        fake,
         "provision",
-        str(manifest),
+        manifest,
         "--journal",
-        str(journal),
+        journal,
         "--results",
-        str(results),
+        results,
         "--no-progress",
         "--concurrency",
         "4",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=env,
     )
-    await wait_until(
-        lambda: journal.exists() and journal.read_text().count('"type":"done"') >= 10,
-        seconds=30,
-    )
-    process.send_signal(signal.SIGINT)
-    out, err = await asyncio.wait_for(process.communicate(), 30)
+    try:
+        # Every copy done, and all 4 slots hold a create that never answers: mid-run.
+        await wait_until(lambda: stalled.fired == 4, seconds=30)
+        process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     assert process.returncode == 130, err.decode()
     assert f"--journal {journal}" in err.decode()
     records = [json.loads(line) for line in results.read_text().splitlines()]
-    assert 1 <= len(records) < 300, err.decode()
+    assert len(records) == 10, err.decode()
     assert all(record["ok"] for record in records)
     assert "Provisioning summary" in out.decode()
+
+
+def test_python_m_prolific_async_is_the_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m prolific_async` runs the same command as `prolific-async`."""
+    monkeypatch.setattr(sys, "argv", ["prolific_async", "--version"])
+    monkeypatch.delitem(sys.modules, "prolific_async.__main__", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        importlib.import_module("prolific_async.__main__")
+    assert exit_info.value.code == 0
+    assert "prolific-async, version" in capsys.readouterr().out
+
+
+def test_emulator_on_a_busy_port_exits_1_saying_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """The emulator command names the address it cannot listen on and exits 1."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["emulator", "--port", str(port)]) == 1
+    assert f"error: cannot listen on 127.0.0.1:{port}: " in capsys.readouterr().err
+
+
+async def test_emulator_command_serves_until_sigterm() -> None:
+    """The emulator command prints its URL and token, serves, and stops on SIGTERM."""
+    process = await spawn_cli(
+        None,
+        "emulator",
+        "--port",
+        "0",
+        "--token",
+        "cli-token",
+        "--seed",
+        "5",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(3)]
+        assert "(seed 5)" in lines[0]
+        url = lines[1].strip().removeprefix("PROLIFIC_URL=")
+        assert lines[2].strip() == "PROLIFIC_TOKEN=cli-token"
+        async with ProlificClient(token="cli-token", base_url=url) as client:
+            assert await client.batches.list(WS) == []
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip().endswith("Stopped.")

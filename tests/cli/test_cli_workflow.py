@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +14,8 @@ import pytest
 from prolific_async import BatchStatus
 from prolific_async.testing import FakeProlific
 
-WS = "6278acb09062db3b35bcbeb0"
+from .conftest import WS, RunCli
+
 CSV = "text,label\nhello,a\nworld,b\nagain,c\n"
 SCHEMA = {"strict": True, "fields": {"prompt": {"type": "text"}, "group": {"type": "text"}}}
 #: Polls of the commands under test: fast, as the emulator's state machines are.
@@ -31,33 +30,14 @@ async def fake() -> AsyncIterator[FakeProlific]:
         yield emulator
 
 
-async def run_cli(fake: FakeProlific, *args: str) -> tuple[int, str, str]:
-    """Run the command in a subprocess bound to `fake` (so the fake keeps serving)."""
-    env = {**os.environ, "PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
-    env.pop("COLUMNS", None)  # output to a pipe: tables are as wide as their content
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prolific_async",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-async def run_json(fake: FakeProlific, *args: str) -> Any:
-    code, out, err = await run_cli(fake, *args, "--json")
+async def run_json(cli: RunCli, *args: str) -> Any:
+    code, out, err = await cli(*args, "--json")
     assert code == 0, err
     return json.loads(out)
 
 
-async def new_batch(fake: FakeProlific, dataset_id: str) -> str:
-    code, out, err = await run_cli(
-        fake,
+async def new_batch(cli: RunCli, dataset_id: str) -> str:
+    code, out, err = await cli(
         "batches",
         "create",
         "--name",
@@ -86,14 +66,12 @@ def assert_no_token_sent_to_storage(fake: FakeProlific) -> None:
 
 
 async def test_pipeline_from_csv_to_export_zip_with_tables(
-    fake: FakeProlific, tmp_path: Path
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
 ) -> None:
     """Create, upload, set up, wait, read and export a batch, every step printing a table."""
     data = tmp_path / "rows.csv"
     data.write_text(CSV)
-    code, out, err = await run_cli(
-        fake, "datasets", "create", "--name", "Texts", "--workspace-id", WS
-    )
+    code, out, err = await cli("datasets", "create", "--name", "Texts", "--workspace-id", WS)
     assert code == 0, err
     assert "Texts" in out
     assert "V3" in out
@@ -101,17 +79,17 @@ async def test_pipeline_from_csv_to_export_zip_with_tables(
     (dataset_id,) = fake.datasets
     assert f"Dataset {dataset_id}" in out
 
-    code, out, err = await run_cli(fake, "datasets", "upload", dataset_id, str(data), *FAST)
+    code, out, err = await cli("datasets", "upload", dataset_id, str(data), *FAST)
     assert (code, err) == (0, "")
     assert out.strip() == f"Uploaded rows.csv to dataset {dataset_id}: READY."
-    code, out, _ = await run_cli(fake, "datasets", "status", dataset_id)
+    code, out, _ = await cli("datasets", "status", dataset_id)
     assert "READY" in out
     assert "datapoints" in out
     assert fake.datasets[dataset_id].total_datapoint_count == 3
 
-    batch_id = await new_batch(fake, dataset_id)
-    code, out, err = await run_cli(
-        fake, "batches", "setup", batch_id, "--tasks-per-group", "1", "--wait", *FAST
+    batch_id = await new_batch(cli, dataset_id)
+    code, out, err = await cli(
+        "batches", "setup", batch_id, "--tasks-per-group", "1", "--wait", *FAST
     )
     assert (code, err) == (0, "")
     assert f"Batch {batch_id}" in out
@@ -119,14 +97,14 @@ async def test_pipeline_from_csv_to_export_zip_with_tables(
     assert "│ tasks        │ 3" in out
     assert fake.batches[batch_id].status == BatchStatus.READY
 
-    code, out, _ = await run_cli(fake, "batches", "status", batch_id)
+    code, out, _ = await cli("batches", "status", batch_id)
     assert (code, out.strip()) == (0, f"Batch {batch_id}: READY")
 
-    code, out, _ = await run_cli(fake, "batches", "responses", batch_id)
+    code, out, _ = await cli("batches", "responses", batch_id)
     assert (code, out.strip()) == (0, f"No responses for batch {batch_id} yet.")
     first = fake.add_response(batch_id, participant_id="participant-1")
     fake.add_response(batch_id, participant_id="participant-2")
-    code, out, _ = await run_cli(fake, "batches", "responses", batch_id)
+    code, out, _ = await cli("batches", "responses", batch_id)
     assert code == 0
     assert f"2 responses of batch {batch_id}" in out
     assert "participant-1" in out
@@ -134,13 +112,13 @@ async def test_pipeline_from_csv_to_export_zip_with_tables(
     assert first["task_id"] in out
     assert "An example answer." in out
 
-    code, out, _ = await run_cli(fake, "batches", "report", batch_id)
+    code, out, _ = await cli("batches", "report", batch_id)
     assert code == 0
     assert f"Report of batch {batch_id} (CSV, link expires " in out
     assert f"{fake.url}/_storage/reports/" in out
 
     archive = tmp_path / "results.zip"
-    code, out, err = await run_cli(fake, "batches", "export", batch_id, "--output", str(archive))
+    code, out, err = await cli("batches", "export", batch_id, "--output", str(archive))
     assert (code, err) == (0, "")
     assert f"of batch {batch_id}: saved to {archive}" in out
     assert zipfile.is_zipfile(archive)
@@ -151,58 +129,60 @@ async def test_pipeline_from_csv_to_export_zip_with_tables(
     assert sorted(os.listdir(tmp_path)) == ["results.zip", "rows.csv"]  # no temporary file
 
 
-async def test_json_output_of_every_command_parses(fake: FakeProlific, tmp_path: Path) -> None:
+async def test_json_output_of_every_command_parses(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
     """With --json each command prints the converter's form of its model(s)."""
     data = tmp_path / "rows.csv"
     data.write_text(CSV)
-    dataset = await run_json(fake, "datasets", "create", "--name", "Texts", "--workspace-id", WS)
+    dataset = await run_json(cli, "datasets", "create", "--name", "Texts", "--workspace-id", WS)
     assert (dataset["name"], dataset["status"], dataset["schema"]) == (
         "Texts",
         "UNINITIALISED",
         None,
     )
-    upload = await run_json(fake, "datasets", "upload", dataset["id"], str(data), *FAST)
+    upload = await run_json(cli, "datasets", "upload", dataset["id"], str(data), *FAST)
     assert upload == {
         "dataset_id": dataset["id"],
         "filename": "rows.csv",
         "status": "READY",
         "import_job": None,
     }
-    status = await run_json(fake, "datasets", "status", dataset["id"])
+    status = await run_json(cli, "datasets", "status", dataset["id"])
     assert (status["status"], status["total_datapoint_count"]) == ("READY", 3)
 
-    batch_id = await new_batch(fake, dataset["id"])
+    batch_id = await new_batch(cli, dataset["id"])
     fake.setup_delay = 60.0  # still PROCESSING when `status` asks
-    started = await run_json(fake, "batches", "setup", batch_id)
+    started = await run_json(cli, "batches", "setup", batch_id)
     assert started == {"batch_id": batch_id, "status": "PROCESSING"}
-    assert await run_json(fake, "batches", "status", batch_id) == started
+    assert await run_json(cli, "batches", "status", batch_id) == started
     fake.setup_delay = 0.0
-    await run_cli(fake, "batches", "setup", batch_id)  # restarted with no delay
-    batch = await run_json(fake, "batches", "wait", batch_id, "--timeout", "10", *FAST)
+    await cli("batches", "setup", batch_id)  # restarted with no delay
+    batch = await run_json(cli, "batches", "wait", batch_id, "--timeout", "10", *FAST)
     assert (batch["id"], batch["status"], batch["total_task_count"]) == (batch_id, "READY", 3)
 
     seeded = fake.add_response(batch_id, participant_id="participant-1")
-    (response,) = await run_json(fake, "batches", "responses", batch_id)
+    (response,) = await run_json(cli, "batches", "responses", batch_id)
     assert (response["id"], response["participant_id"]) == (seeded["id"], "participant-1")
     assert response["response"]["answer"] == [{"value": "An example answer."}]
 
-    report = await run_json(fake, "batches", "report", batch_id)
+    report = await run_json(cli, "batches", "report", batch_id)
     assert report["url"].startswith(f"{fake.url}/_storage/reports/")
     assert report["path"] is None
-    export = await run_json(fake, "batches", "export", batch_id, *FAST)
+    export = await run_json(cli, "batches", "export", batch_id, *FAST)
     assert export["status"] == "complete"
     assert export["url"].startswith(fake.url)
     assert export["path"] is None
 
 
 async def test_v4_schema_and_partial_upload_show_the_rejected_records(
-    fake: FakeProlific, tmp_path: Path
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
 ) -> None:
     """--schema makes a V4 dataset; a partial JSONL import lists each rejected record."""
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps(SCHEMA))
     dataset = await run_json(
-        fake, "datasets", "create", "--name", "V4", "--workspace-id", WS, "--schema", str(schema)
+        cli, "datasets", "create", "--name", "V4", "--workspace-id", WS, "--schema", str(schema)
     )
     assert dataset["schema"] == SCHEMA
     assert fake.datasets[dataset["id"]].schema == SCHEMA
@@ -213,7 +193,7 @@ async def test_v4_schema_and_partial_upload_show_the_rejected_records(
         "not json\n"
         '{"prompt": "b", "group": "g2"}\n'
     )
-    code, out, err = await run_cli(fake, "datasets", "upload", dataset["id"], str(records), *FAST)
+    code, out, err = await cli("datasets", "upload", dataset["id"], str(records), *FAST)
     assert (code, err) == (0, "")
     assert "partial (2 accepted, 2 rejected)" in out
     assert "2 rejected records" in out
@@ -224,7 +204,7 @@ async def test_v4_schema_and_partial_upload_show_the_rejected_records(
     )
     assert any("2" in line and "The line is not valid JSON." in line for line in lines)
 
-    code, out, _ = await run_cli(fake, "datasets", "status", dataset["id"])
+    code, out, _ = await cli("datasets", "status", dataset["id"])
     assert code == 0
     assert "V4 (schema)" in out
     assert "prompt: text" in out
@@ -233,22 +213,20 @@ async def test_v4_schema_and_partial_upload_show_the_rejected_records(
 
 
 async def test_failed_v4_import_exits_1_with_its_rejected_records(
-    fake: FakeProlific, tmp_path: Path
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
 ) -> None:
     """An import that accepts nothing exits 1, printing the reason and the records."""
     dataset = fake.add_dataset(schema=SCHEMA, status="UNINITIALISED")
     records = tmp_path / "records.jsonl"
     records.write_text('{"group": "g1"}\n')
-    code, out, err = await run_cli(fake, "datasets", "upload", dataset.id, str(records), *FAST)
+    code, out, err = await cli("datasets", "upload", dataset.id, str(records), *FAST)
     assert code == 1
     assert out == ""
     assert "failed: Every record was rejected." in err
     assert "1 rejected records" in err
     assert "required by the strict schema" in err
     assert "Traceback" not in err
-    code, out, _ = await run_cli(
-        fake, "datasets", "upload", dataset.id, str(records), *FAST, "--json"
-    )
+    code, out, _ = await cli("datasets", "upload", dataset.id, str(records), *FAST, "--json")
     assert code == 1
     job = json.loads(out)
     assert (job["status"], job["reason"]) == ("failed", "Every record was rejected.")
@@ -268,13 +246,13 @@ async def test_failed_v4_import_exits_1_with_its_rejected_records(
     ],
 )
 async def test_an_invalid_schema_file_is_a_usage_error(
-    fake: FakeProlific, tmp_path: Path, content: str, message: str
+    fake: FakeProlific, cli: RunCli, tmp_path: Path, content: str, message: str
 ) -> None:
     """A bad --schema file exits 2 saying what is wrong, before any request."""
     schema = tmp_path / "schema.json"
     schema.write_text(content)
-    code, out, err = await run_cli(
-        fake, "datasets", "create", "--name", "V4", "--workspace-id", WS, "--schema", str(schema)
+    code, out, err = await cli(
+        "datasets", "create", "--name", "V4", "--workspace-id", WS, "--schema", str(schema)
     )
     assert (code, out) == (2, "")
     assert "Invalid value for '--schema'" in err
@@ -284,30 +262,32 @@ async def test_an_invalid_schema_file_is_a_usage_error(
 
 async def test_setup_without_a_dataset_ends_in_error_and_wait_exits_1(
     fake: FakeProlific,
+    cli: RunCli,
 ) -> None:
     """Setup is accepted, the batch ends in ERROR, and wait exits 1 with the message."""
     batch = fake.add_batch()
-    code, out, _ = await run_cli(fake, "batches", "setup", batch.id)
+    code, out, _ = await cli("batches", "setup", batch.id)
     assert code == 0
     assert f"Setup of batch {batch.id} started (status PROCESSING)" in out
-    code, out, err = await run_cli(fake, "batches", "wait", batch.id, "--timeout", "10", *FAST)
+    code, out, err = await cli("batches", "wait", batch.id, "--timeout", "10", *FAST)
     assert (code, out) == (1, "")
     assert f"Batch {batch.id} ended setup in ERROR" in err
     assert "Traceback" not in err
-    code, out, err = await run_cli(fake, "batches", "setup", batch.id, "--wait", *FAST)
+    code, out, err = await cli("batches", "setup", batch.id, "--wait", *FAST)
     assert (code, out) == (1, "")
     assert "ended setup in ERROR" in err
-    code, out, _ = await run_cli(fake, "batches", "status", batch.id)
+    code, out, _ = await cli("batches", "status", batch.id)
     assert out.strip() == f"Batch {batch.id}: ERROR"
 
 
 async def test_wait_on_a_batch_stuck_in_processing_times_out_with_exit_1(
     fake: FakeProlific,
+    cli: RunCli,
 ) -> None:
     """Wait with a small --timeout exits 1 naming the timeout and the last status."""
     batch = fake.add_batch(status=BatchStatus.PROCESSING)
-    code, out, err = await run_cli(
-        fake, "batches", "wait", batch.id, "--timeout", "0.3", "--poll-interval", "0.05"
+    code, out, err = await cli(
+        "batches", "wait", batch.id, "--timeout", "0.3", "--poll-interval", "0.05"
     )
     assert (code, out) == (1, "")
     assert f"batch {batch.id} was not READY after 0.3 s (last status PROCESSING)" in err
@@ -316,21 +296,21 @@ async def test_wait_on_a_batch_stuck_in_processing_times_out_with_exit_1(
     assert 2 <= len(polls) <= 10
 
 
-async def test_no_storage_request_carries_the_token(fake: FakeProlific, tmp_path: Path) -> None:
+async def test_no_storage_request_carries_the_token(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
     """The upload PUT and the report and export downloads reach storage without the token."""
     dataset = fake.add_dataset(status="UNINITIALISED", filename=None)
     data = tmp_path / "rows.csv"
     data.write_text(CSV)
-    code, _, err = await run_cli(fake, "datasets", "upload", dataset.id, str(data), *FAST)
+    code, _, err = await cli("datasets", "upload", dataset.id, str(data), *FAST)
     assert code == 0, err
     batch = fake.add_batch(status=BatchStatus.READY)
     fake.add_response(batch.id)
-    code, out, err = await run_cli(fake, "batches", "report", batch.id, "-o", str(tmp_path))
+    code, out, err = await cli("batches", "report", batch.id, "-o", str(tmp_path))
     assert code == 0, err
     assert "Saved the report" in out
-    code, _, err = await run_cli(
-        fake, "batches", "export", batch.id, "-o", str(tmp_path / "e.zip"), *FAST
-    )
+    code, _, err = await cli("batches", "export", batch.id, "-o", str(tmp_path / "e.zip"), *FAST)
     assert code == 0, err
     assert [r.method for r in fake.storage_requests] == ["PUT", "GET", "GET"]
     assert_no_token_sent_to_storage(fake)
@@ -344,22 +324,23 @@ async def test_no_storage_request_carries_the_token(fake: FakeProlific, tmp_path
         (["batches", "wait", "b1", "--poll-interval", "-1"], "--poll-interval"),
         (["datasets", "upload", "d1", "no-such-file.csv"], "does not exist"),
         (["batches", "status", ".."], "batch_id must not be '..'"),
+        (["batches", "get", ".."], "batch_id must not be '..'"),
     ],
 )
 async def test_bad_arguments_are_usage_errors(
-    fake: FakeProlific, args: list[str], message: str
+    fake: FakeProlific, cli: RunCli, args: list[str], message: str
 ) -> None:
     """Bad options or arguments exit 2 with a usage message and send nothing."""
-    code, out, err = await run_cli(fake, *args)
+    code, out, err = await cli(*args)
     assert (code, out) == (2, "")
     assert message in err
     assert fake.requests == []
 
 
-async def test_api_errors_exit_1_with_the_message(fake: FakeProlific) -> None:
+async def test_api_errors_exit_1_with_the_message(fake: FakeProlific, cli: RunCli) -> None:
     """A 404 from any workflow command prints the error and exits 1, without the token."""
     for args in (["datasets", "status", "missing"], ["batches", "responses", "missing"]):
-        code, out, err = await run_cli(fake, *args)
+        code, out, err = await cli(*args)
         assert (code, out) == (1, "")
         assert "404" in err
         assert fake.token not in err

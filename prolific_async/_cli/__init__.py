@@ -1,0 +1,52 @@
+"""The ``prolific-async`` command line (click + rich, from the ``[cli]`` extra).
+
+One module per command group, each defining its commands and knowing nothing of the
+others; this module builds the top-level group from them. What they share (consoles,
+the client call, JSON output, common options) is in :mod:`._shared`; how results look
+(tables, the progress bar, the provisioning summary), in :mod:`._render`.
+
+Exit status: 0 on success, 1 when the API or a request failed, 2 for bad input (options,
+manifest, journal), 130 when interrupted (the emulator, which serves until Ctrl-C, exits 0).
+"""
+
+from __future__ import annotations
+
+import click
+
+from .._version import __version__
+from ._batches import batches
+from ._datasets import datasets
+from ._emulator import emulator
+from ._provision import provision
+from ._shared import stderr
+
+__all__ = ["app", "run"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="prolific-async")
+def app() -> None:
+    """Prolific AI Task Builder from the command line.
+
+    API commands read the token from PROLIFIC_TOKEN and the API's URL from PROLIFIC_URL
+    (default https://api.prolific.com), like Prolific's official CLI.
+    """
+
+
+app.add_command(batches)
+app.add_command(datasets)
+app.add_command(emulator)
+app.add_command(provision)
+
+
+def run(argv: list[str] | None) -> int:
+    """Run the command group; return an exit status instead of exiting."""
+    try:
+        result = app.main(args=argv, prog_name="prolific-async", standalone_mode=False)
+    except click.exceptions.Abort:
+        stderr.print("Aborted.")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,156 @@
+"""``prolific-async datasets``: create a dataset, upload a file to it, show its status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Final
+
+import cattrs
+import click
+from cattrs.errors import BaseValidationError
+
+from .._client import ProlificClient
+from .._converter import converter
+from ..errors import DatasetProcessingError
+from ..models.datasets import DatasetSchema, DatasetUpload, ImportJob
+from ._render import dataset_tables, rejected_table
+from ._shared import (
+    call,
+    json_option,
+    note,
+    out,
+    poll_option,
+    print_json,
+    say,
+    stderr,
+    timeout_option,
+)
+
+__all__ = ["datasets"]
+
+#: The keys a ``--schema`` file may hold, at the top and in each field.
+SCHEMA_KEYS: Final = frozenset({"strict", "fields"})
+FIELD_KEYS: Final = frozenset({"type", "label"})
+
+
+@click.group()
+def datasets() -> None:
+    """Create datasets and upload files to them (tables, or --json)."""
+
+
+def _read_schema(path: Path) -> DatasetSchema:
+    """The V4 schema in a JSON file, or a usage error saying what is wrong with it."""
+
+    def bad(problem: str) -> click.BadParameter:
+        return click.BadParameter(f"{path}: {problem}", param_hint="'--schema'")
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise bad(f"cannot be read ({exc})") from exc
+    except ValueError as exc:
+        raise bad(f"not valid JSON ({exc})") from exc
+    shape = 'a JSON object {"strict": true|false, "fields": {"NAME": {"type": ...}}}'
+    if not isinstance(data, dict) or "fields" not in data:
+        raise bad(f"expected {shape}")
+    unknown = sorted(set(data) - SCHEMA_KEYS)
+    if unknown:
+        raise bad(f"unknown key(s) {', '.join(unknown)}: expected {shape}")
+    if isinstance(data["fields"], dict):
+        for name, field in data["fields"].items():
+            extra = sorted(set(field) - FIELD_KEYS) if isinstance(field, dict) else []
+            if extra:
+                raise bad(f"field {name!r} has unknown key(s) {', '.join(extra)} (type, label)")
+    try:
+        return converter.structure(data, DatasetSchema)
+    except (BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        problems = cattrs.transform_error(exc, path="schema")
+        raise bad("; ".join(problems)) from exc
+
+
+@datasets.command("create")
+@click.option("--name", required=True, help="The dataset's name.")
+@click.option("--workspace-id", required=True, help="The workspace to create it in.")
+@click.option(
+    "--schema",
+    "schema_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='A JSON file {"strict": ..., "fields": {...}}: makes a V4 dataset.',
+)
+@json_option
+def datasets_create(name: str, workspace_id: str, schema_file: Path | None, as_json: bool) -> None:
+    """Create a dataset: V3 without --schema, V4 with one (sent once)."""
+    schema = _read_schema(schema_file) if schema_file is not None else None
+    dataset = call(lambda c: c.datasets.create(name=name, workspace_id=workspace_id, schema=schema))
+    if as_json:
+        print_json(converter.unstructure(dataset))
+        return
+    for table in dataset_tables(dataset):
+        out().print(table)
+
+
+@datasets.command("status")
+@click.argument("dataset_id")
+@json_option
+def datasets_status(dataset_id: str, as_json: bool) -> None:
+    """Show a dataset: its status (V3) or its import jobs (V4)."""
+    dataset = call(lambda c: c.datasets.get(dataset_id))
+    if as_json:
+        print_json(converter.unstructure(dataset))
+        return
+    for table in dataset_tables(dataset):
+        out().print(table)
+
+
+@datasets.command("upload")
+@click.argument("dataset_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@timeout_option("for the data to be usable")
+@poll_option
+@json_option
+def datasets_upload(
+    dataset_id: str, file: Path, timeout: float, poll_interval: float, as_json: bool
+) -> None:
+    """Upload FILE to a dataset and wait until its data is usable.
+
+    V3: .csv or .zip, until the dataset is READY. V4: .csv or .jsonl, until the import
+    finishes; a partial import lists the records it rejected (and exits 0: the accepted
+    ones are usable). A failed import or processing error exits 1.
+    """
+
+    async def go(client: ProlificClient) -> DatasetUpload:
+        note(f"Uploading {file.name} to dataset {dataset_id} and waiting for it...")
+        try:
+            return await client.datasets.upload(
+                dataset_id, file, timeout=timeout, poll_interval=poll_interval
+            )
+        except DatasetProcessingError as exc:
+            _show_failed_import(exc.import_job, as_json)
+            raise
+
+    result = call(go)
+    if as_json:
+        print_json(converter.unstructure(result))
+        return
+    job: ImportJob | None = result.import_job
+    if job is None:
+        say(f"Uploaded {result.filename} to dataset {dataset_id}: {result.status}.")
+        return
+    counts = f"{job.accepted_count or 0} accepted, {job.rejected_count or 0} rejected"
+    say(
+        f"Uploaded {result.filename} to dataset {dataset_id}: import {job.import_id} "
+        f"{job.status} ({counts})."
+    )
+    if result.rejected_records:
+        out().print(rejected_table(result.rejected_records))
+
+
+def _show_failed_import(job: object, as_json: bool) -> None:
+    """Before the error message: the failed V4 import job (JSON) or its rejected records."""
+    if not isinstance(job, ImportJob):
+        return
+    if as_json:
+        print_json(converter.unstructure(job))
+    elif job.errors:
+        stderr.print(rejected_table(job.errors))

@@ -1,0 +1,283 @@
+"""How results look: table cells and tables, the progress bar, the provisioning summary."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from ..models.batches import Batch
+from ..models.bulk import BulkResult
+from ..models.datasets import Dataset, ImportRecordError
+from ..models.responses import ResponseAnswer, TaskResponse
+from ._shared import stderr, stdout
+
+if TYPE_CHECKING:
+    from .._retry import RateGate
+
+__all__ = [
+    "Summary",
+    "batch_table",
+    "dataset_tables",
+    "expiry",
+    "progress_bar",
+    "rejected_table",
+    "responses_table",
+    "status_text",
+]
+
+#: Statuses shown in green, yellow or red (the rest plain).
+GOOD: Final = frozenset({"READY", "complete"})
+MIXED: Final = frozenset({"partial", "PROCESSING", "processing", "generating", "queued"})
+BAD: Final = frozenset({"ERROR", "failed", "pending_schema"})
+
+
+# -- cells ---------------------------------------------------------------------------
+
+
+def _time(value: datetime) -> str:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _cell(value: object) -> Text:
+    if value is None or value == "":
+        return Text("-", style="dim")
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, datetime):
+        return Text(_time(value))
+    return Text(str(value))
+
+
+def status_text(value: object) -> Text:
+    """A status, coloured by whether it is good, in between or bad."""
+    if value is None:
+        return _cell(None)
+    text = str(value)
+    style = "green" if text in GOOD else "yellow" if text in MIXED else "red" if text in BAD else ""
+    return Text(text, style=style)
+
+
+def expiry(expires_at: datetime | None) -> str:
+    """``", link expires <time>"`` for a presigned link, or nothing if it has no expiry."""
+    return f", link expires {_time(expires_at)}" if expires_at is not None else ""
+
+
+# -- tables --------------------------------------------------------------------------
+
+
+def _details(title: str, rows: Iterable[tuple[str, object]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for label, value in rows:
+        table.add_row(label, _cell(value))
+    return table
+
+
+def _table(title: str, columns: Iterable[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def batch_table(batch: Batch) -> Table:
+    """One batch, a field per row."""
+    datasets = ", ".join(dataset.id for dataset in batch.datasets)
+    return _details(
+        f"Batch {batch.id}",
+        [
+            ("name", batch.name),
+            ("status", status_text(batch.status)),
+            ("workspace", batch.workspace_id),
+            ("datasets", datasets),
+            ("tasks", batch.total_task_count),
+            ("task groups", batch.total_task_groups),
+            ("instructions", batch.total_instruction_count),
+            ("created", batch.created_at),
+        ],
+    )
+
+
+def dataset_tables(dataset: Dataset) -> list[Table]:
+    """One dataset, a field per row, then its import jobs (V4) if it has any."""
+    rows: list[tuple[str, object]] = [
+        ("name", dataset.name),
+        ("version", "V4 (schema)" if dataset.schema is not None else "V3"),
+    ]
+    if dataset.schema is None:
+        rows += [("status", status_text(dataset.status)), ("file", dataset.filename)]
+    else:
+        fields = [f"{name}: {field.type}" for name, field in dataset.schema.fields.items()]
+        rows += [("schema fields", "\n".join(fields)), ("strict", dataset.schema.strict)]
+    rows += [
+        ("datapoints", dataset.total_datapoint_count),
+        ("workspace", dataset.workspace_id),
+        ("created", dataset.created_at),
+    ]
+    tables = [_details(f"Dataset {dataset.id}", rows)]
+    if dataset.imports:
+        imports = _table(
+            "Imports", ["import", "file", "status", "accepted", "rejected", "reason", "updated"]
+        )
+        for job in dataset.imports:
+            imports.add_row(
+                _cell(job.import_id),
+                _cell(job.filename),
+                status_text(job.status),
+                _cell(job.accepted_count),
+                _cell(job.rejected_count),
+                _cell(job.reason),
+                _cell(job.updated_at),
+            )
+        tables.append(imports)
+    return tables
+
+
+def rejected_table(records: list[ImportRecordError]) -> Table:
+    """The records an import rejected, and why."""
+    table = _table(f"{len(records)} rejected records", ["record", "field", "reason"])
+    for record in records:
+        table.add_row(_cell(record.record_index), _cell(record.field), _cell(record.reason))
+    return table
+
+
+def _answer(answer: ResponseAnswer) -> str:
+    if answer.file_name is not None or answer.file_key is not None:
+        return f"file {answer.file_name or answer.file_key}"
+    # A number or a boolean is shown as JSON writes it (0 and false are answers too).
+    if answer.value is None or isinstance(answer.value, str):
+        value = answer.value or ""
+    else:
+        value = json.dumps(answer.value)
+    text = " ".join(part for part in (value, answer.unit) if part)
+    if answer.explanation:
+        text = f"{text} ({answer.explanation})" if text else answer.explanation
+    if not text and answer.extra:
+        text = json.dumps(answer.extra, ensure_ascii=False)
+    return text
+
+
+def responses_table(batch_id: str, responses: list[TaskResponse]) -> Table:
+    """A batch's responses, one row each."""
+    table = _table(
+        f"{len(responses)} responses of batch {batch_id}",
+        ["task", "participant", "submission", "instruction", "type", "answer", "created"],
+    )
+    for item in responses:
+        answers = "\n".join(_answer(answer) for answer in item.response.answer)
+        table.add_row(
+            _cell(item.task_id),
+            _cell(item.participant_id),
+            _cell(item.submission_id),
+            _cell(item.response.instruction_id),
+            _cell(item.response.type),
+            _cell(answers),
+            _cell(item.created_at),
+        )
+    return table
+
+
+# -- provisioning --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress]:
+    """The live bar of a provisioning run on stderr; its fields come from :class:`Summary`."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failed [red]{task.fields[failed]}[/red]"),
+        TextColumn("in progress {task.fields[in_flight]}"),
+        TextColumn("{task.fields[rate]:.0f}/s"),
+        TextColumn("429s {task.fields[throttled]}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=not enabled,
+    )
+    with bar:
+        yield bar
+
+
+class Summary:
+    """The counts of one provisioning run, for the progress bar and the final table.
+
+    Args:
+        total: how many requests the manifest holds.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.rate_gate: RateGate | None = None  # the client's, for its 429 count
+        self.total = total
+        self.read = 0
+        self.done = 0
+        self.failed = 0
+        self.reconciled = 0
+        self.resumed = 0
+        self.posts = 0
+        self.started = time.monotonic()
+        self.failures: list[tuple[int, BulkResult]] = []
+        self.resumed_indexes: set[int] = set()
+
+    def add(self, result: BulkResult, line: int) -> None:
+        """Count one finished request (``line``: its line in the manifest)."""
+        self.done += 1
+        self.posts += result.attempts
+        self.reconciled += result.reconciled
+        if result.resumed:
+            self.resumed += 1
+            self.resumed_indexes.add(result.index)
+        if result.batch is None:
+            self.failed += 1
+            if len(self.failures) < 10:
+                self.failures.append((line, result))
+
+    @property
+    def throttled(self) -> int:
+        """How many 429 answers the client met."""
+        return self.rate_gate.rate_limited_total if self.rate_gate is not None else 0
+
+    def fields(self) -> dict[str, Any]:
+        """The progress bar's fields."""
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return {
+            "failed": self.failed,
+            "in_flight": self.read - self.done,
+            "rate": self.done / elapsed,
+            "throttled": self.throttled,
+        }
+
+    def print(self) -> None:
+        """Print the summary table and the first failures on stdout."""
+        elapsed = time.monotonic() - self.started
+        table = Table(title="Provisioning summary", show_header=False)
+        rows = [
+            ("requests", self.total),
+            ("batches that exist", self.done - self.failed),
+            ("  found by reconciliation", self.reconciled),
+            ("  reported from the journal", self.resumed),
+            ("failed", self.failed),
+            ("POSTs sent", self.posts),
+            ("429 answers met", self.throttled),
+            ("elapsed", f"{elapsed:.1f} s"),
+            ("throughput", f"{self.done / max(elapsed, 1e-6):.0f} requests/s"),
+        ]
+        for label, value in rows:
+            table.add_row(label, str(value))
+        stdout.print(table)
+        for line, result in self.failures:
+            detail = escape(f"{type(result.error).__name__}: {result.error}")
+            stdout.print(f"[red]line {line}[/red]: {detail}")
+        if self.failed > len(self.failures):
+            stdout.print(f"... and {self.failed - len(self.failures)} more failures")

@@ -1,0 +1,104 @@
+"""Shared helpers of the command-line tests: manifests, in-process runs, signalled children.
+
+A command runs in-process (:func:`cli`) unless the test sends it a signal: then it runs
+in a child process (:func:`spawn_cli`), which costs about a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prolific_async.cli import main
+from prolific_async.testing import FakeProlific, Fault
+
+WS = "6278acb09062db3b35bcbeb0"
+DETAILS = {"task_name": "t", "task_introduction": "<p>i</p>", "task_steps": "<ol></ol>"}
+CREATE_PATH = "/api/v1/data-collection/batches"
+
+#: Runs a command; returns its exit status, stdout and stderr.
+RunCli = Callable[..., Awaitable[tuple[int, str, str]]]
+
+#: The child's program: the command, with Python's usual Ctrl-C handling even when this
+#: test run ignores SIGINT (as a background job of a non-interactive shell does, and a
+#: child inherits). The command itself leaves an ignored SIGINT ignored, as nohup expects.
+_WITH_CTRL_C = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from prolific_async.cli import entry_point; entry_point()"
+)
+
+
+def write_manifest(path: Path, lines: list[dict[str, Any] | str]) -> Path:
+    """Write manifest lines (dicts as JSON, strings as they are) to ``path``."""
+    path.write_text(
+        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    )
+    return path
+
+
+def creates(count: int, prefix: str = "item") -> list[dict[str, Any] | str]:
+    """``count`` create lines named ``<prefix>-<i>``."""
+    return [
+        {"name": f"{prefix}-{i}", "workspace_id": WS, "task_details": DETAILS} for i in range(count)
+    ]
+
+
+def copies(source_id: str, count: int) -> list[dict[str, Any] | str]:
+    """``count`` lines duplicating ``source_id``."""
+    return [{"duplicate_of": source_id} for _ in range(count)]
+
+
+def stall_creates(fake: FakeProlific) -> Fault:
+    """Hold every create POST after it takes effect (the batch exists) until the fake stops.
+
+    A run whose every slot holds a stalled create can go no further: a test counts the
+    fault's ``fired`` to know the run is mid-way, whatever the machine's speed.
+    """
+    return fake.add_fault("POST", CREATE_PATH, "stall_after", times=None)
+
+
+@pytest.fixture
+def cli(
+    fake: FakeProlific, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> RunCli:
+    """Run the command in-process against the module's ``fake`` (it keeps serving).
+
+    The command runs on a worker thread with its own event loop, as it would in its own
+    process; its output is captured with ``capsys``, as a pipe would see it.
+    """
+    monkeypatch.setenv("PROLIFIC_URL", fake.url)
+    monkeypatch.setenv("PROLIFIC_TOKEN", fake.token)
+    monkeypatch.delenv("COLUMNS", raising=False)  # a pipe: tables as wide as their content
+
+    async def run(*args: str | Path) -> tuple[int, str, str]:
+        capsys.readouterr()  # only this command's output
+        code = await asyncio.to_thread(main, [str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+async def spawn_cli(
+    fake: FakeProlific | None, *args: str | Path, stdout: int, stderr: int
+) -> asyncio.subprocess.Process:
+    """Start the command in a child process (bound to ``fake``), for a test that signals it."""
+    env = dict(os.environ)
+    if fake is not None:
+        env.update(PROLIFIC_URL=fake.url, PROLIFIC_TOKEN=fake.token)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _WITH_CTRL_C,
+        *map(str, args),
+        stdout=stdout,
+        stderr=stderr,
+        env=env,
+    )
