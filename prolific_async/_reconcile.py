@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from attrs import define, field, frozen
 
@@ -21,6 +21,9 @@ from .models.batches import Batch, TaskDetails
 from .models.bulk import BulkRequest, CreateBatchRequest
 
 __all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend"]
+
+#: How often a leader waits again for members that joined its group while it waited.
+SETTLE_ROUNDS: Final = 8
 
 
 @frozen
@@ -207,13 +210,18 @@ class Reconciler:
         try:
             # A request we gave up on may still be inside the server: give it ``delay``
             # after its last send before looking, and only trust a listing started then.
-            not_before = (
-                max((m.last_sent_at or m.started_at or datetime.now(UTC)) for m in members)
-                + self._delay
-            )
-            wait = (not_before - datetime.now(UTC)).total_seconds()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            # Members that join during the wait (a resumed run's peers) are counted too:
+            # a snapshot taken before them would see their batches as unexplained.
+            not_before = self._not_before(members)
+            for _ in range(SETTLE_ROUNDS):
+                wait = (not_before - datetime.now(UTC)).total_seconds()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                members = list(group.ambiguous)
+                later = self._not_before(members)
+                if later <= not_before:
+                    break
+                not_before = later
             try:
                 listing = await self._listing(group.key.workspace_id, not_before=not_before)
             except ProlificError as error:
@@ -225,6 +233,11 @@ class Reconciler:
                 group.ambiguous = [m for m in group.ambiguous if m not in members]
             group.reconciling = False
             group.signal.notify()
+
+    def _not_before(self, members: list[Member]) -> datetime:
+        """When a listing can show every batch ``members`` may have made."""
+        last = max((m.last_sent_at or m.started_at or datetime.now(UTC)) for m in members)
+        return last + self._delay
 
     def decide(
         self, match_key: MatchKey, members: list[Member], listing: list[Batch]

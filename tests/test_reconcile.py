@@ -214,3 +214,28 @@ def test_a_duplicate_key_needs_its_source() -> None:
     """Without the source batch a copy's key cannot be known."""
     with pytest.raises(ValueError, match="source"):
         MatchKey.of_request(DuplicateBatchRequest("src"))
+
+
+async def test_members_that_join_during_the_wait_are_counted() -> None:
+    """A resumed peer joining while the leader waits shares the listing, not an error."""
+    listed = asyncio.Event()
+
+    now = datetime.now(UTC)
+
+    async def listing(workspace_id: str) -> list[Batch]:
+        listed.set()
+        return [batch("a", created_at=now), batch("b", created_at=now)]
+
+    run = Reconciler(listing, margin=MARGIN, delay=timedelta(seconds=0.05))
+    first, second = Member(0, started_at=now, last_sent_at=now), Member(1, now, now)
+
+    async def one(member: Member) -> object:
+        async with run.group(KEY) as group:
+            return await run.reconcile(member, group)
+
+    leader = asyncio.create_task(one(first))
+    await asyncio.sleep(0)  # the leader is now waiting out the delay
+    assert not listed.is_set()
+    decisions = await asyncio.gather(leader, one(second))
+    assert all(isinstance(decision, Adopt) for decision in decisions)
+    assert {d.batch.id for d in decisions if isinstance(d, Adopt)} == {"a", "b"}
