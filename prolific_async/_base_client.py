@@ -326,30 +326,11 @@ class BaseClient:
         params: Mapping[str, str] | None,
         state: CallState,
     ) -> tuple[int, str | None, Mapping[str, str], bytes]:
-        """Send through the middleware within the call's deadline; map what goes wrong."""
-        extra: dict[str, Any] = {}
-        if not self._owns_session:
-            # A per-request list replaces the session's own, so keep theirs behind ours.
-            extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
+        """Send within the call's deadline, and turn what goes wrong into our error."""
         reset_token = current_call.set(state)
         failure: ProlificError | None = None
         try:
-            async with (
-                asyncio.timeout_at(state.deadline),
-                session.request(
-                    method,
-                    URL(url, encoded=True),
-                    json=body,
-                    params=params,
-                    headers=self._headers,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                    raise_for_status=False,  # a caller's session may say otherwise
-                    **extra,
-                ) as response,
-            ):
-                raw = await response.read()
-                return response.status, response.reason, response.headers, raw
+            return await self._exchange(session, method, url, body, params, state.deadline)
         except aiohttp.ClientError as exc:
             failure = connection_error(exc, method, url, state, closed=self._closed())
         except TimeoutError as exc:
@@ -365,9 +346,38 @@ class BaseClient:
             current_call.reset(reset_token)
         # Raised outside the except block: aiohttp's response errors carry the request
         # headers (our token), so they must not ride along as __context__.
-        if failure is None:  # pragma: no cover (the body returns or an except sets it)
-            raise AssertionError("unreachable: a request either answers or fails")
         raise failure
+
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        body: Any,
+        params: Mapping[str, str] | None,
+        deadline: float,
+    ) -> tuple[int, str | None, Mapping[str, str], bytes]:
+        """One call through the middleware chain: the answer's status, headers and body."""
+        extra: dict[str, Any] = {}
+        if not self._owns_session:
+            # A per-request list replaces the session's own, so keep theirs behind ours.
+            extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
+        async with (
+            asyncio.timeout_at(deadline),
+            session.request(
+                method,
+                URL(url, encoded=True),
+                json=body,
+                params=params,
+                headers=self._headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+                raise_for_status=False,  # a caller's session may say otherwise
+                **extra,
+            ) as response,
+        ):
+            raw = await response.read()
+        return response.status, response.reason, response.headers, raw
 
     def _finish(
         self,

@@ -38,7 +38,7 @@ from ._batch_setup import BATCH_TEMPLATE
 
 __all__ = ["BatchResultsMixin"]
 
-EXPORT_TEMPLATE: Final = f"{BATCH_TEMPLATE}/export/{{export_id}}"
+EXPORT_TEMPLATE: Final = BATCH_TEMPLATE + "/export/{export_id}"
 
 
 @frozen(kw_only=True)
