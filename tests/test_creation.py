@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -16,7 +15,6 @@ from prolific_async import (
     ProlificClient,
     ResponseValidationError,
     TaskDetails,
-    set_testing,
 )
 from prolific_async._outcome import Outcome, error_outcome
 from prolific_async.testing import FakeProlific
@@ -81,10 +79,9 @@ async def test_a_null_task_text_in_a_create_answer_reads_as_empty(
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeProlific]:
-    with set_testing():
-        async with FakeProlific() as server:
-            yield server
+def fake(prolific_fake: FakeProlific, testing_mode: None) -> FakeProlific:
+    """The shipped emulator, in test mode (no real backoff waits)."""
+    return prolific_fake
 
 
 async def mangling_proxy(fake: FakeProlific, start_server: StartServer) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -160,10 +159,9 @@ POLICY = RetryPolicy(attempts=3, timeout=5.0, wait_initial=0.0, wait_jitter=0.0)
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeProlific]:
-    with set_testing():
-        async with FakeProlific() as server:
-            yield server
+def fake(prolific_fake: FakeProlific, testing_mode: None) -> FakeProlific:
+    """The shipped emulator, in test mode (no real backoff waits)."""
+    return prolific_fake
 
 
 #: fault kind -> (error the create raises, POSTs sent, batches made)

@@ -52,17 +52,6 @@ def prolific_fake(prolific_fake: FakeProlific) -> FakeProlific:
 
 
 @pytest.fixture
-async def fake_http(prolific_fake: FakeProlific) -> AsyncIterator[aiohttp.ClientSession]:
-    """A raw session sending the fake's token; no keep-alive, so no hidden resends."""
-    async with aiohttp.ClientSession(
-        base_url=prolific_fake.url,
-        headers={"Authorization": f"Token {prolific_fake.token}"},
-        connector=aiohttp.TCPConnector(force_close=True),
-    ) as session:
-        yield session
-
-
-@pytest.fixture
 async def storage_http() -> AsyncIterator[aiohttp.ClientSession]:
     """A session without the token, as a client must use for presigned URLs."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
