@@ -1,15 +1,35 @@
-"""Reading a response body: from bytes to the JSON value the converter structures."""
+"""Bodies: what a request sends (JSON, or raw bytes), what a 2xx answer decodes to."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from attrs import frozen
 
 from .errors import ResponseValidationError
 
-__all__ = ["APIResponse", "decode_json"]
+__all__ = ["APIResponse", "RawBody", "body_arguments", "decode_json"]
+
+
+@frozen
+class RawBody:
+    """A request body sent as these bytes with this ``Content-Type``, not as JSON.
+
+    For the one endpoint that takes no JSON: appending datapoints takes JSON Lines.
+    Bytes, so an attempt that may be resent sends exactly the same body.
+    """
+
+    content: bytes
+    content_type: str
+
+
+def body_arguments(body: Any, headers: Mapping[str, str]) -> dict[str, Any]:
+    """The ``aiohttp`` request arguments that send ``body``: JSON, or a :class:`RawBody`."""
+    if isinstance(body, RawBody):
+        return {"data": body.content, "headers": {**headers, "Content-Type": body.content_type}}
+    return {"json": body, "headers": headers}
 
 
 @frozen

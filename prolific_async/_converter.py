@@ -19,6 +19,7 @@ from cattrs.v import format_exception
 from .errors import ResponseValidationError
 from .models.batches import BatchStatus, TaskDetails
 from .models.bulk import CreateBatchRequest, DuplicateBatchRequest
+from .models.dataset_changes import MigrationStatus
 from .models.datasets import (
     DatasetSchema,
     DatasetStatus,
@@ -44,6 +45,7 @@ from .models.layout import (
     ValidationRule,
 )
 from .models.responses import ResponseAnswer
+from .models.syncs import SyncStatus
 
 __all__ = ["configure_converter", "make_converter", "structure_response"]
 
@@ -56,6 +58,8 @@ OPEN_ENUMS: tuple[type[enum.StrEnum], ...] = (
     ImportStatus,
     SchemaFieldType,
     ExportStatus,
+    SyncStatus,
+    MigrationStatus,
     InstructionType,
     DisplayPosition,
     ContentFormat,

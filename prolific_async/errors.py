@@ -14,6 +14,8 @@ Hierarchy::
     |   +-- DatasetProcessingError ... an upload that became no usable data (V3 ERROR, V4 failed)
     |   |   +-- DatasetSchemaPendingError  a V4 import paused until the dataset has a schema
     |   +-- ExportFailedError ........ a batch export job ended failed
+    |   +-- BatchSyncFailedError ..... a batch sync job ended failed
+    |   +-- SchemaMigrationFailedError  a dataset's schema migration ended failed
     +-- ProvisionError ............... a dataset-to-READY pipeline stopped at one step
     +-- APIConnectionError ........... the request never produced an HTTP response
     |   +-- APITimeoutError .......... an attempt or the whole call timed out (also TimeoutError)
@@ -46,6 +48,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchSetupError",
+    "BatchSyncFailedError",
     "ClientClosedError",
     "ConflictError",
     "DatasetProcessingError",
@@ -63,6 +66,7 @@ __all__ = [
     "RateLimitError",
     "ReconciliationError",
     "ResponseValidationError",
+    "SchemaMigrationFailedError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
 ]
@@ -314,6 +318,46 @@ class ExportFailedError(JobFailedError):
         super().__init__(message)
         self.batch_id = batch_id
         self.export_id = export_id
+
+
+class BatchSyncFailedError(JobFailedError):
+    """A batch sync job ended ``failed``: the appended datapoints did not become tasks.
+
+    Attributes:
+        batch_id: the batch.
+        sync_id: the failed job.
+        reason: the server's reason, when it gives one.
+        sync: the failed :class:`~prolific_async.models.BatchSync`.
+    """
+
+    def __init__(
+        self, message: str, *, batch_id: str, sync_id: str, reason: str | None, sync: Any
+    ) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+        self.sync_id = sync_id
+        self.reason = reason
+        self.sync = sync
+
+
+class SchemaMigrationFailedError(JobFailedError):
+    """A dataset's schema migration ended ``failed``: no datapoint was re-normalised.
+
+    Attributes:
+        dataset_id: the dataset.
+        job_id: the failed migration job.
+        reason: the server's reason, when it gives one.
+        migration: the failed :class:`~prolific_async.models.SchemaMigration`.
+    """
+
+    def __init__(
+        self, message: str, *, dataset_id: str, job_id: str, reason: str | None, migration: Any
+    ) -> None:
+        super().__init__(message)
+        self.dataset_id = dataset_id
+        self.job_id = job_id
+        self.reason = reason
+        self.migration = migration
 
 
 class ProvisionError(ProlificError):
