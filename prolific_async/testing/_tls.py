@@ -15,7 +15,6 @@ extra pulls it in).
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
 import ssl
 import tempfile
@@ -37,15 +36,11 @@ _LOOPBACK_NAMES: Final = ("127.0.0.1", "::1", "localhost")
 def certificate_hosts(host: str) -> list[str]:
     """The names the server certificate covers: the loopback names, plus ``host``.
 
-    A wildcard address (``0.0.0.0``, ``::``) is no name a client connects to, so it is
-    left out; the loopback names still let a client on the same machine in.
+    A wildcard ``host`` (``0.0.0.0``, ``::``) is covered too: it is the host of the
+    fake's :attr:`~FakeProlific.url` then, and clients on this machine connect to it.
     """
     names = list(_LOOPBACK_NAMES)
-    try:
-        unspecified = ipaddress.ip_address(host).is_unspecified
-    except ValueError:  # a host name
-        unspecified = False
-    if host and not unspecified and host not in names:
+    if host and host not in names:
         names.append(host)
     return names
 

@@ -133,7 +133,7 @@ def test_tls_without_trustme_names_the_extra(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_the_certificate_covers_loopback_and_the_host() -> None:
-    """The server certificate names the loopback addresses and a specific host."""
+    """The server certificate names the loopback addresses and the host it listens on."""
     assert certificate_hosts("127.0.0.1") == ["127.0.0.1", "::1", "localhost"]
-    assert certificate_hosts("0.0.0.0") == ["127.0.0.1", "::1", "localhost"]
+    assert certificate_hosts("0.0.0.0") == ["127.0.0.1", "::1", "localhost", "0.0.0.0"]
     assert certificate_hosts("fake.test") == ["127.0.0.1", "::1", "localhost", "fake.test"]
