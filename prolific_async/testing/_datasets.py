@@ -6,6 +6,13 @@ one) or ``ERROR`` for an empty or unparsable file. A dataset with a schema is V4
 upload URL creates an import job, which an upload moves ``processing`` (``queued`` while
 an earlier import of the dataset is still running), then ``complete``, ``partial`` or
 ``failed`` after the delay, according to which records the schema accepts.
+
+An upload URL answer names the ``content_type`` its URL is signed for (the storage
+stand-in refuses a PUT with any other) and the object's ``file_key``, as the official
+CLI's models read them (``GetAITaskBuilderDatasetUploadURLResponse`` in
+``client/responses.go``, prolific-oss/cli @ 4596a2fba604): ``text/csv`` for ``.csv``
+and ``application/x-ndjson`` for ``.jsonl``, as its upload tests sign them, and
+``application/zip`` for a V3 ``.zip``, which neither the CLI nor the spec names.
 """
 
 from __future__ import annotations
@@ -36,6 +43,12 @@ USABLE_IMPORTS: Final = frozenset({"complete", "partial"})
 #: Import statuses a seeded V4 dataset gets for each dataset-level ``status``.
 _SEEDED_IMPORT: Final = {"PROCESSING": "processing", "READY": "complete", "ERROR": "failed"}
 _SUFFIXES: Final = {3: (".csv", ".zip"), 4: (".csv", ".jsonl")}
+#: The ``Content-Type`` an upload URL is signed for, by the file's extension.
+UPLOAD_CONTENT_TYPES: Final = {
+    ".csv": "text/csv",
+    ".jsonl": "application/x-ndjson",
+    ".zip": "application/zip",
+}
 
 
 @define(kw_only=True)
@@ -98,6 +111,20 @@ class StoredDataset:
     def schema_version(self) -> int:
         """4 for a dataset with a schema, 3 for a legacy one."""
         return 3 if self.schema is None else 4
+
+    @property
+    def batch_filename(self) -> str:
+        """The ``filename`` a batch's ``datasets`` entry shows (a string, as the spec says).
+
+        The uploaded file's name: V3's file, or a V4 dataset's latest import; before
+        any upload, the dataset's name. The spec only says "the filename of the
+        dataset"; the official CLI never reads it.
+        """
+        if self.filename is not None:
+            return self.filename
+        if self.imports:
+            return self.imports[-1].filename
+        return self.name
 
     @property
     def is_usable(self) -> bool:
@@ -232,15 +259,25 @@ class DatasetService:
                 created_at=self.stamps.now(),
             )
             dataset.imports.append(job)
-        url, expires_at = self.storage.issue_upload(self._receiver(dataset, job, filename))
-        answer = {
-            "upload_url": url,
-            "http_method": "PUT",
-            "expires_at": expires_at,
-            "dataset_id": dataset.id,
-        }
+        content_type = next(
+            kind
+            for suffix, kind in UPLOAD_CONTENT_TYPES.items()
+            if filename.lower().endswith(suffix)
+        )
+        url, expires_at = self.storage.issue_upload(
+            self._receiver(dataset, job, filename), content_type=content_type
+        )
+        answer: dict[str, Any] = {"dataset_id": dataset.id}
         if job is not None:
             answer["import_id"] = job.import_id
+        key = f"datasets/{dataset.id}/{'' if job is None else f'imports/{job.import_id}/'}"
+        answer.update(
+            upload_url=url,
+            http_method="PUT",
+            content_type=content_type,
+            expires_at=expires_at,
+            file_key=key + filename,
+        )
         return answer
 
     def get_import_job(self, dataset_id: str, import_id: str) -> StoredImport:
@@ -323,7 +360,12 @@ class DatasetService:
     # -- rendering -------------------------------------------------------------------
 
     def render(self, dataset: StoredDataset, *, full: bool) -> dict[str, Any]:
-        """Render a dataset: the create shape, or the get shape when ``full``."""
+        """Render a dataset: the create shape, or the get shape when ``full``.
+
+        Both specs require ``status`` in the create answer, so a new V4 dataset says
+        ``UNINITIALISED`` there (the status :meth:`status_of` derives); a V4 get answer
+        leaves it out, as the official CLI's ``omitempty`` allows: its imports say more.
+        """
         legacy = dataset.schema is None
         data: dict[str, Any] = {
             "id": dataset.id,
@@ -331,8 +373,8 @@ class DatasetService:
             "created_at": iso_z(dataset.created_at or self.stamps.now()),
             "created_by": dataset.created_by or self.stamps.user_id,
         }
-        if legacy:
-            data["status"] = dataset.status
+        if legacy or not full:
+            data["status"] = self.status_of(dataset)
         data["total_datapoint_count"] = dataset.total_datapoint_count
         data["workspace_id"] = dataset.workspace_id
         if legacy and full:
