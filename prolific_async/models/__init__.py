@@ -39,6 +39,7 @@ from .layout import (
     ValidationRule,
     VideoNarrationItem,
 )
+from .layout_issues import LayoutIssue
 from .responses import InstructionResponse, ResponseAnswer, TaskResponse
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "InstructionResponse",
     "InstructionType",
     "ItemType",
+    "LayoutIssue",
     "LayoutItem",
     "MultipleChoiceItem",
     "MultipleChoiceWithFreeTextItem",
