@@ -343,7 +343,7 @@ class _Checker:
         if not isinstance(options, list) or not options:
             self.add((*loc, key), f"{key} must be a non-empty list")
             return 0
-        values: set[str] = set()
+        values: set[tuple[bool, Any]] = set()  # (is it a bool, value): True is not 1
         for index, option in enumerate(options):
             option_loc = (*loc, key, index)
             if not isinstance(option, dict):
@@ -351,11 +351,16 @@ class _Checker:
                 continue
             for name in ("label", *extra):
                 self.text(option, name, option_loc)
-            value = self.text(option, "value", option_loc)
-            if value is not None and value in values:
+            value = option.get("value")
+            if key != "options" or isinstance(value, str) or value is None:
+                value = self.text(option, "value", option_loc)
+            elif not (_is_number(value) or isinstance(value, bool)):
+                self.add((*option_loc, "value"), "value must be a string, a number or a boolean")
+                continue
+            if value is not None and (isinstance(value, bool), value) in values:
                 self.add((*option_loc, "value"), f"option value {value!r} is used twice")
             elif value is not None:
-                values.add(value)
+                values.add((isinstance(value, bool), value))
         return len(options)
 
     def options(self, item: dict[str, Any], loc: Loc, *, heading: bool) -> None:

@@ -17,7 +17,15 @@ import aiohttp
 import pytest
 
 from prolific_async import ProlificClient, UnprocessableEntityError
-from prolific_async.models import Column, DatasetFieldItem, LayoutIssue, Page, Row, UnknownItem
+from prolific_async.models import (
+    Column,
+    DatasetFieldItem,
+    LayoutIssue,
+    MultipleChoiceItem,
+    Page,
+    Row,
+    UnknownItem,
+)
 from prolific_async.testing import FakeProlific, StoredDataset
 
 from .conftest import BATCHES, TASK_DETAILS, WORKSPACE, create_body, one_item, send
@@ -424,6 +432,61 @@ async def test_the_422_matches_the_real_bodies_the_official_cli_parses(
     body = create_body(batch_items=one_item(FT, display_position="intro"))
     (issue,) = (await send(fake_http, "POST", BATCHES, body))[1]["issues"]
     assert issue | {"message": intro["message"]} == intro
+
+
+async def test_option_values_may_be_strings_numbers_or_booleans(
+    v4_dataset: StoredDataset, fake_http: aiohttp.ClientSession, prolific_client: ProlificClient
+) -> None:
+    """The spec's answer value is a string, number or boolean; True and 1 are distinct."""
+    options = [
+        {"label": label, "value": value}
+        for label, value in (("One", 1), ("Yes", True), ("Half", 0.5), ("Text", "1"))
+    ]
+    item = {**MC, "options": options, "answer_limit": 4}
+    body = create_body(dataset_id=v4_dataset.id, batch_items=one_item(item))
+    status, created = await send(fake_http, "POST", BATCHES, body)
+    assert status == 201, created
+    batch = await prolific_client.batches.get(created["id"])
+    assert batch.batch_items is not None
+    (choice,) = batch.batch_items[0].rows[0].columns[0].items
+    assert isinstance(choice, MultipleChoiceItem)
+    assert [option.value for option in choice.options] == [1, True, 0.5, "1"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ([1, 1.0], "option value 1.0 is used twice"),
+        ([None], "value must be a non-empty string"),
+        ([[1]], "value must be a string, a number or a boolean"),
+        ([{"a": 1}], "value must be a string, a number or a boolean"),
+    ],
+    ids=["equal-numbers", "null", "list", "object"],
+)
+async def test_option_values_stay_unique_and_scalar(
+    v4_dataset: StoredDataset, fake_http: aiohttp.ClientSession, values: list[Any], message: str
+) -> None:
+    """Equal numbers are one value twice; null, lists and objects are refused."""
+    options = [{"label": f"L{n}", "value": value} for n, value in enumerate(values)]
+    body = create_body(dataset_id=v4_dataset.id, batch_items=one_item({**MC, "options": options}))
+    status, answer = await send(fake_http, "POST", BATCHES, body)
+    assert status == 422
+    (issue,) = answer["issues"]
+    assert issue["message"].endswith(message)
+    assert issue["message"].startswith(f"options[{len(values) - 1}].value: ")
+
+
+async def test_unit_option_values_stay_strings(
+    v4_dataset: StoredDataset, fake_http: aiohttp.ClientSession
+) -> None:
+    """A unit's value is what default_unit names: a number there is refused."""
+    item = {**UNIT, "unit_options": [{"label": "kg", "value": 1}]}
+    body = create_body(dataset_id=v4_dataset.id, batch_items=one_item(item))
+    status, answer = await send(fake_http, "POST", BATCHES, body)
+    assert status == 422
+    assert (
+        answer["issues"][0]["message"] == "unit_options[0].value: value must be a non-empty string"
+    )
 
 
 # -- dataset fields --------------------------------------------------------------------
