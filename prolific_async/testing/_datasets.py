@@ -6,13 +6,8 @@ one) or ``ERROR`` for an empty or unparsable file. A dataset with a schema is V4
 upload URL creates an import job, which an upload moves ``processing`` (``queued`` while
 an earlier import of the dataset is still running), then ``complete``, ``partial`` or
 ``failed`` after the delay, according to which records the schema accepts.
-
 An upload URL answer names the ``content_type`` its URL is signed for (the storage
-stand-in refuses a PUT with any other) and the object's ``file_key``, as the official
-CLI's models read them (``GetAITaskBuilderDatasetUploadURLResponse`` in
-``client/responses.go``, prolific-oss/cli @ 4596a2fba604): ``text/csv`` for ``.csv``
-and ``application/x-ndjson`` for ``.jsonl``, as its upload tests sign them, and
-``application/zip`` for a V3 ``.zip``, which neither the CLI nor the spec names.
+stand-in refuses any other) and the object's ``file_key``, as the official CLI reads them.
 """
 
 from __future__ import annotations
@@ -24,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from attrs import define, field
 
-from ._dataset_files import ImportOutcome, field_schema, read_v3, read_v4
+from ._dataset_files import ImportOutcome, field_schema, read_v3, read_v4, upload_content_type
 from ._errors import APIError
 from ._stamps import Stamps, iso_z
 from ._storage import Storage
@@ -42,13 +37,6 @@ DATASET_STATUSES: Final = ("UNINITIALISED", "PROCESSING", "READY", "ERROR")
 USABLE_IMPORTS: Final = frozenset({"complete", "partial"})
 #: Import statuses a seeded V4 dataset gets for each dataset-level ``status``.
 _SEEDED_IMPORT: Final = {"PROCESSING": "processing", "READY": "complete", "ERROR": "failed"}
-_SUFFIXES: Final = {3: (".csv", ".zip"), 4: (".csv", ".jsonl")}
-#: The ``Content-Type`` an upload URL is signed for, by the file's extension.
-UPLOAD_CONTENT_TYPES: Final = {
-    ".csv": "text/csv",
-    ".jsonl": "application/x-ndjson",
-    ".zip": "application/zip",
-}
 
 
 @define(kw_only=True)
@@ -114,17 +102,12 @@ class StoredDataset:
 
     @property
     def batch_filename(self) -> str:
-        """The ``filename`` a batch's ``datasets`` entry shows (a string, as the spec says).
+        """A batch's ``datasets[].filename``: a string, as the spec requires.
 
-        The uploaded file's name: V3's file, or a V4 dataset's latest import; before
-        any upload, the dataset's name. The spec only says "the filename of the
-        dataset"; the official CLI never reads it.
+        The upload's name (V3, or the latest V4 import), else the dataset's name.
         """
-        if self.filename is not None:
-            return self.filename
-        if self.imports:
-            return self.imports[-1].filename
-        return self.name
+        latest = self.imports[-1].filename if self.imports else self.name
+        return self.filename if self.filename is not None else latest
 
     @property
     def is_usable(self) -> bool:
@@ -244,12 +227,7 @@ class DatasetService:
 
     def upload_url(self, dataset: StoredDataset, filename: str) -> dict[str, Any]:
         """Issue an upload URL (V4: with a new import job) for an allowed file type."""
-        allowed = _SUFFIXES[dataset.schema_version]
-        if not filename.lower().endswith(allowed):
-            expected = ", ".join(allowed)
-            raise APIError(
-                400, {"filename": [f"Unsupported file type. Allowed extensions: {expected}."]}
-            )
+        content_type = upload_content_type(dataset.schema_version, filename)
         job: StoredImport | None = None
         if dataset.schema is not None:
             job = StoredImport(
@@ -259,25 +237,15 @@ class DatasetService:
                 created_at=self.stamps.now(),
             )
             dataset.imports.append(job)
-        content_type = next(
-            kind
-            for suffix, kind in UPLOAD_CONTENT_TYPES.items()
-            if filename.lower().endswith(suffix)
-        )
         url, expires_at = self.storage.issue_upload(
             self._receiver(dataset, job, filename), content_type=content_type
         )
         answer: dict[str, Any] = {"dataset_id": dataset.id}
         if job is not None:
             answer["import_id"] = job.import_id
-        key = f"datasets/{dataset.id}/{'' if job is None else f'imports/{job.import_id}/'}"
-        answer.update(
-            upload_url=url,
-            http_method="PUT",
-            content_type=content_type,
-            expires_at=expires_at,
-            file_key=key + filename,
-        )
+        folder = f"datasets/{dataset.id}/" + ("" if job is None else f"imports/{job.import_id}/")
+        answer.update(upload_url=url, http_method="PUT", content_type=content_type)
+        answer.update(expires_at=expires_at, file_key=folder + filename)
         return answer
 
     def get_import_job(self, dataset_id: str, import_id: str) -> StoredImport:
@@ -362,9 +330,7 @@ class DatasetService:
     def render(self, dataset: StoredDataset, *, full: bool) -> dict[str, Any]:
         """Render a dataset: the create shape, or the get shape when ``full``.
 
-        Both specs require ``status`` in the create answer, so a new V4 dataset says
-        ``UNINITIALISED`` there (the status :meth:`status_of` derives); a V4 get answer
-        leaves it out, as the official CLI's ``omitempty`` allows: its imports say more.
+        A V4 dataset has the ``status`` both specs require in the create answer only.
         """
         legacy = dataset.schema is None
         data: dict[str, Any] = {
