@@ -66,6 +66,15 @@ async def _read_stream(stream: AsyncIterable[bytes]) -> bytes:
     return b"".join(chunks)
 
 
+def _upload_content_type(target: UploadURL, filename: str, given: str | None) -> str:
+    """The type the URL was signed for; else the caller's, else the extension's."""
+    if target.content_type:
+        return target.content_type
+    if given:
+        return given
+    return CONTENT_TYPES.get(PurePath(filename).suffix.lower(), "application/octet-stream")
+
+
 class DatasetsResource(DatasetChangesMixin, Resource):
     """Datasets: the datapoints a batch's tasks are built from.
 
@@ -192,8 +201,10 @@ class DatasetsResource(DatasetChangesMixin, Resource):
             file: a path, the file's bytes, or an async iterable of bytes.
             filename: the name to upload as; required for bytes and streams, defaults
                 to the path's name. Its extension selects the format.
-            content_type: the ``Content-Type`` to send. By default the one the upload
-                URL was signed for, else by extension: :data:`CONTENT_TYPES`.
+            content_type: the ``Content-Type`` to send when the upload URL names none.
+                A URL that names one (``text/csv``, ``application/x-ndjson`` ...) was
+                signed for it and storage refuses any other (403), so it is always
+                sent. Without either, the type goes by extension: :data:`CONTENT_TYPES`.
             timeout: seconds to wait for processing, polls included.
             poll_interval: seconds before the first poll again; each wait is 1.5 times
                 the one before, up to ``max_poll_interval``.
@@ -239,9 +250,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
             url=target.upload_url,
             method=target.http_method or "PUT",
             body=body,
-            content_type=content_type
-            or target.content_type
-            or CONTENT_TYPES.get(PurePath(filename).suffix.lower(), "application/octet-stream"),
+            content_type=_upload_content_type(target, filename, content_type),
         )
         if target.import_id is not None:
             job = await self._wait_for_import(dataset_id, target.import_id, settings)
