@@ -262,6 +262,17 @@ async def run_workflow(fake: FakeProlific, downloads: Path) -> None:
             await batches.responses(batch.id)
             await batches.report(batch.id)
 
+        # The endpoints newer than the spec copy: append, sync, schema migration.
+        appended = await datasets.add_datapoints(v4.id, [{"prompt": "p3", "group": "g3"}])
+        assert appended.accepted_count == 1
+        sync = await batches.sync(on_v4.id)
+        await batches.get_sync(on_v4.id, sync.sync_id)
+        await batches.wait_for_sync(on_v4.id, sync, timeout=10)
+        update = await datasets.update(v4.id, name="V4 data, renamed", schema=V4_SCHEMA)
+        if update.migration_job_id is not None:
+            await datasets.get_schema_migration(v4.id, update.migration_job_id)
+            await datasets.wait_for_schema_migration(v4.id, update, timeout=10)
+
         job = await batches.request_export(on_v4.id)
         export = await batches.wait_for_export(on_v4.id, job, timeout=10)
         archive = await batches.download_export(export, downloads / "export.zip")
