@@ -9,6 +9,7 @@ from pathlib import Path, PurePath
 from typing import Any, Final
 
 from .._converter import converter
+from .._paths import DATASET_TEMPLATE, DATASETS_PATH
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -33,8 +34,6 @@ from ._dataset_changes import DatasetChangesMixin
 
 __all__ = ["CONTENT_TYPES", "DatasetsResource"]
 
-DATASETS_PATH: Final = "/api/v1/data-collection/datasets"
-DATASET_TEMPLATE: Final = DATASETS_PATH + "/{dataset_id}"
 
 #: The ``Content-Type`` sent with an upload when the upload URL names none, by extension.
 #: JSON Lines has no registered type; ``application/jsonl`` is the one jsonlines.org uses.
