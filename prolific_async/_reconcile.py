@@ -9,21 +9,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from attrs import define, field, frozen
 
+from ._converter import converter
 from ._signal import Signal
 from .errors import ProlificError, ReconciliationError
 from .models.batches import Batch, TaskDetails
 from .models.bulk import BulkRequest, CreateBatchRequest
+from .models.layout import Page
 
-__all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend"]
+__all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend", "layout_digest"]
 
 #: How often a leader waits again for members that joined its group while it waited.
 SETTLE_ROUNDS: Final = 8
+
+
+def layout_digest(pages: Sequence[Page] | None) -> str | None:
+    """A digest of a layout with every ``id`` left out (``None`` for no layout).
+
+    The server gives pages, rows, columns and items ids of its own, so a listed
+    batch's layout equals the request's only once the ids are dropped.
+    """
+    if not pages:
+        return None
+    wire = converter.unstructure(list(pages), list[Page])
+    canonical = json.dumps(_without_ids(wire), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _without_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_ids(item) for key, item in value.items() if key != "id"}
+    if isinstance(value, list):
+        return [_without_ids(item) for item in value]
+    return value
 
 
 @frozen
@@ -31,36 +56,29 @@ class MatchKey:
     """What a batch shows in a listing, and so what reconciliation can match it by.
 
     A batch made for a request shows the request's key (:meth:`of_request`); a listed
-    batch shows :meth:`of_batch`. Requests with equal keys are interchangeable: any batch
-    matching the key satisfies any of them. A create's ``batch_items`` and
-    ``auto_sync_enabled`` are not part of it: the listing gives a layout back with ids
-    the server assigned, and a sync flag left out shows the server's default, so neither
-    can be compared with the request; two creates that differ only there are told apart
-    by the fingerprint (the journal), not here.
+    batch is compared with :meth:`matches`. Requests with equal keys are
+    interchangeable: any batch matching the key satisfies any of them. The layout
+    (``batch_items``, ids left out) is part of the key, so two creates that differ only
+    in their layout are never given each other's batch; ``auto_sync_enabled`` is
+    compared only when the request sets it (left out, the server's default shows).
     """
 
     workspace_id: str
     name: str
     task_details: TaskDetails
     dataset_ids: frozenset[str]
-
-    @classmethod
-    def of_batch(cls, batch: Batch) -> MatchKey:
-        """The key a listed batch shows."""
-        return cls(
-            batch.workspace_id,
-            batch.name,
-            batch.task_details,
-            frozenset(dataset.id for dataset in batch.datasets),
-        )
+    layout: str | None = None
+    """:func:`layout_digest` of the batch's layout."""
+    auto_sync_enabled: bool | None = None
+    """The flag the request set; ``None``: any."""
 
     @classmethod
     def of_request(cls, request: BulkRequest, source: Batch | None = None) -> MatchKey:
         """The key a batch made for ``request`` shows; a duplicate needs its ``source``.
 
-        A copy is in its source's workspace with its task details, named as asked or
-        ``"<source name> (Copy)"``, and shares the source's datasets unless it was made
-        with ``upload_new_dataset``.
+        A copy is in its source's workspace with its task details and layout, named as
+        asked or ``"<source name> (Copy)"``, and shares the source's datasets unless it
+        was made with ``upload_new_dataset``.
 
         Raises:
             ValueError: a duplicate without its source.
@@ -68,17 +86,47 @@ class MatchKey:
         if isinstance(request, CreateBatchRequest):
             dataset_ids = () if request.dataset_id is None else (request.dataset_id,)
             return cls(
-                request.workspace_id, request.name, request.task_details, frozenset(dataset_ids)
+                request.workspace_id,
+                request.name,
+                request.task_details,
+                frozenset(dataset_ids),
+                layout_digest(request.batch_items),
+                request.auto_sync_enabled,
             )
         if source is None:
             raise ValueError("the match key of a duplicate needs its source batch")
-        copy = cls.of_batch(source)
         return cls(
-            copy.workspace_id,
+            source.workspace_id,
             request.name if request.name is not None else f"{source.name} (Copy)",
-            copy.task_details,
-            frozenset() if request.upload_new_dataset else copy.dataset_ids,
+            source.task_details,
+            frozenset() if request.upload_new_dataset else _dataset_ids(source),
+            layout_digest(source.batch_items),
         )
+
+    def matches(self, batch: Batch) -> bool | None:
+        """Whether a listed batch is one a request of this key made.
+
+        ``True``: it shows this key. ``False``: it is another batch. ``None``: it looks
+        alike (workspace, name, task details and datasets) but its layout or sync flag
+        differ: made by a request that differs only there, or changed by the server;
+        reconciliation never resends while such a batch is unexplained.
+        """
+        if (
+            batch.name != self.name
+            or batch.workspace_id != self.workspace_id
+            or batch.task_details != self.task_details
+            or _dataset_ids(batch) != self.dataset_ids
+        ):
+            return False
+        if layout_digest(batch.batch_items) != self.layout:
+            return None
+        if self.auto_sync_enabled is not None and batch.auto_sync_enabled is not None:
+            return None if batch.auto_sync_enabled != self.auto_sync_enabled else True
+        return True
+
+
+def _dataset_ids(batch: Batch) -> frozenset[str]:
+    return frozenset(dataset.id for dataset in batch.datasets)
 
 
 class Member(Protocol):
@@ -247,20 +295,23 @@ class Reconciler:
         A candidate matches ``match_key``, is not claimed, and was created no earlier
         than the members' earliest first send minus the margin. With ``k`` members and
         ``m`` candidates: if ``m <= k``, the first ``m`` members (by index) adopt one
-        each, oldest batch first, and claim it; the others are sent again. If ``m > k``,
-        every member fails with :class:`~prolific_async.errors.ReconciliationError`.
+        each, oldest batch first, and claim it; the others are sent again, unless an
+        unclaimed look-alike (:meth:`MatchKey.matches` is ``None``) is in the window:
+        then they fail with :class:`~prolific_async.errors.ReconciliationError` instead of
+        risking a second batch. If ``m > k``, every member fails with it.
         """
         earliest = min(member.started_at or datetime.now(UTC) for member in members)
+        in_window = [
+            batch
+            for batch in listing
+            if batch.id not in self.claimed and batch.created_at >= earliest - self._margin
+        ]
+        verdicts = [(batch, match_key.matches(batch)) for batch in in_window]
         candidates = sorted(
-            (
-                batch
-                for batch in listing
-                if batch.id not in self.claimed
-                and MatchKey.of_batch(batch) == match_key
-                and batch.created_at >= earliest - self._margin
-            ),
+            (batch for batch, verdict in verdicts if verdict is True),
             key=lambda batch: (batch.created_at, batch.id),
         )
+        lookalikes = [batch.id for batch, verdict in verdicts if verdict is None]
         members = sorted(members, key=lambda member: member.index)
         if len(candidates) > len(members):
             ids = [batch.id for batch in candidates]
@@ -276,8 +327,17 @@ class Reconciler:
         for member, batch in zip(members, candidates, strict=False):
             self.claimed.add(batch.id)
             decisions[member.index] = Adopt(batch)
+        unexplained: Decision = Resend()
+        if lookalikes:
+            unexplained = ReconciliationError(
+                f"batches in workspace {match_key.workspace_id!r} look like the one a request "
+                f"whose outcome is unknown would make but differ in layout or auto-sync "
+                f"({lookalikes}): another request of this run may have made them, or the "
+                "server changed the layout. Nothing was sent again: check them by hand.",
+                candidates=lookalikes,
+            )
         for member in members[len(candidates) :]:
-            decisions[member.index] = Resend()
+            decisions[member.index] = unexplained
         return decisions
 
     async def _listing(self, workspace_id: str, *, not_before: datetime) -> list[Batch]:

@@ -177,10 +177,10 @@ def test_a_field_set_on_a_request_reaches_body_fingerprint_and_match_key() -> No
     [{"batch_items": [PAGE]}, {"auto_sync_enabled": False}, {"auto_sync_enabled": True}],
     ids=["batch_items", "auto_sync-off", "auto_sync-on"],
 )
-def test_layout_and_auto_sync_are_sent_and_fingerprinted_but_not_matched(
+def test_layout_and_auto_sync_are_sent_fingerprinted_and_matched(
     fields: dict[str, Any],
 ) -> None:
-    """The new create fields join the body and the fingerprint when set, not the match key."""
+    """The layout and sync flag join the body, the fingerprint and the match key when set."""
     plain = CreateBatchRequest("n", WS, DETAILS, "ds-1")
     given = CreateBatchRequest("n", WS, DETAILS, "ds-1", **fields)
     body = converter.unstructure(given)
@@ -189,7 +189,7 @@ def test_layout_and_auto_sync_are_sent_and_fingerprinted_but_not_matched(
             converter.unstructure(value, list[Page]) if name == "batch_items" else value
         )
     assert fingerprint(given) != fingerprint(plain)
-    assert MatchKey.of_request(given) == MatchKey.of_request(plain)
+    assert MatchKey.of_request(given) != MatchKey.of_request(plain)
 
 
 def test_a_field_added_to_the_request_class_follows_without_other_edits() -> None:

@@ -18,6 +18,7 @@ from prolific_async import (
     TaskDetails,
 )
 from prolific_async._reconcile import Adopt, MatchKey, Reconciler, Resend
+from prolific_async.models import Column, FreeTextItem, Page, Row
 from prolific_async.models.batches import BatchDataset
 
 WS = "ws-1"
@@ -191,23 +192,64 @@ async def test_members_of_a_workspace_share_one_listing() -> None:
 
 
 def test_a_create_matches_the_batch_it_makes() -> None:
-    """The key of a create equals the key of the batch made for it, dataset included."""
-    request = CreateBatchRequest("n", WS, DETAILS, "ds-1")
-    assert MatchKey.of_request(request) == MatchKey.of_batch(
-        batch("x", name="n", dataset_ids=("ds-1",))
-    )
-    assert MatchKey.of_request(request) != MatchKey.of_batch(batch("x", name="n"))
+    """A create's key matches the batch made for it, dataset included."""
+    key = MatchKey.of_request(CreateBatchRequest("n", WS, DETAILS, "ds-1"))
+    assert key.matches(batch("x", name="n", dataset_ids=("ds-1",))) is True
+    assert key.matches(batch("x", name="n")) is False
 
 
 def test_a_duplicate_matches_a_copy_of_its_source() -> None:
     """A copy: the source's workspace, details and datasets, named as asked or "(Copy)"."""
     source = batch("src", name="Source", dataset_ids=("ds-1",))
     default = MatchKey.of_request(DuplicateBatchRequest("src"), source)
-    assert default == MatchKey.of_batch(batch("c", name="Source (Copy)", dataset_ids=("ds-1",)))
+    assert default.matches(batch("c", name="Source (Copy)", dataset_ids=("ds-1",))) is True
     named = MatchKey.of_request(DuplicateBatchRequest("src", "Mine"), source)
     assert named.name == "Mine"
     fresh = MatchKey.of_request(DuplicateBatchRequest("src", upload_new_dataset=True), source)
     assert fresh.dataset_ids == frozenset()
+
+
+LAYOUT_A = [Page(rows=[Row(columns=[Column(items=[FreeTextItem(description="A?")])])])]
+LAYOUT_B = [Page(rows=[Row(columns=[Column(items=[FreeTextItem(description="B?")])])])]
+
+
+def with_layout(batch_id: str, pages: list[Page], *, ids: bool = True) -> Batch:
+    """A listed batch showing ``pages``, with ids the server would have assigned."""
+    if ids:
+        pages = [attrs.evolve(page, id=f"{batch_id}-page") for page in pages]
+    return attrs.evolve(batch(batch_id), batch_items=pages)
+
+
+def test_the_layout_is_part_of_the_key_without_its_server_ids() -> None:
+    """A batch matches a create's layout whatever ids the server gave it, and no other."""
+    key = MatchKey.of_request(CreateBatchRequest("same", WS, DETAILS, batch_items=LAYOUT_A))
+    assert key.matches(with_layout("a", LAYOUT_A)) is True
+    assert key.matches(with_layout("b", LAYOUT_B)) is None  # alike, but another layout
+    assert (
+        MatchKey.of_request(CreateBatchRequest("same", WS, DETAILS)).matches(
+            with_layout("a", LAYOUT_A)
+        )
+        is None
+    )
+
+
+def test_auto_sync_is_compared_only_when_the_request_sets_it() -> None:
+    """A create that leaves auto_sync_enabled out accepts the server's default."""
+    listed = attrs.evolve(batch("a"), auto_sync_enabled=True)
+    assert MatchKey.of_request(CreateBatchRequest("same", WS, DETAILS)).matches(listed) is True
+    on = MatchKey.of_request(CreateBatchRequest("same", WS, DETAILS, auto_sync_enabled=True))
+    off = MatchKey.of_request(CreateBatchRequest("same", WS, DETAILS, auto_sync_enabled=False))
+    assert on.matches(listed) is True
+    assert off.matches(listed) is None
+
+
+def test_a_lookalike_with_another_layout_is_never_adopted_nor_resent_over() -> None:
+    """A request whose batch is not listed, beside a look-alike of another layout, asks a human."""
+    key = MatchKey.of_request(CreateBatchRequest("same", WS, DETAILS, batch_items=LAYOUT_A))
+    decisions = reconciler().decide(key, [Member(0)], [with_layout("b", LAYOUT_B)])
+    assert adopted(decisions) == {}
+    assert isinstance(decisions[0], ReconciliationError)
+    assert decisions[0].candidates == ["b"]
 
 
 def test_a_duplicate_key_needs_its_source() -> None:
