@@ -18,9 +18,10 @@ from typing import Any
 
 from . import errors
 from ._body import APIResponse
+from ._call import CallState
 from ._client import ProlificClient
 from ._journal import Journal
-from ._retry import RetryPolicy
+from ._retry import RateGate, RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._testing import set_testing
 from ._version import __version__
@@ -136,6 +137,7 @@ __all__ = [
     "BatchStatus",
     "BatchSyncFailedError",
     "BulkResult",
+    "CallState",
     "ClientClosedError",
     "ConflictError",
     "CreateBatchRequest",
@@ -161,6 +163,7 @@ __all__ = [
     "ProvisionError",
     "ProvisionRequest",
     "ProvisionResult",
+    "RateGate",
     "RateLimitError",
     "ReconciliationError",
     "ResponseValidationError",

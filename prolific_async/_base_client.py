@@ -209,7 +209,6 @@ class BaseClient:
         cast_to: type[T],
         params: Mapping[str, str] | None = None,
         template: str | None = None,
-        state: CallState | None = None,
     ) -> T:
         """Send a GET to ``path`` (below the base URL) and decode its answer as ``cast_to``.
 
@@ -217,11 +216,9 @@ class BaseClient:
         same retry policy, 429 gate and error mapping as every wrapped call.
         ``cast_to=APIResponse`` returns the decoded response as it is. ``template``
         names the endpoint (``/batches/{batch_id}``) for the once-per-endpoint
-        deprecation warning; ``state`` collects what the call did, even when it fails.
+        deprecation warning.
         """
-        return await self.request(
-            "GET", path, cast_to=cast_to, params=params, template=template, state=state
-        )
+        return await self.request("GET", path, cast_to=cast_to, params=params, template=template)
 
     async def post(
         self,
@@ -231,11 +228,10 @@ class BaseClient:
         body: Any = None,
         params: Mapping[str, str] | None = None,
         template: str | None = None,
-        state: CallState | None = None,
     ) -> T:
         """Send a POST with a JSON ``body``; resent only when it provably did not act."""
         return await self.request(
-            "POST", path, cast_to=cast_to, body=body, params=params, template=template, state=state
+            "POST", path, cast_to=cast_to, body=body, params=params, template=template
         )
 
     async def patch(
@@ -246,11 +242,10 @@ class BaseClient:
         body: Any = None,
         params: Mapping[str, str] | None = None,
         template: str | None = None,
-        state: CallState | None = None,
     ) -> T:
         """Send a PATCH with a JSON ``body`` and decode its answer as ``cast_to``."""
         return await self.request(
-            "PATCH", path, cast_to=cast_to, body=body, params=params, template=template, state=state
+            "PATCH", path, cast_to=cast_to, body=body, params=params, template=template
         )
 
     async def delete(
@@ -260,12 +255,9 @@ class BaseClient:
         cast_to: type[T],
         params: Mapping[str, str] | None = None,
         template: str | None = None,
-        state: CallState | None = None,
     ) -> T:
         """Send a DELETE to ``path`` and decode its answer as ``cast_to``."""
-        return await self.request(
-            "DELETE", path, cast_to=cast_to, params=params, template=template, state=state
-        )
+        return await self.request("DELETE", path, cast_to=cast_to, params=params, template=template)
 
     async def request(
         self,
@@ -279,6 +271,10 @@ class BaseClient:
         state: CallState | None = None,
     ) -> T:
         """Send one API call and decode its 2xx answer as ``cast_to``.
+
+        ``state``, a :class:`CallState`, collects what the call did (attempts sent, 429s
+        met, when it was last sent) even when it fails: what a layer that retries on its
+        own, like the bulk layer, needs to know.
 
         Raises:
             APIStatusError: (a subclass per status) for a non-2xx answer.

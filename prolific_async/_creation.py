@@ -34,8 +34,8 @@ async def post_creating(
         CreatedButUnreadableError: the answer was a 2xx that is not a readable batch.
     """
     try:
-        response = await client.post(
-            path, cast_to=APIResponse, body=body, template=template, state=state
+        response = await client.request(
+            "POST", path, cast_to=APIResponse, body=body, template=template, state=state
         )
     except ResponseValidationError as error:  # a 2xx whose body is not JSON
         raise _created(error, batch_id=None) from error
