@@ -84,6 +84,7 @@ class ProlificClient(BaseClient):
         tasks_per_group: int | None = None,
         dataset_name: str | None = None,
         batch_items: Sequence[Page] | None = None,
+        auto_sync_enabled: bool | None = None,
         timeout: float = 900.0,  # noqa: ASYNC109 (each wait's deadline, not a cancel scope)
     ) -> Batch:
         """Make a READY batch from a data file: dataset, upload, batch, setup, wait.
@@ -98,6 +99,7 @@ class ProlificClient(BaseClient):
             tasks_per_group: tasks per participant (server default 1).
             dataset_name: the dataset's name, if not ``name``.
             batch_items: a configurable layout for the batch.
+            auto_sync_enabled: turn datapoints appended later into tasks automatically.
             timeout: seconds each wait (upload processing, setup) may take.
 
         Returns:
@@ -120,6 +122,7 @@ class ProlificClient(BaseClient):
             tasks_per_group=tasks_per_group,
             dataset_name=dataset_name,
             batch_items=batch_items,
+            auto_sync_enabled=auto_sync_enabled,
             timeout=timeout,
         )
         return await provision_batch(self, request)
@@ -134,8 +137,7 @@ class ProlificClient(BaseClient):
 
         Batches are created through ``batches.create_many``, so each exists exactly once
         whatever the network does; datasets are created and filled, and batches set up
-        and awaited, ``concurrency`` at a time. Requests are read lazily. ``batch_items``
-        is not supported here (the bulk layer creates plain batches).
+        and awaited, ``concurrency`` at a time. Requests are read lazily.
         """
         from ._provision import provision_many
 

@@ -20,7 +20,10 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._converter import converter
+from ._creation import post_creating
 from ._fanout import fan_out
+from ._paths import BATCHES_PATH
 from ._sentinel import NOT_GIVEN
 from .errors import ProlificError, ProvisionError
 from .models.batches import Batch
@@ -90,13 +93,8 @@ async def provision_batch(client: ProlificClient, request: ProvisionRequest) -> 
     """
     dataset = await _make_dataset(client, request)
     try:
-        batch = await client.batches.create(
-            name=request.name,
-            workspace_id=request.workspace_id,
-            task_details=request.task_details,
-            dataset_id=dataset.id,
-            batch_items=request.batch_items,
-        )
+        body = converter.unstructure(request.batch_request(dataset.id))  # the one wire form
+        batch = await post_creating(client, BATCHES_PATH, body=body, template=BATCHES_PATH)
     except ProlificError as error:
         raise ProvisionError.at("create batch", error, dataset=dataset) from error
     return await _make_ready(client, request, dataset, batch)
@@ -201,14 +199,7 @@ class _Pipelines:
             return None
         key = str(index)
         self.waiting[key] = (index, request, dataset)
-        return CreateBatchRequest(
-            request.name,
-            request.workspace_id,
-            request.task_details,
-            dataset.id,
-            batch_items=request.batch_items,
-            key=key,
-        )
+        return request.batch_request(dataset.id, key=key)
 
     async def _finish(self, created: BulkResult) -> None:
         """Set a created batch up and wait for it; report the pipeline either way."""

@@ -306,3 +306,29 @@ async def test_a_caller_session_default_token_never_reaches_storage(
         dataset = await client.datasets.create(name="d", workspace_id=WS)
         await client.datasets.upload(dataset.id, CSV, filename="d.csv")
     assert_token_never_reached_storage(fake)
+
+
+async def test_provision_sets_auto_sync_on_the_batch(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """provision_batch and provision_many pass auto_sync_enabled to the batch they create."""
+    batch = await client.provision_batch(
+        name="Synced",
+        workspace_id=WS,
+        task_details=DETAILS,
+        dataset=CSV,
+        filename="s.csv",
+        auto_sync_enabled=True,
+    )
+    assert fake.batches[batch.id].auto_sync_enabled is True
+    request = ProvisionRequest(
+        name="Synced too",
+        workspace_id=WS,
+        task_details=DETAILS,
+        dataset=CSV,
+        filename="t.csv",
+        auto_sync_enabled=True,
+    )
+    (result,) = [r async for r in client.provision_many([request])]
+    assert result.batch is not None, result.error
+    assert fake.batches[result.batch.id].auto_sync_enabled is True

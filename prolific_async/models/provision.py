@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from attrs import field, frozen, validators
 
 from .batches import Batch, TaskDetails
+from .bulk import CreateBatchRequest
 from .datasets import Dataset, DatasetSchema
 from .layout import Page
 
@@ -52,8 +53,24 @@ class ProvisionRequest:
     """How many tasks each participant gets (the server's default, 1, when ``None``)."""
     batch_items: Sequence[Page] | None = None
     """A configurable layout for the batch, or ``None``."""
+    auto_sync_enabled: bool | None = field(
+        default=None, validator=validators.optional(validators.instance_of(bool))
+    )
+    """Turn datapoints appended later into tasks automatically (server default: off)."""
     timeout: float = 900.0
     """Seconds each wait (upload processing, setup) may take."""
+
+    def batch_request(self, dataset_id: str, *, key: str | None = None) -> CreateBatchRequest:
+        """The create of this pipeline's batch on ``dataset_id``: its fields, written once."""
+        return CreateBatchRequest(
+            self.name,
+            self.workspace_id,
+            self.task_details,
+            dataset_id,
+            batch_items=self.batch_items,
+            auto_sync_enabled=self.auto_sync_enabled,
+            key=key,
+        )
 
 
 @frozen(kw_only=True)
