@@ -20,6 +20,7 @@ from . import errors
 from ._body import APIResponse
 from ._client import ProlificClient
 from ._journal import Journal
+from ._loaders import load_layout, load_schema
 from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._testing import set_testing
@@ -37,6 +38,7 @@ from .errors import (
     DatasetProcessingError,
     DatasetSchemaPendingError,
     ExportFailedError,
+    InputFileError,
     InternalServerError,
     JobFailedError,
     JournalError,
@@ -144,6 +146,7 @@ __all__ = [
     "DatasetStatus",
     "DuplicateBatchRequest",
     "ExportFailedError",
+    "InputFileError",
     "InternalServerError",
     "JobFailedError",
     "Journal",
@@ -169,5 +172,7 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "errors",
+    "load_layout",
+    "load_schema",
     "set_testing",
 ]

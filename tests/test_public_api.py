@@ -36,6 +36,7 @@ TOP_LEVEL = {
     "DatasetStatus",
     "DuplicateBatchRequest",
     "ExportFailedError",
+    "InputFileError",
     "InternalServerError",
     "JobFailedError",
     "Journal",
@@ -62,6 +63,8 @@ TOP_LEVEL = {
     "WaitTimeoutError",
     "__version__",
     "errors",
+    "load_layout",
+    "load_schema",
     "set_testing",
 }
 
