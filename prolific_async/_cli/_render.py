@@ -17,6 +17,7 @@ from rich.text import Text
 from ..models.batches import Batch
 from ..models.bulk import BulkResult
 from ..models.datasets import Dataset, ImportRecordError
+from ..models.exports import BatchExport
 from ..models.responses import ResponseAnswer, TaskResponse
 from ._shared import stderr, stdout
 
@@ -28,6 +29,8 @@ __all__ = [
     "batch_table",
     "dataset_tables",
     "expiry",
+    "exports_table",
+    "ids_table",
     "progress_bar",
     "rejected_table",
     "responses_table",
@@ -142,6 +145,33 @@ def dataset_tables(dataset: Dataset) -> list[Table]:
             )
         tables.append(imports)
     return tables
+
+
+def ids_table(title: str, column: str, ids: Iterable[str]) -> Table:
+    """A list of ids (tasks, task groups), one per row."""
+    table = _table(title, [column])
+    for value in ids:
+        table.add_row(_cell(value))
+    return table
+
+
+def exports_table(batch_id: str, exports: list[BatchExport]) -> Table:
+    """A batch's export jobs, one row each (the URL only in --json: it is long)."""
+    table = _table(
+        f"{len(exports)} export jobs of batch {batch_id}",
+        ["export", "status", "created", "study", "from", "to", "link expires"],
+    )
+    for export in exports:
+        table.add_row(
+            _cell(export.export_id),
+            status_text(export.status),
+            _cell(export.created_at),
+            _cell(export.study_id),
+            _cell(export.from_),
+            _cell(export.to),
+            _cell(export.expires_at),
+        )
+    return table
 
 
 def rejected_table(records: list[ImportRecordError]) -> Table:
