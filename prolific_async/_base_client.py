@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import aiohttp
 from yarl import URL
 
-from ._body import APIResponse, decode_json, structure_response
+from ._body import APIResponse, body_arguments, decode_json, structure_response
 from ._call import CallState, connection_trace, current_call
 from ._config import DEFAULT_BASE_URL, USER_AGENT, base_url_from, ssl_from, token_from
 from ._deprecation import DeprecationNotices
@@ -367,9 +367,8 @@ class BaseClient:
             session.request(
                 method,
                 URL(url, encoded=True),
-                json=body,
                 params=params,
-                headers=self._headers,
+                **body_arguments(body, self._headers),
                 timeout=self._timeout,
                 allow_redirects=False,
                 raise_for_status=False,  # a caller's session may say otherwise

@@ -1,9 +1,10 @@
-"""Reading a response body: from bytes to JSON, and from JSON to the model asked for."""
+"""Bodies: what a request sends (JSON or raw bytes), and a 2xx answer read as a model."""
 
 from __future__ import annotations
 
 import json
 import typing
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -15,9 +16,28 @@ from cattrs.v import format_exception
 from ._converter import converter
 from .errors import ResponseValidationError
 
-__all__ = ["APIResponse", "decode_json", "structure_response"]
+__all__ = ["APIResponse", "RawBody", "body_arguments", "decode_json", "structure_response"]
 
 T = TypeVar("T")
+
+
+@frozen
+class RawBody:
+    """A request body sent as these bytes with this ``Content-Type``, not as JSON.
+
+    For the one endpoint that takes no JSON: appending datapoints takes JSON Lines.
+    Bytes, so an attempt that may be resent sends exactly the same body.
+    """
+
+    content: bytes
+    content_type: str
+
+
+def body_arguments(body: Any, headers: Mapping[str, str]) -> dict[str, Any]:
+    """The ``aiohttp`` request arguments that send ``body``: JSON, or a :class:`RawBody`."""
+    if isinstance(body, RawBody):
+        return {"data": body.content, "headers": {**headers, "Content-Type": body.content_type}}
+    return {"json": body, "headers": headers}
 
 
 @frozen

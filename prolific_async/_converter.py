@@ -15,6 +15,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from .models.batches import BatchStatus, TaskDetails
 from .models.bulk import CreateBatchRequest, DuplicateBatchRequest
+from .models.dataset_changes import MigrationStatus
 from .models.datasets import (
     DatasetSchema,
     DatasetStatus,
@@ -40,6 +41,7 @@ from .models.layout import (
     ValidationRule,
 )
 from .models.responses import ResponseAnswer
+from .models.syncs import SyncStatus
 
 __all__ = ["configure_converter", "converter", "make_converter"]
 
@@ -52,6 +54,8 @@ OPEN_ENUMS: tuple[type[enum.StrEnum], ...] = (
     ImportStatus,
     SchemaFieldType,
     ExportStatus,
+    SyncStatus,
+    MigrationStatus,
     InstructionType,
     DisplayPosition,
     ContentFormat,

@@ -1,6 +1,7 @@
 """Plain attrs models of the API's objects, one module per noun; they know nothing of JSON."""
 
 from .batches import Batch, BatchDataset, BatchStatus, TaskDetails
+from .dataset_changes import DatapointsAppended, DatasetUpdate, MigrationStatus, SchemaMigration
 from .datasets import (
     Dataset,
     DatasetSchema,
@@ -40,6 +41,7 @@ from .layout import (
     VideoNarrationItem,
 )
 from .responses import InstructionResponse, ResponseAnswer, TaskResponse
+from .syncs import BatchSync, SyncStatus
 
 __all__ = [
     "AnswerValue",
@@ -48,13 +50,16 @@ __all__ = [
     "BatchExport",
     "BatchReport",
     "BatchStatus",
+    "BatchSync",
     "ChoiceOption",
     "Column",
     "ContentFormat",
+    "DatapointsAppended",
     "Dataset",
     "DatasetFieldItem",
     "DatasetSchema",
     "DatasetStatus",
+    "DatasetUpdate",
     "DatasetUpload",
     "DisplayPosition",
     "ExportStatus",
@@ -69,6 +74,7 @@ __all__ = [
     "InstructionType",
     "ItemType",
     "LayoutItem",
+    "MigrationStatus",
     "MultipleChoiceItem",
     "MultipleChoiceWithFreeTextItem",
     "Page",
@@ -77,6 +83,8 @@ __all__ = [
     "Row",
     "SchemaField",
     "SchemaFieldType",
+    "SchemaMigration",
+    "SyncStatus",
     "TaskDetails",
     "TaskResponse",
     "UnitOption",

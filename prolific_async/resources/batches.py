@@ -18,6 +18,7 @@ from ..models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
 from ..models.layout import Page
 from ._batch_results import BatchResultsMixin
 from ._batch_setup import BatchSetupMixin, layout_body
+from ._batch_sync import BatchSyncMixin
 
 if TYPE_CHECKING:
     from .._journal import Journal
@@ -50,11 +51,12 @@ class _BatchList:
     meta: dict[str, Any] | None = None
 
 
-class BatchesResource(BatchSetupMixin, BatchResultsMixin, Resource):
+class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resource):
     """Batches: the unit of work participants are allocated tasks from.
 
     Creating and changing batches is here; setting them up and waiting for them is in
-    :class:`BatchSetupMixin`, their responses, report and exports in
+    :class:`BatchSetupMixin`, syncing them with appended datapoints in
+    :class:`BatchSyncMixin`, their responses, report and exports in
     :class:`BatchResultsMixin`.
     """
 

@@ -29,6 +29,7 @@ from ..models.datasets import (
     ImportStatus,
     UploadURL,
 )
+from ._dataset_changes import DatasetChangesMixin
 
 __all__ = ["CONTENT_TYPES", "DatasetsResource"]
 
@@ -65,8 +66,12 @@ async def _read_stream(stream: AsyncIterable[bytes]) -> bytes:
     return b"".join(chunks)
 
 
-class DatasetsResource(Resource):
-    """Datasets: the datapoints a batch's tasks are built from."""
+class DatasetsResource(DatasetChangesMixin, Resource):
+    """Datasets: the datapoints a batch's tasks are built from.
+
+    Creating, uploading to and following datasets is here; updating them and appending
+    datapoints in :class:`DatasetChangesMixin`.
+    """
 
     async def create(
         self, *, name: str, workspace_id: str, schema: DatasetSchema | None = None

@@ -29,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--latency", type=float, default=0.0, help="seconds added to each request (default: 0)"
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a throwaway CA and print SSL_CERT_FILE=<its PEM file> "
+        "(needs prolific-async[tls])",
+    )
     return parser
 
 
@@ -44,10 +50,13 @@ def main(argv: list[str] | None = None) -> int:
                 token=args.token,
                 seed=args.seed,
                 latency=args.latency,
+                tls=args.tls,
             )
         )
     except KeyboardInterrupt:  # Ctrl-C where no signal handler could be installed
         pass
+    except ImportError as exc:  # --tls without the tls extra
+        parser.exit(1, f"error: {exc}\n")
     except OSError as exc:
         parser.exit(1, f"error: cannot listen on {args.host}:{args.port}: {exc}\n")
     return 0

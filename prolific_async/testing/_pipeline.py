@@ -40,6 +40,7 @@ from ._traffic import (
     RecordedRequest,
     TokenBucket,
     decode_json,
+    record_answer,
     redact_headers,
 )
 
@@ -50,6 +51,26 @@ __all__ = ["Latency", "RequestPipeline"]
 
 #: A fixed latency in seconds, or a draw from the fake's seeded generator.
 Latency = float | Callable[[random.Random], float]
+
+
+def _record(
+    log: list[RecordedRequest],
+    recorded: RecordedRequest,
+    request: web.Request,
+    response: web.StreamResponse,
+) -> None:
+    """Log the answer next to its request: nothing was answered if the connection is cut."""
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        return
+    body = response.body if isinstance(response, web.Response) else None
+    is_json = isinstance(body, bytes) and response.content_type == "application/json"
+    record_answer(
+        log,
+        recorded,
+        status=response.status,
+        body=decode_json(body) if is_json and isinstance(body, bytes) else None,
+    )
 
 
 class RequestPipeline:
@@ -116,25 +137,28 @@ class RequestPipeline:
     async def _handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         raw = await request.read()
         storage = request.path.startswith(STORAGE_PREFIX)
-        (self.storage_requests if storage else self.requests).append(
-            RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=redact_headers(request.headers),
-                json=None if storage else decode_json(raw),
-            )
+        log = self.storage_requests if storage else self.requests
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=redact_headers(request.headers),
+            json=None if storage else decode_json(raw),
         )
+        log.append(recorded)
         self.stats.arrived(request.method, self._route_name(request))
         try:
             if storage:
-                return await self._serve(request, handler, storage=True)
-            async with self._slots or contextlib.nullcontext():
-                self.stats.started_serving()
-                try:
-                    return await self._serve(request, handler)
-                finally:
-                    self.stats.finished_serving()
+                response = await self._serve(request, handler, storage=True)
+            else:
+                async with self._slots or contextlib.nullcontext():
+                    self.stats.started_serving()
+                    try:
+                        response = await self._serve(request, handler)
+                    finally:
+                        self.stats.finished_serving()
+            _record(log, recorded, request, response)
+            return response
         finally:
             self.stats.answered()
 

@@ -23,6 +23,7 @@ async def serve(
     token: str | None = None,
     seed: int | None = None,
     latency: float = 0.0,
+    tls: bool = False,
 ) -> None:
     """Serve a :class:`FakeProlific` until SIGINT or SIGTERM, then stop it.
 
@@ -35,12 +36,15 @@ async def serve(
         token: the API token clients must send; ``None`` generates a random one.
         seed: seeds ids and faults; ``None`` picks a random seed (it is printed).
         latency: seconds added to each request.
+        tls: serve HTTPS with a throwaway CA, and print ``SSL_CERT_FILE=<its PEM file>``
+            so any client can trust it (needs the ``tls`` extra).
 
     Raises:
         OSError: the address is in use or cannot be bound.
         ValueError: an empty token or a negative latency.
+        ImportError: ``tls`` without the ``tls`` extra installed (the message says so).
     """
-    fake = FakeProlific(host=host, port=port, token=token, seed=seed, latency=latency)
+    fake = FakeProlific(host=host, port=port, token=token, seed=seed, latency=latency, tls=tls)
     async with fake:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -51,7 +55,8 @@ async def serve(
             f"Prolific API emulator listening on {fake.url} (seed {fake.seed})\n"
             f"PROLIFIC_URL={fake.url}\n"
             f"PROLIFIC_TOKEN={fake.token}\n"
-            "Press Ctrl-C to stop.\n"
+            + (f"SSL_CERT_FILE={fake.ca_file}\n" if fake.ca_file is not None else "")
+            + "Press Ctrl-C to stop.\n"
         )
         sys.stdout.flush()
         await stop.wait()

@@ -8,6 +8,7 @@ import random
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from ._services import Services
 from ._staging import StagingMixin, check_delay
 from ._stamps import Stamps
 from ._timeline import WorkflowConfig
+from ._tls import ThrowawayCA, certificate_hosts
 from ._traffic import EmulatorStats, RateLimit, RecordedRequest
 
 if TYPE_CHECKING:
@@ -63,6 +65,10 @@ class FakeProlific(StagingMixin):
     server. Requests to the storage stand-in (``/_storage/``: upload URLs, report and
     export links) only meet the faults: no gate, latency, rate limit or token.
 
+    With ``tls=True`` it serves HTTPS, storage links included, with a certificate from
+    a CA made for this fake alone: :meth:`client` trusts it, other clients trust the
+    PEM file at :attr:`ca_file` (``SSL_CERT_FILE=...``), deleted when the fake stops.
+
     What takes time on the real service takes time here: uploads are processed,
     setups and exports finish after their delay. Transitions are applied lazily, when
     a request or a view (:attr:`batches` ...) next looks, so no task ever runs in the
@@ -87,10 +93,12 @@ class FakeProlific(StagingMixin):
         export_delay: seconds an export job stays ``generating`` (settable).
         legacy_exports: answer export requests the older way, 200 ``complete`` with
             the URL at once (settable).
+        tls: serve HTTPS with a throwaway CA (needs the ``tls`` extra: trustme).
 
     Raises:
         ValueError: an empty token, a negative latency or delay, or a
             ``max_concurrency`` below 1.
+        ImportError: ``tls=True`` without trustme (the message names the extra).
     """
 
     def __init__(
@@ -109,6 +117,7 @@ class FakeProlific(StagingMixin):
         setup_delay: float = 0.05,
         export_delay: float = 0.05,
         legacy_exports: bool = False,
+        tls: bool = False,
     ) -> None:
         if token is not None and not token.strip():
             raise ValueError("token must be a non-empty string, or None to generate one")
@@ -150,6 +159,8 @@ class FakeProlific(StagingMixin):
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._clients: list[ProlificClient] = []
+        # Made now, in memory, so a missing trustme fails here rather than at start().
+        self._ca = ThrowawayCA(certificate_hosts(host)) if tls else None
 
     def __repr__(self) -> str:
         return (
@@ -161,7 +172,7 @@ class FakeProlific(StagingMixin):
 
     @property
     def url(self) -> str:
-        """The base URL clients use, e.g. ``http://127.0.0.1:54321``.
+        """The base URL clients use, e.g. ``http://127.0.0.1:54321`` (``https`` with tls).
 
         Raises:
             RuntimeError: the fake has not been started.
@@ -169,6 +180,20 @@ class FakeProlific(StagingMixin):
         if self._url is None:
             raise RuntimeError("FakeProlific has no URL before start(): use 'async with'")
         return self._url
+
+    @property
+    def tls(self) -> bool:
+        """Whether the fake serves HTTPS (``tls=True``)."""
+        return self._ca is not None
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The PEM file of the CA to trust for HTTPS (``SSL_CERT_FILE=<it>``).
+
+        ``None`` without ``tls``, before :meth:`start` and after :meth:`stop` (which
+        deletes the file).
+        """
+        return None if self._ca is None else self._ca.ca_file
 
     @property
     def token(self) -> str:
@@ -238,7 +263,9 @@ class FakeProlific(StagingMixin):
         """Return a :class:`ProlificClient` bound to this fake (its URL and token).
 
         Keyword arguments go to :class:`ProlificClient` (``retry=``, ``timeout=`` ...).
-        Close it yourself (``async with``); any still open are closed when the fake stops.
+        With ``tls``, its ``ssl_context`` trusts the fake's CA unless you pass one (or a
+        ``session``). Close it yourself (``async with``); any still open are closed when
+        the fake stops.
 
         Raises:
             RuntimeError: the fake is not running.
@@ -248,6 +275,8 @@ class FakeProlific(StagingMixin):
                 f"this FakeProlific is {self._state.value}: create clients while it runs, "
                 "inside 'async with FakeProlific() as fake'"
             )
+        if self._ca is not None and "ssl_context" not in kwargs and "session" not in kwargs:
+            kwargs["ssl_context"] = self._ca.client_context()
         client = ProlificClient(token=self._token, base_url=self.url, **kwargs)
         self._clients = [known for known in self._clients if not known.is_closed]
         self._clients.append(client)
@@ -335,13 +364,19 @@ class FakeProlific(StagingMixin):
         self._pipeline.route_names = self._services.install(app.router)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         await runner.setup()
+        ssl_context = None if self._ca is None else self._ca.server_context()
         try:
-            await web.TCPSite(runner, self._host, self._port).start()
+            await web.TCPSite(runner, self._host, self._port, ssl_context=ssl_context).start()
+            if self._ca is not None:
+                await asyncio.to_thread(self._ca.write_ca_file)
         except BaseException:
             await runner.cleanup()
+            if self._ca is not None:
+                self._ca.delete_ca_file()
             raise
         host, port = runner.addresses[0][:2]
-        self._url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        scheme = "http" if self._ca is None else "https"
+        self._url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
         self._services.storage.base_url = self._url
         self._runner = runner
         self._state = _State.RUNNING
@@ -352,11 +387,16 @@ class FakeProlific(StagingMixin):
         if self._state is _State.STOPPED:
             return
         self._state = _State.STOPPED
-        clients, self._clients = self._clients, []
-        for client in clients:
-            await client.aclose()
-        # Wakes every stalled, delayed or slowed handler: they cut their connection.
-        self._pipeline.stopping.set()
-        if self._runner is not None:
-            # Shielded: a cancelled caller must not leave the socket listening.
-            await asyncio.shield(self._runner.cleanup())
+        try:
+            clients, self._clients = self._clients, []
+            for client in clients:
+                await client.aclose()
+            # Wakes every stalled, delayed or slowed handler: they cut their connection.
+            self._pipeline.stopping.set()
+            if self._runner is not None:
+                # Shielded: a cancelled caller must not leave the socket listening.
+                await asyncio.shield(self._runner.cleanup())
+        finally:
+            # Even when cancelled: the CA file must not outlive the fake.
+            if self._ca is not None:
+                self._ca.delete_ca_file()

@@ -11,8 +11,10 @@ from aiohttp import web
 from ._batches import BatchService
 from ._datasets import DatasetService
 from ._exports import ExportService
+from ._migrations import MigrationService
 from ._stamps import Stamps
 from ._storage import Storage
+from ._sync import SyncService
 from ._timeline import Timeline, WorkflowConfig
 from ._workflow import WorkflowService
 
@@ -30,7 +32,7 @@ def install_routes(
 
 
 class Services:
-    """The batch, dataset, workflow, export and storage endpoints of one fake.
+    """The batch, dataset, workflow, export, sync, migration and storage endpoints of one fake.
 
     Args:
         stamps: ids and creation times, shared by every service.
@@ -66,6 +68,17 @@ class Services:
             config=config,
             workflow=self.workflow,
         )
+        self.migrations = MigrationService(
+            stamps=stamps, datasets=self.datasets, timeline=timeline, config=config
+        )
+        self.syncs = SyncService(
+            stamps=stamps,
+            batches=self.batches,
+            datasets=self.datasets,
+            migrations=self.migrations,
+            timeline=timeline,
+            config=config,
+        )
 
     def install(self, router: web.UrlDispatcher) -> dict[web.AbstractRoute, str]:
         """Add every route to ``router``; return each route's stats name."""
@@ -76,6 +89,8 @@ class Services:
                 *self.datasets.routes(),
                 *self.workflow.routes(),
                 *self.exports.routes(),
+                *self.migrations.routes(),
+                *self.syncs.routes(),
                 *self.storage.routes(),
             ],
         )

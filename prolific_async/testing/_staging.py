@@ -141,6 +141,24 @@ class StagingMixin:
         self._services.config.export_delay = check_delay("export_delay", value)
 
     @property
+    def sync_delay(self) -> float:
+        """Seconds a batch sync job takes once its turn comes (auto-syncs too); settable."""
+        return self._services.config.sync_delay
+
+    @sync_delay.setter
+    def sync_delay(self, value: float) -> None:
+        self._services.config.sync_delay = check_delay("sync_delay", value)
+
+    @property
+    def migration_delay(self) -> float:
+        """Seconds a schema migration stays ``processing``; settable."""
+        return self._services.config.migration_delay
+
+    @migration_delay.setter
+    def migration_delay(self, value: float) -> None:
+        self._services.config.migration_delay = check_delay("migration_delay", value)
+
+    @property
     def legacy_exports(self) -> bool:
         """Whether export requests get the older 200 ``complete`` answer; settable."""
         return self._services.config.legacy_exports

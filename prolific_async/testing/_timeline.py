@@ -33,6 +33,10 @@ class WorkflowConfig:
     """Seconds a batch spends in PROCESSING after a setup request."""
     export_delay: float = 0.05
     """Seconds an export job spends ``generating``."""
+    sync_delay: float = 0.05
+    """Seconds a batch sync job takes (manual or automatic), once its turn comes."""
+    migration_delay: float = 0.05
+    """Seconds a dataset's schema migration spends ``processing``."""
     legacy_exports: bool = False
     """Answer export requests the older way: 200 ``complete`` with the URL at once."""
 

@@ -8,9 +8,16 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from attrs import define, field, frozen, validators
+from attrs import define, evolve, field, frozen, validators
 
-__all__ = ["EmulatorStats", "RateLimit", "RecordedRequest", "TokenBucket", "redact_headers"]
+__all__ = [
+    "EmulatorStats",
+    "RateLimit",
+    "RecordedRequest",
+    "TokenBucket",
+    "record_answer",
+    "redact_headers",
+]
 
 REDACTED = "***"
 
@@ -54,6 +61,25 @@ class RecordedRequest:
     """The request headers, ``Authorization`` redacted to ``Token ***``."""
     json: Any
     """The decoded JSON body, or ``None`` when the body was empty or not JSON."""
+    response_status: int | None = None
+    """The status answered; ``None`` until the answer is sent, or when the connection
+    was cut instead (a ``drop_*`` or ``truncated`` fault, the fake stopping)."""
+    response_json: Any = None
+    """The answer's decoded JSON body; ``None`` without an answer or a JSON one."""
+
+
+def record_answer(
+    log: list[RecordedRequest], recorded: RecordedRequest, *, status: int | None, body: Any
+) -> None:
+    """Put the answer to ``recorded`` into ``log``, where it was appended on arrival.
+
+    The record is frozen, so the log gets a copy in its place. Searched from the end
+    (the request is recent); if the log was cleared meanwhile, nothing is put back.
+    """
+    for index in range(len(log) - 1, -1, -1):
+        if log[index] is recorded:
+            log[index] = evolve(recorded, response_status=status, response_json=body)
+            return
 
 
 @frozen(kw_only=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import signal
 import socket
+import ssl
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -381,3 +383,36 @@ async def test_emulator_command_serves_until_sigterm() -> None:
             await process.wait()
     assert process.returncode == 0, err.decode()
     assert out.decode().strip().endswith("Stopped.")
+
+
+async def test_emulator_tls_prints_the_ca_file_a_client_can_trust() -> None:
+    """``emulator --tls`` serves HTTPS and prints SSL_CERT_FILE; a client trusting it works."""
+    process = await spawn_cli(
+        None,
+        "emulator",
+        "--port",
+        "0",
+        "--token",
+        "cli-token",
+        "--tls",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(4)]
+        url = lines[1].strip().removeprefix("PROLIFIC_URL=")
+        assert url.startswith("https://")
+        ca_file = lines[3].strip().removeprefix("SSL_CERT_FILE=")
+        context = ssl.create_default_context(cafile=ca_file)
+        async with ProlificClient(token="cli-token", base_url=url, ssl_context=context) as client:
+            assert await client.batches.list(WS) == []
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 20)
+        assert out.decode().strip().endswith("Stopped.")
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert not await asyncio.to_thread(os.path.exists, ca_file)  # gone with the server
