@@ -7,6 +7,7 @@ key holds that array (a batch as ``batches get`` prints it, a create body); a sc
 :class:`~prolific_async.errors.InputFileError` naming the file and where in it the
 problem is: a line and column for JSON that does not parse, a JSON path
 (``$[0].rows[0].columns[0].items[1].options[0].value``) for a value of the wrong shape.
+Datapoints to append (:func:`load_records`) are JSON Lines, or one JSON array.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .errors import InputFileError
 from .models.datasets import DatasetSchema
 from .models.layout import Page
 
-__all__ = ["load_layout", "load_schema"]
+__all__ = ["load_layout", "load_records", "load_schema"]
 
 T = TypeVar("T")
 
@@ -100,13 +101,62 @@ def load_schema(path: str | os.PathLike[str]) -> DatasetSchema:
     return _structure(file, data, DatasetSchema, "$")
 
 
+def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read datapoints to append to a V4 dataset: JSON Lines, or one JSON array of objects.
+
+    Blank lines are skipped. The records are not checked against a schema here: the
+    server does that, record by record.
+
+    Args:
+        path: a ``.jsonl`` file (one JSON object per line) or a JSON array of objects.
+
+    Returns:
+        The records, for ``client.datasets.add_datapoints``.
+
+    Raises:
+        InputFileError: the file cannot be read, a line is not JSON or not an object
+            (the message names the line), or it holds no records.
+    """
+    file = Path(path)
+    text = _read_text(file)
+    if text.lstrip().startswith("["):
+        records: list[Any] = _parse(file, text)
+        for index, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise _problem(file, f"expected a JSON object, got {_kind(record)} @ $[{index}]")
+    else:
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise _problem(
+                    file, f"line {number} is not valid JSON: {exc.msg} (column {exc.colno})"
+                ) from exc
+            if not isinstance(record, dict):
+                raise _problem(file, f"line {number}: expected a JSON object, got {_kind(record)}")
+            records.append(record)
+    if not records:
+        raise _problem(file, "holds no records: expected one JSON object per line")
+    return records
+
+
 def _read_json(file: Path) -> Any:
+    return _parse(file, _read_text(file))
+
+
+def _read_text(file: Path) -> str:
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except OSError as exc:
         raise _problem(file, f"cannot be read ({exc.strerror or exc})") from exc
     except UnicodeDecodeError as exc:
         raise _problem(file, f"is not UTF-8 text (byte {exc.start})") from exc
+
+
+def _parse(file: Path, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -16,6 +16,7 @@ import pytest
 import prolific_async
 from prolific_async import InputFileError, ProlificError, load_layout, load_schema
 from prolific_async._converter import converter
+from prolific_async._loaders import load_records
 from prolific_async.models import DatasetSchema, Page
 
 REAL_PAYLOADS = Path(__file__).resolve().parents[2] / "shared" / "real-payloads"
@@ -198,3 +199,35 @@ def test_a_loader_takes_a_string_path(tmp_path: Path) -> None:
     file = tmp_path / "layout.json"
     file.write_text(json.dumps([PAGE]))
     assert load_layout(str(file)) == load_layout(file)
+
+
+def test_records_load_from_json_lines_or_one_array(tmp_path: Path) -> None:
+    """load_records reads JSON Lines (blank lines skipped) or one JSON array of objects."""
+    lines = tmp_path / "rows.jsonl"
+    lines.write_text('{"text": "a"}\n\n{"text": "b", "n": 2}\n')
+    array = tmp_path / "rows.json"
+    array.write_text('[{"text": "a"}, {"text": "b", "n": 2}]')
+    expected = [{"text": "a"}, {"text": "b", "n": 2}]
+    assert load_records(lines) == load_records(array) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("\n\n", "holds no records"),
+        ("[]", "holds no records"),
+        ('{"a": 1}\n{"a": \n', "line 2 is not valid JSON"),
+        ('{"a": 1}\n"text"\n', "line 2: expected a JSON object, got a string"),
+        ('[{"a": 1}, null]', "expected a JSON object, got null @ $[1]"),
+    ],
+)
+def test_a_bad_records_file_names_the_file_and_line(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    """A records file with a line that is not a JSON object raises InputFileError naming it."""
+    file = tmp_path / "rows.jsonl"
+    file.write_text(content)
+    with pytest.raises(InputFileError) as caught:
+        load_records(file)
+    assert caught.value.path == file
+    assert message in str(caught.value)

@@ -9,7 +9,7 @@ from .._client import ProlificClient
 from .._converter import converter
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..models.batches import Batch
-from ._render import batch_table, ids_table, status_text
+from ._render import batch_table, counted, ids_table, status_text
 from ._shared import call, json_option, note, out, poll_option, print_json, say, timeout_option
 
 __all__ = ["SETUP_COMMANDS"]
@@ -113,7 +113,7 @@ def batches_tasks(batch_id: str, as_json: bool) -> None:
     elif not tasks:
         say(f"Batch {batch_id} has no tasks yet: setup builds them from its dataset.")
     else:
-        out().print(ids_table(f"{len(tasks)} tasks of batch {batch_id}", "task", tasks))
+        out().print(ids_table(f"{counted(len(tasks), 'task')} of batch {batch_id}", "task", tasks))
 
 
 @click.command("task-groups")
@@ -127,7 +127,7 @@ def batches_task_groups(batch_id: str, as_json: bool) -> None:
     elif not groups:
         say(f"Batch {batch_id} has no task groups yet: setup builds them from its dataset.")
     else:
-        title = f"{len(groups)} task groups of batch {batch_id}"
+        title = f"{counted(len(groups), 'task group')} of batch {batch_id}"
         out().print(ids_table(title, "task group", groups))
 
 

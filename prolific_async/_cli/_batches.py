@@ -1,7 +1,8 @@
 """``prolific-async batches``: the group, and the single operations on one batch.
 
-Setup, readiness and tasks are in :mod:`._batch_setup`; responses, the report and
-exports in :mod:`._batch_results`. Their commands are registered here, at the end.
+Setup, readiness and tasks are in :mod:`._batch_setup`; syncs in :mod:`._batch_sync`;
+responses, the report and exports in :mod:`._batch_results`. Their commands are
+registered here, at the end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..models.batches import TaskDetails
 from ..models.layout import Page
 from ._batch_results import RESULT_COMMANDS
 from ._batch_setup import SETUP_COMMANDS
+from ._batch_sync import SYNC_COMMANDS
 from ._shared import call, print_json, read_file
 
 __all__ = ["batches"]
@@ -188,5 +190,5 @@ def batches_duplicate(batch_id: str, name: str | None, upload_new_dataset: bool)
     print_json(converter.unstructure(batch))
 
 
-for _command in (*SETUP_COMMANDS, *RESULT_COMMANDS):
+for _command in (*SETUP_COMMANDS, *SYNC_COMMANDS, *RESULT_COMMANDS):
     batches.add_command(_command)

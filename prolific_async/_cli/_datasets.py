@@ -1,4 +1,8 @@
-"""``prolific-async datasets``: create a dataset, upload a file to it, show its status."""
+"""``prolific-async datasets``: create a dataset, upload a file to it, show its status.
+
+Changing a V4 dataset (update, add-datapoints, schema-migration) is in
+:mod:`._dataset_changes`; its commands are registered here, at the end.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from .._converter import converter
 from .._loaders import load_schema
 from ..errors import DatasetProcessingError
 from ..models.datasets import DatasetUpload, ImportJob
+from ._dataset_changes import DATASET_CHANGE_COMMANDS
 from ._render import dataset_tables, rejected_table
 from ._shared import (
     call,
@@ -118,3 +123,7 @@ def _show_failed_import(job: object, as_json: bool) -> None:
         print_json(converter.unstructure(job))
     elif job.errors:
         stderr.print(rejected_table(job.errors))
+
+
+for _command in DATASET_CHANGE_COMMANDS:
+    datasets.add_command(_command)

@@ -156,7 +156,7 @@ async def test_exports_list_and_delete(fake: FakeProlific, cli: RunCli, tmp_path
     export = await run_json(cli, "batches", "export", batch_id, "--study-id", "s1", *FAST)
     code, out, err = await cli("batches", "exports", "list", batch_id)
     assert (code, err) == (0, "")
-    assert f"1 export jobs of batch {batch_id}" in out
+    assert f"1 export job of batch {batch_id}" in out
     assert export["export_id"] in out
     assert "complete" in out
     assert "s1" in out

@@ -223,7 +223,7 @@ async def test_failed_v4_import_exits_1_with_its_rejected_records(
     assert code == 1
     assert out == ""
     assert "failed: Every record was rejected." in err
-    assert "1 rejected records" in err
+    assert "1 rejected record\n" in err
     assert "required by the strict schema" in err
     assert "Traceback" not in err
     code, out, _ = await cli("datasets", "upload", dataset.id, str(records), *FAST, "--json")
