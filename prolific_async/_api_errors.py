@@ -5,10 +5,13 @@ Re-exported, with the tree that shows how they relate, by :mod:`prolific_async.e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
+
+if TYPE_CHECKING:
+    from .models.layout_issues import LayoutIssue
 
 __all__ = [
     "APIConnectionError",
@@ -196,7 +199,36 @@ class ConflictError(APIStatusError):
 
 
 class UnprocessableEntityError(APIStatusError):
-    """422: the request is well formed but failed validation."""
+    """422: the request is well formed but failed validation.
+
+    Attributes:
+        issues: for a refused batch layout (``"type": "INVALID_BATCH_ITEMS"``), one
+            :class:`~prolific_async.models.LayoutIssue` per problem, in the server's
+            order; empty when the body lists none. The raw body stays in ``body``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any,
+        request_id: str | None,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        issues: Iterable[LayoutIssue] = (),
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=status_code,
+            body=body,
+            request_id=request_id,
+            method=method,
+            url=url,
+            headers=headers,
+        )
+        self.issues: tuple[LayoutIssue, ...] = tuple(issues)
 
 
 class RateLimitError(APIStatusError):

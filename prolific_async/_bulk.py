@@ -23,8 +23,9 @@ from ._fanout import fan_out
 from ._journal import ItemKey, Journal, JournalEntry, fingerprint, is_final_failure
 from ._limiter import Limiter
 from ._outcome import Outcome, error_may_resend, error_outcome
+from ._paths import BATCHES_PATH, DUPLICATE_TEMPLATE
 from ._reconcile import Adopt, Group, MatchKey, Reconciler
-from ._resource import path_id
+from ._resource import expand
 from ._retry import parse_retry_after
 from ._testing import testing_enabled
 from .errors import (
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_RECONCILE_MARGIN", "Operation", "run_bulk"]
 
-BATCHES_PATH: Final = "/api/v1/data-collection/batches"
-DUPLICATE_TEMPLATE: Final = BATCHES_PATH + "/{batch_id}/duplicate"
 #: How often one request may be sent in a run (each send may retry 429s inside the client).
 MAX_SENDS: Final = 5
 #: How often one request may be refused with 429 before it is reported as failed.
@@ -250,7 +249,7 @@ class _Run:
         if isinstance(request, CreateBatchRequest):
             return MatchKey.of_request(request)
         source = await self._source(request.batch_id)
-        item.path = f"{BATCHES_PATH}/{path_id(request.batch_id, 'batch_id')}/duplicate"
+        item.path = expand(DUPLICATE_TEMPLATE, {"batch_id": request.batch_id})
         item.template = DUPLICATE_TEMPLATE
         return MatchKey.of_request(request, source)
 

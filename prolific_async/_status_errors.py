@@ -32,6 +32,7 @@ from .errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from .models.layout_issues import LayoutIssue
 
 #: Response headers that may carry a request id, in order of preference.
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid")
@@ -75,8 +76,50 @@ def _shorten(text: str) -> str:
 
 #: Where a FastAPI-style ``loc`` starts with the request part, that part is dropped.
 _REQUEST_PARTS = frozenset({"body", "query", "path", "header"})
-#: The layout levels of a batch_items validation issue, outermost first.
-_LAYOUT_LEVELS = (("page", ""), ("row", "rows"), ("column", "columns"), ("item", "items"))
+
+
+#: The keys of a flat layout issue that locate it, and every key :class:`LayoutIssue` models.
+_LAYOUT_INDICES = frozenset({"page", "row", "column", "item"})
+_ISSUE_KEYS = _LAYOUT_INDICES | {"type", "field", "message"}
+
+
+def _index(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _issue(entry: Mapping[str, Any]) -> LayoutIssue:
+    """One layout issue; a value of the wrong type reads as ``None`` (``body`` has it)."""
+    return LayoutIssue(
+        message=_text(entry.get("message")) or "",
+        page=_index(entry.get("page")),
+        row=_index(entry.get("row")),
+        column=_index(entry.get("column")),
+        item=_index(entry.get("item")),
+        type=_text(entry.get("type")),
+        field=_text(entry.get("field")),
+        extra={key: value for key, value in entry.items() if key not in _ISSUE_KEYS},
+    )
+
+
+def layout_issues(body: Any) -> tuple[LayoutIssue, ...]:
+    """The ``issues`` of a refused layout's 422 body (flat, or inside ``error``), if any.
+
+    Never raises: an error body is read as far as it makes sense, entries that are not
+    objects are skipped.
+    """
+    if not isinstance(body, dict):
+        return ()
+    issues = body.get("issues")
+    nested = body.get("error")
+    if not isinstance(issues, list) and isinstance(nested, dict):
+        issues = nested.get("issues")
+    if not isinstance(issues, list):
+        return ()
+    return tuple(_issue(entry) for entry in issues if isinstance(entry, dict))
 
 
 def _format_location(loc: Any) -> str:
@@ -96,19 +139,15 @@ def _format_location(loc: Any) -> str:
 
 
 def _layout_location(issue: Mapping[str, Any]) -> str | None:
-    """The path of a ``{"page", "row", "column", "item", "field"}`` issue, if it is one."""
-    if not any(level in issue for level, _ in _LAYOUT_LEVELS):
+    """Where a flat layout issue is, or ``None`` if it names no page, row, column or item.
+
+    ``batch_items[0].rows[1].columns[0].items[2] (dataset_field "prompt")``.
+    """
+    if not _LAYOUT_INDICES.intersection(issue):
         return None
-    text = "batch_items"
-    for level, name in _LAYOUT_LEVELS:
-        index = issue.get(level)
-        if isinstance(index, int) and not isinstance(index, bool):
-            text += f"{'.' + name if name else ''}[{index}]"
-    if isinstance(issue.get("field"), str) and issue["field"]:
-        text += f".{issue['field']}"
-    if isinstance(issue.get("type"), str) and issue["type"]:
-        text += f" ({issue['type']})"
-    return text
+    parsed = _issue(issue)
+    what = " ".join(filter(None, (parsed.type, f'"{parsed.field}"' if parsed.field else None)))
+    return f"{parsed.location} ({what})" if what else parsed.location
 
 
 def _format_issue(issue: Mapping[str, Any]) -> str | None:
@@ -148,9 +187,10 @@ def describe_error_body(body: Any) -> str:
     Prolific uses a nested ``{"error": {"title", "detail", ...}}`` body on most
     endpoints and a flat ``{"message", "detail"}`` on some; anything else (HTML from a
     proxy, plain text) is shown shortened. Validation issues, whether FastAPI-style
-    ``{"loc", "msg"}`` entries in ``detail`` or the layout's ``issues`` list
-    (``{"page", "row", "column", "item", "field", "message"}``), are shown with their
-    location, ``batch_items[0].rows[1].columns[0].items[2].options: message``.
+    ``{"loc", "msg"}`` entries in ``detail`` (``batch_items[0].rows[1].options: message``)
+    or the layout's flat ``issues`` (``{"page", "row", "column", "item", "type", "field",
+    "message"}``: ``batch_items[0].rows[1].columns[0].items[2] (dataset_field "prompt"):
+    message``), are shown with their location.
     """
     if isinstance(body, dict):
         nested = body.get("error")
@@ -193,7 +233,19 @@ def make_status_error(
     message = f"{method} {url} failed with {status_text}: {describe_error_body(body)}"
     if request_id:
         message += f" (request id {request_id})"
-    return status_error_class(status_code)(
+    cls = status_error_class(status_code)
+    if cls is UnprocessableEntityError:
+        return UnprocessableEntityError(
+            message,
+            status_code=status_code,
+            body=body,
+            request_id=request_id,
+            method=method,
+            url=url,
+            headers=headers,
+            issues=layout_issues(body),
+        )
+    return cls(
         message,
         status_code=status_code,
         body=body,

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from prolific_async import ProlificClient, RetryPolicy, TaskDetails, errors
+from prolific_async.models import LayoutIssue
 
 from .conftest import BATCHES_PATH, MOCKED_BASE
 
@@ -179,3 +182,84 @@ async def test_non_json_error_body_is_kept_as_text(
     assert error.body == "<h1>down</h1>"
     assert error.request_id is None
     assert "503" in str(error)
+
+
+# -- a refused layout's issues --------------------------------------------------------
+
+#: The real payloads (other people's data: read from ../shared/real-payloads, never copied).
+REAL_PAYLOADS = Path(__file__).resolve().parents[2] / "shared" / "real-payloads"
+LAYOUT_ISSUE = {
+    "page": 0,
+    "row": 1,
+    "column": 0,
+    "item": 2,
+    "type": "dataset_field",
+    "field": "missing_col",
+    "message": "Field does not exist in the dataset schema",
+}
+
+
+async def test_a_layout_422_has_typed_issues(mocked_client: ProlificClient, mocked: Any) -> None:
+    """The flat INVALID_BATCH_ITEMS body becomes one frozen LayoutIssue per problem."""
+    second = {"page": 1, "row": 2, "column": 1, "item": 3, "type": "multiple_choice"}
+    body = {"type": "INVALID_BATCH_ITEMS", "issues": [LAYOUT_ISSUE, {**second, "message": "m"}]}
+    mock_answer(mocked, body, status=422)
+    error = await status_error(mocked_client)
+    assert isinstance(error, errors.UnprocessableEntityError)
+    assert error.issues == (
+        LayoutIssue(**LAYOUT_ISSUE),
+        LayoutIssue(**second, field=None, message="m"),
+    )
+    assert error.issues[0].location == "batch_items[0].rows[1].columns[0].items[2]"
+    assert 'items[2] (dataset_field "missing_col"): Field does not exist' in str(error)
+    with pytest.raises(AttributeError):
+        error.issues[0].page = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"type": "INVALID_BATCH_ITEMS", "issues": []}, ()),
+        ({"error": {"title": "Unprocessable Entity", "detail": "no"}}, ()),
+        ("<html>422</html>", ()),
+        ({"error": {"type": "INVALID_BATCH_ITEMS", "issues": [LAYOUT_ISSUE]}}, (LAYOUT_ISSUE,)),
+        (
+            {"issues": [3, {"page": "1", "row": True, "message": None, "hint": "x"}]},
+            ({"message": "", "hint": "x"},),
+        ),
+    ],
+    ids=["no-issues", "nested-without-issues", "html", "nested-issues", "malformed"],
+)
+async def test_layout_issues_are_read_as_far_as_they_make_sense(
+    mocked_client: ProlificClient, mocked: Any, body: Any, expected: tuple[dict[str, Any], ...]
+) -> None:
+    """No issues reads as (); wrongly typed values as None, unknown keys in extra."""
+    mock_answer(mocked, body, status=422)
+    error = await status_error(mocked_client)
+    assert isinstance(error, errors.UnprocessableEntityError)
+    parsed = []
+    for entry in expected:
+        known = {key: value for key, value in entry.items() if key != "hint"}
+        extra = {"hint": entry["hint"]} if "hint" in entry else {}
+        parsed.append(LayoutIssue(**known, extra=extra))
+    assert error.issues == tuple(parsed)
+    assert error.body == body
+
+
+async def test_every_real_layout_422_body_parses_with_nothing_lost(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
+    """The official CLI's INVALID_BATCH_ITEMS bodies read back as the same values."""
+    source = REAL_PAYLOADS / "fixtures" / "cli_invalid_batch_items_errors.json"
+    if not source.is_file():
+        pytest.skip(f"the reference payloads are absent: {REAL_PAYLOADS} (../shared/real-payloads)")
+    for body in json.loads(source.read_text()):
+        mock_answer(mocked, body, status=422)
+        error = await status_error(mocked_client)
+        assert isinstance(error, errors.UnprocessableEntityError)
+        read = [
+            {k: v for k, v in attrs.asdict(issue).items() if v is not None and k != "extra"}
+            for issue in error.issues
+        ]
+        assert read == body["issues"]
+        assert all(issue.extra == {} for issue in error.issues)

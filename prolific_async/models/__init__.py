@@ -40,6 +40,7 @@ from .layout import (
     ValidationRule,
     VideoNarrationItem,
 )
+from .layout_issues import LayoutIssue
 from .responses import InstructionResponse, ResponseAnswer, TaskResponse
 from .syncs import BatchSync, SyncStatus
 
@@ -73,6 +74,7 @@ __all__ = [
     "InstructionResponse",
     "InstructionType",
     "ItemType",
+    "LayoutIssue",
     "LayoutItem",
     "MigrationStatus",
     "MultipleChoiceItem",

@@ -3,7 +3,8 @@
 A dataset created without a schema is a V3 dataset: one upload (``.csv`` or ``.zip``),
 tracked by the dataset's own :class:`DatasetStatus`. A dataset created with a
 :class:`DatasetSchema` is a V4 dataset: each upload (``.csv`` or ``.jsonl``) is an
-:class:`ImportJob` with its own :class:`ImportStatus`, and V4 datasets have no status.
+:class:`ImportJob` with its own :class:`ImportStatus`; a V4 dataset's own status says
+only ``UNINITIALISED`` in the create answer, and get answers leave it out.
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ class Dataset:
     schema_version: int | None = None
     """The dataset format version; absent (``None``) in some responses."""
     status: DatasetStatus | str | None = None
-    """The V3 processing status; ``None`` for V4 datasets, which have none."""
+    """The V3 processing status. A V4 dataset has ``UNINITIALISED`` when just created and
+    ``None`` when read with ``get`` (follow its :attr:`imports` instead)."""
     filename: str | None = None
     """The uploaded file's name (V3)."""
     has_predetermined_grouping_id: bool | None = None
@@ -180,7 +182,8 @@ class UploadURL:
     import_id: str | None = None
     """The V4 import job this upload starts; ``None`` for a V3 dataset."""
     content_type: str | None = None
-    """The ``Content-Type`` the URL was signed for, when the server names one."""
+    """The ``Content-Type`` the URL was signed for (``text/csv``, ``application/x-ndjson``),
+    when the server names one: storage refuses an upload with any other."""
     file_key: str | None = None
     """The storage key the file is written to."""
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from attrs import frozen
 
 from .._body import APIResponse, structure_response
 from .._converter import converter
+from .._paths import BATCH_TEMPLATE, EXPORT_TEMPLATE
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -34,11 +35,8 @@ from .._storage import download_to_file
 from ..errors import ExportFailedError
 from ..models.exports import BatchExport, BatchReport, ExportStatus
 from ..models.responses import TaskResponse
-from ._batch_setup import BATCH_TEMPLATE
 
 __all__ = ["BatchResultsMixin"]
-
-EXPORT_TEMPLATE: Final = BATCH_TEMPLATE + "/export/{export_id}"
 
 
 @frozen(kw_only=True)

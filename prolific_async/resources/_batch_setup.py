@@ -7,10 +7,11 @@ checks of the layout (``batch_items``) and ``auto_sync_enabled`` given to create
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from .._body import APIResponse
 from .._converter import converter
+from .._paths import BATCH_TEMPLATE
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -31,8 +32,6 @@ from ..models.batches import Batch, BatchStatus
 from ..models.layout import Page
 
 __all__ = ["BatchSetupMixin"]
-
-BATCH_TEMPLATE: Final = "/api/v1/data-collection/batches/{batch_id}"
 
 
 class BatchSetupMixin(Resource):

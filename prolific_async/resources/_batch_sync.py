@@ -17,8 +17,7 @@ their answers follow the official CLI's ``SyncAITaskBuilderBatch`` and
 
 from __future__ import annotations
 
-from typing import Final
-
+from .._paths import SYNC_JOB_TEMPLATE, SYNC_TEMPLATE
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -29,12 +28,8 @@ from .._polling import (
 from .._resource import Resource, path_id
 from ..errors import BatchSyncFailedError
 from ..models.syncs import BatchSync, SyncStatus
-from ._batch_setup import BATCH_TEMPLATE
 
 __all__ = ["BatchSyncMixin"]
-
-SYNC_TEMPLATE: Final = BATCH_TEMPLATE + "/sync"
-SYNC_JOB_TEMPLATE: Final = BATCH_TEMPLATE + "/syncs/{sync_id}"
 
 
 class BatchSyncMixin(Resource):

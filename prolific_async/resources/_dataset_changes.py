@@ -26,6 +26,7 @@ from attrs import frozen
 
 from .._body import APIResponse, RawBody, structure_response
 from .._converter import converter
+from .._paths import DATASET_TEMPLATE, MIGRATION_TEMPLATE
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -46,8 +47,6 @@ from ..models.datasets import Dataset, DatasetSchema
 
 __all__ = ["APPEND_CONTENT_TYPE", "MAX_APPENDED_RECORDS", "DatasetChangesMixin"]
 
-DATASET_TEMPLATE: Final = "/api/v1/data-collection/datasets/{dataset_id}"
-MIGRATION_TEMPLATE: Final = DATASET_TEMPLATE + "/schema-migrations/{job_id}"
 #: The most records one append may carry; larger loads go through ``upload``.
 MAX_APPENDED_RECORDS: Final = 1000
 #: The ``Content-Type`` of an append: JSON Lines, as the API reference names it.

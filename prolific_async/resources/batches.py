@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
 from .._bulk import DEFAULT_RECONCILE_MARGIN, run_bulk
 from .._converter import converter
 from .._creation import post_creating
+from .._paths import BATCH_TEMPLATE, BATCHES_PATH, DUPLICATE_TEMPLATE
 from .._resource import Resource, expand, require_bool, require_str
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..models.batches import Batch, TaskDetails
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
     from .._journal import Journal
 
 __all__ = ["BatchesResource"]
-
-BATCHES_PATH: Final = "/api/v1/data-collection/batches"
-BATCH_TEMPLATE: Final = BATCHES_PATH + "/{batch_id}"
-DUPLICATE_TEMPLATE: Final = BATCH_TEMPLATE + "/duplicate"
 
 
 def _require_task_details(value: object) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pathlib import Path, PurePath
 from typing import Any, Final
 
 from .._converter import converter
+from .._paths import DATASET_TEMPLATE, DATASETS_PATH
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -33,8 +34,6 @@ from ._dataset_changes import DatasetChangesMixin
 
 __all__ = ["CONTENT_TYPES", "DatasetsResource"]
 
-DATASETS_PATH: Final = "/api/v1/data-collection/datasets"
-DATASET_TEMPLATE: Final = DATASETS_PATH + "/{dataset_id}"
 
 #: The ``Content-Type`` sent with an upload when the upload URL names none, by extension.
 #: JSON Lines has no registered type; ``application/jsonl`` is the one jsonlines.org uses.
@@ -64,6 +63,15 @@ async def _read_stream(stream: AsyncIterable[bytes]) -> bytes:
             raise TypeError(f"the upload stream must yield bytes, got {type(chunk).__name__}")
         chunks.append(bytes(chunk))
     return b"".join(chunks)
+
+
+def _upload_content_type(target: UploadURL, filename: str, given: str | None) -> str:
+    """The type the URL was signed for; else the caller's, else the extension's."""
+    if target.content_type:
+        return target.content_type
+    if given:
+        return given
+    return CONTENT_TYPES.get(PurePath(filename).suffix.lower(), "application/octet-stream")
 
 
 class DatasetsResource(DatasetChangesMixin, Resource):
@@ -192,8 +200,10 @@ class DatasetsResource(DatasetChangesMixin, Resource):
             file: a path, the file's bytes, or an async iterable of bytes.
             filename: the name to upload as; required for bytes and streams, defaults
                 to the path's name. Its extension selects the format.
-            content_type: the ``Content-Type`` to send. By default the one the upload
-                URL was signed for, else by extension: :data:`CONTENT_TYPES`.
+            content_type: the ``Content-Type`` to send when the upload URL names none.
+                A URL that names one (``text/csv``, ``application/x-ndjson`` ...) was
+                signed for it and storage refuses any other (403), so it is always
+                sent. Without either, the type goes by extension: :data:`CONTENT_TYPES`.
             timeout: seconds to wait for processing, polls included.
             poll_interval: seconds before the first poll again; each wait is 1.5 times
                 the one before, up to ``max_poll_interval``.
@@ -239,9 +249,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
             url=target.upload_url,
             method=target.http_method or "PUT",
             body=body,
-            content_type=content_type
-            or target.content_type
-            or CONTENT_TYPES.get(PurePath(filename).suffix.lower(), "application/octet-stream"),
+            content_type=_upload_content_type(target, filename, content_type),
         )
         if target.import_id is not None:
             job = await self._wait_for_import(dataset_id, target.import_id, settings)

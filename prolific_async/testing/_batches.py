@@ -20,15 +20,14 @@ from .._sentinel import NOT_GIVEN
 from ..models.batches import BatchStatus, TaskDetails
 from ._errors import APIError
 from ._layout import (
-    LAYOUT_ERROR_TYPE,
     assign_ids,
     check_layout,
     copy_layout,
-    describe_issues,
     instruction_count,
     layout_ids,
     schema_fields,
 )
+from ._layout_issues import describe_issues, layout_error_body
 from ._stamps import Stamps
 from ._validation import (
     NOT_BLANK,
@@ -257,7 +256,7 @@ class BatchService:
     def check_layout(
         self, layout: list[Any], dataset_ids: list[str], known_ids: dict[str, set[str]] | None
     ) -> None:
-        """Raise the 422 listing every problem of a layout, if it has any.
+        """Raise the 422 listing every problem of a layout (flat issues), if it has any.
 
         Args:
             layout: the ``batch_items`` list of a request.
@@ -267,7 +266,8 @@ class BatchService:
         fields = schema_fields(self._schemas(dataset_ids))
         issues = check_layout(layout, fields=fields, known_ids=known_ids)
         if issues:
-            raise APIError(422, issues, {"type": LAYOUT_ERROR_TYPE})
+            body = layout_error_body(layout, issues)
+            raise APIError(422, body["issues"], body=body)
 
     def set_layout(self, batch: StoredBatch, layout: list[Any] | None) -> None:
         """Store a checked layout (ids assigned) and its instruction count; ``None`` clears."""
@@ -312,7 +312,7 @@ class BatchService:
                 "total_datapoint_count": dataset.total_datapoint_count,
             }
             if full:
-                item["filename"] = dataset.filename
+                item["filename"] = dataset.batch_filename
             datasets.append(item)
         data: dict[str, Any] = {
             "id": batch.id,

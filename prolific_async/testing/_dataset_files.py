@@ -9,6 +9,11 @@ their outcome once the processing delay has passed.
   JSON object and, if the schema is ``strict``, has a non-empty value for every schema
   field; otherwise it is rejected with a reason. A file that cannot be read at all
   (empty, not UTF-8, a malformed CSV) fails as a whole.
+* Each version takes some file types (V3 ``.csv``/``.zip``, V4 ``.csv``/``.jsonl``); an
+  upload URL is signed for one ``Content-Type`` by extension: ``text/csv`` and
+  ``application/x-ndjson`` as the official CLI's upload tests sign them
+  (``cmd/aitaskbuilder/upload_dataset_test.go``, prolific-oss/cli @ 4596a2fba604), and
+  ``application/zip`` for a V3 ``.zip``, which neither the CLI nor the spec names.
 """
 
 from __future__ import annotations
@@ -17,13 +22,38 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from attrs import frozen
 
+from ._errors import APIError
 from ._validation import NOT_BOOLEAN, NOT_NULL, REQUIRED
 
-__all__ = ["ImportOutcome", "check_schema", "field_schema", "read_v3", "read_v4"]
+__all__ = [
+    "UPLOAD_TYPES",
+    "ImportOutcome",
+    "check_schema",
+    "field_schema",
+    "read_v3",
+    "read_v4",
+    "upload_content_type",
+]
+
+#: Each dataset version's file extensions, and the ``Content-Type`` their URLs are signed for.
+UPLOAD_TYPES: Final[Mapping[int, Mapping[str, str]]] = {
+    3: {".csv": "text/csv", ".zip": "application/zip"},
+    4: {".csv": "text/csv", ".jsonl": "application/x-ndjson"},
+}
+
+
+def upload_content_type(schema_version: int, filename: str) -> str:
+    """The type an upload URL for ``filename`` is signed for; a 400 if it is not taken."""
+    types = UPLOAD_TYPES[schema_version]
+    for suffix, content_type in types.items():
+        if filename.lower().endswith(suffix):
+            return content_type
+    expected = ", ".join(types)
+    raise APIError(400, {"filename": [f"Unsupported file type. Allowed extensions: {expected}."]})
 
 
 def _text(body: bytes) -> str:

@@ -6,6 +6,8 @@ one) or ``ERROR`` for an empty or unparsable file. A dataset with a schema is V4
 upload URL creates an import job, which an upload moves ``processing`` (``queued`` while
 an earlier import of the dataset is still running), then ``complete``, ``partial`` or
 ``failed`` after the delay, according to which records the schema accepts.
+An upload URL answer names the ``content_type`` its URL is signed for (the storage
+stand-in refuses any other) and the object's ``file_key``, as the official CLI reads them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from attrs import define, field
 
-from ._dataset_files import ImportOutcome, field_schema, read_v3, read_v4
+from ._dataset_files import ImportOutcome, field_schema, read_v3, read_v4, upload_content_type
 from ._errors import APIError
 from ._stamps import Stamps, iso_z
 from ._storage import Storage
@@ -35,7 +37,6 @@ DATASET_STATUSES: Final = ("UNINITIALISED", "PROCESSING", "READY", "ERROR")
 USABLE_IMPORTS: Final = frozenset({"complete", "partial"})
 #: Import statuses a seeded V4 dataset gets for each dataset-level ``status``.
 _SEEDED_IMPORT: Final = {"PROCESSING": "processing", "READY": "complete", "ERROR": "failed"}
-_SUFFIXES: Final = {3: (".csv", ".zip"), 4: (".csv", ".jsonl")}
 
 
 @define(kw_only=True)
@@ -98,6 +99,15 @@ class StoredDataset:
     def schema_version(self) -> int:
         """4 for a dataset with a schema, 3 for a legacy one."""
         return 3 if self.schema is None else 4
+
+    @property
+    def batch_filename(self) -> str:
+        """A batch's ``datasets[].filename``: a string, as the spec requires.
+
+        The upload's name (V3, or the latest V4 import), else the dataset's name.
+        """
+        latest = self.imports[-1].filename if self.imports else self.name
+        return self.filename if self.filename is not None else latest
 
     @property
     def is_usable(self) -> bool:
@@ -217,12 +227,7 @@ class DatasetService:
 
     def upload_url(self, dataset: StoredDataset, filename: str) -> dict[str, Any]:
         """Issue an upload URL (V4: with a new import job) for an allowed file type."""
-        allowed = _SUFFIXES[dataset.schema_version]
-        if not filename.lower().endswith(allowed):
-            expected = ", ".join(allowed)
-            raise APIError(
-                400, {"filename": [f"Unsupported file type. Allowed extensions: {expected}."]}
-            )
+        content_type = upload_content_type(dataset.schema_version, filename)
         job: StoredImport | None = None
         if dataset.schema is not None:
             job = StoredImport(
@@ -232,15 +237,15 @@ class DatasetService:
                 created_at=self.stamps.now(),
             )
             dataset.imports.append(job)
-        url, expires_at = self.storage.issue_upload(self._receiver(dataset, job, filename))
-        answer = {
-            "upload_url": url,
-            "http_method": "PUT",
-            "expires_at": expires_at,
-            "dataset_id": dataset.id,
-        }
+        url, expires_at = self.storage.issue_upload(
+            self._receiver(dataset, job, filename), content_type=content_type
+        )
+        answer: dict[str, Any] = {"dataset_id": dataset.id}
         if job is not None:
             answer["import_id"] = job.import_id
+        folder = f"datasets/{dataset.id}/" + ("" if job is None else f"imports/{job.import_id}/")
+        answer.update(upload_url=url, http_method="PUT", content_type=content_type)
+        answer.update(expires_at=expires_at, file_key=folder + filename)
         return answer
 
     def get_import_job(self, dataset_id: str, import_id: str) -> StoredImport:
@@ -323,7 +328,10 @@ class DatasetService:
     # -- rendering -------------------------------------------------------------------
 
     def render(self, dataset: StoredDataset, *, full: bool) -> dict[str, Any]:
-        """Render a dataset: the create shape, or the get shape when ``full``."""
+        """Render a dataset: the create shape, or the get shape when ``full``.
+
+        A V4 dataset has the ``status`` both specs require in the create answer only.
+        """
         legacy = dataset.schema is None
         data: dict[str, Any] = {
             "id": dataset.id,
@@ -331,8 +339,8 @@ class DatasetService:
             "created_at": iso_z(dataset.created_at or self.stamps.now()),
             "created_by": dataset.created_by or self.stamps.user_id,
         }
-        if legacy:
-            data["status"] = dataset.status
+        if legacy or not full:
+            data["status"] = self.status_of(dataset)
         data["total_datapoint_count"] = dataset.total_datapoint_count
         data["workspace_id"] = dataset.workspace_id
         if legacy and full:

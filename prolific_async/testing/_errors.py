@@ -1,10 +1,13 @@
 """Error answers: Prolific's nested error body, its status phrases and codes, and APIError.
 
 The body is ``{"error": {"status", "error_code", "title", "detail"}}``, as the real API
-answers. The ``title`` (and the reason phrase of the status line) comes from a fixed
-table, not from :class:`http.HTTPStatus`, whose phrases change between Python versions
-(3.13 says "Unprocessable Content" for 422): the emulator answers the same bytes on every
-Python, with the phrases of Python 3.11.
+answers, except where an endpoint answers a flat body of its own (a layout's 422, see
+:mod:`._layout_issues`): :class:`APIError` carries that ``body`` as is.
+
+The ``title`` (and the reason phrase of the status line) comes from a fixed table, not
+from :class:`http.HTTPStatus`, whose phrases change between Python versions (3.13 says
+"Unprocessable Content" for 422): the emulator answers the same bytes on every Python,
+with the phrases of Python 3.11.
 """
 
 from __future__ import annotations
@@ -138,11 +141,28 @@ class APIError(Exception):
     Attributes:
         status: the HTTP status to answer with.
         detail: the ``detail`` of the error body (a string or ``{field: [messages]}``).
-        extra: more keys of the error object, e.g. ``{"type": "INVALID_BATCH_ITEMS"}``.
+        extra: more keys of the error object, e.g. ``{"status_code": ...}``.
+        body: the whole body to answer instead of the nested one, when not ``None``.
     """
 
-    def __init__(self, status: int, detail: Any, extra: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: Any,
+        extra: Mapping[str, Any] | None = None,
+        *,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
         self.extra = dict(extra or {})
+        self.body = body
+
+    def response(self) -> web.Response:
+        """The answer: the nested error body, or :attr:`body` as given."""
+        if self.body is None:
+            return error_response(self.status, self.detail, extra=self.extra)
+        return web.json_response(
+            dict(self.body), status=self.status, reason=status_phrase(self.status)
+        )

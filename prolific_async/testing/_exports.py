@@ -8,6 +8,15 @@ one more answers 409. A ``generating`` job cannot be deleted (409).
 
 With ``legacy_exports`` the emulator answers the older way: 200 ``complete`` with the URL
 at once, no job, no cap.
+
+The ZIP holds what the official CLI's ``batch export`` help lists (prolific-oss/cli @
+4596a2fba604, ``cmd/aitaskbuilder/batch_export.go``): ``responses-by-submission.jsonl``,
+``responses-by-task.jsonl``, ``batch.json`` ("batch metadata and instruction
+definitions"), ``README.md`` ("usage guide with example code") and ``files/``. Neither
+the CLI nor the spec shows the content of the last two; here ``batch.json`` is
+``{"batch": <the batch as Get a Batch renders it>, "instructions": [<each instruction
+item of its layout, in layout order>]}`` and ``README.md`` describes the files with a
+Python example.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from attrs import define, field
 
 from ._batches import BATCHES_PATH, BatchService
 from ._errors import APIError
+from ._layout import INSTRUCTION_TYPES
 from ._stamps import Stamps, iso_z
 from ._storage import Storage
 from ._timeline import Timeline, WorkflowConfig
@@ -88,8 +98,47 @@ def _jsonl(items: list[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(item).encode() + b"\n" for item in items)
 
 
-def build_zip(batch_id: str, responses: list[dict[str, Any]]) -> bytes:
-    """The export archive: responses by submission and by task, plus uploaded files."""
+#: The usage guide every export ZIP carries, ``{batch_id}`` filled in.
+README_TEMPLATE: Final = """\
+# Export of batch {batch_id}
+
+Written by the prolific_async emulator, shaped as a Prolific AI Task Builder export.
+
+- `responses-by-submission.jsonl`: one JSON object per participant submission,
+  with its `responses`.
+- `responses-by-task.jsonl`: one JSON object per task, with every participant's
+  `responses` to it (for inter-rater comparison).
+- `batch.json`: the batch (`batch`) and its instruction definitions (`instructions`).
+- `files/`: the files participants uploaded, by file key.
+
+## Example
+
+```python
+import json
+
+with open("responses-by-task.jsonl") as lines:
+    for line in lines:
+        task = json.loads(line)
+        print(task["task_id"], len(task["responses"]))
+```
+"""
+
+
+def _instructions(pages: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The instruction items of a stored layout, in layout order."""
+    return [
+        item
+        for page in pages or []
+        for row in page.get("rows", [])
+        for column in row.get("columns", [])
+        for item in column.get("items", [])
+        if item.get("type") in INSTRUCTION_TYPES
+    ]
+
+
+def build_zip(batch: Mapping[str, Any], responses: list[dict[str, Any]]) -> bytes:
+    """The export archive of a batch (as Get a Batch renders it) and its responses."""
+    batch_id = str(batch["id"])
     by_submission: dict[str, dict[str, Any]] = {}
     by_task: dict[str, dict[str, Any]] = {}
     files: list[str] = []
@@ -116,11 +165,14 @@ def build_zip(batch_id: str, responses: list[dict[str, Any]]) -> bytes:
             for answer in (answers if isinstance(answers, list) else [])
             if isinstance(answer, Mapping) and answer.get("file_key")
         )
+    metadata = {"batch": batch, "instructions": _instructions(batch.get("batch_items"))}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         entries = [
             ("responses-by-submission.jsonl", _jsonl(list(by_submission.values()))),
             ("responses-by-task.jsonl", _jsonl(list(by_task.values()))),
+            ("batch.json", json.dumps(metadata, indent=2).encode() + b"\n"),
+            ("README.md", README_TEMPLATE.format(batch_id=batch_id).encode()),
             ("files/", b""),
             *((f"files/{key}", b"") for key in dict.fromkeys(files)),
         ]
@@ -190,7 +242,7 @@ class ExportService:
         return study_id, start, end
 
     def _snapshot(self, batch_id: str, filters: tuple[str | None, str | None, str | None]) -> bytes:
-        """ZIP the batch's responses the filter selects, as they are now."""
+        """ZIP the batch and the responses the filter selects, as they are now."""
         study_id, start, end = filters
         earliest = _instant(start) if start else None
         latest = _instant(end) if end else None
@@ -208,7 +260,7 @@ class ExportService:
             ):
                 continue
             selected.append(response)
-        return build_zip(batch_id, selected)
+        return build_zip(self.batches.render(self.batches.get(batch_id), full=True), selected)
 
     def request(self, batch_id: str, query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         """Start (or find) an export job; return the status and body to answer."""

@@ -5,10 +5,12 @@ create, update and duplicate, and from ``add_batch``.
 
 * A layout is a non-empty list of pages → rows → columns (1 or 2) → items, each item one
   of nine ``type`` values. :func:`check_layout` returns every problem at once, each as a
-  FastAPI-style ``{"loc": ["batch_items", 0, "rows", 0, ...], "msg", "type"}`` entry; the
-  batch endpoints answer them with a 422 whose error object has ``"type":
-  "INVALID_BATCH_ITEMS"`` and these entries as ``detail``. The ``error_code`` follows the
-  emulator's mapping for every status (140122 for 422): Prolific's codes are unpublished.
+  ``{"loc": ["batch_items", 0, "rows", 0, ...], "msg", "type"}`` entry (its full path,
+  for ``add_batch``'s ValueError); the batch endpoints answer them with the flat 422
+  ``{"type": "INVALID_BATCH_ITEMS", "issues": [...]}`` of :mod:`._layout_issues`.
+* A multiple-choice option's ``value`` is a non-empty string, a number or a boolean (the
+  spec's and the docs' answer value); values are unique within an item, ``true`` and
+  ``1`` being different values. A unit option's ``value`` is a non-empty string.
 * Every key of a page, row, column or item is stored and echoed as given (unknown keys
   included); :func:`assign_ids` gives an ``id`` (first key) to each entry without one
   and keeps given ones. On create a given id is kept as is; on update it must name an
@@ -40,7 +42,6 @@ __all__ = [
     "assign_ids",
     "check_layout",
     "copy_layout",
-    "describe_issues",
     "instruction_count",
     "layout_ids",
     "schema_fields",
@@ -60,6 +61,7 @@ INSTRUCTION_TYPES: Final = (
 #: The item types intro and outro pages may hold.
 CONTENT_TYPES: Final = ("rich_text", "image")
 ITEM_TYPES: Final = ("dataset_field", *CONTENT_TYPES, *INSTRUCTION_TYPES)
+BODY_ONLY_TYPES: Final = ("dataset_field", *INSTRUCTION_TYPES)
 #: The schema field types a ``dataset_field`` item may show.
 SHOWABLE_FIELD_TYPES: Final = ("text", "image_url", "audio_url", "video_url")
 DISPLAY_POSITIONS: Final = ("intro", "body", "outro")
@@ -145,15 +147,6 @@ def assign_ids(
     return [with_id(page, "rows") for page in pages]
 
 
-def describe_issues(issues: Iterable[Mapping[str, Any]]) -> str:
-    """Issues as ``batch_items[0].rows[1]: message; ...``, for a ValueError."""
-    parts = []
-    for issue in issues:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in issue["loc"])
-        parts.append(f"{where.lstrip('.')}: {issue['msg']}")
-    return "; ".join(parts)
-
-
 def copy_layout(pages: list[dict[str, Any]], new_id: Callable[[], str]) -> list[dict[str, Any]]:
     """A copy of a stored layout with a new id on every page, row, column and item."""
     return assign_ids(pages, new_id, fresh=True)
@@ -235,7 +228,6 @@ class _Checker:
                 f"display_position must be one of intro, body, outro, not {position!r}",
             )
         shown: set[str] = set()  # the dataset fields this page shows so far
-        types: list[str] = []
         for r, row in enumerate(self.children(page, "rows", "page", loc)):
             row_loc = (*loc, "rows", r)
             if not self.entry(row, "row", row_loc):
@@ -248,11 +240,14 @@ class _Checker:
                 if not self.entry(column, "column", column_loc):
                     continue
                 for i, item in enumerate(self.children(column, "items", "column", column_loc)):
-                    if isinstance(item, dict) and isinstance(item.get("type"), str):
-                        types.append(item["type"])
                     self.item(item, (*column_loc, "items", i), shown)
-        if position in ("intro", "outro") and any(t not in CONTENT_TYPES for t in types):
-            self.add(loc, f"{position} pages may only hold rich_text and image items")
+                    # Reported at each item, as the real API does (the CLI's tests show it).
+                    kind = item.get("type") if isinstance(item, dict) else None
+                    if position in ("intro", "outro") and kind in BODY_ONLY_TYPES:
+                        self.add(
+                            (*column_loc, "items", i),
+                            f"{position} pages may only hold rich_text and image items",
+                        )
 
     def item(self, item: Any, loc: Loc, shown: set[str]) -> None:
         if not self.entry(item, "item", loc):
@@ -348,7 +343,7 @@ class _Checker:
         if not isinstance(options, list) or not options:
             self.add((*loc, key), f"{key} must be a non-empty list")
             return 0
-        values: set[str] = set()
+        values: set[tuple[bool, Any]] = set()  # (is it a bool, value): True is not 1
         for index, option in enumerate(options):
             option_loc = (*loc, key, index)
             if not isinstance(option, dict):
@@ -356,11 +351,16 @@ class _Checker:
                 continue
             for name in ("label", *extra):
                 self.text(option, name, option_loc)
-            value = self.text(option, "value", option_loc)
-            if value is not None and value in values:
+            value = option.get("value")
+            if key != "options" or isinstance(value, str) or value is None:
+                value = self.text(option, "value", option_loc)
+            elif not (_is_number(value) or isinstance(value, bool)):
+                self.add((*option_loc, "value"), "value must be a string, a number or a boolean")
+                continue
+            if value is not None and (isinstance(value, bool), value) in values:
                 self.add((*option_loc, "value"), f"option value {value!r} is used twice")
             elif value is not None:
-                values.add(value)
+                values.add((isinstance(value, bool), value))
         return len(options)
 
     def options(self, item: dict[str, Any], loc: Loc, *, heading: bool) -> None:

@@ -217,7 +217,7 @@ class RequestPipeline:
         try:
             return await handler(request)
         except APIError as exc:
-            return error_response(exc.status, exc.detail, extra=exc.extra)
+            return exc.response()
 
     def _auth_error(self, header: str | None) -> str | None:
         """Django REST framework's TokenAuthentication messages, or ``None`` if valid."""

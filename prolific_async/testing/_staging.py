@@ -289,7 +289,10 @@ class StagingMixin:
         before), ``metadata={}``, a ``free_text`` answer, ``created_at`` now and
         ``schema_version=1``. ``fields`` replace them (``datetime`` values are rendered
         as ISO-8601 ``Z``) and may add any other key, e.g. ``study_id`` for the export
-        filter or an unknown field to test a client's tolerance.
+        filter or an unknown field to test a client's tolerance. Everything the spec
+        allows can be staged: ``submission_id=None, no_submission=True`` for a response
+        given outside a submission, or a ``response`` whose answers' ``value`` is a
+        number or a boolean.
 
         Returns:
             The stored response, as served (a dict; mutate it at will).

@@ -6,7 +6,9 @@ prefix, so one socket is enough and a test can still check what each side receiv
 :attr:`FakeProlific.storage_requests` records every request made here.
 
 Each URL carries an opaque token. An unknown, revoked or expired token answers 403 with
-S3's XML error body, as a presigned URL does once its signature no longer holds. No
+S3's XML error body, as a presigned URL does once its signature no longer holds. An
+upload URL is signed for one ``Content-Type``, as S3 signs it: a PUT with any other
+(or none) answers 403 ``SignatureDoesNotMatch`` and stores nothing. No
 ``Authorization`` header is required or checked.
 """
 
@@ -34,20 +36,26 @@ STORAGE_PREFIX: Final = "/_storage/"
 PRESIGNED_URL_TTL: Final = 3600.0
 
 
-def _access_denied(message: str) -> web.Response:
-    """S3's answer to a presigned URL that no longer (or never did) hold."""
+def _s3_error(code: str, message: str) -> web.Response:
+    """S3's 403 XML error body, e.g. ``AccessDenied``."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>"
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
     )
     return web.Response(status=403, text=body, content_type="application/xml")
 
 
+def _access_denied() -> web.Response:
+    """S3's answer to a presigned URL that no longer (or never did) hold."""
+    return _s3_error("AccessDenied", "Request has expired or the signature is invalid.")
+
+
 @define(kw_only=True)
 class _Upload:
-    """A presigned PUT: what to do with the bytes, and until when it is valid."""
+    """A presigned PUT: what to do with the bytes, the type signed for, and its expiry."""
 
     on_put: Callable[[bytes], None]
+    content_type: str
     expires: float
 
 
@@ -89,15 +97,21 @@ class Storage:
         expires_at = self._clock() + timedelta(seconds=PRESIGNED_URL_TTL)
         return self._timeline.now() + PRESIGNED_URL_TTL, iso_z(expires_at)
 
-    def issue_upload(self, on_put: Callable[[bytes], None]) -> tuple[str, str]:
-        """Issue a presigned PUT URL; ``on_put`` gets the bytes of each upload to it.
+    def issue_upload(
+        self, on_put: Callable[[bytes], None], *, content_type: str
+    ) -> tuple[str, str]:
+        """Issue a presigned PUT URL signed for ``content_type``.
+
+        Args:
+            on_put: gets the bytes of each accepted upload to the URL.
+            content_type: the only ``Content-Type`` a PUT to it may carry.
 
         Returns:
             The URL and its ``expires_at``.
         """
         token = self._new_token()
         expires, expires_at = self._expiry()
-        self._objects[token] = _Upload(on_put=on_put, expires=expires)
+        self._objects[token] = _Upload(on_put=on_put, content_type=content_type, expires=expires)
         return f"{self.base_url}{STORAGE_PREFIX}uploads/{token}", expires_at
 
     def publish(
@@ -147,11 +161,21 @@ class Storage:
         return stored
 
     async def upload(self, request: web.Request) -> web.Response:
-        """``PUT /_storage/uploads/{token}``: 200 with an empty body; 403 bad token."""
+        """``PUT /_storage/uploads/{token}``: 200 with an empty body.
+
+        403 for a bad token, or a ``Content-Type`` other than the one signed for (S3
+        compares the header as sent, so ``text/csv; charset=utf-8`` is refused too).
+        """
         stored = self._find(request.match_info["token"])
         if not isinstance(stored, _Upload):
-            return _access_denied("Request has expired or the signature is invalid.")
-        body = await request.read()
+            return _access_denied()
+        body = await request.read()  # read first: the client may reuse the connection
+        if request.headers.get("Content-Type") != stored.content_type:
+            return _s3_error(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you "
+                "provided. Check your key and signing method.",
+            )
         stored.on_put(body)
         etag = hashlib.sha256(body).hexdigest()[:32]
         return web.Response(status=200, headers={"ETag": f'"{etag}"'})
@@ -162,5 +186,5 @@ class Storage:
         token = request.match_info["name"].partition(".")[0]
         stored = self._find(token)
         if not isinstance(stored, _Download) or stored.folder != folder:
-            return _access_denied("Request has expired or the signature is invalid.")
+            return _access_denied()
         return web.Response(body=stored.content, content_type=stored.content_type)

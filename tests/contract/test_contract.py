@@ -179,24 +179,13 @@ KNOWN: Final = (
           validate_as=INVALID_BATCH_ITEMS),
     # -- rules stricter than the spec ------------------------------------------------------
     Known("GET", BATCHES, "stricter", "results", f"{STRICTER}: a list answer without a "
-          "results array is an error, not an empty list (issue 10: reconciliation must "
+          "results array is an error, not an empty list (reconciliation must "
           "not read a changed shape as 'no batches'); the spec marks results optional"),
     Known("GET", BATCH + "/responses", "stricter", "results", f"{STRICTER}: as for batches"),
     Known("GET", BATCH + "/export", "stricter", "results", f"{STRICTER}: as for batches"),
-    # -- the emulator, known to be wrong: fixes under way in other branches --------------
-    Known("POST", DATASETS, "response", "201 $.status", f"{EMULATOR_FIX_PENDING}: a V4 "
-          "dataset's create answer has no status; both specs require it"),
-    Known("GET", BATCH, "response", "200 $.datasets[*].filename", f"{EMULATOR_FIX_PENDING}: "
-          "a V4 dataset's filename is null; the spec requires a string"),
-    Known("PATCH", BATCH, "response", "200 $.datasets[*].filename",
-          f"{EMULATOR_FIX_PENDING}: as for Get a Batch"),
-    Known("GET", BATCHES, "response", "200 $.results[*].datasets[*].filename",
-          f"{EMULATOR_FIX_PENDING}: as for Get a Batch"),
-    Known("POST", BATCHES, "response", "422 $", f"{EMULATOR_FIX_PENDING}: the 422 body is "
-          '{"error": {..., "detail": [...]}}, not the flat INVALID_BATCH_ITEMS of the CLI'),
     # -- spec operations the workflow does not call ------------------------------------
     Known("GET", BATCH + "/instructions", "unexercised", "", f"{OUT_OF_SCOPE}: the "
-          "instructions endpoints are sunset (issue 10); layouts replace them"),
+          "instructions endpoints are sunset; layouts replace them"),
     Known("POST", BATCH + "/instructions", "unexercised", "", f"{OUT_OF_SCOPE}: sunset"),
     Known("PUT", BATCH + "/instructions", "unexercised", "", f"{OUT_OF_SCOPE}: sunset"),
 )  # fmt: skip
@@ -272,6 +261,17 @@ async def run_workflow(fake: FakeProlific, downloads: Path) -> None:
             fake.add_response(batch.id, study_id="study-1")
             await batches.responses(batch.id)
             await batches.report(batch.id)
+
+        # The endpoints newer than the spec copy: append, sync, schema migration.
+        appended = await datasets.add_datapoints(v4.id, [{"prompt": "p3", "group": "g3"}])
+        assert appended.accepted_count == 1
+        sync = await batches.sync(on_v4.id)
+        await batches.get_sync(on_v4.id, sync.sync_id)
+        await batches.wait_for_sync(on_v4.id, sync, timeout=10)
+        update = await datasets.update(v4.id, name="V4 data, renamed", schema=V4_SCHEMA)
+        if update.migration_job_id is not None:
+            await datasets.get_schema_migration(v4.id, update.migration_job_id)
+            await datasets.wait_for_schema_migration(v4.id, update, timeout=10)
 
         job = await batches.request_export(on_v4.id)
         export = await batches.wait_for_export(on_v4.id, job, timeout=10)

@@ -121,6 +121,11 @@ async def new_dataset(http: aiohttp.ClientSession, schema: Any = None) -> str:
     return str(answer["id"])
 
 
+def signed(answer: dict[str, Any]) -> dict[str, str]:
+    """The headers a PUT to an upload URL needs: the ``Content-Type`` it was signed for."""
+    return {"Content-Type": answer["content_type"]}
+
+
 async def upload(
     http: aiohttp.ClientSession,
     storage: aiohttp.ClientSession,
@@ -131,7 +136,7 @@ async def upload(
     """Get an upload URL and PUT ``data`` to it without the token; return the URL answer."""
     status, answer, _ = await call(http, "GET", f"{DATASETS}/{dataset_id}/upload-url/{filename}")
     assert status == 201, answer
-    async with storage.put(answer["upload_url"], data=data) as response:
+    async with storage.put(answer["upload_url"], data=data, headers=signed(answer)) as response:
         assert (response.status, await response.read()) == (200, b"")
     return dict(answer)
 

@@ -18,7 +18,18 @@ import pytest
 from prolific_async import BadRequestError, ProlificClient, TaskDetails
 from prolific_async.testing import FakeProlific, StoredBatch
 
-from .conftest import BATCHES, REQUIRED, TASK, TASK_DETAILS, WORKSPACE, call, create_body
+from .conftest import (
+    BATCHES,
+    DATASETS,
+    REQUIRED,
+    STRICT_SCHEMA,
+    TASK,
+    TASK_DETAILS,
+    WORKSPACE,
+    call,
+    create_body,
+    upload,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -75,6 +86,26 @@ async def test_get_and_update_answer_200_in_the_full_shape(
     assert status == 200
     assert list(updated) == [*fixture_keys("update_batch_200.json"), *LAYOUT_KEYS]
     assert updated == {**got, "name": "B"}
+
+
+async def test_a_datasets_filename_is_always_a_string(
+    prolific_fake: FakeProlific,
+    fake_http: aiohttp.ClientSession,
+    storage_http: aiohttp.ClientSession,
+) -> None:
+    """A V4 dataset's entry shows its latest upload's name, or the dataset's name before one."""
+    body = {"name": "Prompts", "workspace_id": WORKSPACE, "schema": STRICT_SCHEMA}
+    dataset_id = (await call(fake_http, "POST", DATASETS, json=body))[1]["id"]
+    blank = prolific_fake.add_dataset(filename=None, status="UNINITIALISED", name="Empty V3")
+    batch = prolific_fake.add_batch(dataset_ids=[dataset_id, blank.id])
+
+    async def filenames() -> list[str]:
+        got = (await call(fake_http, "GET", f"{BATCHES}/{batch.id}"))[1]
+        return [entry["filename"] for entry in got["datasets"]]
+
+    assert await filenames() == ["Prompts", "Empty V3"]
+    await upload(fake_http, storage_http, dataset_id, "prompts.jsonl", b'{"prompt": "p"}\n')
+    assert await filenames() == ["prompts.jsonl", "Empty V3"]
 
 
 async def test_client_round_trip_matches_the_stored_state(

@@ -17,6 +17,7 @@ from .conftest import (
     WORKSPACE,
     call,
     new_dataset,
+    signed,
     until,
     upload,
 )
@@ -50,10 +51,10 @@ async def test_create_v3_dataset_answers_201_uninitialised(
     assert (stored.name, stored.schema, stored.schema_version) == ("Reviews", None, 3)
 
 
-async def test_create_v4_dataset_keeps_the_schema_and_has_no_status(
+async def test_create_v4_dataset_keeps_the_schema_and_says_uninitialised(
     fake_http: aiohttp.ClientSession,
 ) -> None:
-    """A schema makes a V4 dataset: schema_version 4, the schema echoed, no status."""
+    """A schema makes a V4 dataset: schema_version 4, the schema echoed, the required status."""
     schema = {"fields": {"prompt": {"type": "text", "label": "Prompt"}}}
     status, body, _ = await call(
         fake_http,
@@ -62,7 +63,7 @@ async def test_create_v4_dataset_keeps_the_schema_and_has_no_status(
         json={"name": "V4", "workspace_id": WORKSPACE, "schema": schema},
     )
     assert status == 201
-    assert "status" not in body
+    assert body["status"] == "UNINITIALISED"  # both specs require it in the create answer
     assert (body["schema_version"], body["schema"]) == (4, {"strict": False, **schema})
 
 
@@ -123,20 +124,20 @@ async def test_get_dataset_answers_the_full_shape_or_404(
 @pytest.mark.parametrize(
     ("schema", "allowed", "refused"),
     [
-        (None, ["a.csv", "b.ZIP"], ["c.jsonl", "d.txt"]),
-        (STRICT_SCHEMA, ["a.csv", "b.jsonl"], ["c.zip"]),
+        (None, {"a.csv": "text/csv", "b.ZIP": "application/zip"}, ["c.jsonl", "d.txt"]),
+        (STRICT_SCHEMA, {"a.csv": "text/csv", "b.jsonl": "application/x-ndjson"}, ["c.zip"]),
     ],
 )
 async def test_upload_url_allows_the_file_types_of_each_version(
     prolific_fake: FakeProlific,
     fake_http: aiohttp.ClientSession,
     schema: Any,
-    allowed: list[str],
+    allowed: dict[str, str],
     refused: list[str],
 ) -> None:
-    """V3 takes .csv/.zip and V4 .csv/.jsonl (201); any other extension answers 400."""
+    """V3 takes .csv/.zip and V4 .csv/.jsonl (201, with the type signed for); others 400."""
     dataset_id = await new_dataset(fake_http, schema)
-    for filename in allowed:
+    for filename, content_type in allowed.items():
         status, body, _ = await call(
             fake_http, "GET", f"{DATASETS}/{dataset_id}/upload-url/{filename}"
         )
@@ -144,6 +145,9 @@ async def test_upload_url_allows_the_file_types_of_each_version(
         assert (body["http_method"], body["dataset_id"]) == ("PUT", dataset_id)
         assert body["upload_url"].startswith(f"{prolific_fake.url}/_storage/uploads/")
         assert ("import_id" in body) is (schema is not None)
+        assert body["content_type"] == content_type
+        assert body["file_key"].startswith(f"datasets/{dataset_id}/")
+        assert body["file_key"].endswith(f"/{filename}")
     for filename in refused:
         status, body, _ = await call(
             fake_http, "GET", f"{DATASETS}/{dataset_id}/upload-url/{filename}"
@@ -214,7 +218,9 @@ async def test_v4_import_goes_processing_then_complete(
         None,
     )
     lines = b'{"prompt": "a", "group": "1"}\n{"prompt": "b", "group": "2"}\n'
-    async with storage_http.put(answer[1]["upload_url"], data=lines) as response:
+    async with storage_http.put(
+        answer[1]["upload_url"], data=lines, headers=signed(answer[1])
+    ) as response:
         assert response.status == 200
     assert (await call(fake_http, "GET", job_path))[1]["status"] == "processing"
     assert (await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/status"))[1][
@@ -283,7 +289,7 @@ async def test_uploading_again_to_the_same_url_replaces_the_upload(
     v3 = await new_dataset(fake_http)
     answer = await upload(fake_http, storage_http, v3, "rows.csv", b"text\nx\n")
     await until(fake_http, f"{DATASETS}/{v3}/status", "status", "READY")
-    async with storage_http.put(answer["upload_url"], data=CSV) as response:
+    async with storage_http.put(answer["upload_url"], data=CSV, headers=signed(answer)) as response:
         assert response.status == 200
     await until(fake_http, f"{DATASETS}/{v3}/status", "status", "READY")
     assert (await call(fake_http, "GET", f"{DATASETS}/{v3}"))[1]["total_datapoint_count"] == 3
@@ -292,7 +298,9 @@ async def test_uploading_again_to_the_same_url_replaces_the_upload(
     answer = await upload(fake_http, storage_http, v4, "d.jsonl", line)
     job_path = f"{DATASETS}/{v4}/imports/{answer['import_id']}"
     await until(fake_http, job_path, "status", "complete")
-    async with storage_http.put(answer["upload_url"], data=line * 2) as response:
+    async with storage_http.put(
+        answer["upload_url"], data=line * 2, headers=signed(answer)
+    ) as response:
         assert response.status == 200
     assert (await until(fake_http, job_path, "status", "complete"))["accepted_count"] == 2
     assert (await call(fake_http, "GET", f"{DATASETS}/{v4}"))[1]["total_datapoint_count"] == 2

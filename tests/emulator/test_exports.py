@@ -21,7 +21,7 @@ async def test_export_goes_generating_then_complete_with_a_zip(
     fake_http: aiohttp.ClientSession,
     storage_http: aiohttp.ClientSession,
 ) -> None:
-    """202 generating, then complete with a URL; the ZIP holds both JSONL files and files/."""
+    """202 generating, then complete with a URL; the ZIP holds what the official CLI lists."""
     batch_id = await ready_batch(fake_http, prolific_fake, rows=2)
     upload_answer = {"file_key": "k1", "file_name": "a.png", "content_type": "image/png"}
     prolific_fake.add_response(batch_id, submission_id="s1")
@@ -42,6 +42,8 @@ async def test_export_goes_generating_then_complete_with_a_zip(
     assert archive.namelist() == [
         "responses-by-submission.jsonl",
         "responses-by-task.jsonl",
+        "batch.json",
+        "README.md",
         "files/",
         "files/k1",
     ]
@@ -49,6 +51,43 @@ async def test_export_goes_generating_then_complete_with_a_zip(
     assert [len(json.loads(line)["responses"]) for line in submissions] == [2]
     assert len(archive.read("responses-by-task.jsonl").decode().splitlines()) == 2
     assert "Authorization" not in prolific_fake.storage_requests[-1].headers
+
+
+async def test_export_batch_json_holds_the_batch_and_its_instructions(
+    prolific_fake: FakeProlific,
+    fake_http: aiohttp.ClientSession,
+    storage_http: aiohttp.ClientSession,
+) -> None:
+    """batch.json is the batch as Get renders it plus its instruction items; README.md too."""
+    layout = [
+        {
+            "rows": [
+                {
+                    "columns": [
+                        {
+                            "items": [
+                                {"type": "rich_text", "content": "Read this."},
+                                {"type": "free_text", "description": "Why?"},
+                            ]
+                        }
+                    ]
+                }
+            ]
+        }
+    ]
+    batch = prolific_fake.add_batch(batch_items=layout)
+    prolific_fake.legacy_exports = True  # the URL at once
+    _, body, _ = await call(fake_http, "POST", f"{BATCHES}/{batch.id}/export")
+    async with storage_http.get(body["url"]) as download:
+        archive = zipfile.ZipFile(io.BytesIO(await download.read()))
+    metadata = json.loads(archive.read("batch.json"))
+    assert metadata["batch"] == (await call(fake_http, "GET", f"{BATCHES}/{batch.id}"))[1]
+    (instruction,) = metadata["instructions"]
+    assert (instruction["type"], instruction["description"]) == ("free_text", "Why?")
+    assert instruction["id"] == batch.batch_items[0]["rows"][0]["columns"][0]["items"][1]["id"]
+    readme = archive.read("README.md").decode()
+    assert readme.startswith(f"# Export of batch {batch.id}\n")
+    assert "responses-by-task.jsonl" in readme
 
 
 async def test_export_with_the_same_filter_while_generating_reuses_the_job(

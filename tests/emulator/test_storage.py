@@ -9,7 +9,7 @@ import pytest
 
 from prolific_async.testing import FakeProlific, RateLimit
 
-from .conftest import CSV, DATASETS, call, new_dataset, until, upload
+from .conftest import CSV, DATASETS, call, new_dataset, signed, until, upload
 
 
 async def test_storage_needs_no_token_and_records_what_it_received(
@@ -36,7 +36,9 @@ async def test_storage_redacts_a_token_sent_by_mistake(
     """A client that leaks its token to storage is caught (Token ***), never logged raw."""
     dataset_id = await new_dataset(fake_http)
     _, answer, _ = await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/upload-url/rows.csv")
-    assert (await call(fake_http, "PUT", answer["upload_url"], data=CSV))[0] == 200
+    assert (await call(fake_http, "PUT", answer["upload_url"], data=CSV, headers=signed(answer)))[
+        0
+    ] == 200
     assert prolific_fake.storage_requests[0].headers["Authorization"] == "Token ***"
     assert prolific_fake.token not in repr(prolific_fake.storage_requests)
 
@@ -55,9 +57,44 @@ async def test_unknown_or_expired_storage_urls_answer_403(
     dataset_id = await new_dataset(fake_http)
     _, answer, _ = await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/upload-url/rows.csv")
     prolific_fake.expire_storage_urls()
-    async with storage_http.put(answer["upload_url"], data=CSV) as response:
+    async with storage_http.put(answer["upload_url"], data=CSV, headers=signed(answer)) as response:
         assert response.status == 403
     assert prolific_fake.datasets[dataset_id].status == "UNINITIALISED"
+
+
+@pytest.mark.parametrize(
+    ("filename", "sent"),
+    [
+        ("rows.csv", "application/octet-stream"),
+        ("rows.csv", "text/csv; charset=utf-8"),
+        ("rows.csv", None),
+        ("rows.zip", "text/csv"),
+    ],
+)
+async def test_a_put_with_another_content_type_than_signed_is_refused(
+    prolific_fake: FakeProlific,
+    fake_http: aiohttp.ClientSession,
+    storage_http: aiohttp.ClientSession,
+    filename: str,
+    sent: str | None,
+) -> None:
+    """Like S3, a PUT whose Content-Type is not the signed one is a 403 and stores nothing."""
+    dataset_id = await new_dataset(fake_http)
+    _, answer, _ = await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/upload-url/{filename}")
+    # skip_auto_headers: aiohttp would otherwise add application/octet-stream itself.
+    async with storage_http.put(
+        answer["upload_url"],
+        data=CSV,
+        headers={} if sent is None else {"Content-Type": sent},
+        skip_auto_headers=["Content-Type"],
+    ) as response:
+        assert (response.status, response.content_type) == (403, "application/xml")
+        assert "<Code>SignatureDoesNotMatch</Code>" in await response.text()
+    assert prolific_fake.storage_requests[0].headers.get("Content-Type") == sent
+    assert prolific_fake.datasets[dataset_id].status == "UNINITIALISED"
+    async with storage_http.put(answer["upload_url"], data=CSV, headers=signed(answer)) as ok:
+        assert ok.status == 200  # the same URL with the signed type still works
+    assert prolific_fake.datasets[dataset_id].status != "UNINITIALISED"
 
 
 async def test_storage_routes_skip_latency_and_rate_limit_but_not_faults(
@@ -75,7 +112,9 @@ async def test_storage_routes_skip_latency_and_rate_limit_but_not_faults(
     started = loop.time()
     statuses = []
     for _ in range(3):
-        async with storage_http.put(answer["upload_url"], data=CSV) as response:
+        async with storage_http.put(
+            answer["upload_url"], data=CSV, headers=signed(answer)
+        ) as response:
             statuses.append(response.status)
     assert (statuses, fault.fired) == ([503, 200, 200], 1)
     assert loop.time() - started < 0.5
@@ -92,6 +131,6 @@ async def test_drop_after_on_an_upload_still_processes_it(
     # aiohttp resends an idempotent PUT once after a disconnect: cut both.
     prolific_fake.add_fault("PUT", "/_storage/uploads/*", "drop_after", times=2)
     with pytest.raises(aiohttp.ServerDisconnectedError):
-        await storage_http.put(answer["upload_url"], data=CSV)
+        await storage_http.put(answer["upload_url"], data=CSV, headers=signed(answer))
     body = await until(fake_http, f"{DATASETS}/{dataset_id}", "status", "READY")
     assert (body["total_datapoint_count"], len(prolific_fake.storage_requests)) == (3, 2)

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from prolific_async import ProlificClient
 from prolific_async.testing import FakeProlific
 
 from .conftest import (
@@ -242,6 +243,25 @@ async def test_responses_are_seeded_with_defaults_and_served(
     _, tasks, _ = await call(fake_http, "GET", f"{BATCHES}/{batch_id}/tasks")
     assert [first["task_id"], second["task_id"], third["task_id"]] == [*tasks, tasks[0]]
     assert (second["created_at"], second["future_field"]) == ("2024-05-01T12:00:00Z", 1)
+
+
+async def test_responses_without_a_submission_and_with_typed_values_parse(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """no_submission, a null submission_id and number/boolean answers read through the client."""
+    batch = prolific_fake.add_batch()
+    prolific_fake.add_response(batch.id, submission_id=None, no_submission=True)
+    answers = [{"value": 4}, {"value": 2.5}, {"value": True}, {"value": "4"}]
+    prolific_fake.add_response(
+        batch.id, response={"instruction_id": "i1", "type": "multiple_choice", "answer": answers}
+    )
+    outside, typed = await prolific_client.batches.responses(batch.id)
+    assert (outside.submission_id, outside.no_submission) == (None, True)
+    assert typed.submission_id is not None
+    assert typed.no_submission is None
+    values = [answer.value for answer in typed.response.answer]
+    assert values == [4, 2.5, True, "4"]
+    assert [type(value) for value in values] == [int, float, bool, str]  # True is not 1
 
 
 def test_add_response_refuses_an_unknown_batch() -> None:

@@ -15,7 +15,7 @@ from yarl import URL
 
 from prolific_async import NOT_GIVEN, Batch, ProlificClient, TaskDetails, __version__, errors
 from prolific_async._converter import converter
-from prolific_async.models import Page
+from prolific_async.models import LayoutIssue, Page
 
 from ..conftest import BATCHES_PATH, MOCKED_BASE, TOKEN, fixture_json, mocked_call
 
@@ -487,7 +487,7 @@ async def test_bad_layout_arguments_are_refused_before_sending(
             },
             [
                 "INVALID_BATCH_ITEMS",
-                "batch_items[0].rows[1].columns[0].items[2].field (dataset_field): "
+                'batch_items[0].rows[1].columns[0].items[2] (dataset_field "field"): '
                 "no schema field 'option_c'",
             ],
         ),
@@ -505,3 +505,17 @@ async def test_layout_422_names_every_location(
     for fragment in expected:
         assert fragment in str(caught.value)
     assert caught.value.body == body
+    # Only the flat INVALID_BATCH_ITEMS body has typed issues; FastAPI's detail stays text.
+    assert [issue.field for issue in caught.value.issues] == (["field"] if "issues" in body else [])
+
+
+async def test_update_with_a_bad_layout_raises_with_typed_issues(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
+    """An update refused for its layout carries the same typed issues as a create."""
+    issue = {"page": 0, "row": 0, "column": 0, "item": 0, "type": "free_text", "message": "m"}
+    body = {"type": "INVALID_BATCH_ITEMS", "issues": [issue]}
+    mocked.patch(f"{BATCHES}/b1", status=422, payload=body)
+    with pytest.raises(errors.UnprocessableEntityError) as caught:
+        await mocked_client.batches.update("b1", batch_items=parse_layout(LAYOUT))
+    assert caught.value.issues == (LayoutIssue(**issue),)

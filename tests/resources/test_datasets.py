@@ -398,6 +398,32 @@ async def test_upload_uses_the_signed_content_type(
     assert put["headers"]["Content-Type"] == "application/x-ndjson"
 
 
+@pytest.mark.parametrize(
+    ("signed", "given", "sent"),
+    [
+        ("text/csv", "text/plain", "text/csv"),
+        (None, "text/plain", "text/plain"),
+        (None, None, "text/csv"),
+    ],
+    ids=["signed-wins", "given-without-signed", "by-extension"],
+)
+async def test_upload_sends_the_signed_type_else_the_given_else_the_extensions(
+    mocked_client: ProlificClient,
+    mocked: Any,
+    signed: str | None,
+    given: str | None,
+    sent: str,
+) -> None:
+    """A signed type is always sent (storage refuses others); content_type= only without."""
+    url = V3_URL if signed is None else {**V3_URL, "content_type": signed}
+    mocked.get(f"{DATASETS}/d3/upload-url/a.csv", status=201, payload=url)
+    mocked.put(STORAGE, status=200)
+    mocked.get(f"{DATASETS}/d3/status", payload={"status": "READY"})
+    await mocked_client.datasets.upload("d3", CSV, filename="a.csv", content_type=given, **FAST)
+    (put,) = mocked_calls(mocked, "PUT", STORAGE)
+    assert put["headers"]["Content-Type"] == sent
+
+
 async def test_upload_reads_a_path_and_names_it(
     mocked_client: ProlificClient, mocked: Any, tmp_path: Path
 ) -> None:
@@ -487,6 +513,31 @@ async def test_storage_503_is_retried_with_the_same_bytes(
     puts = [r for r in prolific_fake.storage_requests if r.method == "PUT"]
     assert len(puts) == 2
     assert dataset.records == [{"text": "hello", "label": "1"}, {"text": "world", "label": "2"}]
+
+
+async def test_upload_to_the_emulator_sends_the_type_each_url_was_signed_for(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """The emulator refuses any other type; V3 .csv and V4 .jsonl uploads both go through."""
+    v3 = prolific_fake.add_dataset(status="UNINITIALISED", filename=None)
+    v4 = prolific_fake.add_dataset(
+        schema={"fields": {"text": {"type": "text"}}}, status="UNINITIALISED"
+    )
+    assert (await prolific_client.datasets.upload(v3.id, CSV, filename="a.csv", **FAST)).status
+    line = b'{"text": "hello"}\n'
+    result = await prolific_client.datasets.upload(v4.id, line, filename="b.jsonl", **FAST)
+    assert result.status is ImportStatus.COMPLETE
+    puts = [r for r in prolific_fake.storage_requests if r.method == "PUT"]
+    assert [r.headers["Content-Type"] for r in puts] == ["text/csv", "application/x-ndjson"]
+
+
+async def test_a_new_v4_dataset_reads_uninitialised_from_the_emulator(
+    prolific_client: ProlificClient,
+) -> None:
+    """The create answer carries the status both specs require, for a V4 dataset too."""
+    schema = DatasetSchema(fields={"text": SchemaField(type=SchemaFieldType.TEXT)})
+    dataset = await prolific_client.datasets.create(name="D", workspace_id="w", schema=schema)
+    assert (dataset.status, dataset.schema_version) == (DatasetStatus.UNINITIALISED, 4)
 
 
 class FakeService:
