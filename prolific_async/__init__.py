@@ -21,6 +21,7 @@ from ._body import APIResponse
 from ._call import CallState
 from ._client import ProlificClient
 from ._journal import Journal
+from ._loaders import load_layout, load_schema
 from ._retry import RateGate, RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._testing import set_testing
@@ -39,6 +40,7 @@ from .errors import (
     DatasetProcessingError,
     DatasetSchemaPendingError,
     ExportFailedError,
+    InputFileError,
     InternalServerError,
     JobFailedError,
     JournalError,
@@ -149,6 +151,7 @@ __all__ = [
     "DatasetStatus",
     "DuplicateBatchRequest",
     "ExportFailedError",
+    "InputFileError",
     "InternalServerError",
     "JobFailedError",
     "Journal",
@@ -176,5 +179,7 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "errors",
+    "load_layout",
+    "load_schema",
     "set_testing",
 ]

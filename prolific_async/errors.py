@@ -8,6 +8,7 @@ Hierarchy::
     +-- ResponseValidationError ...... a response body we could not parse into a model
     |   +-- CreatedButUnreadableError  a batch was created, but its answer could not be read
     +-- JournalError ................. a bulk journal that is corrupt or for another run
+    +-- InputFileError ............... a layout or schema file we could not read (also ValueError)
     +-- ReconciliationError .......... a bulk item whose batch cannot be told apart
     +-- WaitTimeoutError ............. a wait for the server's work timed out (also TimeoutError)
     +-- JobFailedError ............... the server's background work failed
@@ -36,6 +37,8 @@ the method, the URL (which never holds the token) and the server's answer.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from ._api_errors import (
     APIConnectionError,
@@ -84,6 +87,7 @@ __all__ = [
     "DatasetProcessingError",
     "DatasetSchemaPendingError",
     "ExportFailedError",
+    "InputFileError",
     "InternalServerError",
     "JobFailedError",
     "JournalError",
@@ -100,3 +104,21 @@ __all__ = [
     "UnprocessableEntityError",
     "WaitTimeoutError",
 ]
+
+
+class InputFileError(ProlificError, ValueError):
+    """A layout or schema file could not be read: missing, not JSON, or of the wrong shape.
+
+    Raised by :func:`~prolific_async.load_layout` and :func:`~prolific_async.load_schema`
+    before anything is sent. The message starts with the file and says where in it the
+    problem is (a line and column, or a JSON path such as ``$[0].rows[0]``).
+
+    Attributes:
+        path: the file.
+        errors: one line per problem, each ending with where it is.
+    """
+
+    def __init__(self, message: str, *, path: Path, errors: list[str]) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errors = errors

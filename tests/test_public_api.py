@@ -48,6 +48,7 @@ TOP_LEVEL = {
     "DatasetStatus",
     "DuplicateBatchRequest",
     "ExportFailedError",
+    "InputFileError",
     "InternalServerError",
     "JobFailedError",
     "Journal",
@@ -76,6 +77,8 @@ TOP_LEVEL = {
     "WaitTimeoutError",
     "__version__",
     "errors",
+    "load_layout",
+    "load_schema",
     "set_testing",
 }
 

@@ -1,7 +1,9 @@
 """The ``prolific-async`` command line (click + rich, from the ``[cli]`` extra).
 
 One module per command group, each defining its commands and knowing nothing of the
-others; this module builds the top-level group from them. What they share (consoles,
+others (``batches`` and ``datasets`` span several: ``_batches`` registers the commands
+of ``_batch_setup``, ``_batch_sync`` and ``_batch_results``, ``_datasets`` those of
+``_dataset_changes``); this module builds the top-level group from them. What they share (consoles,
 the client call, JSON output, common options) is in :mod:`._shared`; how results look
 (tables, the progress bar, the provisioning summary), in :mod:`._render`.
 

@@ -1,19 +1,21 @@
-"""``prolific-async datasets``: create a dataset, upload a file to it, show its status."""
+"""``prolific-async datasets``: create a dataset, upload a file to it, show its status.
+
+Changing a V4 dataset (update, add-datapoints, schema-migration) is in
+:mod:`._dataset_changes`; its commands are registered here, at the end.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Final
 
-import cattrs
 import click
-from cattrs.errors import BaseValidationError
 
 from .._client import ProlificClient
 from .._converter import converter
+from .._loaders import load_schema
 from ..errors import DatasetProcessingError
-from ..models.datasets import DatasetSchema, DatasetUpload, ImportJob
+from ..models.datasets import DatasetUpload, ImportJob
+from ._dataset_changes import DATASET_CHANGE_COMMANDS
 from ._render import dataset_tables, rejected_table
 from ._shared import (
     call,
@@ -22,6 +24,7 @@ from ._shared import (
     out,
     poll_option,
     print_json,
+    read_file,
     say,
     stderr,
     timeout_option,
@@ -29,44 +32,10 @@ from ._shared import (
 
 __all__ = ["datasets"]
 
-#: The keys a ``--schema`` file may hold, at the top and in each field.
-SCHEMA_KEYS: Final = frozenset({"strict", "fields"})
-FIELD_KEYS: Final = frozenset({"type", "label"})
-
 
 @click.group()
 def datasets() -> None:
     """Create datasets and upload files to them (tables, or --json)."""
-
-
-def _read_schema(path: Path) -> DatasetSchema:
-    """The V4 schema in a JSON file, or a usage error saying what is wrong with it."""
-
-    def bad(problem: str) -> click.BadParameter:
-        return click.BadParameter(f"{path}: {problem}", param_hint="'--schema'")
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise bad(f"cannot be read ({exc})") from exc
-    except ValueError as exc:
-        raise bad(f"not valid JSON ({exc})") from exc
-    shape = 'a JSON object {"strict": true|false, "fields": {"NAME": {"type": ...}}}'
-    if not isinstance(data, dict) or "fields" not in data:
-        raise bad(f"expected {shape}")
-    unknown = sorted(set(data) - SCHEMA_KEYS)
-    if unknown:
-        raise bad(f"unknown key(s) {', '.join(unknown)}: expected {shape}")
-    if isinstance(data["fields"], dict):
-        for name, field in data["fields"].items():
-            extra = sorted(set(field) - FIELD_KEYS) if isinstance(field, dict) else []
-            if extra:
-                raise bad(f"field {name!r} has unknown key(s) {', '.join(extra)} (type, label)")
-    try:
-        return converter.structure(data, DatasetSchema)
-    except (BaseValidationError, TypeError, ValueError, KeyError) as exc:
-        problems = cattrs.transform_error(exc, path="schema")
-        raise bad("; ".join(problems)) from exc
 
 
 @datasets.command("create")
@@ -81,7 +50,7 @@ def _read_schema(path: Path) -> DatasetSchema:
 @json_option
 def datasets_create(name: str, workspace_id: str, schema_file: Path | None, as_json: bool) -> None:
     """Create a dataset: V3 without --schema, V4 with one (sent once)."""
-    schema = _read_schema(schema_file) if schema_file is not None else None
+    schema = None if schema_file is None else read_file(load_schema, schema_file, "--schema")
     dataset = call(lambda c: c.datasets.create(name=name, workspace_id=workspace_id, schema=schema))
     if as_json:
         print_json(converter.unstructure(dataset))
@@ -154,3 +123,7 @@ def _show_failed_import(job: object, as_json: bool) -> None:
         print_json(converter.unstructure(job))
     elif job.errors:
         stderr.print(rejected_table(job.errors))
+
+
+for _command in DATASET_CHANGE_COMMANDS:
+    datasets.add_command(_command)

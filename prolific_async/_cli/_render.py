@@ -16,8 +16,11 @@ from rich.text import Text
 
 from ..models.batches import Batch
 from ..models.bulk import BulkResult
+from ..models.dataset_changes import SchemaMigration
 from ..models.datasets import Dataset, ImportRecordError
+from ..models.exports import BatchExport
 from ..models.responses import ResponseAnswer, TaskResponse
+from ..models.syncs import BatchSync
 from ._shared import stderr, stdout
 
 if TYPE_CHECKING:
@@ -26,12 +29,17 @@ if TYPE_CHECKING:
 __all__ = [
     "Summary",
     "batch_table",
+    "counted",
     "dataset_tables",
     "expiry",
+    "exports_table",
+    "ids_table",
+    "migration_tables",
     "progress_bar",
     "rejected_table",
     "responses_table",
     "status_text",
+    "sync_table",
 ]
 
 #: Statuses shown in green, yellow or red (the rest plain).
@@ -65,6 +73,11 @@ def status_text(value: object) -> Text:
     text = str(value)
     style = "green" if text in GOOD else "yellow" if text in MIXED else "red" if text in BAD else ""
     return Text(text, style=style)
+
+
+def counted(number: int, noun: str) -> str:
+    """``"1 task"``, ``"3 tasks"``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def expiry(expires_at: datetime | None) -> str:
@@ -144,9 +157,80 @@ def dataset_tables(dataset: Dataset) -> list[Table]:
     return tables
 
 
+def ids_table(title: str, column: str, ids: Iterable[str]) -> Table:
+    """A list of ids (tasks, task groups), one per row."""
+    table = _table(title, [column])
+    for value in ids:
+        table.add_row(_cell(value))
+    return table
+
+
+def exports_table(batch_id: str, exports: list[BatchExport]) -> Table:
+    """A batch's export jobs, one row each (the URL only in --json: it is long)."""
+    table = _table(
+        f"{counted(len(exports), 'export job')} of batch {batch_id}",
+        ["export", "status", "created", "study", "from", "to", "link expires"],
+    )
+    for export in exports:
+        table.add_row(
+            _cell(export.export_id),
+            status_text(export.status),
+            _cell(export.created_at),
+            _cell(export.study_id),
+            _cell(export.from_),
+            _cell(export.to),
+            _cell(export.expires_at),
+        )
+    return table
+
+
+def sync_table(batch_id: str, sync: BatchSync) -> Table:
+    """A sync job of a batch, a field per row (the counts once it is complete)."""
+    title = (
+        f"Sync {sync.sync_id} of batch {batch_id}" if sync.sync_id else f"Sync of batch {batch_id}"
+    )
+    return _details(
+        title,
+        [
+            ("status", status_text(sync.status)),
+            ("dataset", sync.dataset_id),
+            ("tasks created", sync.tasks_created),
+            ("datapoints processed", sync.datapoints_processed),
+            ("groups created", sync.groups_created),
+            ("groups expanded", sync.groups_expanded),
+            ("reason", sync.reason),
+            ("created", sync.created_at),
+        ],
+    )
+
+
+def migration_tables(dataset_id: str, migration: SchemaMigration) -> list[Table]:
+    """A schema migration job, a field per row; then what it could not re-normalise."""
+    tables = [
+        _details(
+            f"Schema migration {migration.job_id} of dataset {dataset_id}",
+            [
+                ("status", status_text(migration.status)),
+                ("schema version", migration.schema_version),
+                ("reprocessed", migration.reprocessed_count),
+                ("failed", migration.failed_count),
+                ("reason", migration.reason),
+                ("created", migration.created_at),
+                ("updated", migration.updated_at),
+            ],
+        )
+    ]
+    if migration.errors:
+        problems = _table(counted(len(migration.errors), "problem"), ["problem"])
+        for entry in migration.errors:  # the reference does not fix an entry's shape
+            problems.add_row(_cell(json.dumps(entry, ensure_ascii=False)))
+        tables.append(problems)
+    return tables
+
+
 def rejected_table(records: list[ImportRecordError]) -> Table:
     """The records an import rejected, and why."""
-    table = _table(f"{len(records)} rejected records", ["record", "field", "reason"])
+    table = _table(counted(len(records), "rejected record"), ["record", "field", "reason"])
     for record in records:
         table.add_row(_cell(record.record_index), _cell(record.field), _cell(record.reason))
     return table
@@ -171,7 +255,7 @@ def _answer(answer: ResponseAnswer) -> str:
 def responses_table(batch_id: str, responses: list[TaskResponse]) -> Table:
     """A batch's responses, one row each."""
     table = _table(
-        f"{len(responses)} responses of batch {batch_id}",
+        f"{counted(len(responses), 'response')} of batch {batch_id}",
         ["task", "participant", "submission", "instruction", "type", "answer", "created"],
     )
     for item in responses:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import click
@@ -15,7 +16,7 @@ from rich.text import Text
 
 from .._client import ProlificClient
 from .._polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
-from ..errors import ProlificError
+from ..errors import InputFileError, ProlificError
 
 __all__ = [
     "call",
@@ -24,6 +25,7 @@ __all__ = [
     "out",
     "poll_option",
     "print_json",
+    "read_file",
     "say",
     "stderr",
     "stdout",
@@ -63,6 +65,19 @@ def call(make: Callable[[ProlificClient], Awaitable[T]]) -> T:
         raise click.ClickException(str(exc)) from exc
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def read_file(load: Callable[[Path], T], path: Path, option: str) -> T:
+    """Read an option's file with one of the public loaders, before anything is sent.
+
+    Raises:
+        click.BadParameter: the file is unusable (exit 2); the message names the file
+            and where in it the problem is.
+    """
+    try:
+        return load(path)
+    except InputFileError as exc:
+        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from exc
 
 
 def print_json(data: Any) -> None:

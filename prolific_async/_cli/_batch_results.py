@@ -1,0 +1,161 @@
+"""``prolific-async batches``: a batch's responses, its report, its exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._client import ProlificClient
+from .._converter import converter
+from ..models.exports import BatchExport, BatchReport
+from ._render import expiry, exports_table, responses_table
+from ._shared import call, json_option, note, out, poll_option, print_json, say, timeout_option
+
+__all__ = ["RESULT_COMMANDS"]
+
+
+@click.command("responses")
+@click.argument("batch_id")
+@json_option
+def batches_responses(batch_id: str, as_json: bool) -> None:
+    """Show every response of a batch."""
+    responses = call(lambda c: c.batches.responses(batch_id))
+    if as_json:
+        print_json([converter.unstructure(item) for item in responses])
+    elif not responses:
+        say(f"No responses for batch {batch_id} yet.")
+    else:
+        out().print(responses_table(batch_id, responses))
+
+
+@click.command("report")
+@click.argument("batch_id")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Download the CSV report to this file (or into this directory).",
+)
+@json_option
+def batches_report(batch_id: str, output: Path | None, as_json: bool) -> None:
+    """Link to a batch's CSV report, or download it.
+
+    The link is presigned (it needs no token) and expires.
+    """
+
+    async def go(client: ProlificClient) -> tuple[BatchReport, Path | None]:
+        report = await client.batches.report(batch_id)
+        if output is None:
+            return report, None
+        return report, await client.batches.download_export(report.url, output)
+
+    report, path = call(go)
+    if as_json:
+        print_json({**converter.unstructure(report), "path": str(path) if path else None})
+    elif path is not None:
+        say(f"Saved the report of batch {batch_id} to {path} ({path.stat().st_size} bytes).")
+    else:
+        say(f"Report of batch {batch_id} (CSV{expiry(report.expires_at)}):")
+        say(report.url)
+
+
+@click.command("export")
+@click.argument("batch_id")
+@click.option("--study-id", default=None, help="Only responses from this study.")
+@click.option(
+    "--from", "from_", metavar="TIME", default=None, help="Only responses from TIME (ISO-8601)."
+)
+@click.option("--to", metavar="TIME", default=None, help="Only responses up to TIME (ISO-8601).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Download the ZIP to this file (or into this directory); else print its URL.",
+)
+@timeout_option("for the export to be generated")
+@poll_option
+@json_option
+def batches_export(
+    batch_id: str,
+    study_id: str | None,
+    from_: str | None,
+    to: str | None,
+    output: Path | None,
+    timeout: float,
+    poll_interval: float,
+    as_json: bool,
+) -> None:
+    """Export a batch's responses as a ZIP.
+
+    Requests the export, waits until it is generated, then downloads it to --output or
+    prints its URL (presigned: it needs no token, and expires). A batch holds at most 10
+    export jobs; the 11th request fails until one is deleted.
+    """
+
+    async def go(client: ProlificClient) -> tuple[BatchExport, Path | None]:
+        export = await client.batches.request_export(
+            batch_id, study_id=study_id, from_=from_, to=to
+        )
+        note(f"Waiting for the export of batch {batch_id} (at most {timeout:g} s)...")
+        export = await client.batches.wait_for_export(
+            batch_id, export, timeout=timeout, poll_interval=poll_interval
+        )
+        if output is None:
+            return export, None
+        return export, await client.batches.download_export(export, output)
+
+    export, path = call(go)
+    if as_json:
+        print_json({**converter.unstructure(export), "path": str(path) if path else None})
+        return
+    name = f"Export {export.export_id}" if export.export_id else "The export"
+    if path is not None:
+        say(f"{name} of batch {batch_id}: saved to {path} ({path.stat().st_size} bytes).")
+    else:
+        say(f"{name} of batch {batch_id} is complete (ZIP{expiry(export.expires_at)}):")
+        say(export.url or "")
+
+
+@click.group("exports")
+def batches_exports() -> None:
+    """List or delete a batch's export jobs (a batch holds at most 10).
+
+    `batches export` requests a new one and downloads it.
+    """
+
+
+@batches_exports.command("list")
+@click.argument("batch_id")
+@json_option
+def exports_list(batch_id: str, as_json: bool) -> None:
+    """Show a batch's export jobs, newest first."""
+    exports = call(lambda c: c.batches.list_exports(batch_id))
+    if as_json:
+        print_json([converter.unstructure(export) for export in exports])
+    elif not exports:
+        say(f"Batch {batch_id} has no export jobs.")
+    else:
+        out().print(exports_table(batch_id, exports))
+
+
+@batches_exports.command("delete")
+@click.argument("batch_id")
+@click.argument("export_id")
+@json_option
+def exports_delete(batch_id: str, export_id: str, as_json: bool) -> None:
+    """Delete an export job, freeing one of the 10 places a batch has.
+
+    A job still generating cannot be deleted (exit 1).
+    """
+    call(lambda c: c.batches.delete_export(batch_id, export_id))
+    if as_json:
+        print_json({"batch_id": batch_id, "export_id": export_id, "deleted": True})
+    else:
+        say(f"Deleted export {export_id} of batch {batch_id}.")
+
+
+#: The commands of this module, registered on the ``batches`` group by ``_batches``.
+RESULT_COMMANDS = (batches_responses, batches_report, batches_export, batches_exports)

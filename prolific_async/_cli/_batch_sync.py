@@ -1,0 +1,68 @@
+"""``prolific-async batches``: syncing a READY batch with the datapoints appended since."""
+
+from __future__ import annotations
+
+import click
+
+from .._client import ProlificClient
+from .._converter import converter
+from ..models.syncs import BatchSync
+from ._render import sync_table
+from ._shared import call, json_option, note, out, poll_option, print_json, say, timeout_option
+
+__all__ = ["SYNC_COMMANDS"]
+
+
+def _show_sync(batch_id: str, sync: BatchSync, as_json: bool) -> None:
+    if as_json:
+        print_json(converter.unstructure(sync))
+    else:
+        out().print(sync_table(batch_id, sync))
+
+
+@click.command("sync")
+@click.argument("batch_id")
+@click.option("--wait", is_flag=True, help="Wait until the sync is complete and show its counts.")
+@timeout_option("with --wait for the sync to complete")
+@poll_option
+@json_option
+def batches_sync(
+    batch_id: str, wait: bool, timeout: float, poll_interval: float, as_json: bool
+) -> None:
+    """Turn the datapoints appended to a READY batch's dataset into tasks.
+
+    The request is sent once. Without --wait, prints the new sync job (usually queued);
+    with --wait, follows it to complete and shows how many tasks it made. A sync that
+    ends failed exits 1 with its reason. A batch with auto-sync on needs none.
+    """
+
+    async def go(client: ProlificClient) -> BatchSync:
+        sync = await client.batches.sync(batch_id)
+        if not wait:
+            return sync
+        note(f"Sync of batch {batch_id} started; waiting for it to complete...")
+        return await client.batches.wait_for_sync(
+            batch_id, sync, timeout=timeout, poll_interval=poll_interval
+        )
+
+    sync = call(go)
+    if wait or as_json or sync.sync_id is None:
+        _show_sync(batch_id, sync, as_json)
+        return
+    say(
+        f"Sync {sync.sync_id} of batch {batch_id} started (status {sync.status}); "
+        f"follow it with: prolific-async batches sync-status {batch_id} {sync.sync_id}"
+    )
+
+
+@click.command("sync-status")
+@click.argument("batch_id")
+@click.argument("sync_id")
+@json_option
+def batches_sync_status(batch_id: str, sync_id: str, as_json: bool) -> None:
+    """Show a sync job: queued, processing, complete (with its counts) or failed."""
+    _show_sync(batch_id, call(lambda c: c.batches.get_sync(batch_id, sync_id)), as_json)
+
+
+#: The commands of this module, registered on the ``batches`` group by ``_batches``.
+SYNC_COMMANDS = (batches_sync, batches_sync_status)
