@@ -1,4 +1,4 @@
-"""Reading a provisioning manifest: one JSON object per line, a create or a duplicate.
+"""Reading a manifest of the `provision` command: one JSON object per line, a create or a copy.
 
 A create line::
 

@@ -1,4 +1,4 @@
-"""Bulk provisioning: create or duplicate many batches concurrently, each exactly once.
+"""Bulk creation: create or duplicate many batches concurrently, each exactly once.
 
 Design
 ------
@@ -10,11 +10,11 @@ one; giving up could lose one. Instead the bulk layer **reconciles**:
 1. Requests are grouped by *match key*: the fields a batch made for them would show in
    a listing. For a create: workspace, name, task details and dataset. For a duplicate:
    the source's workspace and task details, the expected name (the given one, or
-   ``"<source name> (Copy)"``) and the source's dataset (none with
-   ``upload_new_dataset``). Requests with equal keys are interchangeable: any batch
-   matching the key satisfies any of them. A create's layout (``batch_items``) and
-   ``auto_sync_enabled`` are sent, but not matched: a listing cannot show them as the
-   request gave them.
+   ``"<source name> (Copy)"``), the source's dataset (none with
+   ``upload_new_dataset``) and its layout. A create's layout (``batch_items``, compared
+   without the ids the server gives it) is part of the key, and ``auto_sync_enabled``
+   when the request sets it. Requests with equal keys are interchangeable: any batch
+   matching the key satisfies any of them.
 2. When a request's outcome is ambiguous, no new POST of its group starts. Once the
    group's POSTs in flight have all settled, and ``reconcile_delay`` has passed since the
    last of its ambiguous requests was sent (so a server still working on one has
@@ -25,13 +25,15 @@ one; giving up could lose one. Instead the bulk layer **reconciles**:
    id this run has seen (from a 201, an adoption, or the journal) is claimed and is never
    adopted twice; duplicate sources are never adopted.
 3. With ``k`` ambiguous requests and ``m`` candidates: if ``m <= k``, ``m`` requests adopt
-   a candidate each (``reconciled=True``) and the other ``k - m`` are sent again. If
+   a candidate each (``reconciled=True``) and the other ``k - m`` are sent again, unless
+   an unclaimed *look-alike* (the same but for its layout or sync flag) is in the window:
+   it may be theirs, changed by the server, so they fail with ``ReconciliationError``. If
    ``m > k``, more batches match than this run can explain (another process may be
    making the same batches): those ``k`` requests fail with
    :class:`~prolific_async.errors.ReconciliationError` naming the candidates, and nothing
    is adopted or sent. A human decides.
 
-A :class:`~prolific_async.Journal` makes this survive the provisioning process itself:
+A :class:`~prolific_async.Journal` makes this survive the process running the bulk call:
 each send of a request is recorded (fsynced) before it goes out, and each outcome after
 it. Each request is known there by its *fingerprint*, a digest of its wire form (the
 same body the POST carries), so a journal refuses another manifest. A re-run with the

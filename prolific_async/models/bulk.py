@@ -1,4 +1,4 @@
-"""Inputs and outputs of bulk provisioning: one request per batch, one result per request."""
+"""Inputs and outputs of bulk creation: one request per batch, one result per request."""
 
 from __future__ import annotations
 
