@@ -25,6 +25,9 @@ def test_readme_has_runnable_examples() -> None:
 @pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.splitlines()[-3][:40])
 async def test_readme_example_runs(block: str, tmp_path: Path, prolific_fake: FakeProlific) -> None:
     """Each complete README program runs against the emulator and exits 0."""
+    # Work the server does in the background finishes at once, so the example's waits end
+    # at their first poll instead of after its real poll interval.
+    prolific_fake.processing_delay = prolific_fake.setup_delay = prolific_fake.export_delay = 0.0
     script = tmp_path / "example.py"
     script.write_text(block)
     env = {**os.environ, "PROLIFIC_URL": prolific_fake.url, "PROLIFIC_TOKEN": prolific_fake.token}

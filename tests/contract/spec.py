@@ -127,7 +127,7 @@ def _as_the_generator_meant(node: Any) -> Any:
 def load_spec(path: Path = SPEC_FILE) -> Mapping[str, Any]:
     """The spec, parsed once and read as its generator meant (see the module docstring)."""
     with path.open(encoding="utf-8") as file:
-        raw = yaml.safe_load(file)
+        raw = yaml.load(file, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     spec: dict[str, Any] = _as_the_generator_meant(raw)
     return spec
 
