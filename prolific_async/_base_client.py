@@ -66,9 +66,10 @@ class BaseClient:
         max_connections: int = 100,
         session: aiohttp.ClientSession | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         token = token_from(token)
-        base = base_url_from(base_url)
+        base = base_url_from(base_url, allow_insecure_http=allow_insecure_http)
         if not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if not isinstance(max_connections, int) or max_connections < 1:

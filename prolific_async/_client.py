@@ -49,10 +49,14 @@ class ProlificClient(BaseClient):
             example one that trusts a test CA); the one way to change trust.
             Certificate verification itself cannot be switched off. Not allowed
             together with ``session=``, which keeps its own settings.
+        allow_insecure_http: accept a plain ``http://`` base URL on another machine (the
+            token then travels in the clear); also ``PROLIFIC_ALLOW_INSECURE_HTTP=1``.
+            Loopback (the emulator) needs neither.
 
     Raises:
         MissingTokenError: no token was given and ``PROLIFIC_TOKEN`` is unset.
-        ValueError: ``base_url``, ``timeout`` or ``max_connections`` is invalid, or
+        ValueError: ``base_url`` is invalid or plain http off this machine, ``timeout``
+            or ``max_connections`` is invalid, or
             ``ssl_context`` does not verify certificates or comes with ``session=``.
     """
 

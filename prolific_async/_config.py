@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
 from typing import Any, Final
@@ -11,7 +12,15 @@ from yarl import URL
 from ._version import __version__
 from .errors import MissingTokenError
 
-__all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "base_url_from", "ssl_from", "token_from"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "USER_AGENT",
+    "base_url_from",
+    "is_loopback",
+    "shorten",
+    "ssl_from",
+    "token_from",
+]
 
 DEFAULT_BASE_URL: Final = "https://api.prolific.com"
 USER_AGENT: Final = f"prolific_async/{__version__}"
@@ -30,13 +39,46 @@ def token_from(token: str | None) -> str:
     return value
 
 
-def base_url_from(base_url: str | None) -> str:
-    """The API root: the argument, else ``PROLIFIC_URL``, else the real API."""
+def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) -> str:
+    """The API root: the argument, else ``PROLIFIC_URL``, else the real API.
+
+    Plain ``http://`` would send the token (which never expires) in the clear, so it is
+    refused unless the host is this machine (the emulator) or the caller opts in with
+    ``allow_insecure_http=True`` or ``PROLIFIC_ALLOW_INSECURE_HTTP=1``.
+    """
     base = (base_url or os.environ.get("PROLIFIC_URL") or DEFAULT_BASE_URL).rstrip("/")
-    parsed = URL(base)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {base!r}")
+    try:
+        parsed = URL(base)
+        host = parsed.host
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"base_url is not a valid URL: {shorten(base)} ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not host:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {shorten(base)}")
+    insecure_ok = allow_insecure_http or os.environ.get("PROLIFIC_ALLOW_INSECURE_HTTP") == "1"
+    if parsed.scheme == "http" and not is_loopback(host) and not insecure_ok:
+        raise ValueError(
+            f"base_url {shorten(base)} is plain http to another machine: the API token would "
+            "travel in the clear. Use https, or pass allow_insecure_http=True (or set "
+            "PROLIFIC_ALLOW_INSECURE_HTTP=1) if you really mean it."
+        )
     return base
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def shorten(value: str, limit: int = 120) -> str:
+    """``repr(value)``, cut to ``limit`` characters with its full length said."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
 
 
 def ssl_from(ssl_context: ssl.SSLContext | None, session: Any) -> ssl.SSLContext | bool:
