@@ -2,10 +2,10 @@
 
 Whether an attempt may be sent again is :mod:`prolific_async._outcome`'s answer: a POST
 (create, duplicate) only when it provably did not take effect (no connection was made,
-or the server answered 429 or 408); GET, PATCH and DELETE also after a dropped
-connection, a read timeout or a 500/502/503/504. Anything else ends the call at once;
-the client reports it as :class:`~prolific_async.errors.OutcomeUnknownError` or the
-status error.
+or the server answered 429); GET, PATCH and DELETE also after a dropped connection, a
+read timeout, a 408 or a 500/502/503/504. Anything else ends the call at once (a TLS,
+certificate or URL error too); the client reports it as
+:class:`~prolific_async.errors.OutcomeUnknownError` or the status error.
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ import email.utils
 import random
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 import aiohttp
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 from attrs import field, frozen, validators
 
 from ._call import CallState, ClientClosingError, current_call
-from ._outcome import Outcome, exception_outcome, is_transient, may_resend, status_outcome
+from ._outcome import Outcome, exception_outcome, retry_exception, retry_status
 from ._testing import set_testing, testing_enabled
 
 __all__ = ["RateGate", "RetryMiddleware", "RetryPolicy", "parse_retry_after", "set_testing"]
-
-#: Statuses worth another attempt when the request may be resent (see ``_outcome``).
-TRANSIENT_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 
 #: Replaced by tests that run on a fake clock.
 sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
@@ -204,23 +201,18 @@ class RetryMiddleware:
         response: ClientResponse | None = None
         try:
             response = await handler(req)
-            if not self._worth_retrying(response.status, req.method):
+            if not retry_status(response.status, req.method):
                 await response.read()
             return response
         except aiohttp.ClientError as exc:
             if response is not None:
                 response.release()
-            outcome = exception_outcome(exc)
-            if outcome is Outcome.NOT_SENT:
+            if exception_outcome(exc) is Outcome.NOT_SENT:
                 state.in_flight = False
             state.last_failure = exc
-            if is_last or not (is_transient(exc) and may_resend(outcome, req.method)):
+            if is_last or not retry_exception(exc, req.method):
                 raise
             return exc
-
-    @staticmethod
-    def _worth_retrying(status: int, method: str) -> bool:
-        return status in TRANSIENT_STATUSES and may_resend(status_outcome(status), method)
 
     def _retry_status(
         self,
@@ -233,7 +225,7 @@ class RetryMiddleware:
         is_last: bool,
     ) -> bool:
         """Whether to send again after ``response``; counts 429s and closes the gate."""
-        if not self._worth_retrying(response.status, req.method):
+        if not retry_status(response.status, req.method):
             return False
         cap = self.policy.retry_after_cap
         if response.status == 429:

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from ._call import CallState, ClientClosingError
-from ._outcome import IDEMPOTENT_METHODS, Outcome, exception_outcome
+from ._outcome import Outcome, exception_outcome, may_have_acted
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -256,17 +256,12 @@ def make_status_error(
     )
 
 
-def _may_have_acted(method: str, outcome: Outcome) -> bool:
-    """A non-idempotent request that may have reached the server: its fate is unknown."""
-    return outcome is Outcome.MAYBE_APPLIED and method not in IDEMPOTENT_METHODS
-
-
 def closed_error(method: str = "", url: str = "", state: CallState | None = None) -> ProlificError:
     """The error for a call that the client's ``aclose()`` cut short (or came after it)."""
     outcome = exception_outcome(
         ClientClosingError(), maybe_sent=state is not None and state.maybe_sent
     )
-    if _may_have_acted(method, outcome):
+    if may_have_acted(outcome, method):
         return OutcomeUnknownError(
             f"{method} {url}: the client was closed while the request may have reached "
             "the server; check whether it took effect before sending it again.",
@@ -298,7 +293,7 @@ def connection_error(
             method=method,
             url=url,
         )
-    elif _may_have_acted(method, outcome):
+    elif may_have_acted(outcome, method):
         failure = OutcomeUnknownError(
             f"{method} {url}: the connection failed after the request may have reached "
             f"the server ({detail}). It was not retried, because repeating it could "
@@ -326,7 +321,7 @@ def deadline_error(
 ) -> APIConnectionError:
     """The error for a call that ran out of its whole deadline (``RetryPolicy.timeout``)."""
     failure: APIConnectionError
-    if _may_have_acted(method, exception_outcome(exc, maybe_sent=state.maybe_sent)):
+    if may_have_acted(exception_outcome(exc, maybe_sent=state.maybe_sent), method):
         failure = OutcomeUnknownError(
             f"{method} {url}: no answer within the call's {seconds:g}s deadline "
             "(RetryPolicy.timeout) after the request may have reached the server. It "

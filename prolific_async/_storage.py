@@ -5,7 +5,9 @@ host (S3 on the real service). So these requests:
 
 * never carry the Prolific ``Authorization`` header (only a ``User-Agent``);
 * bypass the client's retry middleware (``middlewares=()``) and retry here instead,
-  each attempt sending the whole body again from the start;
+  each attempt sending the whole body again from the start, when
+  :func:`prolific_async._outcome.retry_transfer` says the failure may pass (a transfer is
+  idempotent: a certificate or URL error is not retried, a dropped connection is);
 * show URLs without their query string in errors, so no signature ends up in a log.
 
 With a caller's own ``session=`` (whose default headers might hold a token), transfers go
@@ -25,6 +27,7 @@ import aiohttp
 from yarl import URL
 
 from ._base_client import BaseClient
+from ._outcome import retry_transfer
 from ._status_errors import make_status_error
 from ._testing import testing_enabled
 from ._version import __version__
@@ -36,8 +39,6 @@ T = TypeVar("T")
 
 #: The only header storage requests carry besides Content-Type: never the token.
 STORAGE_HEADERS: Final = {"User-Agent": f"prolific_async/{__version__}"}
-#: Storage answers worth sending the request again for.
-RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 #: Bytes read from the network and written to disk at a time.
 CHUNK_SIZE: Final = 1 << 20
 
@@ -53,11 +54,12 @@ async def _with_retries(client: BaseClient, attempt: Callable[[], Awaitable[T]])
     for number in range(1, policy.attempts + 1):
         try:
             return await attempt()
-        except APIConnectionError:
-            if number == policy.attempts:
-                raise
         except APIStatusError as exc:
-            if number == policy.attempts or exc.status_code not in RETRY_STATUSES:
+            if number == policy.attempts or not retry_transfer(exc.status_code):
+                raise
+        except APIConnectionError as exc:  # raised from the aiohttp error or timeout
+            cause = exc.__cause__
+            if number == policy.attempts or cause is None or not retry_transfer(cause):
                 raise
         await asyncio.sleep(0.0 if testing_enabled() else policy.backoff(number))
     raise AssertionError("unreachable: the last attempt always returns or raises")

@@ -70,7 +70,8 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
         """Create a batch (``POST /batches``).
 
         Sent once: a create is retried only when the request provably did not reach
-        the server (no connection, or a 429).
+        the server (no connection, or a 429); never after a 408, a 5xx or a dropped
+        connection, since it may have acted.
 
         Args:
             name: the batch's name.
@@ -167,7 +168,8 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
     ) -> Batch:
         """Duplicate a batch (``POST /batches/{batch_id}/duplicate``).
 
-        Sent once, like :meth:`create`.
+        Sent once, like :meth:`create`: retried only when the request provably did not
+        reach the server (no connection, or a 429).
 
         Args:
             batch_id: the batch to copy.
