@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
-import json
 import ssl
 import warnings
 from collections.abc import AsyncIterator, Mapping
@@ -27,12 +25,13 @@ import aiohttp
 from yarl import URL
 
 from ._body import APIResponse, body_arguments, decode_json, structure_response
-from ._call import CallState, connection_trace, current_call
+from ._call import CallState, current_call
 from ._config import DEFAULT_BASE_URL, USER_AGENT, base_url_from, ssl_from, token_from
 from ._deprecation import DeprecationNotices
 from ._retry import RateGate, RetryMiddleware, RetryPolicy
+from ._session import SessionLifecycle
 from ._status_errors import closed_error, connection_error, deadline_error, make_status_error
-from .errors import ClientClosedError, ProlificError
+from .errors import ProlificError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -42,12 +41,6 @@ __all__ = ["DEFAULT_BASE_URL", "APIResponse", "BaseClient"]
 
 
 T = TypeVar("T")
-
-
-class _State(enum.Enum):
-    UNOPENED = "unopened"
-    OPENED = "opened"
-    CLOSED = "closed"
 
 
 class BaseClient:
@@ -85,16 +78,21 @@ class BaseClient:
         self._middleware: Final = RetryMiddleware(retry, self._rate_gate)
         # `connect` covers DNS, waiting for a pooled connection and the handshake.
         self._timeout: Final = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
-        self._max_connections: Final = max_connections
         self._in_flight: Final = asyncio.Semaphore(max_connections)
         self._ssl: Final = ssl_from(ssl_context, session)
-        self._session = session
-        self._owns_session: Final = session is None
-        self._state = _State.UNOPENED
+        self._lifecycle: Final = SessionLifecycle(
+            session,
+            max_connections=max_connections,
+            ssl=self._ssl,
+            middleware=self._middleware,
+            timeout=self._timeout,
+        )
+        self._owns_session: Final = self._lifecycle.owned
         self._deprecations: Final = DeprecationNotices()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} base_url={self._base_url!r} state={self._state.value}>"
+        state = self._lifecycle.state.value
+        return f"<{type(self).__name__} base_url={self._base_url!r} state={state}>"
 
     # -- what lower layers may ask -----------------------------------------------------
 
@@ -126,7 +124,7 @@ class BaseClient:
     @property
     def is_closed(self) -> bool:
         """Whether :meth:`aclose` has been called."""
-        return self._state is _State.CLOSED
+        return self._lifecycle.closed()
 
     @contextlib.asynccontextmanager
     async def storage_session(self) -> AsyncIterator[aiohttp.ClientSession]:
@@ -162,17 +160,11 @@ class BaseClient:
 
         A session passed in as ``session=`` is left open: its owner closes it.
         """
-        if self._state is _State.CLOSED:
-            return
-        self._state = _State.CLOSED
-        self._middleware.closing = True
-        if self._owns_session and self._session is not None:
-            # Shielded: a cancelled caller must not leave the connector half-closed.
-            await asyncio.shield(self._session.close())
+        await self._lifecycle.close()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
-        session = getattr(self, "_session", None)
-        if getattr(self, "_owns_session", False) and session is not None and not session.closed:
+        lifecycle = getattr(self, "_lifecycle", None)  # None: __init__ raised
+        if lifecycle is not None and lifecycle.unclosed():
             _warn(
                 f"Unclosed {self!r}: use 'async with {type(self).__name__}()' or await aclose()",
                 ResourceWarning,
@@ -181,25 +173,10 @@ class BaseClient:
             )
 
     def _closed(self) -> bool:
-        # A call, not the property: mypy would narrow the property across awaits.
-        return self._state is _State.CLOSED
+        return self._lifecycle.closed()
 
     def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._state is _State.CLOSED:
-            raise closed_error()
-        if self._session is None:
-            # Created here, not in __init__: aiohttp needs a running event loop.
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl),
-                middlewares=(self._middleware,),
-                trace_configs=[connection_trace()],
-                timeout=self._timeout,
-                json_serialize=json.dumps,
-            )
-        elif self._session.closed:
-            raise ClientClosedError("The aiohttp session given as session= has been closed.")
-        self._state = _State.OPENED
-        return self._session
+        return self._lifecycle.ensure()
 
     # -- requests: the public escape hatch -------------------------------------------------
 

@@ -13,6 +13,7 @@ import attrs
 from cattrs import Converter
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from .models._item_classes import ITEM_CLASSES
 from .models.batches import BatchStatus, TaskDetails
 from .models.bulk import CreateBatchRequest, DuplicateBatchRequest
 from .models.dataset_changes import MigrationStatus
@@ -25,7 +26,6 @@ from .models.datasets import (
 )
 from .models.exports import BatchExport, ExportStatus
 from .models.layout import (
-    ITEM_CLASSES,
     AnswerValue,
     ChoiceOption,
     Column,

@@ -10,7 +10,7 @@ import sys
 
 __all__ = ["entry_point", "main"]
 
-INSTALL_HINT = (
+_INSTALL_HINT = (
     "The prolific-async command needs the 'cli' extra (click and rich):\n"
     "    pip install 'prolific-async[cli]'\n"
 )
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         from ._cli import run
     except ImportError as exc:
         if (exc.name or "").split(".")[0] in ("click", "rich"):
-            sys.stderr.write(INSTALL_HINT)
+            sys.stderr.write(_INSTALL_HINT)
             return 2
         raise
     return run(argv)

@@ -567,14 +567,16 @@ async def test_cancelling_the_run_leaks_nothing(fake: FakeProlific, tmp_path: Pa
         run.cancel()
         with pytest.raises(asyncio.CancelledError):
             await run
-        await asyncio.sleep(0.1)
+        # Every request the emulator received has been answered or cut off.
+        await wait_until(lambda: fake.stats.in_flight == 0)
         leftover = [t for t in asyncio.all_tasks() - baseline if not t.done()]
         # The emulator's own connection handlers may linger; none of the client's may.
         assert [t for t in leftover if not _is_server_task(t)] == []
-        session = client._session
-        assert session is not None
-        assert session.connector is not None
-        assert len(session.connector._acquired) == 0  # every connection was released
+        async with client.storage_session() as session:  # the client's own session
+            assert session.connector is not None
+            # aiohttp has no public count of the connections in use, so this one
+            # private read stays: every connection was released.
+            assert len(session.connector._acquired) == 0
         fake.latency = 0.0
         results = await collect(
             client.batches.create_many(requests, concurrency=8, journal=Journal(journal_path))
@@ -589,7 +591,7 @@ def _is_server_task(task: asyncio.Task[Any]) -> bool:
     return "aiohttp/web" in filename or "prolific_async/testing" in filename
 
 
-# -- found in review: late applies, shared listings, claims, windows, caps ---------------
+# -- late applies, shared listings, claims, windows, caps ------------------------------
 
 
 async def test_a_request_applied_after_its_timeout_is_found_not_resent(
@@ -736,7 +738,8 @@ async def test_lookalike_creates_and_duplicates_under_every_fault(seed: int) -> 
                     reconcile_delay=None,
                 )
             )
-        await asyncio.sleep(0.6)  # stalled requests finish inside the emulator
+        # The stalled requests' batches exist already; wait for their answers to be sent.
+        await wait_until(lambda: fake.stats.in_flight == 0)
         assert_exactly_once(results, fake)
         assert len(fake.batches) == 2 + 80
 
@@ -747,12 +750,13 @@ async def test_no_new_post_of_a_group_starts_while_it_is_reconciled(fake: FakePr
     Without the wait, the newcomer's batch (made, answer held back) would sit in the
     listing as a second unexplained match, and both items would fail for a human.
     """
-    fake.add_fault("POST", CREATE, "drop_after", times=1)
+    dropped = fake.add_fault("POST", CREATE, "drop_after", times=1)
     fake.add_fault("POST", CREATE, "stall_after", times=1, delay=1.0)
 
     async def arriving() -> AsyncIterator[CreateBatchRequest]:
         yield CreateBatchRequest("same", WS, DETAILS)
-        await asyncio.sleep(0.05)  # the first is ambiguous by now, and waiting to list
+        # The first was applied and its connection cut: it waits reconcile_delay to list.
+        await wait_until(lambda: dropped.fired == 1)
         yield CreateBatchRequest("same", WS, DETAILS)
 
     async with fake.client(retry=FAST, timeout=0.2) as client:

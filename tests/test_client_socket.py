@@ -40,13 +40,19 @@ async def create(client: ProlificClient) -> Any:
 async def test_policy_timeout_bounds_the_whole_call(scripted_api: ScriptedAPI) -> None:
     """RetryPolicy.timeout stops retrying: the call ends with the last status error."""
     scripted_api.then(*[("status", 503)] * 1000)
+    # Waits of 1 ms, then 100 s: the second wait would end past the 5 s deadline.
     policy = RetryPolicy(
-        attempts=1000, timeout=0.3, wait_initial=0.05, wait_exp_base=1.0, wait_jitter=0.0
+        attempts=1000,
+        timeout=5.0,
+        wait_initial=0.001,
+        wait_exp_base=100_000.0,
+        wait_max=1000.0,
+        wait_jitter=0.0,
     )
     async with make_client(scripted_api, retry=policy) as client:
         with pytest.raises(errors.InternalServerError):
             await client.batches.get("b1")
-    assert 2 <= scripted_api.received <= 10
+    assert scripted_api.received == 2
 
 
 async def test_deadline_during_a_get_is_a_timeout(scripted_api: ScriptedAPI) -> None:
@@ -139,7 +145,7 @@ async def test_status_errors_do_not_leak_the_token(scripted_api: ScriptedAPI) ->
     assert TOKEN not in repr(client)
 
 
-# -- connecting, closing, caller sessions (found in review) ------------------------------
+# -- connecting, closing, caller sessions ----------------------------------------------
 
 
 async def test_waiting_for_a_pooled_connection_is_bounded_and_never_sent(
@@ -217,9 +223,10 @@ async def test_caller_session_raise_for_status_does_not_change_errors(
 
 async def test_max_connections_sets_our_connector_limit(scripted_api: ScriptedAPI) -> None:
     """The connector the client creates is limited to max_connections."""
-    async with make_client(scripted_api, max_connections=7) as client:
-        session = client._session
-        assert session is not None
+    async with (
+        make_client(scripted_api, max_connections=7) as client,
+        client.storage_session() as session,  # the client's own session
+    ):
         assert session.connector is not None
         assert session.connector.limit == 7
 

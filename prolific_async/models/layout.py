@@ -308,19 +308,6 @@ LayoutItem: TypeAlias = (
     | UnknownItem
 )
 
-#: The modelled item classes by their wire ``type``.
-ITEM_CLASSES: dict[str, type[Any]] = {
-    ItemType.DATASET_FIELD: DatasetFieldItem,
-    ItemType.IMAGE: ImageItem,
-    ItemType.RICH_TEXT: RichTextItem,
-    ItemType.FREE_TEXT: FreeTextItem,
-    ItemType.FREE_TEXT_WITH_UNIT: FreeTextWithUnitItem,
-    ItemType.MULTIPLE_CHOICE: MultipleChoiceItem,
-    ItemType.MULTIPLE_CHOICE_WITH_FREE_TEXT: MultipleChoiceWithFreeTextItem,
-    ItemType.FILE_UPLOAD: FileUploadItem,
-    ItemType.VIDEO_NARRATION: VideoNarrationItem,
-}
-
 
 @frozen(kw_only=True)
 class Column:

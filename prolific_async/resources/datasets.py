@@ -32,7 +32,7 @@ from ..models.datasets import (
 )
 from ._dataset_changes import DatasetChangesMixin
 
-__all__ = ["CONTENT_TYPES", "DatasetsResource"]
+__all__ = ["CONTENT_TYPES", "DatasetsResource", "UploadSource"]
 
 
 #: The ``Content-Type`` sent with an upload when the upload URL names none, by extension.
@@ -43,7 +43,7 @@ CONTENT_TYPES: Final = {
     ".jsonl": "application/jsonl",
 }
 #: Import statuses after which a V4 import job changes no more.
-FINISHED_IMPORT: Final = frozenset(
+_FINISHED_IMPORT: Final = frozenset(
     {
         ImportStatus.COMPLETE,
         ImportStatus.PARTIAL,
@@ -284,7 +284,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
                     import_job=job,
                 )
             # An unknown status is taken as still running: the deadline bounds the wait.
-            return job.status in FINISHED_IMPORT
+            return job.status in _FINISHED_IMPORT
 
         return await poll_until(
             lambda: self.get_import(dataset_id, import_id),

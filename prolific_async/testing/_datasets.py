@@ -12,14 +12,14 @@ stand-in refuses any other) and the object's ``file_key``, as the official CLI r
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 from attrs import define, field
 
-from ._dataset_files import ImportOutcome, field_schema, read_v3, read_v4, upload_content_type
+from ._dataset_files import field_schema, upload_content_type
+from ._dataset_processing import UploadProcessing
 from ._errors import APIError
 from ._stamps import Stamps, iso_z
 from ._storage import Storage
@@ -148,13 +148,8 @@ class DatasetService:
         self.timeline = timeline
         self.storage = storage
         self.config = config
-        # Bumped by each upload: a processing result applies only to the latest upload.
-        self._uploads: dict[str, int] = {}
-        # A V4 import shows "queued" until this monotonic moment, then "processing".
-        self._queued_until: dict[str, float] = {}
-        self._done_at: dict[str, float] = {}
-        # What each V4 import added to its dataset, taken back if it is uploaded again.
-        self._accepted: dict[str, list[dict[str, Any]]] = {}
+        self.processing: Final = UploadProcessing(stamps=stamps, timeline=timeline, config=config)
+        """What an upload does: V3 processing, V4 imports one after another."""
 
     def routes(self) -> list[tuple[str, str, Handler, str]]:
         """The dataset routes: ``(method, path, handler, stats name)``."""
@@ -238,7 +233,7 @@ class DatasetService:
             )
             dataset.imports.append(job)
         url, expires_at = self.storage.issue_upload(
-            self._receiver(dataset, job, filename), content_type=content_type
+            self.processing.receiver(dataset, job, filename), content_type=content_type
         )
         answer: dict[str, Any] = {"dataset_id": dataset.id}
         if job is not None:
@@ -254,76 +249,6 @@ class DatasetService:
             if job.import_id == import_id:
                 return job
         raise APIError(404, "Not found.")
-
-    # -- processing ------------------------------------------------------------------
-
-    def _receiver(
-        self, dataset: StoredDataset, job: StoredImport | None, filename: str
-    ) -> Callable[[bytes], None]:
-        """What a PUT to this upload URL does: process the bytes as V3 or V4."""
-
-        def on_put(body: bytes) -> None:
-            if job is None:
-                self._process_v3(dataset, filename, body)
-            else:
-                self._process_v4(dataset, job, body)
-
-        return on_put
-
-    def _process_v3(self, dataset: StoredDataset, filename: str, body: bytes) -> None:
-        """Move a V3 dataset to PROCESSING; READY or ERROR once the delay has passed."""
-        upload = self._uploads[dataset.id] = self._uploads.get(dataset.id, 0) + 1
-        dataset.status, dataset.filename = "PROCESSING", filename
-        records = read_v3(filename, body)
-
-        def finish() -> None:
-            if self._uploads.get(dataset.id) != upload:
-                return  # a later upload replaced this one
-            if records is None:
-                dataset.status = "ERROR"
-                return
-            dataset.records = records
-            dataset.total_datapoint_count = len(records)
-            dataset.status = "READY"
-
-        self.timeline.after(self.config.processing_delay, finish)
-
-    def _process_v4(self, dataset: StoredDataset, job: StoredImport, body: bytes) -> None:
-        """Start a V4 import (queued behind the dataset's others); it ends after the delay."""
-        upload = self._uploads[job.import_id] = self._uploads.get(job.import_id, 0) + 1
-        # A PUT replaces the object: uploading again re-runs this import from scratch.
-        previous = {id(record) for record in self._accepted.pop(job.import_id, [])}
-        if previous:
-            dataset.records = [r for r in dataset.records if id(r) not in previous]
-            dataset.total_datapoint_count -= len(previous)
-        # Imports of one dataset run one after another: this one waits for the others.
-        busy = [
-            self._done_at.get(other.import_id, 0.0)
-            for other in dataset.imports
-            if other is not job and other.status == "processing"
-        ]
-        start = max([self.timeline.now(), *busy])
-        self._queued_until[job.import_id] = start
-        self._done_at[job.import_id] = start + self.config.processing_delay
-        job.status, job.updated_at, job.errors = "processing", self.stamps.now(), []
-        job.accepted_count = job.rejected_count = job.reason = None
-        outcome = read_v4(job.filename, body, dataset.schema or {})
-
-        def finish() -> None:
-            if self._uploads.get(job.import_id) != upload or job.status != "processing":
-                return  # uploaded again, or restaged by a test
-            self._finish_v4(dataset, job, outcome)
-
-        self.timeline.at(self._done_at[job.import_id], finish)
-
-    def _finish_v4(self, dataset: StoredDataset, job: StoredImport, outcome: ImportOutcome) -> None:
-        """End an import with its outcome; its accepted records join the dataset."""
-        job.status, job.updated_at, job.reason = outcome.status, self.stamps.now(), outcome.reason
-        job.accepted_count, job.rejected_count = len(outcome.accepted), len(outcome.errors)
-        job.errors = list(outcome.errors)
-        self._accepted[job.import_id] = list(outcome.accepted)
-        dataset.records.extend(outcome.accepted)
-        dataset.total_datapoint_count += len(outcome.accepted)
 
     # -- rendering -------------------------------------------------------------------
 
@@ -356,11 +281,7 @@ class DatasetService:
 
     def render_import(self, job: StoredImport) -> dict[str, Any]:
         """Render an import job; counts appear once it is terminal."""
-        status = job.status
-        if status == "processing" and self.timeline.now() < self._queued_until.get(
-            job.import_id, 0.0
-        ):
-            status = "queued"
+        status = "queued" if self.processing.is_queued(job) else job.status
         data: dict[str, Any] = {
             "dataset_id": job.dataset_id,
             "import_id": job.import_id,

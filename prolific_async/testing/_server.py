@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import random
 import secrets
@@ -16,6 +15,7 @@ from aiohttp import web
 from .._client import ProlificClient
 from .._retry import RetryPolicy
 from ._faults import Fault, FaultKind, FaultSchedule, make_fault
+from ._listener import Listener
 from ._pipeline import Latency, RequestPipeline
 from ._services import Services
 from ._staging import StagingMixin, check_delay
@@ -33,9 +33,6 @@ __all__ = ["FAST_RETRY_POLICY", "FakeProlific"]
 FAST_RETRY_POLICY: Final = RetryPolicy(
     wait_initial=0.001, wait_max=0.01, wait_jitter=0.0, timeout=10.0
 )
-
-#: How long stopping waits for handlers still running; stalled ones are woken first.
-_SHUTDOWN_TIMEOUT: Final = 0.5
 
 
 class _State(enum.Enum):
@@ -156,7 +153,7 @@ class FakeProlific(StagingMixin):
         self._port = port
         self._max_concurrency: Final = max_concurrency
         self._state = _State.UNSTARTED
-        self._runner: web.AppRunner | None = None
+        self._listener: Listener | None = None
         self._url: str | None = None
         self._clients: list[ProlificClient] = []
         # Made now, in memory, so a missing trustme fails here rather than at start().
@@ -362,23 +359,8 @@ class FakeProlific(StagingMixin):
             middlewares=[self._pipeline.middleware(), self._services.middleware()]
         )
         self._pipeline.route_names = self._services.install(app.router)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
-        await runner.setup()
-        ssl_context = None if self._ca is None else self._ca.server_context()
-        try:
-            await web.TCPSite(runner, self._host, self._port, ssl_context=ssl_context).start()
-            if self._ca is not None:
-                await asyncio.to_thread(self._ca.write_ca_file)
-        except BaseException:
-            await runner.cleanup()
-            if self._ca is not None:
-                self._ca.delete_ca_file()
-            raise
-        host, port = runner.addresses[0][:2]
-        scheme = "http" if self._ca is None else "https"
-        self._url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
-        self._services.storage.base_url = self._url
-        self._runner = runner
+        self._listener = await Listener.open(app, self._host, self._port, self._ca)
+        self._url = self._services.storage.base_url = self._listener.url
         self._state = _State.RUNNING
         return self
 
@@ -393,9 +375,8 @@ class FakeProlific(StagingMixin):
                 await client.aclose()
             # Wakes every stalled, delayed or slowed handler: they cut their connection.
             self._pipeline.stopping.set()
-            if self._runner is not None:
-                # Shielded: a cancelled caller must not leave the socket listening.
-                await asyncio.shield(self._runner.cleanup())
+            if self._listener is not None:
+                await self._listener.close()
         finally:
             # Even when cancelled: the CA file must not outlive the fake.
             if self._ca is not None:

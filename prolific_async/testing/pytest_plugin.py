@@ -34,13 +34,13 @@ if TYPE_CHECKING:
 try:
     import pytest_asyncio
 except ImportError:  # pragma: no cover (exercised in a subprocess by the plugin tests)
-    HAS_PYTEST_ASYNCIO = False
+    _HAS_PYTEST_ASYNCIO = False
 else:
-    HAS_PYTEST_ASYNCIO = True
+    _HAS_PYTEST_ASYNCIO = True
 
 __all__ = ["prolific_client", "prolific_fake"]
 
-MISSING_PYTEST_ASYNCIO = (
+_MISSING_PYTEST_ASYNCIO = (
     "The prolific_fake and prolific_client fixtures are async and need pytest-asyncio: "
     "pip install pytest-asyncio (and set asyncio_mode = 'auto', or mark your tests "
     "with @pytest.mark.asyncio)."
@@ -64,12 +64,12 @@ async def _prolific_client(prolific_fake: FakeProlific) -> AsyncIterator[Prolifi
 
 
 def _missing_pytest_asyncio(*_: object) -> NoReturn:
-    pytest.fail(MISSING_PYTEST_ASYNCIO, pytrace=False)
+    pytest.fail(_MISSING_PYTEST_ASYNCIO, pytrace=False)
 
 
 prolific_fake: Any
 prolific_client: Any
-if HAS_PYTEST_ASYNCIO:
+if _HAS_PYTEST_ASYNCIO:
     prolific_fake = pytest_asyncio.fixture(_prolific_fake, name="prolific_fake")
     prolific_client = pytest_asyncio.fixture(_prolific_client, name="prolific_client")
 else:  # pragma: no cover (exercised in a subprocess by the plugin tests)

@@ -1,0 +1,182 @@
+"""The provisioning manifest: one create or duplicate per JSON line, errors named by line."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prolific_async import CreateBatchRequest, DuplicateBatchRequest, TaskDetails
+from prolific_async._manifest import (
+    ManifestError,
+    parse_line,
+    read_manifest,
+    validate_manifest,
+)
+
+DETAILS = {"task_name": "Rate", "task_introduction": "Intro", "task_steps": "Steps"}
+CREATE = {"name": "B", "workspace_id": "ws", "task_details": DETAILS}
+
+
+def line(**fields: Any) -> str:
+    return json.dumps(fields)
+
+
+def write(tmp_path: Path, *lines: str | bytes) -> Path:
+    path = tmp_path / "manifest.jsonl"
+    path.write_bytes(b"".join((x if isinstance(x, bytes) else x.encode()) + b"\n" for x in lines))
+    return path
+
+
+# -- good lines --------------------------------------------------------------------------
+
+
+def test_a_create_line_becomes_a_create_request() -> None:
+    """Name, workspace, task details and the optional dataset and key are all read."""
+    request = parse_line(line(**CREATE, dataset_id="d1", key="k1"))
+    assert request == CreateBatchRequest("B", "ws", TaskDetails(**DETAILS), "d1", key="k1")
+
+
+def test_a_duplicate_line_becomes_a_duplicate_request() -> None:
+    """``duplicate_of`` with an optional name, upload_new_dataset and key."""
+    request = parse_line(line(duplicate_of="b1", name="Copy", upload_new_dataset=True, key="k2"))
+    assert request == DuplicateBatchRequest("b1", "Copy", True, key="k2")
+
+
+def test_a_duplicate_line_defaults_to_the_same_name_and_dataset() -> None:
+    """Without name or upload_new_dataset a duplicate keeps the source's name and dataset."""
+    assert parse_line(line(duplicate_of="b1")) == DuplicateBatchRequest("b1", None, False)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n", "# a comment", '  # {"name": "x"}'])
+def test_blank_and_comment_lines_are_skipped(text: str) -> None:
+    """A blank line or one starting with ``#`` is no request."""
+    assert parse_line(text) is None
+
+
+def test_read_manifest_yields_line_numbers_past_blanks_and_comments(tmp_path: Path) -> None:
+    """Each request comes with the number of the line it was on, counting skipped lines."""
+    path = write(tmp_path, "# header", line(**CREATE), "", line(duplicate_of="b1"))
+    numbered = list(read_manifest(path))
+    assert [number for number, _ in numbered] == [2, 4]
+    assert isinstance(numbered[0][1], CreateBatchRequest)
+    assert isinstance(numbered[1][1], DuplicateBatchRequest)
+
+
+def test_a_utf8_byte_order_mark_is_ignored(tmp_path: Path) -> None:
+    """A manifest saved with a BOM (as some editors do) reads like one without."""
+    path = write(tmp_path, b"\xef\xbb\xbf" + line(**CREATE).encode())
+    assert [number for number, _ in read_manifest(path)] == [1]
+
+
+# -- bad lines ---------------------------------------------------------------------------
+
+BAD_LINES = [
+    ('{"name": ', "not valid JSON"),
+    ("[1, 2]", "expected a JSON object, got list"),
+    (line(**CREATE, extra=1), "unknown field(s) ['extra']"),
+    (line(duplicate_of="b1", workspace_id="ws"), "unknown field(s) for a duplicate"),
+    (line(workspace_id="ws", task_details=DETAILS), "'name' is required"),
+    (line(name="B", task_details=DETAILS), "'workspace_id' is required"),
+    (line(**{**CREATE, "name": ""}), "'name' must be a non-empty string"),
+    (line(**{**CREATE, "workspace_id": 3}), "'workspace_id' must be a non-empty string"),
+    (line(name="B", workspace_id="ws"), "'task_details' is required and must be an object"),
+    (
+        line(**{**CREATE, "task_details": {**DETAILS, "task_steps": None}}),
+        "'task_details.task_steps' is required and must be a string",
+    ),
+    (line(**CREATE, dataset_id=""), "'dataset_id' must be a non-empty string"),
+    (line(**CREATE, key=7), "'key' must be a non-empty string"),
+    (line(duplicate_of=""), "'duplicate_of' must be a non-empty string"),
+    (
+        line(duplicate_of="b1", upload_new_dataset="yes"),
+        "'upload_new_dataset' must be true or false",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD_LINES)
+def test_a_bad_line_says_what_is_wrong(text: str, problem: str) -> None:
+    """parse_line raises ValueError naming the field or the JSON problem."""
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        parse_line(text)
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD_LINES)
+def test_read_manifest_names_the_file_and_line_of_a_bad_line(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    """The first bad line stops reading with ``path:line: problem``."""
+    path = write(tmp_path, line(**CREATE), "", text, line(**CREATE))
+    with pytest.raises(ManifestError) as caught:
+        list(read_manifest(path))
+    assert caught.value.line == 3
+    assert caught.value.path == str(path)
+    assert problem in caught.value.problem
+    assert str(caught.value).startswith(f"{path}:3: ")
+
+
+def test_a_line_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 are an error of their line, with the byte's position."""
+    path = write(tmp_path, line(**CREATE), b'{"name": "\xff"}')
+    with pytest.raises(ManifestError, match=r":2: not UTF-8 text \(byte 11 of the line\)"):
+        list(read_manifest(path))
+
+
+def test_a_batch_id_the_model_refuses_is_a_line_error(tmp_path: Path) -> None:
+    """The request model's own validation (an id that would change the path) names the line."""
+    path = write(tmp_path, line(duplicate_of=".."))
+    with pytest.raises(ManifestError) as caught:
+        list(read_manifest(path))
+    assert caught.value.line == 1
+    assert "must not be '..'" in caught.value.problem
+
+
+def test_read_manifest_is_lazy(tmp_path: Path) -> None:
+    """Lines before a bad one are yielded before the error is raised."""
+    path = write(tmp_path, line(**CREATE), "not json")
+    lines = read_manifest(path)
+    assert next(lines)[0] == 1
+    with pytest.raises(ManifestError, match=":2: "):
+        next(lines)
+
+
+# -- validating the whole file -----------------------------------------------------------
+
+
+def test_validate_counts_requests_and_collects_every_error(tmp_path: Path) -> None:
+    """Validation reads on past a bad line: the count of good lines and each bad one."""
+    path = write(tmp_path, line(**CREATE), "oops", "# c", line(duplicate_of="b1"), "[]")
+    count, problems = validate_manifest(path)
+    assert count == 2
+    assert [problem.line for problem in problems] == [2, 5]
+
+
+def test_a_duplicate_key_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    """A key used twice is reported on its second line, naming the first."""
+    path = write(
+        tmp_path,
+        line(**CREATE, key="same"),
+        line(duplicate_of="b1", key="other"),
+        line(duplicate_of="b2", key="same"),
+    )
+    count, problems = validate_manifest(path)
+    assert count == 3
+    assert [(p.line, p.problem) for p in problems] == [(3, "key 'same' already used on line 1")]
+
+
+def test_lines_without_keys_never_clash(tmp_path: Path) -> None:
+    """Only explicit keys are checked for duplicates; identical keyless lines are fine."""
+    path = write(tmp_path, line(**CREATE), line(**CREATE))
+    assert validate_manifest(path) == (2, [])
+
+
+def test_validate_stops_after_the_limit(tmp_path: Path) -> None:
+    """At most ``limit`` errors are collected, so a wrong file is not read to its end."""
+    path = write(tmp_path, *["bad"] * 10)
+    count, problems = validate_manifest(path, limit=3)
+    assert count == 0
+    assert [problem.line for problem in problems] == [1, 2, 3]
