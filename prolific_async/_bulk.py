@@ -22,7 +22,7 @@ from ._creation import post_creating
 from ._fanout import fan_out
 from ._journal import ItemKey, Journal, JournalEntry, fingerprint, is_final_failure
 from ._limiter import Limiter
-from ._outcome import Outcome, error_may_resend, error_outcome
+from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH, DUPLICATE_TEMPLATE
 from ._reconcile import Adopt, Group, MatchKey, Reconciler
 from ._resource import expand
@@ -286,17 +286,15 @@ class _Run:
             try:
                 return await self._send(item, group), False
             except ProlificError as error:
-                outcome = error_outcome(error)
+                step = bulk_step(error)
                 if isinstance(error, CreatedButUnreadableError) and error.batch_id is not None:
                     return await self._read_created(error.batch_id, error), False
-                if outcome is Outcome.REJECTED:
-                    raise
-                if isinstance(error, RateLimitError) and self._wait_too_long(error):
+                if step in (BulkStep.FAIL, BulkStep.READ) or (
+                    isinstance(error, RateLimitError) and self._wait_too_long(error)
+                ):
                     raise
                 last_error = error
-                ambiguous = outcome is Outcome.MAYBE_APPLIED
-                if not ambiguous and not error_may_resend(error):
-                    raise
+                ambiguous = step is BulkStep.RECONCILE
         # Not reached: by the last pass the caps are met, and it raises or adopts.
         raise last_error or RuntimeError("no request was sent")
 

@@ -46,3 +46,39 @@ async def test_a_verifying_ssl_context_is_used_by_the_clients_connector() -> Non
     async with ProlificClient("t", ssl_context=context) as client, client.storage_session() as s:
         assert s.connector is not None
         assert s.connector._ssl is context  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://api.prolific.com", "http://10.0.0.5:8080", "http://example.test"]
+)
+def test_plain_http_off_this_machine_is_refused(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-letter typo (http for https) must not send the token in the clear."""
+    monkeypatch.delenv("PROLIFIC_ALLOW_INSECURE_HTTP", raising=False)
+    with pytest.raises(ValueError, match="in the clear") as caught:
+        ProlificClient("secret-token", base_url=url)
+    assert "secret-token" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:9", "http://127.1.2.3"]
+)
+def test_plain_http_to_this_machine_is_allowed(url: str) -> None:
+    """The emulator on loopback needs no opt-in."""
+    assert ProlificClient("t", base_url=url).base_url == url
+
+
+def test_plain_http_elsewhere_needs_an_explicit_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """allow_insecure_http=True, or PROLIFIC_ALLOW_INSECURE_HTTP=1, accepts it."""
+    url = "http://proxy.internal.test"
+    assert ProlificClient("t", base_url=url, allow_insecure_http=True).base_url == url
+    monkeypatch.setenv("PROLIFIC_ALLOW_INSECURE_HTTP", "1")
+    assert ProlificClient("t", base_url=url).base_url == url
+
+
+def test_a_malformed_base_url_is_a_value_error_naming_it_briefly() -> None:
+    """A broken URL is a ValueError; a long one is shortened in the message."""
+    with pytest.raises(ValueError, match=r"not a valid URL|http"):
+        ProlificClient("t", base_url="http://[::1")
+    with pytest.raises(ValueError, match=r"characters\)") as caught:
+        ProlificClient("t", base_url="ftp://" + "x" * 5000)
+    assert len(str(caught.value)) < 400
