@@ -28,6 +28,7 @@ from ._body import APIResponse, body_arguments, decode_json, structure_response
 from ._call import CallState, current_call
 from ._config import DEFAULT_BASE_URL, USER_AGENT, base_url_from, ssl_from, token_from
 from ._deprecation import DeprecationNotices
+from ._redact import Redactor
 from ._retry import RateGate, RetryMiddleware, RetryPolicy
 from ._session import SessionLifecycle
 from ._status_errors import closed_error, connection_error, deadline_error, make_status_error
@@ -62,6 +63,7 @@ class BaseClient:
         allow_insecure_http: bool = False,
     ) -> None:
         token = token_from(token)
+        self._redactor: Final = Redactor(token)
         base = base_url_from(base_url, allow_insecure_http=allow_insecure_http)
         if not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -367,13 +369,13 @@ class BaseClient:
         if "Deprecation" in headers:
             self._deprecations.notice(method, endpoint, headers)
         if not 200 <= status < 300:
-            raise make_status_error(
+            raise make_status_error(  # whatever the server echoes, never with our token
                 status_code=status,
-                reason=reason,
-                raw_body=raw,
-                headers=headers,
+                reason=reason and self._redactor.text(reason),
+                raw_body=self._redactor.data(raw),
+                headers=self._redactor.headers(headers),
                 method=method,
                 url=url,
             )
-        data = decode_json(raw, status, method, url)
+        data = decode_json(raw, status, method, url, redact=self._redactor.text)
         return APIResponse(status=status, data=data, method=method, url=url, sent=state.sent)

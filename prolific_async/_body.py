@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -56,14 +56,25 @@ class APIResponse:
     """How many attempts the call sent (for a POST: how many POSTs it cost)."""
 
 
-def decode_json(raw: bytes, status: int, method: str, url: str) -> Any:
-    """The JSON body of a 2xx answer (``None`` when empty)."""
+def decode_json(
+    raw: bytes,
+    status: int,
+    method: str,
+    url: str,
+    *,
+    redact: Callable[[str], str] = str,
+) -> Any:
+    """The JSON body of a 2xx answer (``None`` when empty).
+
+    ``redact`` masks the client's token in the snippet an error quotes (it is applied
+    before the snippet is cut, so no part of the token survives at its end).
+    """
     if not raw.strip():
         return None
     try:
         return json.loads(raw)
     except ValueError as exc:
-        snippet = raw[:80].decode("utf-8", errors="replace")
+        snippet = redact(raw[:4096].decode("utf-8", errors="replace"))[:80]
         raise ResponseValidationError(
             f"{method} {url} returned {status} with a body that is not JSON: {snippet!r}",
             status_code=status,

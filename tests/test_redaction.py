@@ -1,0 +1,45 @@
+"""The client's token never reaches an exception, whatever the server echoes back."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from prolific_async import APIStatusError, ProlificClient, ResponseValidationError
+
+from .conftest import TOKEN, StartServer, server_url
+
+
+async def test_a_token_echoed_in_an_error_answer_is_masked(start_server: StartServer) -> None:
+    """A 401 naming the token in its body and a header: the error shows neither."""
+
+    async def handler(request: web.Request) -> web.Response:
+        sent = request.headers["Authorization"]
+        return web.json_response(
+            {"error": {"title": "Unauthorized", "detail": f"Invalid token: {sent}"}},
+            status=401,
+            headers={"X-Echo": sent},
+        )
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(APIStatusError) as caught:
+            await client.batches.get("b1")
+    error = caught.value
+    for text in (str(error), repr(error), repr(error.body), repr(dict(error.headers))):
+        assert TOKEN not in text
+    assert "***" in str(error)
+
+
+async def test_a_token_echoed_in_an_unreadable_2xx_is_masked(start_server: StartServer) -> None:
+    """A 200 that is not JSON quotes a snippet of itself, with the token masked."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=f"oops {request.headers['Authorization']} oops", status=200)
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.batches.get("b1")
+    assert TOKEN not in str(caught.value)
+    assert TOKEN[:8] not in str(caught.value)  # not even the start of it at the snippet's end
