@@ -15,14 +15,17 @@ from multidict import CIMultiDict
 __all__ = ["MASK", "Redactor"]
 
 MASK: Final = "***"
+#: A secret at least this long is masked wherever it appears; a shorter one (a test's
+#: ``"t"``) only as the header value it was sent in, or every letter would be masked.
+BARE_MINIMUM: Final = 8
 
 
 class Redactor:
     """Replaces one secret, wherever it appears, with :data:`MASK`."""
 
     def __init__(self, secret: str) -> None:
-        self._text = secret
-        self._bytes = secret.encode()
+        self._text = secret if len(secret) >= BARE_MINIMUM else f"Token {secret}"
+        self._bytes = self._text.encode()
 
     def __repr__(self) -> str:
         return "<Redactor>"
