@@ -20,7 +20,7 @@ from typing import Any
 
 from attrs import frozen
 
-from .._body import APIResponse, structure_response
+from .._body import APIResponse
 from .._converter import converter
 from .._paths import BATCH_TEMPLATE, EXPORT_TEMPLATE
 from .._polling import (
@@ -144,29 +144,12 @@ class BatchResultsMixin(Resource):
     async def list_exports(self, batch_id: str) -> list[BatchExport]:
         """List a batch's export jobs, newest first (``GET /batches/{batch_id}/export``).
 
-        Accepts both a ``{"results": [...]}`` envelope and a bare JSON array.
-
         Raises:
             NotFoundError: no batch has that id.
+            ResponseValidationError: the answer has no ``results`` array (a bare array
+                included), as for every list call.
         """
-        response = await self._get(
-            BATCH_TEMPLATE + "/export", cast_to=APIResponse, batch_id=batch_id
-        )
-        if isinstance(response.data, list):
-            return structure_response(
-                response.data,
-                list[BatchExport],
-                status_code=response.status,
-                method=response.method,
-                url=response.url,
-            )
-        page = structure_response(
-            response.data,
-            _ExportPage,
-            status_code=response.status,
-            method=response.method,
-            url=response.url,
-        )
+        page = await self._get(BATCH_TEMPLATE + "/export", cast_to=_ExportPage, batch_id=batch_id)
         return page.results
 
     async def delete_export(self, batch_id: str, export_id: str) -> None:

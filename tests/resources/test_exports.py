@@ -138,13 +138,12 @@ async def test_unknown_export_status_and_fields(mocked_client: ProlificClient, m
     assert not isinstance(export.status, ExportStatus)
 
 
-@pytest.mark.parametrize("envelope", [True, False])
-async def test_list_exports_accepts_both_shapes(
-    mocked_client: ProlificClient, mocked: Any, envelope: bool
+async def test_list_exports_reads_the_results_envelope(
+    mocked_client: ProlificClient, mocked: Any
 ) -> None:
-    """list_exports reads a {"results": [...]} envelope or a bare array, 'from' as from_."""
+    """list_exports reads a {"results": [...]} envelope, 'from' as from_."""
     jobs = [LISTED, {"export_id": "e1", "status": "generating"}]
-    mocked.get(EXPORT, payload={"results": jobs} if envelope else jobs)
+    mocked.get(EXPORT, payload={"results": jobs})
     first, second = await mocked_client.batches.list_exports("b1")
     assert (first.export_id, first.study_id, first.from_, first.to) == (
         "e2",
@@ -154,6 +153,16 @@ async def test_list_exports_accepts_both_shapes(
     )
     assert first.created_at == datetime(2025, 3, 1, 12, tzinfo=UTC)
     assert second.status is ExportStatus.GENERATING
+
+
+@pytest.mark.parametrize("payload", [[], [LISTED], {"results": None}, {}], ids=str)
+async def test_list_exports_without_a_results_array_is_an_error(
+    mocked_client: ProlificClient, mocked: Any, payload: Any
+) -> None:
+    """A bare array or a missing results is refused, as in every list call."""
+    mocked.get(EXPORT, payload=payload)
+    with pytest.raises(errors.ResponseValidationError):
+        await mocked_client.batches.list_exports("b1")
 
 
 async def test_list_exports_bad_item_names_its_path(
