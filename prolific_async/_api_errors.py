@@ -155,6 +155,10 @@ class APIStatusError(ProlificError):
         method: the HTTP method of the request.
         url: the URL of the request.
         headers: the response headers.
+        issues: for a refused batch layout (``"type": "INVALID_BATCH_ITEMS"``, which the
+            API answers with 422 and, on some endpoints, 400), one
+            :class:`~prolific_async.models.LayoutIssue` per problem in the server's order;
+            empty when the body lists none.
     """
 
     def __init__(
@@ -167,8 +171,10 @@ class APIStatusError(ProlificError):
         method: str,
         url: str,
         headers: Mapping[str, str] | None = None,
+        issues: Iterable[LayoutIssue] = (),
     ) -> None:
         super().__init__(message)
+        self.issues: tuple[LayoutIssue, ...] = tuple(issues)
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
@@ -199,36 +205,7 @@ class ConflictError(APIStatusError):
 
 
 class UnprocessableEntityError(APIStatusError):
-    """422: the request is well formed but failed validation.
-
-    Attributes:
-        issues: for a refused batch layout (``"type": "INVALID_BATCH_ITEMS"``), one
-            :class:`~prolific_async.models.LayoutIssue` per problem, in the server's
-            order; empty when the body lists none. The raw body stays in ``body``.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int,
-        body: Any,
-        request_id: str | None,
-        method: str,
-        url: str,
-        headers: Mapping[str, str] | None = None,
-        issues: Iterable[LayoutIssue] = (),
-    ) -> None:
-        super().__init__(
-            message,
-            status_code=status_code,
-            body=body,
-            request_id=request_id,
-            method=method,
-            url=url,
-            headers=headers,
-        )
-        self.issues: tuple[LayoutIssue, ...] = tuple(issues)
+    """422: the request is well formed but failed validation (a layout's ``issues``)."""
 
 
 class RateLimitError(APIStatusError):

@@ -106,12 +106,18 @@ def _issue(entry: Mapping[str, Any]) -> LayoutIssue:
 
 
 def layout_issues(body: Any) -> tuple[LayoutIssue, ...]:
-    """The ``issues`` of a refused layout's 422 body (flat, or inside ``error``), if any.
+    """The ``issues`` of a refused layout's body (flat, or inside ``error``), if any.
+
+    Read whatever the status (the API answers ``INVALID_BATCH_ITEMS`` with 422, and
+    with 400 on some endpoints); a body whose ``type`` names another error has none.
 
     Never raises: an error body is read as far as it makes sense, entries that are not
     objects are skipped.
     """
     if not isinstance(body, dict):
+        return ()
+    kind = body.get("type")
+    if isinstance(kind, str) and kind != "INVALID_BATCH_ITEMS":
         return ()
     issues = body.get("issues")
     nested = body.get("error")
@@ -233,19 +239,7 @@ def make_status_error(
     message = f"{method} {url} failed with {status_text}: {describe_error_body(body)}"
     if request_id:
         message += f" (request id {request_id})"
-    cls = status_error_class(status_code)
-    if cls is UnprocessableEntityError:
-        return UnprocessableEntityError(
-            message,
-            status_code=status_code,
-            body=body,
-            request_id=request_id,
-            method=method,
-            url=url,
-            headers=headers,
-            issues=layout_issues(body),
-        )
-    return cls(
+    return status_error_class(status_code)(
         message,
         status_code=status_code,
         body=body,
@@ -253,6 +247,7 @@ def make_status_error(
         method=method,
         url=url,
         headers=headers,
+        issues=layout_issues(body),
     )
 
 

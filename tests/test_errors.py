@@ -194,8 +194,8 @@ LAYOUT_ISSUE = {
     "column": 0,
     "item": 2,
     "type": "dataset_field",
-    "field": "missing_col",
-    "message": "Field does not exist in the dataset schema",
+    "field": "caption",
+    "message": "no such field here",
 }
 
 
@@ -211,9 +211,28 @@ async def test_a_layout_422_has_typed_issues(mocked_client: ProlificClient, mock
         LayoutIssue(**second, field=None, message="m"),
     )
     assert error.issues[0].location == "batch_items[0].rows[1].columns[0].items[2]"
-    assert 'items[2] (dataset_field "missing_col"): Field does not exist' in str(error)
+    assert 'items[2] (dataset_field "caption"): no such field here' in str(error)
     with pytest.raises(AttributeError):
         error.issues[0].page = 3  # type: ignore[misc]
+
+
+async def test_a_layout_refused_with_400_has_its_issues_too(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
+    """Some endpoints answer INVALID_BATCH_ITEMS with 400: the issues are read all the same."""
+    mock_answer(mocked, {"type": "INVALID_BATCH_ITEMS", "issues": [LAYOUT_ISSUE]}, status=400)
+    error = await status_error(mocked_client)
+    assert isinstance(error, errors.BadRequestError)
+    assert error.issues == (LayoutIssue(**LAYOUT_ISSUE),)
+
+
+async def test_issues_of_another_error_type_are_not_layout_issues(
+    mocked_client: ProlificClient, mocked: Any
+) -> None:
+    """A body whose type names another error has no layout issues."""
+    mock_answer(mocked, {"type": "INVALID_FILTER", "issues": [LAYOUT_ISSUE]}, status=400)
+    error = await status_error(mocked_client)
+    assert error.issues == ()
 
 
 @pytest.mark.parametrize(
