@@ -85,8 +85,8 @@ OMITS_NONE: tuple[type[Any], ...] = (
 
 def _strict(kind: type[Any], name: str) -> Any:
     def structure(value: Any, _: Any) -> Any:
-        # bool is an int subclass: a JSON true must not pass as a count.
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        # bool is an int subclass: a JSON true must not pass as a count or a size.
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             raise TypeError(f"expected {name}, got {type(value).__name__} {value!r:.40}")
         return value
 

@@ -20,6 +20,7 @@ from prolific_async.models import (
     ResponseAnswer,
     TaskDetails,
     TaskResponse,
+    ValidationRule,
 )
 from prolific_async.models.layout import AnswerValue
 
@@ -194,3 +195,12 @@ def test_answer_value_hook_does_not_depend_on_union_order() -> None:
     optional: Any = float | int | None | bool | str
     assert converter.structure(True, reordered) is True
     assert type(converter.structure(1, optional)) is int
+
+
+def test_a_boolean_is_not_a_number() -> None:
+    """A JSON true is refused where a float (a size, a bound) is expected, as for ints."""
+    assert converter.structure({"type": "number", "min": 1, "max": 2.5}, ValidationRule).max == 2.5
+    with pytest.raises(ResponseValidationError, match="expected a number"):
+        structure_response(
+            {"type": "number", "min": True}, ValidationRule, status_code=200, method="GET", url="u"
+        )
