@@ -172,16 +172,39 @@ class _LazyHooks:
         return data
 
 
+#: Fields the spec does not document, read only when they have the type we model; a value
+#: of another type goes to ``extra`` instead of failing the whole answer (an answer list
+#: has no paging: one odd answer must not hide a batch's responses).
+LENIENT_FIELDS: dict[type[Any], dict[str, tuple[type, ...]]] = {
+    ResponseAnswer: {
+        "unit": (str,),
+        "explanation": (str,),
+        "file_key": (str,),
+        "file_name": (str,),
+        "file_size_mb": (int, float),
+        "content_type": (str,),
+    },
+}
+
+
+def _fits(value: Any, kinds: tuple[type, ...]) -> bool:
+    return value is None or (isinstance(value, kinds) and not isinstance(value, bool))
+
+
 def _extra_keeping_hooks(converter: Converter, cls: type[Any]) -> tuple[Any, Any]:
     """Hooks for a model with an ``extra`` field; an item class also writes its ``type``."""
     names = {a.name for a in attrs.fields(cls)} - {"extra"}
+    lenient = LENIENT_FIELDS.get(cls, {})
     tag = getattr(cls, "type", None)
     generated = _LazyHooks(converter, cls)
 
+    def known_here(key: str, item: Any) -> bool:
+        return key in names and (key not in lenient or _fits(item, lenient[key]))
+
     def structure(value: Any, _: Any) -> Any:
         data = _require_object(value)
-        known = {key: item for key, item in data.items() if key in names}
-        extra = {key: item for key, item in data.items() if key not in names and key != "type"}
+        known = {key: item for key, item in data.items() if known_here(key, item)}
+        extra = {key: item for key, item in data.items() if key not in known and key != "type"}
         if extra:
             known["extra"] = extra
         return generated.structure(known)

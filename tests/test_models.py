@@ -219,3 +219,14 @@ def test_multiple_choice_options_may_be_numbers_or_booleans() -> None:
     assert converter.unstructure(batch)["batch_items"][0]["rows"][0]["columns"][0]["items"] == [
         item
     ]
+
+
+def test_an_undocumented_answer_field_of_another_type_goes_to_extra() -> None:
+    """{"value": 3, "unit": 5}: the answer is read, the odd unit kept in extra, nothing lost."""
+    from prolific_async.models import ResponseAnswer
+
+    answer = converter.structure({"value": 3, "unit": 5, "file_size_mb": True}, ResponseAnswer)
+    assert answer.value == 3
+    assert answer.unit is None
+    assert answer.extra == {"unit": 5, "file_size_mb": True}
+    assert converter.unstructure(answer) == {"value": 3, "unit": 5, "file_size_mb": True}
