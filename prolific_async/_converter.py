@@ -6,13 +6,20 @@ Models carry no wire logic; every rule about the wire lives in :func:`configure_
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
 from cattrs import Converter
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._scalar_hooks import (
+    answer_value_hook,
+    open_enum_hook,
+    strict,
+    structure_datetime,
+    unstructure_datetime,
+)
 from .models._item_classes import ITEM_CLASSES
 from .models.batches import BatchStatus, TaskDetails
 from .models.bulk import CreateBatchRequest, DuplicateBatchRequest
@@ -81,63 +88,6 @@ OMITS_NONE: tuple[type[Any], ...] = (
     SchemaField,
     DatasetSchema,
 )
-
-
-def _strict(kind: type[Any], name: str) -> Any:
-    def structure(value: Any, _: Any) -> Any:
-        # bool is an int subclass: a JSON true must not pass as a count or a size.
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise TypeError(f"expected {name}, got {type(value).__name__} {value!r:.40}")
-        return value
-
-    return structure
-
-
-def _answer_value_hook(*, optional: bool = False) -> Any:
-    """Hook for :data:`AnswerValue`: a JSON string, number or boolean, kept as it came.
-
-    Returning the value itself keeps ``bool`` apart from ``int`` (``true`` stays ``True``,
-    ``1`` stays ``1``, ``1.5`` stays ``1.5``); anything else (an object, a list, a ``null``
-    where none is allowed) is an error, never coerced.
-    """
-
-    def structure(value: Any, _: Any) -> AnswerValue | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str | bool | int | float):
-            raise TypeError(
-                f"expected a string, a number or a boolean, got {type(value).__name__} "
-                f"{value!r:.40}"
-            )
-        return value
-
-    return structure
-
-
-def _structure_datetime(value: Any, _: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _unstructure_datetime(value: datetime) -> str:
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _open_enum_hook(enum_type: type[enum.StrEnum], *, optional: bool = False) -> Any:
-    def structure(value: Any, _: Any) -> enum.StrEnum | str | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str):
-            raise TypeError(f"expected a string, got {type(value).__name__}")
-        try:
-            return enum_type(value)
-        except ValueError:
-            return value
-
-    return structure
 
 
 def _require_object(value: Any) -> dict[str, Any]:
@@ -357,16 +307,16 @@ def configure_converter(converter: Converter) -> None:
     """
     # Registered first: the class-specific hooks below take precedence over it.
     converter.register_structure_hook_factory(attrs.has, _null_means_default(converter))
-    converter.register_structure_hook(str, _strict(str, "a string"))
-    converter.register_structure_hook(int, _strict(int, "an integer"))
-    converter.register_structure_hook(bool, _strict(bool, "a boolean"))
-    converter.register_structure_hook(float, _strict((int, float), "a number"))  # type: ignore[arg-type]
-    converter.register_structure_hook(datetime, _structure_datetime)
-    converter.register_unstructure_hook(datetime, _unstructure_datetime)
+    converter.register_structure_hook(str, strict(str, "a string"))
+    converter.register_structure_hook(int, strict(int, "an integer"))
+    converter.register_structure_hook(bool, strict(bool, "a boolean"))
+    converter.register_structure_hook(float, strict((int, float), "a number"))  # type: ignore[arg-type]
+    converter.register_structure_hook(datetime, structure_datetime)
+    converter.register_unstructure_hook(datetime, unstructure_datetime)
     for enum_type in OPEN_ENUMS:
-        converter.register_structure_hook(enum_type | str, _open_enum_hook(enum_type))
+        converter.register_structure_hook(enum_type | str, open_enum_hook(enum_type))
         converter.register_structure_hook(
-            enum_type | str | None, _open_enum_hook(enum_type, optional=True)
+            enum_type | str | None, open_enum_hook(enum_type, optional=True)
         )
 
     for cls in KEEPS_UNKNOWN_KEYS:
@@ -391,8 +341,8 @@ def configure_converter(converter: Converter) -> None:
         make_dict_unstructure_fn(BatchExport, converter, from_=override(rename="from")),
     )
 
-    converter.register_structure_hook(AnswerValue, _answer_value_hook())
-    converter.register_structure_hook(AnswerValue | None, _answer_value_hook(optional=True))
+    converter.register_structure_hook(AnswerValue, answer_value_hook())
+    converter.register_structure_hook(AnswerValue | None, answer_value_hook(optional=True))
     converter.register_structure_hook(TaskDetails, _structure_task_details(converter))
 
 
