@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ async def test_a_second_run_on_the_same_journal_is_refused_at_once(
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
+    # Cancelled: no writer thread outlives the run (and the lock is free, see below).
+    assert [t for t in threading.enumerate() if t.name.startswith("prolific-async journal")] == []
     results = await collect(
         client.batches.create_many(requests, journal=Journal(path), reconcile_delay=0)
     )
