@@ -85,7 +85,8 @@ class RunLock:
 
 def _holder(fd: int) -> str:
     try:
-        pid = os.pread(fd, 32, 0).decode().strip()
+        os.lseek(fd, 0, os.SEEK_SET)
+        pid = os.read(fd, 32).decode().strip()
     except (OSError, UnicodeDecodeError):
         pid = ""
     if not pid.isdigit():
