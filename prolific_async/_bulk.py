@@ -130,10 +130,10 @@ class _Run:
         self, requests: Iterable[BulkRequest] | AsyncIterable[BulkRequest]
     ) -> AsyncGenerator[BulkResult, None]:
         if self.journal is not None:
-            self.entries = self.journal.open(self.operation)
-            self.reconciler.claimed.update(
-                entry.batch_id for entry in self.entries.values() if entry.batch_id is not None
-            )
+            self.journal.open(self.operation)
+            # The journal's batches are claimed by a look-up when a listing shows one,
+            # not loaded: a long journal costs no memory.
+            self.reconciler.claimed = self.journal.claimed_ids()
         try:
             # A task that raises (a bug, a journal failure) stops the run.
             async for result in fan_out(requests, self._start, limit=self.limiter.ceiling):
@@ -179,7 +179,9 @@ class _Run:
                 )
             key = request.key
         item = _Item(index=index, key=key, request=request, fingerprint=fingerprint(request))
-        entry = self.entries.get(key)  # kept until reported: see _resumed
+        entry = self.journal.entry(key) if self.journal is not None else None
+        if entry is not None:
+            self.entries[key] = entry  # kept until _resumed reports it: one at a time
         if entry is not None and entry.fingerprint != item.fingerprint:
             raise JournalError(
                 f"request {index} (journal item {key!r}) differs from what the journal "
@@ -190,10 +192,10 @@ class _Run:
 
     def _resumed(self, item: _Item) -> BulkResult | None:
         """The item's result as the journal has it, or ``None`` if it is still to do."""
-        entry = self.entries.pop(item.key, None)  # memory shrinks as the run goes on
-        if entry is None:
+        entry = self.entries.pop(item.key, None)
+        if entry is None or self.journal is None:
             return None
-        batch = entry.to_batch()
+        batch = self.journal.batch_of(item.key, entry)
         if batch is not None:
             return BulkResult(
                 index=item.index,

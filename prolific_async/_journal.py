@@ -1,45 +1,43 @@
-"""The bulk layer's journal: an append-only JSON Lines file that makes a run resumable.
+"""The bulk layer's journal: an SQLite file that makes a run resumable, one row per item.
 
-Each line is one record, written whole and fsynced before the step it records is taken
-(a ``start`` is durable before its POST is sent). Records::
+A run records each step of each item (:mod:`._journal_records` lists the four kinds of
+record) before the step is taken: a ``start`` is committed before its POST is sent. The
+file holds one row per item (:mod:`._journal_store`), so a resumed run looks each item up
+when it comes to it instead of loading the journal, and its memory stays flat however
+long the journal is. One thread owns the write connection (:mod:`._journal_writer`): the
+event loop never waits on a disk write. A run holds the journal's lock from open to
+close, so a second run on the same journal is refused at once.
 
-    {"type": "header", "version": 1, "operation": "create"}
-    {"type": "start", "item": 0, "fingerprint": "...", "started_at": "2026-...Z"}
-    {"type": "done", "item": 0, "fingerprint": "...", "batch": {...}, "reconciled": false,
-     "attempts": 1}
-    {"type": "failed", "item": 0, "fingerprint": "...", "error": {...}}
-
-A ``{"type": "sent", "item": 0, "fingerprint": "...", "at": "..."}`` record marks each
-later send of the same item (reconciliation waits after the last one).
-
-``item`` is the request's index (an int) or the caller's ``key`` (a str). The header's
-``operation`` is ``create``, ``duplicate``, or ``provision`` for a run mixing both (the
-name it had when the format was fixed; the code calls that operation ``mixed``).
-
-This module is the one place the format is read (:meth:`Journal.open`) and written (the
-``write_*`` methods beside the reader). Records that
-arrive in the same turn of the event loop share one write and one fsync. The write is
-done on the loop's own thread: it cannot be interrupted half-way by a cancellation, and
-a write that fails is cut back off the file, so no torn record is ever followed by
-another.
+A JSON Lines journal of the first format is refused with the command that converts it
+(:mod:`._journal_import`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from attrs import define
+from cattrs.errors import BaseValidationError
 
 from ._converter import converter
+from ._journal_lock import RunLock
+from ._journal_records import (
+    ItemKey,
+    JournalEntry,
+    RecordError,
+    apply_record,
+    record_item,
+)
+from ._journal_store import Reader, connect_for_writing
+from ._journal_writer import Writer
 from ._outcome import Outcome, error_outcome
-from ._status_errors import status_error_class
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -50,71 +48,44 @@ from .errors import (
 from .models.batches import Batch
 from .models.bulk import BulkRequest, CreateBatchRequest
 
-__all__ = ["ItemKey", "Journal", "JournalEntry", "fingerprint", "is_final_failure"]
+__all__ = [
+    "ClaimedIds",
+    "ItemKey",
+    "Journal",
+    "JournalEntry",
+    "fingerprint",
+    "is_final_failure",
+    "stored_operation",
+]
 
-VERSION: Final = 1
-ItemKey = int | str
-#: How an operation is named in a header, where that differs from the code's name.
+#: How an operation is named in a journal, where that differs from the code's name.
 STORED_OPERATION: Final = {"mixed": "provision"}
 
 
-@define
-class JournalEntry:
-    """What the journal knows of one item."""
-
-    fingerprint: str
-    started_at: datetime | None = None
-    last_sent_at: datetime | None = None
-    batch: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    reconciled: bool = False
-    attempts: int = 0
-
-    @property
-    def batch_id(self) -> str | None:
-        """The id of the batch recorded as made for the item, if any."""
-        return None if self.batch is None else str(self.batch["id"])
-
-    def to_batch(self) -> Batch | None:
-        """The batch recorded as made for the item, if any."""
-        return None if self.batch is None else converter.structure(self.batch, Batch)
-
-    def to_error(self) -> ProlificError | None:
-        """The recorded failure, if any, as the error it was (its message says so)."""
-        if self.error is None:
-            return None
-        status = self.error.get("status_code")
-        message = f"{self.error.get('message', 'failed')} (from the journal)"
-        if isinstance(status, int):
-            return status_error_class(status)(
-                message,
-                status_code=status,
-                body=None,
-                request_id=None,
-                method=str(self.error.get("method", "POST")),
-                url=str(self.error.get("url", "")),
-            )
-        return ProlificError(message)
+def stored_operation(operation: str) -> str:
+    """The name a journal records ``operation`` by (``mixed`` is ``provision``)."""
+    return STORED_OPERATION.get(operation, operation)
 
 
 class Journal:
-    """An append-only, fsynced JSON Lines file recording each item of a bulk run.
+    """A locked SQLite file recording each item of a bulk run, one row per item.
 
     Pass the same journal (the same path) to a re-run of the same manifest: items that
     finished are reported from it without a request, items that were in flight when the
     run stopped are reconciled, and the rest are done. A journal belongs to one kind of
-    run (create, duplicate, or mixed) and one manifest; it is refused for another.
+    run (create, duplicate, or mixed) and one manifest; it is refused for another, and
+    while one run uses it (in this process or another) it is refused to any other.
 
     Args:
-        path: the file; created if missing.
+        path: the file; created if missing (with ``<path>.lock`` beside it, and while a
+            run writes, SQLite's ``<path>-wal`` and ``<path>-shm``).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = Path(path)
-        self._fd: int | None = None
-        self._queue: list[tuple[bytes, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._broken: JournalError | None = None
+        self._lock: RunLock | None = None
+        self._reader: Reader | None = None
+        self._writer: Writer | None = None
 
     def __repr__(self) -> str:
         return f"Journal({str(self._path)!r})"
@@ -124,107 +95,113 @@ class Journal:
         """The journal file."""
         return self._path
 
-    # -- opening: read what is there, drop a torn last line ------------------------------
+    # -- a run: open, look items up, write, close -----------------------------------------
 
-    def open(self, operation: str) -> dict[ItemKey, JournalEntry]:
-        """Load the journal for ``operation`` and open it for appending.
+    def open(self, operation: str) -> None:
+        """Lock the journal for a run of ``operation`` and open it (creating it if need be).
+
+        Call it on the event loop that writes the records.
 
         Raises:
-            JournalError: it is in use, belongs to another operation, or a line other
-                than the last is not a valid record.
+            JournalError: it is in use by another run, belongs to another operation, is
+                a JSON Lines journal of the first format, or is not a journal.
         """
-        if self._fd is not None:
+        if self._lock is not None:
             raise JournalError(f"{self._path} is already in use by a running bulk call")
-        operation = STORED_OPERATION.get(operation, operation)
-        entries, keep, has_header = self._load(operation)
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        operation = stored_operation(operation)
+        lock = RunLock.acquire(self._path)
+        reader: Reader | None = None
         try:
-            if keep is not None:
-                os.ftruncate(fd, keep)
-            if not has_header:
-                header = {"type": "header", "version": VERSION, "operation": operation}
-                self._write(fd, _encode(header))
+            connection = connect_for_writing(self._path, operation)
+            try:
+                reader = Reader(self._path, operation)
+                self._writer = Writer(connection, self._path)
+            except BaseException:
+                connection.close()
+                raise
         except BaseException:
-            os.close(fd)
+            if reader is not None:
+                reader.close()
+            lock.release()
             raise
-        self._fd = fd
-        self._broken = None
-        return entries
+        self._lock, self._reader = lock, reader
+
+    def entry(self, item: ItemKey) -> JournalEntry | None:
+        """What the open journal records of ``item`` (one indexed read, no write).
+
+        Raises:
+            JournalError: the journal is not open, or the item's record is corrupt.
+        """
+        if self._reader is None:
+            raise JournalError(f"{self._path} is not open")
+        return self._reader.get(item)
+
+    def batch_of(self, item: ItemKey, entry: JournalEntry) -> Batch | None:
+        """The batch ``entry`` records for ``item``, if any.
+
+        Raises:
+            JournalError: the recorded batch does not read as a batch (a corrupted row).
+        """
+        try:
+            return entry.to_batch()
+        except (ValueError, TypeError, KeyError, BaseValidationError) as exc:
+            raise JournalError(
+                f"{self._path}: the record of item {item!r} holds a batch that cannot be "
+                f"read: {exc}"
+            ) from exc
+
+    def claimed_ids(self) -> ClaimedIds:
+        """An empty set of claimed batch ids that also holds every batch the journal records."""
+        if self._reader is None:
+            raise JournalError(f"{self._path} is not open")
+        return ClaimedIds(self._reader)
+
+    async def close(self) -> None:
+        """Commit what is still queued, then close the file and drop the lock.
+
+        Safe to call more than once; even when the caller is cancelled, the queued
+        records are committed whole and the writer's thread has ended when it returns.
+        """
+        writer, self._writer = self._writer, None
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()  # first: the writer's is then the last connection, and removes the WAL
+        try:
+            if writer is not None:
+                await writer.close()
+        finally:
+            lock, self._lock = self._lock, None
+            if lock is not None:
+                lock.release()
+
+    # -- reading without a run -------------------------------------------------------------
 
     def read(self, operation: str) -> dict[ItemKey, JournalEntry]:
-        """Load the journal for ``operation`` without opening it for writing.
+        """Load every entry of the journal for ``operation``, without locking or writing.
+
+        This holds the whole journal in memory; a run does not use it (it looks each
+        item up when it comes to it).
 
         Raises:
-            JournalError: as :meth:`open`.
+            JournalError: as :meth:`open`, but never "in use".
         """
-        return self._load(STORED_OPERATION.get(operation, operation))[0]
+        with self.reading(operation) as reader:
+            return dict(reader.entries())
 
-    def _load(self, operation: str) -> tuple[dict[ItemKey, JournalEntry], int | None, bool]:
-        """Parse the file line by line: its entries, where to cut a torn end, a header?"""
-        entries: dict[ItemKey, JournalEntry] = {}
-        if not self._path.exists():
-            return entries, None, False
-        offset = 0
-        number = 0
-        bad: tuple[int, int, Exception] | None = None  # line, offset, error
-        with self._path.open("rb") as file:
-            for number, line in enumerate(file, start=1):
-                if bad is not None:  # a bad record that is not the last one
-                    message = f"{self._path}, line {bad[0]}: not a valid record ({bad[2]})"
-                    raise JournalError(message) from bad[2]
-                try:
-                    if not line.endswith(b"\n"):
-                        raise ValueError("cut short")
-                    record = json.loads(line)
-                    if not isinstance(record, dict):
-                        raise TypeError("not a JSON object")
-                    if number == 1:
-                        self._check_header(record, operation)
-                    else:
-                        self._apply(entries, record)
-                except (ValueError, TypeError, KeyError) as exc:
-                    if number == 1 and line.endswith(b"\n"):
-                        message = f"{self._path}, line 1: not a valid record ({exc})"
-                        raise JournalError(message) from exc
-                    bad = (number, offset, exc)
-                offset += len(line)
-        if bad is not None:  # a torn last record (power cut mid-write): drop it
-            return entries, bad[1], bad[1] > 0
-        return entries, None, number > 0
+    @contextmanager
+    def reading(self, operation: str | None) -> Iterator[Reader]:
+        """A read-only view of the journal, closed on exit (``None``: any operation).
 
-    def _check_header(self, record: dict[str, Any], operation: str) -> None:
-        if record.get("type") != "header" or record.get("version") != VERSION:
-            raise ValueError("the first line is not a prolific_async journal header")
-        if record.get("operation") != operation:
-            raise JournalError(
-                f"{self._path} records a {record.get('operation')!r} run; it cannot be used "
-                f"for a {operation!r} run"
-            )
+        Raises:
+            JournalError: as :meth:`read`.
+        """
+        reader = Reader(self._path, None if operation is None else stored_operation(operation))
+        try:
+            yield reader
+        finally:
+            reader.close()
 
-    @staticmethod
-    def _apply(entries: dict[ItemKey, JournalEntry], record: dict[str, Any]) -> None:
-        kind, item, fingerprint = record["type"], record["item"], record["fingerprint"]
-        if not isinstance(item, int | str) or not isinstance(fingerprint, str):
-            raise TypeError("item or fingerprint has the wrong type")
-        entry = entries.get(item)
-        if entry is None or entry.fingerprint != fingerprint:
-            entry = entries[item] = JournalEntry(fingerprint=fingerprint)
-        if kind == "start":
-            entry.started_at = datetime.fromisoformat(record["started_at"])
-            entry.last_sent_at = entry.started_at
-            entry.error = None  # a retried failure starts over
-        elif kind == "sent":
-            entry.last_sent_at = datetime.fromisoformat(record["at"])
-        elif kind == "done":
-            entry.batch = dict(record["batch"])
-            entry.reconciled = bool(record.get("reconciled", False))
-            entry.attempts = int(record.get("attempts", 0))
-        elif kind == "failed":
-            entry.error = dict(record["error"])
-        else:
-            raise ValueError(f"unknown record type {kind!r}")
-
-    # -- the records, written -----------------------------------------------------------
+    # -- the records, written ------------------------------------------------------------
 
     async def write_start(self, item: ItemKey, fingerprint: str, *, at: datetime) -> None:
         """Record the first send of ``item``, before it goes out."""
@@ -255,73 +232,41 @@ class Journal:
             recorded.update(status_code=error.status_code, method=error.method, url=error.url)
         await self.append(_record("failed", item, fingerprint, error=recorded))
 
-    # -- appending: grouped writes, each fsynced ----------------------------------------
-
     async def append(self, record: dict[str, Any]) -> None:
-        """Write ``record`` and return once it is on disk.
+        """Queue ``record`` and return once it is committed.
 
-        The write happens even if the caller is cancelled while waiting for it.
+        The record is committed even if the caller is cancelled while waiting for it.
 
         Raises:
-            JournalError: the journal is not open, or a write failed (the journal then
-                refuses further records: what it holds is all true).
+            JournalError: the journal is not open, the record is not of the documented
+                shape, or a commit failed (the journal then refuses further records:
+                what it holds is all true).
         """
-        if self._broken is not None:
-            raise self._broken
-        if self._fd is None:
+        if self._writer is None:
             raise JournalError(f"{self._path} is not open")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((_encode(record), done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        await asyncio.shield(done)
-
-    async def _flush(self) -> None:
-        self._flush_now()
-
-    def _flush_now(self) -> None:
-        """Write what is queued, in one write and one fsync (on this thread, uncancellable)."""
-        batch, self._queue = self._queue, []
-        fd = self._fd
-        failure: JournalError | None = self._broken
-        if failure is None and fd is None:
-            failure = JournalError(f"{self._path} was closed with writes pending")
-        if failure is None and fd is not None:
-            end = os.lseek(fd, 0, os.SEEK_END)
-            try:
-                self._write(fd, b"".join(line for line, _ in batch))
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, end)  # no torn record stays in the file
-                failure = self._broken = JournalError(f"could not write to {self._path}: {exc}")
-        for _, done in batch:
-            if done.done():
-                continue
-            if failure is None:
-                done.set_result(None)
-            else:
-                done.set_exception(failure)
-
-    @staticmethod
-    def _write(fd: int, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-
-    async def close(self) -> None:
-        """Write what is still queued, then close the file. Safe to call more than once."""
-        flusher = self._flusher
         try:
-            if flusher is not None and not flusher.done():
-                await asyncio.shield(flusher)
-        finally:
-            # Even when our caller is cancelled, the queued records reach the disk whole.
-            self._flush_now()
-            fd, self._fd, self._flusher = self._fd, None, None
-            if fd is not None:
-                os.close(fd)
+            record_item(record)  # checked here, so the caller hears of a bad record
+            apply_record(record, None)
+        except RecordError as exc:
+            raise JournalError(f"{self._path}: not a journal record ({exc}): {record!r}") from exc
+        await asyncio.shield(self._writer.submit(record))
+
+
+class ClaimedIds(set[str]):
+    """Batch ids a run has claimed: those it added, and every batch its journal records.
+
+    The journal's are looked up when asked about (by the batch-id index), not loaded, so
+    a resumed run does not hold the ids of every batch an earlier run made.
+    """
+
+    def __init__(self, reader: Reader) -> None:
+        super().__init__()
+        self._reader = reader
+
+    def __contains__(self, batch_id: object) -> bool:
+        if super().__contains__(batch_id):
+            return True
+        return isinstance(batch_id, str) and self._reader.has_batch(batch_id)
 
 
 def fingerprint(request: BulkRequest) -> str:
@@ -345,10 +290,6 @@ def fingerprint(request: BulkRequest) -> str:
 
 def _record(kind: str, item: ItemKey, fingerprint: str, **fields: Any) -> dict[str, Any]:
     return {"type": kind, "item": item, "fingerprint": fingerprint, **fields}
-
-
-def _encode(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
 def is_final_failure(error: ProlificError) -> bool:

@@ -34,8 +34,9 @@ one; giving up could lose one. Instead the bulk layer **reconciles**:
    is adopted or sent. A human decides.
 
 A :class:`~prolific_async.Journal` makes this survive the process running the bulk call:
-each send of a request is recorded (fsynced) before it goes out, and each outcome after
-it. Each request is known there by its *fingerprint*, a digest of its wire form (the
+each send of a request is recorded (committed to its SQLite file) before it goes out,
+and each outcome after it, and a second run on the same journal is refused while one
+holds it. Each request is known there by its *fingerprint*, a digest of its wire form (the
 same body the POST carries), so a journal refuses another manifest. A re-run with the
 same journal reports finished requests without sending anything,
 reconciles the ones that were in flight when the process died (waiting
@@ -57,8 +58,9 @@ Flow control
 ------------
 At most ``concurrency`` requests are in progress, and the input is read only as slots
 free up, so the requests read and the tasks running are bounded by the concurrency, not
-by the number of requests (a journal's finished entries are held until they are reported
-again, and the claimed batch ids of the run are kept). A 429 seen by any request closes
+by the number of requests (a resumed run reads each item's journal record when it
+reaches it, and looks up the journal's batches when a listing shows one; the batch ids
+this run claims are kept). A 429 seen by any request closes
 the client's shared gate for its ``Retry-After`` (a longer wait than
 ``RetryPolicy.retry_after_cap`` fails the request instead); the request gives up its send
 slot meanwhile, and the bulk layer halves its limit on sends in flight on a 429 (once

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
-import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -468,9 +467,9 @@ async def test_in_flight_items_are_reconciled_on_resume(fake: FakeProlific, tmp_
         with pytest.raises(asyncio.CancelledError):
             await run
     fake.clear_faults()
-    records = [json.loads(line) for line in journal_path.read_text().splitlines()]
-    assert sum(record["type"] == "start" for record in records) == 6
-    assert not any(record["type"] == "done" for record in records)
+    entries = Journal(journal_path).read("create")
+    assert sum(entry.started_at is not None for entry in entries.values()) == 6
+    assert not any(entry.batch for entry in entries.values())
     async with fake.client(retry=FAST) as client:
         results = await collect(client.batches.create_many(requests, journal=Journal(journal_path)))
     assert_exactly_once(results, fake)

@@ -1,37 +1,57 @@
-"""The bulk journal file: records, torn last lines, corrupt lines, misuse."""
+"""The bulk journal file: records, rows, the lock, the writer thread, old files, misuse."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
+import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from prolific_async import BadRequestError, Batch, Journal, JournalError, TaskDetails
+from prolific_async import (
+    BadRequestError,
+    Batch,
+    Journal,
+    JournalError,
+    TaskDetails,
+    _journal_records,
+    _journal_store,
+    _journal_writer,
+)
+from prolific_async._journal_records import COLUMNS
+
+AT = "2026-01-01T00:00:00+00:00"
 
 
-def lines(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+def start(item: int | str, fingerprint: str = "f") -> dict[str, Any]:
+    return {"type": "start", "item": item, "fingerprint": fingerprint, "started_at": AT}
 
 
-async def test_new_journal_gets_a_header(tmp_path: Path) -> None:
-    """Opening a new journal writes a header naming the operation."""
-    journal = Journal(tmp_path / "j.jsonl")
-    assert journal.open("create") == {}
+def journal_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("prolific-async journal")]
+
+
+async def test_new_journal_records_its_operation(tmp_path: Path) -> None:
+    """Opening a new journal makes an SQLite file that records the operation, and no item."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
     await journal.close()
-    assert lines(journal.path) == [{"type": "header", "version": 1, "operation": "create"}]
+    assert journal.path.read_bytes().startswith(b"SQLite format 3\x00")
+    assert journal.read("create") == {}
+    with journal.reading(None) as reader:
+        assert reader.operation == "create"
+    assert sorted(os.listdir(tmp_path)) == ["j.journal", "j.journal.lock"]
 
 
 async def test_records_round_trip(tmp_path: Path) -> None:
-    """start, done and failed records load back into per-item entries."""
-    journal = Journal(tmp_path / "j.jsonl")
+    """start, done and failed records load back into per-item entries, int and str keys apart."""
+    journal = Journal(tmp_path / "j.journal")
     journal.open("create")
-    await journal.append(
-        {"type": "start", "item": 0, "fingerprint": "f0", "started_at": "2026-01-01T00:00:00+00:00"}
-    )
+    await journal.append(start(0, "f0"))
     await journal.append(
         {
             "type": "done",
@@ -42,14 +62,7 @@ async def test_records_round_trip(tmp_path: Path) -> None:
             "reconciled": True,
         }
     )
-    await journal.append(
-        {
-            "type": "start",
-            "item": "k1",
-            "fingerprint": "f1",
-            "started_at": "2026-01-01T00:00:01+00:00",
-        }
-    )
+    await journal.append(start("0", "f1"))
     await journal.append(
         {
             "type": "failed",
@@ -58,174 +71,34 @@ async def test_records_round_trip(tmp_path: Path) -> None:
             "error": {"type": "BadRequestError", "status_code": 400},
         }
     )
+    assert journal.entry(0) is not None
+    assert journal.entry(5) is None
     await journal.close()
-    entries = Journal(journal.path).open("create")
+    entries = Journal(journal.path).read("create")
     assert entries[0].batch == {"id": "b0"}
     assert entries[0].attempts == 2
     assert entries[0].reconciled is True
-    assert entries["k1"].batch is None
-    assert entries["k1"].started_at is not None
+    assert entries["0"].batch is None
+    assert entries["0"].started_at == datetime.fromisoformat(AT)
     assert entries["k2"].error == {"type": "BadRequestError", "status_code": 400}
 
 
-async def test_torn_last_line_is_dropped_and_truncated(tmp_path: Path) -> None:
-    """A last line cut short by a crash is ignored and removed before appending."""
-    path = tmp_path / "j.jsonl"
-    journal = Journal(path)
+async def test_a_record_with_another_fingerprint_starts_the_entry_afresh(tmp_path: Path) -> None:
+    """As in the first format, a record of another fingerprint replaces the item's entry."""
+    journal = Journal(tmp_path / "j.journal")
     journal.open("create")
-    await journal.append(
-        {"type": "start", "item": 0, "fingerprint": "f", "started_at": "2026-01-01T00:00:00+00:00"}
-    )
+    await journal.append({"type": "done", "item": 0, "fingerprint": "a", "batch": {"id": "b"}})
+    await journal.append(start(0, "b"))
     await journal.close()
-    with path.open("ab") as file:
-        file.write(b'{"type": "done", "item": 0, "finger')
-    reopened = Journal(path)
-    entries = reopened.open("create")
-    assert entries[0].batch is None
-    await reopened.append({"type": "done", "item": 0, "fingerprint": "f", "batch": {"id": "x"}})
-    await reopened.close()
-    assert [record["type"] for record in lines(path)] == ["header", "start", "done"]
+    entry = journal.read("create")[0]
+    assert entry.fingerprint == "b"
+    assert entry.batch is None
 
 
-async def test_invalid_complete_last_line_is_tolerated(tmp_path: Path) -> None:
-    """A last line that ends in a newline but is not valid JSON is dropped too."""
-    path = tmp_path / "j.jsonl"
-    Journal(path).open("create")
-    with path.open("ab") as file:
-        file.write(b'{"type": "start", "item": 0, \n')
-    journal = Journal(path)
-    assert journal.open("create") == {}
-    await journal.close()
-    assert len(lines(path)) == 1
-
-
-async def test_corrupt_middle_line_is_refused(tmp_path: Path) -> None:
-    """A bad line that is not the last one is an error naming its line number."""
-    path = tmp_path / "j.jsonl"
-    path.write_text(
-        '{"type":"header","version":1,"operation":"create"}\n'
-        "garbage\n"
-        '{"type":"start","item":0,"fingerprint":"f","started_at":"2026-01-01T00:00:00+00:00"}\n'
-    )
-    with pytest.raises(JournalError, match="line 2"):
-        Journal(path).open("create")
-
-
-async def test_journal_of_another_operation_is_refused(tmp_path: Path) -> None:
-    """A create journal cannot be used for a duplicate run."""
-    path = tmp_path / "j.jsonl"
-    journal = Journal(path)
-    journal.open("create")
-    await journal.close()
-    with pytest.raises(JournalError, match="'create' run"):
-        Journal(path).open("duplicate")
-
-
-async def test_not_a_journal_is_refused(tmp_path: Path) -> None:
-    """A file that does not start with a journal header is refused."""
-    path = tmp_path / "results.jsonl"
-    path.write_text('{"some": "other file"}\n{"more": 1}\n')
-    with pytest.raises(JournalError, match="line 1"):
-        Journal(path).open("create")
-
-
-async def test_journal_in_use_is_refused(tmp_path: Path) -> None:
-    """One journal object serves one run at a time."""
-    journal = Journal(tmp_path / "j.jsonl")
-    journal.open("create")
-    with pytest.raises(JournalError, match="already in use"):
-        journal.open("create")
-    await journal.close()
-
-
-async def test_cancelled_append_still_reaches_the_disk(tmp_path: Path) -> None:
-    """A record whose writer is cancelled is still written whole before close returns."""
-    journal = Journal(tmp_path / "j.jsonl")
-    journal.open("create")
-    record = {
-        "type": "start",
-        "item": 0,
-        "fingerprint": "f",
-        "started_at": "2026-01-01T00:00:00+00:00",
-    }
-    task = asyncio.create_task(journal.append(record))
-    await asyncio.sleep(0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await journal.close()
-    assert lines(journal.path)[1] == record
-
-
-async def test_concurrent_appends_are_grouped_and_all_written(tmp_path: Path) -> None:
-    """Many concurrent appends all land, each as one whole line."""
-    journal = Journal(tmp_path / "j.jsonl")
-    journal.open("create")
-    await asyncio.gather(
-        *(
-            journal.append(
-                {
-                    "type": "start",
-                    "item": i,
-                    "fingerprint": "f",
-                    "started_at": "2026-01-01T00:00:00+00:00",
-                }
-            )
-            for i in range(200)
-        )
-    )
-    await journal.close()
-    assert sorted(record["item"] for record in lines(journal.path)[1:]) == list(range(200))  # type: ignore[type-var]
-
-
-async def test_a_failed_write_is_cut_off_and_stops_the_journal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A write that fails leaves no torn record, and later records are refused."""
-    journal = Journal(tmp_path / "j.jsonl")
-    journal.open("create")
-    size = journal.path.stat().st_size
-    real_write = os.write
-
-    def half_write(fd: int, data: bytes | memoryview) -> int:
-        real_write(fd, bytes(data)[:5])
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "write", half_write)
-    record = {
-        "type": "start",
-        "item": 0,
-        "fingerprint": "f",
-        "started_at": "2026-01-01T00:00:00+00:00",
-    }
-    with pytest.raises(JournalError, match="No space left"):
-        await journal.append(record)
-    monkeypatch.setattr(os, "write", real_write)
-    assert journal.path.stat().st_size == size
-    with pytest.raises(JournalError, match="No space left"):
-        await journal.append(record)
-    await journal.close()
-
-
-async def test_close_writes_what_is_queued_even_when_cancelled(tmp_path: Path) -> None:
-    """Records queued when the run is cancelled during close still reach the file."""
-    journal = Journal(tmp_path / "j.jsonl")
-    journal.open("create")
-    records = [
-        {"type": "start", "item": i, "fingerprint": "f", "started_at": "2026-01-01T00:00:00+00:00"}
-        for i in range(3)
-    ]
-    writers = [asyncio.create_task(journal.append(record)) for record in records]
-    closing = asyncio.create_task(journal.close())
-    await asyncio.sleep(0)
-    closing.cancel()
-    await asyncio.gather(closing, *writers, return_exceptions=True)
-    assert [r["item"] for r in lines(journal.path)[1:]] == [0, 1, 2]
-
-
-async def test_typed_writers_write_the_documented_records(tmp_path: Path) -> None:
-    """write_start/sent/done/failed produce exactly the record format the reader takes."""
+async def test_typed_writers_record_what_the_reader_gives_back(tmp_path: Path) -> None:
+    """write_start/sent/done/failed give entries whose batch and error read back as they were."""
     at = datetime(2026, 1, 1, tzinfo=UTC)
+    later = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
     batch = Batch(
         id="b0",
         created_at=at,
@@ -241,51 +114,261 @@ async def test_typed_writers_write_the_documented_records(tmp_path: Path) -> Non
     error = BadRequestError(
         "bad", status_code=400, body=None, request_id=None, method="POST", url="http://x/b"
     )
-    journal = Journal(tmp_path / "j.jsonl")
+    journal = Journal(tmp_path / "j.journal")
     journal.open("create")
     await journal.write_start(0, "f0", at=at)
-    await journal.write_sent(0, "f0", at=at)
+    await journal.write_sent(0, "f0", at=later)
     await journal.write_done(0, "f0", batch=batch, reconciled=True, attempts=2)
     await journal.write_failed("k", "f1", error=error)
     await journal.close()
-    records = lines(journal.path)[1:]
-    assert records[:2] == [
-        {"type": "start", "item": 0, "fingerprint": "f0", "started_at": at.isoformat()},
-        {"type": "sent", "item": 0, "fingerprint": "f0", "at": at.isoformat()},
-    ]
-    assert set(records[2]) == {"type", "item", "fingerprint", "batch", "reconciled", "attempts"}
-    assert records[3] == {
-        "type": "failed",
-        "item": "k",
-        "fingerprint": "f1",
-        "error": {
-            "type": "BadRequestError",
-            "message": str(error),
-            "status_code": 400,
-            "method": "POST",
-            "url": "http://x/b",
-        },
-    }
     entries = Journal(journal.path).read("create")
+    assert entries[0].started_at == at
+    assert entries[0].last_sent_at == later
     assert entries[0].to_batch() == batch
     assert entries[0].batch_id == "b0"
+    assert (entries[0].reconciled, entries[0].attempts) == (True, 2)
+    assert entries["k"].error == {
+        "type": "BadRequestError",
+        "message": str(error),
+        "status_code": 400,
+        "method": "POST",
+        "url": "http://x/b",
+    }
     recorded = entries["k"].to_error()
     assert isinstance(recorded, BadRequestError)
     assert recorded.status_code == 400
     assert "(from the journal)" in str(recorded)
 
 
-async def test_a_mixed_run_keeps_the_header_name_journals_have_today(tmp_path: Path) -> None:
-    """A mixed run's header says "provision", so journals written before still open."""
-    path = tmp_path / "j.jsonl"
-    path.write_text('{"type":"header","version":1,"operation":"provision"}\n')
+def test_the_row_columns_are_those_of_the_table(tmp_path: Path) -> None:
+    """The SQL spelled out in the store reads and writes the columns in COLUMNS' order."""
+    connection = sqlite3.connect(":memory:")
+    for statement in _journal_store.SCHEMA:
+        connection.execute(statement)
+    names = [row[1] for row in connection.execute("PRAGMA table_info(items)")]
+    assert tuple(names) == COLUMNS
+    assert ", ".join(COLUMNS) in _journal_store.SELECT_ITEM
+
+
+async def test_journal_of_another_operation_is_refused(tmp_path: Path) -> None:
+    """A create journal cannot be used for a duplicate run."""
+    path = tmp_path / "j.journal"
     journal = Journal(path)
-    assert journal.open("mixed") == {}
+    journal.open("create")
     await journal.close()
-    assert Journal(path).read("provision") == {}
-    fresh = Journal(tmp_path / "new.jsonl")
-    fresh.open("mixed")
-    await fresh.close()
-    assert lines(fresh.path) == [{"type": "header", "version": 1, "operation": "provision"}]
+    with pytest.raises(JournalError, match="'create' run"):
+        Journal(path).open("duplicate")
+    with pytest.raises(JournalError, match="'create' run"):
+        Journal(path).read("duplicate")
+
+
+async def test_a_mixed_run_is_recorded_as_provision(tmp_path: Path) -> None:
+    """A mixed run records "provision", the name the first format gave it."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("mixed")
+    await journal.close()
+    assert Journal(journal.path).read("provision") == {}
+    with journal.reading(None) as reader:
+        assert reader.operation == "provision"
     with pytest.raises(JournalError, match="'provision' run"):
-        Journal(path).open("create")
+        Journal(journal.path).open("create")
+
+
+def test_not_a_journal_is_refused(tmp_path: Path) -> None:
+    """A text file, or an SQLite database of another program, is not taken for a journal."""
+    text = tmp_path / "results.jsonl"
+    text.write_text('{"some": "other file"}\n{"more": 1}\n')
+    with pytest.raises(JournalError, match="not a prolific_async journal"):
+        Journal(text).open("create")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    connection.close()
+    with pytest.raises(JournalError, match="another SQLite database"):
+        Journal(other).read("create")
+    assert os.path.getsize(f"{text}.lock") == 0  # refused, and the lock given back
+
+
+async def test_a_json_lines_journal_is_refused_with_the_import_command(tmp_path: Path) -> None:
+    """A journal of the first format is refused, and the error names the command to convert it."""
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"type":"header","version":1,"operation":"create"}\n')
+    for attempt in (lambda: Journal(path).open("create"), lambda: Journal(path).read("create")):
+        with pytest.raises(JournalError, match="prolific-async journal import OLD NEW"):
+            attempt()
+    assert path.read_text() == '{"type":"header","version":1,"operation":"create"}\n'
+
+
+async def test_the_same_journal_object_serves_one_run_at_a_time(tmp_path: Path) -> None:
+    """One journal object cannot be opened twice."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    with pytest.raises(JournalError, match="already in use"):
+        journal.open("create")
+    await journal.close()
+
+
+async def test_a_second_journal_on_the_same_file_is_refused_until_the_first_closes(
+    tmp_path: Path,
+) -> None:
+    """Another Journal of the same path is refused at once, naming this process; then it opens."""
+    first = Journal(tmp_path / "j.journal")
+    first.open("create")
+    second = Journal(tmp_path / "j.journal")
+    with pytest.raises(JournalError, match=r"in use by another run in this process \(PID \d+\)"):
+        second.open("create")
+    await first.close()
+    second.open("create")
+    await second.close()
+
+
+async def test_cancelled_append_is_still_committed(tmp_path: Path) -> None:
+    """A record whose writer is cancelled is still committed whole before close returns."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    task = asyncio.create_task(journal.append(start(0)))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await journal.close()
+    assert journal.read("create")[0].started_at is not None
+
+
+async def test_records_of_one_loop_turn_share_one_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two hundred concurrent appends all land, in a handful of transactions."""
+    commits: list[int] = []
+    real = _journal_store.write_records
+
+    def counting(connection: sqlite3.Connection, records: Any) -> None:
+        records = list(records)
+        commits.append(len(records))
+        real(connection, records)
+
+    monkeypatch.setattr(_journal_writer, "write_records", counting)
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await asyncio.gather(*(journal.append(start(i)) for i in range(200)))
+    await journal.close()
+    assert sorted(journal.read("create")) == list(range(200))
+    assert sum(commits) == 200
+    assert len(commits) <= 3
+
+
+async def test_a_failed_commit_leaves_nothing_and_stops_the_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction that fails half-way is rolled back whole, and later records are refused."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.append(start(0))
+    real = _journal_records.entry_to_row
+
+    def failing(item: Any, entry: Any) -> tuple[object, ...]:
+        if item == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(item, entry)
+
+    monkeypatch.setattr(_journal_store, "entry_to_row", failing)
+    with pytest.raises(JournalError, match="disk I/O error"):
+        await asyncio.gather(journal.append(start(1)), journal.append(start(2)))
+    monkeypatch.setattr(_journal_store, "entry_to_row", real)
+    with pytest.raises(JournalError, match="disk I/O error"):
+        await journal.append(start(3))
+    await journal.close()
+    assert sorted(journal.read("create")) == [0]  # item 1 shared the failed transaction
+
+
+async def test_close_commits_what_is_queued_even_when_cancelled(tmp_path: Path) -> None:
+    """Records queued when close is cancelled still reach the file, and no thread stays."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    writers = [asyncio.create_task(journal.append(start(i))) for i in range(3)]
+    closing = asyncio.create_task(journal.close())
+    await asyncio.sleep(0)
+    closing.cancel()
+    await asyncio.gather(closing, *writers, return_exceptions=True)
+    assert sorted(journal.read("create")) == [0, 1, 2]
+    assert journal_threads() == []
+    again = Journal(journal.path)
+    again.open("create")  # the lock was given back
+    await again.close()
+
+
+async def test_a_record_of_the_wrong_shape_is_refused_by_name(tmp_path: Path) -> None:
+    """An append of a malformed record raises JournalError quoting it, never KeyError."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    bad: list[dict[str, Any]] = [
+        {"type": "done", "item": 0, "fingerprint": "f"},
+        {"type": "done", "item": 0, "fingerprint": "f", "batch": {"name": "no id"}},
+        {"type": "start", "item": 0, "fingerprint": "f", "started_at": "yesterday"},
+        {"type": "start", "item": None, "fingerprint": "f", "started_at": AT},
+        {"type": "finished", "item": 0, "fingerprint": "f"},
+    ]
+    for record in bad:
+        with pytest.raises(JournalError, match="not a journal record") as raised:
+            await journal.append(record)
+        assert repr(record) in str(raised.value)
+    await journal.close()
+    assert journal.read("create") == {}
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("batch", "not json", "'batch' is not valid JSON"),
+        ("batch", '{"name": "no id"}', "'batch' must have a string 'id'"),
+        ("started_at", "yesterday", "'started_at' must be an ISO 8601 timestamp"),
+        ("error", "[1]", "'error' must be a JSON object"),
+        ("attempts", -1, "'attempts' must be a whole number"),
+    ],
+)
+async def test_a_corrupted_row_is_refused_naming_its_item(
+    tmp_path: Path, column: str, value: object, reason: str
+) -> None:
+    """A row changed behind the journal's back reads as JournalError naming the item."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.append({"type": "done", "item": "k", "fingerprint": "f", "batch": {"id": "b"}})
+    await journal.close()
+    with sqlite3.connect(journal.path) as connection:
+        connection.execute(f"UPDATE items SET {column} = ?", (value,))  # noqa: S608
+    connection.close()
+    with pytest.raises(JournalError, match="record of item 'k' is not valid") as raised:
+        journal.read("create")
+    assert reason in str(raised.value)
+    journal.open("create")
+    with pytest.raises(JournalError, match="record of item 'k'"):
+        journal.entry("k")
+    await journal.close()
+
+
+async def test_a_recorded_batch_that_does_not_read_is_a_journal_error(tmp_path: Path) -> None:
+    """A batch with an id but nothing else is refused when resumed, naming the item."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.append({"type": "done", "item": 3, "fingerprint": "f", "batch": {"id": "b"}})
+    entry = journal.entry(3)
+    assert entry is not None
+    with pytest.raises(JournalError, match="record of item 3 holds a batch that cannot be read"):
+        journal.batch_of(3, entry)
+    await journal.close()
+
+
+async def test_claimed_ids_include_the_journals_batches_without_loading_them(
+    tmp_path: Path,
+) -> None:
+    """The claimed set answers for every batch the journal records, and for ids added."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.append({"type": "done", "item": 0, "fingerprint": "f", "batch": {"id": "b0"}})
+    claimed = journal.claimed_ids()
+    assert len(claimed) == 0
+    assert "b0" in claimed
+    assert "b1" not in claimed
+    claimed.add("b1")
+    assert "b1" in claimed
+    await journal.close()

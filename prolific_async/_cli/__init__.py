@@ -19,6 +19,7 @@ from .._version import __version__
 from ._batches import batches
 from ._datasets import datasets
 from ._emulator import emulator
+from ._journal import journal
 from ._provision import provision
 from ._shared import stderr
 
@@ -38,6 +39,7 @@ def app() -> None:
 app.add_command(batches)
 app.add_command(datasets)
 app.add_command(emulator)
+app.add_command(journal)
 app.add_command(provision)
 
 

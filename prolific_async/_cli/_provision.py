@@ -154,14 +154,14 @@ def _journal_refusal(manifest: Path, journal: Path, use_emulator: bool) -> str |
 def _journal_mismatch(manifest: Path, journal: Journal) -> str | None:
     """Compare the journal with every line before anything is sent."""
     try:
-        entries = journal.read("mixed")
-        for index, (line, request) in enumerate(read_manifest(manifest)):
-            entry = entries.get(request.key if request.key is not None else index)
-            if entry is not None and entry.fingerprint != fingerprint(request):
-                return (
-                    f"{manifest}:{line} differs from what {journal.path} recorded for it: "
-                    "the journal belongs to another manifest (use another --journal)"
-                )
+        with journal.reading("mixed") as recorded:  # one item at a time: memory stays flat
+            for index, (line, request) in enumerate(read_manifest(manifest)):
+                entry = recorded.get(request.key if request.key is not None else index)
+                if entry is not None and entry.fingerprint != fingerprint(request):
+                    return (
+                        f"{manifest}:{line} differs from what {journal.path} recorded for "
+                        "it: the journal belongs to another manifest (use another --journal)"
+                    )
     except (ProlificError, ManifestError) as exc:
         return str(exc)
     return None

@@ -260,8 +260,10 @@ def test_emulator_refuses_a_journal_from_an_earlier_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--emulator cannot resume an earlier run: its batches died with that emulator."""
-    journal = tmp_path / "j.jsonl"
-    journal.write_text('{"type":"header","version":1,"operation":"provision"}\n')
+    old = tmp_path / "j.jsonl"
+    old.write_text('{"type":"header","version":1,"operation":"provision"}\n')
+    journal = tmp_path / "j.journal"
+    assert main(["journal", "import", str(old), str(journal)]) == 0
     manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
     code = main(["provision", str(manifest), "--emulator", "--journal", str(journal)])
     assert code == 2

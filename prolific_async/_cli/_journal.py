@@ -1,0 +1,112 @@
+"""``prolific-async journal show|export|import``: look into a bulk journal, or convert one.
+
+``show`` counts the items by what a re-run does with them; ``export`` prints every item's
+record as one JSON line (for people and ``jq``); ``import`` converts a JSON Lines journal
+of the first format into the SQLite journal this version writes. None of them sends a
+request, and ``show`` and ``export`` may run while a run uses the journal.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from .._journal import Journal
+from .._journal_import import import_journal
+from .._journal_lock import RunLock
+from .._journal_records import ItemKey, JournalEntry, status_of
+from ..errors import JournalError
+from ._shared import stderr, stdout
+
+__all__ = ["journal"]
+
+_EXISTING = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+
+
+@click.group()
+def journal() -> None:
+    """Look into the journal of a `provision --journal` run, or convert an old one."""
+
+
+@journal.command()
+@click.argument("file", type=_EXISTING)
+def show(file: Path) -> int:
+    """Summarise FILE: its operation, and its items done, failed and in flight."""
+    try:
+        with Journal(file).reading(None) as reader:
+            counts = reader.counts()
+            operation = reader.operation
+    except JournalError as exc:
+        return _refused(exc)
+    holder = RunLock.holder(file)
+    stdout.print(escape(f"{file}: a {operation!r} journal with {counts['items']} items"))
+    done = f"{counts['done']:>8}"
+    if counts["reconciled"]:
+        done += f"  ({counts['reconciled']} found by reconciliation)"
+    stdout.print(f"  done      {done}")
+    stdout.print(f"  failed    {counts['failed']:>8}")
+    stdout.print(f"  in flight {counts['in flight']:>8}  (a re-run reconciles these)")
+    if holder is not None:
+        stdout.print(escape(f"In use now by {holder}."))
+    return 0
+
+
+@journal.command()
+@click.argument("file", type=_EXISTING)
+def export(file: Path) -> int:
+    """Print every item's record in FILE as one JSON line, in item order."""
+    try:
+        with Journal(file).reading(None) as reader:
+            for item, entry in reader.entries():
+                click.echo(json.dumps(_exported(item, entry), ensure_ascii=False))
+    except JournalError as exc:
+        return _refused(exc)
+    return 0
+
+
+@journal.command(name="import")
+@click.argument("old", type=_EXISTING)
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+def import_(old: Path, new: Path) -> int:
+    """Convert OLD, a JSON Lines journal of an earlier version, into the journal NEW.
+
+    Run `provision --journal NEW` afterwards to resume the run OLD recorded.
+    """
+    try:
+        records = import_journal(old, new)
+        with Journal(new).reading(None) as reader:
+            counts = reader.counts()
+    except JournalError as exc:
+        return _refused(exc)
+    stdout.print(
+        escape(
+            f"Imported {records} records of {counts['items']} items from {old} into {new}: "
+            f"{counts['done']} done, {counts['failed']} failed, {counts['in flight']} in "
+            f"flight. Resume with --journal {new}."
+        )
+    )
+    return 0
+
+
+def _exported(item: ItemKey, entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "item": item,
+        "status": status_of(entry),
+        "fingerprint": entry.fingerprint,
+        "started_at": None if entry.started_at is None else entry.started_at.isoformat(),
+        "last_sent_at": None if entry.last_sent_at is None else entry.last_sent_at.isoformat(),
+        "batch_id": entry.batch_id,
+        "reconciled": entry.reconciled,
+        "attempts": entry.attempts,
+        "batch": entry.batch,
+        "error": entry.error,
+    }
+
+
+def _refused(exc: JournalError) -> int:
+    stderr.print(f"[red]error[/red] {escape(str(exc))}")
+    return 2

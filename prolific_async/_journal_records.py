@@ -1,0 +1,257 @@
+"""What a journal knows of one item, and the records that change it (no I/O here).
+
+A record is one step of one item, as the run reports it and as the JSON Lines journals
+of the first format stored it, one a line::
+
+    {"type": "start", "item": 0, "fingerprint": "...", "started_at": "2026-...Z"}
+    {"type": "sent", "item": 0, "fingerprint": "...", "at": "..."}
+    {"type": "done", "item": 0, "fingerprint": "...", "batch": {...}, "reconciled": false,
+     "attempts": 1}
+    {"type": "failed", "item": 0, "fingerprint": "...", "error": {...}}
+
+:func:`apply_record` folds one into the item's :class:`JournalEntry`; the SQLite journal
+stores the entry, one row per item (:data:`COLUMNS`). Both directions check the shape of
+what they read and raise :class:`RecordError` saying what is wrong, which the callers turn
+into a ``JournalError`` naming the record.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Final
+
+from attrs import define, evolve
+
+from ._converter import converter
+from ._status_errors import status_error_class
+from .errors import ProlificError
+from .models.batches import Batch
+
+__all__ = [
+    "COLUMNS",
+    "ItemKey",
+    "JournalEntry",
+    "RecordError",
+    "apply_record",
+    "entry_from_row",
+    "entry_to_row",
+    "record_item",
+    "status_of",
+]
+
+ItemKey = int | str
+#: The columns of an item's row, in the order :func:`entry_to_row` gives them.
+COLUMNS: Final = (
+    "item",
+    "fingerprint",
+    "started_at",
+    "last_sent_at",
+    "batch_id",
+    "batch",
+    "reconciled",
+    "attempts",
+    "error",
+)
+RECORD_TYPES: Final = ("start", "sent", "done", "failed")
+
+
+class RecordError(ValueError):
+    """A record or a stored row does not have the shape of a journal record."""
+
+
+@define
+class JournalEntry:
+    """What the journal knows of one item."""
+
+    fingerprint: str
+    started_at: datetime | None = None
+    last_sent_at: datetime | None = None
+    batch: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    reconciled: bool = False
+    attempts: int = 0
+
+    @property
+    def batch_id(self) -> str | None:
+        """The id of the batch recorded as made for the item, if any."""
+        return None if self.batch is None else str(self.batch["id"])
+
+    def to_batch(self) -> Batch | None:
+        """The batch recorded as made for the item, if any."""
+        return None if self.batch is None else converter.structure(self.batch, Batch)
+
+    def to_error(self) -> ProlificError | None:
+        """The recorded failure, if any, as the error it was (its message says so)."""
+        if self.error is None:
+            return None
+        status = self.error.get("status_code")
+        message = f"{self.error.get('message', 'failed')} (from the journal)"
+        if isinstance(status, int):
+            return status_error_class(status)(
+                message,
+                status_code=status,
+                body=None,
+                request_id=None,
+                method=str(self.error.get("method", "POST")),
+                url=str(self.error.get("url", "")),
+            )
+        return ProlificError(message)
+
+
+def status_of(entry: JournalEntry) -> str:
+    """``done``, ``failed`` or ``in flight``: what a re-run does with the item."""
+    if entry.batch is not None:
+        return "done"
+    return "failed" if entry.error is not None else "in flight"
+
+
+# -- records, folded into entries -----------------------------------------------------------
+
+
+def record_item(record: object) -> ItemKey:
+    """The item a record is about (checking first that it is a record at all).
+
+    Raises:
+        RecordError: the record is not a JSON object, or its ``item`` is neither an
+            integer index nor a string key.
+    """
+    if not isinstance(record, dict):
+        raise RecordError("not a JSON object")
+    return _item_key(record.get("item"))
+
+
+def apply_record(record: dict[str, Any], current: JournalEntry | None) -> JournalEntry:
+    """Fold ``record`` into its item's entry (``current``, or a new one) and return it.
+
+    A record whose fingerprint differs from the entry's starts the entry afresh;
+    ``current`` itself is never changed.
+
+    Raises:
+        RecordError: the record is not of one of the four kinds, or a field is missing
+            or of the wrong type.
+    """
+    kind = record.get("type")
+    if kind not in RECORD_TYPES:
+        raise RecordError(f"unknown record type {kind!r}")
+    fingerprint = record.get("fingerprint")
+    if not isinstance(fingerprint, str):
+        raise RecordError("'fingerprint' must be a string")
+    if current is None or current.fingerprint != fingerprint:
+        entry = JournalEntry(fingerprint=fingerprint)
+    else:
+        entry = evolve(current)
+    if kind == "start":
+        entry.started_at = _timestamp(_field(record, "started_at"), "started_at")
+        entry.last_sent_at = entry.started_at
+        entry.error = None  # a retried failure starts over
+    elif kind == "sent":
+        entry.last_sent_at = _timestamp(_field(record, "at"), "at")
+    elif kind == "done":
+        entry.batch = _batch(_field(record, "batch"))
+        entry.reconciled = _bool(record.get("reconciled", False), "reconciled")
+        entry.attempts = _count(record.get("attempts", 0), "attempts")
+    else:
+        entry.error = _object(_field(record, "error"), "error")
+    return entry
+
+
+def _field(record: dict[str, Any], name: str) -> object:
+    if name not in record:
+        raise RecordError(f"a {record['type']!r} record needs {name!r}")
+    return record[name]
+
+
+def _item_key(value: object) -> ItemKey:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise RecordError("'item' must be an integer index or a string key")
+    return value
+
+
+def _timestamp(value: object, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise RecordError(f"{name!r} must be an ISO 8601 timestamp")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise RecordError(f"{name!r} must be an ISO 8601 timestamp, got {value!r}") from None
+
+
+def _batch(value: object) -> dict[str, Any]:
+    batch = _object(value, "batch")
+    if not isinstance(batch.get("id"), str) or not batch["id"]:
+        raise RecordError("'batch' must have a string 'id'")
+    return batch
+
+
+def _object(value: object, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RecordError(f"{name!r} must be a JSON object")
+    return dict(value)
+
+
+def _bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool | int) or value not in (0, 1):
+        raise RecordError(f"{name!r} must be true or false")
+    return bool(value)
+
+
+def _count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError(f"{name!r} must be a whole number >= 0")
+    return value
+
+
+# -- entries, stored as rows ------------------------------------------------------------------
+
+
+def entry_to_row(item: ItemKey, entry: JournalEntry) -> tuple[object, ...]:
+    """The item's row, in the order of :data:`COLUMNS`."""
+    return (
+        item,
+        entry.fingerprint,
+        None if entry.started_at is None else entry.started_at.isoformat(),
+        None if entry.last_sent_at is None else entry.last_sent_at.isoformat(),
+        entry.batch_id,
+        None if entry.batch is None else _dumps(entry.batch),
+        int(entry.reconciled),
+        entry.attempts,
+        None if entry.error is None else _dumps(entry.error),
+    )
+
+
+def entry_from_row(row: tuple[Any, ...]) -> tuple[ItemKey, JournalEntry]:
+    """Read a row back, checking every column (a corrupted row is refused, not guessed).
+
+    Raises:
+        RecordError: a column has the wrong type or cannot be parsed.
+    """
+    if len(row) != len(COLUMNS):
+        raise RecordError(f"{len(row)} columns, not {len(COLUMNS)}")
+    item, fingerprint, started_at, last_sent_at, _, batch, reconciled, attempts, error = row
+    item = _item_key(item)
+    if not isinstance(fingerprint, str):
+        raise RecordError("'fingerprint' must be a string")
+    entry = JournalEntry(
+        fingerprint=fingerprint,
+        started_at=None if started_at is None else _timestamp(started_at, "started_at"),
+        last_sent_at=None if last_sent_at is None else _timestamp(last_sent_at, "last_sent_at"),
+        batch=None if batch is None else _batch(_loads(batch, "batch")),
+        error=None if error is None else _object(_loads(error, "error"), "error"),
+        reconciled=_bool(reconciled, "reconciled"),
+        attempts=_count(attempts, "attempts"),
+    )
+    return item, entry
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loads(value: object, name: str) -> object:
+    if not isinstance(value, str):
+        raise RecordError(f"{name!r} must be JSON text")
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise RecordError(f"{name!r} is not valid JSON") from None
