@@ -14,7 +14,13 @@ from datetime import datetime
 import aiohttp
 from attrs import define
 
-__all__ = ["CallState", "ClientClosingError", "connection_trace", "current_call"]
+__all__ = [
+    "CallState",
+    "ClientClosingError",
+    "GateClosedError",
+    "connection_trace",
+    "current_call",
+]
 
 
 @define
@@ -51,6 +57,14 @@ class CallState:
     def maybe_sent(self) -> bool:
         """Whether the running attempt may have reached the server."""
         return self.in_flight and (self.connected or not self.tracks_connection)
+
+
+class GateClosedError(aiohttp.ClientConnectionError):
+    """Raised before sending: the 429 gate stays shut past the call's own deadline."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"held back by a 429 until {until.isoformat(timespec='seconds')}")
+        self.until = until
 
 
 class ClientClosingError(aiohttp.ClientConnectionError):

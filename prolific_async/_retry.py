@@ -14,14 +14,14 @@ import asyncio
 import email.utils
 import random
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 import aiohttp
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 from attrs import field, frozen, validators
 
-from ._call import CallState, ClientClosingError, current_call
+from ._call import CallState, ClientClosingError, GateClosedError, current_call
 from ._outcome import Outcome, exception_outcome, retry_exception, retry_status
 from ._testing import set_testing, testing_enabled
 
@@ -89,6 +89,17 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     return max(0.0, when.timestamp() - current)
 
 
+#: A ``Retry-After`` longer than ``RetryPolicy.retry_after_cap`` fails its own request and
+#: shuts the gate for at most this many seconds, not for what it asked: one such answer
+#: must not hold back every later call of a long-running service.
+LONG_RETRY_AFTER_HOLD: Final = 1.0
+
+
+def _gate_hold(retry_after: float, cap: float) -> float:
+    """How long a 429 asking for ``retry_after`` seconds shuts the gate."""
+    return min(retry_after, LONG_RETRY_AFTER_HOLD) if retry_after > cap else retry_after
+
+
 class RateGate:
     """The 429 gate of one client: a 429 seen by any request holds back every request.
 
@@ -99,6 +110,8 @@ class RateGate:
     def __init__(self) -> None:
         self._resume_at = 0.0
         """``loop.time()`` before which no request of this client is sent."""
+        self._resume_wall = datetime.now(UTC)
+        """The same moment on the wall clock, for messages."""
         self.rate_limited_total = 0
         """How many 429 answers this client has met (shown by the command line)."""
 
@@ -112,15 +125,24 @@ class RateGate:
             await sleep(delay)
 
     async def wait_within(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
-        """Wait for the gate, but not past ``deadline`` (``loop.time()``)."""
+        """Wait for the gate, or fail at once if it stays shut past ``deadline``.
+
+        Raises:
+            GateClosedError: the gate opens after the call's deadline (``loop.time()``):
+                waiting would only end in a timeout that hides the 429 behind it.
+        """
         delay = self._resume_at - loop.time()
-        if delay > 0 and not testing_enabled():
-            # Past the deadline the caller's own timeout ends the call (nothing was sent).
-            await sleep(min(delay, max(0.0, deadline - loop.time())))
+        if delay <= 0 or testing_enabled():
+            return
+        if loop.time() + delay > deadline:
+            raise GateClosedError(self._resume_wall)
+        await sleep(delay)
 
     def hold_back(self, loop: asyncio.AbstractEventLoop, wait: float) -> None:
         """Close the gate for ``wait`` seconds from now (never shortening a longer hold)."""
-        self._resume_at = max(self._resume_at, loop.time() + wait)
+        if loop.time() + wait > self._resume_at:
+            self._resume_at = loop.time() + wait
+            self._resume_wall = datetime.now(UTC) + timedelta(seconds=wait)
 
     def count_rate_limited(self) -> None:
         """Count one 429 answer."""
@@ -164,9 +186,12 @@ class RetryMiddleware:
                 wait = self._backoff(attempt, retry_after)
             state.in_flight = False
             if loop.time() + wait >= state.deadline:
-                # Out of time: the caller sees the last failure as it was.
+                # Out of time: the caller sees the last failure as it was, and a 429's
+                # wait still holds back the client's other calls.
                 if isinstance(answer, BaseException):
                     raise answer
+                if answer.status == 429:
+                    self.gate.hold_back(loop, wait)
                 return answer
             if not isinstance(answer, BaseException):
                 answer.release()  # never pin a pooled connection on a discarded body
@@ -228,6 +253,7 @@ class RetryMiddleware:
         if not retry_status(response.status, req.method):
             return False
         cap = self.policy.retry_after_cap
+        too_long = retry_after is not None and retry_after > cap
         if response.status == 429:
             state.rate_limited += 1
             self.gate.count_rate_limited()
@@ -235,11 +261,12 @@ class RetryMiddleware:
                 # The bulk layer waits at the gate itself, without holding its send slot.
                 if retry_after is None:
                     retry_after = self.policy.backoff(state.throttle_round)
-                self.gate.hold_back(loop, 0.0 if testing_enabled() else min(retry_after, cap))
+                hold = _gate_hold(retry_after, cap)
+                self.gate.hold_back(loop, 0.0 if testing_enabled() else hold)
                 return False
-        if is_last or (retry_after is not None and retry_after > cap):
+        if is_last or too_long:
             if response.status == 429:
-                self.gate.hold_back(loop, min(retry_after or 0.0, cap))
+                self.gate.hold_back(loop, _gate_hold(retry_after or 0.0, cap))
             return False
         return True
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from ._call import CallState, ClientClosingError
+from ._call import CallState, ClientClosingError, GateClosedError
 from ._outcome import Outcome, exception_outcome, may_have_acted
 from .errors import (
     APIConnectionError,
@@ -274,6 +274,16 @@ def connection_error(
         failure: ProlificError = closed_error(method, url, state)
         failure.__cause__ = exc
         return failure
+    if isinstance(exc, GateClosedError):
+        return RateLimitError(
+            f"{method} {url}: {exc}, later than the call's deadline "
+            "(RetryPolicy.timeout); the request was not sent",
+            status_code=429,
+            body=None,
+            request_id=None,
+            method=method,
+            url=url,
+        )
     attempts = f"after {state.sent} attempt{'s' if state.sent != 1 else ''}"
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     outcome = exception_outcome(exc)
