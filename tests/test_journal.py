@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import threading
@@ -142,10 +143,10 @@ async def test_typed_writers_record_what_the_reader_gives_back(tmp_path: Path) -
 
 def test_the_row_columns_are_those_of_the_table(tmp_path: Path) -> None:
     """The SQL spelled out in the store reads and writes the columns in COLUMNS' order."""
-    connection = sqlite3.connect(":memory:")
-    for statement in _journal_store.SCHEMA:
-        connection.execute(statement)
-    names = [row[1] for row in connection.execute("PRAGMA table_info(items)")]
+    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+        for statement in _journal_store.SCHEMA:
+            connection.execute(statement)
+        names = [row[1] for row in connection.execute("PRAGMA table_info(items)")]
     assert tuple(names) == COLUMNS
     assert ", ".join(COLUMNS) in _journal_store.SELECT_ITEM
 
