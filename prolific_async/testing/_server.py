@@ -89,14 +89,12 @@ class FakeProlific(StagingMixin):
         setup_delay: seconds a batch stays PROCESSING after setup (settable).
         export_delay: seconds an export job stays ``generating`` (settable).
         sync_delay: seconds a batch sync job takes, manual or automatic (settable).
-        migration_delay: seconds a dataset's schema migration stays ``processing``
-            (settable).
+        migration_delay: seconds a schema migration stays ``processing`` (settable).
         legacy_exports: answer export requests the older way, 200 ``complete`` with
             the URL at once (settable).
         tls: serve HTTPS with a throwaway CA (needs the ``tls`` extra: trustme).
-        max_upload_size: the largest dataset file, in bytes, the storage stand-in takes
-            (default 256 MiB); a larger upload answers 413 with Prolific's error body.
-            API requests are read within 1 MiB (``API_MAX_BODY``), as aiohttp does.
+        max_upload_size: the largest dataset file (bytes) the storage stand-in takes; a
+            larger one answers 413 with Prolific's error body (API requests: 1 MiB).
 
     Raises:
         ValueError: an empty token, a negative latency or delay, or a
@@ -205,11 +203,6 @@ class FakeProlific(StagingMixin):
         deletes the file).
         """
         return None if self._ca is None else self._ca.ca_file
-
-    @property
-    def max_upload_size(self) -> int:
-        """The largest dataset file, in bytes, the storage stand-in takes."""
-        return self._pipeline.max_upload_size
 
     @property
     def token(self) -> str:
