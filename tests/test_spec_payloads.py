@@ -45,6 +45,9 @@ from prolific_async.models import (
     TaskResponse,
     UploadURL,
 )
+from tests.contract.known import BATCH as KNOWN_BATCH
+from tests.contract.known import DATASET as KNOWN_DATASET
+from tests.contract.known import KNOWN
 
 REAL_PAYLOADS = Path(__file__).resolve().parents[2] / "shared" / "real-payloads"
 SPEC = REAL_PAYLOADS / "specs" / "cli-publicapi-2026-04.yaml"
@@ -383,34 +386,42 @@ SPEC_CASES: list[tuple[str, Any, Any]] = [
     ("GetDatasetUploadUrlResponse/upload_url only", UploadURL, only(UPLOAD_URL, "upload_url")),
 ]
 
-#: Answers the spec allows that the library refuses on purpose, with why. The contract
-#: test's list of exceptions names the same ones.
-STRICTER_THAN_SPEC: dict[str, tuple[Any, Any, str, str]] = {
-    "GetTaskBuilderBatchReportResponse/required only": (
-        BatchReport,
-        {},
-        "$.url",
-        "a report answer without its link cannot be used; failing names the field",
-    ),
-    "GetTaskBuilderBatchReportResponse/nullable null": (
-        BatchReport,
-        dict.fromkeys(REPORT),
-        "$.url",
-        "a report answer without its link cannot be used; failing names the field",
-    ),
-    "GetDatasetUploadUrlResponse/required only": (
-        UploadURL,
-        {},
-        "$.upload_url",
-        "an upload-URL answer without its URL leaves nothing to upload to",
-    ),
-    "GetDatasetUploadUrlResponse/nullable null": (
-        UploadURL,
-        dict.fromkeys(UPLOAD_URL),
-        "$.upload_url",
-        "an upload-URL answer without its URL leaves nothing to upload to",
-    ),
+#: The model and the all-fields payload of each answer the library is stricter about.
+STRICTER_MODELS: dict[str, tuple[Any, dict[str, Any]]] = {
+    KNOWN_DATASET + "/upload-url/{filename}": (UploadURL, UPLOAD_URL),
+    KNOWN_BATCH + "/report/": (BatchReport, REPORT),
 }
+
+
+def _stricter_than_spec() -> dict[str, tuple[Any, Any, str, str]]:
+    """Answers the spec allows that the library refuses on purpose, with why.
+
+    Read from the contract test's one table of exceptions (its ``stricter`` entries
+    naming a field): each field the library requires where the spec makes it optional
+    and nullable, tried absent and ``null``.
+    """
+    cases = {}
+    for known in KNOWN:
+        if known.kind != "stricter" or not known.detail.startswith("$."):
+            continue
+        cls, full = STRICTER_MODELS[known.template]
+        cases[f"{cls.__name__}/required only"] = (cls, {}, known.detail, known.reason)
+        cases[f"{cls.__name__}/nullable null"] = (
+            cls,
+            dict.fromkeys(full),
+            known.detail,
+            known.reason,
+        )
+    return cases
+
+
+STRICTER_THAN_SPEC = _stricter_than_spec()
+
+
+def test_every_stricter_field_of_the_table_has_its_model() -> None:
+    """Each stricter-field entry of the contract test's table is tried here, and no other."""
+    fields = {k.template for k in KNOWN if k.kind == "stricter" and k.detail.startswith("$.")}
+    assert fields == set(STRICTER_MODELS)
 
 
 @pytest.mark.parametrize(

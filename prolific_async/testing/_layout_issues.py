@@ -7,8 +7,11 @@ official CLI parses (``formatBatchErrorBody`` in ``client/client.go``, prolific-
 4596a2fba604) and its client tests show. The April 2026 spec documents no 422 for
 create or update; this is the shape the real service answers the CLI with.
 
-* An issue names the 0-based indices down to the entry at fault: a row's problem has
-  ``page`` and ``row``, no ``column`` or ``item``; a problem of the whole list has none.
+* Every issue has all four 0-based indices, as every real body has (the CLI reads
+  them as Go ``int``s, so an absent one would read as 0 anyway). They go down to the
+  entry at fault; the levels below it are 0: a row's problem is at its page and row,
+  ``column`` and ``item`` 0; a problem of the whole list is at 0, 0, 0, 0. ``type``
+  says which level is at fault.
 * ``type`` is the item's ``type`` as given, for an item's problem; otherwise the level
   at fault (``page``, ``row``, ``column``, ``item``, or ``batch_items`` for the list).
 * ``field`` is there for a ``dataset_field`` item: the schema field it names.
@@ -47,7 +50,7 @@ def describe_issues(issues: Iterable[Mapping[str, Any]]) -> str:
 def flat_issue(pages: list[Any], issue: Mapping[str, Any]) -> dict[str, Any]:
     """One ``check_layout`` issue (``loc``, ``msg``) as a flat issue of the 422 body."""
     path = list(issue["loc"][1:])  # without the leading "batch_items"
-    flat: dict[str, Any] = {}
+    flat: dict[str, Any] = {level: 0 for level, _ in LEVELS}
     kind, entry = WHOLE_LAYOUT, None
     children: Any = pages
     for level, key in LEVELS:

@@ -10,6 +10,12 @@ Requests to the storage stand-in (``/_storage/``, another host on the real servi
 logged apart, in ``storage_requests``, and skip what belongs to Prolific's API: the
 concurrency gate, latency, the rate limit and authentication. Faults still apply to
 them, matched on their path like any other.
+
+Before all that, the body is read, within a limit: :data:`API_MAX_BODY` for the API,
+``max_upload_size`` for an upload to the storage stand-in (a dataset file). A body over
+its limit is answered 413 with Prolific's nested error body and the fixed table's
+phrase (``Request Entity Too Large`` on every Python), never aiohttp's own 413, whose
+reason phrase changed in Python 3.13 and whose body is plain text.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import contextlib
 import random
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
@@ -47,7 +53,12 @@ from ._traffic import (
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler, Middleware
 
-__all__ = ["Latency", "RequestPipeline"]
+__all__ = ["API_MAX_BODY", "DEFAULT_MAX_UPLOAD_SIZE", "Latency", "RequestPipeline"]
+
+#: The largest request body an API route reads: aiohttp's default, 1 MiB.
+API_MAX_BODY: Final = 1024**2
+#: The largest dataset file the storage stand-in takes by default: 256 MiB.
+DEFAULT_MAX_UPLOAD_SIZE: Final = 256 * 1024**2
 
 #: A fixed latency in seconds, or a draw from the fake's seeded generator.
 Latency = float | Callable[[random.Random], float]
@@ -83,6 +94,8 @@ class RequestPipeline:
         latency_rng: the seeded generator latency callables draw from.
         rate_limit: the initial rate limit.
         max_concurrency: how many requests are served at once (``None``: any).
+        max_upload_size: the largest body, in bytes, an upload to the storage stand-in
+            may have (API requests: :data:`API_MAX_BODY`).
     """
 
     def __init__(
@@ -94,8 +107,10 @@ class RequestPipeline:
         latency_rng: random.Random,
         rate_limit: RateLimit | None,
         max_concurrency: int | None,
+        max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE,
     ) -> None:
         self._token = token
+        self.max_upload_size = max_upload_size
         self.faults = faults
         self.latency = latency
         self._latency_rng = latency_rng
@@ -134,21 +149,41 @@ class RequestPipeline:
             return self.route_names.get(request.match_info.route, "unknown")
         return "method_not_allowed" if isinstance(problem, web.HTTPMethodNotAllowed) else "unknown"
 
+    @property
+    def client_max_size(self) -> int:
+        """The limit aiohttp reads bodies within: the larger of the two limits."""
+        return max(API_MAX_BODY, self.max_upload_size)
+
+    async def _read(self, request: web.Request, limit: int) -> bytes | None:
+        """The request's body, or ``None`` when it is larger than ``limit`` bytes."""
+        if request.content_length is not None and request.content_length > limit:
+            return None
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return None
+        return None if len(raw) > limit else raw
+
     async def _handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        raw = await request.read()
         storage = request.path.startswith(STORAGE_PREFIX)
+        limit = self.max_upload_size if storage else API_MAX_BODY
+        raw = await self._read(request, limit)
         log = self.storage_requests if storage else self.requests
         recorded = RecordedRequest(
             method=request.method,
             path=request.path,
             query=dict(request.query),
             headers=redact_headers(request.headers),
-            json=None if storage else decode_json(raw),
+            json=None if storage or raw is None else decode_json(raw),
         )
         log.append(recorded)
         self.stats.arrived(request.method, self._route_name(request))
         try:
-            if storage:
+            if raw is None:
+                response: web.StreamResponse = error_response(
+                    413, f"The request body is larger than {limit} bytes."
+                )
+            elif storage:
                 response = await self._serve(request, handler, storage=True)
             else:
                 async with self._slots or contextlib.nullcontext():

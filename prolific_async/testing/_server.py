@@ -16,7 +16,7 @@ from .._client import ProlificClient
 from .._retry import RetryPolicy
 from ._faults import Fault, FaultKind, FaultSchedule, make_fault
 from ._listener import Listener
-from ._pipeline import Latency, RequestPipeline
+from ._pipeline import DEFAULT_MAX_UPLOAD_SIZE, Latency, RequestPipeline
 from ._services import Services
 from ._staging import StagingMixin, check_delay
 from ._stamps import Stamps
@@ -88,13 +88,17 @@ class FakeProlific(StagingMixin):
         processing_delay: seconds an upload takes to process (settable).
         setup_delay: seconds a batch stays PROCESSING after setup (settable).
         export_delay: seconds an export job stays ``generating`` (settable).
+        sync_delay: seconds a batch sync job takes, manual or automatic (settable).
+        migration_delay: seconds a schema migration stays ``processing`` (settable).
         legacy_exports: answer export requests the older way, 200 ``complete`` with
             the URL at once (settable).
         tls: serve HTTPS with a throwaway CA (needs the ``tls`` extra: trustme).
+        max_upload_size: the largest dataset file (bytes) the storage stand-in takes; a
+            larger one answers 413 with Prolific's error body (API requests: 1 MiB).
 
     Raises:
         ValueError: an empty token, a negative latency or delay, or a
-            ``max_concurrency`` below 1.
+            ``max_concurrency`` or a ``max_upload_size`` below 1.
         ImportError: ``tls=True`` without trustme (the message names the extra).
     """
 
@@ -113,8 +117,11 @@ class FakeProlific(StagingMixin):
         processing_delay: float = 0.05,
         setup_delay: float = 0.05,
         export_delay: float = 0.05,
+        sync_delay: float = 0.05,
+        migration_delay: float = 0.05,
         legacy_exports: bool = False,
         tls: bool = False,
+        max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE,
     ) -> None:
         if token is not None and not token.strip():
             raise ValueError("token must be a non-empty string, or None to generate one")
@@ -122,6 +129,8 @@ class FakeProlific(StagingMixin):
             raise ValueError(f"latency must be >= 0 seconds, got {latency!r}")
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be None or >= 1, got {max_concurrency!r}")
+        if max_upload_size < 1:
+            raise ValueError(f"max_upload_size must be >= 1 byte, got {max_upload_size!r}")
         self._seed: Final = seed if seed is not None else secrets.randbits(32)
         # One stream per purpose: adding a fault must not change the ids a run draws.
         ids = random.Random(f"{self._seed}/ids")  # noqa: S311 (seeded on purpose: replay)
@@ -140,11 +149,14 @@ class FakeProlific(StagingMixin):
             latency_rng=random.Random(f"{self._seed}/latency"),  # noqa: S311
             rate_limit=rate_limit,
             max_concurrency=max_concurrency,
+            max_upload_size=max_upload_size,
         )
         config = WorkflowConfig(
             processing_delay=check_delay("processing_delay", processing_delay),
             setup_delay=check_delay("setup_delay", setup_delay),
             export_delay=check_delay("export_delay", export_delay),
+            sync_delay=check_delay("sync_delay", sync_delay),
+            migration_delay=check_delay("migration_delay", migration_delay),
             legacy_exports=legacy_exports,
         )
         storage_rng = random.Random(f"{self._seed}/storage")  # noqa: S311
@@ -356,7 +368,8 @@ class FakeProlific(StagingMixin):
         if self._state is not _State.UNSTARTED:
             raise RuntimeError(f"this FakeProlific is {self._state.value}; create a new one")
         app = web.Application(
-            middlewares=[self._pipeline.middleware(), self._services.middleware()]
+            middlewares=[self._pipeline.middleware(), self._services.middleware()],
+            client_max_size=self._pipeline.client_max_size,
         )
         self._pipeline.route_names = self._services.install(app.router)
         self._listener = await Listener.open(app, self._host, self._port, self._ca)

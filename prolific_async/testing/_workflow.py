@@ -248,11 +248,20 @@ class WorkflowService:
         return web.Response(status=202)
 
     async def list_tasks(self, request: web.Request) -> web.Response:
-        """``GET /batches/{id}/tasks``: 200 with a JSON array of task ids."""
+        """``GET /batches/{id}/tasks``: 200 with a bare JSON array of task ids.
+
+        A bare array, the official CLI's shape (``[]string``), not a ``{"results": ...}``
+        envelope: the stricter ``results`` rule of the list calls does not apply, as
+        there is no envelope whose missing key could read as an empty list.
+        """
         return web.json_response(self.task_ids(self.batches.get(request.match_info["batch_id"])))
 
     async def list_task_groups(self, request: web.Request) -> web.Response:
-        """``GET /batches/{id}/task-groups``: 200 with a JSON array of task-group ids."""
+        """``GET /batches/{id}/task-groups``: 200 with a bare JSON array of task-group ids.
+
+        A bare array, as for tasks (the CLI's ``[]string``): the ``results`` rule does
+        not apply.
+        """
         batch = self.batches.get(request.match_info["batch_id"])
         return web.json_response(self.task_group_ids(batch))
 

@@ -9,9 +9,10 @@ query parameters and its request-body schema, and every answer must validate aga
 the operation's response schema for its status.
 
 Where the spec is known to be behind the docs or the official CLI, or the emulator is
-known to be wrong, the difference is listed in :data:`KNOWN`, the one table of
-exceptions, with the reason. An entry that is no longer needed fails the test too, so
-the table shrinks as the spec and the emulator catch up.
+known to be wrong, the difference is listed in :data:`.known.KNOWN`, the one table of
+exceptions, with the reason; a route the spec lacks is checked against the stand-in
+schema its entry names. An entry that is no longer needed fails the test too, so the
+table shrinks as the spec and the emulator catch up.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from prolific_async.models import (
 )
 from prolific_async.testing import FAST_RETRY_POLICY, FakeProlific, RecordedRequest
 
+from .known import BATCHES, DATASETS, KNOWN, TAGS, Known
 from .spec import (
     Finding,
     Operation,
@@ -48,147 +50,11 @@ from .spec import (
     check_response,
     find_operation,
     operations,
-    pointer,
 )
 
-BATCHES: Final = "/api/v1/data-collection/batches"
-DATASETS: Final = "/api/v1/data-collection/datasets"
-BATCH: Final = BATCHES + "/{batch_id}"
-DATASET: Final = DATASETS + "/{dataset_id}"
 #: The Task Builder part of the spec this test covers.
 SCOPE: Final = (BATCHES, DATASETS)
 WORKSPACE: Final = "6278acb09062db3b35bcbeb0"
-#: The official CLI's commit the reasons below were read at.
-CLI_COMMIT: Final = "prolific-oss/cli@4596a2fba604"
-
-#: The 422 body of a rejected ``batch_items`` layout as the official CLI parses it
-#: (``formatBatchErrorBody`` in its ``client/client.go``, at :data:`CLI_COMMIT`).
-INVALID_BATCH_ITEMS: Final[Mapping[str, Any]] = {
-    "type": "object",
-    "required": ["type", "issues"],
-    "properties": {
-        "type": {"type": "string", "enum": ["INVALID_BATCH_ITEMS"]},
-        "issues": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["page", "row", "column", "item", "type", "message"],
-                "properties": {
-                    "page": {"type": "integer"},
-                    "row": {"type": "integer"},
-                    "column": {"type": "integer"},
-                    "item": {"type": "integer"},
-                    "type": {"type": "string"},
-                    "field": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-#: An answer without a body (the emulator's 202s).
-NO_BODY: Final[Mapping[str, Any]] = {"type": "object", "nullable": True, "enum": [None]}
-
-#: Why an entry is in :data:`KNOWN`; every reason starts with one of these.
-SPEC_LAGS: Final = "SPEC LAGS"  # documented by the docs or the official CLI, not in this spec copy
-STRICTER: Final = "STRICTER"  # the library deliberately asks more than the spec
-EMULATOR_FIX_PENDING: Final = "EMULATOR FIX PENDING"  # the spec is right; the emulator is not yet
-OUT_OF_SCOPE: Final = "OUT OF SCOPE"  # the library does not call it
-TAGS: Final = (SPEC_LAGS, STRICTER, EMULATOR_FIX_PENDING, OUT_OF_SCOPE)
-
-
-@attrs.frozen
-class Known:
-    """One known difference between the spec and the library or the emulator.
-
-    ``kind`` is a :class:`~.spec.Finding` kind, or ``stricter`` (a rule checked on top
-    of the spec) or ``unexercised`` (a spec operation the workflow does not call).
-    ``detail`` covers a finding's detail and everything below it (``422 $`` covers
-    ``422 $.type``). A ``status`` entry may name the schema its answer is checked
-    against instead (``validate_as``).
-    """
-
-    method: str
-    template: str
-    kind: str
-    detail: str
-    reason: str
-    validate_as: Mapping[str, Any] | None = None
-
-    def covers(self, finding: Finding) -> bool:
-        """Whether this entry explains ``finding``."""
-        if (finding.method, finding.template, finding.kind) != (
-            self.method,
-            self.template,
-            self.kind,
-        ):
-            return False
-        if finding.detail == self.detail:
-            return True
-        return finding.detail.startswith(self.detail) and finding.detail[len(self.detail)] in ".["
-
-
-#: The one table of exceptions: each with the reason, newest knowledge first in each group.
-KNOWN: Final = (
-    # -- routes the library uses that this spec copy lacks -----------------------------
-    Known("GET", DATASET, "route", "", f"{SPEC_LAGS}: Get a Dataset (get-task-builder-dataset "
-          f"in the live spec, per the coverage table of {CLI_COMMIT})"),
-    Known("GET", DATASET + "/imports/{import_id}", "route", "", f"{SPEC_LAGS}: a V4 import "
-          f"job's status (get-dataset-import-status in the live spec, per {CLI_COMMIT})"),
-    Known("GET", BATCH + "/tasks", "route", "", f"{SPEC_LAGS}: the CLI's GetAITaskBuilderTasks "
-          f"calls it; its coverage table says it is not in the spec ({CLI_COMMIT})"),
-    Known("GET", BATCH + "/task-groups", "route", "", f"{SPEC_LAGS}: the official CLI's "
-          f"GetAITaskBuilderTaskGroups calls it ({CLI_COMMIT})"),
-    Known("GET", BATCH + "/export", "route", "", f"{SPEC_LAGS}: list a batch's export jobs, "
-          "in the docs' export guide (a batch holds at most 10)"),
-    Known("DELETE", BATCH + "/export/{export_id}", "route", "", f"{SPEC_LAGS}: delete an "
-          "export job to free one of the 10 places, in the docs' export guide"),
-    Known("POST", BATCH + "/sync", "route", "", f"{SPEC_LAGS}: batch sync "
-          f"(sync-task-builder-batch in the live spec; the CLI's batch sync, {CLI_COMMIT})"),
-    Known("GET", BATCH + "/syncs/{sync_id}", "route", "", f"{SPEC_LAGS}: a sync's status "
-          f"(get-batch-sync-status in the live spec, {CLI_COMMIT})"),
-    Known("PATCH", DATASET, "route", "", f"{SPEC_LAGS}: update a dataset "
-          f"(update-task-builder-dataset in the live spec, {CLI_COMMIT})"),
-    Known("POST", DATASET + "/datapoints", "route", "", f"{SPEC_LAGS}: append datapoints "
-          f"(append-dataset-datapoints in the live spec, {CLI_COMMIT})"),
-    Known("GET", DATASET + "/schema-migrations/{job_id}", "route", "", f"{SPEC_LAGS}: a "
-          f"schema migration's status (get-schema-migration-status in the live spec, "
-          f"{CLI_COMMIT})"),
-    # -- query parameters and request fields this spec copy lacks ----------------------
-    Known("POST", BATCH + "/export", "query", "study_id", f"{SPEC_LAGS}: the export filters "
-          "(study_id, from, to) are in the docs' export guide, not in the spec"),
-    Known("POST", BATCH + "/export", "query", "from", f"{SPEC_LAGS}: an export filter (docs)"),
-    Known("POST", BATCH + "/export", "query", "to", f"{SPEC_LAGS}: an export filter (docs)"),
-    Known("POST", BATCHES, "request-field", "$.batch_items", f"{SPEC_LAGS}: the configurable "
-          f"layout, in the docs; the official CLI sends it too (CreateBatchParams, {CLI_COMMIT})"),
-    Known("POST", BATCHES, "request-field", "$.auto_sync_enabled", f"{SPEC_LAGS}: the "
-          f"official CLI sends it on every create (CreateBatchParams.AutoSync, {CLI_COMMIT})"),
-    Known("PATCH", BATCH, "request-field", "$.batch_items", f"{SPEC_LAGS}: a layout update "
-          f"(null clears it), as the official CLI sends it (UpdateBatchParams, {CLI_COMMIT})"),
-    Known("POST", DATASETS, "request-field", "$.schema", f"{SPEC_LAGS}: a V4 dataset's "
-          f"schema, in the docs; the official CLI sends it (DatasetSchema, {CLI_COMMIT})"),
-    # -- statuses this spec copy lacks --------------------------------------------------
-    Known("POST", BATCH + "/setup", "status", "202", f"{SPEC_LAGS}: the docs and the official "
-          "CLI answer 202 Accepted (the work goes on in the background); the spec says 204",
-          validate_as=NO_BODY),
-    Known("POST", BATCH + "/export", "status", "202", f"{SPEC_LAGS}: the operation's own "
-          "description documents 202 Accepted with an export_id; its responses list only "
-          "200 and 403", validate_as=pointer("/components/schemas/BatchExportStatus")),
-    Known("POST", BATCHES, "status", "422", f"{SPEC_LAGS}: a rejected batch_items layout "
-          f"answers 422 INVALID_BATCH_ITEMS, as the official CLI parses it ({CLI_COMMIT})",
-          validate_as=INVALID_BATCH_ITEMS),
-    # -- rules stricter than the spec ------------------------------------------------------
-    Known("GET", BATCHES, "stricter", "results", f"{STRICTER}: a list answer without a "
-          "results array is an error, not an empty list (reconciliation must "
-          "not read a changed shape as 'no batches'); the spec marks results optional"),
-    Known("GET", BATCH + "/responses", "stricter", "results", f"{STRICTER}: as for batches"),
-    Known("GET", BATCH + "/export", "stricter", "results", f"{STRICTER}: as for batches"),
-    # -- spec operations the workflow does not call ------------------------------------
-    Known("GET", BATCH + "/instructions", "unexercised", "", f"{OUT_OF_SCOPE}: the "
-          "instructions endpoints are sunset; layouts replace them"),
-    Known("POST", BATCH + "/instructions", "unexercised", "", f"{OUT_OF_SCOPE}: sunset"),
-    Known("PUT", BATCH + "/instructions", "unexercised", "", f"{OUT_OF_SCOPE}: sunset"),
-)  # fmt: skip
 
 
 # -- the workflow --------------------------------------------------------------------------
@@ -244,14 +110,16 @@ async def run_workflow(fake: FakeProlific, downloads: Path) -> None:
         await batches.duplicate(on_v3.id, name="On V3, again")
         await batches.duplicate(on_v3.id, upload_new_dataset=True)
         await batches.list(WORKSPACE)
-        bad_layout = [Page(rows=[Row(columns=[Column(items=[FreeTextItem(description="")])])])]
-        with pytest.raises(UnprocessableEntityError):
-            await batches.create(
-                name="Bad",
-                workspace_id=WORKSPACE,
-                task_details=TASK_DETAILS,
-                batch_items=bad_layout,
-            )
+        bad_item = [Page(rows=[Row(columns=[Column(items=[FreeTextItem(description="")])])])]
+        bad_row = [Page(rows=[Row(columns=[Column(items=[RichTextItem(content="<p>x</p>")])] * 3)])]
+        for bad_layout in (bad_item, bad_row):  # an item's problem, then a row's
+            with pytest.raises(UnprocessableEntityError):
+                await batches.create(
+                    name="Bad",
+                    workspace_id=WORKSPACE,
+                    task_details=TASK_DETAILS,
+                    batch_items=bad_layout,
+                )
 
         for batch in (on_v4, on_v3):
             await batches.setup(batch.id, tasks_per_group=1)
@@ -269,9 +137,9 @@ async def run_workflow(fake: FakeProlific, downloads: Path) -> None:
         await batches.get_sync(on_v4.id, sync.sync_id)
         await batches.wait_for_sync(on_v4.id, sync, timeout=10)
         update = await datasets.update(v4.id, name="V4 data, renamed", schema=V4_SCHEMA)
-        if update.migration_job_id is not None:
-            await datasets.get_schema_migration(v4.id, update.migration_job_id)
-            await datasets.wait_for_schema_migration(v4.id, update, timeout=10)
+        assert update.migration_job_id is not None  # the dataset had a schema: it migrates
+        await datasets.get_schema_migration(v4.id, update.migration_job_id)
+        await datasets.wait_for_schema_migration(v4.id, update, timeout=10)
 
         job = await batches.request_export(on_v4.id)
         export = await batches.wait_for_export(on_v4.id, job, timeout=10)
@@ -324,16 +192,23 @@ class Report:
     """``(method, template)`` of every route exercised, in the spec or not."""
 
 
+def _breaks(rule: str, status: int | None, body: Any) -> bool:
+    """Whether a 2xx answer breaks a stricter rule: ``results`` or a ``$.field`` required."""
+    if status is None or not 200 <= status < 300:
+        return False
+    if rule == "results":
+        return not (isinstance(body, dict) and isinstance(body.get("results"), list))
+    field = rule.removeprefix("$.")
+    return not (isinstance(body, dict) and body.get(field) is not None)
+
+
 def _stricter_rules(method: str, template: str, status: int | None, body: Any) -> list[Finding]:
-    findings = []
-    for known in KNOWN:
-        if (known.kind, known.method, known.template) != ("stricter", method, template):
-            continue
-        if status == 200 and not (isinstance(body, dict) and isinstance(body.get("results"), list)):
-            findings.append(
-                Finding(method, template, "stricter-broken", known.detail, f"no results: {body!r}")
-            )
-    return findings
+    return [
+        Finding(method, template, "stricter-broken", known.detail, f"broken: {body!r}")
+        for known in KNOWN
+        if (known.kind, known.method, known.template) == ("stricter", method, template)
+        and _breaks(known.detail, status, body)
+    ]
 
 
 def _known_route(method: str, path: str) -> Known | None:
@@ -357,6 +232,18 @@ def _status_stand_in(operation: Operation, status: int) -> Known | None:
     return None
 
 
+def _stand_in_answer(known: Known, status: int | None, body: Any) -> list[Finding]:
+    """Check an answer of a route the spec lacks against its entry's stand-in schema."""
+    method, template = known.method, known.template
+    if status is None:
+        return [Finding(method, template, "status", "none", "cut")]
+    schema = known.answers.get(status)
+    if schema is None:
+        statuses = sorted(known.answers)
+        return [Finding(method, template, "status", str(status), f"not among {statuses}")]
+    return list(check_answer(method, template, status, body, schema))
+
+
 def examine(spec: Mapping[str, Any], traffic: Traffic) -> Report:
     """Check every request and answer against the spec; collect the findings."""
     catalogue = operations(spec)
@@ -371,6 +258,8 @@ def examine(spec: Mapping[str, Any], traffic: Traffic) -> Report:
             template = request.path if known is None else known.template
             findings.append(Finding(request.method, template, "route", "", "not in the spec"))
             routes.add((request.method, template))
+            if known is not None:
+                findings += _stand_in_answer(known, status, body)
             findings += _stricter_rules(request.method, template, status, body)
             continue
         exercised.add(operation.operation_id)
@@ -445,8 +334,12 @@ def test_every_known_exception_is_still_needed(spec: Mapping[str, Any], traffic:
     stale = []
     for known in KNOWN:
         if known.kind == "route":
-            # Stale once the spec has the route (the workflow may not call it yet).
-            needed = (known.method, known.template) not in in_spec
+            # Stale once the spec has the route, or once the workflow no longer calls it
+            # (its stand-in would check nothing).
+            needed = (known.method, known.template) not in in_spec and (
+                known.method,
+                known.template,
+            ) in report.routes
         elif known.kind == "unexercised":
             needed = (known.method, known.template) not in report.routes
         elif known.kind == "stricter":
@@ -464,3 +357,24 @@ def test_every_known_exception_says_why() -> None:
     keys = [(k.method, k.template, k.kind, k.detail) for k in KNOWN]
     assert not untagged
     assert len(keys) == len(set(keys))
+
+
+def test_every_route_the_spec_lacks_has_a_stand_in_schema() -> None:
+    """Each route entry names the schema of each answer status; no other entry does."""
+    routes = [known for known in KNOWN if known.kind == "route"]
+    assert routes
+    assert all(known.answers for known in routes)
+    assert not [known for known in KNOWN if known.kind != "route" and known.answers]
+
+
+def test_a_stand_in_schema_catches_a_wrong_answer() -> None:
+    """A route the spec lacks is checked: a wrong body or an unlisted status is a finding."""
+    (sync,) = [k for k in KNOWN if (k.method, k.kind) == ("POST", "route") and "sync" in k.template]
+    assert _stand_in_answer(sync, 202, {"sync_id": "s", "status": "queued"}) == []
+    (missing,) = _stand_in_answer(sync, 202, {"sync_id": "s"})
+    assert (missing.kind, missing.detail) == ("response", "202 $.status")
+    (status,) = _stand_in_answer(sync, 200, {"status": "queued"})
+    assert (status.kind, status.detail) == ("status", "200")
+    (tasks,) = [k for k in KNOWN if k.kind == "route" and k.template.endswith("/tasks")]
+    assert _stand_in_answer(tasks, 200, ["t1"]) == []
+    assert _stand_in_answer(tasks, 200, {"results": ["t1"]}) != []

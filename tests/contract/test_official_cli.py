@@ -4,13 +4,17 @@ Skipped unless a ``prolific`` binary (github.com/prolific-oss/cli) is on ``PATH`
 project never holds the CLI's code or a recipe to build it. Build or install it on
 your own, then run ``pytest tests/contract/test_official_cli.py``.
 
-The emulator runs in this process with ``tls=True``: the CLI refuses an export download
-from a plain-http link. The child gets ``PROLIFIC_URL``, ``PROLIFIC_TOKEN`` and
-``SSL_CERT_FILE`` (the fake's throwaway CA, which Go's TLS stack trusts from that
-variable) and a ``HOME`` of its own, so no configuration of yours is read. The command
-names and flags are the CLI's at prolific-oss/cli@4596a2fba604; every step runs even
-when an earlier one failed (those depending on a failed one are reported as not run),
-so one run lists every command that does not work against the emulator.
+The emulator runs as the ``prolific-async emulator --tls --port 0`` command, in a child
+process, as a user of the CLI would run it: the test reads ``PROLIFIC_URL``,
+``PROLIFIC_TOKEN`` and ``SSL_CERT_FILE`` (its throwaway CA, which Go's TLS stack trusts
+from that variable) from what it prints, and gives them to each ``prolific`` command
+with a ``HOME`` of its own, so no configuration of yours is read. TLS because the CLI
+refuses an export download from a plain-http link. The library talks to the same
+emulator for what the CLI does not do: wait for a setup, append datapoints to the V4
+dataset before its batch is synced (a sync needs a V4 dataset and new datapoints).
+The command names and flags are the CLI's at prolific-oss/cli@4596a2fba604; every step
+runs even when an earlier one failed (those depending on a failed one are reported as
+not run), so one run lists every command that does not work against the emulator.
 
 The CLI waits for real (its upload, export and sync polls sleep between tries), so
 this test takes tens of seconds.
@@ -19,18 +23,23 @@ this test takes tens of seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import shutil
+import ssl
+import sys
 import zipfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Final
 
 import attrs
 import pytest
 
-from prolific_async.testing import FAST_RETRY_POLICY, FakeProlific
+from prolific_async import ProlificClient
+from prolific_async.testing import FAST_RETRY_POLICY
 
 pytest.importorskip("trustme", reason="the emulator's TLS needs the tls extra (trustme)")
 
@@ -43,6 +52,10 @@ pytestmark = [
 WORKSPACE: Final = "6278acb09062db3b35bcbeb0"
 #: How long one CLI command may take (its own polls included).
 COMMAND_TIMEOUT: Final = 180.0
+#: How long the emulator may take to print where it listens.
+START_TIMEOUT: Final = 30.0
+#: What the emulator prints that the CLI needs, ``NAME=value`` one a line.
+EMULATOR_VARIABLES: Final = ("PROLIFIC_URL", "PROLIFIC_TOKEN", "SSL_CERT_FILE")
 #: What the CLI's ``batch export`` documents the ZIP holds (files/ only with uploads).
 EXPORT_MEMBERS: Final = {
     "responses-by-submission.jsonl",
@@ -107,19 +120,86 @@ class Step:
         return f"$ prolific {' '.join(self.argv)}  ({status})\n{self.output.strip()}"
 
 
-class CliSession:
-    """Runs ``prolific`` commands against one fake and keeps every step's outcome."""
+@attrs.frozen
+class Emulator:
+    """Where a running ``prolific-async emulator --tls`` listens, as it printed it."""
 
-    def __init__(self, fake: FakeProlific, home: Path) -> None:
+    url: str
+    token: str
+    ca_file: Path
+
+    def client(self) -> ProlificClient:
+        """A library client of this emulator, trusting its CA."""
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        return ProlificClient(
+            token=self.token, base_url=self.url, ssl_context=context, retry=FAST_RETRY_POLICY
+        )
+
+
+def emulator_command() -> list[str]:
+    """``prolific-async emulator --tls --port 0``: the script beside this Python, else PATH."""
+    beside = Path(sys.executable).with_name("prolific-async")
+    script = str(beside) if beside.is_file() else shutil.which("prolific-async")
+    if script is None:
+        pytest.skip("no 'prolific-async' command beside this Python or on PATH")
+    return [script, "emulator", "--tls", "--port", "0"]
+
+
+async def _read_variables(stream: asyncio.StreamReader) -> dict[str, str]:
+    found: dict[str, str] = {}
+    while not set(EMULATOR_VARIABLES) <= set(found):
+        line = (await stream.readline()).decode()
+        if not line:
+            break  # the emulator exited: its stderr says why
+        name, sep, value = line.strip().partition("=")
+        if sep and name in EMULATOR_VARIABLES:
+            found[name] = value
+    return found
+
+
+@contextlib.asynccontextmanager
+async def running_emulator(command: list[str]) -> AsyncIterator[Emulator]:
+    """Start ``command`` (the emulator), read where it listens, stop it (SIGINT) at the end."""
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        found = await asyncio.wait_for(_read_variables(process.stdout), START_TIMEOUT)
+        if set(found) != set(EMULATOR_VARIABLES):
+            error = (await process.stderr.read()).decode()
+            pytest.fail(f"the emulator printed only {sorted(found)}: {error}")
+        yield Emulator(
+            url=found["PROLIFIC_URL"],
+            token=found["PROLIFIC_TOKEN"],
+            ca_file=Path(found["SSL_CERT_FILE"]),
+        )
+    finally:
+        if process.returncode is None:
+            process.send_signal(2)  # SIGINT: it stops and deletes its CA file
+            try:
+                await asyncio.wait_for(process.communicate(), 20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+class CliSession:
+    """Runs ``prolific`` commands against one emulator and keeps every step's outcome."""
+
+    def __init__(self, emulator: Emulator, home: Path) -> None:
         assert CLI is not None
-        assert fake.ca_file is not None
         self._binary = CLI
         self._env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(home),
-            "PROLIFIC_URL": fake.url,
-            "PROLIFIC_TOKEN": fake.token,
-            "SSL_CERT_FILE": str(fake.ca_file),
+            "PROLIFIC_URL": emulator.url,
+            "PROLIFIC_TOKEN": emulator.token,
+            "SSL_CERT_FILE": str(emulator.ca_file),
         }
         self.steps: list[Step] = []
 
@@ -186,10 +266,8 @@ async def test_the_official_cli_runs_its_task_builder_commands(tmp_path: Path) -
     task = ("--task-name", "Rate it", "--task-introduction", "<p>Hi</p>", "--task-steps", "1.")
     create_batch = ("batch", "create", "-w", WORKSPACE, *task)
 
-    async with FakeProlific(
-        tls=True, processing_delay=0.01, setup_delay=0.01, export_delay=0.01
-    ) as fake:
-        cli = CliSession(fake, tmp_path / "home")
+    async with running_emulator(emulator_command()) as emulator:
+        cli = CliSession(emulator, tmp_path / "home")
         v3 = await cli.created_id("dataset", "create", "-n", "V3", "-w", WORKSPACE)
         await cli.run("dataset", "upload", "-d", str(v3), "-f", str(csv), needs=(v3,))
         await cli.run("dataset", "check", "-d", str(v3), needs=(v3,))
@@ -219,16 +297,22 @@ async def test_the_official_cli_runs_its_task_builder_commands(tmp_path: Path) -
                 needs=ids,
             )  # fmt: skip
             if setup.ok and batch is not None:
-                # The CLI's setup does not wait; the library does, on the same fake.
-                async with fake.client(retry=FAST_RETRY_POLICY) as client:
+                # The CLI's setup does not wait; the library does, on the same emulator.
+                async with emulator.client() as client:
                     await client.batches.wait_until_ready(batch, timeout=30, poll_interval=0.05)
-                fake.add_response(batch)
             await cli.run("batch", "check", "-b", str(batch), needs=ids)
             await cli.run("batch", "tasks", "-b", str(batch), needs=ids)
             await cli.run("batch", "responses", "-b", str(batch), needs=ids)
 
         exported = await cli.run("batch", "export", str(on_v4), "-o", str(export), needs=(on_v4,))
-        await cli.run("batch", "sync", str(on_v3), "--timeout", "1m", needs=(on_v3,))
+        if v4 is not None:
+            # A sync turns datapoints appended since setup into tasks: append some first.
+            async with emulator.client() as client:
+                appended = await client.datasets.add_datapoints(
+                    v4, [{"prompt": "p3", "group": "g3"}]
+                )
+            assert appended.accepted_count == 1
+        await cli.run("batch", "sync", str(on_v4), "--timeout", "1m", needs=(on_v4, v4))
 
     failed = [step.describe() for step in cli.steps if not step.ok]
     assert not failed, "CLI commands that failed against the emulator:\n\n" + "\n\n".join(failed)

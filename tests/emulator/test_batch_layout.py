@@ -416,7 +416,14 @@ async def test_update_with_unknown_or_repeated_ids_answers_422(
     )
     assert status == 422
     first, second = answer["issues"]
-    assert first == {"page": 0, "type": "page", "message": first["message"]}
+    assert first == {
+        "page": 0,
+        "row": 0,
+        "column": 0,
+        "item": 0,
+        "type": "page",
+        "message": first["message"],
+    }
     assert "unknown id" in first["message"]
     item = layout[1]["rows"][1]["columns"][0]["items"][1]
     assert second == {

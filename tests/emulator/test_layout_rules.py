@@ -63,8 +63,8 @@ def dotted(loc: list[Any]) -> str:
 
 
 def indices(loc: list[Any]) -> dict[str, int]:
-    """The page, row, column and item a ``loc`` goes down to, as a flat issue names them."""
-    found: dict[str, int] = {}
+    """The page, row, column and item a flat issue names for a ``loc`` (0 below its level)."""
+    found = dict.fromkeys(("page", "row", "column", "item"), 0)
     rest = loc[1:]  # after "batch_items"
     for level, key in (("page", None), ("row", "rows"), ("column", "columns"), ("item", "items")):
         if key is not None:
@@ -275,7 +275,7 @@ async def test_each_rule_answers_422_at_its_location(
     assert answer["type"] == "INVALID_BATCH_ITEMS"
     (issue,) = answer["issues"]
     where = indices(loc)
-    assert {key: issue[key] for key in ("page", "row", "column", "item") if key in issue} == where
+    assert {key: issue[key] for key in ("page", "row", "column", "item")} == where
     assert isinstance(issue["type"], str)
     assert message in issue["message"]
     assert prolific_fake.batches == {}
@@ -315,7 +315,7 @@ async def test_client_error_names_the_location(
     (issue,) = created.value.issues
     where = indices(loc)
     assert (issue.page, issue.row, issue.column, issue.item) == tuple(
-        where.get(level) for level in ("page", "row", "column", "item")
+        where[level] for level in ("page", "row", "column", "item")
     )
     assert message in issue.message
     assert re.search(
@@ -362,6 +362,7 @@ async def test_every_problem_is_reported_at_once(
                 "page": 1,
                 "row": 0,
                 "column": 1,
+                "item": 0,
                 "type": "column",
                 "message": "a column needs at least one item",
             },

@@ -82,17 +82,21 @@ async def test_stop_closes_the_clients_it_made_and_the_socket() -> None:
         ({"token": " "}, "token"),
         ({"latency": -1.0}, "latency"),
         ({"max_concurrency": 0}, "max_concurrency"),
+        ({"max_upload_size": 0}, "max_upload_size"),
     ],
 )
 def test_constructor_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
-    """An empty token, negative latency or max_concurrency < 1 is a ValueError."""
+    """An empty token, negative latency, max_concurrency or max_upload_size < 1: ValueError."""
     with pytest.raises(ValueError, match=message):
         FakeProlific(**kwargs)
 
 
-@pytest.mark.parametrize("knob", ["processing_delay", "setup_delay", "export_delay"])
+@pytest.mark.parametrize(
+    "knob", ["processing_delay", "setup_delay", "export_delay", "sync_delay", "migration_delay"]
+)
 def test_delays_default_to_50_ms_and_refuse_negative_values(knob: str) -> None:
-    """The three delays default to 0.05 s, are settable, and are never negative."""
+    """Each delay defaults to 0.05 s, is a keyword and settable, and is never negative."""
+    assert getattr(FakeProlific(**{knob: 0.25}), knob) == 0.25
     fake = FakeProlific()
     assert getattr(fake, knob) == 0.05
     setattr(fake, knob, 0.0)

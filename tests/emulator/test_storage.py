@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from prolific_async.testing import FakeProlific, RateLimit
 
-from .conftest import CSV, DATASETS, call, new_dataset, signed, until, upload
+from .conftest import CSV, DATASETS, WORKSPACE, call, new_dataset, signed, until, upload
 
 
 async def test_storage_needs_no_token_and_records_what_it_received(
@@ -134,3 +137,60 @@ async def test_drop_after_on_an_upload_still_processes_it(
         await storage_http.put(answer["upload_url"], data=CSV, headers=signed(answer))
     body = await until(fake_http, f"{DATASETS}/{dataset_id}", "status", "READY")
     assert (body["total_datapoint_count"], len(prolific_fake.storage_requests)) == (3, 2)
+
+
+#: Two MiB of CSV: over aiohttp's default 1 MiB body limit.
+BIG_CSV = b"text\n" + b"a fairly long line of text for one datapoint\n" * (2 * 1024**2 // 45)
+
+
+async def test_a_2_mib_dataset_uploads_through_the_client(
+    prolific_fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A dataset file over 1 MiB (aiohttp's default limit) uploads and is processed."""
+    assert len(BIG_CSV) > 2 * 1024**2 - 100
+    big = tmp_path / "big.csv"
+    big.write_bytes(BIG_CSV)
+    async with prolific_fake.client() as client:
+        dataset = await client.datasets.create(name="Big", workspace_id=WORKSPACE)
+        uploaded = await client.datasets.upload(dataset.id, big, timeout=10, poll_interval=0.01)
+    assert uploaded.status == "READY"
+    assert prolific_fake.datasets[dataset.id].total_datapoint_count == BIG_CSV.count(b"\n") - 1
+    assert prolific_fake.storage_requests[-1].response_status == 200
+
+
+async def test_an_upload_over_max_upload_size_answers_a_prolific_413() -> None:
+    """Over max_upload_size: 413 'Request Entity Too Large' with Prolific's body, same bytes."""
+    async with (
+        FakeProlific(max_upload_size=1000) as fake,
+        aiohttp.ClientSession(fake.url, headers={"Authorization": f"Token {fake.token}"}) as http,
+    ):
+        dataset_id = await new_dataset(http)
+        _, answer, _ = await call(http, "GET", f"{DATASETS}/{dataset_id}/upload-url/rows.csv")
+        async with aiohttp.ClientSession() as storage:
+            headers = signed(answer)
+            async with storage.put(answer["upload_url"], data=b"x" * 1001, headers=headers) as put:
+                assert (put.status, put.reason) == (413, "Request Entity Too Large")
+                body = await put.json()
+        assert body == {
+            "error": {
+                "status": 413,
+                "error_code": 140113,
+                "title": "Request Entity Too Large",
+                "detail": "The request body is larger than 1000 bytes.",
+            }
+        }
+        assert fake.storage_requests[-1].response_status == 413
+        assert fake.datasets[dataset_id].status == "UNINITIALISED"
+
+
+async def test_an_api_body_over_1_mib_answers_a_prolific_413(prolific_fake: FakeProlific) -> None:
+    """An API request over 1 MiB answers 413 from the fixed table, never aiohttp's own."""
+    headers = {"Authorization": f"Token {prolific_fake.token}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        big = json.dumps({"name": "x" * 1024**2, "workspace_id": WORKSPACE}).encode()
+        data, json_type = io.BytesIO(big), {"Content-Type": "application/json"}
+        async with http.post(prolific_fake.url + DATASETS, data=data, headers=json_type) as answer:
+            assert (answer.status, answer.reason) == (413, "Request Entity Too Large")
+            assert (await answer.json())["error"]["title"] == "Request Entity Too Large"
+    assert prolific_fake.requests[-1].response_status == 413
+    assert prolific_fake.datasets == {}

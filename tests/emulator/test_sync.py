@@ -6,17 +6,18 @@ tasks when a sync completes, or with no sync at all when the batch has auto-sync
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import aiohttp
 import pytest
 
 from prolific_async import ProlificClient, errors
-from prolific_async.models import SyncStatus
+from prolific_async.models import DatasetSchema, SchemaField, SyncStatus
 from prolific_async.testing import FakeProlific, StoredBatch
 
 from ..conftest import wait_until
-from .conftest import BATCHES, DATASETS, call
+from .conftest import BATCHES, DATASETS, TASK_DETAILS, WORKSPACE, call
 
 FAST: dict[str, Any] = {"timeout": 5, "poll_interval": 0.005, "max_poll_interval": 0.01}
 SCHEMA = {"fields": {"text": {"type": "text"}}}
@@ -78,6 +79,41 @@ async def test_an_auto_sync_batch_gets_its_tasks_without_a_sync_request(
     await wait_until(lambda: prolific_fake.batches[batch.id].total_task_count == 3)
     assert len(await prolific_client.batches.tasks(batch.id)) == 3
     assert prolific_fake.stats.requests["POST", "sync_batch"] == 0
+
+
+async def test_auto_sync_end_to_end_through_the_client(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """Created with auto_sync_enabled, set up, appended to: tasks grow after sync_delay alone."""
+    datasets, batches = prolific_client.datasets, prolific_client.batches
+    dataset = await datasets.create(
+        name="V4",
+        workspace_id=WORKSPACE,
+        schema=DatasetSchema(fields={"text": SchemaField(type="text")}),
+    )
+    await datasets.upload(dataset.id, b'{"text": "a"}\n{"text": "b"}\n', filename="d.jsonl", **FAST)
+    batch = await batches.create(
+        name="Auto",
+        workspace_id=WORKSPACE,
+        task_details=TASK_DETAILS,
+        dataset_id=dataset.id,
+        auto_sync_enabled=True,
+    )
+    assert batch.auto_sync_enabled is True
+    await batches.setup(batch.id, tasks_per_group=1)
+    await batches.wait_until_ready(batch.id, **FAST)
+    assert len(await batches.tasks(batch.id)) == 2
+    prolific_fake.sync_delay = 0.05
+    appended = await datasets.add_datapoints(dataset.id, [{"text": "c"}, {"text": "d"}])
+    assert appended.accepted_count == 2
+    started = time.monotonic()
+    assert len(await batches.tasks(batch.id)) == 2  # the sync takes sync_delay
+    await wait_until(lambda: prolific_fake.batches[batch.id].total_task_count == 4)
+    assert time.monotonic() - started >= 0.04
+    assert len(await batches.tasks(batch.id)) == 4
+    assert len(await batches.task_groups(batch.id)) == 4
+    assert prolific_fake.stats.requests["POST", "sync_batch"] == 0
+    assert not [r for r in prolific_fake.requests if "/sync" in r.path]
 
 
 async def test_an_append_is_idempotent_and_reports_rejected_records(

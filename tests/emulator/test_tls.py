@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import sys
 import zipfile
@@ -103,9 +104,9 @@ async def test_the_ca_file_is_deleted_when_the_fake_stops() -> None:
     async with fake:
         ca_file = fake.ca_file
         assert ca_file is not None
-        assert ca_file.is_file()
+        assert await asyncio.to_thread(ca_file.is_file)
     assert (before_start, fake.ca_file) == (None, None)
-    assert not ca_file.exists()
+    assert not await asyncio.to_thread(ca_file.exists)
     assert not ca_file.parent.exists()
 
 
@@ -137,3 +138,59 @@ def test_the_certificate_covers_loopback_and_the_host() -> None:
     assert certificate_hosts("127.0.0.1") == ["127.0.0.1", "::1", "localhost"]
     assert certificate_hosts("0.0.0.0") == ["127.0.0.1", "::1", "localhost", "0.0.0.0"]
     assert certificate_hosts("fake.test") == ["127.0.0.1", "::1", "localhost", "fake.test"]
+
+
+#: Runs ``python -m prolific_async.testing`` with ``import trustme`` failing, as it does
+#: where the tls extra is not installed.
+_WITHOUT_TRUSTME = """
+import runpy, sys
+
+class NoTrustme:
+    def find_spec(self, name, path=None, target=None):
+        if name == "trustme" or name.startswith("trustme."):
+            raise ModuleNotFoundError("No module named 'trustme'", name="trustme")
+        return None
+
+sys.meta_path.insert(0, NoTrustme())
+sys.modules.pop("trustme", None)
+runpy.run_module("prolific_async.testing", run_name="__main__", alter_sys=True)
+"""
+
+
+async def test_python_m_tls_prints_the_ca_file_and_serves_https() -> None:
+    """`python -m prolific_async.testing --tls` prints SSL_CERT_FILE; a client trusting it works."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "prolific_async.testing", "--tls", "--port", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    printed: dict[str, str] = {}
+    while "SSL_CERT_FILE" not in printed:
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        assert line, "the emulator exited before printing SSL_CERT_FILE"
+        name, _, value = line.strip().partition("=")
+        printed[name] = value
+    ca_file = Path(printed["SSL_CERT_FILE"])
+    assert printed["PROLIFIC_URL"].startswith("https://")
+    assert await asyncio.to_thread(ca_file.is_file)
+    context = ssl.create_default_context(cafile=str(ca_file))
+    async with ProlificClient(
+        token=printed["PROLIFIC_TOKEN"], base_url=printed["PROLIFIC_URL"], ssl_context=context
+    ) as client:
+        assert await client.batches.list(WORKSPACE) == []
+    process.send_signal(2)  # SIGINT, as Ctrl-C sends
+    _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0, stderr.decode()
+    assert not await asyncio.to_thread(ca_file.exists)
+
+
+async def test_python_m_tls_without_trustme_exits_1_naming_the_extra() -> None:
+    """Without trustme, `--tls` exits 1 with a message saying to install the tls extra."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _WITHOUT_TRUSTME, "--tls", "--port", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 1
+    assert "pip install 'prolific-async[tls]'" in stderr.decode()
+    assert "PROLIFIC_URL" not in stdout.decode()
