@@ -93,7 +93,7 @@ _NOT_SENT, _MAYBE = Outcome.NOT_SENT, Outcome.MAYBE_APPLIED
 #: Each aiohttp exception (and a plain timeout) -> (outcome, transient), found along the
 #: raised exception's class hierarchy, most specific first. Read from where aiohttp
 #: raises each one (3.14).
-EXCEPTION_RULES: Final[Mapping[type[BaseException], tuple[Outcome, bool]]] = {
+_RULES_OF_3_14_3: Final[Mapping[type[BaseException], tuple[Outcome, bool]]] = {
     # Raised before a connection exists: nothing reached the server.
     aio.InvalidURL: (_NOT_SENT, False),  # a bad request or proxy URL, checked up front
     aio.InvalidUrlClientError: (_NOT_SENT, False),
@@ -117,7 +117,6 @@ EXCEPTION_RULES: Final[Mapping[type[BaseException], tuple[Outcome, bool]]] = {
     aio.ServerTimeoutError: (_MAYBE, True),
     aio.SocketTimeoutError: (_MAYBE, True),  # no answer within the read timeout
     aio.ClientPayloadError: (_MAYBE, True),  # the answer's body broke off
-    aio.UploadAbortedError: (_MAYBE, True),  # the body broke off: like a drop
     # Raised after an answer came: asking again gets the same answer.
     aio.ClientResponseError: (_MAYBE, False),  # raise_for_status (the client turns it off)
     aio.ContentTypeError: (_MAYBE, False),  # .json() on a body of another type
@@ -129,6 +128,20 @@ EXCEPTION_RULES: Final[Mapping[type[BaseException], tuple[Outcome, bool]]] = {
     aio.WSMessageTypeError: (_MAYBE, False),
     # The call's own deadline (the client maps it) or a transfer's timeout.
     TimeoutError: (_MAYBE, True),
+}
+
+
+#: Exceptions of newer aiohttp releases than the oldest we support (3.14.3), when present.
+_NEWER_RULES: Final = {
+    "UploadAbortedError": (_MAYBE, True),  # 3.14.4+: the body broke off, like a drop
+}
+EXCEPTION_RULES: Final[Mapping[type[BaseException], tuple[Outcome, bool]]] = {
+    **_RULES_OF_3_14_3,
+    **{
+        getattr(aio, name): rule
+        for name, rule in _NEWER_RULES.items()
+        if isinstance(getattr(aio, name, None), type)
+    },
 }
 
 

@@ -186,7 +186,11 @@ CASES: list[Case] = [
     _exc(aiohttp.ServerTimeoutError("timeout"), MAYBE, True),
     _exc(aiohttp.SocketTimeoutError("read"), MAYBE, True, ("read_timeout",)),
     _exc(aiohttp.ClientPayloadError("truncated"), MAYBE, True, (EMU, "truncated", {})),
-    _exc(client_exceptions.UploadAbortedError("not fully sent"), MAYBE, True),
+    *(
+        [_exc(client_exceptions.UploadAbortedError("not fully sent"), MAYBE, True)]
+        if hasattr(client_exceptions, "UploadAbortedError")  # aiohttp 3.14.4 and later
+        else []
+    ),
     _exc(aiohttp.ClientResponseError(INFO, (), status=400), MAYBE, False),
     _exc(aiohttp.ContentTypeError(INFO, ()), MAYBE, False),
     _exc(aiohttp.TooManyRedirects(INFO, ()), MAYBE, False),
@@ -400,6 +404,8 @@ def rendered_readme(text: str) -> str:
 
 def test_the_readme_table_is_up_to_date() -> None:
     """tests/README.md shows the table as the code above defines it."""
+    if not hasattr(client_exceptions, "UploadAbortedError"):
+        pytest.skip("the table is rendered with aiohttp 3.14.4's exceptions; this is older")
     text = README.read_text(encoding="utf-8")
     assert BEGIN in text
     assert END in text
