@@ -17,6 +17,7 @@ through a short-lived plain session instead, so nothing of the caller's reaches 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import secrets
 from collections.abc import Awaitable, Callable
@@ -103,7 +104,9 @@ async def send_body(
 
     async def attempt() -> None:
         handle: BinaryIO | None = None
-        data: Any = body
+        # A fresh file-like object per attempt, so each sends the whole body from the
+        # start (aiohttp also warns when a large body is given as raw bytes).
+        data: Any = io.BytesIO(body) if isinstance(body, bytes) else None
         if isinstance(body, Path):
             handle = data = await asyncio.to_thread(body.open, "rb")
         try:

@@ -282,3 +282,18 @@ async def test_every_real_layout_422_body_parses_with_nothing_lost(
         ]
         assert read == body["issues"]
         assert all(issue.extra == {} for issue in error.issues)
+
+
+@pytest.mark.parametrize(
+    ("kind", "location"),
+    [
+        ("dataset_field", "batch_items[0].rows[1].columns[0].items[2]"),
+        ("row", "batch_items[0].rows[1]"),
+        ("page", "batch_items[0]"),
+        ("batch_items", "batch_items"),
+    ],
+)
+def test_an_issue_location_stops_at_the_level_its_type_names(kind: str, location: str) -> None:
+    """Every index is sent (0 below the fault); the path stops where the type says."""
+    issue = LayoutIssue(page=0, row=1, column=0, item=2, type=kind, message="m")
+    assert issue.location == location

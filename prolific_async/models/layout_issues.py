@@ -45,11 +45,19 @@ class LayoutIssue:
 
     @property
     def location(self) -> str:
-        """Where the problem is, as a path: ``batch_items[0].rows[1].columns[0].items[2]``."""
+        """Where the problem is, as a path: ``batch_items[0].rows[1].columns[0].items[2]``.
+
+        The path stops at the level the issue's ``type`` names (``page``, ``row``,
+        ``column``), as the server sends every index, 0 below the level at fault.
+        """
         text = "batch_items"
+        if self.type == "batch_items":
+            return text
         for level, key in _LEVELS:
             index = getattr(self, level)
             if index is None:
                 break
             text += f"{'.' + key if key else ''}[{index}]"
+            if self.type == level:
+                break
         return text

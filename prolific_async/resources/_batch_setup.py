@@ -136,6 +136,10 @@ class BatchSetupMixin(Resource):
     async def tasks(self, batch_id: str) -> list[str]:
         """List a batch's task ids (``GET /batches/{batch_id}/tasks``); empty until READY.
 
+        The answer is a bare JSON array of ids, as the official CLI reads it: the
+        ``results`` rule of the list calls does not apply, but anything but an array is
+        a :class:`ResponseValidationError`.
+
         Raises:
             NotFoundError: no batch has that id.
         """
@@ -143,6 +147,8 @@ class BatchSetupMixin(Resource):
 
     async def task_groups(self, batch_id: str) -> list[str]:
         """List a batch's task group ids (``GET /batches/{batch_id}/task-groups``).
+
+        A bare JSON array of ids, as for :meth:`tasks`.
 
         Raises:
             NotFoundError: no batch has that id.

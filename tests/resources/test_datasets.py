@@ -284,7 +284,7 @@ async def test_upload_v3_puts_without_token_then_waits_for_ready(
     assert "Authorization" not in put["headers"]
     assert TOKEN not in str(put)
     assert put["headers"]["Content-Type"] == "text/csv"
-    assert put["data"] == CSV
+    assert put["data"].getvalue() == CSV  # a fresh file-like body per attempt
     assert put["middlewares"] == ()
     assert len(mocked_calls(mocked, "GET", f"{DATASETS}/d3/status")) == 3
 
@@ -451,7 +451,7 @@ async def test_upload_buffers_an_async_stream(mocked_client: ProlificClient, moc
     mocked.get(f"{DATASETS}/d3/status", payload={"status": "READY"})
     await mocked_client.datasets.upload("d3", chunks(), filename="s.csv", **FAST)
     (put,) = mocked_calls(mocked, "PUT", STORAGE)
-    assert put["data"] == b"text,label\nhello,1\n"
+    assert put["data"].getvalue() == b"text,label\nhello,1\n"
 
 
 @pytest.mark.parametrize(
