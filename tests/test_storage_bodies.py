@@ -7,7 +7,7 @@ from prolific_async.testing import FakeProlific
 
 
 async def test_an_upload_over_one_mib_given_as_bytes_is_stored_whole(
-    prolific_fake: FakeProlific, prolific_client: ProlificClient
+    prolific_fake: FakeProlific, prolific_client: ProlificClient, testing_mode: None
 ) -> None:
     """Large bytes are sent as a stream (aiohttp warns about raw bytes; warnings are errors)."""
     rows = "".join(f"row {i} {'x' * 40}\n" for i in range(26_000))
