@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -17,16 +18,23 @@ from attrs import frozen
 from rich.markup import escape
 from rich.table import Table
 
-from .._client import ProlificClient
 from .._journal import Journal
 from .._manifest import ManifestError, read_manifest, validate_manifest
 from .._retry import RetryPolicy
 from ..bulk import fingerprint, run_bulk
-from ..errors import ProlificError
+from ..errors import JournalError, MissingTokenError, ProlificError
 from ..models.batches import TaskDetails
 from ..models.bulk import BulkRequest, BulkResult, DuplicateBatchRequest
+from ._exit import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    SIGNAL_STATUS,
+    message_of,
+    print_error,
+    unexpected,
+)
 from ._render import Summary, progress_bar
-from ._shared import stderr, stdout
+from ._shared import check_output, client_from_environment, os_message, stderr, stdout
 
 if TYPE_CHECKING:
     from ..testing import FakeProlific
@@ -36,6 +44,11 @@ __all__ = ["provision"]
 #: The demo's emulator: realistic latency and a taste of every fault the client handles.
 DEMO_WORKSPACE: Final = "6278acb09062db3b35bcbeb0"
 DEMO_RETRY: Final = RetryPolicy(attempts=8, timeout=30.0, wait_initial=0.05, wait_max=1.0)
+
+#: Signals that stop a run as Ctrl-C does (summary, resume advice, exit 128 + signal).
+STOP_SIGNALS: Final = tuple(
+    signum for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if signum is not None
+)
 
 
 @frozen(kw_only=True)
@@ -101,22 +114,30 @@ def provision(
     Each line is a create {"name", "workspace_id", "task_details", "dataset_id"?} or a
     duplicate {"duplicate_of", "name"?, "upload_new_dataset"?}; either may have a "key".
     Every line is checked before any request is sent. Exit status: 0 when every batch
-    exists, 1 when any request failed, 2 for a bad manifest or journal.
+    exists, 1 when any request failed, 2 for a bad manifest, journal or option; SIGINT,
+    SIGTERM and SIGHUP stop the run with its summary (130, 143, 129), unless the command
+    was started with the signal ignored (nohup).
     """
+    # Decided at start: a signal the command was started with ignored stays ignored.
+    stop_signals = [s for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
+    refusal = _path_refusal(manifest, journal, results)
+    if refusal is not None:
+        print_error(refusal)
+        return EXIT_USAGE
     count, problems = validate_manifest(manifest)
     if problems:
         for problem in problems:
-            stderr.print(f"[red]error[/red] {escape(str(problem))}")
+            print_error(str(problem))
         stderr.print(escape(f"{manifest}: nothing was sent; fix the lines above and run again."))
-        return 2
+        return EXIT_USAGE
     if count == 0:
-        stderr.print(escape(f"{manifest}: no requests in the manifest; nothing to do."))
-        return 2
+        print_error(f"{manifest}: no requests in the manifest; nothing to do.")
+        return EXIT_USAGE
     if journal is not None:
         refusal = _journal_refusal(manifest, journal, use_emulator)
         if refusal is not None:
-            stderr.print(refusal)
-            return 2
+            print_error(refusal)
+            return EXIT_USAGE
     options = _Options(
         concurrency=concurrency,
         journal=journal,
@@ -126,25 +147,73 @@ def provision(
         reconcile_delay=reconcile_delay,
     )
     summary = Summary(count)
+    received: list[int] = []  # the signal that stopped the run, if one did
+    run = _provision(manifest, options, use_emulator, seed, summary, (stop_signals, received))
     try:
-        return asyncio.run(_provision(manifest, options, use_emulator, seed, summary))
-    except KeyboardInterrupt:
-        summary.print()
-        stderr.print(escape(_interrupted(options, use_emulator, summary)))
-        return 130
-    except (ProlificError, OSError) as exc:
-        stderr.print(f"[red]error[/red] {escape(str(exc))}")
-        return 2
+        return asyncio.run(run)
+    except KeyboardInterrupt:  # Ctrl-C: asyncio.run cancelled the run
+        signum = received[0] if received else signal.SIGINT
+    except asyncio.CancelledError:  # SIGTERM or SIGHUP: _stop_on cancelled the run
+        if not received:
+            raise
+        signum = received[0]
+    except click.ClickException:
+        raise  # no token, a bad PROLIFIC_URL: reported by the caller
+    except (JournalError, ManifestError, MissingTokenError) as exc:
+        print_error(message_of(exc))  # the input is wrong (changed since it was checked)
+        return EXIT_USAGE
+    except Exception as exc:  # an error that stopped the whole run: its summary first
+        if summary.read:
+            summary.print(interrupted=True, journaled=journal is not None)
+        print_error(_failure(exc))
+        return EXIT_FAILED
+    summary.print(interrupted=True, journaled=journal is not None)
+    stderr.print(escape(_interrupted(options, use_emulator, summary, signum)))
+    return SIGNAL_STATUS[signal.Signals(signum)]
+
+
+def _failure(exc: Exception) -> str:
+    """What stopped the whole run: an error of the library, a file, or a bug."""
+    if isinstance(exc, ProlificError):
+        return message_of(exc)
+    if isinstance(exc, OSError):
+        return os_message(exc)
+    return unexpected(exc)
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    if first.resolve() == second.resolve():
+        return True
+    with contextlib.suppress(OSError):  # hard links: one file under two names
+        return first.exists() and second.exists() and os.path.samefile(first, second)
+    return False
+
+
+def _path_refusal(manifest: Path, journal: Path | None, results: Path | None) -> str | None:
+    """Why --journal or --results cannot be used, before the manifest is even read."""
+    if results is not None:
+        for other, what in ((manifest, "the manifest"), (journal, "the --journal")):
+            if other is not None and _same_file(results, other):
+                return (
+                    f"--results {results} is {what}: it would be overwritten; "
+                    "choose another file for the results"
+                )
+        check_output(results, "--results")
+    if journal is not None:
+        if _same_file(journal, manifest):
+            return f"--journal {journal} is the manifest; choose another file for the journal"
+        check_output(journal, "--journal")
+    return None
 
 
 def _journal_refusal(manifest: Path, journal: Path, use_emulator: bool) -> str | None:
-    """Why the journal cannot be used with this manifest (rich markup), if it cannot."""
+    """Why the journal cannot be used with this manifest, if it cannot."""
     mismatch = _journal_mismatch(manifest, Journal(journal))
     if mismatch:
-        return f"[red]error[/red] {escape(mismatch)}"
+        return mismatch
     if use_emulator and journal.exists() and journal.stat().st_size > 0:
-        return escape(
-            f"error: {journal} holds an earlier run, but the emulator keeps no state "
+        return (
+            f"{journal} holds an earlier run, but the emulator keeps no state "
             "between runs: its batches are gone, so that run cannot be resumed against "
             "a new emulator. Delete the journal or choose another --journal."
         )
@@ -163,12 +232,13 @@ def _journal_mismatch(manifest: Path, journal: Journal) -> str | None:
                     "the journal belongs to another manifest (use another --journal)"
                 )
     except (ProlificError, ManifestError) as exc:
-        return str(exc)
+        return message_of(exc)
     return None
 
 
-def _interrupted(options: _Options, use_emulator: bool, summary: Summary) -> str:
+def _interrupted(options: _Options, use_emulator: bool, summary: Summary, signum: int) -> str:
     """What an interrupted run kept, and how to go on without making batches twice."""
+    how = "Interrupted" if signum == signal.SIGINT else f"Stopped by {signal.Signals(signum).name}"
     kept = f" Results so far are in {options.results}." if options.results else ""
     if use_emulator:
         advice = (
@@ -176,18 +246,45 @@ def _interrupted(options: _Options, use_emulator: bool, summary: Summary) -> str
             "(with another --journal, if any)."
         )
     elif options.journal is not None:
-        advice = f"Run the same command again with --journal {options.journal} to resume."
+        advice = (
+            f"Run the same command again with --journal {options.journal} to resume: "
+            f"the {summary.in_flight} requests in flight may have made their batch, and "
+            "the resumed run finds them instead of sending them again."
+        )
     else:
         advice = (
-            f"{summary.done - summary.failed} batches were made before the interruption;"
-            " without a --journal, running the same command again would make them again."
+            f"{summary.done - summary.failed} batches were made before the interruption, "
+            f"and up to {summary.in_flight} more may exist (requests in flight); without a "
+            "--journal, running the same command again would make them again."
         )
-    return f"Interrupted.{kept} {advice}"
+    return f"{how}.{kept} {advice}"
+
+
+def _stop_on(signals: list[int], received: list[int]) -> None:
+    """Cancel the run (as Ctrl-C does) on the first of ``signals``, noting which it was."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def stop(signum: int) -> None:
+        if not received and task is not None:  # a second signal: the stop is under way
+            received.append(signum)
+            task.cancel()
+
+    for signum in signals:
+        # Not on Windows, nor off the main thread (a test running the command in-process).
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop, signum)
 
 
 async def _provision(
-    manifest: Path, options: _Options, use_emulator: bool, seed: int, summary: Summary
+    manifest: Path,
+    options: _Options,
+    use_emulator: bool,
+    seed: int,
+    summary: Summary,
+    stopping: tuple[list[int], list[int]],
 ) -> int:
+    _stop_on(*stopping)
     async with contextlib.AsyncExitStack() as stack:
         fake: FakeProlific | None = None
         if use_emulator:
@@ -195,7 +292,7 @@ async def _provision(
             client = await stack.enter_async_context(fake.client(retry=DEMO_RETRY, timeout=2.0))
             stderr.print(f"Emulator on {fake.url} with latency and injected faults (seed {seed}).")
         else:
-            client = await stack.enter_async_context(ProlificClient())
+            client = await stack.enter_async_context(client_from_environment())
         sink = stack.enter_context(_results_file(options.results))
         summary.rate_gate = client.rate_gate
         lines: dict[int, int] = {}
