@@ -8,23 +8,20 @@ import json
 import os
 import signal
 import tempfile
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
 import click
 from attrs import frozen
 from rich.markup import escape
-from rich.table import Table
 
 from .._journal import Journal
 from .._manifest import ManifestError, read_manifest, validate_manifest
-from .._retry import RetryPolicy
 from ..bulk import fingerprint, run_bulk
 from ..errors import JournalError, MissingTokenError, ProlificError
-from ..models.batches import TaskDetails
-from ..models.bulk import BulkRequest, BulkResult, DuplicateBatchRequest
+from ..models.bulk import BulkRequest, BulkResult
+from ._demo import DEMO_RETRY, demo_emulator, print_emulator_check
 from ._exit import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -34,16 +31,12 @@ from ._exit import (
     unexpected,
 )
 from ._render import Summary, progress_bar
-from ._shared import check_output, client_from_environment, os_message, stderr, stdout
+from ._shared import check_output, client_from_environment, os_message, stderr
 
 if TYPE_CHECKING:
     from ..testing import FakeProlific
 
 __all__ = ["provision"]
-
-#: The demo's emulator: realistic latency and a taste of every fault the client handles.
-DEMO_WORKSPACE: Final = "6278acb09062db3b35bcbeb0"
-DEMO_RETRY: Final = RetryPolicy(attempts=8, timeout=30.0, wait_initial=0.05, wait_max=1.0)
 
 #: Signals that stop a run as Ctrl-C does (summary, resume advice, exit 128 + signal).
 STOP_SIGNALS: Final = tuple(
@@ -288,7 +281,7 @@ async def _provision(
     async with contextlib.AsyncExitStack() as stack:
         fake: FakeProlific | None = None
         if use_emulator:
-            fake = await stack.enter_async_context(_demo_emulator(manifest, seed))
+            fake = await stack.enter_async_context(demo_emulator(manifest, seed))
             client = await stack.enter_async_context(fake.client(retry=DEMO_RETRY, timeout=2.0))
             stderr.print(f"Emulator on {fake.url} with latency and injected faults (seed {seed}).")
         else:
@@ -326,52 +319,8 @@ async def _provision(
                         sink.flush()
                     bar.update(task, advance=1, **summary.fields())
         summary.print()
-        exact = _print_emulator_check(fake, manifest, summary) if fake is not None else True
+        exact = print_emulator_check(fake, manifest, summary) if fake is not None else True
         return 1 if summary.failed or not exact else 0
-
-
-@contextlib.asynccontextmanager
-async def _demo_emulator(manifest: Path, seed: int) -> AsyncIterator[FakeProlific]:
-    from ..testing import FakeProlific, RateLimit  # only --emulator needs the emulator
-
-    fake = FakeProlific(
-        seed=seed,
-        latency=lambda rng: rng.uniform(0.01, 0.06),
-        rate_limit=RateLimit(rate=400.0, burst=60),
-    )
-    for path in ("/api/v1/data-collection/batches", "/api/v1/data-collection/batches/*/duplicate"):
-        fake.add_fault("POST", path, "status", times=None, probability=0.03, status=503)
-        fake.add_fault("POST", path, "drop_after", times=None, probability=0.03)
-        fake.add_fault("POST", path, "status_after", times=None, probability=0.02, status=502)
-    fake.add_fault(
-        "GET",
-        "/api/v1/data-collection/batches*",
-        "status",
-        times=None,
-        probability=0.02,
-        status=503,
-    )
-    async with fake:
-        for number, source in enumerate(_sources(manifest), start=1):
-            fake.add_batch(
-                batch_id=source,
-                name=f"Template {number}",
-                workspace_id=DEMO_WORKSPACE,
-                task_details=TaskDetails(
-                    task_name=f"Template task {number}",
-                    task_introduction="<p>Label each item.</p>",
-                    task_steps="<ol><li>Read</li><li>Label</li></ol>",
-                ),
-            )
-        yield fake
-
-
-def _sources(manifest: Path) -> list[str]:
-    seen: dict[str, None] = {}
-    for _, request in read_manifest(manifest):
-        if isinstance(request, DuplicateBatchRequest):
-            seen.setdefault(request.batch_id)
-    return list(seen)
 
 
 @contextlib.contextmanager
@@ -415,42 +364,3 @@ def _result_record(result: BulkResult, line: int) -> dict[str, Any]:
         "error": str(result.error) if result.error else None,
         "error_type": type(result.error).__name__ if result.error else None,
     }
-
-
-def _print_emulator_check(fake: FakeProlific, manifest: Path, summary: Summary) -> bool:
-    """Count, in the emulator's own state, the batches each manifest item ended up with.
-
-    Returns:
-        Whether every item has exactly one batch.
-    """
-    sources = set(_sources(manifest))
-    made = Counter(
-        batch.name for batch_id, batch in fake.batches.items() if batch_id not in sources
-    )
-    names = {batch.id: batch.name for batch in fake.batches.values()}
-    wanted: Counter[str] = Counter()
-    for index, (_, request) in enumerate(read_manifest(manifest)):
-        if index in summary.resumed_indexes:
-            continue  # made by an earlier run, against an earlier emulator
-        if isinstance(request, DuplicateBatchRequest):
-            wanted[request.name or f"{names[request.batch_id]} (Copy)"] += 1
-        else:
-            wanted[request.name] += 1
-    exact = sum(wanted[name] for name in wanted if made[name] == wanted[name])
-    extra = sum(made.values()) - sum(wanted.values())
-    if summary.resumed:
-        stdout.print(
-            f"{summary.resumed} items were reported from the journal of an earlier run; the "
-            "check below counts the items this run provisioned."
-        )
-    table = Table(title="Emulator check: batches per manifest item", show_header=False)
-    table.add_row("items provisioned in this run", str(sum(wanted.values())))
-    table.add_row("batches the emulator holds for them", str(sum(made.values())))
-    table.add_row("items with exactly one batch", str(exact))
-    table.add_row("extra (duplicate) batches", str(extra))
-    stdout.print(table)
-    if extra == 0 and all(made[name] == wanted[name] for name in wanted):
-        stdout.print("[green]Every manifest item has exactly one batch.[/green]")
-        return True
-    stdout.print("[red]Some items do not have exactly one batch: see above.[/red]")
-    return False
