@@ -117,7 +117,11 @@ def provision(
     if refusal is not None:
         print_error(refusal)
         return EXIT_USAGE
-    count, problems = validate_manifest(manifest)
+    try:
+        count, problems = validate_manifest(manifest)
+    except RecursionError:  # a line of JSON nested thousands of levels deep
+        print_error(f"{manifest}: a line is nested too deeply to read; nothing was sent")
+        return EXIT_USAGE
     if problems:
         for problem in problems:
             print_error(str(problem))
@@ -226,6 +230,11 @@ def _journal_mismatch(manifest: Path, journal: Journal) -> str | None:
                 )
     except (ProlificError, ManifestError) as exc:
         return message_of(exc)
+    except (RecursionError, KeyError, TypeError, AttributeError) as exc:
+        return (
+            f"{journal.path} holds a record this version cannot read "
+            f"({type(exc).__name__}: {exc}); is it a prolific-async journal?"
+        )
     return None
 
 

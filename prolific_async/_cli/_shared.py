@@ -147,10 +147,15 @@ def read_file(load: Callable[[Path], T], path: Path, option: str) -> T:
         click.BadParameter: the file is unusable (exit 2); the message names the file
             and where in it the problem is.
     """
+    hint = f"'{option}'"
     try:
         return load(path)
     except InputFileError as exc:
-        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from exc
+        raise click.BadParameter(str(exc), param_hint=hint) from exc
+    except RecursionError as exc:  # JSON nested thousands of levels deep
+        raise click.BadParameter(f"{path}: nested too deeply to read", param_hint=hint) from exc
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint=hint) from exc
 
 
 def print_json(data: Any) -> None:

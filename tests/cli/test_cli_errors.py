@@ -174,6 +174,39 @@ async def test_results_naming_the_manifest_or_the_journal_is_refused(
     assert manifest.read_text() == content
 
 
+# -- input files -----------------------------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        (*CREATE, "--batch-items-file", "deep.json"),
+        ("datasets", "create", "--name", "n", "--workspace-id", WS, "--schema", "deep.json"),
+        ("datasets", "add-datapoints", "d1", "deep.json"),
+        ("provision", "deep.json", "--no-progress"),
+        ("provision", "m.jsonl", "--journal", "deep.json", "--no-progress"),
+    ],
+    ids=["layout", "schema", "datapoints", "manifest", "journal"],
+)
+async def test_an_input_file_nested_too_deeply_is_bad_input(
+    fake: FakeProlific,
+    cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
+) -> None:
+    """JSON nested 100,000 levels deep in any input file exits 2 naming it, nothing sent."""
+    (tmp_path / "deep.json").write_text(DEEP + "\n")
+    write_manifest(tmp_path / "m.jsonl", creates(1))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = await cli(*command)
+    assert code == 2
+    assert "deep.json" in assert_one_error_line(err)
+    assert fake.requests == []
+
+
 # -- the emulator's options ------------------------------------------------------------
 
 BAD_EMULATOR_OPTIONS = [["--port", "99999"], ["--port", "-1"], ["--latency", "-1"], ["--token", ""]]
