@@ -30,4 +30,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry_point() -> None:
     """The console script: exit with :func:`main`'s status."""
+    # A server's text may hold what the terminal's encoding cannot (a lone surrogate):
+    # printed as an escape rather than ending the command with UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     sys.exit(main())

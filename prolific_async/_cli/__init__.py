@@ -7,8 +7,7 @@ of ``_batch_setup``, ``_batch_sync`` and ``_batch_results``, ``_datasets`` those
 the client call, JSON output, common options) is in :mod:`._shared`; how results look
 (tables, the progress bar, the provisioning summary), in :mod:`._render`.
 
-Exit status: 0 on success, 1 when the API or a request failed, 2 for bad input (options,
-manifest, journal), 130 when interrupted (the emulator, which serves until Ctrl-C, exits 0).
+How a command ends (the exit-status table, the ``error:`` format) is in :mod:`._exit`.
 """
 
 from __future__ import annotations
@@ -19,14 +18,14 @@ from .._version import __version__
 from ._batches import batches
 from ._datasets import datasets
 from ._emulator import emulator
+from ._exit import EXIT_STATUS_HELP, run_command
 from ._journal import journal
 from ._provision import provision
-from ._shared import stderr
 
 __all__ = ["app", "run"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_STATUS_HELP)
 @click.version_option(__version__, prog_name="prolific-async")
 def app() -> None:
     """Prolific AI Task Builder from the command line.
@@ -45,12 +44,4 @@ app.add_command(provision)
 
 def run(argv: list[str] | None) -> int:
     """Run the command group; return an exit status instead of exiting."""
-    try:
-        result = app.main(args=argv, prog_name="prolific-async", standalone_mode=False)
-    except click.exceptions.Abort:
-        stderr.print("Aborted.")
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    return result if isinstance(result, int) else 0
+    return run_command(app, argv)

@@ -9,8 +9,19 @@ import click
 from .._client import ProlificClient
 from .._converter import converter
 from ..models.exports import BatchExport, BatchReport
+from ._exit import CommandError
 from ._render import expiry, exports_table, responses_table
-from ._shared import call, json_option, note, out, poll_option, print_json, say, timeout_option
+from ._shared import (
+    call,
+    check_output,
+    json_option,
+    note,
+    out,
+    poll_option,
+    print_json,
+    say,
+    timeout_option,
+)
 
 __all__ = ["RESULT_COMMANDS"]
 
@@ -44,12 +55,14 @@ def batches_report(batch_id: str, output: Path | None, as_json: bool) -> None:
 
     The link is presigned (it needs no token) and expires.
     """
+    if output is not None:
+        check_output(output, "--output")
 
     async def go(client: ProlificClient) -> tuple[BatchReport, Path | None]:
         report = await client.batches.report(batch_id)
         if output is None:
             return report, None
-        return report, await client.batches.download_export(report.url, output)
+        return report, await _download(client, report.url, output)
 
     report, path = call(go)
     if as_json:
@@ -94,18 +107,26 @@ def batches_export(
     prints its URL (presigned: it needs no token, and expires). A batch holds at most 10
     export jobs; the 11th request fails until one is deleted.
     """
+    if output is not None:
+        check_output(output, "--output")  # before the export job is made on the server
 
     async def go(client: ProlificClient) -> tuple[BatchExport, Path | None]:
         export = await client.batches.request_export(
             batch_id, study_id=study_id, from_=from_, to=to
         )
+        if not export.is_complete and export.export_id is None:
+            raise CommandError(
+                f"the answer to the export request of batch {batch_id} names no export job "
+                f"(no export_id) and no URL (status {export.status}): there is nothing to "
+                "wait for; see `prolific-async batches exports list`."
+            )
         note(f"Waiting for the export of batch {batch_id} (at most {timeout:g} s)...")
         export = await client.batches.wait_for_export(
             batch_id, export, timeout=timeout, poll_interval=poll_interval
         )
         if output is None:
             return export, None
-        return export, await client.batches.download_export(export, output)
+        return export, await _download(client, export.url or "", output)
 
     export, path = call(go)
     if as_json:
@@ -117,6 +138,14 @@ def batches_export(
     else:
         say(f"{name} of batch {batch_id} is complete (ZIP{expiry(export.expires_at)}):")
         say(export.url or "")
+
+
+async def _download(client: ProlificClient, url: str, output: Path) -> Path:
+    """Download to ``output``; a file error names the user's path, not a temporary file."""
+    try:
+        return await client.batches.download_export(url, output)
+    except OSError as exc:
+        raise CommandError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from exc
 
 
 @click.group("exports")

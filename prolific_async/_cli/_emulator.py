@@ -6,15 +6,36 @@ import asyncio
 
 import click
 
+from ._exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_error
+
 __all__ = ["emulator"]
+
+
+def _token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty (leave it out for a random token)")
+    return value
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
-@click.option("--token", default=None, help="Token clients must send (default: random).")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
+@click.option(
+    "--token", default=None, callback=_token, help="Token clients must send (default: random)."
+)
 @click.option("--seed", default=None, type=int, help="Seed for ids and faults.")
-@click.option("--latency", default=0.0, type=float, help="Seconds added to each request.")
+@click.option(
+    "--latency",
+    default=0.0,
+    type=click.FloatRange(min=0.0),
+    help="Seconds added to each request.",
+)
 @click.option(
     "--tls",
     is_flag=True,
@@ -31,9 +52,12 @@ def emulator(
     except KeyboardInterrupt:  # Ctrl-C where no signal handler could be installed
         pass
     except ImportError as exc:  # --tls without the tls extra
-        click.echo(f"error: {exc}", err=True)
-        return 1
+        print_error(str(exc))
+        return EXIT_FAILED
+    except ValueError as exc:  # an argument the emulator refuses
+        print_error(str(exc))
+        return EXIT_USAGE
     except OSError as exc:
-        click.echo(f"error: cannot listen on {host}:{port}: {exc}", err=True)
-        return 1
-    return 0
+        print_error(f"cannot listen on {host}:{port}: {exc}")
+        return EXIT_FAILED
+    return EXIT_OK

@@ -20,7 +20,8 @@ from .._journal_import import import_journal
 from .._journal_lock import RunLock
 from .._journal_records import ItemKey, JournalEntry, status_of
 from ..errors import JournalError
-from ._shared import stderr, stdout
+from ._exit import EXIT_USAGE, print_error
+from ._shared import stdout
 
 __all__ = ["journal"]
 
@@ -108,5 +109,5 @@ def _exported(item: ItemKey, entry: JournalEntry) -> dict[str, Any]:
 
 
 def _refused(exc: JournalError) -> int:
-    stderr.print(f"[red]error[/red] {escape(str(exc))}")
-    return 2
+    print_error(str(exc))  # the one format; a journal that cannot be used is bad input
+    return EXIT_USAGE

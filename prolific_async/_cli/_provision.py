@@ -6,36 +6,42 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import tempfile
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
 import click
 from attrs import frozen
 from rich.markup import escape
-from rich.table import Table
 
-from .._client import ProlificClient
 from .._journal import Journal
 from .._manifest import ManifestError, read_manifest, validate_manifest
-from .._retry import RetryPolicy
 from ..bulk import fingerprint, run_bulk
-from ..errors import ProlificError
-from ..models.batches import TaskDetails
-from ..models.bulk import BulkRequest, BulkResult, DuplicateBatchRequest
+from ..errors import JournalError, MissingTokenError, ProlificError
+from ..models.bulk import BulkRequest, BulkResult
+from ._demo import DEMO_RETRY, demo_emulator, print_emulator_check
+from ._exit import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    SIGNAL_STATUS,
+    message_of,
+    print_error,
+    unexpected,
+)
 from ._render import Summary, progress_bar
-from ._shared import stderr, stdout
+from ._shared import check_output, client_from_environment, os_message, stderr
 
 if TYPE_CHECKING:
     from ..testing import FakeProlific
 
 __all__ = ["provision"]
 
-#: The demo's emulator: realistic latency and a taste of every fault the client handles.
-DEMO_WORKSPACE: Final = "6278acb09062db3b35bcbeb0"
-DEMO_RETRY: Final = RetryPolicy(attempts=8, timeout=30.0, wait_initial=0.05, wait_max=1.0)
+#: Signals that stop a run as Ctrl-C does (summary, resume advice, exit 128 + signal).
+STOP_SIGNALS: Final = tuple(
+    signum for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if signum is not None
+)
 
 
 @frozen(kw_only=True)
@@ -101,22 +107,34 @@ def provision(
     Each line is a create {"name", "workspace_id", "task_details", "dataset_id"?} or a
     duplicate {"duplicate_of", "name"?, "upload_new_dataset"?}; either may have a "key".
     Every line is checked before any request is sent. Exit status: 0 when every batch
-    exists, 1 when any request failed, 2 for a bad manifest or journal.
+    exists, 1 when any request failed, 2 for a bad manifest, journal or option; SIGINT,
+    SIGTERM and SIGHUP stop the run with its summary (130, 143, 129), unless the command
+    was started with the signal ignored (nohup).
     """
-    count, problems = validate_manifest(manifest)
+    # Decided at start: a signal the command was started with ignored stays ignored.
+    stop_signals = [s for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
+    refusal = _path_refusal(manifest, journal, results)
+    if refusal is not None:
+        print_error(refusal)
+        return EXIT_USAGE
+    try:
+        count, problems = validate_manifest(manifest)
+    except RecursionError:  # a line of JSON nested thousands of levels deep
+        print_error(f"{manifest}: a line is nested too deeply to read; nothing was sent")
+        return EXIT_USAGE
     if problems:
         for problem in problems:
-            stderr.print(f"[red]error[/red] {escape(str(problem))}")
+            print_error(str(problem))
         stderr.print(escape(f"{manifest}: nothing was sent; fix the lines above and run again."))
-        return 2
+        return EXIT_USAGE
     if count == 0:
-        stderr.print(escape(f"{manifest}: no requests in the manifest; nothing to do."))
-        return 2
+        print_error(f"{manifest}: no requests in the manifest; nothing to do.")
+        return EXIT_USAGE
     if journal is not None:
         refusal = _journal_refusal(manifest, journal, use_emulator)
         if refusal is not None:
-            stderr.print(refusal)
-            return 2
+            print_error(refusal)
+            return EXIT_USAGE
     options = _Options(
         concurrency=concurrency,
         journal=journal,
@@ -126,25 +144,73 @@ def provision(
         reconcile_delay=reconcile_delay,
     )
     summary = Summary(count)
+    received: list[int] = []  # the signal that stopped the run, if one did
+    run = _provision(manifest, options, use_emulator, seed, summary, (stop_signals, received))
     try:
-        return asyncio.run(_provision(manifest, options, use_emulator, seed, summary))
-    except KeyboardInterrupt:
-        summary.print()
-        stderr.print(escape(_interrupted(options, use_emulator, summary)))
-        return 130
-    except (ProlificError, OSError) as exc:
-        stderr.print(f"[red]error[/red] {escape(str(exc))}")
-        return 2
+        return asyncio.run(run)
+    except KeyboardInterrupt:  # Ctrl-C: asyncio.run cancelled the run
+        signum = received[0] if received else signal.SIGINT
+    except asyncio.CancelledError:  # SIGTERM or SIGHUP: _stop_on cancelled the run
+        if not received:
+            raise
+        signum = received[0]
+    except click.ClickException:
+        raise  # no token, a bad PROLIFIC_URL: reported by the caller
+    except (JournalError, ManifestError, MissingTokenError) as exc:
+        print_error(message_of(exc))  # the input is wrong (changed since it was checked)
+        return EXIT_USAGE
+    except Exception as exc:  # an error that stopped the whole run: its summary first
+        if summary.read:
+            summary.print(interrupted=True, journaled=journal is not None)
+        print_error(_failure(exc))
+        return EXIT_FAILED
+    summary.print(interrupted=True, journaled=journal is not None)
+    stderr.print(escape(_interrupted(options, use_emulator, summary, signum)))
+    return SIGNAL_STATUS[signal.Signals(signum)]
+
+
+def _failure(exc: Exception) -> str:
+    """What stopped the whole run: an error of the library, a file, or a bug."""
+    if isinstance(exc, ProlificError):
+        return message_of(exc)
+    if isinstance(exc, OSError):
+        return os_message(exc)
+    return unexpected(exc)
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    if first.resolve() == second.resolve():
+        return True
+    with contextlib.suppress(OSError):  # hard links: one file under two names
+        return first.exists() and second.exists() and os.path.samefile(first, second)
+    return False
+
+
+def _path_refusal(manifest: Path, journal: Path | None, results: Path | None) -> str | None:
+    """Why --journal or --results cannot be used, before the manifest is even read."""
+    if results is not None:
+        for other, what in ((manifest, "the manifest"), (journal, "the --journal")):
+            if other is not None and _same_file(results, other):
+                return (
+                    f"--results {results} is {what}: it would be overwritten; "
+                    "choose another file for the results"
+                )
+        check_output(results, "--results")
+    if journal is not None:
+        if _same_file(journal, manifest):
+            return f"--journal {journal} is the manifest; choose another file for the journal"
+        check_output(journal, "--journal")
+    return None
 
 
 def _journal_refusal(manifest: Path, journal: Path, use_emulator: bool) -> str | None:
-    """Why the journal cannot be used with this manifest (rich markup), if it cannot."""
+    """Why the journal cannot be used with this manifest, if it cannot."""
     mismatch = _journal_mismatch(manifest, Journal(journal))
     if mismatch:
-        return f"[red]error[/red] {escape(mismatch)}"
+        return mismatch
     if use_emulator and journal.exists() and journal.stat().st_size > 0:
-        return escape(
-            f"error: {journal} holds an earlier run, but the emulator keeps no state "
+        return (
+            f"{journal} holds an earlier run, but the emulator keeps no state "
             "between runs: its batches are gone, so that run cannot be resumed against "
             "a new emulator. Delete the journal or choose another --journal."
         )
@@ -163,12 +229,18 @@ def _journal_mismatch(manifest: Path, journal: Journal) -> str | None:
                         "it: the journal belongs to another manifest (use another --journal)"
                     )
     except (ProlificError, ManifestError) as exc:
-        return str(exc)
+        return message_of(exc)
+    except (RecursionError, KeyError, TypeError, AttributeError) as exc:
+        return (
+            f"{journal.path} holds a record this version cannot read "
+            f"({type(exc).__name__}: {exc}); is it a prolific-async journal?"
+        )
     return None
 
 
-def _interrupted(options: _Options, use_emulator: bool, summary: Summary) -> str:
+def _interrupted(options: _Options, use_emulator: bool, summary: Summary, signum: int) -> str:
     """What an interrupted run kept, and how to go on without making batches twice."""
+    how = "Interrupted" if signum == signal.SIGINT else f"Stopped by {signal.Signals(signum).name}"
     kept = f" Results so far are in {options.results}." if options.results else ""
     if use_emulator:
         advice = (
@@ -176,26 +248,53 @@ def _interrupted(options: _Options, use_emulator: bool, summary: Summary) -> str
             "(with another --journal, if any)."
         )
     elif options.journal is not None:
-        advice = f"Run the same command again with --journal {options.journal} to resume."
+        advice = (
+            f"Run the same command again with --journal {options.journal} to resume: "
+            f"the {summary.in_flight} requests in flight may have made their batch, and "
+            "the resumed run finds them instead of sending them again."
+        )
     else:
         advice = (
-            f"{summary.done - summary.failed} batches were made before the interruption;"
-            " without a --journal, running the same command again would make them again."
+            f"{summary.done - summary.failed} batches were made before the interruption, "
+            f"and up to {summary.in_flight} more may exist (requests in flight); without a "
+            "--journal, running the same command again would make them again."
         )
-    return f"Interrupted.{kept} {advice}"
+    return f"{how}.{kept} {advice}"
+
+
+def _stop_on(signals: list[int], received: list[int]) -> None:
+    """Cancel the run (as Ctrl-C does) on the first of ``signals``, noting which it was."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def stop(signum: int) -> None:
+        if not received and task is not None:  # a second signal: the stop is under way
+            received.append(signum)
+            task.cancel()
+
+    for signum in signals:
+        # Not on Windows, nor off the main thread (a test running the command in-process).
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop, signum)
 
 
 async def _provision(
-    manifest: Path, options: _Options, use_emulator: bool, seed: int, summary: Summary
+    manifest: Path,
+    options: _Options,
+    use_emulator: bool,
+    seed: int,
+    summary: Summary,
+    stopping: tuple[list[int], list[int]],
 ) -> int:
+    _stop_on(*stopping)
     async with contextlib.AsyncExitStack() as stack:
         fake: FakeProlific | None = None
         if use_emulator:
-            fake = await stack.enter_async_context(_demo_emulator(manifest, seed))
+            fake = await stack.enter_async_context(demo_emulator(manifest, seed))
             client = await stack.enter_async_context(fake.client(retry=DEMO_RETRY, timeout=2.0))
             stderr.print(f"Emulator on {fake.url} with latency and injected faults (seed {seed}).")
         else:
-            client = await stack.enter_async_context(ProlificClient())
+            client = await stack.enter_async_context(client_from_environment())
         sink = stack.enter_context(_results_file(options.results))
         summary.rate_gate = client.rate_gate
         lines: dict[int, int] = {}
@@ -229,52 +328,8 @@ async def _provision(
                         sink.flush()
                     bar.update(task, advance=1, **summary.fields())
         summary.print()
-        exact = _print_emulator_check(fake, manifest, summary) if fake is not None else True
+        exact = print_emulator_check(fake, manifest, summary) if fake is not None else True
         return 1 if summary.failed or not exact else 0
-
-
-@contextlib.asynccontextmanager
-async def _demo_emulator(manifest: Path, seed: int) -> AsyncIterator[FakeProlific]:
-    from ..testing import FakeProlific, RateLimit  # only --emulator needs the emulator
-
-    fake = FakeProlific(
-        seed=seed,
-        latency=lambda rng: rng.uniform(0.01, 0.06),
-        rate_limit=RateLimit(rate=400.0, burst=60),
-    )
-    for path in ("/api/v1/data-collection/batches", "/api/v1/data-collection/batches/*/duplicate"):
-        fake.add_fault("POST", path, "status", times=None, probability=0.03, status=503)
-        fake.add_fault("POST", path, "drop_after", times=None, probability=0.03)
-        fake.add_fault("POST", path, "status_after", times=None, probability=0.02, status=502)
-    fake.add_fault(
-        "GET",
-        "/api/v1/data-collection/batches*",
-        "status",
-        times=None,
-        probability=0.02,
-        status=503,
-    )
-    async with fake:
-        for number, source in enumerate(_sources(manifest), start=1):
-            fake.add_batch(
-                batch_id=source,
-                name=f"Template {number}",
-                workspace_id=DEMO_WORKSPACE,
-                task_details=TaskDetails(
-                    task_name=f"Template task {number}",
-                    task_introduction="<p>Label each item.</p>",
-                    task_steps="<ol><li>Read</li><li>Label</li></ol>",
-                ),
-            )
-        yield fake
-
-
-def _sources(manifest: Path) -> list[str]:
-    seen: dict[str, None] = {}
-    for _, request in read_manifest(manifest):
-        if isinstance(request, DuplicateBatchRequest):
-            seen.setdefault(request.batch_id)
-    return list(seen)
 
 
 @contextlib.contextmanager
@@ -318,42 +373,3 @@ def _result_record(result: BulkResult, line: int) -> dict[str, Any]:
         "error": str(result.error) if result.error else None,
         "error_type": type(result.error).__name__ if result.error else None,
     }
-
-
-def _print_emulator_check(fake: FakeProlific, manifest: Path, summary: Summary) -> bool:
-    """Count, in the emulator's own state, the batches each manifest item ended up with.
-
-    Returns:
-        Whether every item has exactly one batch.
-    """
-    sources = set(_sources(manifest))
-    made = Counter(
-        batch.name for batch_id, batch in fake.batches.items() if batch_id not in sources
-    )
-    names = {batch.id: batch.name for batch in fake.batches.values()}
-    wanted: Counter[str] = Counter()
-    for index, (_, request) in enumerate(read_manifest(manifest)):
-        if index in summary.resumed_indexes:
-            continue  # made by an earlier run, against an earlier emulator
-        if isinstance(request, DuplicateBatchRequest):
-            wanted[request.name or f"{names[request.batch_id]} (Copy)"] += 1
-        else:
-            wanted[request.name] += 1
-    exact = sum(wanted[name] for name in wanted if made[name] == wanted[name])
-    extra = sum(made.values()) - sum(wanted.values())
-    if summary.resumed:
-        stdout.print(
-            f"{summary.resumed} items were reported from the journal of an earlier run; the "
-            "check below counts the items this run provisioned."
-        )
-    table = Table(title="Emulator check: batches per manifest item", show_header=False)
-    table.add_row("items provisioned in this run", str(sum(wanted.values())))
-    table.add_row("batches the emulator holds for them", str(sum(made.values())))
-    table.add_row("items with exactly one batch", str(exact))
-    table.add_row("extra (duplicate) batches", str(extra))
-    stdout.print(table)
-    if extra == 0 and all(made[name] == wanted[name] for name in wanted):
-        stdout.print("[green]Every manifest item has exactly one batch.[/green]")
-        return True
-    stdout.print("[red]Some items do not have exactly one batch: see above.[/red]")
-    return False

@@ -21,6 +21,7 @@ from ..models.datasets import Dataset, ImportRecordError
 from ..models.exports import BatchExport
 from ..models.responses import ResponseAnswer, TaskResponse
 from ..models.syncs import BatchSync
+from ._exit import shorten
 from ._shared import stderr, stdout
 
 if TYPE_CHECKING:
@@ -53,7 +54,10 @@ BAD: Final = frozenset({"ERROR", "failed", "pending_schema"})
 
 def _time(value: datetime) -> str:
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except OverflowError:  # a server's year 1 at +01:00 is in year 0 in UTC
+        return aware.isoformat()
 
 
 def _cell(value: object) -> Text:
@@ -332,25 +336,46 @@ class Summary:
         """How many 429 answers the client met."""
         return self.rate_gate.rate_limited_total if self.rate_gate is not None else 0
 
+    @property
+    def in_flight(self) -> int:
+        """Requests started and not finished: each may have made its batch already."""
+        return self.read - self.done
+
     def fields(self) -> dict[str, Any]:
         """The progress bar's fields."""
         elapsed = max(time.monotonic() - self.started, 1e-6)
         return {
             "failed": self.failed,
-            "in_flight": self.read - self.done,
+            "in_flight": self.in_flight,
             "rate": self.done / elapsed,
             "throttled": self.throttled,
         }
 
-    def print(self) -> None:
-        """Print the summary table and the first failures on stdout."""
+    def print(self, *, interrupted: bool = False, journaled: bool = False) -> None:
+        """Print the summary table and the first failures on stdout.
+
+        Args:
+            interrupted: the run was stopped: the requests in flight are counted as
+                batches that may exist.
+            journaled: the run has a journal, which a resumed run reconciles them from.
+        """
         elapsed = time.monotonic() - self.started
         table = Table(title="Provisioning summary", show_header=False)
-        rows = [
+        rows: list[tuple[str, object]] = [
             ("requests", self.total),
             ("batches that exist", self.done - self.failed),
             ("  found by reconciliation", self.reconciled),
             ("  reported from the journal", self.resumed),
+        ]
+        if interrupted:
+            fate = (
+                "the journal will reconcile them"
+                if journaled
+                else "without a journal, a new run may make them again"
+            )
+            rows.append(("in flight when interrupted", f"{self.in_flight} (may exist: {fate})"))
+            rows.append(("not started", self.total - self.read))
+        rows += [
             ("failed", self.failed),
             ("POSTs sent", self.posts),
             ("429 answers met", self.throttled),
@@ -361,7 +386,7 @@ class Summary:
             table.add_row(label, str(value))
         stdout.print(table)
         for line, result in self.failures:
-            detail = escape(f"{type(result.error).__name__}: {result.error}")
+            detail = escape(shorten(f"{type(result.error).__name__}: {result.error}"))
             stdout.print(f"[red]line {line}[/red]: {detail}")
         if self.failed > len(self.failures):
             stdout.print(f"... and {self.failed - len(self.failures)} more failures")

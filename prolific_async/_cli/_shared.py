@@ -13,15 +13,21 @@ from typing import Any, Final, TypeVar
 import click
 from rich.console import Console
 from rich.text import Text
+from yarl import URL
 
 from .._client import ProlificClient
+from .._config import DEFAULT_BASE_URL
 from .._polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
-from ..errors import InputFileError, ProlificError
+from ..errors import InputFileError, MissingTokenError, ProlificError
+from ._exit import CommandError, InputError, message_of
 
 __all__ = [
     "call",
+    "check_output",
+    "client_from_environment",
     "json_option",
     "note",
+    "os_message",
     "out",
     "poll_option",
     "print_json",
@@ -43,6 +49,39 @@ stdout = Console(highlight=False, soft_wrap=True)
 PIPE_WIDTH: Final = 400
 
 
+def _check_url(url: str) -> None:
+    """Refuse a ``PROLIFIC_URL`` that is not an http(s) URL with a host, saying so."""
+    problem = None
+    try:
+        parsed = URL(url)
+        _ = parsed.port  # parsed lazily: an out-of-range port raises here
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            problem = "it is not an http(s) URL with a host"
+    except ValueError as exc:  # yarl: "Invalid IPv6 URL", a bad port, a bad host
+        problem = f"it cannot be parsed ({exc})"
+    if problem is not None:
+        raise InputError(
+            f"PROLIFIC_URL={url!r} is not usable: {problem}; set it to the API's root, such "
+            f"as {DEFAULT_BASE_URL} (or unset it for that default)"
+        )
+
+
+def client_from_environment(**settings: Any) -> ProlificClient:
+    """A client for ``PROLIFIC_TOKEN`` and ``PROLIFIC_URL``, or the reason there is none.
+
+    Raises:
+        InputError: no token, or a ``PROLIFIC_URL`` (or another setting) the client
+            refuses (exit 2).
+    """
+    url = os.environ.get("PROLIFIC_URL")
+    if url:
+        _check_url(url)
+    try:
+        return ProlificClient(**settings)
+    except (MissingTokenError, ValueError) as exc:
+        raise InputError(message_of(exc)) from exc
+
+
 def call(make: Callable[[ProlificClient], Awaitable[T]]) -> T:
     """Run ``make`` with a client made from the environment, and map its errors.
 
@@ -50,21 +89,55 @@ def call(make: Callable[[ProlificClient], Awaitable[T]]) -> T:
         What ``make`` returned.
 
     Raises:
-        click.ClickException: a :class:`~prolific_async.errors.ProlificError` (exit 1,
-            its message on stderr).
-        click.UsageError: the client refused an argument with a ``ValueError`` (exit 2).
+        CommandError: a :class:`~prolific_async.errors.ProlificError` (exit 1; a missing
+            token exits 2), or a file that could not be read or written (exit 1).
+        InputError: no token, a bad ``PROLIFIC_URL``, or an argument the client refused
+            with a ``ValueError`` (exit 2).
     """
 
     async def go() -> T:
-        async with ProlificClient() as client:
+        async with client_from_environment() as client:
             return await make(client)
 
     try:
         return asyncio.run(go())
+    except MissingTokenError as exc:
+        raise InputError(message_of(exc)) from exc
     except ProlificError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CommandError(message_of(exc)) from exc
     except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise InputError(message_of(exc)) from exc
+    except OSError as exc:
+        raise CommandError(os_message(exc)) from exc
+
+
+def os_message(exc: OSError) -> str:
+    """``<reason>: <file>`` for a file error, without Python's ``[Errno n]``."""
+    reason = exc.strerror or str(exc)
+    return f"{reason}: {exc.filename}" if exc.filename else reason
+
+
+def check_output(path: Path, option: str) -> None:
+    """Refuse an output path that cannot be written, before any request is sent.
+
+    ``path`` may be a file (created or replaced) or an existing directory to write into.
+    Checked before the request that would make work on the server (an export job), so
+    a typo costs nothing; the message names the user's path, not a temporary file.
+
+    Raises:
+        click.BadParameter: its directory is missing, is not a directory, or cannot be
+            written to (exit 2).
+    """
+    folder = path if path.is_dir() else path.parent
+    if not folder.exists():
+        problem = f"the directory {str(folder)!r} does not exist"
+    elif not folder.is_dir():
+        problem = f"{str(folder)!r} is not a directory"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"the directory {str(folder)!r} cannot be written to"
+    else:
+        return
+    raise click.BadParameter(f"cannot write {str(path)!r}: {problem}", param_hint=f"'{option}'")
 
 
 def read_file(load: Callable[[Path], T], path: Path, option: str) -> T:
@@ -74,15 +147,29 @@ def read_file(load: Callable[[Path], T], path: Path, option: str) -> T:
         click.BadParameter: the file is unusable (exit 2); the message names the file
             and where in it the problem is.
     """
+    hint = f"'{option}'"
     try:
         return load(path)
     except InputFileError as exc:
-        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from exc
+        raise click.BadParameter(str(exc), param_hint=hint) from exc
+    except RecursionError as exc:  # JSON nested thousands of levels deep
+        raise click.BadParameter(f"{path}: nested too deeply to read", param_hint=hint) from exc
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint=hint) from exc
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on stdout, for scripts."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """Print ``data`` as indented JSON on stdout, for scripts.
+
+    Text prints as it is, unless it holds a lone surrogate (a server may send one as a
+    valid JSON escape), which UTF-8 cannot encode: then the JSON is all ASCII escapes.
+    """
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=2)
+    click.echo(text)
 
 
 def out() -> Console:

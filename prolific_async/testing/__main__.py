@@ -15,6 +15,26 @@ from ._serve import serve
 __all__ = ["main"]
 
 
+def _port(text: str) -> int:
+    port = int(text)  # argparse reports a ValueError as "invalid _port value"
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0 to 65535, got {port}")
+    return port
+
+
+def _latency(text: str) -> float:
+    latency = float(text)
+    if not latency >= 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"latency must be >= 0 seconds, got {text}")
+    return latency
+
+
+def _token(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("token must not be empty (leave it out for a random one)")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m prolific_async.testing",
@@ -22,12 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=8765, help="port, 0 for any free one (default: 8765)"
+        "--port", type=_port, default=8765, help="port, 0 for any free one (default: 8765)"
     )
-    parser.add_argument("--token", help="the API token clients must send (default: random)")
+    parser.add_argument(
+        "--token", type=_token, help="the API token clients must send (default: random)"
+    )
     parser.add_argument("--seed", type=int, help="seed for ids and faults (default: random)")
     parser.add_argument(
-        "--latency", type=float, default=0.0, help="seconds added to each request (default: 0)"
+        "--latency", type=_latency, default=0.0, help="seconds added to each request (default: 0)"
     )
     parser.add_argument(
         "--tls",
@@ -57,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     except ImportError as exc:  # --tls without the tls extra
         parser.exit(1, f"error: {exc}\n")
+    except ValueError as exc:  # an argument the emulator refuses
+        parser.exit(2, f"error: {exc}\n")
     except OSError as exc:
         parser.exit(1, f"error: cannot listen on {args.host}:{args.port}: {exc}\n")
     return 0

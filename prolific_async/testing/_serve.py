@@ -41,9 +41,11 @@ async def serve(
 
     Raises:
         OSError: the address is in use or cannot be bound.
-        ValueError: an empty token or a negative latency.
+        ValueError: a port outside 0-65535, an empty token or a negative latency.
         ImportError: ``tls`` without the ``tls`` extra installed (the message says so).
     """
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0 to 65535, got {port!r}")
     fake = FakeProlific(host=host, port=port, token=token, seed=seed, latency=latency, tls=tls)
     async with fake:
         stop = asyncio.Event()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,11 +27,14 @@ CREATE_PATH = "/api/v1/data-collection/batches"
 #: Runs a command; returns its exit status, stdout and stderr.
 RunCli = Callable[..., Awaitable[tuple[int, str, str]]]
 
-#: The child's program: the command, with Python's usual Ctrl-C handling even when this
-#: test run ignores SIGINT (as a background job of a non-interactive shell does, and a
-#: child inherits). The command itself leaves an ignored SIGINT ignored, as nohup expects.
-_WITH_CTRL_C = (
+#: The child's program: the command, with Python's usual Ctrl-C handling and SIGTERM and
+#: SIGHUP at their defaults even when this test run ignores them (as a background job of
+#: a non-interactive shell, or nohup, does, and a child inherits); then the signals the
+#: test wants ignored from the start. The command leaves an ignored signal ignored.
+_CHILD = (
     "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "signal.signal(signal.SIGTERM, signal.SIG_DFL); signal.signal(signal.SIGHUP, signal.SIG_DFL); "
+    "[signal.signal(signal.Signals(s), signal.SIG_IGN) for s in {ignored}]; "
     "from prolific_async.cli import entry_point; entry_point()"
 )
 
@@ -87,16 +91,31 @@ def cli(
 
 
 async def spawn_cli(
-    fake: FakeProlific | None, *args: str | Path, stdout: int, stderr: int
+    fake: FakeProlific | str | None,
+    *args: str | Path,
+    stdout: int,
+    stderr: int,
+    ignored: tuple[signal.Signals, ...] = (),
 ) -> asyncio.subprocess.Process:
-    """Start the command in a child process (bound to ``fake``), for a test that signals it."""
+    """Start the command in a child process, for a test that signals it.
+
+    Args:
+        fake: the emulator it talks to, or the URL of another test server (token
+            ``test-token``).
+        args: the command's arguments.
+        stdout: where its stdout goes (``asyncio.subprocess.PIPE``, ``DEVNULL`` ...).
+        stderr: where its stderr goes.
+        ignored: signals the child starts with ignored, as under ``nohup``.
+    """
     env = dict(os.environ)
-    if fake is not None:
+    if isinstance(fake, FakeProlific):
         env.update(PROLIFIC_URL=fake.url, PROLIFIC_TOKEN=fake.token)
+    elif fake is not None:
+        env.update(PROLIFIC_URL=fake, PROLIFIC_TOKEN="test-token")
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        _WITH_CTRL_C,
+        _CHILD.format(ignored=[int(signum) for signum in ignored]),
         *map(str, args),
         stdout=stdout,
         stderr=stderr,

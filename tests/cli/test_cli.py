@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from prolific_async import Journal, ProlificClient, TaskDetails
 from prolific_async.cli import main
@@ -34,6 +36,23 @@ from .conftest import (
 
 ROOT = Path(__file__).parent.parent.parent
 EXAMPLE = ROOT / "examples" / "batches.jsonl"
+#: A batch as the API answers a create (the name is the request's).
+BATCH = {
+    "id": "1c8dd035-60c0-48e7-979a-067ed882b7a0",
+    "created_at": "2026-01-01T09:00:00Z",
+    "created_by": "171c8f12f4eac08e209dc69c",
+    "datasets": [],
+    "name": "",
+    "status": "UNINITIALISED",
+    "total_task_count": 0,
+    "total_instruction_count": 0,
+    "workspace_id": WS,
+    "schema_version": 1,
+    "task_details": DETAILS,
+    "total_task_groups": 0,
+    "batch_items": None,
+    "auto_sync_enabled": False,
+}
 
 
 @pytest.fixture
@@ -292,10 +311,13 @@ def test_non_utf8_manifest_line_is_named(
     assert "m.jsonl:2: not UTF-8" in capsys.readouterr().err
 
 
-async def test_ctrl_c_keeps_results_and_gives_safe_advice(
-    fake: FakeProlific, tmp_path: Path
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
+async def test_a_stop_signal_keeps_results_and_gives_safe_advice(
+    fake: FakeProlific, tmp_path: Path, signum: signal.Signals, status: int
 ) -> None:
-    """Ctrl-C exits 130, keeps the results of finished requests and says how to resume."""
+    """Ctrl-C, SIGTERM or SIGHUP keeps the results, counts those in flight, says how to resume."""
     source = fake.add_batch(name="Source", workspace_id=WS, task_details=TaskDetails(**DETAILS))
     stalled = stall_creates(fake)
     lines = [*copies(source.id, 10), *creates(20)]
@@ -319,18 +341,22 @@ async def test_ctrl_c_keeps_results_and_gives_safe_advice(
     try:
         # Every copy done, and all 4 slots hold a create that never answers: mid-run.
         await wait_until(lambda: stalled.fired == 4, seconds=30)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         out, err = await asyncio.wait_for(process.communicate(), 30)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    assert process.returncode == 130, err.decode()
+    assert process.returncode == status, err.decode()
     assert f"--journal {journal}" in err.decode()
+    assert "Traceback" not in err.decode()
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert len(records) == 10, err.decode()
     assert all(record["ok"] for record in records)
     assert "Provisioning summary" in out.decode()
+    # The 4 stalled creates made their batch: the summary must not hide them.
+    in_flight = r"in flight when interrupted +│ 4 \(may exist: the journal will reconcile them\)"
+    assert re.search(in_flight, out.decode()), out.decode()
 
 
 def test_python_m_prolific_async_is_the_command(
@@ -418,3 +444,50 @@ async def test_emulator_tls_prints_the_ca_file_a_client_can_trust() -> None:
             await process.wait()
     assert process.returncode == 0, err.decode()
     assert not await asyncio.to_thread(os.path.exists, ca_file)  # gone with the server
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+async def test_a_signal_ignored_at_start_stays_ignored(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """Started with SIGTERM or SIGHUP ignored (nohup), a run goes on through that signal."""
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def create(request: web.Request) -> web.Response:
+        body = await request.json()
+        arrived.set()
+        await release.wait()  # the create is held until the signal has been sent
+        return web.json_response({**BATCH, "name": body["name"]}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/data-collection/batches", create)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(1))
+    try:
+        process = await spawn_cli(
+            f"http://127.0.0.1:{port}",
+            "provision",
+            manifest,
+            "--no-progress",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            ignored=(signum,),
+        )
+        try:
+            await asyncio.wait_for(arrived.wait(), 30)
+            process.send_signal(signum)  # an ignored signal is discarded as it is sent
+            release.set()
+            out, err = await asyncio.wait_for(process.communicate(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    finally:
+        await runner.cleanup()
+    assert process.returncode == 0, err.decode()
+    assert "Stopped by" not in err.decode()
+    assert re.search(r"batches that exist +│ 1 ", out.decode()), out.decode()

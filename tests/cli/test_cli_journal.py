@@ -124,3 +124,16 @@ async def test_show_refuses_what_is_not_a_journal(cli: RunCli, tmp_path: Path) -
     code, _, err = await cli("journal", "show", other)
     assert code == 2
     assert "not a prolific_async journal" in err
+
+
+async def test_a_file_that_is_not_a_journal_is_bad_input_in_the_one_format(
+    cli: RunCli, tmp_path: Path
+) -> None:
+    """Journal show/export on another file: exit 2, one `error: ...` line, no traceback."""
+    other = tmp_path / "notes.journal"
+    other.write_text("not a journal\n")
+    for command in ("show", "export"):
+        code, _, err = await cli("journal", command, str(other))
+        assert code == 2
+        assert err.startswith("error: ")
+        assert "Traceback" not in err

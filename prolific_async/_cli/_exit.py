@@ -1,0 +1,172 @@
+"""How the command ends: the one exit-status table, the one error format, short messages.
+
+Every command ends through :func:`run_command`: a result, or an ``error: <message>`` line
+on stderr and a status from :data:`EXIT_STATUS_HELP`'s table. Nothing a user or a server
+can cause prints a Python traceback; an exception the code did not expect is reported as
+one ``error:`` line too (and exit 1), naming its type so that it can be reported.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from typing import Any, Final
+
+import click
+
+from ..errors import MissingTokenError
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_STATUS_HELP",
+    "EXIT_USAGE",
+    "SIGNAL_STATUS",
+    "CommandError",
+    "InputError",
+    "exit_status_for",
+    "message_of",
+    "print_error",
+    "run_command",
+    "shorten",
+    "unexpected",
+]
+
+EXIT_OK: Final = 0
+#: An API error, a request or a wait that failed, any item of a run that failed.
+EXIT_FAILED: Final = 1
+#: Usage or bad input: options, a manifest, a journal, an input file, a missing token.
+EXIT_USAGE: Final = 2
+
+#: The table, as ``--help`` prints it (``\b``: click keeps the lines as they are).
+EXIT_STATUS_HELP: Final = """\b
+Exit status (the same for every command):
+  0    success
+  1    an API error, or any item failed
+  2    usage or bad input (options, manifest, journal, missing token)
+  130  interrupted by SIGINT (Ctrl-C)
+  143  stopped by SIGTERM
+  129  stopped by SIGHUP
+The emulator, which serves until it is stopped, exits 0 on Ctrl-C or SIGTERM."""
+
+#: The message for a missing token, written for a shell user (the library's says
+#: ``token=...``, a Python argument).
+NO_CREDENTIALS_MESSAGE: Final = (
+    "no Prolific API token: set the PROLIFIC_TOKEN environment variable (create a token "
+    "in the Prolific app under Settings > API tokens)"
+)
+
+#: Longest quoted value kept whole in a message, and longest message.
+VALUE_LIMIT: Final = 200
+MESSAGE_LIMIT: Final = 4000
+
+# A quoted value as repr() writes one ('...' or "..."), opening after a non-word
+# character, so that the apostrophe of "server's" never starts one. Possessive
+# quantifiers keep a 10 MB value without its closing quote linear.
+_QUOTED: Final = re.compile(
+    r"""(?<!\w)(?:'(?:[^'\\\n]++|\\.)*+'|"(?:[^"\\\n]++|\\.)*+")(?!\w)""", re.DOTALL
+)
+
+
+def exit_status_for(signum: int) -> int:
+    """The status of a run stopped by signal ``signum``: 128 + its number, as shells use."""
+    return 128 + signum
+
+
+#: The statuses of the three signals a run stops on.
+SIGNAL_STATUS: Final = {
+    signal.SIGINT: exit_status_for(signal.SIGINT),
+    signal.SIGTERM: exit_status_for(signal.SIGTERM),
+    signal.SIGHUP: exit_status_for(signal.SIGHUP),
+}
+
+
+def _shorten_value(match: re.Match[str]) -> str:
+    value = match.group()
+    if len(value) <= VALUE_LIMIT + 2:
+        return value
+    quote = value[0]
+    return f"{value[: VALUE_LIMIT + 1]}...{quote} ({len(value) - 2} characters)"
+
+
+def shorten(message: str) -> str:
+    """``message`` with each long quoted value cut to its start, and at most a few KB.
+
+    A 10 MB value in a manifest or an answer must not be echoed whole: each quoted value
+    over :data:`VALUE_LIMIT` characters keeps its start, an ellipsis and its length.
+    """
+    if len(message) > VALUE_LIMIT:
+        message = _QUOTED.sub(_shorten_value, message)
+    if len(message) > MESSAGE_LIMIT:
+        message = f"{message[:MESSAGE_LIMIT]}... ({len(message)} characters)"
+    return message
+
+
+def message_of(exc: BaseException) -> str:
+    """What to tell a shell user about ``exc`` (the library's words, where they fit)."""
+    if isinstance(exc, MissingTokenError):
+        return NO_CREDENTIALS_MESSAGE
+    return str(exc) or type(exc).__name__
+
+
+def print_error(message: str) -> None:
+    """Print ``error: <message>`` on stderr, shortened, as every failure is reported."""
+    click.echo(f"error: {shorten(message)}", err=True)
+
+
+def unexpected(exc: BaseException) -> str:
+    """The message for an exception the command did not expect, naming its type."""
+    return (
+        f"unexpected {type(exc).__name__}: {message_of(exc)} (a bug, or an answer the "
+        "client cannot handle: please report it to the prolific-async issue tracker)"
+    )
+
+
+class CommandError(click.ClickException):
+    """A command failed (exit 1); printed as ``error: <message>``."""
+
+    exit_code = EXIT_FAILED
+
+    def show(self, file: Any = None) -> None:
+        """Print the message in the one error format."""
+        print_error(self.format_message())
+
+
+class InputError(CommandError):
+    """Bad input found before anything was sent (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+def _show_usage_error(exc: click.UsageError) -> None:
+    """Click's usage line and help hint, then the message in the one error format."""
+    ctx = exc.ctx
+    if ctx is not None:
+        hint = ""
+        if ctx.command.get_help_option(ctx) is not None:
+            option = max(ctx.command.get_help_option_names(ctx), key=len)
+            hint = f"Try '{ctx.command_path} {option}' for help.\n"
+        click.echo(f"{ctx.get_usage()}\n{hint}", err=True)
+    print_error(exc.format_message())
+
+
+def run_command(app: click.Command, argv: list[str] | None) -> int:
+    """Run ``app``; return its exit status, every failure printed as ``error: ...``."""
+    try:
+        result = app.main(args=argv, prog_name="prolific-async", standalone_mode=False)
+    except click.exceptions.Abort:  # Ctrl-C outside a run that handles it
+        click.echo("Interrupted.", err=True)
+        return SIGNAL_STATUS[signal.SIGINT]
+    except click.UsageError as exc:
+        _show_usage_error(exc)
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        print_error(exc.format_message())
+        return exc.exit_code
+    except MissingTokenError:
+        print_error(NO_CREDENTIALS_MESSAGE)
+        return EXIT_USAGE
+    except Exception as exc:  # the last line of defence: an error line, no traceback
+        print_error(unexpected(exc))
+        return EXIT_FAILED
+    return result if isinstance(result, int) else EXIT_OK

@@ -1,0 +1,408 @@
+"""How commands fail: one ``error:`` format, one exit-status table, never a traceback.
+
+Each case a user or a server can cause (a bad ``PROLIFIC_URL``, no token, an output
+path that cannot be written, bad emulator options, a hostile answer, a huge value) ends
+with one ``error: <message>`` line and the status of the table in ``--help``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from prolific_async import TaskDetails
+from prolific_async._cli._exit import EXIT_STATUS_HELP, VALUE_LIMIT, shorten
+from prolific_async.cli import main
+from prolific_async.testing import FakeProlific
+from prolific_async.testing.__main__ import main as emulator_main
+
+from .conftest import DETAILS, WS, RunCli, creates, write_manifest
+
+ROOT = Path(__file__).parent.parent.parent
+CREATE = (
+    "batches",
+    "create",
+    "--name",
+    "n",
+    "--workspace-id",
+    WS,
+    "--task-name",
+    "t",
+    "--task-introduction",
+    "i",
+    "--task-steps",
+    "s",
+)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProlific]:
+    async with FakeProlific(seed=12, export_delay=0.02) as emulator:
+        yield emulator
+
+
+def assert_one_error_line(err: str, *, expected: bool = True) -> str:
+    """The stderr of a failed command: one ``error: `` line, no traceback; its message."""
+    assert "Traceback" not in err
+    assert not any(line.startswith("Error:") for line in err.splitlines())  # click's prefix
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, err
+    if expected:
+        assert "unexpected" not in lines[0], err
+    return lines[0].removeprefix("error: ")
+
+
+# -- the environment -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "ftp://x", "http://", "http://h:99999"])
+@pytest.mark.parametrize(
+    "command", [("batches", "get", "b1"), ("provision", "m.jsonl", "--no-progress")]
+)
+async def test_a_malformed_prolific_url_exits_2_naming_it(
+    cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    url: str,
+    command: tuple[str, ...],
+) -> None:
+    """A PROLIFIC_URL that is not an http(s) URL with a host is named, exit 2."""
+    write_manifest(tmp_path / "m.jsonl", creates(1))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROLIFIC_URL", url)
+    code, _, err = await cli(*command)
+    assert code == 2
+    message = assert_one_error_line(err)
+    assert message.startswith(f"PROLIFIC_URL={url!r} is not usable")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("batches", "get", "b1"),
+        ("batches", "list", "--workspace-id", WS),
+        ("datasets", "status", "d1"),
+        ("provision", "m.jsonl", "--no-progress"),
+    ],
+)
+async def test_a_missing_token_exits_2_from_every_command(
+    cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """No token: exit 2 everywhere, with a message for a shell user (no ``token=...``)."""
+    write_manifest(tmp_path / "m.jsonl", creates(1))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PROLIFIC_TOKEN")
+    code, _, err = await cli(*command)
+    assert code == 2
+    message = assert_one_error_line(err)
+    assert "PROLIFIC_TOKEN" in message
+    assert "token=" not in message
+
+
+# -- output paths ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["missing/out.zip", "file.txt/out.zip"])
+async def test_export_output_that_cannot_be_written_is_refused_before_the_job_is_made(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path, where: str
+) -> None:
+    """-o into a missing directory (or a file) exits 2 naming the path; no export job made."""
+    (tmp_path / "file.txt").write_text("x")
+    batch = fake.add_batch(name="b", workspace_id=WS, task_details=TaskDetails(**DETAILS))
+    output = tmp_path / where
+    before = len(fake.requests)
+    code, _, err = await cli("batches", "export", batch.id, "-o", output)
+    assert code == 2
+    message = assert_one_error_line(err)
+    assert f"cannot write {str(output)!r}" in message
+    assert ".part" not in message
+    assert len(fake.requests) == before  # no export job on the server
+
+
+async def test_report_output_into_a_missing_directory_is_refused(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """``batches report -o`` checks its path before asking for the report."""
+    output = tmp_path / "missing" / "report.csv"
+    code, _, err = await cli("batches", "report", "b1", "--output", output)
+    assert code == 2
+    assert f"the directory {str(output.parent)!r} does not exist" in assert_one_error_line(err)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("option", ["--results", "--journal"])
+async def test_provision_files_into_a_missing_directory_are_refused(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path, option: str
+) -> None:
+    """--results or --journal in a missing directory: exit 2 naming it, nothing sent."""
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    target = tmp_path / "missing" / "file.jsonl"
+    code, _, err = await cli("provision", manifest, option, target, "--no-progress")
+    assert code == 2
+    assert str(target) in assert_one_error_line(err)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("names", ["manifest", "journal", "manifest-spelled-otherwise"])
+async def test_results_naming_the_manifest_or_the_journal_is_refused(
+    fake: FakeProlific,
+    cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    names: str,
+) -> None:
+    """--results that is the manifest or the journal (however spelled) exits 2, unsent."""
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    content = manifest.read_text()
+    journal = tmp_path / "j.jsonl"
+    monkeypatch.chdir(tmp_path)
+    results = {
+        "manifest": manifest,
+        "journal": journal,
+        "manifest-spelled-otherwise": Path("sub/../m.jsonl"),
+    }[names]
+    (tmp_path / "sub").mkdir()
+    code, _, err = await cli(
+        "provision", manifest, "--journal", journal, "--results", results, "--no-progress"
+    )
+    assert code == 2
+    assert "would be overwritten" in assert_one_error_line(err)
+    assert fake.requests == []
+    assert manifest.read_text() == content
+
+
+# -- input files -----------------------------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        (*CREATE, "--batch-items-file", "deep.json"),
+        ("datasets", "create", "--name", "n", "--workspace-id", WS, "--schema", "deep.json"),
+        ("datasets", "add-datapoints", "d1", "deep.json"),
+        ("provision", "deep.json", "--no-progress"),
+        ("provision", "m.jsonl", "--journal", "deep.json", "--no-progress"),
+    ],
+    ids=["layout", "schema", "datapoints", "manifest", "journal"],
+)
+async def test_an_input_file_nested_too_deeply_is_bad_input(
+    fake: FakeProlific,
+    cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
+) -> None:
+    """JSON nested 100,000 levels deep in any input file exits 2 naming it, nothing sent."""
+    (tmp_path / "deep.json").write_text(DEEP + "\n")
+    write_manifest(tmp_path / "m.jsonl", creates(1))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = await cli(*command)
+    assert code == 2
+    assert "deep.json" in assert_one_error_line(err)
+    assert fake.requests == []
+
+
+# -- the emulator's options ------------------------------------------------------------
+
+BAD_EMULATOR_OPTIONS = [["--port", "99999"], ["--port", "-1"], ["--latency", "-1"], ["--token", ""]]
+
+
+@pytest.mark.parametrize("options", BAD_EMULATOR_OPTIONS)
+def test_bad_emulator_options_exit_2(
+    capsys: pytest.CaptureFixture[str], options: list[str]
+) -> None:
+    """``emulator`` refuses a bad port, latency or token with a usage error, exit 2."""
+    assert main(["emulator", *options]) == 2
+    message = assert_one_error_line(capsys.readouterr().err)
+    assert options[0] in message
+
+
+@pytest.mark.parametrize("options", BAD_EMULATOR_OPTIONS)
+def test_bad_standalone_emulator_options_exit_2(
+    capsys: pytest.CaptureFixture[str], options: list[str]
+) -> None:
+    """``python -m prolific_async.testing`` refuses the same options with exit 2."""
+    with pytest.raises(SystemExit) as stopped:
+        emulator_main(options)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"error: argument {options[0]}" in err
+
+
+# -- hostile answers -------------------------------------------------------------------
+
+HOSTILE = {
+    "not JSON": (200, b"OK", "text/plain"),
+    "HTML": (200, b"<html><body>Sign in to the Wi-Fi</body></html>", "text/html"),
+    "empty": (200, b"", "application/json"),
+    "array": (200, b"[5]", "application/json"),
+    "string": (200, b'"results"', "application/json"),
+    "wrong shape": (200, b'{"results": "x", "id": 5, "status": []}', "application/json"),
+}
+READ_COMMANDS = [
+    ("batches", "get", "b1"),
+    ("batches", "list", "--workspace-id", WS),
+    ("batches", "status", "b1"),
+    ("batches", "tasks", "b1"),
+    ("batches", "task-groups", "b1"),
+    ("batches", "responses", "b1"),
+    ("batches", "report", "b1"),
+    ("batches", "exports", "list", "b1"),
+    ("batches", "sync-status", "b1", "s1"),
+    ("datasets", "status", "d1"),
+    ("datasets", "schema-migration", "d1", "j1"),
+    ("batches", "wait", "b1", "--timeout", "5"),
+    ("batches", "export", "b1", "--timeout", "5"),
+    CREATE,
+    ("batches", "duplicate", "b1"),
+]
+
+
+@pytest.mark.parametrize("answer", list(HOSTILE))
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: " ".join(c[:3]))
+async def test_a_hostile_answer_is_one_error_line_and_exit_1(
+    fake: FakeProlific, cli: RunCli, answer: str, command: tuple[str, ...]
+) -> None:
+    """A 2xx that is not JSON, HTML, empty or of the wrong shape: exit 1, one error line."""
+    status, body, content_type = HOSTILE[answer]
+    fake.add_fault(
+        "*",
+        "*",
+        "status",
+        times=None,
+        status=status,
+        body=body,
+        headers={"Content-Type": content_type},
+    )
+    code, _, err = await cli(*command)
+    assert code == 1, err
+    assert_one_error_line(err)
+
+
+async def test_an_export_answer_naming_no_job_is_an_api_error(
+    fake: FakeProlific, cli: RunCli
+) -> None:
+    """An export request answered without export_id or URL exits 1 (not a usage error)."""
+    fake.add_fault("POST", "*/export", "status", status=200, body={"status": "generating"})
+    code, _, err = await cli("batches", "export", "b1")
+    assert code == 1
+    assert "no export_id" in assert_one_error_line(err)
+
+
+async def test_a_date_out_of_range_prints_as_the_server_sent_it(
+    fake: FakeProlific, cli: RunCli
+) -> None:
+    """A created_at in year 1 at +01:00 (year 0 in UTC) is shown, not a crash."""
+    batch = fake.add_batch(name="b", workspace_id=WS, task_details=TaskDetails(**DETAILS))
+    sync = {"sync_id": "s1", "status": "queued", "created_at": "0001-01-01T00:00:00+01:00"}
+    fake.add_fault("GET", "*/syncs/s1", "status", status=200, body=sync)
+    code, out, err = await cli("batches", "sync-status", batch.id, "s1")
+    assert code == 0, err
+    assert "0001-01-01T00:00:00+01:00" in out
+
+
+async def test_a_lone_surrogate_in_an_answer_prints_as_an_escape(
+    fake: FakeProlific, cli: RunCli
+) -> None:
+    """A name holding the JSON escape of a lone surrogate prints as valid JSON."""
+    batch = fake.add_batch(name="b", workspace_id=WS, task_details=TaskDetails(**DETAILS))
+    code, out, _ = await cli("batches", "get", batch.id)
+    answer = json.loads(out)
+    answer["name"] = "\ud800"
+    fake.add_fault("GET", f"*/batches/{batch.id}", "status", status=200, body=answer)
+    code, out, err = await cli("batches", "get", batch.id)
+    assert code == 0, err
+    assert '"name": "\\ud800"' in out
+    assert json.loads(out)["name"] == "\ud800"
+
+
+async def test_an_exception_nobody_expected_is_one_error_line_and_exit_1(
+    cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last line of defence: an unexpected exception is named, exit 1, no traceback."""
+
+    def broken(data: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("prolific_async._cli._batches.print_json", broken)
+    code, _, err = await cli("batches", "list", "--workspace-id", WS)
+    assert code == 1
+    message = assert_one_error_line(err, expected=False)
+    assert message.startswith("unexpected RecursionError: maximum recursion depth exceeded")
+
+
+# -- long values -----------------------------------------------------------------------
+
+
+async def test_a_10_mb_manifest_value_is_not_echoed_whole(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """A bad 10 MB value is shortened to its start and its length in the message."""
+    huge = "x" * 10 * 1024 * 1024
+    manifest = write_manifest(
+        tmp_path / "m.jsonl", [{"duplicate_of": "b1", "upload_new_dataset": huge}]
+    )
+    code, _, err = await cli("provision", manifest, "--no-progress")
+    assert code == 2
+    message = assert_one_error_line(err)
+    assert len(err) < 1000
+    assert f"'{'x' * VALUE_LIMIT}...' ({len(huge)} characters)" in message
+    assert fake.requests == []
+
+
+def test_shorten_keeps_short_values_and_prose() -> None:
+    """Short values, and apostrophes in prose, are left as they are; long messages capped."""
+    prose = "the server's answer can't be read: got " + repr("y" * 150) + " " + "z" * 300
+    assert shorten(prose) == prose
+    quoted = shorten(f"got {'w' * 5000!r} and {'v' * 5000!r}")
+    assert quoted == (
+        f"got '{'w' * VALUE_LIMIT}...' (5000 characters) and "
+        f"'{'v' * VALUE_LIMIT}...' (5000 characters)"
+    )
+    unquoted = shorten("u" * 100_000)
+    assert len(unquoted) < 5000
+    assert unquoted.endswith("... (100000 characters)")
+
+
+# -- the exit-status table -------------------------------------------------------------
+
+
+async def test_every_row_of_the_exit_status_table(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """0 success; 1 an API error or a failed item; 2 usage, manifest, journal, token."""
+    batch = fake.add_batch(name="b", workspace_id=WS, task_details=TaskDetails(**DETAILS))
+    assert (await cli("batches", "get", batch.id))[0] == 0
+    assert (await cli("batches", "get", "no-such-batch"))[0] == 1  # a 404
+    failing = write_manifest(tmp_path / "f.jsonl", [{**creates(1)[0], "dataset_id": "missing"}])
+    assert (await cli("provision", failing, "--no-progress"))[0] == 1  # an item failed
+    code, _, err = await cli("batches", "get", "--no-such-option")
+    assert code == 2
+    assert "error: No such option" in err
+    bad = write_manifest(tmp_path / "bad.jsonl", ["not json"])
+    assert (await cli("provision", bad, "--no-progress"))[0] == 2  # a bad manifest
+    journal = tmp_path / "j.jsonl"
+    journal.write_text("not a journal\n")
+    good = write_manifest(tmp_path / "m.jsonl", creates(1))
+    code, _, err = await cli("provision", good, "--journal", journal, "--no-progress")
+    assert code == 2  # a bad journal
+    assert_one_error_line(err)
+
+
+async def test_the_table_is_in_help_and_in_the_readme(cli: RunCli) -> None:
+    """``--help`` ends with the exit-status table, and the README lists the same codes."""
+    code, out, _ = await cli("--help")
+    assert code == 0
+    rows = [line.split(maxsplit=1) for line in EXIT_STATUS_HELP.splitlines()[2:8]]
+    for status, meaning in rows:
+        assert f"{status}  " in out
+        assert meaning in out
+    readme = (ROOT / "README.md").read_text()
+    for status, _ in rows:
+        assert f"| {status} |" in readme
