@@ -118,6 +118,10 @@ class Sender:
             try:
                 return await self._send(item, group), False
             except RunStoppedError:
+                # An item that was tried reports what its own sends met; only an item
+                # never sent is "not attempted".
+                if last_error is not None:
+                    raise last_error from None
                 raise
             except ProlificError as error:
                 step = bulk_step(error)
