@@ -7,6 +7,7 @@ the run's stop); :class:`Item` is one request in progress.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -160,11 +161,11 @@ class Sender:
                 deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
             )
             try:
-                batch = await post_creating(
-                    self.client, item.path, body=item.body, state=state, template=item.template
-                )
+                batch = await self._post(item, state)
                 if batch.id in self.reconciler.claimed:
                     raise _claimed_answer(item, batch)
+            except RunStoppedError:
+                raise  # cancelled by the stop before it reached the server
             except ProlificError as error:
                 result = error_outcome(error)
                 outcome.ambiguous = result is Outcome.MAYBE_APPLIED
@@ -188,6 +189,25 @@ class Sender:
                 )
             self.reconciler.claimed.add(batch.id)
             return batch
+
+    async def _post(self, item: Item, state: CallState) -> Batch:
+        """POST the item in a task of its own, which a stop of the run may cancel."""
+        task: asyncio.Task[Batch] = asyncio.create_task(
+            post_creating(
+                self.client, item.path, body=item.body, state=state, template=item.template
+            )
+        )
+        self.stop.track(task, state)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not task.cancelled() or (current is not None and current.cancelling()):
+                raise  # the run itself is cancelled
+        # Cancelled by the stop between attempts: nothing reached the server.
+        item.unsent_attempts += state.sent
+        self.stop.check(item.scope)
+        raise RuntimeError("a send was cancelled although the run did not stop")
 
     def _account(
         self, item: Item, state: CallState, error: ProlificError | None, *, reached: bool

@@ -10,15 +10,20 @@ its own cap, and fail them one by one. :class:`RunStop` watches every send's out
 * a 403 fails its item and stops only the items of the same workspace (creates) or of
   the same duplicate source.
 
-Every item the stop catches before its send is reported with
+When the run stops, the sends still waiting inside the client to retry a connection
+that was never made are cancelled (nothing of them reached the server), so a run
+against a closed port ends within one send's retries. Every item the stop catches
+before its send is reported with
 :class:`~prolific_async.errors.RunStoppedError`, which the journal does not record as
 final, so a plain re-run does those items.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import asyncio
+from typing import Any, Final
 
+from ._call import CallState
 from .errors import AuthenticationError, PermissionDeniedError, ProlificError, RunStoppedError
 from .models.bulk import BulkRequest, CreateBatchRequest
 
@@ -51,6 +56,24 @@ class RunStop:
         self.consecutive_unsent = 0
         self._run: tuple[str, ProlificError] | None = None
         self._scopes: dict[str, tuple[str, ProlificError]] = {}
+        self._sends: dict[asyncio.Task[Any], CallState] = {}
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the whole run has stopped sending."""
+        return self._run is not None
+
+    def track(self, task: asyncio.Task[Any], state: CallState) -> None:
+        """Watch a send in flight, to cancel it at a stop while it has sent nothing."""
+        self._sends[task] = state
+        task.add_done_callback(self._sends.pop)
+
+    def _stop(self, reason: str, cause: ProlificError) -> None:
+        self._run = (reason, cause)
+        for task, state in list(self._sends.items()):
+            # Between attempts, or connecting: no byte of this POST reached the server.
+            if not state.maybe_sent:
+                task.cancel()
 
     def check(self, scope: str) -> None:
         """Refuse a send once the run, or ``scope``, has stopped.
@@ -71,7 +94,7 @@ class RunStop:
         """A send failed before reaching the server."""
         self.consecutive_unsent += 1
         if self.consecutive_unsent >= self.limit and self._run is None:
-            self._run = (
+            self._stop(
                 f"after {self.consecutive_unsent} sends in a row failed before reaching the "
                 f"server (the last: {error})",
                 error,
@@ -81,6 +104,6 @@ class RunStop:
         """A send reached the server; ``error`` is what it answered, if it failed."""
         self.consecutive_unsent = 0
         if isinstance(error, AuthenticationError) and self._run is None:
-            self._run = (f"because the server refused the token ({error})", error)
+            self._stop(f"because the server refused the token ({error})", error)
         elif isinstance(error, PermissionDeniedError) and scope not in self._scopes:
             self._scopes[scope] = (f"to {scope} because the server refused it ({error})", error)

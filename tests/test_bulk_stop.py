@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -121,3 +122,32 @@ async def test_the_unsent_limit_must_be_a_positive_integer(
     """max_consecutive_unsent below 1, or not an integer, is refused before anything is sent."""
     with pytest.raises(ValueError, match="max_consecutive_unsent"):
         client.batches.create_many(creates(1), max_consecutive_unsent=bad)  # type: ignore[arg-type]
+
+
+async def test_a_stop_cancels_the_sends_waiting_to_retry_a_connection(
+    never_listening: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sends that sit in the client's backoff, having reached nothing, end when the run stops."""
+    from prolific_async import RetryPolicy, _retry
+
+    waits: list[float] = []
+    forever = asyncio.Event()
+
+    async def first_wait_only(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) > 1:
+            await forever.wait()  # every later send hangs in its backoff
+
+    monkeypatch.setattr(_retry, "sleep", first_wait_only)
+    policy = RetryPolicy(attempts=2, timeout=3600.0, wait_initial=60.0, wait_jitter=0.0)
+    port = never_listening.getsockname()[1]
+    async with (
+        ProlificClient("token", base_url=f"http://127.0.0.1:{port}", retry=policy) as bound,
+        asyncio.timeout(10),
+    ):
+        results = await collect(
+            bound.batches.create_many(creates(6), concurrency=3, max_consecutive_unsent=1)
+        )
+    assert sum(isinstance(r.error, APIConnectionError) for r in results) == 1
+    assert sum(isinstance(r.error, RunStoppedError) for r in results) == 5
+    assert all(r.server_attempts == 0 for r in results)
