@@ -163,7 +163,7 @@ class Sender:
             try:
                 batch = await self._post(item, state)
                 if batch.id in self.reconciler.claimed:
-                    raise _claimed_answer(item, batch)
+                    raise _claimed_answer(item, batch, f"{self.client.base_url}{item.path}")
             except RunStoppedError:
                 raise  # cancelled by the stop before it reached the server
             except ProlificError as error:
@@ -242,7 +242,7 @@ class Sender:
         return wait is not None and wait > self.client.retry_policy.retry_after_cap
 
 
-def _claimed_answer(item: Item, batch: Batch) -> ResponseValidationError:
+def _claimed_answer(item: Item, batch: Batch, url: str) -> ResponseValidationError:
     """A 2xx naming a batch this run already holds: which batch the send made is unknown."""
     return ResponseValidationError(
         f"the server answered request {item.index} with batch {batch.id!r}, which this run "
@@ -250,7 +250,7 @@ def _claimed_answer(item: Item, batch: Batch) -> ResponseValidationError:
         "request made, if any, is unknown, so the workspace is listed to find it",
         status_code=201,
         method="POST",
-        url=item.path,
+        url=url,
         errors=[f"$.id: {batch.id!r} is already claimed"],
     )
 
