@@ -2,131 +2,35 @@
 
 See :mod:`prolific_async.bulk` for the design. This module holds the mechanics: requests
 grouped by match key, the gate that drains a group's POSTs before it is reconciled, one
-shared listing per workspace, and the decision (adopt, resend, or ask a human).
+shared listing per workspace, and the decision (adopt, resend, or ask a human). The match
+key itself is in ``_match_key``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
-from attrs import define, field, frozen
+from attrs import define, field
 
-from ._converter import converter
+from ._listing import BatchListing
+from ._match_key import MatchKey, layout_digest
 from ._signal import Signal
 from .errors import ProlificError, ReconciliationError
-from .models.batches import Batch, TaskDetails
-from .models.bulk import BulkRequest, CreateBatchRequest
-from .models.layout import Page
+from .models.batches import Batch
 
 __all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend", "layout_digest"]
 
 #: How often a leader waits again for members that joined its group while it waited.
 SETTLE_ROUNDS: Final = 8
+#: How many listings a leader takes while the server says they are incomplete.
+LISTING_ROUNDS: Final = 3
 
-
-def layout_digest(pages: Sequence[Page] | None) -> str | None:
-    """A digest of a layout with every ``id`` left out (``None`` for no layout).
-
-    The server gives pages, rows, columns and items ids of its own, so a listed
-    batch's layout equals the request's only once the ids are dropped.
-    """
-    if not pages:
-        return None
-    wire = converter.unstructure(list(pages), list[Page])
-    canonical = json.dumps(_without_ids(wire), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _without_ids(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_ids(item) for key, item in value.items() if key != "id"}
-    if isinstance(value, list):
-        return [_without_ids(item) for item in value]
-    return value
-
-
-@frozen
-class MatchKey:
-    """What a batch shows in a listing, and so what reconciliation can match it by.
-
-    A batch made for a request shows the request's key (:meth:`of_request`); a listed
-    batch is compared with :meth:`matches`. Requests with equal keys are
-    interchangeable: any batch matching the key satisfies any of them. The layout
-    (``batch_items``, ids left out) is part of the key, so two creates that differ only
-    in their layout are never given each other's batch; ``auto_sync_enabled`` is
-    compared only when the request sets it (left out, the server's default shows).
-    """
-
-    workspace_id: str
-    name: str
-    task_details: TaskDetails
-    dataset_ids: frozenset[str]
-    layout: str | None = None
-    """:func:`layout_digest` of the batch's layout."""
-    auto_sync_enabled: bool | None = None
-    """The flag the request set; ``None``: any."""
-
-    @classmethod
-    def of_request(cls, request: BulkRequest, source: Batch | None = None) -> MatchKey:
-        """The key a batch made for ``request`` shows; a duplicate needs its ``source``.
-
-        A copy is in its source's workspace with its task details and layout, named as
-        asked or ``"<source name> (Copy)"``, and shares the source's datasets unless it
-        was made with ``upload_new_dataset``.
-
-        Raises:
-            ValueError: a duplicate without its source.
-        """
-        if isinstance(request, CreateBatchRequest):
-            dataset_ids = () if request.dataset_id is None else (request.dataset_id,)
-            return cls(
-                request.workspace_id,
-                request.name,
-                request.task_details,
-                frozenset(dataset_ids),
-                layout_digest(request.batch_items),
-                request.auto_sync_enabled,
-            )
-        if source is None:
-            raise ValueError("the match key of a duplicate needs its source batch")
-        return cls(
-            source.workspace_id,
-            request.name if request.name is not None else f"{source.name} (Copy)",
-            source.task_details,
-            frozenset() if request.upload_new_dataset else _dataset_ids(source),
-            layout_digest(source.batch_items),
-        )
-
-    def matches(self, batch: Batch) -> bool | None:
-        """Whether a listed batch is one a request of this key made.
-
-        ``True``: it shows this key. ``False``: it is another batch. ``None``: it looks
-        alike (workspace, name, task details and datasets) but its layout or sync flag
-        differ: made by a request that differs only there, or changed by the server;
-        reconciliation never resends while such a batch is unexplained.
-        """
-        if (
-            batch.name != self.name
-            or batch.workspace_id != self.workspace_id
-            or batch.task_details != self.task_details
-            or _dataset_ids(batch) != self.dataset_ids
-        ):
-            return False
-        if layout_digest(batch.batch_items) != self.layout:
-            return None
-        if self.auto_sync_enabled is not None and batch.auto_sync_enabled is not None:
-            return None if batch.auto_sync_enabled != self.auto_sync_enabled else True
-        return True
-
-
-def _dataset_ids(batch: Batch) -> frozenset[str]:
-    return frozenset(dataset.id for dataset in batch.datasets)
+#: What lists a workspace: a listing with its ``meta``, or plain batches (taken as whole).
+ListWorkspace = Callable[[str], Coroutine[Any, Any, BatchListing | list[Batch]]]
 
 
 class Member(Protocol):
@@ -177,7 +81,7 @@ class Reconciler:
 
     def __init__(
         self,
-        list_workspace: Callable[[str], Coroutine[Any, Any, list[Batch]]],
+        list_workspace: ListWorkspace,
         *,
         margin: timedelta,
         delay: timedelta,
@@ -187,8 +91,8 @@ class Reconciler:
         self._delay = delay
         self.claimed: set[str] = set()
         self._groups: dict[MatchKey, Group] = {}
-        self._listings: dict[str, tuple[datetime, asyncio.Task[list[Batch]]]] = {}
-        self._listing_tasks: set[asyncio.Task[list[Batch]]] = set()
+        self._listings: dict[str, tuple[datetime, asyncio.Task[BatchListing | list[Batch]]]] = {}
+        self._listing_tasks: set[asyncio.Task[BatchListing | list[Batch]]] = set()
 
     def tasks(self) -> list[asyncio.Task[Any]]:
         """Every listing still running, for the run to cancel when it stops."""
@@ -270,10 +174,9 @@ class Reconciler:
                 if later <= not_before:
                     break
                 not_before = later
-            try:
-                listing = await self._listing(group.key.workspace_id, not_before=not_before)
-            except ProlificError as error:
-                group.decisions.update({member.index: error for member in members})
+            listing = await self._whole_listing(group.key.workspace_id, not_before=not_before)
+            if isinstance(listing, ProlificError):
+                group.decisions.update({member.index: listing for member in members})
                 return
             group.decisions.update(self.decide(group.key, members, listing))
         finally:
@@ -281,6 +184,37 @@ class Reconciler:
                 group.ambiguous = [m for m in group.ambiguous if m not in members]
             group.reconciling = False
             group.signal.notify()
+
+    async def _whole_listing(
+        self, workspace_id: str, *, not_before: datetime
+    ) -> list[Batch] | ProlificError:
+        """The workspace's batches from a listing that says it holds all of them.
+
+        A listing that says it is partial cannot prove a batch was not made, and the
+        endpoint has no page to follow: wait ``delay``, list again, and after
+        :data:`LISTING_ROUNDS` partial answers give up for a human, never resend.
+        """
+        reason = ""
+        for round_ in range(LISTING_ROUNDS):
+            if round_:
+                await asyncio.sleep(self._delay.total_seconds())
+                not_before = datetime.now(UTC)  # a fresh listing, not the partial one
+            try:
+                answer = await self._listing(workspace_id, not_before=not_before)
+            except ProlificError as error:
+                return error
+            if not isinstance(answer, BatchListing):
+                return answer
+            reason = answer.incomplete or ""
+            if not reason:
+                return answer.results
+        return ReconciliationError(
+            f"the listing of workspace {workspace_id!r} said it was incomplete "
+            f"{LISTING_ROUNDS} times ({reason}), so it cannot tell whether a request whose "
+            "outcome is unknown made its batch. Nothing was sent again: check the "
+            "workspace by hand, then run again.",
+            candidates=[],
+        )
 
     def _not_before(self, members: list[Member]) -> datetime:
         """When a listing can show every batch ``members`` may have made."""
@@ -292,6 +226,8 @@ class Reconciler:
     ) -> dict[int, Decision]:
         """Share the unclaimed batches of ``listing`` that match out among ``members``.
 
+        Entries the listing repeats (the same id) count once.
+
         A candidate matches ``match_key``, is not claimed, and was created no earlier
         than the members' earliest first send minus the margin. With ``k`` members and
         ``m`` candidates: if ``m <= k``, the first ``m`` members (by index) adopt one
@@ -301,9 +237,12 @@ class Reconciler:
         risking a second batch. If ``m > k``, every member fails with it.
         """
         earliest = min(member.started_at or datetime.now(UTC) for member in members)
+        # A listing may repeat an entry: one batch counted twice would be given to two
+        # requests, or look like two candidates.
+        unique = list({batch.id: batch for batch in listing}.values())
         in_window = [
             batch
-            for batch in listing
+            for batch in unique
             if batch.id not in self.claimed and batch.created_at >= earliest - self._margin
         ]
         verdicts = [(batch, match_key.matches(batch)) for batch in in_window]
@@ -340,7 +279,9 @@ class Reconciler:
             decisions[member.index] = unexplained
         return decisions
 
-    async def _listing(self, workspace_id: str, *, not_before: datetime) -> list[Batch]:
+    async def _listing(
+        self, workspace_id: str, *, not_before: datetime
+    ) -> BatchListing | list[Batch]:
         """A listing of the workspace started no earlier than ``not_before``, shared.
 
         Every group whose requests settled before a listing began can use it, so many

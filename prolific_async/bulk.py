@@ -32,6 +32,16 @@ one; giving up could lose one. Instead the bulk layer **reconciles**:
    making the same batches): those ``k`` requests fail with
    :class:`~prolific_async.errors.ReconciliationError` naming the candidates, and nothing
    is adopted or sent. A human decides.
+4. A listing is checked before it is believed. Entries it repeats (one id twice) count
+   once. A listing that says it is partial (``meta.count`` above its results, or a
+   ``next`` link; the endpoint has no page to follow) cannot prove a batch was not made:
+   it is taken again after ``reconcile_delay``, and after three partial answers the
+   requests fail with ``ReconciliationError``, never sent again on it. A 2xx naming a
+   batch this run already claimed is not a success: which batch that send made is
+   unknown, so it is reconciled like a dropped answer.
+5. A request is sent at most ``RetryPolicy.attempts`` times; its last ambiguous send is
+   reconciled too, so "may exist" becomes "was not made" (a plain
+   :class:`~prolific_async.errors.APIConnectionError`) when the listing shows nothing.
 
 A :class:`~prolific_async.Journal` makes this survive the process running the bulk call:
 each send of a request is recorded (committed to its SQLite file) before it goes out,
@@ -67,13 +77,24 @@ slot meanwhile, and the bulk layer halves its limit on sends in flight on a 429 
 per round) and grows it back by one slot a second while sends succeed (AIMD), between 1
 and ``concurrency``.
 
+Stopping a run that cannot succeed
+----------------------------------
+After ``max_consecutive_unsent`` (20) sends in a row failed before reaching the server
+(connection refused, DNS, TLS), the run stops sending: the sends still waiting inside the
+client to retry a connection never made are cancelled, and every request not yet sent
+ends with :class:`~prolific_async.errors.RunStoppedError` (its ``cause``). A 401 stops
+the run the same way (a token does not get better by retrying); a 403 fails its request
+and stops only the requests of the same workspace (creates) or duplicate source. The
+journal records nothing final for a stopped request, so a plain re-run does it.
+
 Where it lives
 --------------
 This module keeps the design and the public names. The run is in ``_bulk`` (one
-request's path: admit, prepare, send, reconcile, journal), the match key and the
-reconciler in ``_reconcile``, the limit on sends in flight in ``_limiter``, the
-journal's records and the fingerprint in ``_journal``, the bounded reading of the
-input in ``_fanout``, and the body of each request in the converter (``_converter``),
+request's path: admit, prepare, reconcile, journal), its sends in ``_bulk_send``, the
+stop rule in ``_bulk_stop``, the match key in ``_match_key``, the reconciler in
+``_reconcile`` and the listing it reads in ``_listing``, the limit on sends in flight
+in ``_limiter``, the journal's records and the fingerprint in ``_journal``, the bounded
+reading of the input in ``_fanout``, and the body of each request in the converter (``_converter``),
 which ``client.batches.create``/``duplicate`` use too.
 """
 

@@ -10,6 +10,7 @@ Hierarchy::
     +-- JournalError ................. a bulk journal that is corrupt or for another run
     +-- InputFileError ............... a layout or schema file we could not read (also ValueError)
     +-- ReconciliationError .......... a bulk item whose batch cannot be told apart
+    +-- RunStoppedError .............. a bulk item not attempted: its run stopped sending
     +-- WaitTimeoutError ............. a wait for the server's work timed out (also TimeoutError)
     +-- JobFailedError ............... the server's background work failed
     |   +-- BatchSetupError .......... a batch ended setup in ERROR (no usable dataset?)
@@ -100,6 +101,7 @@ __all__ = [
     "RateLimitError",
     "ReconciliationError",
     "ResponseValidationError",
+    "RunStoppedError",
     "SchemaMigrationFailedError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
@@ -122,3 +124,20 @@ class InputFileError(ProlificError, ValueError):
         super().__init__(message)
         self.path = path
         self.errors = errors
+
+
+class RunStoppedError(ProlificError):
+    """A bulk item was not attempted: its run stopped sending before its turn.
+
+    A bulk run stops after many sends in a row failed before reaching the server (the
+    ``max_consecutive_unsent`` of ``create_many``), or at a 401; a 403 stops the items
+    of its workspace or duplicate source. Nothing was made for the item, and the
+    journal records nothing final for it: a plain re-run does it.
+
+    Attributes:
+        cause: the error that stopped the run (the last unsent send's, the 401, the 403).
+    """
+
+    def __init__(self, message: str, *, cause: ProlificError) -> None:
+        super().__init__(message)
+        self.cause = cause

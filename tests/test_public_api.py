@@ -63,6 +63,7 @@ TOP_LEVEL = {
     "ResponseValidationError",
     "SchemaMigrationFailedError",
     "RetryPolicy",
+    "RunStoppedError",
     "SchemaField",
     "SchemaFieldType",
     "TaskDetails",

@@ -111,6 +111,8 @@ class BulkResult:
     """Why it failed, or ``None``."""
     attempts: int = 0
     """How many POSTs this request cost in this run (429 retries included)."""
+    unsent_attempts: int = 0
+    """Of ``attempts``, how many provably never reached the server (no connection)."""
     reconciled: bool = False
     """True when the batch was found by listing the workspace rather than from a 201."""
     resumed: bool = False
@@ -120,3 +122,8 @@ class BulkResult:
     def ok(self) -> bool:
         """Whether the batch exists."""
         return self.batch is not None
+
+    @property
+    def server_attempts(self) -> int:
+        """Of ``attempts``, how many may have reached the server."""
+        return self.attempts - self.unsent_attempts

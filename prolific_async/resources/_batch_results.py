@@ -41,7 +41,7 @@ __all__ = ["BatchResultsMixin"]
 
 @frozen(kw_only=True)
 class _ResponsePage:
-    """The Get Batch Responses envelope: ``results`` must be an array (see ``_BatchList``)."""
+    """The Get Batch Responses envelope: ``results`` must be an array (as ``BatchListing``)."""
 
     results: list[TaskResponse]
     meta: dict[str, Any] | None = None
@@ -49,7 +49,7 @@ class _ResponsePage:
 
 @frozen(kw_only=True)
 class _ExportPage:
-    """The List Exports envelope: ``results`` must be an array (see ``_BatchList``)."""
+    """The List Exports envelope: ``results`` must be an array (as ``BatchListing``)."""
 
     results: list[BatchExport]
 

@@ -6,11 +6,10 @@ import builtins
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
-
-from .._bulk import DEFAULT_RECONCILE_MARGIN, run_bulk
+from .._bulk import DEFAULT_MAX_CONSECUTIVE_UNSENT, DEFAULT_RECONCILE_MARGIN, run_bulk
 from .._converter import converter
 from .._creation import post_creating
+from .._listing import fetch_listing
 from .._paths import BATCH_TEMPLATE, BATCHES_PATH, DUPLICATE_TEMPLATE
 from .._resource import Resource, expand, require_bool, require_str
 from .._sentinel import NOT_GIVEN, NotGiven
@@ -32,20 +31,6 @@ def _require_task_details(value: object) -> dict[str, Any]:
         raise TypeError(f"task_details must be a TaskDetails, got {type(value).__name__}")
     body: dict[str, Any] = converter.unstructure(value)
     return body
-
-
-@frozen(kw_only=True)
-class _BatchList:
-    """The List Batches envelope. ``results`` must be an array, even an empty one.
-
-    Stricter than the spec (which marks it optional) on purpose: reconciliation lists
-    the workspace, and an answer of another shape read as "no batches" would make a
-    batch again. A missing or ``null`` ``results``, a bare array or another envelope is
-    a :class:`ResponseValidationError`.
-    """
-
-    results: builtins.list[Batch]
-    meta: dict[str, Any] | None = None
 
 
 class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resource):
@@ -200,9 +185,8 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
             ResponseValidationError: the answer has no ``results`` array (missing,
                 ``null``, a bare array or another envelope): never read as "no batches".
         """
-        params = {"workspace_id": require_str(workspace_id, "workspace_id")}
-        page = await self._get(BATCHES_PATH, cast_to=_BatchList, params=params)
-        return page.results
+        listing = await fetch_listing(self._client, require_str(workspace_id, "workspace_id"))
+        return listing.results
 
     def create_many(
         self,
@@ -213,6 +197,7 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
         retry_failed: bool = False,
         reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
         reconcile_delay: float | None = None,
+        max_consecutive_unsent: int = DEFAULT_MAX_CONSECUTIVE_UNSENT,
     ) -> AsyncGenerator[BulkResult, None]:
         """Create many batches concurrently, each exactly once; yield results as they finish.
 
@@ -231,11 +216,17 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
             reconcile_delay: seconds to wait after an ambiguous request's last send
                 before listing the workspace, so a server still working on it has
                 finished; default: the client's per-attempt ``timeout``.
+            max_consecutive_unsent: after this many sends in a row failed before
+                reaching the server (connection refused, DNS, TLS), the run stops
+                sending: every request not yet sent is reported with
+                :class:`~prolific_async.RunStoppedError`, which the journal does not
+                record as final, so a plain re-run does it. A 401 stops the run at
+                once; a 403 stops the requests of its workspace or duplicate source.
 
         Raises:
             JournalError: the journal is corrupt or was written for another manifest.
             TypeError: an item is not a :class:`CreateBatchRequest`.
-            ValueError: two requests share a ``key``.
+            ValueError: two requests share a ``key``, or a setting is out of range.
         """
         return run_bulk(
             self._client,
@@ -247,6 +238,7 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
             retry_failed=retry_failed,
             reconcile_margin=reconcile_margin,
             reconcile_delay=reconcile_delay,
+            max_consecutive_unsent=max_consecutive_unsent,
         )
 
     def duplicate_many(
@@ -258,6 +250,7 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
         retry_failed: bool = False,
         reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
         reconcile_delay: float | None = None,
+        max_consecutive_unsent: int = DEFAULT_MAX_CONSECUTIVE_UNSENT,
     ) -> AsyncGenerator[BulkResult, None]:
         """Duplicate many batches concurrently, each copy exactly once.
 
@@ -274,4 +267,5 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
             retry_failed=retry_failed,
             reconcile_margin=reconcile_margin,
             reconcile_delay=reconcile_delay,
+            max_consecutive_unsent=max_consecutive_unsent,
         )

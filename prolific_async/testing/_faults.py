@@ -12,6 +12,10 @@ Two families, by whether the request takes effect:
   **is** applied (the batch exists), then the response is damaged, cut, held back or
   replaced by an error. These are the cases that duplicate a naive client's POSTs.
 
+Three more are applied, then answered with a well-formed 2xx that misleads
+(``repeat_listing``, ``incomplete_listing``, ``claimed_id``): a server's bugs a client
+that trusts every answer turns into a duplicate or an orphaned batch.
+
 ``delay`` waits, then serves the request normally.
 """
 
@@ -54,6 +58,16 @@ class FaultKind(enum.StrEnum):
     """Applied, then the response is held ``delay`` seconds (default: until the fake stops)."""
     STATUS_AFTER = "status_after"
     """Applied, then answer ``status`` (default 500) instead of the real response."""
+    REPEAT_LISTING = "repeat_listing"
+    """A listing whose last entry appears twice (``meta.count`` counts both)."""
+    INCOMPLETE_LISTING = "incomplete_listing"
+    """A listing that says it is partial: its last entry left out, ``meta.count`` still
+    the whole count (one more than it holds) and a ``next`` link to a page that is not
+    there."""
+    CLAIMED_ID = "claimed_id"
+    """Applied, then answered with the id of the batch the previous create or duplicate
+    answered with (another batch's), so the batch it made is orphaned; unchanged if no
+    create or duplicate was answered before."""
 
 
 BEFORE_KINDS: Final = frozenset(
@@ -61,6 +75,10 @@ BEFORE_KINDS: Final = frozenset(
 )
 AFTER_KINDS: Final = frozenset(
     {FaultKind.TRUNCATED, FaultKind.DROP_AFTER, FaultKind.STALL_AFTER, FaultKind.STATUS_AFTER}
+)
+#: Kinds that serve the request, then rewrite its JSON answer into a misleading one.
+REWRITE_KINDS: Final = frozenset(
+    {FaultKind.REPEAT_LISTING, FaultKind.INCOMPLETE_LISTING, FaultKind.CLAIMED_ID}
 )
 #: Kinds that answer with a canned response, and the status each uses by default.
 DEFAULT_STATUS: Final = {
@@ -165,6 +183,18 @@ class FaultSchedule:
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
         self.faults: list[Fault] = []
+        self.last_created_id: str | None = None
+        """The id the last answered create or duplicate named (for ``claimed_id``)."""
+
+    def saw(self, method: str, response: web.StreamResponse) -> None:
+        """Remember the id a POST's 201 answer names, for a later ``claimed_id`` fault."""
+        if method != "POST" or response.status != 201 or not isinstance(response, web.Response):
+            return
+        body = response.body
+        if isinstance(body, bytes) and response.content_type == "application/json":
+            created = json.loads(body)
+            if isinstance(created, dict) and isinstance(created.get("id"), str):
+                self.last_created_id = created["id"]
 
     def pick(self, method: str, path: str) -> Fault | None:
         """Return the first live fault that matches and fires, counting it as fired.
@@ -247,3 +277,38 @@ def send_truncated(request: web.Request, response: web.StreamResponse) -> web.St
     )
     transport.write(head.encode("latin-1") + body[: len(body) // 2])
     return cut_connection(request)
+
+
+def rewrite_answer(
+    fault: Fault, request: web.Request, response: web.StreamResponse, schedule: FaultSchedule
+) -> web.StreamResponse:
+    """The misleading answer of a ``repeat_listing``, ``incomplete_listing`` or ``claimed_id``.
+
+    An answer that is not a JSON object of the expected shape (an error, say) is sent
+    unchanged.
+    """
+    body = response.body if isinstance(response, web.Response) else None
+    if not isinstance(body, bytes) or response.content_type != "application/json":
+        return response
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        return response
+    results = data.get("results")
+    if fault.kind is FaultKind.CLAIMED_ID:
+        if schedule.last_created_id is None or "id" not in data:
+            return response
+        data["id"] = schedule.last_created_id
+    elif not isinstance(results, list):
+        return response
+    elif fault.kind is FaultKind.REPEAT_LISTING:
+        if not results:
+            return response
+        results.append(results[-1])
+        data["meta"] = {**(data.get("meta") or {}), "count": len(results)}
+    else:  # incomplete_listing
+        whole = len(results)
+        if results:
+            results.pop()
+        data["meta"] = {**(data.get("meta") or {}), "count": max(whole, len(results) + 1)}
+        data["next"] = str(request.url.update_query(page="2"))
+    return web.json_response(data, status=response.status)

@@ -4,7 +4,8 @@ In order: the request is logged and counted; it waits for a ``max_concurrency`` 
 ``latency`` passes; the rate limit may answer 429; the first matching fault is picked;
 a "before" fault answers or cuts instead of the API; otherwise routing (404 for an
 unknown path), authentication (401), 405 for a wrong method and the endpoint run; an
-"after" fault then damages, cuts, holds back or replaces the response.
+"after" fault then damages, cuts, holds back or replaces the response; a rewriting one
+(``repeat_listing``, ``incomplete_listing``, ``claimed_id``) turns it into a misleading 2xx.
 
 Requests to the storage stand-in (``/_storage/``, another host on the real service) are
 logged apart, in ``storage_requests``, and skip what belongs to Prolific's API: the
@@ -33,10 +34,12 @@ from ._errors import APIError, error_response
 from ._faults import (
     AFTER_KINDS,
     BEFORE_KINDS,
+    REWRITE_KINDS,
     FaultKind,
     FaultSchedule,
     canned_response,
     cut_connection,
+    rewrite_answer,
     send_truncated,
 )
 from ._storage import STORAGE_PREFIX
@@ -212,7 +215,9 @@ class RequestPipeline:
                 )
         fault = self.faults.pick(request.method, request.path)
         if fault is None:
-            return await self._dispatch(request, handler, storage=storage)
+            response = await self._dispatch(request, handler, storage=storage)
+            self.faults.saw(request.method, response)
+            return response
         if fault.kind is not FaultKind.STALL_AFTER and await self._pause(fault.delay):
             return cut_connection(request)
         if fault.kind in BEFORE_KINDS:
@@ -220,6 +225,8 @@ class RequestPipeline:
                 return cut_connection(request)
             return canned_response(fault)
         response = await self._dispatch(request, handler, storage=storage)
+        if fault.kind in REWRITE_KINDS:
+            return rewrite_answer(fault, request, response, self.faults)
         if fault.kind not in AFTER_KINDS:  # delay: served normally after the wait
             return response
         if fault.kind is FaultKind.DROP_AFTER:

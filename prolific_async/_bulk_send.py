@@ -1,0 +1,266 @@
+"""One bulk item's sends: send, and on an ambiguous failure reconcile, until it exists once.
+
+See :mod:`prolific_async.bulk` for the design. :class:`Sender` holds what every send of
+a run shares (the client, the reconciler, the limit on sends in flight, the journal and
+the run's stop); :class:`Item` is one request in progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from attrs import define, field
+
+from ._base_client import BaseClient
+from ._bulk_stop import RunStop
+from ._call import CallState
+from ._creation import post_creating
+from ._journal import ItemKey, Journal
+from ._limiter import Limiter
+from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
+from ._paths import BATCHES_PATH
+from ._reconcile import Adopt, Group, Reconciler
+from ._retry import parse_retry_after
+from .errors import (
+    APIConnectionError,
+    CreatedButUnreadableError,
+    OutcomeUnknownError,
+    ProlificError,
+    RateLimitError,
+    ResponseValidationError,
+    RunStoppedError,
+)
+from .models.batches import Batch
+from .models.bulk import BulkRequest
+
+if TYPE_CHECKING:
+    from .resources.batches import BatchesResource
+
+__all__ = ["MAX_THROTTLED", "Item", "Sender"]
+
+#: How often one request may be refused with 429 before it is reported as failed.
+MAX_THROTTLED: Final = 50
+
+
+@define(eq=False)
+class Item:
+    """One request in progress, and what reconciliation needs to know of it."""
+
+    index: int
+    key: ItemKey
+    request: BulkRequest
+    fingerprint: str
+    scope: str
+    """What a 403 on it stops (:func:`~prolific_async._bulk_stop.scope_of`)."""
+    started_at: datetime | None = None
+    last_sent_at: datetime | None = None
+    attempts: int = 0
+    unsent_attempts: int = 0
+    """Of ``attempts``, those that provably never reached the server."""
+    sends: int = 0
+    throttled: int = 0
+    body: dict[str, Any] = field(factory=dict)
+    path: str = BATCHES_PATH
+    template: str = BATCHES_PATH
+
+
+class Sender:
+    """Sends the items of one run, each until its batch exists once or it fails.
+
+    Args:
+        max_sends: how often one request may be sent (the retry policy's ``attempts``);
+            each send may retry 429s and unsent attempts inside the client.
+    """
+
+    def __init__(
+        self,
+        client: BaseClient,
+        batches: BatchesResource,
+        *,
+        reconciler: Reconciler,
+        limiter: Limiter,
+        journal: Journal | None,
+        stop: RunStop,
+        max_sends: int,
+    ) -> None:
+        self.client = client
+        self.batches = batches
+        self.reconciler = reconciler
+        self.limiter = limiter
+        self.journal = journal
+        self.stop = stop
+        self.max_sends = max(1, max_sends)
+
+    async def make_once(self, item: Item, group: Group) -> tuple[Batch, bool]:
+        """Send, and on an ambiguous failure reconcile, until the batch exists once.
+
+        Every pass but the last sends once (answered, lost, or refused with a 429), so
+        the caps on sends and refusals end the loop by its last pass. The last
+        ambiguous send is reconciled too, before the item gives up: a listing that
+        shows no batch for it turns "may exist" into "was not made".
+        """
+        ambiguous = item.started_at is not None  # in flight when a previous run stopped
+        last_error: ProlificError | None = None
+        for _ in range(self.max_sends + MAX_THROTTLED):
+            if ambiguous:
+                decision = await self.reconciler.reconcile(item, group)
+                if isinstance(decision, Adopt):
+                    return decision.batch, True
+                if isinstance(decision, ProlificError):
+                    raise decision
+                if isinstance(last_error, OutcomeUnknownError) and item.sends >= self.max_sends:
+                    raise _not_made(item, last_error) from last_error
+            if last_error is not None and (
+                item.sends >= self.max_sends or item.throttled >= MAX_THROTTLED
+            ):
+                raise last_error
+            try:
+                return await self._send(item, group), False
+            except RunStoppedError:
+                # An item that was tried reports what its own sends met; only an item
+                # never sent is "not attempted".
+                if last_error is not None:
+                    raise last_error from None
+                raise
+            except ProlificError as error:
+                step = bulk_step(error)
+                if isinstance(error, CreatedButUnreadableError) and error.batch_id is not None:
+                    return await self._read_created(error.batch_id, error), False
+                if step in (BulkStep.FAIL, BulkStep.READ) or (
+                    isinstance(error, RateLimitError) and self._wait_too_long(error)
+                ):
+                    raise
+                last_error = error
+                ambiguous = step is BulkStep.RECONCILE
+        # Not reached: by the last pass the caps are met, and it raises or adopts.
+        raise last_error or RuntimeError("no request was sent")
+
+    async def _send(self, item: Item, group: Group) -> Batch:
+        async with (
+            self.reconciler.sending(item, group) as outcome,
+            self.limiter.slot() as epoch,
+        ):
+            # Journal (and time) the send only once it is about to go out: after the
+            # wait for a slot and for the 429 gate, which can be long. Reconciliation
+            # waits reconcile_delay from this moment.
+            await self.client.rate_gate.wait_open()
+            self.stop.check(item.scope)
+            now = datetime.now(UTC)
+            first = item.started_at is None
+            if first:
+                item.started_at = now
+            if self.journal is not None:
+                if first:
+                    await self.journal.write_start(item.key, item.fingerprint, at=now)
+                else:
+                    await self.journal.write_sent(item.key, item.fingerprint, at=now)
+            item.last_sent_at = now
+            state = CallState(
+                deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
+            )
+            try:
+                batch = await self._post(item, state)
+                if batch.id in self.reconciler.claimed:
+                    raise _claimed_answer(item, batch, f"{self.client.base_url}{item.path}")
+            except RunStoppedError:
+                raise  # cancelled by the stop before it reached the server
+            except ProlificError as error:
+                result = error_outcome(error)
+                outcome.ambiguous = result is Outcome.MAYBE_APPLIED
+                if isinstance(error, RateLimitError):
+                    item.throttled += 1  # refused, not sent: it does not use up a send
+                else:
+                    item.sends += 1
+                self._account(item, state, error, reached=result is not Outcome.NOT_SENT)
+                raise
+            else:
+                item.sends += 1
+                self._account(item, state, None, reached=True)
+            finally:
+                item.attempts += state.sent
+                if state.sent_at is not None and state.sent_at > now:
+                    item.last_sent_at = state.sent_at  # a retry inside the call went later
+                self.limiter.observe(
+                    epoch,
+                    throttled=state.rate_limited > 0,
+                    succeeded=not outcome.ambiguous and state.rate_limited == 0,
+                )
+            self.reconciler.claimed.add(batch.id)
+            return batch
+
+    async def _post(self, item: Item, state: CallState) -> Batch:
+        """POST the item in a task of its own, which a stop of the run may cancel."""
+        task: asyncio.Task[Batch] = asyncio.create_task(
+            post_creating(
+                self.client, item.path, body=item.body, state=state, template=item.template
+            )
+        )
+        self.stop.track(task, state)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not task.cancelled() or (current is not None and current.cancelling()):
+                raise  # the run itself is cancelled
+        # Cancelled by the stop between attempts: nothing reached the server.
+        item.unsent_attempts += state.sent
+        self.stop.check(item.scope)
+        raise RuntimeError("a send was cancelled although the run did not stop")
+
+    def _account(
+        self, item: Item, state: CallState, error: ProlificError | None, *, reached: bool
+    ) -> None:
+        """Count the send's unsent attempts and tell the run's stop how it ended.
+
+        Inside one send the client retries a POST only when the attempt provably did
+        not reach the server, so every attempt but a last one that reached it was unsent.
+        """
+        item.unsent_attempts += state.sent - 1 if reached and state.sent else state.sent
+        if reached:
+            self.stop.reached(error, item.scope)
+        elif error is not None:
+            self.stop.not_sent(error)
+
+    async def _read_created(self, batch_id: str, error: CreatedButUnreadableError) -> Batch:
+        """The batch a create made although its answer was unreadable: read it by id.
+
+        No listing is needed: the answer named the id. If the batch cannot be read
+        either, the item fails with the original error (the batch exists; nothing is
+        sent again, and the id stays claimed).
+        """
+        self.reconciler.claimed.add(batch_id)
+        try:
+            return await self.batches.get(batch_id)
+        except ProlificError:
+            raise error from None
+
+    def _wait_too_long(self, error: RateLimitError) -> bool:
+        """A 429 asking for longer than ``retry_after_cap``: fail, as a single call would."""
+        wait = parse_retry_after(error.headers)
+        return wait is not None and wait > self.client.retry_policy.retry_after_cap
+
+
+def _claimed_answer(item: Item, batch: Batch, url: str) -> ResponseValidationError:
+    """A 2xx naming a batch this run already holds: which batch the send made is unknown."""
+    return ResponseValidationError(
+        f"the server answered request {item.index} with batch {batch.id!r}, which this run "
+        "already holds for another request (or is a duplicate's source): the batch this "
+        "request made, if any, is unknown, so the workspace is listed to find it",
+        status_code=201,
+        method="POST",
+        url=url,
+        errors=[f"$.id: {batch.id!r} is already claimed"],
+    )
+
+
+def _not_made(item: Item, error: OutcomeUnknownError) -> APIConnectionError:
+    """The last send's fate was unknown, and the listing after it shows no batch."""
+    return APIConnectionError(
+        f"{error} The request was sent {item.sends} time(s), the connection failed each "
+        "time, and the workspace's listing after the last send shows no batch for it: "
+        "nothing was made. A re-run tries it again.",
+        method=error.method,
+        url=error.url,
+    )

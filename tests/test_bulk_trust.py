@@ -1,0 +1,157 @@
+"""Bulk reconciliation checks what it is told; the send cap follows the retry policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prolific_async import (
+    APIConnectionError,
+    Journal,
+    OutcomeUnknownError,
+    ProlificClient,
+    ReconciliationError,
+    RetryPolicy,
+)
+from prolific_async._listing import BatchListing
+from prolific_async.testing import FakeProlific
+
+from .test_bulk import (
+    CREATE,
+    FAST,
+    _no_retry_waits,
+    assert_exactly_once,
+    client,
+    collect,
+    creates,
+    fake,
+    posts,
+)
+
+__all__ = ["_no_retry_waits", "client", "fake"]  # the fixtures, shared with the bulk tests
+
+LISTINGS = "/api/v1/data-collection/batches"
+
+
+def listings(fake: FakeProlific) -> int:
+    return sum(1 for r in fake.requests if r.method == "GET" and r.path == LISTINGS)
+
+
+# -- listings --------------------------------------------------------------------------
+
+
+async def test_a_repeated_entry_is_one_candidate_not_two(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A listing that repeats the batch a dropped create made adopts it, once."""
+    fake.add_fault("POST", CREATE, "drop_after")
+    fake.add_fault("GET", LISTINGS, "repeat_listing", times=None)
+    results = await collect(client.batches.create_many(creates(1)))
+    assert_exactly_once(results, fake)
+    assert results[0].reconciled
+    assert posts(fake) == 1
+
+
+async def test_a_repeated_entry_is_not_given_to_two_requests(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """Two alike requests, one made and one not, end with two batches despite a repeat."""
+    fake.add_fault("POST", CREATE, "drop_after")
+    fake.add_fault("POST", CREATE, "drop_before")
+    fake.add_fault("GET", LISTINGS, "repeat_listing", times=None)
+    results = await collect(client.batches.create_many(creates(2, name="same"), concurrency=2))
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 2
+
+
+async def test_a_partial_listing_is_never_resent_on(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A listing that says it is partial is taken again, then the item asks for a human."""
+    fake.add_fault("POST", CREATE, "drop_after")
+    fake.add_fault("GET", LISTINGS, "incomplete_listing", times=None)
+    results = await collect(client.batches.create_many(creates(1)))
+    assert isinstance(results[0].error, ReconciliationError)
+    assert "incomplete" in str(results[0].error)
+    assert posts(fake) == 1
+    assert len(fake.batches) == 1
+    assert listings(fake) == 3
+
+
+async def test_a_listing_whole_the_second_time_is_used(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """One partial listing is waited out: the next, whole one finds the batch."""
+    fake.add_fault("POST", CREATE, "drop_after")
+    fake.add_fault("GET", LISTINGS, "incomplete_listing")
+    results = await collect(client.batches.create_many(creates(1)))
+    assert_exactly_once(results, fake)
+    assert results[0].reconciled
+    assert posts(fake) == 1
+    assert listings(fake) == 2
+
+
+@pytest.mark.parametrize(
+    ("meta", "link", "partial"),
+    [
+        ({"count": 0}, None, False),
+        ({"count": 1}, None, True),
+        (None, "https://api.example/batches?page=2", True),
+        ({"count": 0, "next": "https://api.example/batches?page=2"}, None, True),
+        ({"count": True}, None, False),
+        ({"next": None}, None, False),
+        (None, None, False),
+    ],
+)
+def test_a_listing_says_when_it_is_partial(
+    meta: dict[str, object] | None, link: str | None, partial: bool
+) -> None:
+    """meta.count above the results or a next link (top level or in meta) is partial."""
+    listing = BatchListing(results=[], meta=meta, next=link)
+    assert (listing.incomplete is not None) is partial
+
+
+async def test_a_created_answer_with_a_claimed_id_is_reconciled(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A 201 naming a batch the journal already holds is ambiguous: the real one is adopted."""
+    path = tmp_path / "run.db"
+    async with fake.client(retry=FAST) as client:
+        first = await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+        fake.add_fault("POST", CREATE, "claimed_id")
+        results = await collect(client.batches.create_many(creates(2), journal=Journal(path)))
+    assert results[0].resumed
+    assert results[0].batch == first[0].batch
+    assert results[1].reconciled
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 2
+
+
+# -- the send cap ------------------------------------------------------------------------
+
+GENEROUS = RetryPolicy(attempts=10, timeout=10.0, wait_initial=0.001, wait_max=0.01)
+
+
+async def test_the_send_cap_follows_the_retry_policy(fake: FakeProlific) -> None:
+    """Five cut sends do not fail an item whose retry policy allows ten attempts."""
+    fake.add_fault("POST", CREATE, "drop_before", times=5)
+    async with fake.client(retry=GENEROUS) as client:
+        results = await collect(client.batches.create_many(creates(1)))
+    assert_exactly_once(results, fake)
+    assert posts(fake) == 6
+
+
+async def test_the_last_ambiguous_send_is_reconciled_before_giving_up(fake: FakeProlific) -> None:
+    """An item cut before apply on every send is listed after the last: "not made", not unknown."""
+    fake.add_fault("POST", CREATE, "drop_before", times=None)
+    policy = RetryPolicy(attempts=3, timeout=10.0, wait_initial=0.001, wait_max=0.01)
+    async with fake.client(retry=policy) as client:
+        results = await collect(client.batches.create_many(creates(1)))
+    error = results[0].error
+    assert isinstance(error, APIConnectionError)
+    assert not isinstance(error, OutcomeUnknownError)
+    assert "nothing was made" in str(error)
+    assert posts(fake) == 3
+    assert listings(fake) == 3
+    assert not fake.batches
