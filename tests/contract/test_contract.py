@@ -367,7 +367,7 @@ def test_every_route_the_spec_lacks_has_a_stand_in_schema() -> None:
     assert not [known for known in KNOWN if known.kind != "route" and known.answers]
 
 
-def test_a_stand_in_schema_catches_a_wrong_answer() -> None:
+def test_a_stand_in_schema_catches_a_wrong_answer(spec: Mapping[str, Any]) -> None:
     """A route the spec lacks is checked: a wrong body or an unlisted status is a finding."""
     (sync,) = [k for k in KNOWN if (k.method, k.kind) == ("POST", "route") and "sync" in k.template]
     assert _stand_in_answer(sync, 202, {"sync_id": "s", "status": "queued"}) == []
