@@ -48,7 +48,10 @@ class ProlificClient(BaseClient):
         ssl_context: the TLS context for the session this client creates (for
             example one that trusts a test CA); the one way to change trust.
             Certificate verification itself cannot be switched off. Not allowed
-            together with ``session=``, which keeps its own settings.
+            together with ``session=``: a session you pass keeps its own TLS settings
+            (verification included), and so do the plain sessions of its storage
+            transfers (the system's trust). Without ``ssl_context`` the system's trust
+            applies, which OpenSSL's ``SSL_CERT_FILE``/``SSL_CERT_DIR`` can point elsewhere.
         allow_insecure_http: accept a plain ``http://`` base URL on another machine (the
             token then travels in the clear); also ``PROLIFIC_ALLOW_INSECURE_HTTP=1``.
             Loopback (the emulator) needs neither.
