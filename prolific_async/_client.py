@@ -52,11 +52,14 @@ class ProlificClient(BaseClient):
         allow_insecure_http: accept a plain ``http://`` base URL on another machine (the
             token then travels in the clear); also ``PROLIFIC_ALLOW_INSECURE_HTTP=1``.
             Loopback (the emulator) needs neither.
+        transfer_deadline: seconds one presigned transfer (a dataset upload, an export
+            download) may take in all, retries included; 900 (15 minutes) by default.
+            ``upload`` and ``download_export`` take a ``transfer_deadline=`` of their own.
 
     Raises:
         MissingTokenError: no token was given and ``PROLIFIC_TOKEN`` is unset.
-        ValueError: ``base_url`` is invalid or plain http off this machine, ``timeout``
-            or ``max_connections`` is invalid, or
+        ValueError: ``base_url`` is invalid or plain http off this machine, ``timeout``,
+            ``transfer_deadline`` or ``max_connections`` is invalid, or
             ``ssl_context`` does not verify certificates or comes with ``session=``.
     """
 
