@@ -93,6 +93,7 @@ class ProlificClient(BaseClient):
         batch_items: Sequence[Page] | None = None,
         auto_sync_enabled: bool | None = None,
         timeout: float = 900.0,  # noqa: ASYNC109 (each wait's deadline, not a cancel scope)
+        transfer_deadline: float | None = None,
     ) -> Batch:
         """Make a READY batch from a data file: dataset, upload, batch, setup, wait.
 
@@ -108,6 +109,8 @@ class ProlificClient(BaseClient):
             batch_items: a configurable layout for the batch.
             auto_sync_enabled: turn datapoints appended later into tasks automatically.
             timeout: seconds each wait (upload processing, setup) may take.
+            transfer_deadline: seconds sending the file may take, retries included
+                (``None``: the client's ``transfer_deadline``).
 
         Returns:
             The READY batch.
@@ -131,6 +134,7 @@ class ProlificClient(BaseClient):
             batch_items=batch_items,
             auto_sync_enabled=auto_sync_enabled,
             timeout=timeout,
+            transfer_deadline=transfer_deadline,
         )
         return await provision_batch(self, request)
 

@@ -8,14 +8,17 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from prolific_async import ProlificClient, errors
+from prolific_async import ProlificClient, TaskDetails, errors
 from prolific_async.models import BatchExport
+from prolific_async.models.provision import ProvisionRequest
 from prolific_async.testing import FakeProlific, FaultKind
 
 UPLOADS = "/_storage/uploads/*"
 EXPORTS = "/_storage/exports/*"
 #: Larger than loopback's socket buffers together: a body nobody reads blocks the write.
 UNREAD_BODY = b"text\n" + b"x" * (16 * 1024 * 1024)
+CSV = b"text\nI love it\nNot for me\n"
+DETAILS = TaskDetails(task_name="Rate", task_introduction="<p>Hi</p>", task_steps="<ol></ol>")
 
 
 async def _complete_export(fake: FakeProlific, client: ProlificClient) -> BatchExport:
@@ -82,9 +85,9 @@ async def test_a_call_deadline_overrides_the_clients(
     async with prolific_fake.client(transfer_deadline=60.0) as client:
         export = await _complete_export(prolific_fake, client)
         prolific_fake.add_fault("GET", EXPORTS, "trickle", delay=0.2)
-        with pytest.raises(errors.APITimeoutError, match=r"0\.5 s"):
+        with pytest.raises(errors.APITimeoutError, match=r"0\.3 s"):
             await client.batches.download_export(
-                export, tmp_path / "export.zip", transfer_deadline=0.5
+                export, tmp_path / "export.zip", transfer_deadline=0.3
             )
     assert _listing(tmp_path) == []
 
@@ -111,6 +114,58 @@ async def test_a_stalled_upload_cut_after_its_delay_is_retried(
     assert fault.fired == 1
     assert prolific_fake.datasets[dataset.id].total_datapoint_count == 1
     assert [r.method for r in prolific_fake.storage_requests] == ["PUT", "PUT"]
+
+
+async def test_one_stalled_upload_fails_its_own_provisioning_only(
+    prolific_fake: FakeProlific, testing_mode: None
+) -> None:
+    """provision_many: the stalled item fails at "upload dataset" in time, the other is READY."""
+    prolific_fake.add_fault("PUT", UPLOADS, "stall_upload")
+    requests = [
+        ProvisionRequest(
+            name=f"item {i}",
+            workspace_id="ws-1",
+            task_details=DETAILS,
+            dataset=CSV,
+            filename=f"d{i}.csv",
+        )
+        for i in range(2)
+    ]
+    async with prolific_fake.client(transfer_deadline=0.5) as client:
+        results = [result async for result in client.provision_many(requests)]
+    failed = [result for result in results if not result.ok]
+    assert len(results) == 2
+    assert len(failed) == 1
+    error = failed[0].error
+    assert error is not None
+    assert error.step == "upload dataset"
+    assert isinstance(error.__cause__, errors.APITimeoutError)
+    assert failed[0].dataset is not None  # what exists is reported
+
+
+async def test_provision_batch_takes_a_transfer_deadline(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """provision_batch(transfer_deadline=...) bounds its upload; ProvisionRequest checks it."""
+    prolific_fake.add_fault("PUT", UPLOADS, "stall_upload")
+    with pytest.raises(errors.ProvisionError) as caught:
+        await prolific_client.provision_batch(
+            name="p",
+            workspace_id="ws-1",
+            task_details=DETAILS,
+            dataset=CSV,
+            filename="d.csv",
+            transfer_deadline=0.3,
+        )
+    assert isinstance(caught.value.__cause__, errors.APITimeoutError)
+    with pytest.raises(ValueError, match="transfer_deadline"):
+        ProvisionRequest(
+            name="p",
+            workspace_id="ws-1",
+            task_details=DETAILS,
+            dataset=CSV,
+            transfer_deadline=0,
+        )
 
 
 async def test_the_default_deadline_is_fifteen_minutes_and_timeouts_stay() -> None:
