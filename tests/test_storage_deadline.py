@@ -219,3 +219,15 @@ def test_add_fault_checks_chunk_size(
     """chunk_size belongs to trickle alone and is a positive byte count."""
     with pytest.raises(ValueError, match=problem):
         prolific_fake.add_fault("GET", EXPORTS, kind, chunk_size=chunk_size)
+
+
+async def test_trickle_slows_an_api_answer_without_changing_it(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """A trickle fault on an API route sends the real JSON, a few bytes at a time."""
+    batch = prolific_fake.add_batch(name="Slowly")
+    path = f"/api/v1/data-collection/batches/{batch.id}"
+    fault = prolific_fake.add_fault("GET", path, "trickle", delay=0.0, chunk_size=7)
+    assert (await prolific_client.batches.get(batch.id)).name == "Slowly"
+    assert fault.fired == 1
+    assert prolific_fake.batches[batch.id].name == "Slowly"
