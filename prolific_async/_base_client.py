@@ -61,12 +61,17 @@ class BaseClient:
         session: aiohttp.ClientSession | None = None,
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
+        transfer_deadline: float = 900.0,
     ) -> None:
         token = token_from(token)
         self._redactor: Final = Redactor(token)
         base = base_url_from(base_url, allow_insecure_http=allow_insecure_http)
         if not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if isinstance(transfer_deadline, bool) or not transfer_deadline > 0:
+            raise ValueError(
+                f"transfer_deadline must be a positive number of seconds, got {transfer_deadline!r}"
+            )
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ValueError(f"max_connections must be an integer >= 1, got {max_connections!r}")
         self._headers: Final = {
@@ -76,6 +81,7 @@ class BaseClient:
         }
         self._base_url: Final = base
         self._retry_policy: Final = retry
+        self._transfer_deadline: Final = float(transfer_deadline)
         self._rate_gate: Final = RateGate()
         self._middleware: Final = RetryMiddleware(retry, self._rate_gate)
         # `connect` covers DNS, waiting for a pooled connection and the handshake.
@@ -122,6 +128,11 @@ class BaseClient:
     def transfer_timeout(self) -> aiohttp.ClientTimeout:
         """The per-attempt connect and read timeouts, for transfers outside the API."""
         return self._timeout
+
+    @property
+    def transfer_deadline(self) -> float:
+        """Seconds one presigned transfer may take in all, retries included."""
+        return self._transfer_deadline
 
     @property
     def is_closed(self) -> bool:

@@ -55,11 +55,14 @@ class ProlificClient(BaseClient):
         allow_insecure_http: accept a plain ``http://`` base URL on another machine (the
             token then travels in the clear); also ``PROLIFIC_ALLOW_INSECURE_HTTP=1``.
             Loopback (the emulator) needs neither.
+        transfer_deadline: seconds one presigned transfer (a dataset upload, an export
+            download) may take in all, retries included; 900 (15 minutes) by default.
+            ``upload`` and ``download_export`` take a ``transfer_deadline=`` of their own.
 
     Raises:
         MissingTokenError: no token was given and ``PROLIFIC_TOKEN`` is unset.
-        ValueError: ``base_url`` is invalid or plain http off this machine, ``timeout``
-            or ``max_connections`` is invalid, or
+        ValueError: ``base_url`` is invalid or plain http off this machine, ``timeout``,
+            ``transfer_deadline`` or ``max_connections`` is invalid, or
             ``ssl_context`` does not verify certificates or comes with ``session=``.
     """
 
@@ -93,6 +96,7 @@ class ProlificClient(BaseClient):
         batch_items: Sequence[Page] | None = None,
         auto_sync_enabled: bool | None = None,
         timeout: float = 900.0,  # noqa: ASYNC109 (each wait's deadline, not a cancel scope)
+        transfer_deadline: float | None = None,
     ) -> Batch:
         """Make a READY batch from a data file: dataset, upload, batch, setup, wait.
 
@@ -108,6 +112,8 @@ class ProlificClient(BaseClient):
             batch_items: a configurable layout for the batch.
             auto_sync_enabled: turn datapoints appended later into tasks automatically.
             timeout: seconds each wait (upload processing, setup) may take.
+            transfer_deadline: seconds sending the file may take, retries included
+                (``None``: the client's ``transfer_deadline``).
 
         Returns:
             The READY batch.
@@ -131,6 +137,7 @@ class ProlificClient(BaseClient):
             batch_items=batch_items,
             auto_sync_enabled=auto_sync_enabled,
             timeout=timeout,
+            transfer_deadline=transfer_deadline,
         )
         return await provision_batch(self, request)
 

@@ -62,7 +62,11 @@ async def _make_dataset(client: ProlificClient, request: ProvisionRequest) -> Da
         raise ProvisionError.at("create dataset", error) from error
     try:
         await client.datasets.upload(
-            dataset.id, request.dataset, filename=request.filename, timeout=request.timeout
+            dataset.id,
+            request.dataset,
+            filename=request.filename,
+            timeout=request.timeout,
+            transfer_deadline=request.transfer_deadline,
         )
     except (ProlificError, OSError, ValueError) as error:
         raise ProvisionError.at("upload dataset", error, dataset=dataset) from error

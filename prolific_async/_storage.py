@@ -8,7 +8,12 @@ host (S3 on the real service). So these requests:
   each attempt sending the whole body again from the start, when
   :func:`prolific_async._outcome.retry_transfer` says the failure may pass (a transfer is
   idempotent: a certificate or URL error is not retried, a dropped connection is);
-* show URLs without their query string in errors, so no signature ends up in a log.
+* show URLs without their query string in errors, so no signature ends up in a log;
+* end within an overall deadline per transfer, every attempt and wait included
+  (``transfer_deadline``: the client's, 15 minutes by default, or the call's). The
+  per-attempt timeouts cannot bound a transfer on their own: no timeout covers a socket
+  write, so a host that stops reading an upload's body would block it forever, and a
+  download trickled a byte at a time never trips a read timeout.
 
 With a caller's own ``session=`` (whose default headers might hold a token), transfers go
 through a short-lived plain session instead, so nothing of the caller's reaches storage.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 import os
 import secrets
 from collections.abc import Awaitable, Callable
@@ -34,7 +40,7 @@ from ._testing import testing_enabled
 from ._version import __version__
 from .errors import APIConnectionError, APIStatusError, APITimeoutError
 
-__all__ = ["download_to_file", "redact", "send_body"]
+__all__ = ["download_to_file", "redact", "require_transfer_deadline", "send_body"]
 
 T = TypeVar("T")
 
@@ -42,6 +48,19 @@ T = TypeVar("T")
 STORAGE_HEADERS: Final = {"User-Agent": f"prolific_async/{__version__}"}
 #: Bytes read from the network and written to disk at a time.
 CHUNK_SIZE: Final = 1 << 20
+
+
+def require_transfer_deadline(value: float | None) -> float | None:
+    """Check a per-call ``transfer_deadline``: ``None`` (the client's) or seconds > 0.
+
+    Raises:
+        ValueError: it is not a positive number of seconds.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"transfer_deadline must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def redact(url: str) -> str:
@@ -72,6 +91,37 @@ def _connection_error(exc: BaseException, method: str, url: str) -> APIConnectio
     return cls(f"{method} {url}: storage transfer failed ({detail})", method=method, url=url)
 
 
+async def _within_deadline(
+    client: BaseClient,
+    deadline: float | None,
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    method: str,
+    url: str,
+) -> T:
+    """Run the attempts of one transfer, all of them within its overall deadline.
+
+    Raises:
+        APITimeoutError: the deadline passed first (the transfer was cancelled).
+    """
+    seconds = client.transfer_deadline if deadline is None else deadline
+    try:
+        async with asyncio.timeout(None if math.isinf(seconds) else seconds):
+            return await _with_retries(client, attempt)
+    except TimeoutError as exc:
+        if isinstance(exc, APITimeoutError):  # an attempt's own timeout, on its last try
+            raise
+        raise APITimeoutError(
+            f"{method} {url}: the {what} did not finish within its deadline of "
+            f"{seconds:g} s (transfer_deadline); the storage host stopped reading or "
+            "sent too slowly. A large file on a slow link may need a larger "
+            "transfer_deadline=",
+            method=method,
+            url=url,
+        ) from exc
+
+
 async def _status_error(response: aiohttp.ClientResponse, method: str, url: str) -> APIStatusError:
     raw = await response.content.read(64 * 1024)
     return make_status_error(
@@ -91,11 +141,22 @@ async def send_body(
     method: str,
     body: bytes | Path,
     content_type: str,
+    deadline: float | None = None,
 ) -> None:
     """Send a file (read again from disk for each attempt) or bytes to a presigned URL.
 
+    Args:
+        client: the client whose session, retry policy and timeouts apply.
+        url: the presigned URL.
+        method: ``PUT`` (or the method the URL was signed for).
+        body: the bytes, or a file to stream from disk.
+        content_type: the ``Content-Type`` the URL was signed for.
+        deadline: seconds the whole transfer may take, retries included; ``None``
+            for the client's ``transfer_deadline``.
+
     Raises:
         APIStatusError: the storage host refused it (403: the URL expired).
+        APITimeoutError: the deadline passed before the storage host answered.
         APIConnectionError: the transfer failed on every attempt.
     """
     shown = redact(url)
@@ -130,7 +191,7 @@ async def send_body(
                 handle.close()
 
     async with client.storage_session() as session:
-        await _with_retries(client, attempt)
+        await _within_deadline(client, deadline, attempt, what="upload", method=method, url=shown)
 
 
 def _target(destination: Path, url: str) -> Path:
@@ -140,14 +201,25 @@ def _target(destination: Path, url: str) -> Path:
     return destination
 
 
-async def download_to_file(client: BaseClient, url: str, destination: Path) -> Path:
+async def download_to_file(
+    client: BaseClient, url: str, destination: Path, *, deadline: float | None = None
+) -> Path:
     """Stream a presigned URL's body into ``destination``; return the file's path.
 
     The body goes to a hidden temporary file next to the target, renamed over it only
-    once complete: on any error, or a cancellation, no partial file is left behind.
+    once complete: on any error, a cancellation or the deadline passing, no partial file
+    is left behind.
+
+    Args:
+        client: the client whose session, retry policy and timeouts apply.
+        url: the presigned URL.
+        destination: the file to write, or a directory to write the URL's name into.
+        deadline: seconds the whole transfer may take, retries included; ``None``
+            for the client's ``transfer_deadline``.
 
     Raises:
         APIStatusError: the storage host refused it (403: the URL expired).
+        APITimeoutError: the deadline passed before the whole body arrived.
         APIConnectionError: the transfer failed on every attempt.
     """
     shown = redact(url)
@@ -183,4 +255,6 @@ async def download_to_file(client: BaseClient, url: str, destination: Path) -> P
         return target
 
     async with client.storage_session() as session:
-        return await _with_retries(client, attempt)
+        return await _within_deadline(
+            client, deadline, attempt, what="download", method="GET", url=shown
+        )

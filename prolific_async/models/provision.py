@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen, validators
 
@@ -22,6 +22,14 @@ __all__ = [
 ]
 
 _non_empty = validators.and_(validators.instance_of(str), validators.min_len(1))
+
+
+def _positive_seconds(instance: object, attribute: Any, value: float | None) -> None:
+    """``None`` or a number of seconds above 0 (never a bool)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
 
 
 @frozen(kw_only=True)
@@ -59,6 +67,8 @@ class ProvisionRequest:
     """Turn datapoints appended later into tasks automatically (server default: off)."""
     timeout: float = 900.0
     """Seconds each wait (upload processing, setup) may take."""
+    transfer_deadline: float | None = field(default=None, validator=_positive_seconds)
+    """Seconds sending the file may take, retries included (``None``: the client's)."""
 
     def batch_request(self, dataset_id: str, *, key: str | None = None) -> CreateBatchRequest:
         """The create of this pipeline's batch on ``dataset_id``: its fields, written once."""

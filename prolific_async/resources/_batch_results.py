@@ -31,7 +31,7 @@ from .._polling import (
     require_wait_settings,
 )
 from .._resource import Resource, path_id
-from .._storage import download_to_file
+from .._storage import download_to_file, require_transfer_deadline
 from ..errors import ExportFailedError
 from ..models.exports import BatchExport, BatchReport, ExportStatus
 from ..models.responses import TaskResponse
@@ -219,7 +219,11 @@ class BatchResultsMixin(Resource):
         )
 
     async def download_export(
-        self, export: BatchExport | str, destination: str | os.PathLike[str]
+        self,
+        export: BatchExport | str,
+        destination: str | os.PathLike[str],
+        *,
+        transfer_deadline: float | None = None,
     ) -> Path:
         """Stream a complete export's ZIP (or any presigned URL) to a file.
 
@@ -232,6 +236,8 @@ class BatchResultsMixin(Resource):
             export: a complete :class:`BatchExport`, or the URL itself.
             destination: the file to write (replaced if it exists), or an existing
                 directory to write the URL's file name into.
+            transfer_deadline: seconds the download may take in all, retries included
+                (``None``: the client's ``transfer_deadline``, 15 minutes by default).
 
         Returns:
             The path of the written file.
@@ -240,8 +246,11 @@ class BatchResultsMixin(Resource):
             ValueError: the export is not complete (it has no URL yet).
             PermissionDeniedError: the storage host refused it (the URL expired:
                 :meth:`get_export` gives a fresh one).
+            APITimeoutError: the download took longer than ``transfer_deadline``
+                (no partial file is left).
             APIConnectionError: the transfer failed on every attempt.
         """
+        transfer_deadline = require_transfer_deadline(transfer_deadline)
         if isinstance(export, BatchExport):
             if export.url is None:
                 raise ValueError(
@@ -253,4 +262,6 @@ class BatchResultsMixin(Resource):
             url = export
         else:
             raise TypeError(f"export must be a BatchExport or a URL, got {export!r}")
-        return await download_to_file(self._client, url, Path(destination))
+        return await download_to_file(
+            self._client, url, Path(destination), deadline=transfer_deadline
+        )

@@ -19,7 +19,7 @@ from .._polling import (
     require_wait_settings,
 )
 from .._resource import Resource, StatusBody, path_id, require_str
-from .._storage import send_body
+from .._storage import require_transfer_deadline, send_body
 from ..errors import DatasetProcessingError, DatasetSchemaPendingError
 from ..models.datasets import (
     Dataset,
@@ -181,6 +181,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
         timeout: float = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 (the whole wait's deadline)
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
+        transfer_deadline: float | None = None,
     ) -> DatasetUpload:
         """Upload a file to a dataset and wait until its data is usable.
 
@@ -208,6 +209,9 @@ class DatasetsResource(DatasetChangesMixin, Resource):
             poll_interval: seconds before the first poll again; each wait is 1.5 times
                 the one before, up to ``max_poll_interval``.
             max_poll_interval: the longest wait between polls.
+            transfer_deadline: seconds sending the file may take in all, retries
+                included (``None``: the client's ``transfer_deadline``, 15 minutes by
+                default); the wait for processing is ``timeout``'s.
 
         Returns:
             The outcome: ``READY`` (V3), or the finished import job (V4), whose
@@ -220,9 +224,11 @@ class DatasetsResource(DatasetChangesMixin, Resource):
             DatasetSchemaPendingError: the V4 import waits for the dataset to get a schema.
             WaitTimeoutError: processing did not finish within ``timeout``.
             APIStatusError: the storage host refused the file (403: the URL expired).
+            APITimeoutError: sending the file took longer than ``transfer_deadline``.
         """
         path_id(dataset_id, "dataset_id")
         settings = require_wait_settings(timeout, poll_interval, max_poll_interval)
+        transfer_deadline = require_transfer_deadline(transfer_deadline)
         body: bytes | Path
         if isinstance(file, str | os.PathLike):
             body = Path(file)
@@ -250,6 +256,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
             method=target.http_method or "PUT",
             body=body,
             content_type=_upload_content_type(target, filename, content_type),
+            deadline=transfer_deadline,
         )
         if target.import_id is not None:
             job = await self._wait_for_import(dataset_id, target.import_id, settings)

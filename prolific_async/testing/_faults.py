@@ -17,6 +17,14 @@ Three more are applied, then answered with a well-formed 2xx that misleads
 that trusts every answer turns into a duplicate or an orphaned batch.
 
 ``delay`` waits, then serves the request normally.
+
+Two more misbehave at the speed of the socket, the way a broken storage host or proxy
+does, to test a client's overall deadlines (no per-read timeout catches them):
+``trickle`` serves the request (applied), then sends the answer ``chunk_size`` bytes
+(default 1) every ``delay`` seconds (default 0.2); ``stall_upload`` is picked before the
+request's body is read, and never reads it: for ``delay`` seconds (default: until the
+fake stops), then it cuts the connection, not applied. Against an upload larger than
+the socket buffers (a few MiB on loopback) the client's write blocks.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from __future__ import annotations
 import enum
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from fnmatch import fnmatchcase
 from typing import Any, Final
 
@@ -68,6 +76,12 @@ class FaultKind(enum.StrEnum):
     """Applied, then answered with the id of the batch the previous create or duplicate
     answered with (another batch's), so the batch it made is orphaned; unchanged if no
     create or duplicate was answered before."""
+    TRICKLE = "trickle"
+    """Applied, then the answer is sent ``chunk_size`` bytes (default 1) every ``delay``
+    seconds (default 0.2): each read arrives in time, the whole answer barely ever."""
+    STALL_UPLOAD = "stall_upload"
+    """The request's body is never read: the connection is held ``delay`` seconds
+    (default: until the fake stops), then cut; not applied."""
 
 
 BEFORE_KINDS: Final = frozenset(
@@ -80,6 +94,11 @@ AFTER_KINDS: Final = frozenset(
 REWRITE_KINDS: Final = frozenset(
     {FaultKind.REPEAT_LISTING, FaultKind.INCOMPLETE_LISTING, FaultKind.CLAIMED_ID}
 )
+#: Kinds picked before the request's body is read (they never read it).
+BODY_KINDS: Final = frozenset({FaultKind.STALL_UPLOAD})
+#: A ``trickle`` fault's defaults: bytes per write, and seconds between writes.
+TRICKLE_CHUNK_SIZE: Final = 1
+TRICKLE_INTERVAL: Final = 0.2
 #: Kinds that answer with a canned response, and the status each uses by default.
 DEFAULT_STATUS: Final = {
     FaultKind.STATUS: 503,
@@ -114,7 +133,10 @@ class Fault:
     body: Any = None
     """The canned answer's body: ``str``/``bytes`` as is, anything else as JSON."""
     delay: float | None = None
-    """Seconds waited before acting; for ``stall_after``, how long the response is held."""
+    """Seconds waited before acting; for ``stall_after`` and ``stall_upload``, how long
+    the connection is held; for ``trickle``, the pause between writes."""
+    chunk_size: int | None = None
+    """For ``trickle``: the bytes sent per write (default 1)."""
     fired: int = 0
     """How many requests it has hit so far."""
 
@@ -139,6 +161,7 @@ def make_fault(
     headers: Mapping[str, str] | None,
     body: Any,
     delay: float | None,
+    chunk_size: int | None = None,
 ) -> Fault:
     """Check the arguments of :meth:`FakeProlific.add_fault` and build the fault.
 
@@ -164,6 +187,11 @@ def make_fault(
         raise ValueError(f"delay must be >= 0 seconds, got {delay!r}")
     if kind is FaultKind.DELAY and not delay:
         raise ValueError("a 'delay' fault needs delay=<seconds>")
+    if chunk_size is not None:
+        if kind is not FaultKind.TRICKLE:
+            raise ValueError(f"only a 'trickle' fault takes chunk_size, not {kind.value!r}")
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
     return Fault(
         method="*" if method == "*" else method.upper(),
         path=path,
@@ -174,6 +202,7 @@ def make_fault(
         headers=dict(headers or {}),
         body=body,
         delay=delay,
+        chunk_size=chunk_size,
     )
 
 
@@ -196,15 +225,19 @@ class FaultSchedule:
             if isinstance(created, dict) and isinstance(created.get("id"), str):
                 self.last_created_id = created["id"]
 
-    def pick(self, method: str, path: str) -> Fault | None:
+    def pick(self, method: str, path: str, *, before_body: bool = False) -> Fault | None:
         """Return the first live fault that matches and fires, counting it as fired.
 
-        A fault whose probability draw fails lets the next matching one have its turn.
-        Draws happen only for probabilities strictly between 0 and 1, so certain faults
-        never shift the random sequence a replay depends on.
+        ``before_body`` picks among the kinds that act before the body is read
+        (:data:`BODY_KINDS`), and the other call among the rest. A fault whose
+        probability draw fails lets the next matching one have its turn. Draws happen
+        only for probabilities strictly between 0 and 1, so certain faults never shift
+        the random sequence a replay depends on.
         """
         for fault in self.faults:
             if fault.exhausted or fault.probability <= 0.0 or not fault.matches(method, path):
+                continue
+            if (fault.kind in BODY_KINDS) != before_body:
                 continue
             if fault.probability < 1.0 and self._rng.random() >= fault.probability:
                 continue
@@ -312,3 +345,36 @@ def rewrite_answer(
         data["meta"] = {**(data.get("meta") or {}), "count": max(whole, len(results) + 1)}
         data["next"] = str(request.url.update_query(page="2"))
     return web.json_response(data, status=response.status)
+
+
+async def send_trickled(
+    request: web.Request,
+    response: web.StreamResponse,
+    fault: Fault,
+    pause: Callable[[float], Awaitable[bool]],
+) -> web.StreamResponse:
+    """Send ``response`` (with its true length) ``chunk_size`` bytes per ``delay`` seconds.
+
+    ``pause`` waits between writes and says whether the fake is stopping (the connection
+    is then cut). A client that goes away ends the trickle at its next write.
+    """
+    body = response.body if isinstance(response, web.Response) else None
+    body = body if isinstance(body, bytes) else b""
+    size = fault.chunk_size or TRICKLE_CHUNK_SIZE
+    interval = TRICKLE_INTERVAL if fault.delay is None else fault.delay
+    headers = CIMultiDict(response.headers)
+    for name in ("Content-Length", "Transfer-Encoding", "Content-Encoding"):
+        headers.popall(name, None)
+    slow = web.StreamResponse(status=response.status, reason=response.reason, headers=headers)
+    slow.content_length = len(body)
+    try:
+        await slow.prepare(request)
+        for start in range(0, len(body), size):
+            if start and await pause(interval):
+                cut_connection(request)
+                return slow
+            await slow.write(body[start : start + size])
+        await slow.write_eof()
+    except ConnectionError:  # the client gave up (its deadline): nothing more to send
+        pass
+    return slow

@@ -35,11 +35,13 @@ from ._faults import (
     AFTER_KINDS,
     BEFORE_KINDS,
     REWRITE_KINDS,
+    Fault,
     FaultKind,
     FaultSchedule,
     canned_response,
     cut_connection,
     rewrite_answer,
+    send_trickled,
     send_truncated,
 )
 from ._storage import STORAGE_PREFIX
@@ -170,7 +172,9 @@ class RequestPipeline:
     async def _handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         storage = request.path.startswith(STORAGE_PREFIX)
         limit = self.max_upload_size if storage else API_MAX_BODY
-        raw = await self._read(request, limit)
+        # A stall_upload fault acts before the body is read: it never reads it.
+        unread = self.faults.pick(request.method, request.path, before_body=True)
+        raw = b"" if unread is not None else await self._read(request, limit)
         log = self.storage_requests if storage else self.requests
         recorded = RecordedRequest(
             method=request.method,
@@ -182,10 +186,10 @@ class RequestPipeline:
         log.append(recorded)
         self.stats.arrived(request.method, self._route_name(request))
         try:
-            if raw is None:
-                response: web.StreamResponse = error_response(
-                    413, f"The request body is larger than {limit} bytes."
-                )
+            if unread is not None:
+                response: web.StreamResponse = await self._hold_unread(request, unread)
+            elif raw is None:
+                response = error_response(413, f"The request body is larger than {limit} bytes.")
             elif storage:
                 response = await self._serve(request, handler, storage=True)
             else:
@@ -218,7 +222,8 @@ class RequestPipeline:
             response = await self._dispatch(request, handler, storage=storage)
             self.faults.saw(request.method, response)
             return response
-        if fault.kind is not FaultKind.STALL_AFTER and await self._pause(fault.delay):
+        paced = fault.kind in (FaultKind.STALL_AFTER, FaultKind.TRICKLE)  # delay: their pace
+        if not paced and await self._pause(fault.delay):
             return cut_connection(request)
         if fault.kind in BEFORE_KINDS:
             if fault.kind is FaultKind.DROP_BEFORE:
@@ -227,6 +232,8 @@ class RequestPipeline:
         response = await self._dispatch(request, handler, storage=storage)
         if fault.kind in REWRITE_KINDS:
             return rewrite_answer(fault, request, response, self.faults)
+        if fault.kind is FaultKind.TRICKLE:
+            return await send_trickled(request, response, fault, self._pause)
         if fault.kind not in AFTER_KINDS:  # delay: served normally after the wait
             return response
         if fault.kind is FaultKind.DROP_AFTER:
@@ -239,6 +246,11 @@ class RequestPipeline:
         if await self._pause(fault.delay, until_stop=fault.delay is None):
             return cut_connection(request)
         return response
+
+    async def _hold_unread(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        """Hold the connection without reading the body (``stall_upload``), then cut it."""
+        await self._pause(fault.delay, until_stop=fault.delay is None)
+        return cut_connection(request)
 
     async def _dispatch(
         self, request: web.Request, handler: Handler, *, storage: bool

@@ -303,6 +303,7 @@ class FakeProlific(StagingMixin):
         headers: Mapping[str, str] | None = None,
         body: Any = None,
         delay: float | None = None,
+        chunk_size: int | None = None,
     ) -> Fault:
         """Script a fault for the next ``times`` requests matching ``method`` and ``path``.
 
@@ -319,7 +320,9 @@ class FakeProlific(StagingMixin):
             body: its body: ``str``/``bytes`` sent as is, anything else as JSON
                 (default: Prolific's error body, the HTML page, or ``OK``).
             delay: seconds to wait before acting (required for ``delay``); for
-                ``stall_after``, how long the response is held (``None``: until stop).
+                ``stall_after``/``stall_upload``, how long the connection is held
+                (``None``: until stop); for ``trickle``, the pause between writes.
+            chunk_size: for ``trickle``, the bytes sent per write (default 1).
 
         Returns:
             The fault; its ``fired`` counts the requests it hit.
@@ -337,6 +340,7 @@ class FakeProlific(StagingMixin):
             headers=headers,
             body=body,
             delay=delay,
+            chunk_size=chunk_size,
         )
         self._faults.faults.append(fault)
         return fault
