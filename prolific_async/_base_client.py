@@ -153,7 +153,7 @@ class BaseClient:
             return
         proxy = self._lifecycle.proxy
         async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=self._ssl), proxy=proxy.url, proxy_auth=proxy.auth
+            connector=aiohttp.TCPConnector(ssl=self._ssl), proxy=proxy.url
         ) as plain:
             yield plain
 

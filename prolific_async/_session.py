@@ -34,19 +34,14 @@ __all__ = ["Proxy", "SessionLifecycle", "SessionState", "is_loopback", "proxy_fo
 
 
 class Proxy:
-    """Where a session made here sends its requests: a proxy URL (and its credentials)."""
+    """Where a session made here sends its requests: a proxy URL, or ``None`` (direct)."""
 
     def __init__(self, url: URL | None = None) -> None:
-        self.auth: Final = (
-            aiohttp.BasicAuth(url.user or "", url.password or "")
-            if url is not None and url.user
-            else None
-        )
-        # The credentials travel as proxy_auth, not in a URL that could reach a message.
-        self.url: Final = url.with_user(None) if url is not None else None
+        self.url: Final = url
 
     def __repr__(self) -> str:
-        return f"<Proxy {self.url}>"
+        # Credentials in a proxy URL stay out of reprs and messages.
+        return f"<Proxy {self.url.with_user(None) if self.url is not None else None}>"
 
 
 def is_loopback(host: str | None) -> bool:
@@ -157,7 +152,6 @@ class SessionLifecycle:
                 timeout=self._timeout,
                 json_serialize=json.dumps,
                 proxy=self.proxy.url,
-                proxy_auth=self.proxy.auth,
             )
         elif self.session.closed:
             raise ClientClosedError("The aiohttp session given as session= has been closed.")
