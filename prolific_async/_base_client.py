@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import ssl
 import warnings
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import aiohttp
@@ -26,11 +26,13 @@ from yarl import URL
 
 from ._body import APIResponse, body_arguments, decode_json, structure_response
 from ._call import CallState, current_call
-from ._config import DEFAULT_BASE_URL, USER_AGENT, base_url_from, ssl_from, token_from
+from ._config import DEFAULT_BASE_URL, at_least_one, base_url_from, seconds, ssl_from, token_from
 from ._deprecation import DeprecationNotices
+from ._headers import request_headers
+from ._logging import configure_from_environment, register_secret
 from ._redact import Redactor
 from ._retry import RateGate, RetryMiddleware, RetryPolicy
-from ._session import SessionLifecycle
+from ._session import SessionLifecycle, proxy_for
 from ._status_errors import closed_error, connection_error, deadline_error, make_status_error
 from .errors import ProlificError
 
@@ -62,26 +64,27 @@ class BaseClient:
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
         transfer_deadline: float = 900.0,
+        default_headers: Mapping[str, str] | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         token = token_from(token)
         self._redactor: Final = Redactor(token)
+        register_secret(token)
+        configure_from_environment()
         base = base_url_from(base_url, allow_insecure_http=allow_insecure_http)
-        if not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if isinstance(transfer_deadline, bool) or not transfer_deadline > 0:
+        seconds("timeout", timeout)
+        at_least_one("max_connections", max_connections)
+        if session is not None and (trace_configs or proxy is not None):
             raise ValueError(
-                f"transfer_deadline must be a positive number of seconds, got {transfer_deadline!r}"
+                "trace_configs= and proxy= configure the session the client makes: "
+                "set them on the aiohttp session you pass as session= instead"
             )
-        if not isinstance(max_connections, int) or max_connections < 1:
-            raise ValueError(f"max_connections must be an integer >= 1, got {max_connections!r}")
-        self._headers: Final = {
-            "Authorization": f"Token {token}",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
+        self._headers: Final = request_headers(token, default_headers)
         self._base_url: Final = base
         self._retry_policy: Final = retry
-        self._transfer_deadline: Final = float(transfer_deadline)
+        self._transfer_deadline: Final = seconds("transfer_deadline", transfer_deadline)
         self._rate_gate: Final = RateGate()
         self._middleware: Final = RetryMiddleware(retry, self._rate_gate)
         # `connect` covers DNS, waiting for a pooled connection and the handshake.
@@ -94,6 +97,8 @@ class BaseClient:
             ssl=self._ssl,
             middleware=self._middleware,
             timeout=self._timeout,
+            proxy=proxy_for(base, proxy=proxy, trust_env=trust_env),
+            trace_configs=trace_configs,
         )
         self._owns_session: Final = self._lifecycle.owned
         self._deprecations: Final = DeprecationNotices()
@@ -151,7 +156,10 @@ class BaseClient:
         if self._owns_session:
             yield session
             return
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl)) as plain:
+        proxy = self._lifecycle.proxy
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=self._ssl), proxy=proxy.url
+        ) as plain:
             yield plain
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ._fanout import fan_out
 from ._journal import ItemKey, Journal, JournalEntry, fingerprint, is_final_failure
 from ._limiter import Limiter
 from ._listing import fetch_listing
+from ._logging import logger
 from ._paths import DUPLICATE_TEMPLATE
 from ._reconcile import MatchKey, Reconciler
 from ._resource import expand
@@ -185,6 +186,17 @@ class _Run:
         if entry is None or self.journal is None:
             return None
         batch = self.journal.batch_of(item.key, entry)
+        logger.info(
+            "request %d (journal item %r) resumed from journal %s: %s",
+            item.index,
+            item.key,
+            self.journal.path,
+            f"made {batch.id}"
+            if batch is not None
+            else "failed before"
+            if entry.error is not None
+            else "unfinished, checked again",
+        )
         if batch is not None:
             return BulkResult(
                 index=item.index,

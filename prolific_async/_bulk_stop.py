@@ -24,6 +24,7 @@ import asyncio
 from typing import Any, Final
 
 from ._call import CallState
+from ._logging import logger
 from .errors import AuthenticationError, PermissionDeniedError, ProlificError, RunStoppedError
 from .models.bulk import BulkRequest, CreateBatchRequest
 
@@ -69,6 +70,7 @@ class RunStop:
         task.add_done_callback(self._sends.pop)
 
     def _stop(self, reason: str, cause: ProlificError) -> None:
+        logger.info("the run stopped sending %s", reason)
         self._run = (reason, cause)
         for task, state in list(self._sends.items()):
             # Between attempts, or connecting: no byte of this POST reached the server.
@@ -107,3 +109,4 @@ class RunStop:
             self._stop(f"because the server refused the token ({error})", error)
         elif isinstance(error, PermissionDeniedError) and scope not in self._scopes:
             self._scopes[scope] = (f"to {scope} because the server refused it ({error})", error)
+            logger.info("the run stopped sending %s", self._scopes[scope][0])

@@ -58,12 +58,31 @@ class ProlificClient(BaseClient):
         transfer_deadline: seconds one presigned transfer (a dataset upload, an export
             download) may take in all, retries included; 900 (15 minutes) by default.
             ``upload`` and ``download_export`` take a ``transfer_deadline=`` of their own.
+        default_headers: headers sent with every API request, under the client's own
+            (``Accept``, ``User-Agent`` and ``Content-Type`` stay ours). They cannot set
+            ``Authorization``: the token is ``token=``.
+        trace_configs: ``aiohttp.TraceConfig`` objects added after the client's own to
+            the session it creates. aiohttp fires ``on_request_start``/``end`` once per
+            call, not per retry: the per-attempt signal is the DEBUG line of the
+            ``prolific_async`` logger. Not allowed together with ``session=``.
+        proxy: an ``http://`` or ``https://`` proxy URL (credentials in it are sent as
+            proxy authorization) for the API and storage transfers; overrides the
+            environment. Not allowed together with ``session=``.
+        trust_env: read the proxy from ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``
+            (honouring ``NO_PROXY``) when ``proxy`` is not given; a loopback base URL
+            (the emulator) is always reached directly. ``~/.netrc`` is never read.
+
+    Logging goes to the ``prolific_async`` logger (no handler installed);
+    ``PROLIFIC_LOG=info|debug`` or ``PROLIFIC_DEBUG=1`` sends it to stderr. The token
+    never appears in a log line.
 
     Raises:
         MissingTokenError: no token was given and ``PROLIFIC_TOKEN`` is unset.
         ValueError: ``base_url`` is invalid or plain http off this machine, ``timeout``,
             ``transfer_deadline`` or ``max_connections`` is invalid, or
-            ``ssl_context`` does not verify certificates or comes with ``session=``.
+            ``ssl_context`` does not verify certificates or comes with ``session=``,
+            ``default_headers`` sets ``Authorization``, ``proxy`` is not an http(s) URL,
+            or ``trace_configs``/``proxy`` come with ``session=``.
     """
 
     @cached_property

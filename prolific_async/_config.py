@@ -15,8 +15,10 @@ from .errors import MissingTokenError
 __all__ = [
     "DEFAULT_BASE_URL",
     "USER_AGENT",
+    "at_least_one",
     "base_url_from",
     "is_loopback",
+    "seconds",
     "shorten",
     "ssl_from",
     "token_from",
@@ -102,3 +104,21 @@ def ssl_from(ssl_context: ssl.SSLContext | None, session: Any) -> ssl.SSLContext
             "load_verify_locations instead of switching verification off"
         )
     return ssl_context
+
+
+def seconds(name: str, value: object) -> float:
+    """A positive, finite number of seconds (a bool is not a number here)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value < float("inf")
+    ):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def at_least_one(name: str, value: object) -> int:
+    """An integer >= 1 (a bool is not an integer here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value

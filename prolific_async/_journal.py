@@ -37,6 +37,7 @@ from ._journal_records import (
 )
 from ._journal_store import Reader, connect_for_writing
 from ._journal_writer import Writer
+from ._logging import logger
 from ._outcome import Outcome, error_outcome
 from .errors import (
     APIStatusError,
@@ -110,6 +111,7 @@ class Journal:
             raise JournalError(f"{self._path} is already in use by a running bulk call")
         operation = stored_operation(operation)
         lock = RunLock.acquire(self._path)
+        resuming = self._path.exists()
         reader: Reader | None = None
         try:
             connection = connect_for_writing(self._path, operation)
@@ -125,6 +127,8 @@ class Journal:
             lock.release()
             raise
         self._lock, self._reader = lock, reader
+        if resuming:
+            logger.info("resuming the %s run recorded in journal %s", operation, self._path)
 
     def entry(self, item: ItemKey) -> JournalEntry | None:
         """What the open journal records of ``item`` (one indexed read, no write).

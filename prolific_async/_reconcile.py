@@ -17,6 +17,7 @@ from typing import Any, Final, Protocol
 from attrs import define, field
 
 from ._listing import BatchListing
+from ._logging import logger
 from ._match_key import MatchKey, layout_digest
 from ._signal import Signal
 from .errors import ProlificError, ReconciliationError
@@ -54,6 +55,25 @@ class Resend:
 
 
 Decision = Adopt | Resend | ProlificError
+
+
+def _describe(decision: Decision) -> str:
+    if isinstance(decision, Adopt):
+        return f"adopted {decision.batch.id}"
+    if isinstance(decision, Resend):
+        return "sent again"
+    return f"failed ({type(decision).__name__})"
+
+
+def _logged(match_key: MatchKey, decisions: dict[int, Decision]) -> dict[int, Decision]:
+    """``decisions``, after one INFO line saying what became of each request."""
+    logger.info(
+        "reconciled %d request(s) of unknown outcome in workspace %r: %s",
+        len(decisions),
+        match_key.workspace_id,
+        ", ".join(f"request {index} {_describe(decisions[index])}" for index in sorted(decisions)),
+    )
+    return decisions
 
 
 @define(eq=False)
@@ -261,7 +281,7 @@ class Reconciler:
                 "again: check these batches by hand.",
                 candidates=ids,
             )
-            return {member.index: error for member in members}
+            return _logged(match_key, {member.index: error for member in members})
         decisions: dict[int, Decision] = {}
         for member, batch in zip(members, candidates, strict=False):
             self.claimed.add(batch.id)
@@ -277,7 +297,7 @@ class Reconciler:
             )
         for member in members[len(candidates) :]:
             decisions[member.index] = unexplained
-        return decisions
+        return _logged(match_key, decisions)
 
     async def _listing(
         self, workspace_id: str, *, not_before: datetime

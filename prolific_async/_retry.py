@@ -22,6 +22,7 @@ from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 from attrs import field, frozen, validators
 
 from ._call import CallState, ClientClosingError, GateClosedError, current_call
+from ._logging import log_attempt, logger
 from ._outcome import Outcome, exception_outcome, retry_exception, retry_status
 from ._testing import set_testing, testing_enabled
 
@@ -143,6 +144,11 @@ class RateGate:
         if loop.time() + wait > self._resume_at:
             self._resume_at = loop.time() + wait
             self._resume_wall = datetime.now(UTC) + timedelta(seconds=wait)
+            logger.info(
+                "429: holding back every request of this client for %.2fs (until %s)",
+                wait,
+                self._resume_wall.isoformat(timespec="seconds"),
+            )
 
     def count_rate_limited(self) -> None:
         """Count one 429 answer."""
@@ -175,24 +181,41 @@ class RetryMiddleware:
             raise state.last_failure
         for attempt in range(state.sent + 1, self.policy.attempts + 1):
             is_last = attempt == self.policy.attempts
-            answer = await self._attempt(req, handler, loop, state, is_last=is_last)
+            started = loop.time()
+            try:
+                answer = await self._attempt(req, handler, loop, state, is_last=is_last)
+            except aiohttp.ClientError as exc:
+                self._log(req, exc, attempt, None, loop.time() - started)
+                raise
             if isinstance(answer, BaseException):  # an error worth another attempt
                 wait = self._backoff(attempt, None)
             else:
                 retry_after = parse_retry_after(answer.headers)
                 if not self._retry_status(req, answer, loop, state, retry_after, is_last=is_last):
                     state.in_flight = False
+                    self._log(req, answer, attempt, None, loop.time() - started)
                     return answer
                 wait = self._backoff(attempt, retry_after)
             state.in_flight = False
             if loop.time() + wait >= state.deadline:
                 # Out of time: the caller sees the last failure as it was, and a 429's
                 # wait still holds back the client's other calls.
+                self._log(req, answer, attempt, None, loop.time() - started)
                 if isinstance(answer, BaseException):
                     raise answer
                 if answer.status == 429:
                     self.gate.hold_back(loop, wait)
                 return answer
+            self._log(req, answer, attempt, wait, loop.time() - started)
+            logger.info(
+                "retrying %s %s in %.2fs (attempt %d of %d: %s)",
+                req.method,
+                req.url.raw_path,
+                wait,
+                attempt + 1,
+                self.policy.attempts,
+                answer.status if isinstance(answer, ClientResponse) else type(answer).__name__,
+            )
             if not isinstance(answer, BaseException):
                 answer.release()  # never pin a pooled connection on a discarded body
                 if answer.status == 429:
@@ -201,6 +224,31 @@ class RetryMiddleware:
                     continue
             await sleep(wait)
         raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    @staticmethod
+    def _log(
+        req: ClientRequest,
+        answer: ClientResponse | BaseException,
+        attempt: int,
+        wait: float | None,
+        elapsed: float,
+    ) -> None:
+        """The per-attempt DEBUG line (aiohttp's own trace hooks fire once per call)."""
+        outcome: int | BaseException
+        headers: Mapping[str, str] | None
+        if isinstance(answer, ClientResponse):
+            outcome, headers = answer.status, answer.headers
+        else:
+            outcome, headers = answer, None
+        log_attempt(
+            req.method,
+            req.url.raw_path,
+            outcome,
+            attempt=attempt,
+            wait=wait,
+            headers=headers,
+            elapsed=elapsed,
+        )
 
     async def _attempt(
         self,

@@ -4,24 +4,83 @@
 :class:`~prolific_async._base_client.BaseClient` and the session it sends on: its own
 (made on first use, because aiohttp needs a running event loop, and closed with the
 client) or a caller's ``session=`` (used as is, and left open for its owner to close).
+
+:func:`proxy_for` decides, once per client, which proxy a session made here sends
+through: an explicit ``proxy=``, else the environment's (``HTTPS_PROXY``/``HTTP_PROXY``/
+``ALL_PROXY``, honouring ``NO_PROXY``), except for a loopback API, which is always
+reached directly so the emulator keeps working behind a corporate proxy setting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import ipaddress
 import json
 import ssl
+import urllib.request
+from collections.abc import Sequence
 from typing import Final
 
 import aiohttp
+from yarl import URL
 
 from ._call import connection_trace
 from ._retry import RetryMiddleware
 from ._status_errors import closed_error
 from .errors import ClientClosedError
 
-__all__ = ["SessionLifecycle", "SessionState"]
+__all__ = ["Proxy", "SessionLifecycle", "SessionState", "is_loopback", "proxy_for"]
+
+
+class Proxy:
+    """Where a session made here sends its requests: a proxy URL, or ``None`` (direct)."""
+
+    def __init__(self, url: URL | None = None) -> None:
+        self.url: Final = url
+
+    def __repr__(self) -> str:
+        # Credentials in a proxy URL stay out of reprs and messages.
+        return f"<Proxy {self.url.with_user(None) if self.url is not None else None}>"
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    if host is None:
+        return False
+    if host.lower().rstrip(".") == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def proxy_for(base_url: str, *, proxy: str | None, trust_env: bool) -> Proxy:
+    """The proxy for requests to ``base_url``: ``proxy``, else the environment's, else none.
+
+    The environment is read here, once, rather than by aiohttp on every request
+    (``ClientSession(trust_env=True)``): aiohttp would also read ``~/.netrc``, whose
+    credentials clash with our ``Authorization`` header, and look the variables up in a
+    thread for each request.
+
+    Raises:
+        ValueError: ``proxy`` is not an ``http://`` or ``https://`` URL with a host.
+    """
+    if proxy is not None:
+        url = URL(proxy)
+        if url.scheme not in {"http", "https"} or not url.host:
+            raise ValueError(f"proxy must be an http:// or https:// URL, got {proxy!r}")
+        return Proxy(url)
+    target = URL(base_url)
+    if not trust_env or is_loopback(target.host):
+        return Proxy()
+    proxies = urllib.request.getproxies()
+    # NO_PROXY (no_proxy), read the stdlib's way, as aiohttp reads it.
+    if urllib.request.proxy_bypass(target.host or ""):
+        return Proxy()
+    chosen = proxies.get(target.scheme) or proxies.get("all")
+    return Proxy(URL(chosen)) if chosen else Proxy()
 
 
 class SessionState(enum.Enum):
@@ -41,6 +100,8 @@ class SessionLifecycle:
         ssl: the trust of a session made here (``True``: the system's).
         middleware: the retry middleware; told when the client is closing.
         timeout: the per-attempt connect and read timeouts.
+        proxy: where a session made here sends through (:func:`proxy_for`).
+        trace_configs: a caller's trace configs, added after ours.
     """
 
     def __init__(
@@ -51,6 +112,8 @@ class SessionLifecycle:
         ssl: ssl.SSLContext | bool,
         middleware: RetryMiddleware,
         timeout: aiohttp.ClientTimeout,
+        proxy: Proxy | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
         self.session = session
         self.owned: Final = session is None
@@ -60,6 +123,8 @@ class SessionLifecycle:
         self._ssl: Final = ssl
         self._middleware: Final = middleware
         self._timeout: Final = timeout
+        self.proxy: Final = proxy if proxy is not None else Proxy()
+        self._trace_configs: Final = tuple(trace_configs)
 
     def closed(self) -> bool:
         """Whether the client has been closed (a call: mypy would narrow a property)."""
@@ -82,9 +147,11 @@ class SessionLifecycle:
             self.session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl),
                 middlewares=(self._middleware,),
-                trace_configs=[connection_trace()],
+                # Ours first: it marks the connection before a caller's hooks look.
+                trace_configs=[connection_trace(), *self._trace_configs],
                 timeout=self._timeout,
                 json_serialize=json.dumps,
+                proxy=self.proxy.url,
             )
         elif self.session.closed:
             raise ClientClosedError("The aiohttp session given as session= has been closed.")

@@ -1,0 +1,143 @@
+"""The ``prolific_async`` logger: what the client did, never the token.
+
+The library logs to one stdlib logger, ``prolific_async``, and installs no handler on it
+(an application decides where its logs go). What it logs:
+
+* DEBUG: one line per attempt the retry middleware sends (method, path, status or error,
+  attempt number, the wait before the next one, request id, elapsed seconds).
+* INFO: retries, 429 holds of the client's gate, reconciliation decisions, journal
+  resumes and fail-fast stops of a bulk run.
+
+``PROLIFIC_LOG=info`` or ``PROLIFIC_LOG=debug`` (or ``PROLIFIC_DEBUG=1``, as Prolific's
+own CLI reads it) switches it on without code, as ``OPENAI_LOG`` and ``ANTHROPIC_LOG``
+do: the first client created attaches one stderr handler at that level.
+
+Every record passes :class:`RedactingFilter` on the logger itself, before any handler
+sees it: the token of every client alive is masked in the message, its arguments and a
+formatted traceback, at every level.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import Final
+
+from ._redact import Redactor
+from ._status_errors import REQUEST_ID_HEADERS
+
+__all__ = ["configure_from_environment", "log_attempt", "logger", "register_secret"]
+
+logger: Final = logging.getLogger("prolific_async")
+
+#: The environment variables read by :func:`configure_from_environment`.
+LOG_VARIABLE: Final = "PROLIFIC_LOG"
+DEBUG_VARIABLE: Final = "PROLIFIC_DEBUG"
+
+_LEVELS: Final = {"debug": logging.DEBUG, "info": logging.INFO}
+
+
+class RedactingFilter(logging.Filter):
+    """Masks the token of every live client in a record, then lets it through.
+
+    A filter on the logger runs before its handlers and before a record propagates to the
+    root logger's, so no handler an application installs ever sees the token. A token
+    stays masked after its client is gone: an exception or a late task may still name it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._redactors: dict[str, Redactor] = {}
+
+    def add(self, secret: str) -> None:
+        """Mask ``secret`` in every later record (once per distinct secret)."""
+        if secret not in self._redactors:
+            self._redactors[secret] = Redactor(secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redactors = list(self._redactors.values())
+        if not redactors:
+            return True
+        # Formatted once here, so a handler formats the masked text, not the arguments.
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for redactor in redactors:
+            message = redactor.text(message)
+            if record.exc_text:
+                record.exc_text = redactor.text(record.exc_text)
+            if record.stack_info:
+                record.stack_info = redactor.text(record.stack_info)
+        record.msg, record.args = message, None
+        return True
+
+
+_filter: Final = RedactingFilter()
+logger.addFilter(_filter)
+
+_handler: logging.Handler | None = None
+
+
+def register_secret(secret: str) -> None:
+    """Mask ``secret`` (a client's token) in every line the ``prolific_async`` logger emits."""
+    _filter.add(secret)
+
+
+def level_from_environment() -> int | None:
+    """The level ``PROLIFIC_LOG`` / ``PROLIFIC_DEBUG`` ask for, or ``None``."""
+    if os.environ.get(DEBUG_VARIABLE, "").strip().lower() in {"1", "true", "yes"}:
+        return logging.DEBUG
+    return _LEVELS.get(os.environ.get(LOG_VARIABLE, "").strip().lower())
+
+
+def configure_from_environment() -> None:
+    """Attach one stderr handler if the environment asks for logging; once per process.
+
+    An unknown ``PROLIFIC_LOG`` value is ignored, as ``OPENAI_LOG``'s is.
+    """
+    global _handler
+    if _handler is not None:
+        return
+    level = level_from_environment()
+    if level is None:
+        return
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("[%(asctime)s %(levelname)s %(name)s] %(message)s"))
+    logger.addHandler(_handler)
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
+
+
+def request_id_of(headers: Mapping[str, str] | None) -> str | None:
+    """The request id an answer carries (whichever header the server uses), if any."""
+    if not headers:
+        return None
+    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
+
+
+def log_attempt(
+    method: str,
+    path: str,
+    outcome: int | BaseException,
+    *,
+    attempt: int,
+    wait: float | None,
+    headers: Mapping[str, str] | None,
+    elapsed: float,
+) -> None:
+    """The DEBUG line of one attempt; ``wait`` is ``None`` when no retry follows it."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    result = outcome if isinstance(outcome, int) else type(outcome).__name__
+    logger.debug(
+        "attempt %d: %s %s -> %s in %.3fs, request id %s, %s",
+        attempt,
+        method,
+        path,
+        result,
+        elapsed,
+        request_id_of(headers) or "-",
+        "final" if wait is None else f"retry in {wait:.2f}s",
+    )
