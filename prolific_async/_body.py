@@ -73,6 +73,15 @@ def decode_json(
         return None
     try:
         return json.loads(raw)
+    except RecursionError:
+        # Nesting deeper than Python's stack (JSON allows any depth); no model nests so.
+        raise ResponseValidationError(
+            f"{method} {url} returned {status} with JSON nested too deeply to read",
+            status_code=status,
+            method=method,
+            url=url,
+            errors=["body is nested too deeply @ $"],
+        ) from None
     except ValueError as exc:
         snippet = redact(raw[:4096].decode("utf-8", errors="replace"))[:80]
         raise ResponseValidationError(
@@ -85,7 +94,13 @@ def decode_json(
 
 
 def _format_exception(exc: BaseException, type_: Any) -> str:
-    """Word a validation failure as cattrs does, but name a union (layout item) by our message."""
+    """Word a validation failure as cattrs does, but keep our hooks' own messages.
+
+    cattrs words a union's failure (a layout item) and any ``ValueError`` by the type
+    alone; ours say what was wrong (a lone surrogate, a number out of range).
+    """
+    if isinstance(exc, ValueError) and str(exc).startswith("expected "):
+        return str(exc)
     if (
         isinstance(exc, TypeError)
         and type_ is not None
@@ -112,6 +127,8 @@ def structure_response(data: Any, cls: type[T], *, status_code: int, method: str
         ValueError,
         KeyError,
         AttributeError,
+        OverflowError,
+        RecursionError,
     ) as exc:
         errors = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
         message = (
