@@ -46,8 +46,11 @@ ManifestLine = tuple[int, BulkRequest]
 
 
 def _text(value: str, field: str) -> str:
-    """``value``, refused if it holds a lone surrogate: it would be sent, and then break
-    the journal write at the same record on every re-run."""
+    """``value``, refused if it holds a lone surrogate.
+
+    Such a line would be sent, and then break the journal write at the same record on
+    every re-run.
+    """
     try:
         return check_text(value)
     except ValueError as exc:

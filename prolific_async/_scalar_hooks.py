@@ -31,7 +31,7 @@ MAX_INTEGER: Final = 2**63 - 1
 
 
 def check_text(value: str) -> str:
-    """``value`` if it is valid Unicode; a lone surrogate (half a JSON surrogate-pair escape) is refused.
+    """``value`` if it is valid Unicode: a lone surrogate is refused.
 
     JSON may escape half of a surrogate pair on its own; Python keeps it in the string,
     and it then breaks whatever writes the string as UTF-8 (the journal, a log, a file).

@@ -147,7 +147,7 @@ async def test_a_number_that_is_not_finite_is_a_validation_error(
 async def test_a_lone_surrogate_is_a_validation_error_naming_the_field(
     client: ProlificClient, fake: FakeProlific
 ) -> None:
-    """A name holding the JSON escape ``\\ud800`` alone is refused, naming ``$.name``."""
+    """A name holding half a surrogate-pair escape is refused, naming ``$.name``."""
     with pytest.raises(ResponseValidationError, match=r"surrogate.*\$\.name"):
         await get_batch(client, fake, batch_body(name='"bad \\ud800 name"'))
 
@@ -189,7 +189,7 @@ def test_a_manifest_line_with_a_lone_surrogate_is_refused_with_its_line(tmp_path
     good = json.dumps(CREATE_LINE)
     bad = json.dumps({**CREATE_LINE, "name": "x"}).replace('"x"', '"bad \\ud800"')
     path = write_manifest(tmp_path, good, bad)
-    count, errors = validate_manifest(path)
+    _, errors = validate_manifest(path)
     assert [(error.line, "surrogate" in error.problem) for error in errors] == [(2, True)]
     assert "'name'" in errors[0].problem
     with pytest.raises(ManifestError) as caught:
