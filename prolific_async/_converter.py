@@ -304,8 +304,9 @@ def configure_converter(converter: Converter) -> None:
         * ``str``, ``int``, ``bool`` and ``float`` are strict: a wrongly typed value (a
           ``null`` id, a string count) is an error, never silently coerced. A string
           holding a lone surrogate (half of a JSON surrogate-pair escape), an integer
-          beyond 64 bits and a number that is not finite (``1e999``) are errors too. A ``list`` field reads only
-          a JSON array (not an object's keys or a string's characters).
+          beyond 64 bits and a number that is not finite (``1e999``) are errors too.
+          A ``list`` field reads only a JSON array (not an object's keys or a string's
+          characters).
         * Datetimes are ISO-8601 strings; a trailing ``Z`` is UTC, and a timestamp with no
           offset is taken as UTC. One with no UTC form (``0001-01-01T00:00:00+01:00``) is
           an error. They are written back as ISO-8601 with ``Z``.
