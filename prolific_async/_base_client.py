@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import aiohttp
 from yarl import URL
 
-from ._body import APIResponse, body_arguments, decode_json, structure_response
+from ._body import (
+    DEFAULT_MAX_LISTING_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    APIResponse,
+    BodyCaps,
+    body_arguments,
+    decode_json,
+    structure_response,
+)
 from ._call import CallState, current_call
 from ._config import DEFAULT_BASE_URL, USER_AGENT, base_url_from, ssl_from, token_from
 from ._deprecation import DeprecationNotices
@@ -61,6 +69,8 @@ class BaseClient:
         session: aiohttp.ClientSession | None = None,
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_listing_bytes: int = DEFAULT_MAX_LISTING_BYTES,
     ) -> None:
         token = token_from(token)
         self._redactor: Final = Redactor(token)
@@ -69,6 +79,9 @@ class BaseClient:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ValueError(f"max_connections must be an integer >= 1, got {max_connections!r}")
+        self._body_caps: Final = BodyCaps(
+            max_response_bytes=max_response_bytes, max_listing_bytes=max_listing_bytes
+        )
         self._headers: Final = {
             "Authorization": f"Token {token}",
             "Accept": "application/json",
@@ -262,6 +275,8 @@ class BaseClient:
                 non-idempotent request that may have taken effect.
             ResponseValidationError: a 2xx body that is not JSON or does not fit.
         """
+        state = state if state is not None else CallState(deadline=0.0)
+        state.max_body_bytes = self._body_caps.for_answer(cast_to)
         response = await self._request(method, path, body, params, template, state)
         if cast_to is APIResponse:
             return response  # type: ignore[return-value]
@@ -306,7 +321,7 @@ class BaseClient:
         reset_token = current_call.set(state)
         failure: ProlificError | None = None
         try:
-            return await self._exchange(session, method, url, body, params, state.deadline)
+            return await self._exchange(session, method, url, body, params, state)
         except aiohttp.ClientError as exc:
             failure = connection_error(exc, method, url, state, closed=self._closed())
         except TimeoutError as exc:
@@ -331,7 +346,7 @@ class BaseClient:
         url: str,
         body: Any,
         params: Mapping[str, str] | None,
-        deadline: float,
+        state: CallState,
     ) -> tuple[int, str | None, Mapping[str, str], bytes]:
         """One call through the middleware chain: the answer's status, headers and body."""
         extra: dict[str, Any] = {}
@@ -339,7 +354,7 @@ class BaseClient:
             # A per-request list replaces the session's own, so keep theirs behind ours.
             extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
         async with (
-            asyncio.timeout_at(deadline),
+            asyncio.timeout_at(state.deadline),
             session.request(
                 method,
                 URL(url, encoded=True),
@@ -351,7 +366,7 @@ class BaseClient:
                 **extra,
             ) as response,
         ):
-            raw = await response.read()
+            raw = await state.read_answer(response)
         return response.status, response.reason, response.headers, raw
 
     def _finish(

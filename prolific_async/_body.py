@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
+import aiohttp
 import attrs
 import cattrs
 from attrs import frozen
@@ -14,11 +15,103 @@ from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
 from ._converter import converter
-from .errors import ResponseValidationError
+from .errors import ResponseTooLargeError, ResponseValidationError
 
-__all__ = ["APIResponse", "RawBody", "body_arguments", "decode_json", "structure_response"]
+__all__ = [
+    "DEFAULT_MAX_LISTING_BYTES",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "APIResponse",
+    "BodyCaps",
+    "RawBody",
+    "body_arguments",
+    "decode_json",
+    "is_listing",
+    "read_body",
+    "structure_response",
+]
 
 T = TypeVar("T")
+
+#: The cap on one object's answer (a batch with a large layout is well under 1 MiB).
+DEFAULT_MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
+#: The cap on a listing: one unpaged body holding a whole workspace, about 2.5 KB per
+#: batch with its layout; 256 MiB holds the largest workspace we support, 100,000 batches.
+DEFAULT_MAX_LISTING_BYTES: Final = 256 * 1024 * 1024
+#: How much of a body is taken from the connection at a time.
+_CHUNK_BYTES: Final = 64 * 1024
+
+
+def is_listing(cast_to: Any) -> bool:
+    """Whether an answer read as ``cast_to`` is a listing (gets the listing cap).
+
+    A listing is a bare array or an envelope with a ``results`` array.
+    """
+    if typing.get_origin(cast_to) is list:
+        return True
+    return attrs.has(cast_to) and any(a.name == "results" for a in attrs.fields(cast_to))
+
+
+def _positive_bytes(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{attribute.alias} must be a positive number of bytes, got {value!r}")
+
+
+@frozen(kw_only=True)
+class BodyCaps:
+    """The client's caps on an answer's decompressed body, by kind of answer."""
+
+    max_response_bytes: int = attrs.field(
+        default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive_bytes
+    )
+    """The cap for one object."""
+    max_listing_bytes: int = attrs.field(
+        default=DEFAULT_MAX_LISTING_BYTES, validator=_positive_bytes
+    )
+    """The cap for a listing (see :func:`is_listing`)."""
+
+    def for_answer(self, cast_to: Any) -> int:
+        """The cap for an answer read as ``cast_to``."""
+        return self.max_listing_bytes if is_listing(cast_to) else self.max_response_bytes
+
+
+async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Read ``response``'s body, refusing it past ``limit`` decompressed bytes.
+
+    The one place a body is read from the API's connection: a ``Content-Length`` over
+    the cap fails before anything is read; otherwise the body is taken in chunks as
+    aiohttp decompresses it, so an endless or a compressed body stops at the cap.
+
+    Raises:
+        ResponseTooLargeError: the body is larger than ``limit``; the connection was
+            closed (never returned to the pool with a body half read).
+    """
+    declared = response.content_length
+    # A compressed body's length says nothing of its decompressed size: counted below.
+    if declared is not None and declared > limit and "Content-Encoding" not in response.headers:
+        _refuse(response, limit, f"declares {declared} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            _refuse(response, limit, f"goes past {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(response: aiohttp.ClientResponse, limit: int, why: str) -> typing.NoReturn:
+    response.close()  # the rest of the body stays unread: the connection cannot be reused
+    method = response.method
+    url = str(response.url)
+    raise ResponseTooLargeError(
+        f"{method} {url} returned {response.status} with a body that {why}, over the "
+        f"client's cap of {limit} bytes for this kind of answer (max_response_bytes for one "
+        "object, max_listing_bytes for a listing); it was not read",
+        status_code=response.status,
+        method=method,
+        url=url,
+        limit=limit,
+    )
 
 
 @frozen

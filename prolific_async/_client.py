@@ -52,6 +52,10 @@ class ProlificClient(BaseClient):
         allow_insecure_http: accept a plain ``http://`` base URL on another machine (the
             token then travels in the clear); also ``PROLIFIC_ALLOW_INSECURE_HTTP=1``.
             Loopback (the emulator) needs neither.
+        max_response_bytes: the largest body, decompressed, read for one object
+            (default 8 MiB); a larger one is a :class:`ResponseTooLargeError`.
+        max_listing_bytes: the same for a listing, one unpaged body holding a whole
+            workspace (default 256 MiB: 100,000 batches of about 2.5 KB).
 
     Raises:
         MissingTokenError: no token was given and ``PROLIFIC_TOKEN`` is unset.
