@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
@@ -149,6 +150,38 @@ class APIResponse:
     """How many attempts the call sent (for a POST: how many POSTs it cost)."""
 
 
+#: What a surrogate can come from in a body: a ``\uD800``-``\uDFFF`` escape, or its
+#: bytes in UTF-8, which :func:`json.loads` lets through. Most bodies hold neither, and
+#: skip the walk that looks for a lone one.
+_MAYBE_SURROGATE: Final = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _lone_surrogate_path(data: Any) -> str | None:
+    """The path of the first string (value or key) holding a lone surrogate, if any."""
+    stack: list[tuple[str, Any]] = [("$", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not _encodes(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not _encodes(key):
+                    return f"{path} (the key {key!a})"
+                stack.append((f"{path}.{key}", item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
+
+
 def decode_json(
     raw: bytes,
     status: int,
@@ -165,7 +198,7 @@ def decode_json(
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except RecursionError:
         # Nesting deeper than Python's stack (JSON allows any depth); no model nests so.
         raise ResponseValidationError(
@@ -184,6 +217,19 @@ def decode_json(
             url=url,
             errors=["body is not JSON @ $"],
         ) from exc
+    # Anywhere in the body, not only in the fields a model types as ``str``: the whole
+    # batch, unknown layout keys included, is written to the journal as UTF-8.
+    path = _lone_surrogate_path(data) if _MAYBE_SURROGATE.search(raw) else None
+    if path is not None:
+        problem = f"expected valid Unicode text, got a lone surrogate @ {path}"
+        raise ResponseValidationError(
+            f"{method} {url} returned {status} with a body that cannot be used: {problem}",
+            status_code=status,
+            method=method,
+            url=url,
+            errors=[problem],
+        )
+    return data
 
 
 def _format_exception(exc: BaseException, type_: Any) -> str:

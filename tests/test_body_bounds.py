@@ -177,3 +177,24 @@ async def test_reconciliation_never_resends_on_an_over_cap_listing() -> None:
     assert "max_listing_bytes" in str(results[0].error)
     assert sum(1 for request in fake.requests if request.method == "POST") == 1
     assert len(fake.batches) == 1
+
+
+async def test_an_over_cap_create_answer_reconciles_its_item_only() -> None:
+    """A create answered 201 with a body over the cap is found by listing, not resent."""
+    big = {**BATCH, "padding": "x" * 8192}
+    async with FakeProlific(seed=1) as fake:
+        fake.add_fault(
+            "POST", "/api/v1/data-collection/batches", "status_after", status=201, body=big
+        )
+        async with fake.client(retry=FAST, max_response_bytes=4096) as client:
+            requests = [CreateBatchRequest(f"b{i}", WS, DETAILS) for i in range(3)]
+            results = [
+                r
+                async for r in client.batches.create_many(
+                    requests, concurrency=1, reconcile_delay=0
+                )
+            ]
+    assert all(r.ok for r in results), [str(r.error) for r in results]
+    assert sum(r.reconciled for r in results) == 1
+    assert len(fake.batches) == 3
+    assert sum(1 for request in fake.requests if request.method == "POST") == 3

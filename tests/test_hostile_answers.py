@@ -152,6 +152,23 @@ async def test_a_lone_surrogate_is_a_validation_error_naming_the_field(
         await get_batch(client, fake, batch_body(name='"bad \\ud800 name"'))
 
 
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b'{"id": "b1", "odd": {"deep": ["ok", "\\udfff"]}}', r"\$\.odd\.deep\[1\]"),
+        (b'{"id": "b1", "odd": {"k\\ud800": 1}}', r"\$\.odd \(the key 'k\\ud800'\)"),
+        (b'{"id": "b1", "name": "\xed\xa0\x80"}', r"\$\.name"),
+    ],
+    ids=["unmodelled-value", "key", "utf8-bytes"],
+)
+def test_a_lone_surrogate_anywhere_in_a_body_is_refused(raw: bytes, where: str) -> None:
+    """Also outside typed fields (unknown layout keys are journaled) and as raw bytes."""
+    from prolific_async._body import decode_json
+
+    with pytest.raises(ResponseValidationError, match="lone surrogate @ " + where):
+        decode_json(raw, 200, "GET", "u")
+
+
 async def test_a_surrogate_pair_is_read(client: ProlificClient, fake: FakeProlific) -> None:
     """A valid pair of surrogate escapes (an emoji) reads as the character it is."""
     batch = await get_batch(client, fake, batch_body(name='"smile \\ud83d\\ude00"'))
