@@ -31,6 +31,7 @@ __all__ = [
     "ProlificError",
     "RateLimitError",
     "ReconciliationError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "UnprocessableEntityError",
 ]
@@ -91,6 +92,25 @@ class CreatedButUnreadableError(ResponseValidationError):
     ) -> None:
         super().__init__(message, status_code=status_code, method=method, url=url, errors=errors)
         self.batch_id = batch_id
+
+
+class ResponseTooLargeError(ResponseValidationError):
+    """An answer's body was larger than its cap, so it was not read to the end.
+
+    Counted on the decompressed bytes; the connection it came on is closed, not reused.
+    The caps are the client's ``max_response_bytes`` (one object) and
+    ``max_listing_bytes`` (a listing).
+
+    Attributes:
+        limit: the cap, in bytes, the body went past.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int, method: str, url: str, limit: int
+    ) -> None:
+        errors = [f"body is larger than {limit} bytes @ $"]
+        super().__init__(message, status_code=status_code, method=method, url=url, errors=errors)
+        self.limit = limit
 
 
 class JournalError(ProlificError, ValueError):

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import aiohttp
 from yarl import URL
 
-from ._body import APIResponse, body_arguments, decode_json, structure_response
+from ._body import (
+    DEFAULT_MAX_LISTING_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    APIResponse,
+    BodyCaps,
+    body_arguments,
+    decode_json,
+    structure_response,
+)
 from ._call import CallState, current_call
 from ._config import DEFAULT_BASE_URL, at_least_one, base_url_from, seconds, ssl_from, token_from
 from ._deprecation import DeprecationNotices
@@ -34,6 +42,7 @@ from ._redact import Redactor
 from ._retry import RateGate, RetryMiddleware, RetryPolicy
 from ._session import SessionLifecycle, proxy_for
 from ._status_errors import closed_error, connection_error, deadline_error, make_status_error
+from ._verbs import RequestVerbs
 from .errors import ProlificError
 
 if TYPE_CHECKING:
@@ -46,7 +55,7 @@ __all__ = ["DEFAULT_BASE_URL", "APIResponse", "BaseClient"]
 T = TypeVar("T")
 
 
-class BaseClient:
+class BaseClient(RequestVerbs):
     """Configuration, the ``aiohttp`` session and its lifecycle, and the request path.
 
     See :class:`~prolific_async.ProlificClient` for the arguments.
@@ -68,6 +77,8 @@ class BaseClient:
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
         proxy: str | None = None,
         trust_env: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_listing_bytes: int = DEFAULT_MAX_LISTING_BYTES,
     ) -> None:
         token = token_from(token)
         self._redactor: Final = Redactor(token)
@@ -81,6 +92,9 @@ class BaseClient:
                 "trace_configs= and proxy= configure the session the client makes: "
                 "set them on the aiohttp session you pass as session= instead"
             )
+        self._body_caps: Final = BodyCaps(
+            max_response_bytes=max_response_bytes, max_listing_bytes=max_listing_bytes
+        )
         self._headers: Final = request_headers(token, default_headers)
         self._base_url: Final = base
         self._retry_policy: Final = retry
@@ -201,63 +215,6 @@ class BaseClient:
 
     # -- requests: the public escape hatch -------------------------------------------------
 
-    async def get(
-        self,
-        path: str,
-        *,
-        cast_to: type[T],
-        params: Mapping[str, str] | None = None,
-        template: str | None = None,
-    ) -> T:
-        """Send a GET to ``path`` (below the base URL) and decode its answer as ``cast_to``.
-
-        The escape hatch for endpoints not wrapped yet: the request goes through the
-        same retry policy, 429 gate and error mapping as every wrapped call.
-        ``cast_to=APIResponse`` returns the decoded response as it is. ``template``
-        names the endpoint (``/batches/{batch_id}``) for the once-per-endpoint
-        deprecation warning.
-        """
-        return await self.request("GET", path, cast_to=cast_to, params=params, template=template)
-
-    async def post(
-        self,
-        path: str,
-        *,
-        cast_to: type[T],
-        body: Any = None,
-        params: Mapping[str, str] | None = None,
-        template: str | None = None,
-    ) -> T:
-        """Send a POST with a JSON ``body``; resent only when it provably did not act."""
-        return await self.request(
-            "POST", path, cast_to=cast_to, body=body, params=params, template=template
-        )
-
-    async def patch(
-        self,
-        path: str,
-        *,
-        cast_to: type[T],
-        body: Any = None,
-        params: Mapping[str, str] | None = None,
-        template: str | None = None,
-    ) -> T:
-        """Send a PATCH with a JSON ``body`` and decode its answer as ``cast_to``."""
-        return await self.request(
-            "PATCH", path, cast_to=cast_to, body=body, params=params, template=template
-        )
-
-    async def delete(
-        self,
-        path: str,
-        *,
-        cast_to: type[T],
-        params: Mapping[str, str] | None = None,
-        template: str | None = None,
-    ) -> T:
-        """Send a DELETE to ``path`` and decode its answer as ``cast_to``."""
-        return await self.request("DELETE", path, cast_to=cast_to, params=params, template=template)
-
     async def request(
         self,
         method: str,
@@ -281,6 +238,8 @@ class BaseClient:
                 non-idempotent request that may have taken effect.
             ResponseValidationError: a 2xx body that is not JSON or does not fit.
         """
+        state = state if state is not None else CallState(deadline=0.0)
+        state.max_body_bytes = self._body_caps.for_answer(cast_to)
         response = await self._request(method, path, body, params, template, state)
         if cast_to is APIResponse:
             return response  # type: ignore[return-value]
@@ -325,7 +284,7 @@ class BaseClient:
         reset_token = current_call.set(state)
         failure: ProlificError | None = None
         try:
-            return await self._exchange(session, method, url, body, params, state.deadline)
+            return await self._exchange(session, method, url, body, params, state)
         except aiohttp.ClientError as exc:
             failure = connection_error(exc, method, url, state, closed=self._closed())
         except TimeoutError as exc:
@@ -350,7 +309,7 @@ class BaseClient:
         url: str,
         body: Any,
         params: Mapping[str, str] | None,
-        deadline: float,
+        state: CallState,
     ) -> tuple[int, str | None, Mapping[str, str], bytes]:
         """One call through the middleware chain: the answer's status, headers and body."""
         extra: dict[str, Any] = {}
@@ -358,7 +317,7 @@ class BaseClient:
             # A per-request list replaces the session's own, so keep theirs behind ours.
             extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
         async with (
-            asyncio.timeout_at(deadline),
+            asyncio.timeout_at(state.deadline),
             session.request(
                 method,
                 URL(url, encoded=True),
@@ -370,7 +329,7 @@ class BaseClient:
                 **extra,
             ) as response,
         ):
-            raw = await response.read()
+            raw = await state.read_answer(response)
         return response.status, response.reason, response.headers, raw
 
     def _finish(

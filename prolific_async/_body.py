@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
+import aiohttp
 import attrs
 import cattrs
 from attrs import frozen
@@ -14,11 +16,103 @@ from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
 from ._converter import converter
-from .errors import ResponseValidationError
+from .errors import ResponseTooLargeError, ResponseValidationError
 
-__all__ = ["APIResponse", "RawBody", "body_arguments", "decode_json", "structure_response"]
+__all__ = [
+    "DEFAULT_MAX_LISTING_BYTES",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "APIResponse",
+    "BodyCaps",
+    "RawBody",
+    "body_arguments",
+    "decode_json",
+    "is_listing",
+    "read_body",
+    "structure_response",
+]
 
 T = TypeVar("T")
+
+#: The cap on one object's answer (a batch with a large layout is well under 1 MiB).
+DEFAULT_MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
+#: The cap on a listing: one unpaged body holding a whole workspace, about 2.5 KB per
+#: batch with its layout; 256 MiB holds the largest workspace we support, 100,000 batches.
+DEFAULT_MAX_LISTING_BYTES: Final = 256 * 1024 * 1024
+#: How much of a body is taken from the connection at a time.
+_CHUNK_BYTES: Final = 64 * 1024
+
+
+def is_listing(cast_to: Any) -> bool:
+    """Whether an answer read as ``cast_to`` is a listing (gets the listing cap).
+
+    A listing is a bare array or an envelope with a ``results`` array.
+    """
+    if typing.get_origin(cast_to) is list:
+        return True
+    return attrs.has(cast_to) and any(a.name == "results" for a in attrs.fields(cast_to))
+
+
+def _positive_bytes(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{attribute.alias} must be a positive number of bytes, got {value!r}")
+
+
+@frozen(kw_only=True)
+class BodyCaps:
+    """The client's caps on an answer's decompressed body, by kind of answer."""
+
+    max_response_bytes: int = attrs.field(
+        default=DEFAULT_MAX_RESPONSE_BYTES, validator=_positive_bytes
+    )
+    """The cap for one object."""
+    max_listing_bytes: int = attrs.field(
+        default=DEFAULT_MAX_LISTING_BYTES, validator=_positive_bytes
+    )
+    """The cap for a listing (see :func:`is_listing`)."""
+
+    def for_answer(self, cast_to: Any) -> int:
+        """The cap for an answer read as ``cast_to``."""
+        return self.max_listing_bytes if is_listing(cast_to) else self.max_response_bytes
+
+
+async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Read ``response``'s body, refusing it past ``limit`` decompressed bytes.
+
+    The one place a body is read from the API's connection: a ``Content-Length`` over
+    the cap fails before anything is read; otherwise the body is taken in chunks as
+    aiohttp decompresses it, so an endless or a compressed body stops at the cap.
+
+    Raises:
+        ResponseTooLargeError: the body is larger than ``limit``; the connection was
+            closed (never returned to the pool with a body half read).
+    """
+    declared = response.content_length
+    # A compressed body's length says nothing of its decompressed size: counted below.
+    if declared is not None and declared > limit and "Content-Encoding" not in response.headers:
+        _refuse(response, limit, f"declares {declared} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            _refuse(response, limit, f"goes past {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(response: aiohttp.ClientResponse, limit: int, why: str) -> typing.NoReturn:
+    response.close()  # the rest of the body stays unread: the connection cannot be reused
+    method = response.method
+    url = str(response.url)
+    raise ResponseTooLargeError(
+        f"{method} {url} returned {response.status} with a body that {why}, over the "
+        f"client's cap of {limit} bytes for this kind of answer (max_response_bytes for one "
+        "object, max_listing_bytes for a listing); it was not read",
+        status_code=response.status,
+        method=method,
+        url=url,
+        limit=limit,
+    )
 
 
 @frozen
@@ -56,6 +150,38 @@ class APIResponse:
     """How many attempts the call sent (for a POST: how many POSTs it cost)."""
 
 
+#: What a surrogate can come from in a body: a ``\uD800``-``\uDFFF`` escape, or its
+#: bytes in UTF-8, which :func:`json.loads` lets through. Most bodies hold neither, and
+#: skip the walk that looks for a lone one.
+_MAYBE_SURROGATE: Final = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _lone_surrogate_path(data: Any) -> str | None:
+    """The path of the first string (value or key) holding a lone surrogate, if any."""
+    stack: list[tuple[str, Any]] = [("$", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not _encodes(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not _encodes(key):
+                    return f"{path} (the key {key!a})"
+                stack.append((f"{path}.{key}", item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
+
+
 def decode_json(
     raw: bytes,
     status: int,
@@ -72,7 +198,16 @@ def decode_json(
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
+    except RecursionError:
+        # Nesting deeper than Python's stack (JSON allows any depth); no model nests so.
+        raise ResponseValidationError(
+            f"{method} {url} returned {status} with JSON nested too deeply to read",
+            status_code=status,
+            method=method,
+            url=url,
+            errors=["body is nested too deeply @ $"],
+        ) from None
     except ValueError as exc:
         snippet = redact(raw[:4096].decode("utf-8", errors="replace"))[:80]
         raise ResponseValidationError(
@@ -82,10 +217,29 @@ def decode_json(
             url=url,
             errors=["body is not JSON @ $"],
         ) from exc
+    # Anywhere in the body, not only in the fields a model types as ``str``: the whole
+    # batch, unknown layout keys included, is written to the journal as UTF-8.
+    path = _lone_surrogate_path(data) if _MAYBE_SURROGATE.search(raw) else None
+    if path is not None:
+        problem = f"expected valid Unicode text, got a lone surrogate @ {path}"
+        raise ResponseValidationError(
+            f"{method} {url} returned {status} with a body that cannot be used: {problem}",
+            status_code=status,
+            method=method,
+            url=url,
+            errors=[problem],
+        )
+    return data
 
 
 def _format_exception(exc: BaseException, type_: Any) -> str:
-    """Word a validation failure as cattrs does, but name a union (layout item) by our message."""
+    """Word a validation failure as cattrs does, but keep our hooks' own messages.
+
+    cattrs words a union's failure (a layout item) and any ``ValueError`` by the type
+    alone; ours say what was wrong (a lone surrogate, a number out of range).
+    """
+    if isinstance(exc, ValueError) and str(exc).startswith("expected "):
+        return str(exc)
     if (
         isinstance(exc, TypeError)
         and type_ is not None
@@ -112,6 +266,8 @@ def structure_response(data: Any, cls: type[T], *, status_code: int, method: str
         ValueError,
         KeyError,
         AttributeError,
+        OverflowError,
+        RecursionError,
     ) as exc:
         errors = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
         message = (

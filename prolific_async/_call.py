@@ -14,6 +14,8 @@ from datetime import datetime
 import aiohttp
 from attrs import define
 
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, read_body
+
 __all__ = [
     "CallState",
     "ClientClosingError",
@@ -46,12 +48,25 @@ class CallState:
     throttle_round: int = 1
     """With ``return_rate_limited``: how many 429s the request met before, plus one
     (the gate then backs off exponentially when the answer has no ``Retry-After``)."""
+    max_body_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    """The most decompressed bytes an answer's body may have (one object, or a listing)."""
+    body: bytes | None = None
+    """The body of the answer the middleware returned, read within ``max_body_bytes``."""
     return_rate_limited: bool = False
     """Hand a 429 back at once (after closing the gate) instead of retrying it here.
 
     The bulk layer sets this: it frees the request's send slot while the gate is shut,
     so that fewer requests go out together when it opens.
     """
+
+    async def read_answer(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body of the answer: as the middleware read it, or read now within the cap.
+
+        The middleware leaves unread a status it would have retried but returned, out of
+        attempts or of time.
+        """
+        body, self.body = self.body, None
+        return body if body is not None else await read_body(response, self.max_body_bytes)
 
     @property
     def maybe_sent(self) -> bool:

@@ -71,6 +71,10 @@ class ProlificClient(BaseClient):
         trust_env: read the proxy from ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``
             (honouring ``NO_PROXY``) when ``proxy`` is not given; a loopback base URL
             (the emulator) is always reached directly. ``~/.netrc`` is never read.
+        max_response_bytes: the largest body, decompressed, read for one object
+            (default 8 MiB); a larger one is a :class:`ResponseTooLargeError`.
+        max_listing_bytes: the same for a listing, one unpaged body holding a whole
+            workspace (default 256 MiB: 100,000 batches of about 2.5 KB).
 
     Logging goes to the ``prolific_async`` logger (no handler installed);
     ``PROLIFIC_LOG=info|debug`` or ``PROLIFIC_DEBUG=1`` sends it to stderr. The token

@@ -6,11 +6,13 @@ Models carry no wire logic; every rule about the wire lives in :func:`configure_
 from __future__ import annotations
 
 import enum
+import typing
 from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
 from cattrs import Converter
+from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._scalar_hooks import (
@@ -210,6 +212,30 @@ def _request_body_hook(converter: Converter, base: type[Any]) -> Any:
     return factory
 
 
+def _is_list(type_: Any) -> bool:
+    return type_ is list or typing.get_origin(type_) is list
+
+
+def _array_only(converter: Converter) -> Any:
+    """Hook factory: a ``list[...]`` field reads only a JSON array.
+
+    cattrs reads any iterable as a list: an object would become its keys and a string
+    its characters, a silent wrong value instead of an error naming the field.
+    """
+
+    def factory(type_: Any) -> Any:
+        generated = list_structure_factory(type_, converter)
+
+        def structure(value: Any, target: Any) -> Any:
+            if not isinstance(value, list):
+                raise TypeError(f"expected a JSON array, got {type(value).__name__}")
+            return generated(value, target)
+
+        return structure
+
+    return factory
+
+
 def _structure_layout_item(converter: Converter) -> Any:
     def structure(value: Any, _: Any) -> LayoutItem:
         data = _require_object(value)
@@ -276,9 +302,14 @@ def configure_converter(converter: Converter) -> None:
 
     Rules:
         * ``str``, ``int``, ``bool`` and ``float`` are strict: a wrongly typed value (a
-          ``null`` id, a string count) is an error, never silently coerced.
+          ``null`` id, a string count) is an error, never silently coerced. A string
+          holding a lone surrogate (half of a JSON surrogate-pair escape), an integer
+          beyond 64 bits and a number that is not finite (``1e999``) are errors too.
+          A ``list`` field reads only a JSON array (not an object's keys or a string's
+          characters).
         * Datetimes are ISO-8601 strings; a trailing ``Z`` is UTC, and a timestamp with no
-          offset is taken as UTC. They are written back as ISO-8601 with ``Z``.
+          offset is taken as UTC. One with no UTC form (``0001-01-01T00:00:00+01:00``) is
+          an error. They are written back as ISO-8601 with ``Z``.
         * A ``null`` for a field that has a default reads as that default.
         * Open enums (:data:`OPEN_ENUMS`: :class:`BatchStatus`, the dataset, import and
           export statuses, instruction and schema field types, and the layout's small
@@ -311,6 +342,7 @@ def configure_converter(converter: Converter) -> None:
     converter.register_structure_hook(int, strict(int, "an integer"))
     converter.register_structure_hook(bool, strict(bool, "a boolean"))
     converter.register_structure_hook(float, strict((int, float), "a number"))  # type: ignore[arg-type]
+    converter.register_structure_hook_factory(_is_list, _array_only(converter))
     converter.register_structure_hook(datetime, structure_datetime)
     converter.register_unstructure_hook(datetime, unstructure_datetime)
     for enum_type in OPEN_ENUMS:

@@ -37,7 +37,9 @@ async def post_creating(
         response = await client.request(
             "POST", path, cast_to=APIResponse, body=body, template=template, state=state
         )
-    except ResponseValidationError as error:  # a 2xx whose body is not JSON
+    except ResponseValidationError as error:  # a 2xx whose body is not JSON, or too large
+        if not 200 <= error.status_code < 300:  # an error status too large to read
+            raise
         raise _created(error, batch_id=None) from error
     try:
         return structure_response(

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ._scalar_hooks import check_text
 from .models.batches import TaskDetails
 from .models.bulk import BulkRequest, CreateBatchRequest, DuplicateBatchRequest
 
@@ -44,11 +45,23 @@ class ManifestError(ValueError):
 ManifestLine = tuple[int, BulkRequest]
 
 
+def _text(value: str, field: str) -> str:
+    """``value``, refused if it holds a lone surrogate.
+
+    Such a line would be sent, and then break the journal write at the same record on
+    every re-run.
+    """
+    try:
+        return check_text(value)
+    except ValueError as exc:
+        raise ValueError(f"{field!r}: {exc}") from None
+
+
 def _optional(data: dict[str, Any], field: str) -> str | None:
     value = data.get(field)
     if value is not None and (not isinstance(value, str) or not value):
         raise ValueError(f"{field!r} must be a non-empty string, got {value!r}")
-    return value
+    return value if value is None else _text(value, field)
 
 
 def _required(data: dict[str, Any], field: str) -> str:
@@ -78,6 +91,8 @@ def parse_line(text: str) -> BulkRequest | None:
         data = json.loads(stripped)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     key = _optional(data, "key")
@@ -105,6 +120,7 @@ def parse_line(text: str) -> BulkRequest | None:
     for field in _DETAIL_FIELDS:
         if not isinstance(details.get(field), str):
             raise ValueError(f"'task_details.{field}' is required and must be a string")
+        _text(details[field], f"task_details.{field}")
     return CreateBatchRequest(
         name,
         workspace_id,

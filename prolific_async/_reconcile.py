@@ -20,7 +20,7 @@ from ._listing import BatchListing
 from ._logging import logger
 from ._match_key import MatchKey, layout_digest
 from ._signal import Signal
-from .errors import ProlificError, ReconciliationError
+from .errors import ProlificError, ReconciliationError, ResponseTooLargeError
 from .models.batches import Batch
 
 __all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend", "layout_digest"]
@@ -221,6 +221,16 @@ class Reconciler:
                 not_before = datetime.now(UTC)  # a fresh listing, not the partial one
             try:
                 answer = await self._listing(workspace_id, not_before=not_before)
+            except ResponseTooLargeError as error:
+                # As unusable as a partial listing: it cannot prove a batch was not made.
+                return ReconciliationError(
+                    f"the listing of workspace {workspace_id!r} was larger than the "
+                    f"client's max_listing_bytes ({error.limit} bytes), so it cannot tell "
+                    "whether a request whose outcome is unknown made its batch. Nothing was "
+                    "sent again: raise max_listing_bytes or check the workspace by hand, "
+                    "then run again.",
+                    candidates=[],
+                )
             except ProlificError as error:
                 return error
             if not isinstance(answer, BatchListing):

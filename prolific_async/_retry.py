@@ -21,6 +21,7 @@ import aiohttp
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 from attrs import field, frozen, validators
 
+from ._body import read_body
 from ._call import CallState, ClientClosingError, GateClosedError, current_call
 from ._logging import log_attempt, logger
 from ._outcome import Outcome, exception_outcome, retry_exception, retry_status
@@ -271,11 +272,12 @@ class RetryMiddleware:
         state.sent_at = datetime.now(UTC)
         state.connected = False
         state.in_flight = True
+        state.body = None
         response: ClientResponse | None = None
         try:
             response = await handler(req)
             if not retry_status(response.status, req.method):
-                await response.read()
+                state.body = await read_body(response, state.max_body_bytes)
             return response
         except aiohttp.ClientError as exc:
             if response is not None:

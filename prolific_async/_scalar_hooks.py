@@ -7,13 +7,17 @@ string), so a wrong answer is a validation error naming its field, never a silen
 from __future__ import annotations
 
 import enum
+import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from .models.layout import AnswerValue
 
 __all__ = [
+    "MAX_INTEGER",
     "answer_value_hook",
+    "check_number",
+    "check_text",
     "open_enum_hook",
     "strict",
     "structure_datetime",
@@ -21,11 +25,54 @@ __all__ = [
 ]
 
 
+#: The largest integer read from an answer: a signed 64-bit one, what the journal's
+#: SQLite (and any database a caller keeps) can hold. JSON allows any size.
+MAX_INTEGER: Final = 2**63 - 1
+
+
+def check_text(value: str) -> str:
+    """``value`` if it is valid Unicode: a lone surrogate is refused.
+
+    JSON may escape half of a surrogate pair on its own; Python keeps it in the string,
+    and it then breaks whatever writes the string as UTF-8 (the journal, a log, a file).
+
+    Raises:
+        ValueError: the string holds a lone surrogate.
+    """
+    if not value.isascii():  # the common case needs no encoding
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"expected valid Unicode text, got a lone surrogate at character {exc.start + 1}"
+            ) from None
+    return value
+
+
+def check_number(value: int | float) -> int | float:
+    """``value`` if it is finite and fits in 64 bits (an integer).
+
+    Raises:
+        ValueError: an infinite or NaN float (``1e999`` decodes as ``inf``), or an
+            integer beyond :data:`MAX_INTEGER` either way.
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {value!r}")
+    elif not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+        raise ValueError(f"expected an integer within 64 bits, got one of {len(str(value))} digits")
+    return value
+
+
 def strict(kind: type[Any], name: str) -> Any:
     def structure(value: Any, _: Any) -> Any:
         # bool is an int subclass: a JSON true must not pass as a count or a size.
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             raise TypeError(f"expected {name}, got {type(value).__name__} {value!r:.40}")
+        if isinstance(value, str):
+            return check_text(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return check_number(value)
         return value
 
     return structure
@@ -47,6 +94,10 @@ def answer_value_hook(*, optional: bool = False) -> Any:
                 f"expected a string, a number or a boolean, got {type(value).__name__} "
                 f"{value!r:.40}"
             )
+        if isinstance(value, str):
+            return check_text(value)
+        if not isinstance(value, bool):
+            return check_number(value)
         return value
 
     return structure
@@ -56,7 +107,17 @@ def structure_datetime(value: Any, _: Any) -> datetime:
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
     parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        # Checked here, where it is read: 0001-01-01T00:00:00+01:00 parses but has no
+        # UTC form, and would fail later when journaled or printed.
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"expected a date within years 1 to 9999 in UTC, got {value!r:.40}"
+        ) from None
+    return parsed
 
 
 def unstructure_datetime(value: datetime) -> str:
@@ -70,6 +131,7 @@ def open_enum_hook(enum_type: type[enum.StrEnum], *, optional: bool = False) -> 
             return None
         if not isinstance(value, str):
             raise TypeError(f"expected a string, got {type(value).__name__}")
+        check_text(value)
         try:
             return enum_type(value)
         except ValueError:

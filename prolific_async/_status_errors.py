@@ -63,7 +63,7 @@ def decode_error_body(raw: bytes) -> Any:
         return ""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the stack: kept as text
         return text
 
 

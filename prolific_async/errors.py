@@ -7,6 +7,7 @@ Hierarchy::
     +-- ClientClosedError ............ the client was used after aclose() (also RuntimeError)
     +-- ResponseValidationError ...... a response body we could not parse into a model
     |   +-- CreatedButUnreadableError  a batch was created, but its answer could not be read
+    |   +-- ResponseTooLargeError .... a body past its size cap (max_response_bytes ...)
     +-- JournalError ................. a bulk journal that is corrupt or for another run
     +-- InputFileError ............... a layout or schema file we could not read (also ValueError)
     +-- ReconciliationError .......... a bulk item whose batch cannot be told apart
@@ -59,6 +60,7 @@ from ._api_errors import (
     ProlificError,
     RateLimitError,
     ReconciliationError,
+    ResponseTooLargeError,
     ResponseValidationError,
     UnprocessableEntityError,
 )
@@ -100,6 +102,7 @@ __all__ = [
     "ProvisionError",
     "RateLimitError",
     "ReconciliationError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "RunStoppedError",
     "SchemaMigrationFailedError",

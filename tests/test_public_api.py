@@ -60,6 +60,7 @@ TOP_LEVEL = {
     "RateGate",
     "RateLimitError",
     "ReconciliationError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "SchemaMigrationFailedError",
     "RetryPolicy",

@@ -295,31 +295,31 @@ async def test_an_export_answer_naming_no_job_is_an_api_error(
     assert "no export_id" in assert_one_error_line(err)
 
 
-async def test_a_date_out_of_range_prints_as_the_server_sent_it(
+async def test_a_date_out_of_range_is_one_error_line_naming_the_field(
     fake: FakeProlific, cli: RunCli
 ) -> None:
-    """A created_at in year 1 at +01:00 (year 0 in UTC) is shown, not a crash."""
+    """A created_at in year 1 at +01:00 (year 0 in UTC) is an API error naming it, exit 1."""
     batch = fake.add_batch(name="b", workspace_id=WS, task_details=TaskDetails(**DETAILS))
     sync = {"sync_id": "s1", "status": "queued", "created_at": "0001-01-01T00:00:00+01:00"}
     fake.add_fault("GET", "*/syncs/s1", "status", status=200, body=sync)
-    code, out, err = await cli("batches", "sync-status", batch.id, "s1")
-    assert code == 0, err
-    assert "0001-01-01T00:00:00+01:00" in out
+    code, _, err = await cli("batches", "sync-status", batch.id, "s1")
+    assert code == 1, err
+    assert "$.created_at" in assert_one_error_line(err)
 
 
-async def test_a_lone_surrogate_in_an_answer_prints_as_an_escape(
+async def test_a_lone_surrogate_in_an_answer_is_one_error_line_naming_the_field(
     fake: FakeProlific, cli: RunCli
 ) -> None:
-    """A name holding the JSON escape of a lone surrogate prints as valid JSON."""
+    """A name holding a lone surrogate is an API error naming ``$.name``, exit 1."""
     batch = fake.add_batch(name="b", workspace_id=WS, task_details=TaskDetails(**DETAILS))
     code, out, _ = await cli("batches", "get", batch.id)
     answer = json.loads(out)
     answer["name"] = "\ud800"
     fake.add_fault("GET", f"*/batches/{batch.id}", "status", status=200, body=answer)
-    code, out, err = await cli("batches", "get", batch.id)
-    assert code == 0, err
-    assert '"name": "\\ud800"' in out
-    assert json.loads(out)["name"] == "\ud800"
+    code, _, err = await cli("batches", "get", batch.id)
+    assert code == 1, err
+    assert "surrogate" in assert_one_error_line(err)
+    assert "$.name" in err
 
 
 async def test_an_exception_nobody_expected_is_one_error_line_and_exit_1(

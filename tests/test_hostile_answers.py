@@ -1,0 +1,266 @@
+"""Hostile answers and manifest lines: every failure to decode or convert is a typed error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prolific_async import (
+    APIStatusError,
+    CreateBatchRequest,
+    Journal,
+    ProlificClient,
+    ProlificError,
+    ResponseValidationError,
+    RetryPolicy,
+    TaskDetails,
+    set_testing,
+)
+from prolific_async._manifest import ManifestError, read_manifest, validate_manifest
+from prolific_async.models.batches import Batch
+from prolific_async.testing import FakeProlific
+
+from .conftest import fixture_json
+
+BATCH_PATH = "/api/v1/data-collection/batches/*"
+CREATE = "/api/v1/data-collection/batches"
+WS = "6278acb09062db3b35bcbeb0"
+DETAILS = TaskDetails(task_name="Rate", task_introduction="<p>Hi</p>", task_steps="<ol></ol>")
+FAST = RetryPolicy(attempts=2, timeout=10.0, wait_initial=0.001, wait_max=0.01, wait_jitter=0.0)
+DEEP = "[" * 100_000 + "]" * 100_000
+BATCH: dict[str, Any] = fixture_json("get_batch_200.json")
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_waits() -> Iterator[None]:
+    with set_testing():
+        yield
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProlific]:
+    async with FakeProlific(seed=1) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def client(fake: FakeProlific) -> AsyncIterator[ProlificClient]:
+    async with fake.client(retry=FAST, timeout=2.0) as bound:
+        yield bound
+
+
+def batch_body(**changes: Any) -> str:
+    """The fixture batch as JSON text, with fields replaced by raw JSON text."""
+    text = json.dumps({**BATCH, **dict.fromkeys(changes, "@@")})
+    for key, raw in changes.items():
+        text = text.replace(f'"{key}": "@@"', f'"{key}": {raw}', 1)
+    return text
+
+
+async def get_batch(
+    client: ProlificClient, fake: FakeProlific, body: str, status: int = 200
+) -> Batch:
+    fake.add_fault("GET", BATCH_PATH, "status", status=status, body=body)
+    return await client.batches.get("b1")
+
+
+def test_fixture_batch_reads() -> None:
+    """The unchanged fixture reads, so each failure below is the field's own."""
+    from prolific_async._body import structure_response
+
+    text = batch_body()
+    structure_response(json.loads(text), Batch, status_code=200, method="GET", url="u")
+
+
+async def test_deep_json_in_a_2xx_body_is_a_validation_error(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """JSON nested 100,000 levels deep is a ResponseValidationError, not a RecursionError."""
+    with pytest.raises(ResponseValidationError, match="nested too deeply"):
+        await get_batch(client, fake, DEEP)
+
+
+async def test_deep_json_inside_one_field_is_a_validation_error(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """Deep nesting inside one field of an object is a ResponseValidationError too."""
+    with pytest.raises(ResponseValidationError):
+        await get_batch(client, fake, batch_body(name=DEEP))
+
+
+async def test_deep_json_in_an_error_body_is_a_status_error(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A 404 whose body nests 100,000 levels deep is still the NotFoundError it is."""
+    with pytest.raises(APIStatusError) as caught:
+        await get_batch(client, fake, DEEP, status=404)
+    assert caught.value.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"], ids=["min", "max"]
+)
+async def test_a_date_with_no_utc_form_is_a_validation_error(
+    client: ProlificClient, fake: FakeProlific, stamp: str
+) -> None:
+    """A created_at that parses but overflows in UTC is refused where it is read, by name."""
+    with pytest.raises(ResponseValidationError, match=r"created_at"):
+        await get_batch(client, fake, batch_body(created_at=json.dumps(stamp)))
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [
+        ("total_task_count", "1" + "0" * 400),
+        ("total_task_count", "-1" + "0" * 400),
+        ("schema_version", "99999999999999999999"),
+    ],
+    ids=["huge-int", "huge-negative-int", "past-64-bits"],
+)
+async def test_an_integer_out_of_range_is_a_validation_error(
+    client: ProlificClient, fake: FakeProlific, field: str, raw: str
+) -> None:
+    """An integer beyond 64 bits is refused, naming its field."""
+    with pytest.raises(ResponseValidationError, match=field):
+        await get_batch(client, fake, batch_body(**{field: raw}))
+
+
+@pytest.mark.parametrize("raw", ["1e999", "-1e999", "NaN", "Infinity"])
+async def test_a_number_that_is_not_finite_is_a_validation_error(
+    client: ProlificClient, fake: FakeProlific, raw: str
+) -> None:
+    """``1e999`` (decoded as inf), NaN and Infinity are refused where a number is needed."""
+    from prolific_async._body import structure_response
+    from prolific_async.models.responses import ResponseAnswer
+
+    answer = json.loads('{"instruction_id": "i", "value": ' + raw + "}")
+    with pytest.raises(ResponseValidationError, match="finite"):
+        structure_response(answer, ResponseAnswer, status_code=200, method="GET", url="u")
+    with pytest.raises(ResponseValidationError, match="total_task_count"):
+        await get_batch(client, fake, batch_body(total_task_count=raw))
+
+
+async def test_a_lone_surrogate_is_a_validation_error_naming_the_field(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A name holding half a surrogate-pair escape is refused, naming ``$.name``."""
+    with pytest.raises(ResponseValidationError, match=r"surrogate.*\$\.name"):
+        await get_batch(client, fake, batch_body(name='"bad \\ud800 name"'))
+
+
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b'{"id": "b1", "odd": {"deep": ["ok", "\\udfff"]}}', r"\$\.odd\.deep\[1\]"),
+        (b'{"id": "b1", "odd": {"k\\ud800": 1}}', r"\$\.odd \(the key 'k\\ud800'\)"),
+        (b'{"id": "b1", "name": "\xed\xa0\x80"}', r"\$\.name"),
+    ],
+    ids=["unmodelled-value", "key", "utf8-bytes"],
+)
+def test_a_lone_surrogate_anywhere_in_a_body_is_refused(raw: bytes, where: str) -> None:
+    """Also outside typed fields (unknown layout keys are journaled) and as raw bytes."""
+    from prolific_async._body import decode_json
+
+    with pytest.raises(ResponseValidationError, match="lone surrogate @ " + where):
+        decode_json(raw, 200, "GET", "u")
+
+
+async def test_a_surrogate_pair_is_read(client: ProlificClient, fake: FakeProlific) -> None:
+    """A valid pair of surrogate escapes (an emoji) reads as the character it is."""
+    batch = await get_batch(client, fake, batch_body(name='"smile \\ud83d\\ude00"'))
+    assert batch.name == "smile \N{GRINNING FACE}"
+
+
+@pytest.mark.parametrize("raw", ['{"results": [], "meta": {}}', '"abc"'], ids=["object", "string"])
+async def test_a_nested_list_field_takes_only_an_array(
+    client: ProlificClient, fake: FakeProlific, raw: str
+) -> None:
+    """A list field answered with an object or a string is refused, not made its keys."""
+    with pytest.raises(ResponseValidationError, match=r"(array|list) @ \$\.datasets"):
+        await get_batch(client, fake, batch_body(datasets=raw))
+
+
+# -- manifests ---------------------------------------------------------------------------
+
+CREATE_LINE = {
+    "name": "n",
+    "workspace_id": WS,
+    "task_details": json.loads(
+        json.dumps({"task_name": "t", "task_introduction": "i", "task_steps": "s"})
+    ),
+}
+
+
+def write_manifest(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "manifest.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_manifest_line_with_a_lone_surrogate_is_refused_with_its_line(tmp_path: Path) -> None:
+    """Validation refuses a lone surrogate in a value, naming the line and the field."""
+    good = json.dumps(CREATE_LINE)
+    bad = json.dumps({**CREATE_LINE, "name": "x"}).replace('"x"', '"bad \\ud800"')
+    path = write_manifest(tmp_path, good, bad)
+    _, errors = validate_manifest(path)
+    assert [(error.line, "surrogate" in error.problem) for error in errors] == [(2, True)]
+    assert "'name'" in errors[0].problem
+    with pytest.raises(ManifestError) as caught:
+        list(read_manifest(path))
+    assert caught.value.line == 2
+
+
+def test_a_manifest_line_with_a_surrogate_in_a_key_or_detail_is_refused(tmp_path: Path) -> None:
+    """A lone surrogate in task details or in the journal key is refused too."""
+    details = json.dumps(
+        {**CREATE_LINE, "task_details": {**CREATE_LINE["task_details"], "task_steps": "x"}}
+    )
+    keyed = json.dumps({**CREATE_LINE, "key": "x"})
+    path = write_manifest(
+        tmp_path, details.replace('"x"', '"\\udfff"'), keyed.replace('"x"', '"k\\udc00"')
+    )
+    _, errors = validate_manifest(path)
+    assert [error.line for error in errors] == [1, 2]
+    assert "task_details.task_steps" in errors[0].problem
+
+
+def test_a_deeply_nested_manifest_line_is_refused_with_its_line(tmp_path: Path) -> None:
+    """A line nested 100,000 levels deep is a bad line, not a RecursionError."""
+    path = write_manifest(tmp_path, json.dumps(CREATE_LINE), DEEP)
+    _, errors = validate_manifest(path)
+    assert [error.line for error in errors] == [2]
+    assert "nested too deeply" in errors[0].problem
+
+
+# -- bulk runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [DEEP, batch_body(created_at='"0001-01-01T00:00:00+01:00"'), batch_body(name='"\\ud800"')],
+    ids=["deep-json", "out-of-range-date", "lone-surrogate"],
+)
+async def test_one_unreadable_create_answer_fails_only_its_item(
+    client: ProlificClient, fake: FakeProlific, body: str, tmp_path: Path
+) -> None:
+    """A journaled create answered 201 with an unusable body ends that item only."""
+    fake.add_fault("POST", CREATE, "status_after", status=201, body=body)
+    requests = [CreateBatchRequest(f"batch-{i}", WS, DETAILS) for i in range(4)]
+    journal = Journal(tmp_path / "run.journal")
+    results = [
+        r
+        async for r in client.batches.create_many(
+            requests, concurrency=1, journal=journal, reconcile_delay=0
+        )
+    ]
+    assert len(results) == 4
+    bad = [r for r in results if not r.ok]
+    assert all(isinstance(r.error, ProlificError) for r in bad)
+    assert len(bad) <= 1
+    assert len(fake.batches) == 4  # the answer was unusable, but each batch made once
+    ok_ids = {r.batch.id for r in results if r.ok and r.batch is not None}
+    assert len(ok_ids) == len(results) - len(bad)
