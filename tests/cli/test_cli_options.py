@@ -1,0 +1,316 @@
+"""The official CLI's conventions: the config file, short flags, --format, completion, -v."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from prolific_async import TaskDetails
+from prolific_async.testing import FakeProlific
+
+from .conftest import DETAILS, WS, RunCli
+
+TASK = ("--task-name", "t", "--task-introduction", "<p>i</p>", "--task-steps", "<ol></ol>")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProlific]:
+    async with FakeProlific(seed=13) as emulator:
+        yield emulator
+
+
+def write_config(text: str) -> Path:
+    """Write the official CLI's config file under the test's ``HOME``."""
+    path = Path(os.environ["HOME"]) / ".config" / "prolific-oss" / "prolific.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def add_batch(fake: FakeProlific, name: str = "b") -> str:
+    """A batch in the emulator; its id."""
+    return fake.add_batch(name=name, workspace_id=WS, task_details=TaskDetails(**DETAILS)).id
+
+
+# -- the config file -----------------------------------------------------------------
+
+
+async def test_the_config_files_workspace_is_the_default(fake: FakeProlific, cli: RunCli) -> None:
+    """`batches list` without -w lists the workspace named in prolific.yaml."""
+    add_batch(fake, "listed")
+    write_config(f"workspace: {WS}\n")
+    code, out, err = await cli("batches", "list")
+    assert code == 0, err
+    assert [batch["name"] for batch in json.loads(out)] == ["listed"]
+
+
+async def test_a_given_workspace_beats_the_config_file(fake: FakeProlific, cli: RunCli) -> None:
+    """-w wins over the config file, which is then not even read."""
+    write_config("workspace: [not, a, string\n")  # malformed: would be an error if read
+    code, out, err = await cli("batches", "list", "-w", "elsewhere")
+    assert (code, json.loads(out)) == (0, []), err
+
+
+async def test_config_option_names_another_file(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """--config FILE is read instead of the default file."""
+    add_batch(fake)
+    config = tmp_path / "other.yaml"
+    config.write_text(f"workspace: {WS}\ntoken: ignored\n")
+    code, out, err = await cli("--config", config, "batches", "list")
+    assert code == 0, err
+    assert len(json.loads(out)) == 1
+
+
+async def test_without_a_workspace_anywhere_the_option_is_missing(cli: RunCli) -> None:
+    """No -w and no config file: exit 2, saying where a default could come from."""
+    code, out, err = await cli("datasets", "create", "-n", "d")
+    assert (code, out) == (2, "")
+    assert "--workspace-id" in err
+    assert "prolific.yaml" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("workspace: [oops\n", "is not valid YAML"),
+        ("- a\n- list\n", "must be a mapping"),
+        ("workspace: 12\n", "workspace must be a non-empty string"),
+        ("workspace: ''\n", "workspace must be a non-empty string"),
+    ],
+)
+async def test_a_malformed_config_file_is_a_usage_error_naming_it(
+    fake: FakeProlific, cli: RunCli, text: str, problem: str
+) -> None:
+    """A config file that cannot be used exits 2, naming the file and sending nothing."""
+    path = write_config(text)
+    code, out, err = await cli("batches", "list")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ")
+    assert str(path) in err
+    assert problem in err
+    assert fake.requests == [] or all(r.method != "GET" for r in fake.requests)
+
+
+async def test_an_unreadable_config_file_is_a_usage_error(cli: RunCli, tmp_path: Path) -> None:
+    """A --config file that does not exist, or is a directory, exits 2 naming it."""
+    missing = tmp_path / "missing.yaml"
+    code, _, err = await cli("--config", missing, "batches", "list")
+    assert code == 2
+    assert f"{missing} does not exist" in err
+    write_config("workspace: w\n").parent.joinpath("dir.yaml").mkdir()
+    folder = Path(os.environ["HOME"]) / ".config" / "prolific-oss" / "dir.yaml"
+    code, _, err = await cli("--config", folder, "batches", "list")
+    assert code == 2
+    assert str(folder) in err
+
+
+async def test_an_empty_config_file_sets_no_default(cli: RunCli) -> None:
+    """An empty prolific.yaml is no error: the workspace is just not defaulted."""
+    write_config("")
+    code, _, err = await cli("batches", "list")
+    assert code == 2
+    assert "Missing option '-w' / '--workspace-id'" in err
+
+
+# -- short flags -----------------------------------------------------------------------
+
+
+async def test_short_flags_match_the_official_cli(fake: FakeProlific, cli: RunCli) -> None:
+    """-n, -w, -d, -b as the official CLI spells them: create, view, update a batch."""
+    code, out, err = await cli("datasets", "create", "-n", "data", "-w", WS, "--json")
+    assert code == 0, err
+    dataset = json.loads(out)["id"]
+    code, out, err = await cli("batches", "create", "-n", "short", "-w", WS, "-d", dataset, *TASK)
+    assert code == 0, err
+    batch = json.loads(out)
+    assert [entry["id"] for entry in batch["datasets"]] == [dataset]
+    code, out, err = await cli("batches", "get", "-b", batch["id"])
+    assert (code, json.loads(out)["name"]) == (0, "short"), err
+    code, out, err = await cli("batches", "update", "-b", batch["id"], "-n", "renamed")
+    assert (code, json.loads(out)["name"]) == (0, "renamed"), err
+    code, out, err = await cli("datasets", "status", "-d", dataset, "--json")
+    assert (code, json.loads(out)["id"]) == (0, dataset), err
+
+
+async def test_an_id_given_twice_differently_is_a_usage_error(cli: RunCli) -> None:
+    """`batches get A -b B` names two batches: exit 2."""
+    code, _, err = await cli("batches", "get", "a", "-b", "b")
+    assert code == 2
+    assert "not two ids" in err
+    code, _, err = await cli("batches", "status")
+    assert code == 2
+    assert "Missing argument 'BATCH_ID' (or -b ID)" in err
+
+
+# -- output formats ----------------------------------------------------------------------
+
+
+SINGLE = ["get", "update", "duplicate"]
+
+
+@pytest.mark.parametrize("command", SINGLE)
+@pytest.mark.parametrize("flag", [["--json"], ["--format", "json"]])
+async def test_single_batch_commands_take_json(
+    fake: FakeProlific, cli: RunCli, command: str, flag: list[str]
+) -> None:
+    """get, update and duplicate take --json and --format json (and print the batch)."""
+    batch = add_batch(fake)
+    code, out, err = await cli("batches", command, batch, *flag)
+    assert code == 0, err
+    assert json.loads(out)["workspace_id"] == WS
+
+
+async def test_create_takes_json_as_the_readme_says(cli: RunCli) -> None:
+    """`batches create ... --json` works (it used to exit 2)."""
+    code, out, err = await cli("batches", "create", "-n", "x", "-w", WS, *TASK, "--json")
+    assert code == 0, err
+    assert json.loads(out)["name"] == "x"
+
+
+@pytest.mark.parametrize("command", SINGLE)
+async def test_single_batch_commands_print_a_table(
+    fake: FakeProlific, cli: RunCli, command: str
+) -> None:
+    """--format table shows the batch a field per row."""
+    batch = add_batch(fake)
+    code, out, err = await cli("batches", command, batch, "--format", "table")
+    assert code == 0, err
+    assert "Batch " in out
+    assert "workspace" in out
+    assert WS in out
+
+
+async def test_list_prints_csv_one_row_per_batch(fake: FakeProlific, cli: RunCli) -> None:
+    """CSV: a header, one row per batch, nested values as JSON in their cell."""
+    first, second = add_batch(fake, "one"), add_batch(fake, "two, with a comma")
+    code, out, err = await cli("batches", "list", "-w", WS, "--format", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [row["id"] for row in rows] == [first, second]
+    assert rows[1]["name"] == "two, with a comma"
+    assert json.loads(rows[0]["task_details"]) == DETAILS
+    assert json.loads(rows[0]["datasets"]) == []
+    assert rows[0]["total_task_count"] == "0"
+
+
+async def test_list_prints_a_table(fake: FakeProlific, cli: RunCli) -> None:
+    """--format table lists the batches, one row each."""
+    batch = add_batch(fake, "tabled")
+    code, out, err = await cli("batches", "list", "-w", WS, "--format", "table")
+    assert code == 0, err
+    assert "1 batches in workspace" in out
+    assert batch in out
+    assert "tabled" in out
+
+
+async def test_ids_print_as_one_csv_column(fake: FakeProlific, cli: RunCli) -> None:
+    """A list of ids prints as one column, one id per row (none yet: the header only)."""
+    batch = add_batch(fake)
+    code, out, err = await cli("batches", "tasks", "-b", batch, "--format", "csv")
+    assert (code, out) == (0, "\n"), err
+    code, out, err = await cli("batches", "status", batch, "--format", "csv")
+    assert code == 0, err
+    assert list(csv.DictReader(io.StringIO(out))) == [
+        {"batch_id": batch, "status": "UNINITIALISED"}
+    ]
+
+
+async def test_json_and_another_format_disagree(cli: RunCli) -> None:
+    """--json with --format csv is a usage error; a format click does not know too."""
+    code, _, err = await cli("batches", "get", "b", "--json", "--format", "csv")
+    assert code == 2
+    assert "disagree" in err
+    code, _, err = await cli("batches", "get", "b", "--format", "xml")
+    assert code == 2
+    assert "'xml' is not one of 'table', 'json', 'csv'" in err
+
+
+def test_every_command_has_the_same_output_options() -> None:
+    """Every API command takes --format table|json|csv and --json."""
+    import click
+
+    from prolific_async._cli import app
+
+    def leaves(group: click.Group, path: str) -> Iterator[tuple[str, click.Command]]:
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from leaves(command, f"{path} {name}")
+            else:
+                yield f"{path} {name}", command
+
+    no_output = {" completion", " emulator", " provision"}
+    for path, command in leaves(app, ""):
+        if path in no_output or path.startswith(" journal"):
+            continue
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert {"--format", "--json"} <= options, path
+
+
+# -- completion and logging ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shell", "marker"),
+    [("bash", "complete -o nosort -F"), ("zsh", "#compdef prolific-async"), ("fish", "complete")],
+)
+async def test_completion_prints_clicks_script(cli: RunCli, shell: str, marker: str) -> None:
+    """`completion SHELL` prints click's script for the prolific-async command."""
+    code, out, err = await cli("completion", shell)
+    assert code == 0, err
+    assert marker in out
+    assert "_PROLIFIC_ASYNC_COMPLETE" in out
+
+
+async def test_completion_of_an_unknown_shell_is_a_usage_error(cli: RunCli) -> None:
+    """Only bash, zsh and fish are offered."""
+    code, _, err = await cli("completion", "tcsh")
+    assert code == 2
+    assert "'tcsh' is not one of" in err
+
+
+@pytest.fixture
+def library_logger(monkeypatch: pytest.MonkeyPatch) -> Iterator[logging.Logger]:
+    """The library's logger, restored (level, handlers, PROLIFIC_LOG) after the test."""
+    logger = logging.getLogger("prolific_async")
+    level, handlers = logger.level, list(logger.handlers)
+    monkeypatch.delenv("PROLIFIC_LOG", raising=False)
+    yield logger
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+
+
+async def test_verbose_turns_on_the_librarys_log_on_stderr(
+    fake: FakeProlific, cli: RunCli, library_logger: logging.Logger
+) -> None:
+    """-v sets the prolific_async logger to DEBUG with a stderr handler, and PROLIFIC_LOG."""
+    handlers_before = list(library_logger.handlers)
+    batch = add_batch(fake)
+    code, _, err = await cli("-v", "batches", "get", batch)
+    assert code == 0, err
+    assert library_logger.level == logging.DEBUG
+    assert os.environ["PROLIFIC_LOG"] == "debug"
+    code, _, err = await cli("--verbose", "batches", "status", batch)
+    assert code == 0, err
+    assert len(library_logger.handlers) == len(handlers_before) + 1  # added once
+    assert fake.token not in err
+
+
+def test_the_verbose_handler_writes_to_stderr(
+    capsys: pytest.CaptureFixture[str], library_logger: logging.Logger
+) -> None:
+    """A record logged after -v appears on stderr, one line with its level and logger."""
+    from prolific_async._cli._logging import enable_verbose_logging
+
+    enable_verbose_logging()
+    logging.getLogger("prolific_async.retry").debug("attempt 2 of GET /batches")
+    err = capsys.readouterr().err
+    assert "DEBUG prolific_async.retry: attempt 2 of GET /batches" in err
