@@ -15,7 +15,7 @@ import pytest
 from prolific_async import TaskDetails
 from prolific_async.testing import FakeProlific
 
-from .conftest import DETAILS, WS, RunCli
+from .conftest import DETAILS, WS, RunCli, copies, creates, write_manifest
 
 TASK = ("--task-name", "t", "--task-introduction", "<p>i</p>", "--task-steps", "<ol></ol>")
 
@@ -97,7 +97,7 @@ async def test_a_malformed_config_file_is_a_usage_error_naming_it(
     assert err.startswith("error: ")
     assert str(path) in err
     assert problem in err
-    assert fake.requests == [] or all(r.method != "GET" for r in fake.requests)
+    assert fake.requests == []
 
 
 async def test_an_unreadable_config_file_is_a_usage_error(cli: RunCli, tmp_path: Path) -> None:
@@ -314,3 +314,35 @@ def test_the_verbose_handler_writes_to_stderr(
     logging.getLogger("prolific_async.retry").debug("attempt 2 of GET /batches")
     err = capsys.readouterr().err
     assert "DEBUG prolific_async.retry: attempt 2 of GET /batches" in err
+
+
+# -- provision --dry-run ---------------------------------------------------------------
+
+
+async def test_dry_run_prints_what_would_be_sent_and_sends_nothing(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--dry-run counts the requests by kind and shows the first bodies, with no token."""
+    monkeypatch.delenv("PROLIFIC_TOKEN")
+    manifest = write_manifest(tmp_path / "m.jsonl", [*copies("src-1", 1), *creates(4)])
+    code, out, err = await cli("provision", manifest, "--dry-run")
+    assert code == 0, err
+    assert "5 requests would be sent (4 create, 1 duplicate); nothing was sent." in out
+    assert "POST /api/v1/data-collection/batches/src-1/duplicate" in out
+    assert out.count("POST /api/v1/data-collection/batches\n") == 2
+    assert '"name": "item-1"' in out
+    assert '"name": "item-2"' not in out
+    assert "... and 2 more requests." in out
+    assert fake.requests == []
+    assert fake.batches == {}
+
+
+async def test_dry_run_still_refuses_a_bad_manifest(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """A manifest with a bad line exits 2 under --dry-run too, naming the line."""
+    manifest = write_manifest(tmp_path / "m.jsonl", [*creates(1), '{"name": ""}'])
+    code, out, err = await cli("provision", manifest, "--dry-run")
+    assert (code, out) == (2, "")
+    assert "m.jsonl:2" in err
+    assert fake.requests == []
