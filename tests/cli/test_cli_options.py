@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import logging
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from prolific_async import TaskDetails
+from prolific_async import ProlificClient, TaskDetails
 from prolific_async.testing import FakeProlific
 
-from .conftest import DETAILS, WS, RunCli, copies, creates, write_manifest
+from .conftest import DETAILS, WS, RunCli, copies, creates, spawn_cli, write_manifest
 
 TASK = ("--task-name", "t", "--task-introduction", "<p>i</p>", "--task-steps", "<ol></ol>")
 
@@ -346,3 +348,59 @@ async def test_dry_run_still_refuses_a_bad_manifest(
     assert (code, out) == (2, "")
     assert "m.jsonl:2" in err
     assert fake.requests == []
+
+
+# -- the emulator's variables ------------------------------------------------------------
+
+
+async def test_emulator_prints_exports_and_writes_an_env_file_to_source(tmp_path: Path) -> None:
+    """`emulator --env-file F` prints export lines and writes them to F, which a shell sources."""
+    env_file = tmp_path / "emulator env.sh"  # a space: the values are quoted for the shell
+    process = await spawn_cli(
+        None,
+        "emulator",
+        "--port",
+        "0",
+        "--token",
+        "cli token",
+        "--env-file",
+        env_file,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("Press Ctrl-C"):
+            lines.append((await asyncio.wait_for(process.stdout.readline(), 20)).decode())
+        url = lines[1].strip().removeprefix("PROLIFIC_URL=")
+        assert lines[2] == "PROLIFIC_TOKEN=cli token\n"
+        assert lines[3:5] == [f"export PROLIFIC_URL={url}\n", "export PROLIFIC_TOKEN='cli token'\n"]
+        assert f"Wrote them to {env_file}" in lines[5]
+        assert env_file.read_text() == "".join(lines[3:5])
+        shell = await asyncio.create_subprocess_exec(
+            "sh",
+            "-c",
+            '. "$0" && printf "%s|%s" "$PROLIFIC_URL" "$PROLIFIC_TOKEN"',
+            str(env_file),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        sourced, _ = await asyncio.wait_for(shell.communicate(), 20)
+        assert sourced.decode() == f"{url}|cli token"
+        async with ProlificClient(token="cli token", base_url=url) as client:
+            assert await client.batches.list(WS) == []
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+
+
+async def test_emulator_refuses_an_env_file_it_cannot_write(cli: RunCli, tmp_path: Path) -> None:
+    """An --env-file in a missing directory exits 2 before the port is taken."""
+    code, out, err = await cli("emulator", "--port", "0", "--env-file", tmp_path / "no" / "env")
+    assert (code, out) == (2, "")
+    assert "--env-file" in err
+    assert "does not exist" in err
