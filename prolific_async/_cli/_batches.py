@@ -101,6 +101,7 @@ _task_options = [
 
 _layout_options = [
     click.option(
+        "-f",
         "--batch-items-file",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
         default=None,

@@ -404,3 +404,27 @@ async def test_emulator_refuses_an_env_file_it_cannot_write(cli: RunCli, tmp_pat
     assert (code, out) == (2, "")
     assert "--env-file" in err
     assert "does not exist" in err
+
+
+def test_the_readmes_official_cli_table_names_real_commands() -> None:
+    """Every prolific-async command in the README's official-CLI table exists, as written."""
+    import re
+
+    import click
+
+    from prolific_async._cli import app
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("### From Prolific's official CLI", 1)[1].split("\n\n", 2)[2]
+    rows = [line for line in table.splitlines() if line.startswith("| `prolific aitaskbuilder")]
+    assert len(rows) >= 15
+    for row in rows:
+        for words in re.findall(r"`prolific-async ([a-z -]+?)(?: [A-Z-]|`)", row):
+            command: click.Command = app
+            for word in words.split():
+                if word.startswith("-"):
+                    break
+                assert isinstance(command, click.Group), row
+                found = command.get_command(click.Context(command), word)
+                assert found is not None, f"{words!r} in {row}"
+                command = found
