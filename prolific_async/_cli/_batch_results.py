@@ -9,7 +9,7 @@ import click
 from .._client import ProlificClient
 from ..models.exports import BatchExport, BatchReport
 from ._exit import CommandError
-from ._options import emit, id_argument, output_options
+from ._options import arguments, emit, id_argument, output_options
 from ._render import expiry, exports_table, responses_table
 from ._shared import call, check_output, note, out, poll_option, say, timeout_option
 
@@ -168,8 +168,7 @@ def exports_list(batch_id: str, output_format: str) -> None:
 
 
 @batches_exports.command("delete")
-@click.argument("batch_id")
-@click.argument("export_id")
+@arguments(("batch_id", "-b", None), ("export_id", None, None))
 @output_options()
 def exports_delete(batch_id: str, export_id: str, output_format: str) -> None:
     """Delete an export job, freeing one of the 10 places a batch has.

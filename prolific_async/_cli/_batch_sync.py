@@ -6,7 +6,7 @@ import click
 
 from .._client import ProlificClient
 from ..models.syncs import BatchSync
-from ._options import emit, id_argument, output_options
+from ._options import arguments, emit, id_argument, output_options
 from ._render import sync_table
 from ._shared import call, note, out, poll_option, say, timeout_option
 
@@ -53,8 +53,7 @@ def batches_sync(
 
 
 @click.command("sync-status")
-@click.argument("batch_id")
-@click.argument("sync_id")
+@arguments(("batch_id", "-b", None), ("sync_id", None, None))
 @output_options()
 def batches_sync_status(batch_id: str, sync_id: str, output_format: str) -> None:
     """Show a sync job: queued, processing, complete (with its counts) or failed."""

@@ -11,7 +11,7 @@ from .._loaders import load_records, load_schema
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..models.dataset_changes import SchemaMigration
 from ..models.datasets import DatasetSchema
-from ._options import emit, id_argument, output_options
+from ._options import arguments, emit, id_argument, output_options
 from ._render import dataset_tables, migration_tables, rejected_table
 from ._shared import call, note, out, poll_option, read_file, say, timeout_option
 
@@ -60,8 +60,7 @@ def datasets_update(
 
 
 @click.command("add-datapoints")
-@click.argument("dataset_id")
-@click.argument("file", type=_file)
+@arguments(("dataset_id", "-d", None), ("file", "-f", _file))
 @output_options()
 def datasets_add_datapoints(dataset_id: str, file: Path, output_format: str) -> None:
     """Append the records of FILE (JSON Lines, or a JSON array) to a V4 dataset.
@@ -84,8 +83,7 @@ def datasets_add_datapoints(dataset_id: str, file: Path, output_format: str) -> 
 
 
 @click.command("schema-migration")
-@click.argument("dataset_id")
-@click.argument("job_id")
+@arguments(("dataset_id", "-d", None), ("job_id", None, None))
 @click.option(
     "--wait", is_flag=True, help="Wait until the migration is complete, partial or failed."
 )

@@ -15,7 +15,7 @@ from .._loaders import load_schema
 from ..errors import DatasetProcessingError
 from ..models.datasets import Dataset, DatasetUpload, ImportJob
 from ._dataset_changes import DATASET_CHANGE_COMMANDS
-from ._options import emit, id_argument, output_options, workspace_option
+from ._options import arguments, emit, id_argument, output_options, workspace_option
 from ._render import dataset_tables, rejected_table
 from ._shared import (
     call,
@@ -72,8 +72,10 @@ def datasets_status(dataset_id: str, output_format: str) -> None:
 
 
 @datasets.command("upload")
-@click.argument("dataset_id")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@arguments(
+    ("dataset_id", "-d", None),
+    ("file", "-f", click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)),
+)
 @timeout_option("for the data to be usable")
 @poll_option
 @output_options()

@@ -27,6 +27,7 @@ __all__ = [
     "CONFIG_OPTION",
     "FORMATS",
     "OutputFormat",
+    "arguments",
     "config_path",
     "configured_workspace",
     "emit",
@@ -126,27 +127,67 @@ def workspace_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., 
 def id_argument(name: str, flag: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """An id given as the argument ``NAME`` or as the official CLI's ``flag`` (``-b``).
 
-    For a command whose only argument is the id: ``batches get ID`` and
-    ``batches get -b ID`` are the same command.
+    ``batches get ID`` and ``batches get -b ID`` are the same command.
     """
-    long = "--" + name.replace("_", "-")
-    spare = f"{name}_given_as_option"
+    return arguments((name, flag, None))
+
+
+def arguments(
+    *specs: tuple[str, str | None, click.ParamType[Any] | None],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Arguments each of which may be given as an option instead (``-d ID -f FILE``).
+
+    ``specs`` are ``(name, flag, type)``: ``flag`` (``"-d"``) adds ``flag`` and
+    ``--name`` as options, ``type`` converts the value (``None``: text). The arguments
+    given fill, in order, the names not given as options: ``upload DS FILE``,
+    ``upload -d DS FILE`` and ``upload -d DS -f FILE`` are the same command.
+    """
+    names = [name for name, _, _ in specs]
+
+    def long(name: str) -> str:
+        return "--" + name.replace("_", "-")
 
     def add(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
         def merged(*args: Any, **kwargs: Any) -> Any:
-            positional, option = kwargs.pop(name), kwargs.pop(spare)
-            if positional is not None and option is not None and positional != option:
-                raise click.UsageError(f"give {name.upper()} or {flag}/{long}, not two ids")
-            value = positional if positional is not None else option
-            if value is None:
-                raise click.UsageError(f"Missing argument '{name.upper()}' (or {flag} ID).")
-            return command(*args, **{name: value}, **kwargs)
+            ctx = click.get_current_context()
+            given = list(kwargs.pop("given_arguments"))
+            values: dict[str, Any] = {}
+            for name, flag, kind in specs:
+                value = kwargs.pop(f"{name}_given_as_option", None)
+                if value is None and given:
+                    value = given.pop(0)
+                if value is None:
+                    alternative = f" (or {flag} {name.upper()})" if flag else ""
+                    raise click.UsageError(f"Missing argument '{name.upper()}'{alternative}.")
+                values[name] = value if kind is None else _convert(kind, value, name, ctx)
+            if given:
+                extra = " ".join(given)
+                raise click.UsageError(f"Got unexpected extra argument ({extra})")
+            return command(*args, **values, **kwargs)
 
-        with_option = click.option(flag, long, spare, metavar="ID", help=f"Same as {name.upper()}.")
-        return click.argument(name, required=False)(with_option(merged))
+        decorated = merged
+        for name, flag, _ in reversed(specs):
+            if flag is not None:
+                decorated = click.option(
+                    flag,
+                    long(name),
+                    f"{name}_given_as_option",
+                    metavar=name.upper(),
+                    help=f"Same as the argument {name.upper()}.",
+                )(decorated)
+        metavar = " ".join(name.upper() for name in names)
+        return click.argument("given_arguments", nargs=-1, metavar=metavar)(decorated)
 
     return add
+
+
+def _convert(kind: click.ParamType[Any], value: str, name: str, ctx: click.Context) -> Any:
+    try:
+        return kind.convert(value, None, ctx)
+    except click.BadParameter as exc:
+        exc.param_hint = f"'{name.upper()}'"  # the message names the argument, as click's
+        raise
 
 
 def output_options(default: OutputFormat = "table") -> Callable[..., Any]:

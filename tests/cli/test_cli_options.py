@@ -143,14 +143,45 @@ async def test_short_flags_match_the_official_cli(fake: FakeProlific, cli: RunCl
     assert (code, json.loads(out)["id"]) == (0, dataset), err
 
 
-async def test_an_id_given_twice_differently_is_a_usage_error(cli: RunCli) -> None:
-    """`batches get A -b B` names two batches: exit 2."""
+async def test_upload_takes_the_official_clis_flags(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """`datasets upload -d DS -f FILE`, `-d DS FILE` and `DS FILE` are the same command."""
+    code, out, err = await cli("datasets", "create", "-n", "data", "-w", WS, "--json")
+    assert code == 0, err
+    dataset = json.loads(out)["id"]
+    data = tmp_path / "data.csv"
+    data.write_text("text\nhello\n")
+    for args in (["-d", dataset, "-f", data], ["-d", dataset, data], [dataset, data]):
+        code, out, err = await cli("datasets", "upload", *args, "--poll-interval", "0.01")
+        assert code == 0, err
+        assert f"Uploaded data.csv to dataset {dataset}" in out
+    code, _, err = await cli("datasets", "upload", "-d", dataset, "-f", tmp_path / "nope.csv")
+    assert code == 2
+    assert "Invalid value for 'FILE'" in err
+    code, _, err = await cli("datasets", "upload", "-f", data)
+    assert code == 2
+    assert "Missing argument 'DATASET_ID' (or -d DATASET_ID)." in err
+
+
+async def test_a_second_argument_follows_a_flagged_id(fake: FakeProlific, cli: RunCli) -> None:
+    """`batches sync-status -b ID SYNC` fills SYNC_ID from the one argument left."""
+    batch = add_batch(fake)
+    code, _, err = await cli("batches", "sync-status", "-b", batch, "missing-sync")
+    assert code == 1, err  # the emulator has no such sync job
+    assert [request.path for request in fake.requests] == [
+        f"/api/v1/data-collection/batches/{batch}/syncs/missing-sync"
+    ]
+
+
+async def test_an_id_given_twice_is_a_usage_error(cli: RunCli) -> None:
+    """`batches get A -b B` names two batches: exit 2; no id at all too."""
     code, _, err = await cli("batches", "get", "a", "-b", "b")
     assert code == 2
-    assert "not two ids" in err
+    assert "Got unexpected extra argument (a)" in err
     code, _, err = await cli("batches", "status")
     assert code == 2
-    assert "Missing argument 'BATCH_ID' (or -b ID)" in err
+    assert "Missing argument 'BATCH_ID' (or -b BATCH_ID)." in err
 
 
 # -- output formats ----------------------------------------------------------------------
