@@ -15,7 +15,7 @@ COMPLETE_VAR = "_PROLIFIC_ASYNC_COMPLETE"
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:
-    r"""Print the completion script for SHELL, to be loaded by the shell.
+    r"""Print the shell completion script (bash, zsh or fish).
 
     \b
     bash:  eval "$(prolific-async completion bash)"   (in ~/.bashrc)
