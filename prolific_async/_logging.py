@@ -95,10 +95,12 @@ def level_from_environment() -> int | None:
 def configure_from_environment() -> None:
     """Attach one stderr handler if the environment asks for logging; once per process.
 
-    An unknown ``PROLIFIC_LOG`` value is ignored, as ``OPENAI_LOG``'s is.
+    An unknown ``PROLIFIC_LOG`` value is ignored, as ``OPENAI_LOG``'s is. A logger that
+    already has a handler (the command line's ``-v``, or an application's own) gets none
+    more, so no line is written twice.
     """
     global _handler
-    if _handler is not None:
+    if _handler is not None or logger.handlers:
         return
     level = level_from_environment()
     if level is None:

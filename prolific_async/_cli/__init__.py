@@ -12,14 +12,19 @@ How a command ends (the exit-status table, the ``error:`` format) is in :mod:`._
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .._version import __version__
 from ._batches import batches
+from ._completion import completion
 from ._datasets import datasets
 from ._emulator import emulator
 from ._exit import EXIT_STATUS_HELP, run_command
 from ._journal import journal
+from ._logging import enable_verbose_logging
+from ._options import CONFIG_OPTION
 from ._provision import provision
 
 __all__ = ["app", "run"]
@@ -27,15 +32,31 @@ __all__ = ["app", "run"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_STATUS_HELP)
 @click.version_option(__version__, prog_name="prolific-async")
-def app() -> None:
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The config file whose 'workspace:' is the default -w/--workspace-id "
+    "[default: ~/.config/prolific-oss/prolific.yaml].",
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log every request and attempt on stderr (token hidden)."
+)
+@click.pass_context
+def app(ctx: click.Context, config: Path | None, verbose: bool) -> None:
     """Prolific AI Task Builder from the command line.
 
     API commands read the token from PROLIFIC_TOKEN and the API's URL from PROLIFIC_URL
-    (default https://api.prolific.com), like Prolific's official CLI.
+    (default https://api.prolific.com), and the default workspace from the official CLI's
+    config file, like Prolific's official CLI.
     """
+    ctx.meta[CONFIG_OPTION] = config
+    if verbose:
+        enable_verbose_logging()
 
 
 app.add_command(batches)
+app.add_command(completion)
 app.add_command(datasets)
 app.add_command(emulator)
 app.add_command(journal)

@@ -7,41 +7,33 @@ from pathlib import Path
 import click
 
 from .._client import ProlificClient
-from .._converter import converter
 from ..models.exports import BatchExport, BatchReport
 from ._exit import CommandError
+from ._options import arguments, emit, id_argument, output_options
 from ._render import expiry, exports_table, responses_table
-from ._shared import (
-    call,
-    check_output,
-    json_option,
-    note,
-    out,
-    poll_option,
-    print_json,
-    say,
-    timeout_option,
-)
+from ._shared import call, check_output, note, out, poll_option, say, timeout_option
 
 __all__ = ["RESULT_COMMANDS"]
 
 
 @click.command("responses")
-@click.argument("batch_id")
-@json_option
-def batches_responses(batch_id: str, as_json: bool) -> None:
+@id_argument("batch_id", "-b")
+@output_options()
+def batches_responses(batch_id: str, output_format: str) -> None:
     """Show every response of a batch."""
     responses = call(lambda c: c.batches.responses(batch_id))
-    if as_json:
-        print_json([converter.unstructure(item) for item in responses])
-    elif not responses:
-        say(f"No responses for batch {batch_id} yet.")
-    else:
-        out().print(responses_table(batch_id, responses))
+
+    def table() -> None:
+        if not responses:
+            say(f"No responses for batch {batch_id} yet.")
+        else:
+            out().print(responses_table(batch_id, responses))
+
+    emit(output_format, responses, table)
 
 
 @click.command("report")
-@click.argument("batch_id")
+@id_argument("batch_id", "-b")
 @click.option(
     "--output",
     "-o",
@@ -49,8 +41,8 @@ def batches_responses(batch_id: str, as_json: bool) -> None:
     default=None,
     help="Download the CSV report to this file (or into this directory).",
 )
-@json_option
-def batches_report(batch_id: str, output: Path | None, as_json: bool) -> None:
+@output_options()
+def batches_report(batch_id: str, output: Path | None, output_format: str) -> None:
     """Link to a batch's CSV report, or download it.
 
     The link is presigned (it needs no token) and expires.
@@ -65,17 +57,19 @@ def batches_report(batch_id: str, output: Path | None, as_json: bool) -> None:
         return report, await _download(client, report.url, output)
 
     report, path = call(go)
-    if as_json:
-        print_json({**converter.unstructure(report), "path": str(path) if path else None})
-    elif path is not None:
-        say(f"Saved the report of batch {batch_id} to {path} ({path.stat().st_size} bytes).")
-    else:
-        say(f"Report of batch {batch_id} (CSV{expiry(report.expires_at)}):")
-        say(report.url)
+
+    def table() -> None:
+        if path is not None:
+            say(f"Saved the report of batch {batch_id} to {path} ({path.stat().st_size} bytes).")
+        else:
+            say(f"Report of batch {batch_id} (CSV{expiry(report.expires_at)}):")
+            say(report.url)
+
+    emit(output_format, report, table, extra={"path": str(path) if path else None})
 
 
 @click.command("export")
-@click.argument("batch_id")
+@id_argument("batch_id", "-b")
 @click.option("--study-id", default=None, help="Only responses from this study.")
 @click.option(
     "--from", "from_", metavar="TIME", default=None, help="Only responses from TIME (ISO-8601)."
@@ -90,7 +84,7 @@ def batches_report(batch_id: str, output: Path | None, as_json: bool) -> None:
 )
 @timeout_option("for the export to be generated")
 @poll_option
-@json_option
+@output_options()
 def batches_export(
     batch_id: str,
     study_id: str | None,
@@ -99,7 +93,7 @@ def batches_export(
     output: Path | None,
     timeout: float,
     poll_interval: float,
-    as_json: bool,
+    output_format: str,
 ) -> None:
     """Export a batch's responses as a ZIP.
 
@@ -129,15 +123,16 @@ def batches_export(
         return export, await _download(client, export.url or "", output)
 
     export, path = call(go)
-    if as_json:
-        print_json({**converter.unstructure(export), "path": str(path) if path else None})
-        return
-    name = f"Export {export.export_id}" if export.export_id else "The export"
-    if path is not None:
-        say(f"{name} of batch {batch_id}: saved to {path} ({path.stat().st_size} bytes).")
-    else:
-        say(f"{name} of batch {batch_id} is complete (ZIP{expiry(export.expires_at)}):")
-        say(export.url or "")
+
+    def table() -> None:
+        name = f"Export {export.export_id}" if export.export_id else "The export"
+        if path is not None:
+            say(f"{name} of batch {batch_id}: saved to {path} ({path.stat().st_size} bytes).")
+        else:
+            say(f"{name} of batch {batch_id} is complete (ZIP{expiry(export.expires_at)}):")
+            say(export.url or "")
+
+    emit(output_format, export, table, extra={"path": str(path) if path else None})
 
 
 async def _download(client: ProlificClient, url: str, output: Path) -> Path:
@@ -157,33 +152,35 @@ def batches_exports() -> None:
 
 
 @batches_exports.command("list")
-@click.argument("batch_id")
-@json_option
-def exports_list(batch_id: str, as_json: bool) -> None:
+@id_argument("batch_id", "-b")
+@output_options()
+def exports_list(batch_id: str, output_format: str) -> None:
     """Show a batch's export jobs, newest first."""
     exports = call(lambda c: c.batches.list_exports(batch_id))
-    if as_json:
-        print_json([converter.unstructure(export) for export in exports])
-    elif not exports:
-        say(f"Batch {batch_id} has no export jobs.")
-    else:
-        out().print(exports_table(batch_id, exports))
+
+    def table() -> None:
+        if not exports:
+            say(f"Batch {batch_id} has no export jobs.")
+        else:
+            out().print(exports_table(batch_id, exports))
+
+    emit(output_format, exports, table)
 
 
 @batches_exports.command("delete")
-@click.argument("batch_id")
-@click.argument("export_id")
-@json_option
-def exports_delete(batch_id: str, export_id: str, as_json: bool) -> None:
+@arguments(("batch_id", "-b", None), ("export_id", None, None))
+@output_options()
+def exports_delete(batch_id: str, export_id: str, output_format: str) -> None:
     """Delete an export job, freeing one of the 10 places a batch has.
 
     A job still generating cannot be deleted (exit 1).
     """
     call(lambda c: c.batches.delete_export(batch_id, export_id))
-    if as_json:
-        print_json({"batch_id": batch_id, "export_id": export_id, "deleted": True})
-    else:
-        say(f"Deleted export {export_id} of batch {batch_id}.")
+    emit(
+        output_format,
+        {"batch_id": batch_id, "export_id": export_id, "deleted": True},
+        lambda: say(f"Deleted export {export_id} of batch {batch_id}."),
+    )
 
 
 #: The commands of this module, registered on the ``batches`` group by ``_batches``.

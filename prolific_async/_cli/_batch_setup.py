@@ -6,18 +6,18 @@ import click
 from rich.text import Text
 
 from .._client import ProlificClient
-from .._converter import converter
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..models.batches import Batch
+from ._options import emit, id_argument, output_options
 from ._render import batch_table, counted, ids_table, status_text
-from ._shared import call, json_option, note, out, poll_option, print_json, say, timeout_option
+from ._shared import call, note, out, poll_option, say, timeout_option
 
 __all__ = ["SETUP_COMMANDS"]
 
 
 @click.command("setup")
-@click.argument("batch_id")
-@click.option("--dataset-id", default=None, help="Attach this dataset first.")
+@id_argument("batch_id", "-b")
+@click.option("-d", "--dataset-id", default=None, help="Attach this dataset first.")
 @click.option(
     "--tasks-per-group",
     type=click.IntRange(min=1),
@@ -27,7 +27,7 @@ __all__ = ["SETUP_COMMANDS"]
 @click.option("--wait", is_flag=True, help="Wait until the batch is READY and show it.")
 @timeout_option("with --wait for READY")
 @poll_option
-@json_option
+@output_options()
 def batches_setup(
     batch_id: str,
     dataset_id: str | None,
@@ -35,7 +35,7 @@ def batches_setup(
     wait: bool,
     timeout: float,
     poll_interval: float,
-    as_json: bool,
+    output_format: str,
 ) -> None:
     """Build a batch's tasks from its dataset.
 
@@ -56,41 +56,41 @@ def batches_setup(
 
     outcome = call(go)
     if isinstance(outcome, Batch):
-        _show_batch(outcome, as_json)
-    elif as_json:
-        print_json({"batch_id": batch_id, "status": outcome})
-    else:
-        say(
+        _show_batch(outcome, output_format)
+        return
+    emit(
+        output_format,
+        {"batch_id": batch_id, "status": outcome},
+        lambda: say(
             f"Setup of batch {batch_id} started (status {outcome}); "
             f"follow it with: prolific-async batches wait {batch_id}"
-        )
+        ),
+    )
 
 
-def _show_batch(batch: Batch, as_json: bool) -> None:
-    if as_json:
-        print_json(converter.unstructure(batch))
-    else:
-        out().print(batch_table(batch))
+def _show_batch(batch: Batch, output_format: str) -> None:
+    emit(output_format, batch, lambda: out().print(batch_table(batch)))
 
 
 @click.command("status")
-@click.argument("batch_id")
-@json_option
-def batches_status(batch_id: str, as_json: bool) -> None:
+@id_argument("batch_id", "-b")
+@output_options()
+def batches_status(batch_id: str, output_format: str) -> None:
     """Show a batch's status: UNINITIALISED, PROCESSING, READY or ERROR."""
     status = str(call(lambda c: c.batches.get_status(batch_id)))
-    if as_json:
-        print_json({"batch_id": batch_id, "status": status})
-    else:
-        say(Text.assemble(f"Batch {batch_id}: ", status_text(status)))
+    emit(
+        output_format,
+        {"batch_id": batch_id, "status": status},
+        lambda: say(Text.assemble(f"Batch {batch_id}: ", status_text(status))),
+    )
 
 
 @click.command("wait")
-@click.argument("batch_id")
+@id_argument("batch_id", "-b")
 @timeout_option("for READY")
 @poll_option
-@json_option
-def batches_wait(batch_id: str, timeout: float, poll_interval: float, as_json: bool) -> None:
+@output_options()
+def batches_wait(batch_id: str, timeout: float, poll_interval: float, output_format: str) -> None:
     """Wait until a batch is READY and show it.
 
     Exits 1 if the batch ends in ERROR or is not READY within --timeout.
@@ -99,36 +99,41 @@ def batches_wait(batch_id: str, timeout: float, poll_interval: float, as_json: b
     batch = call(
         lambda c: c.batches.wait_until_ready(batch_id, timeout=timeout, poll_interval=poll_interval)
     )
-    _show_batch(batch, as_json)
+    _show_batch(batch, output_format)
 
 
 @click.command("tasks")
-@click.argument("batch_id")
-@json_option
-def batches_tasks(batch_id: str, as_json: bool) -> None:
+@id_argument("batch_id", "-b")
+@output_options()
+def batches_tasks(batch_id: str, output_format: str) -> None:
     """Show the ids of a batch's tasks (none until setup has built them)."""
     tasks = call(lambda c: c.batches.tasks(batch_id))
-    if as_json:
-        print_json(tasks)
-    elif not tasks:
-        say(f"Batch {batch_id} has no tasks yet: setup builds them from its dataset.")
-    else:
-        out().print(ids_table(f"{counted(len(tasks), 'task')} of batch {batch_id}", "task", tasks))
+
+    def table() -> None:
+        if not tasks:
+            say(f"Batch {batch_id} has no tasks yet: setup builds them from its dataset.")
+            return
+        title = f"{counted(len(tasks), 'task')} of batch {batch_id}"
+        out().print(ids_table(title, "task", tasks))
+
+    emit(output_format, tasks, table, column="task_id")
 
 
 @click.command("task-groups")
-@click.argument("batch_id")
-@json_option
-def batches_task_groups(batch_id: str, as_json: bool) -> None:
+@id_argument("batch_id", "-b")
+@output_options()
+def batches_task_groups(batch_id: str, output_format: str) -> None:
     """Show the ids of a batch's task groups (the tasks one participant gets together)."""
     groups = call(lambda c: c.batches.task_groups(batch_id))
-    if as_json:
-        print_json(groups)
-    elif not groups:
-        say(f"Batch {batch_id} has no task groups yet: setup builds them from its dataset.")
-    else:
+
+    def table() -> None:
+        if not groups:
+            say(f"Batch {batch_id} has no task groups yet: setup builds them from its dataset.")
+            return
         title = f"{counted(len(groups), 'task group')} of batch {batch_id}"
         out().print(ids_table(title, "task group", groups))
+
+    emit(output_format, groups, table, column="task_group_id")
 
 
 #: The commands of this module, registered on the ``batches`` group by ``_batches``.

@@ -5,29 +5,26 @@ from __future__ import annotations
 import click
 
 from .._client import ProlificClient
-from .._converter import converter
 from ..models.syncs import BatchSync
+from ._options import arguments, emit, id_argument, output_options
 from ._render import sync_table
-from ._shared import call, json_option, note, out, poll_option, print_json, say, timeout_option
+from ._shared import call, note, out, poll_option, say, timeout_option
 
 __all__ = ["SYNC_COMMANDS"]
 
 
-def _show_sync(batch_id: str, sync: BatchSync, as_json: bool) -> None:
-    if as_json:
-        print_json(converter.unstructure(sync))
-    else:
-        out().print(sync_table(batch_id, sync))
+def _show_sync(batch_id: str, sync: BatchSync, output_format: str) -> None:
+    emit(output_format, sync, lambda: out().print(sync_table(batch_id, sync)))
 
 
 @click.command("sync")
-@click.argument("batch_id")
+@id_argument("batch_id", "-b")
 @click.option("--wait", is_flag=True, help="Wait until the sync is complete and show its counts.")
 @timeout_option("with --wait for the sync to complete")
 @poll_option
-@json_option
+@output_options()
 def batches_sync(
-    batch_id: str, wait: bool, timeout: float, poll_interval: float, as_json: bool
+    batch_id: str, wait: bool, timeout: float, poll_interval: float, output_format: str
 ) -> None:
     """Turn the datapoints appended to a READY batch's dataset into tasks.
 
@@ -46,8 +43,8 @@ def batches_sync(
         )
 
     sync = call(go)
-    if wait or as_json or sync.sync_id is None:
-        _show_sync(batch_id, sync, as_json)
+    if wait or output_format != "table" or sync.sync_id is None:
+        _show_sync(batch_id, sync, output_format)
         return
     say(
         f"Sync {sync.sync_id} of batch {batch_id} started (status {sync.status}); "
@@ -56,12 +53,11 @@ def batches_sync(
 
 
 @click.command("sync-status")
-@click.argument("batch_id")
-@click.argument("sync_id")
-@json_option
-def batches_sync_status(batch_id: str, sync_id: str, as_json: bool) -> None:
+@arguments(("batch_id", "-b", None), ("sync_id", None, None))
+@output_options()
+def batches_sync_status(batch_id: str, sync_id: str, output_format: str) -> None:
     """Show a sync job: queued, processing, complete (with its counts) or failed."""
-    _show_sync(batch_id, call(lambda c: c.batches.get_sync(batch_id, sync_id)), as_json)
+    _show_sync(batch_id, call(lambda c: c.batches.get_sync(batch_id, sync_id)), output_format)
 
 
 #: The commands of this module, registered on the ``batches`` group by ``_batches``.

@@ -12,16 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.table import Table
 
-from .._converter import converter
 from .._loaders import load_layout
 from .._sentinel import NOT_GIVEN, NotGiven
-from ..models.batches import TaskDetails
+from ..models.batches import Batch, TaskDetails
 from ..models.layout import Page
 from ._batch_results import RESULT_COMMANDS
 from ._batch_setup import SETUP_COMMANDS
 from ._batch_sync import SYNC_COMMANDS
-from ._shared import call, print_json, read_file
+from ._options import emit, id_argument, output_options, workspace_option
+from ._render import batch_table, status_text
+from ._shared import call, out, read_file
 
 __all__ = ["batches"]
 
@@ -30,27 +32,53 @@ __all__ = ["batches"]
 def batches() -> None:
     """Create, set up, follow and export batches.
 
-    get, create, update, duplicate and list print JSON; the other commands print
-    tables, or JSON with --json.
+    get, create, update, duplicate and list print JSON unless given --format table or
+    csv; the other commands print tables unless given --format json or csv (or --json).
     """
+
+
+def _show(batch: Batch, output_format: str) -> None:
+    emit(output_format, batch, lambda: out().print(batch_table(batch)))
+
+
+def _list_table(workspace_id: str, found: list[Batch]) -> Table:
+    table = Table(title=f"{len(found)} batches in workspace {workspace_id}", title_justify="left")
+    for column in ("batch", "name", "status", "tasks", "datasets", "created"):
+        table.add_column(column, overflow="fold")
+    for batch in found:
+        table.add_row(
+            batch.id,
+            batch.name,
+            status_text(batch.status),
+            str(batch.total_task_count),
+            ", ".join(dataset.id for dataset in batch.datasets),
+            batch.created_at.isoformat(),
+        )
+    return table
 
 
 # -- single operations ---------------------------------------------------------------
 
 
 @batches.command("get")
-@click.argument("batch_id")
-def batches_get(batch_id: str) -> None:
+@id_argument("batch_id", "-b")
+@output_options(default="json")
+def batches_get(batch_id: str, output_format: str) -> None:
     """Print one batch."""
-    print_json(converter.unstructure(call(lambda c: c.batches.get(batch_id))))
+    _show(call(lambda c: c.batches.get(batch_id)), output_format)
 
 
 @batches.command("list")
-@click.option("--workspace-id", required=True, help="The workspace to list.")
-def batches_list(workspace_id: str) -> None:
+@workspace_option("The workspace to list.")
+@output_options(default="json")
+def batches_list(workspace_id: str, output_format: str) -> None:
     """Print every batch of a workspace."""
     found = call(lambda c: c.batches.list(workspace_id))
-    print_json([converter.unstructure(batch) for batch in found])
+    emit(
+        output_format,
+        found,
+        lambda: out().print(_list_table(workspace_id, found)),
+    )
 
 
 def _task_details(name: str | None, intro: str | None, steps: str | None) -> TaskDetails | None:
@@ -73,6 +101,7 @@ _task_options = [
 
 _layout_options = [
     click.option(
+        "-f",
         "--batch-items-file",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
         default=None,
@@ -103,11 +132,12 @@ def _layout(file: Path | None) -> list[Page] | None:
 
 
 @batches.command("create")
-@click.option("--name", required=True)
-@click.option("--workspace-id", required=True)
+@click.option("-n", "--name", required=True, help="The batch's name.")
+@workspace_option("The workspace to create it in.")
 @_with_options(_task_options)
-@click.option("--dataset-id", default=None)
+@click.option("-d", "--dataset-id", default=None, help="A dataset to attach.")
 @_with_options(_layout_options)
+@output_options(default="json")
 def batches_create(
     name: str,
     workspace_id: str,
@@ -117,6 +147,7 @@ def batches_create(
     dataset_id: str | None,
     batch_items_file: Path | None,
     auto_sync: bool | None,
+    output_format: str,
 ) -> None:
     """Create a batch (sent once; see OutcomeUnknownError in the README)."""
     details = _task_details(task_name, task_introduction, task_steps)
@@ -133,15 +164,16 @@ def batches_create(
             auto_sync_enabled=auto_sync,
         )
     )
-    print_json(converter.unstructure(batch))
+    _show(batch, output_format)
 
 
 @batches.command("update")
-@click.argument("batch_id")
-@click.option("--name", default=None)
+@id_argument("batch_id", "-b")
+@click.option("-n", "--name", default=None, help="A new name.")
 @_with_options(_task_options)
-@click.option("--dataset-id", default=None)
+@click.option("-d", "--dataset-id", default=None, help="A dataset to attach.")
 @_with_options(_layout_options)
+@output_options(default="json")
 def batches_update(
     batch_id: str,
     name: str | None,
@@ -151,6 +183,7 @@ def batches_update(
     dataset_id: str | None,
     batch_items_file: Path | None,
     auto_sync: bool | None,
+    output_format: str,
 ) -> None:
     """Update the given fields of a batch.
 
@@ -175,19 +208,22 @@ def batches_update(
             auto_sync_enabled=new_sync,
         )
     )
-    print_json(converter.unstructure(batch))
+    _show(batch, output_format)
 
 
 @batches.command("duplicate")
-@click.argument("batch_id")
-@click.option("--name", default=None, help="Default: '<source name> (Copy)'.")
+@id_argument("batch_id", "-b")
+@click.option("-n", "--name", default=None, help="Default: '<source name> (Copy)'.")
 @click.option("--upload-new-dataset", is_flag=True, help="Do not share the source's dataset.")
-def batches_duplicate(batch_id: str, name: str | None, upload_new_dataset: bool) -> None:
+@output_options(default="json")
+def batches_duplicate(
+    batch_id: str, name: str | None, upload_new_dataset: bool, output_format: str
+) -> None:
     """Duplicate a batch."""
     batch = call(
         lambda c: c.batches.duplicate(batch_id, name=name, upload_new_dataset=upload_new_dataset)
     )
-    print_json(converter.unstructure(batch))
+    _show(batch, output_format)
 
 
 for _command in (*SETUP_COMMANDS, *SYNC_COMMANDS, *RESULT_COMMANDS):

@@ -7,23 +7,13 @@ from pathlib import Path
 import click
 
 from .._client import ProlificClient
-from .._converter import converter
 from .._loaders import load_records, load_schema
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..models.dataset_changes import SchemaMigration
 from ..models.datasets import DatasetSchema
+from ._options import arguments, emit, id_argument, output_options
 from ._render import dataset_tables, migration_tables, rejected_table
-from ._shared import (
-    call,
-    json_option,
-    note,
-    out,
-    poll_option,
-    print_json,
-    read_file,
-    say,
-    timeout_option,
-)
+from ._shared import call, note, out, poll_option, read_file, say, timeout_option
 
 __all__ = ["DATASET_CHANGE_COMMANDS"]
 
@@ -31,8 +21,8 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command("update")
-@click.argument("dataset_id")
-@click.option("--name", default=None, help="A new name.")
+@id_argument("dataset_id", "-d")
+@click.option("-n", "--name", default=None, help="A new name.")
 @click.option(
     "--schema",
     "schema_file",
@@ -40,9 +30,9 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
     default=None,
     help='A new schema, a JSON file {"strict": ..., "fields": {...}} (V4 datasets).',
 )
-@json_option
+@output_options()
 def datasets_update(
-    dataset_id: str, name: str | None, schema_file: Path | None, as_json: bool
+    dataset_id: str, name: str | None, schema_file: Path | None, output_format: str
 ) -> None:
     """Rename a V4 dataset or give it a new schema.
 
@@ -56,8 +46,8 @@ def datasets_update(
         NOT_GIVEN if schema_file is None else read_file(load_schema, schema_file, "--schema")
     )
     update = call(lambda c: c.datasets.update(dataset_id, name=new_name, schema=new_schema))
-    if as_json:
-        print_json(converter.unstructure(update))
+    if output_format != "table":
+        emit(output_format, update, lambda: None)
         return
     for table in dataset_tables(update.dataset):
         out().print(table)
@@ -70,10 +60,9 @@ def datasets_update(
 
 
 @click.command("add-datapoints")
-@click.argument("dataset_id")
-@click.argument("file", type=_file)
-@json_option
-def datasets_add_datapoints(dataset_id: str, file: Path, as_json: bool) -> None:
+@arguments(("dataset_id", "-d", None), ("file", "-f", _file))
+@output_options()
+def datasets_add_datapoints(dataset_id: str, file: Path, output_format: str) -> None:
     """Append the records of FILE (JSON Lines, or a JSON array) to a V4 dataset.
 
     Each record is checked against the dataset's schema; rejected ones are listed (and
@@ -82,8 +71,8 @@ def datasets_add_datapoints(dataset_id: str, file: Path, as_json: bool) -> None:
     """
     records = read_file(load_records, file, "FILE")
     appended = call(lambda c: c.datasets.add_datapoints(dataset_id, records))
-    if as_json:
-        print_json(converter.unstructure(appended))
+    if output_format != "table":
+        emit(output_format, appended, lambda: None)
         return
     say(
         f"Appended {file.name} to dataset {dataset_id}: "
@@ -94,16 +83,20 @@ def datasets_add_datapoints(dataset_id: str, file: Path, as_json: bool) -> None:
 
 
 @click.command("schema-migration")
-@click.argument("dataset_id")
-@click.argument("job_id")
+@arguments(("dataset_id", "-d", None), ("job_id", None, None))
 @click.option(
     "--wait", is_flag=True, help="Wait until the migration is complete, partial or failed."
 )
 @timeout_option("with --wait for the migration to finish")
 @poll_option
-@json_option
+@output_options()
 def datasets_schema_migration(
-    dataset_id: str, job_id: str, wait: bool, timeout: float, poll_interval: float, as_json: bool
+    dataset_id: str,
+    job_id: str,
+    wait: bool,
+    timeout: float,
+    poll_interval: float,
+    output_format: str,
 ) -> None:
     """Show a schema migration: processing, then complete, partial or failed.
 
@@ -120,11 +113,12 @@ def datasets_schema_migration(
         )
 
     migration = call(go)
-    if as_json:
-        print_json(converter.unstructure(migration))
-        return
-    for table in migration_tables(dataset_id, migration):
-        out().print(table)
+
+    def tables() -> None:
+        for table in migration_tables(dataset_id, migration):
+            out().print(table)
+
+    emit(output_format, migration, tables)
 
 
 #: The commands of this module, registered on the ``datasets`` group by ``_datasets``.

@@ -11,19 +11,17 @@ from pathlib import Path
 import click
 
 from .._client import ProlificClient
-from .._converter import converter
 from .._loaders import load_schema
 from ..errors import DatasetProcessingError
-from ..models.datasets import DatasetUpload, ImportJob
+from ..models.datasets import Dataset, DatasetUpload, ImportJob
 from ._dataset_changes import DATASET_CHANGE_COMMANDS
+from ._options import arguments, emit, id_argument, output_options, workspace_option
 from ._render import dataset_tables, rejected_table
 from ._shared import (
     call,
-    json_option,
     note,
     out,
     poll_option,
-    print_json,
     read_file,
     say,
     stderr,
@@ -35,51 +33,54 @@ __all__ = ["datasets"]
 
 @click.group()
 def datasets() -> None:
-    """Create datasets and upload files to them (tables, or --json)."""
+    """Create datasets and upload files to them (tables, or --format json|csv)."""
 
 
 @datasets.command("create")
-@click.option("--name", required=True, help="The dataset's name.")
-@click.option("--workspace-id", required=True, help="The workspace to create it in.")
+@click.option("-n", "--name", required=True, help="The dataset's name.")
+@workspace_option("The workspace to create it in.")
 @click.option(
     "--schema",
     "schema_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='A JSON file {"strict": ..., "fields": {...}}: makes a V4 dataset.',
 )
-@json_option
-def datasets_create(name: str, workspace_id: str, schema_file: Path | None, as_json: bool) -> None:
+@output_options()
+def datasets_create(
+    name: str, workspace_id: str, schema_file: Path | None, output_format: str
+) -> None:
     """Create a dataset: V3 without --schema, V4 with one (sent once)."""
     schema = None if schema_file is None else read_file(load_schema, schema_file, "--schema")
     dataset = call(lambda c: c.datasets.create(name=name, workspace_id=workspace_id, schema=schema))
-    if as_json:
-        print_json(converter.unstructure(dataset))
-        return
-    for table in dataset_tables(dataset):
-        out().print(table)
+    _show(dataset, output_format)
+
+
+def _show(dataset: Dataset, output_format: str) -> None:
+    def tables() -> None:
+        for table in dataset_tables(dataset):
+            out().print(table)
+
+    emit(output_format, dataset, tables)
 
 
 @datasets.command("status")
-@click.argument("dataset_id")
-@json_option
-def datasets_status(dataset_id: str, as_json: bool) -> None:
+@id_argument("dataset_id", "-d")
+@output_options()
+def datasets_status(dataset_id: str, output_format: str) -> None:
     """Show a dataset: its status (V3) or its import jobs (V4)."""
-    dataset = call(lambda c: c.datasets.get(dataset_id))
-    if as_json:
-        print_json(converter.unstructure(dataset))
-        return
-    for table in dataset_tables(dataset):
-        out().print(table)
+    _show(call(lambda c: c.datasets.get(dataset_id)), output_format)
 
 
 @datasets.command("upload")
-@click.argument("dataset_id")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@arguments(
+    ("dataset_id", "-d", None),
+    ("file", "-f", click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)),
+)
 @timeout_option("for the data to be usable")
 @poll_option
-@json_option
+@output_options()
 def datasets_upload(
-    dataset_id: str, file: Path, timeout: float, poll_interval: float, as_json: bool
+    dataset_id: str, file: Path, timeout: float, poll_interval: float, output_format: str
 ) -> None:
     """Upload FILE to a dataset and wait until its data is usable.
 
@@ -95,12 +96,12 @@ def datasets_upload(
                 dataset_id, file, timeout=timeout, poll_interval=poll_interval
             )
         except DatasetProcessingError as exc:
-            _show_failed_import(exc.import_job, as_json)
+            _show_failed_import(exc.import_job, output_format)
             raise
 
     result = call(go)
-    if as_json:
-        print_json(converter.unstructure(result))
+    if output_format != "table":
+        emit(output_format, result, lambda: None)
         return
     job: ImportJob | None = result.import_job
     if job is None:
@@ -115,12 +116,12 @@ def datasets_upload(
         out().print(rejected_table(result.rejected_records))
 
 
-def _show_failed_import(job: object, as_json: bool) -> None:
+def _show_failed_import(job: object, output_format: str) -> None:
     """Before the error message: the failed V4 import job (JSON) or its rejected records."""
     if not isinstance(job, ImportJob):
         return
-    if as_json:
-        print_json(converter.unstructure(job))
+    if output_format != "table":
+        emit(output_format, job, lambda: None)
     elif job.errors:
         stderr.print(rejected_table(job.errors))
 

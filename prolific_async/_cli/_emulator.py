@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import click
 
 from ._exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_error
+from ._shared import check_output, os_message
 
 __all__ = ["emulator"]
 
@@ -41,14 +43,43 @@ def _token(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     is_flag=True,
     help="Serve HTTPS with a throwaway CA; print SSL_CERT_FILE=<path> (prolific-async[tls]).",
 )
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Once listening, write the 'export NAME=value' lines to this file (to source).",
+)
 def emulator(
-    host: str, port: int, token: str | None, seed: int | None, latency: float, tls: bool
+    host: str,
+    port: int,
+    token: str | None,
+    seed: int | None,
+    latency: float,
+    tls: bool,
+    env_file: Path | None,
 ) -> int:
-    """Serve the embedded API emulator until Ctrl-C, printing its URL and token."""
+    """Serve the embedded API emulator until Ctrl-C or SIGTERM, printing its URL and token.
+
+    The variables print as NAME=value lines and as `export NAME=value` lines; with
+    --env-file they are written to a file too, once the emulator listens, so another
+    shell can wait for it and run `source FILE`. It never exits on its own.
+    """
     from ..testing._serve import serve  # the emulator's modules load only for this command
 
+    if env_file is not None:
+        check_output(env_file, "--env-file")  # before the port is taken
     try:
-        asyncio.run(serve(host=host, port=port, token=token, seed=seed, latency=latency, tls=tls))
+        asyncio.run(
+            serve(
+                host=host,
+                port=port,
+                token=token,
+                seed=seed,
+                latency=latency,
+                tls=tls,
+                env_file=env_file,
+            )
+        )
     except KeyboardInterrupt:  # Ctrl-C where no signal handler could be installed
         pass
     except ImportError as exc:  # --tls without the tls extra
@@ -58,6 +89,9 @@ def emulator(
         print_error(str(exc))
         return EXIT_USAGE
     except OSError as exc:
-        print_error(f"cannot listen on {host}:{port}: {exc}")
+        if env_file is not None and exc.filename == str(env_file):
+            print_error(f"cannot write --env-file: {os_message(exc)}")
+        else:
+            print_error(f"cannot listen on {host}:{port}: {exc}")
         return EXIT_FAILED
     return EXIT_OK

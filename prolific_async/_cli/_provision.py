@@ -22,8 +22,10 @@ from ..bulk import fingerprint, run_bulk
 from ..errors import JournalError, MissingTokenError, ProlificError
 from ..models.bulk import BulkRequest, BulkResult
 from ._demo import DEMO_RETRY, demo_emulator, print_emulator_check
+from ._dry_run import print_dry_run
 from ._exit import (
     EXIT_FAILED,
+    EXIT_OK,
     EXIT_USAGE,
     SIGNAL_STATUS,
     message_of,
@@ -91,6 +93,11 @@ class _Options:
 )
 @click.option("--seed", default=0, show_default=True, help="The emulator's seed.")
 @click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the manifest and print what would be sent (counts, first bodies); send nothing.",
+)
 def provision(
     manifest: Path,
     concurrency: int,
@@ -101,6 +108,7 @@ def provision(
     reconcile_delay: float | None,
     seed: int,
     progress: bool,
+    dry_run: bool,
 ) -> int:
     """Create and duplicate every batch of MANIFEST (JSON Lines), each exactly once.
 
@@ -130,6 +138,9 @@ def provision(
     if count == 0:
         print_error(f"{manifest}: no requests in the manifest; nothing to do.")
         return EXIT_USAGE
+    if dry_run:  # no token, journal or emulator needed: nothing will be sent
+        print_dry_run(manifest, count)
+        return EXIT_OK
     if journal is not None:
         refusal = _journal_refusal(manifest, journal, use_emulator)
         if refusal is not None:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shlex
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 from ._server import FakeProlific
 
@@ -24,11 +28,14 @@ async def serve(
     seed: int | None = None,
     latency: float = 0.0,
     tls: bool = False,
+    env_file: Path | None = None,
 ) -> None:
     """Serve a :class:`FakeProlific` until SIGINT or SIGTERM, then stop it.
 
     Prints the URL and token to use (``PROLIFIC_URL`` / ``PROLIFIC_TOKEN``) on stdout once
-    it listens, so code in any language can talk to it, and ``Stopped.`` at the end.
+    it listens, so code in any language can talk to it: as ``NAME=value`` lines, then as
+    ``export NAME=value`` lines a shell can run; and ``Stopped.`` at the end. The server
+    never stops on its own: only a signal ends it.
 
     Args:
         host: the interface to listen on.
@@ -38,9 +45,13 @@ async def serve(
         latency: seconds added to each request.
         tls: serve HTTPS with a throwaway CA, and print ``SSL_CERT_FILE=<its PEM file>``
             so any client can trust it (needs the ``tls`` extra).
+        env_file: once listening, write the ``export NAME=value`` lines to this file
+            (whole, then renamed into place: a shell that sees it can ``source`` it). It
+            is left in place when the server stops.
 
     Raises:
-        OSError: the address is in use or cannot be bound.
+        OSError: the address is in use or cannot be bound, or ``env_file`` cannot be
+            written (its ``filename`` is then ``env_file``).
         ValueError: a port outside 0-65535, an empty token or a negative latency.
         ImportError: ``tls`` without the ``tls`` extra installed (the message says so).
     """
@@ -53,14 +64,38 @@ async def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still works
                 loop.add_signal_handler(signum, stop.set)
+        variables = {"PROLIFIC_URL": fake.url, "PROLIFIC_TOKEN": fake.token}
+        if fake.ca_file is not None:
+            variables["SSL_CERT_FILE"] = str(fake.ca_file)
+        exports = "".join(
+            f"export {name}={shlex.quote(value)}\n" for name, value in variables.items()
+        )
+        if env_file is not None:
+            _write_env_file(env_file, exports)
         sys.stdout.write(
             f"Prolific API emulator listening on {fake.url} (seed {fake.seed})\n"
-            f"PROLIFIC_URL={fake.url}\n"
-            f"PROLIFIC_TOKEN={fake.token}\n"
-            + (f"SSL_CERT_FILE={fake.ca_file}\n" if fake.ca_file is not None else "")
+            + "".join(f"{name}={value}\n" for name, value in variables.items())
+            + exports
+            + (f"Wrote them to {env_file} (source it in a shell).\n" if env_file else "")
             + "Press Ctrl-C to stop.\n"
         )
         sys.stdout.flush()
         await stop.wait()
     sys.stdout.write("Stopped.\n")
     sys.stdout.flush()
+
+
+def _write_env_file(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path`` and rename it there: a reader never sees half of it."""
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc

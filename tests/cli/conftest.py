@@ -70,13 +70,18 @@ def stall_creates(fake: FakeProlific) -> Fault:
 
 @pytest.fixture
 def cli(
-    fake: FakeProlific, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    fake: FakeProlific,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> RunCli:
     """Run the command in-process against the module's ``fake`` (it keeps serving).
 
     The command runs on a worker thread with its own event loop, as it would in its own
-    process; its output is captured with ``capsys``, as a pipe would see it.
+    process; its output is captured with ``capsys``, as a pipe would see it. ``HOME`` is
+    an empty directory: the developer's own config file never sets a default workspace.
     """
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.setenv("PROLIFIC_URL", fake.url)
     monkeypatch.setenv("PROLIFIC_TOKEN", fake.token)
     monkeypatch.delenv("COLUMNS", raising=False)  # a pipe: tables as wide as their content

@@ -330,7 +330,7 @@ async def test_an_exception_nobody_expected_is_one_error_line_and_exit_1(
     def broken(data: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr("prolific_async._cli._batches.print_json", broken)
+    monkeypatch.setattr("prolific_async._cli._options.print_json", broken)
     code, _, err = await cli("batches", "list", "--workspace-id", WS)
     assert code == 1
     message = assert_one_error_line(err, expected=False)

@@ -1,0 +1,275 @@
+"""The options the official CLI's users expect: the config file, short flags, output formats.
+
+Prolific's official CLI reads ``workspace:`` from ``~/.config/prolific-oss/prolific.yaml``,
+takes ``-b``/``-d`` for the batch and dataset it works on, and prints ``--json``, CSV or a
+table. The same spellings here mean the same things, so that a user of one finds the other
+where they expect it.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import click
+
+from .._converter import converter
+from ._exit import InputError
+from ._shared import print_json
+
+__all__ = [
+    "CONFIG_OPTION",
+    "FORMATS",
+    "OutputFormat",
+    "arguments",
+    "config_path",
+    "configured_workspace",
+    "emit",
+    "id_argument",
+    "output_options",
+    "workspace_option",
+]
+
+OutputFormat = Literal["table", "json", "csv"]
+FORMATS: Final = ("table", "json", "csv")
+
+#: Where ``ctx.meta`` keeps the top-level ``--config`` file (``None``: the default one).
+CONFIG_OPTION: Final = "prolific_async.config"
+
+
+def config_path() -> Path:
+    """The official CLI's config file: ``$HOME/.config/prolific-oss/prolific.yaml``."""
+    return Path(os.path.expanduser("~")) / ".config" / "prolific-oss" / "prolific.yaml"
+
+
+def _read_config(path: Path, *, explicit: bool) -> dict[str, Any]:
+    """The config file's mapping; a missing default file is an empty one.
+
+    Raises:
+        InputError: the file cannot be read, is not YAML or not a mapping (exit 2);
+            a ``--config`` file that does not exist too.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if not explicit:
+            return {}
+        raise InputError(f"the config file {path} does not exist (--config)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise InputError(f"cannot read the config file {path}: {reason}") from exc
+    try:
+        import yaml  # only a command that needs the workspace reads the file
+    except ImportError as exc:
+        raise InputError(f"reading {path} needs PyYAML: pip install 'prolific-async[cli]'") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem = " ".join(str(exc).split())
+        raise InputError(f"the config file {path} is not valid YAML: {problem}") from exc
+    if data is None:  # an empty file
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(
+            f"the config file {path} must be a mapping such as 'workspace: <id>', "
+            f"not a {type(data).__name__}"
+        )
+    return data
+
+
+def configured_workspace(ctx: click.Context) -> str | None:
+    """``workspace:`` from the ``--config`` file (or the default one), if it names one.
+
+    Raises:
+        InputError: the file is unusable, or its ``workspace`` is not a non-empty string.
+    """
+    given: Path | None = ctx.find_root().meta.get(CONFIG_OPTION)
+    path = given if given is not None else config_path()
+    value = _read_config(path, explicit=given is not None).get("workspace")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"the config file {path}: workspace must be a non-empty string")
+    return value
+
+
+def _workspace(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        return value
+    configured = configured_workspace(ctx)
+    if configured is None:
+        raise click.MissingParameter(
+            ctx=ctx,
+            param=param,
+            message=f"give it, or set 'workspace: <id>' in {config_path()} (or --config FILE)",
+        )
+    return configured
+
+
+def workspace_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``-w/--workspace-id``, defaulting to the config file's ``workspace:``."""
+    return click.option(
+        "-w",
+        "--workspace-id",
+        "workspace_id",
+        default=None,
+        callback=_workspace,
+        help=f"{help} Default: 'workspace:' of the config file.",
+    )
+
+
+def id_argument(name: str, flag: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An id given as the argument ``NAME`` or as the official CLI's ``flag`` (``-b``).
+
+    ``batches get ID`` and ``batches get -b ID`` are the same command.
+    """
+    return arguments((name, flag, None))
+
+
+def arguments(
+    *specs: tuple[str, str | None, click.ParamType[Any] | None],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Arguments each of which may be given as an option instead (``-d ID -f FILE``).
+
+    ``specs`` are ``(name, flag, type)``: ``flag`` (``"-d"``) adds ``flag`` and
+    ``--name`` as options, ``type`` converts the value (``None``: text). The arguments
+    given fill, in order, the names not given as options: ``upload DS FILE``,
+    ``upload -d DS FILE`` and ``upload -d DS -f FILE`` are the same command.
+    """
+    names = [name for name, _, _ in specs]
+
+    def long(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def merged(*args: Any, **kwargs: Any) -> Any:
+            ctx = click.get_current_context()
+            given = list(kwargs.pop("given_arguments"))
+            values: dict[str, Any] = {}
+            for name, flag, kind in specs:
+                value = kwargs.pop(f"{name}_given_as_option", None)
+                if value is None and given:
+                    value = given.pop(0)
+                if value is None:
+                    alternative = f" (or {flag} {name.upper()})" if flag else ""
+                    raise click.UsageError(f"Missing argument '{name.upper()}'{alternative}.")
+                values[name] = value if kind is None else _convert(kind, value, name, ctx)
+            if given:
+                extra = " ".join(given)
+                raise click.UsageError(f"Got unexpected extra argument ({extra})")
+            return command(*args, **values, **kwargs)
+
+        decorated = merged
+        for name, flag, _ in reversed(specs):
+            if flag is not None:
+                decorated = click.option(
+                    flag,
+                    long(name),
+                    f"{name}_given_as_option",
+                    metavar=name.upper(),
+                    help=f"Same as the argument {name.upper()}.",
+                )(decorated)
+        metavar = " ".join(name.upper() for name in names)
+        return click.argument("given_arguments", nargs=-1, metavar=metavar)(decorated)
+
+    return add
+
+
+def _convert(kind: click.ParamType[Any], value: str, name: str, ctx: click.Context) -> Any:
+    try:
+        return kind.convert(value, None, ctx)
+    except click.BadParameter as exc:
+        exc.param_hint = f"'{name.upper()}'"  # the message names the argument, as click's
+        raise
+
+
+def output_options(default: OutputFormat = "table") -> Callable[..., Any]:
+    """``--format table|json|csv`` and ``--json`` (its shorthand), as ``output_format``."""
+
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def merged(*args: Any, format_given: str | None, as_json: bool, **kwargs: Any) -> Any:
+            if as_json and format_given not in (None, "json"):
+                raise click.UsageError(f"--json and --format {format_given} disagree: give one")
+            chosen = "json" if as_json else format_given or default
+            return command(*args, output_format=chosen, **kwargs)
+
+        formats = click.option(
+            "--format",
+            "format_given",
+            type=click.Choice(FORMATS),
+            default=None,
+            help=f"How to print the result [default: {default}]. csv: one row per item.",
+        )
+        shorthand = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+        return formats(shorthand(merged))
+
+    return add
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)  # numbers, booleans and nested values
+
+
+def _csv_rows(data: Any, column: str) -> list[dict[str, Any]]:
+    items: Iterable[Any] = data if isinstance(data, list) else [data]
+    return [item if isinstance(item, dict) else {column: item} for item in items]
+
+
+def print_csv(data: Any, column: str = "value") -> None:
+    """Print ``data`` (JSON-shaped) as CSV: one row per item, a column per top-level key.
+
+    A list is one row per element, anything else one row; nested values are JSON in
+    their cell, ``null`` an empty one. A list of plain values (ids) has one ``column``.
+    """
+    rows = _csv_rows(data, column)
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(_csv_cell(row.get(name)) for name in columns)
+    click.echo(buffer.getvalue(), nl=False)
+
+
+def emit(
+    output_format: str,
+    data: Any,
+    table: Callable[[], None],
+    *,
+    column: str = "value",
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Print a result: ``table()`` for people, else ``data`` as JSON or CSV.
+
+    Args:
+        output_format: ``table``, ``json`` or ``csv``.
+        data: a model, a list of them, or JSON-shaped values; unstructured only for
+            JSON and CSV (a table shows what the model holds, even a date JSON cannot).
+        table: prints the result for people.
+        column: the CSV column of a list of plain values (ids).
+        extra: keys added to an object's JSON (a downloaded file's ``path``).
+    """
+    if output_format == "table":
+        table()
+        return
+    data = converter.unstructure(data)
+    if extra:
+        data = {**data, **extra}
+    if output_format == "json":
+        print_json(data)
+    elif output_format == "csv":
+        print_csv(data, column)
