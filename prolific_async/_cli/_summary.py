@@ -149,8 +149,13 @@ class Summary:
             ("elapsed", f"{elapsed:.1f} s"),
             ("throughput", f"{self.done / max(elapsed, 1e-6):.0f} requests/s"),
         ]
-        for label, value in rows:
-            table.add_row(label, str(value))
+        values = [str(value) for _, value in rows]
+        # A narrow console (a pipe: 80) wraps the labels, not the values.
+        widest = max(len(value) for value in values)
+        table.add_column(max_width=max(16, stdout.width - widest - 7))
+        table.add_column()
+        for (label, _), value in zip(rows, values, strict=True):
+            table.add_row(label, value)
         stdout.print(table)
         for line, result in self.failures:
             stdout.print(f"[red]line {line}[/red]: {escape(_described(result.error))}")
