@@ -5,7 +5,7 @@ others (``batches`` and ``datasets`` span several: ``_batches`` registers the co
 of ``_batch_setup``, ``_batch_sync`` and ``_batch_results``, ``_datasets`` those of
 ``_dataset_changes``); this module builds the top-level group from them. What they share (consoles,
 the client call, JSON output, common options) is in :mod:`._shared`; how results look
-(tables, the progress bar, the provisioning summary), in :mod:`._render`.
+(tables), in :mod:`._render`; the provisioning progress bar and summary, in :mod:`._summary`.
 
 How a command ends (the exit-status table, the ``error:`` format) is in :mod:`._exit`.
 """

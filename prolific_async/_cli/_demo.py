@@ -14,8 +14,8 @@ from .._manifest import read_manifest
 from .._retry import RetryPolicy
 from ..models.batches import TaskDetails
 from ..models.bulk import DuplicateBatchRequest
-from ._render import Summary
 from ._shared import stdout
+from ._summary import Summary
 
 if TYPE_CHECKING:
     from ..testing import FakeProlific

@@ -16,6 +16,7 @@ import click
 from attrs import frozen
 from rich.markup import escape
 
+from .._bulk import DEFAULT_MAX_CONSECUTIVE_UNSENT
 from .._journal import Journal
 from .._manifest import ManifestError, read_manifest, validate_manifest
 from ..bulk import fingerprint, run_bulk
@@ -32,8 +33,8 @@ from ._exit import (
     print_error,
     unexpected,
 )
-from ._render import Summary, progress_bar
 from ._shared import check_output, client_from_environment, os_message, stderr
+from ._summary import Summary, progress_bar
 
 if TYPE_CHECKING:
     from ..testing import FakeProlific
@@ -54,6 +55,7 @@ class _Options:
     retry_failed: bool
     progress: bool
     reconcile_delay: float | None
+    max_consecutive_unsent: int
 
 
 @click.command()
@@ -91,6 +93,13 @@ class _Options:
     help="Seconds to wait after an ambiguous request before looking for its batch "
     "(default: the per-attempt timeout, 30 s).",
 )
+@click.option(
+    "--max-consecutive-unsent",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CONSECUTIVE_UNSENT,
+    show_default=True,
+    help="Stop sending after this many requests in a row failed before reaching the server.",
+)
 @click.option("--seed", default=0, show_default=True, help="The emulator's seed.")
 @click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
 @click.option(
@@ -106,6 +115,7 @@ def provision(
     use_emulator: bool,
     retry_failed: bool,
     reconcile_delay: float | None,
+    max_consecutive_unsent: int,
     seed: int,
     progress: bool,
     dry_run: bool,
@@ -153,6 +163,7 @@ def provision(
         retry_failed=retry_failed,
         progress=progress,
         reconcile_delay=reconcile_delay,
+        max_consecutive_unsent=max_consecutive_unsent,
     )
     summary = Summary(count)
     received: list[int] = []  # the signal that stopped the run, if one did
@@ -327,6 +338,7 @@ async def _provision(
             retry_failed=options.retry_failed,
             reconcile_margin=10.0,
             reconcile_delay=options.reconcile_delay,
+            max_consecutive_unsent=options.max_consecutive_unsent,
         )
         with progress_bar(options.progress) as bar:
             task = bar.add_task("Provisioning", total=summary.total, **summary.fields())

@@ -1,34 +1,23 @@
-"""How results look: table cells and tables, the progress bar, the provisioning summary."""
+"""How results look: table cells and tables (the provisioning summary is in ``_summary``)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from ..models.batches import Batch
-from ..models.bulk import BulkResult
 from ..models.dataset_changes import SchemaMigration
 from ..models.datasets import Dataset, ImportRecordError
 from ..models.exports import BatchExport
 from ..models.responses import ResponseAnswer, TaskResponse
 from ..models.syncs import BatchSync
-from ._exit import shorten
-from ._shared import stderr, stdout
-
-if TYPE_CHECKING:
-    from .._retry import RateGate
 
 __all__ = [
-    "Summary",
     "batch_table",
     "counted",
     "dataset_tables",
@@ -36,7 +25,6 @@ __all__ = [
     "exports_table",
     "ids_table",
     "migration_tables",
-    "progress_bar",
     "rejected_table",
     "responses_table",
     "status_text",
@@ -274,119 +262,3 @@ def responses_table(batch_id: str, responses: list[TaskResponse]) -> Table:
             _cell(item.created_at),
         )
     return table
-
-
-# -- provisioning --------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool) -> Iterator[Progress]:
-    """The live bar of a provisioning run on stderr; its fields come from :class:`Summary`."""
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("failed [red]{task.fields[failed]}[/red]"),
-        TextColumn("in progress {task.fields[in_flight]}"),
-        TextColumn("{task.fields[rate]:.0f}/s"),
-        TextColumn("429s {task.fields[throttled]}"),
-        TimeElapsedColumn(),
-        console=stderr,
-        disable=not enabled,
-    )
-    with bar:
-        yield bar
-
-
-class Summary:
-    """The counts of one provisioning run, for the progress bar and the final table.
-
-    Args:
-        total: how many requests the manifest holds.
-    """
-
-    def __init__(self, total: int) -> None:
-        self.rate_gate: RateGate | None = None  # the client's, for its 429 count
-        self.total = total
-        self.read = 0
-        self.done = 0
-        self.failed = 0
-        self.reconciled = 0
-        self.resumed = 0
-        self.posts = 0
-        self.started = time.monotonic()
-        self.failures: list[tuple[int, BulkResult]] = []
-        self.resumed_indexes: set[int] = set()
-
-    def add(self, result: BulkResult, line: int) -> None:
-        """Count one finished request (``line``: its line in the manifest)."""
-        self.done += 1
-        self.posts += result.attempts
-        self.reconciled += result.reconciled
-        if result.resumed:
-            self.resumed += 1
-            self.resumed_indexes.add(result.index)
-        if result.batch is None:
-            self.failed += 1
-            if len(self.failures) < 10:
-                self.failures.append((line, result))
-
-    @property
-    def throttled(self) -> int:
-        """How many 429 answers the client met."""
-        return self.rate_gate.rate_limited_total if self.rate_gate is not None else 0
-
-    @property
-    def in_flight(self) -> int:
-        """Requests started and not finished: each may have made its batch already."""
-        return self.read - self.done
-
-    def fields(self) -> dict[str, Any]:
-        """The progress bar's fields."""
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        return {
-            "failed": self.failed,
-            "in_flight": self.in_flight,
-            "rate": self.done / elapsed,
-            "throttled": self.throttled,
-        }
-
-    def print(self, *, interrupted: bool = False, journaled: bool = False) -> None:
-        """Print the summary table and the first failures on stdout.
-
-        Args:
-            interrupted: the run was stopped: the requests in flight are counted as
-                batches that may exist.
-            journaled: the run has a journal, which a resumed run reconciles them from.
-        """
-        elapsed = time.monotonic() - self.started
-        table = Table(title="Provisioning summary", show_header=False)
-        rows: list[tuple[str, object]] = [
-            ("requests", self.total),
-            ("batches that exist", self.done - self.failed),
-            ("  found by reconciliation", self.reconciled),
-            ("  reported from the journal", self.resumed),
-        ]
-        if interrupted:
-            fate = (
-                "the journal will reconcile them"
-                if journaled
-                else "without a journal, a new run may make them again"
-            )
-            rows.append(("in flight when interrupted", f"{self.in_flight} (may exist: {fate})"))
-            rows.append(("not started", self.total - self.read))
-        rows += [
-            ("failed", self.failed),
-            ("POSTs sent", self.posts),
-            ("429 answers met", self.throttled),
-            ("elapsed", f"{elapsed:.1f} s"),
-            ("throughput", f"{self.done / max(elapsed, 1e-6):.0f} requests/s"),
-        ]
-        for label, value in rows:
-            table.add_row(label, str(value))
-        stdout.print(table)
-        for line, result in self.failures:
-            detail = escape(shorten(f"{type(result.error).__name__}: {result.error}"))
-            stdout.print(f"[red]line {line}[/red]: {detail}")
-        if self.failed > len(self.failures):
-            stdout.print(f"... and {self.failed - len(self.failures)} more failures")

@@ -1,0 +1,168 @@
+"""The provisioning run's live progress bar and its final summary."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import RunStoppedError
+from ..models.bulk import BulkResult
+from ._exit import shorten
+from ._shared import stderr, stdout
+
+if TYPE_CHECKING:
+    from .._retry import RateGate
+
+__all__ = ["Summary", "progress_bar"]
+
+#: Failures listed one per line after the summary (items the run stopped are folded).
+LISTED_FAILURES = 10
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool) -> Iterator[Progress]:
+    """The live bar of a provisioning run on stderr; its fields come from :class:`Summary`."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failed [red]{task.fields[failed]}[/red]"),
+        TextColumn("in progress {task.fields[in_flight]}"),
+        TextColumn("{task.fields[rate]:.0f}/s"),
+        TextColumn("429s {task.fields[throttled]}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=not enabled,
+    )
+    with bar:
+        yield bar
+
+
+def _described(error: BaseException | None) -> str:
+    return shorten(f"{type(error).__name__}: {error}")
+
+
+class Summary:
+    """The counts of one provisioning run, for the progress bar and the final table.
+
+    Args:
+        total: how many requests the manifest holds.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.rate_gate: RateGate | None = None  # the client's, for its 429 count
+        self.total = total
+        self.read = 0
+        self.done = 0
+        self.failed = 0
+        self.reconciled = 0
+        self.resumed = 0
+        self.server_posts = 0  # attempts that may have reached the server
+        self.unsent_attempts = 0  # attempts that provably did not
+        self.started = time.monotonic()
+        self.failures: list[tuple[int, BulkResult]] = []
+        self.other_failures = 0  # failed, not stopped, and beyond the listed ones
+        #: Items the run stopped before their turn, by what stopped it.
+        self.stopped: dict[str, int] = {}
+        self.resumed_indexes: set[int] = set()
+
+    def add(self, result: BulkResult, line: int) -> None:
+        """Count one finished request (``line``: its line in the manifest)."""
+        self.done += 1
+        self.server_posts += result.server_attempts
+        self.unsent_attempts += result.unsent_attempts
+        self.reconciled += result.reconciled
+        if result.resumed:
+            self.resumed += 1
+            self.resumed_indexes.add(result.index)
+        if result.batch is None:
+            self.failed += 1
+            if isinstance(result.error, RunStoppedError):
+                cause = _described(result.error.cause)
+                self.stopped[cause] = self.stopped.get(cause, 0) + 1
+            elif len(self.failures) < LISTED_FAILURES:
+                self.failures.append((line, result))
+            else:
+                self.other_failures += 1
+
+    @property
+    def not_attempted(self) -> int:
+        """Items the run stopped before they were sent."""
+        return sum(self.stopped.values())
+
+    @property
+    def throttled(self) -> int:
+        """How many 429 answers the client met."""
+        return self.rate_gate.rate_limited_total if self.rate_gate is not None else 0
+
+    @property
+    def in_flight(self) -> int:
+        """Requests started and not finished: each may have made its batch already."""
+        return self.read - self.done
+
+    def fields(self) -> dict[str, Any]:
+        """The progress bar's fields."""
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return {
+            "failed": self.failed,
+            "in_flight": self.in_flight,
+            "rate": self.done / elapsed,
+            "throttled": self.throttled,
+        }
+
+    def print(self, *, interrupted: bool = False, journaled: bool = False) -> None:
+        """Print the summary table and the first failures on stdout.
+
+        Args:
+            interrupted: the run was stopped: the requests in flight are counted as
+                batches that may exist.
+            journaled: the run has a journal, which a resumed run reconciles them from.
+        """
+        elapsed = time.monotonic() - self.started
+        table = Table(title="Provisioning summary", show_header=False)
+        rows: list[tuple[str, object]] = [
+            ("requests", self.total),
+            ("batches that exist", self.done - self.failed),
+            ("  found by reconciliation", self.reconciled),
+            ("  reported from the journal", self.resumed),
+        ]
+        if interrupted:
+            fate = (
+                "the journal will reconcile them"
+                if journaled
+                else "without a journal, a new run may make them again"
+            )
+            rows.append(("in flight when interrupted", f"{self.in_flight} (may exist: {fate})"))
+            rows.append(("not started", self.total - self.read))
+        rows += [
+            ("failed", self.failed),
+            ("  not attempted (the run stopped)", self.not_attempted),
+            ("POSTs that may have reached the server", self.server_posts),
+            ("attempts that provably did not", self.unsent_attempts),
+            ("429 answers met", self.throttled),
+            ("elapsed", f"{elapsed:.1f} s"),
+            ("throughput", f"{self.done / max(elapsed, 1e-6):.0f} requests/s"),
+        ]
+        values = [str(value) for _, value in rows]
+        # A narrow console (a pipe: 80) wraps the labels, not the values.
+        widest = max(len(value) for value in values)
+        table.add_column(max_width=max(16, stdout.width - widest - 7))
+        table.add_column()
+        for (label, _), value in zip(rows, values, strict=True):
+            table.add_row(label, value)
+        stdout.print(table)
+        for line, result in self.failures:
+            stdout.print(f"[red]line {line}[/red]: {escape(_described(result.error))}")
+        if self.other_failures:
+            stdout.print(f"... and {self.other_failures} more failures")
+        for cause, count in self.stopped.items():
+            items = "1 item" if count == 1 else f"{count} items"
+            stdout.print(
+                escape(f"{items} not attempted: the run stopped ({cause}); a re-run does them")
+            )
