@@ -1,7 +1,8 @@
 """The bulk layer's run: read requests, send each once, reconcile, journal, report.
 
 See :mod:`prolific_async.bulk` for the design. The pieces live beside this module: the
-request bodies in the converter, the match key and the reconciler in ``_reconcile``,
+request bodies in the converter, the match key in ``_match_key``, the reconciler in
+``_reconcile`` (with the listing checks of ``_listing``),
 the limit on sends in flight in ``_limiter``, the journal's records in ``_journal``,
 the bounded reading of the input in ``_fanout``, one item's sends in ``_bulk_send`` and
 the rule that stops a run that cannot succeed in ``_bulk_stop``.

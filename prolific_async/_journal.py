@@ -281,8 +281,9 @@ def fingerprint(request: BulkRequest) -> str:
     of the first journal format always present (a create's ``dataset_id`` and a
     duplicate's ``name``, ``null`` when not given), so every journal written since keeps
     matching its manifest. Fields added since, such as a create's ``batch_items`` and
-    ``auto_sync_enabled``, enter only when set. Those two do not join the match key
-    (``_reconcile.MatchKey``): a listing cannot show them as the request gave them.
+    ``auto_sync_enabled``, enter only when set. Both also join the match key
+    (``_match_key.MatchKey``: the layout without the ids the server gives it, the sync
+    flag when the request sets it).
     """
     if isinstance(request, CreateBatchRequest):
         data = {"dataset_id": None, **converter.unstructure(request)}

@@ -3,9 +3,9 @@
 Design
 ------
 The API has no idempotency keys, so a create (or duplicate) that fails *ambiguously*
-(:class:`~prolific_async.errors.OutcomeUnknownError`, a read timeout, a 5xx, a 2xx body we
-could not read) may or may not have made a batch. Sending it again could make a second
-one; giving up could lose one. Instead the bulk layer **reconciles**:
+(:class:`~prolific_async.errors.OutcomeUnknownError`, a read timeout, a 408 or a 5xx, a
+2xx body we could not read) may or may not have made a batch. Sending it again could
+make a second one; giving up could lose one. Instead the bulk layer **reconciles**:
 
 1. Requests are grouped by *match key*: the fields a batch made for them would show in
    a listing. For a create: workspace, name, task details and dataset. For a duplicate:

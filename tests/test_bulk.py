@@ -192,7 +192,12 @@ def test_layout_and_auto_sync_are_sent_fingerprinted_and_matched(
 
 
 def test_a_field_added_to_the_request_class_follows_without_other_edits() -> None:
-    """A subclass with one more field: its body and fingerprint carry it once it is set."""
+    """A subclass with one more field: its body and fingerprint carry it once it is set.
+
+    (The match key is written out on purpose: it holds what a listing shows, and
+    ``test_layout_and_auto_sync_are_sent_fingerprinted_and_matched`` pins that the create
+    fields a listing shows follow into it.)
+    """
     extended = attrs.make_class(
         "Extended",
         {"priority": attrs.field(default=None, kw_only=True)},

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from prolific_async import Batch, ProlificClient
+from prolific_async import Batch, BatchStatus, DatasetStatus, ProlificClient
 from prolific_async._body import structure_response
 from prolific_async._converter import converter
 from prolific_async.models import (
@@ -108,3 +108,25 @@ async def test_a_real_payload_parses_through_the_public_call(
         payload = data["results"] if kind == "responses_page" else data
         result = await read_through_public_call(mocked_client, mocked, cls, payload)
         lossless(result, cls, payload)
+
+
+@pytest.mark.parametrize("status", [*BatchStatus, "ARCHIVED"], ids=str)
+async def test_a_batch_status_answer_parses_through_get_status(
+    mocked_client: ProlificClient, mocked: Any, status: str
+) -> None:
+    """{"status": ...} comes back from batches.get_status; an unknown one as its string."""
+    mocked.get(f"{MOCKED_BASE}{BATCHES_PATH}/b1/status", payload={"status": str(status)})
+    got = await mocked_client.batches.get_status("b1")
+    assert got == status
+    assert isinstance(got, BatchStatus) is (status in set(BatchStatus))
+
+
+@pytest.mark.parametrize("status", [*DatasetStatus, "ARCHIVED"], ids=str)
+async def test_a_dataset_status_answer_parses_through_get_status(
+    mocked_client: ProlificClient, mocked: Any, status: str
+) -> None:
+    """{"status": ...} comes back from datasets.get_status; an unknown one as its string."""
+    mocked.get(f"{MOCKED_BASE}{DATASETS_PATH}/d1/status", payload={"status": str(status)})
+    got = await mocked_client.datasets.get_status("d1")
+    assert got == status
+    assert isinstance(got, DatasetStatus) is (status in set(DatasetStatus))
