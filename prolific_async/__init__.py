@@ -22,6 +22,7 @@ from ._call import CallState
 from ._client import ProlificClient
 from ._journal import Journal
 from ._loaders import load_layout, load_schema
+from ._raw import RawResponse
 from ._retry import RateGate, RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._testing import set_testing
@@ -170,6 +171,7 @@ __all__ = [
     "ProvisionResult",
     "RateGate",
     "RateLimitError",
+    "RawResponse",
     "ReconciliationError",
     "ResponseTooLargeError",
     "ResponseValidationError",

@@ -36,10 +36,13 @@ from ._body import (
 from ._call import CallState, current_call
 from ._config import DEFAULT_BASE_URL, at_least_one, base_url_from, seconds, ssl_from, token_from
 from ._deprecation import DeprecationNotices
-from ._headers import request_headers
+from ._headers import request_headers, with_more_defaults
 from ._logging import configure_from_environment, register_secret
+from ._options import Followers, attempt_timeout, derive
+from ._raw import record_answer
 from ._redact import Redactor
 from ._retry import RateGate, RetryMiddleware, RetryPolicy
+from ._sentinel import NOT_GIVEN, NotGiven
 from ._session import SessionLifecycle, proxy_for
 from ._status_errors import closed_error, connection_error, deadline_error, make_status_error
 from ._verbs import RequestVerbs
@@ -85,7 +88,6 @@ class BaseClient(RequestVerbs):
         register_secret(token)
         configure_from_environment()
         base = base_url_from(base_url, allow_insecure_http=allow_insecure_http)
-        seconds("timeout", timeout)
         at_least_one("max_connections", max_connections)
         if session is not None and (trace_configs or proxy is not None):
             raise ValueError(
@@ -101,8 +103,7 @@ class BaseClient(RequestVerbs):
         self._transfer_deadline: Final = seconds("transfer_deadline", transfer_deadline)
         self._rate_gate: Final = RateGate()
         self._middleware: Final = RetryMiddleware(retry, self._rate_gate)
-        # `connect` covers DNS, waiting for a pooled connection and the handshake.
-        self._timeout: Final = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
+        self._timeout: Final = attempt_timeout(timeout)
         self._in_flight: Final = asyncio.Semaphore(max_connections)
         self._ssl: Final = ssl_from(ssl_context, session)
         self._lifecycle: Final = SessionLifecycle(
@@ -116,10 +117,44 @@ class BaseClient(RequestVerbs):
         )
         self._owns_session: Final = self._lifecycle.owned
         self._deprecations: Final = DeprecationNotices()
+        self._followers: Final = Followers()  # the middlewares of derived clients
+        self._derived: Final = False
 
     def __repr__(self) -> str:
         state = self._lifecycle.state.value
         return f"<{type(self).__name__} base_url={self._base_url!r} state={state}>"
+
+    def with_options(
+        self,
+        *,
+        timeout: float | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A client like this one with other options, on the same session.
+
+        ``await client.with_options(timeout=5).batches.get(batch_id)``: the derived
+        client shares this one's session, connection pool and limit and 429 gate. It
+        owns nothing: closing it (or its ``async with``) does nothing, and closing this
+        client ends it too (:class:`ClientClosedError`).
+
+        Args:
+            timeout: seconds for each attempt to connect and each read (as ``timeout=``).
+            retry: the retry policy of its calls.
+            headers: more default headers, each replacing a ``default_headers`` one.
+
+        Raises:
+            ValueError: ``timeout`` is invalid, or ``headers`` sets ``Authorization``.
+        """
+        policy = self._retry_policy if isinstance(retry, NotGiven) else retry
+        return derive(
+            self,
+            _retry_policy=policy,
+            _middleware=self._followers.add(RetryMiddleware(policy, self._rate_gate)),
+            _timeout=self._timeout if isinstance(timeout, NotGiven) else attempt_timeout(timeout),
+            _headers=with_more_defaults(self._headers, headers or {}),
+            _derived=True,
+        )
 
     # -- what lower layers may ask -----------------------------------------------------
 
@@ -193,13 +228,17 @@ class BaseClient(RequestVerbs):
     async def aclose(self) -> None:
         """Close the client and the session it created; safe to call more than once.
 
-        A session passed in as ``session=`` is left open: its owner closes it.
+        A session passed in as ``session=`` is left open: its owner closes it. Closing
+        a client made by :meth:`with_options` does nothing: its parent owns the session.
         """
-        await self._lifecycle.close()
+        if not self._derived:
+            self._followers.close()
+            await self._lifecycle.close()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
         lifecycle = getattr(self, "_lifecycle", None)  # None: __init__ raised
-        if lifecycle is not None and lifecycle.unclosed():
+        derived = getattr(self, "_derived", False)  # its parent warns for the session
+        if lifecycle is not None and not derived and lifecycle.unclosed():
             _warn(
                 f"Unclosed {self!r}: use 'async with {type(self).__name__}()' or await aclose()",
                 ResourceWarning,
@@ -256,19 +295,19 @@ class BaseClient(RequestVerbs):
         body: Any,
         params: Mapping[str, str] | None,
         template: str | None,
-        state: CallState | None,
+        state: CallState,
     ) -> APIResponse:
         session = self._ensure_session()
         url = self._base_url + path
         async with self._in_flight:  # more calls than connections wait here, untimed
             if self._closed():  # closed while this call waited for a slot
                 raise closed_error()
-            state = state if state is not None else CallState(deadline=0.0)
             state.deadline = asyncio.get_running_loop().time() + self._retry_policy.timeout
             state.tracks_connection = self._owns_session
             status, reason, headers, raw = await self._send(
                 session, method, url, body, params, state
             )
+        record_answer(state, status, headers, raw, method=method, url=url)
         return self._finish(method, url, template or path, state, status, reason, headers, raw)
 
     async def _send(
@@ -316,6 +355,8 @@ class BaseClient(RequestVerbs):
         if not self._owns_session:
             # A per-request list replaces the session's own, so keep theirs behind ours.
             extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
+        elif self._derived:
+            extra["middlewares"] = (self._middleware,)  # the session holds its parent's
         async with (
             asyncio.timeout_at(state.deadline),
             session.request(

@@ -29,7 +29,7 @@ from ._paths import DUPLICATE_TEMPLATE
 from ._reconcile import MatchKey, Reconciler
 from ._resource import expand
 from ._testing import testing_enabled
-from .errors import JournalError, ProlificError
+from .errors import APIStatusError, JournalError, ProlificError
 from .models.batches import Batch
 from .models.bulk import BulkRequest, BulkResult, CreateBatchRequest, DuplicateBatchRequest
 
@@ -234,6 +234,9 @@ class _Run:
                 error=error,
                 attempts=item.attempts,
                 unsent_attempts=item.unsent_attempts,
+                request_id=error.request_id
+                if isinstance(error, APIStatusError)
+                else item.request_id,
             )
         if self.journal is not None:
             await self.journal.write_done(
@@ -250,6 +253,7 @@ class _Run:
             attempts=item.attempts,
             unsent_attempts=item.unsent_attempts,
             reconciled=reconciled,
+            request_id=item.request_id,
         )
 
     async def _prepare(self, item: Item) -> MatchKey:

@@ -61,6 +61,8 @@ class Item:
     """Of ``attempts``, those that provably never reached the server."""
     sends: int = 0
     throttled: int = 0
+    request_id: str | None = None
+    """The request id of the answer the last send read (``None``: it read none)."""
     body: dict[str, Any] = field(factory=dict)
     path: str = BATCHES_PATH
     template: str = BATCHES_PATH
@@ -180,6 +182,7 @@ class Sender:
                 self._account(item, state, None, reached=True)
             finally:
                 item.attempts += state.sent
+                item.request_id = state.request_id
                 if state.sent_at is not None and state.sent_at > now:
                     item.last_sent_at = state.sent_at  # a retry inside the call went later
                 self.limiter.observe(

@@ -52,6 +52,8 @@ class CallState:
     """The most decompressed bytes an answer's body may have (one object, or a listing)."""
     body: bytes | None = None
     """The body of the answer the middleware returned, read within ``max_body_bytes``."""
+    request_id: str | None = None
+    """The request id of the answer the call ended on (``None``: no answer was read)."""
     return_rate_limited: bool = False
     """Hand a 429 back at once (after closing the gate) instead of retrying it here.
 

@@ -7,7 +7,7 @@ from typing import Final
 
 from ._config import USER_AGENT
 
-__all__ = ["request_headers"]
+__all__ = ["request_headers", "with_more_defaults"]
 
 #: The headers the client sets itself, lowercased; a default header does not replace them.
 OWN_HEADERS: Final = frozenset({"accept", "user-agent", "content-type"})
@@ -20,20 +20,39 @@ def request_headers(token: str, default_headers: Mapping[str, str] | None) -> di
         ValueError: ``default_headers`` sets ``Authorization`` (the token is ``token=``),
             or maps something other than strings to strings.
     """
-    headers: dict[str, str] = {}
-    for name, value in (default_headers or {}).items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise ValueError(f"default_headers must map strings to strings, got {name!r}")
-        if name.lower() == "authorization":
-            raise ValueError(
-                "default_headers cannot set Authorization: pass the token as token= "
-                "(or set PROLIFIC_TOKEN)"
-            )
-        if name.lower() not in OWN_HEADERS:  # ours win, and no header is sent twice
-            headers[name] = value
     return {
-        **headers,
+        **_checked_defaults(default_headers, "default_headers"),
         "Authorization": f"Token {token}",
         "Accept": "application/json",
         "User-Agent": USER_AGENT,
     }
+
+
+def with_more_defaults(headers: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """A client's request ``headers`` with ``extra`` defaults merged in (``with_options``).
+
+    A name in ``extra`` replaces the default of the same name, in any case; the
+    client's own headers and the token stay as they are.
+
+    Raises:
+        ValueError: ``extra`` sets ``Authorization``, or maps non-strings.
+    """
+    added = _checked_defaults(extra, "headers")
+    replaced = {name.lower() for name in added}
+    kept = {name: value for name, value in headers.items() if name.lower() not in replaced}
+    return {**added, **kept}
+
+
+def _checked_defaults(defaults: Mapping[str, str] | None, argument: str) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in (defaults or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ValueError(f"{argument} must map strings to strings, got {name!r}")
+        if name.lower() == "authorization":
+            raise ValueError(
+                f"{argument} cannot set Authorization: pass the token as token= "
+                "(or set PROLIFIC_TOKEN)"
+            )
+        if name.lower() not in OWN_HEADERS:  # ours win, and no header is sent twice
+            headers[name] = value
+    return headers

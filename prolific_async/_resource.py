@@ -9,12 +9,14 @@ warning, so a path and its template cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 from attrs import frozen
 
 from ._base_client import BaseClient
+from ._raw import WithRawResponse
 
 __all__ = [
     "Resource",
@@ -83,6 +85,15 @@ class Resource:
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @cached_property
+    def with_raw_response(self) -> WithRawResponse[Self]:
+        """The same methods, each returning a :class:`~prolific_async.RawResponse`.
+
+        ``(await client.batches.with_raw_response.get(batch_id)).request_id``; its
+        ``parse()`` is the model ``client.batches.get(batch_id)`` returns.
+        """
+        return WithRawResponse(self)
 
     async def _get(
         self,

@@ -59,6 +59,7 @@ TOP_LEVEL = {
     "ProvisionResult",
     "RateGate",
     "RateLimitError",
+    "RawResponse",
     "ReconciliationError",
     "ResponseTooLargeError",
     "ResponseValidationError",

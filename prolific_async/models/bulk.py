@@ -117,6 +117,11 @@ class BulkResult:
     """True when the batch was found by listing the workspace rather than from a 201."""
     resumed: bool = False
     """True when the outcome was read from the journal; no request was sent for it."""
+    request_id: str | None = None
+    """The server's request id of the answer that made or decided it: the create's 201,
+    the error answer it failed on, or the ambiguous answer (a 5xx) of the send whose
+    batch a listing then found. ``None`` when no answer was read (a lost connection, a
+    resumed item)."""
 
     @property
     def ok(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import random
 import secrets
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from .._retry import RetryPolicy
 from ._faults import Fault, FaultKind, FaultSchedule, make_fault
 from ._listener import Listener
 from ._pipeline import DEFAULT_MAX_UPLOAD_SIZE, Latency, RequestPipeline
+from ._request_ids import install_request_ids
 from ._services import Services
 from ._staging import StagingMixin, check_delay
 from ._stamps import Stamps
@@ -33,16 +35,13 @@ __all__ = ["FAST_RETRY_POLICY", "FakeProlific"]
 FAST_RETRY_POLICY: Final = RetryPolicy(
     wait_initial=0.001, wait_max=0.01, wait_jitter=0.0, timeout=10.0
 )
+_utc_now: Final = functools.partial(datetime.now, UTC)
 
 
 class _State(enum.Enum):
     UNSTARTED = "unstarted"
     RUNNING = "running"
     STOPPED = "stopped"
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class FakeProlific(StagingMixin):
@@ -375,6 +374,7 @@ class FakeProlific(StagingMixin):
             middlewares=[self._pipeline.middleware(), self._services.middleware()],
             client_max_size=self._pipeline.client_max_size,
         )
+        install_request_ids(app)
         self._pipeline.route_names = self._services.install(app.router)
         self._listener = await Listener.open(app, self._host, self._port, self._ca)
         self._url = self._services.storage.base_url = self._listener.url

@@ -1,0 +1,75 @@
+"""Clients derived by ``with_options``: other options over their parent's session.
+
+A derived client is its parent with a few attributes replaced (the request headers,
+the retry policy and its middleware, the per-attempt timeout) and everything else
+shared by reference: the session lifecycle, the connection limit, the 429 gate, the
+redactor. It owns nothing: its parent closes the session, and tells the retry
+middlewares of every client derived from it to stop retrying (:class:`Followers`).
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from typing import Any, TypeVar
+
+import aiohttp
+
+from ._config import seconds
+from ._retry import RetryMiddleware
+
+__all__ = ["Followers", "attempt_timeout", "derive"]
+
+C = TypeVar("C")
+
+
+def attempt_timeout(timeout: float) -> aiohttp.ClientTimeout:
+    """The per-attempt timeouts for ``timeout=`` seconds (validated), with no total.
+
+    ``connect`` covers DNS, waiting for a pooled connection and the handshake; the
+    call's overall deadline is the retry policy's ``timeout``.
+
+    Raises:
+        ValueError: ``timeout`` is not a positive number of seconds.
+    """
+    seconds("timeout", timeout)
+    return aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
+
+
+class Followers:
+    """The retry middlewares of a client's derived clients, held weakly."""
+
+    def __init__(self) -> None:
+        self._middlewares = weakref.WeakSet[RetryMiddleware]()
+        self._closing = False
+
+    def add(self, middleware: RetryMiddleware) -> RetryMiddleware:
+        """Follow ``middleware`` (already closing if the parent is)."""
+        middleware.closing = self._closing
+        self._middlewares.add(middleware)
+        return middleware
+
+    def close(self) -> None:
+        """Tell every follower its client is closing: no attempt is retried after this."""
+        self._closing = True
+        for middleware in list(self._middlewares):
+            middleware.closing = True
+
+
+def derive(client: C, **replaced: Any) -> C:
+    """A new ``client`` of the same class sharing its attributes, ``replaced`` aside.
+
+    What the class caches (``functools.cached_property``: a client's resources, bound
+    to the client that made them) is left out, so the derived client makes its own.
+    """
+    cls = type(client)
+    derived = object.__new__(cls)
+    vars(derived).update(
+        {
+            name: value
+            for name, value in vars(client).items()
+            if not isinstance(getattr(cls, name, None), functools.cached_property)
+        }
+    )
+    vars(derived).update(replaced)
+    return derived
