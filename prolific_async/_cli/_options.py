@@ -191,14 +191,34 @@ def _convert(kind: click.ParamType[Any], value: str, name: str, ctx: click.Conte
 
 
 def output_options(default: OutputFormat = "table") -> Callable[..., Any]:
-    """``--format table|json|csv`` and ``--json`` (its shorthand), as ``output_format``."""
+    """``--format table|json|csv`` and its shorthands ``--json``/``--csv``/``--table``.
+
+    The command gets the chosen format as ``output_format``; two that disagree are a
+    usage error.
+    """
 
     def add(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
-        def merged(*args: Any, format_given: str | None, as_json: bool, **kwargs: Any) -> Any:
-            if as_json and format_given not in (None, "json"):
-                raise click.UsageError(f"--json and --format {format_given} disagree: give one")
-            chosen = "json" if as_json else format_given or default
+        def merged(
+            *args: Any,
+            format_given: str | None,
+            as_json: bool,
+            as_csv: bool,
+            as_table: bool,
+            **kwargs: Any,
+        ) -> Any:
+            shorthands = [
+                name
+                for name, given in (("json", as_json), ("csv", as_csv), ("table", as_table))
+                if given
+            ]
+            asked = shorthands + ([format_given] if format_given is not None else [])
+            if len(set(asked)) > 1:
+                flags = [f"--{name}" for name in shorthands]
+                if format_given is not None:
+                    flags.append(f"--format {format_given}")
+                raise click.UsageError(f"{' and '.join(flags)} disagree: give one")
+            chosen = asked[0] if asked else default
             return command(*args, output_format=chosen, **kwargs)
 
         formats = click.option(
@@ -208,8 +228,12 @@ def output_options(default: OutputFormat = "table") -> Callable[..., Any]:
             default=None,
             help=f"How to print the result [default: {default}]. csv: one row per item.",
         )
-        shorthand = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-        return formats(shorthand(merged))
+        decorated = formats(merged)
+        for name in reversed(FORMATS):  # --help lists --table, --json, --csv, then --format
+            decorated = click.option(
+                f"--{name}", f"as_{name}", is_flag=True, help=f"Same as --format {name}."
+            )(decorated)
+        return decorated
 
     return add
 

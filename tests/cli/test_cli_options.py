@@ -257,6 +257,39 @@ async def test_ids_print_as_one_csv_column(fake: FakeProlific, cli: RunCli) -> N
     ]
 
 
+@pytest.mark.parametrize("name", ["csv", "table", "json"])
+async def test_each_format_has_a_shorthand_flag(fake: FakeProlific, cli: RunCli, name: str) -> None:
+    """--csv, --table and --json print exactly what --format csv|table|json prints."""
+    add_batch(fake, "one")
+    add_batch(fake, "two")
+    code, short, err = await cli("batches", "list", "-w", WS, f"--{name}")
+    assert code == 0, err
+    code, long, err = await cli("batches", "list", "-w", WS, "--format", name)
+    assert code == 0, err
+    assert short == long
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--csv", "--table"], ["--json", "--csv"], ["--table", "--format", "json"]],
+)
+async def test_shorthands_that_disagree_are_a_usage_error(cli: RunCli, flags: list[str]) -> None:
+    """Two different output formats (shorthand or --format) exit 2 naming both."""
+    code, _, err = await cli("batches", "get", "b", *flags)
+    assert code == 2
+    assert "disagree" in err
+    assert all(flag in err for flag in flags)
+
+
+async def test_a_shorthand_agreeing_with_format_is_accepted(
+    fake: FakeProlific, cli: RunCli
+) -> None:
+    """--csv --format csv is one format said twice, not a conflict."""
+    code, out, err = await cli("batches", "status", add_batch(fake), "--csv", "--format", "csv")
+    assert code == 0, err
+    assert out.startswith("batch_id,status")
+
+
 async def test_json_and_another_format_disagree(cli: RunCli) -> None:
     """--json with --format csv is a usage error; a format click does not know too."""
     code, _, err = await cli("batches", "get", "b", "--json", "--format", "csv")
@@ -268,7 +301,7 @@ async def test_json_and_another_format_disagree(cli: RunCli) -> None:
 
 
 def test_every_command_has_the_same_output_options() -> None:
-    """Every API command takes --format table|json|csv and --json."""
+    """Every API command takes --format table|json|csv and --json, --csv, --table."""
     import click
 
     from prolific_async._cli import app
@@ -285,7 +318,7 @@ def test_every_command_has_the_same_output_options() -> None:
         if path in no_output or path.startswith(" journal"):
             continue
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
-        assert {"--format", "--json"} <= options, path
+        assert {"--format", "--json", "--csv", "--table"} <= options, path
 
 
 # -- completion and logging ------------------------------------------------------------
