@@ -13,6 +13,10 @@ Registered through the ``pytest11`` entry point, so installing prolific_async is
   :data:`~prolific_async.testing.FAST_RETRY_POLICY` (millisecond backoff), closed
   after the test.
 
+Opt-in: ``prolific_assert_all_faults_fired = true`` (ini) or
+``@pytest.mark.prolific(assert_all_faults_fired=True)`` fails a test at teardown when a
+fault it injected never fired (``prolific_async.testing._fault_check``).
+
 The fixtures are async and need pytest-asyncio. This module is imported by every pytest
 run in an environment where prolific_async is installed, so it never fails to import:
 without pytest-asyncio the fixtures fail with a message saying what to install, and
@@ -47,12 +51,30 @@ _MISSING_PYTEST_ASYNCIO = (
 )
 
 
-async def _prolific_fake() -> AsyncIterator[FakeProlific]:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "prolific_assert_all_faults_fired",
+        "Fail a test whose prolific_fake has an injected fault that never fired.",
+        type="bool",
+        default=False,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "prolific(assert_all_faults_fired=True): check that every fault of prolific_fake fired",
+    )
+
+
+async def _prolific_fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeProlific]:
     """A started FakeProlific on 127.0.0.1, stopped after the test."""
+    from ._fault_check import check_faults_fired
     from ._server import FakeProlific
 
     async with FakeProlific() as fake:
         yield fake
+        check_faults_fired(fake, request)
 
 
 async def _prolific_client(prolific_fake: FakeProlific) -> AsyncIterator[ProlificClient]:

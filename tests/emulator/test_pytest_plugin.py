@@ -127,3 +127,74 @@ def test_without_pytest_asyncio_pytest_still_runs_and_the_fixtures_explain(
     result = run(pytester, "-p", "no:asyncio")
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(["*fixtures are async and need pytest-asyncio: pip install*"])
+
+
+# -- the opt-in check that every injected fault fired ------------------------------------
+
+FAULT_TESTS = """
+import pytest
+
+PATH = "/api/v1/data-collection/batches/*"
+
+async def test_unfired(prolific_fake, prolific_client):
+    prolific_fake.add_fault("GET", "/api/v1/no-such-endpoint", "status", times=2)
+
+async def test_fired_once_of_three(prolific_fake, prolific_client):
+    from prolific_async.errors import NotFoundError
+
+    batch = prolific_fake.add_batch()
+    fault = prolific_fake.add_fault("GET", PATH, "status", status=404, times=3)
+    with pytest.raises(NotFoundError):  # not retried: it fires once
+        await prolific_client.batches.get(batch.id)
+    assert fault.fired == 1
+
+@pytest.mark.prolific(assert_all_faults_fired=False)
+async def test_opted_out(prolific_fake):
+    prolific_fake.add_fault("POST", PATH, "drop_after")
+
+async def test_cleared(prolific_fake):
+    prolific_fake.add_fault("POST", PATH, "drop_after")
+    prolific_fake.clear_faults()
+"""
+
+
+def test_the_fault_check_is_off_by_default(pytester: pytest.Pytester) -> None:
+    """Without the ini option or marker, a fault that never fired fails nothing."""
+    pytester.makeini(AUTO_MODE_INI)
+    pytester.makepyfile(test_faults=FAULT_TESTS)
+    run(pytester).assert_outcomes(passed=4)
+
+
+def test_the_ini_option_fails_a_test_whose_fault_never_fired(pytester: pytest.Pytester) -> None:
+    """prolific_assert_all_faults_fired: the unfired fault errors at teardown, named."""
+    pytester.makeini(AUTO_MODE_INI + "prolific_assert_all_faults_fired = true\n")
+    pytester.makepyfile(test_faults=FAULT_TESTS)
+    result = run(pytester)
+    result.assert_outcomes(passed=4, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_unfired*",
+            "*1 injected fault(s) of prolific_fake never fired:",
+            "*GET /api/v1/no-such-endpoint status (times=2, probability=1.0)",
+        ]
+    )
+
+
+def test_the_marker_turns_the_check_on_for_one_test(pytester: pytest.Pytester) -> None:
+    """@pytest.mark.prolific(assert_all_faults_fired=True) checks that test alone."""
+    pytester.makeini(AUTO_MODE_INI)
+    pytester.makepyfile(
+        test_marked="""
+import pytest
+
+@pytest.mark.prolific(assert_all_faults_fired=True)
+async def test_checked(prolific_fake):
+    prolific_fake.add_fault("*", "/never", "drop_before")
+
+async def test_unchecked(prolific_fake):
+    prolific_fake.add_fault("*", "/never", "drop_before")
+"""
+    )
+    result = run(pytester, "--strict-markers")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_checked*", "* /never drop_before*"])
