@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover (exercised in a subprocess by the plugin
 else:
     _HAS_PYTEST_ASYNCIO = True
 
-__all__ = ["prolific_client", "prolific_fake"]
+__all__ = ["prolific_client", "prolific_fake", "pytest_addoption", "pytest_configure"]
 
 _MISSING_PYTEST_ASYNCIO = (
     "The prolific_fake and prolific_client fixtures are async and need pytest-asyncio: "
@@ -52,6 +52,7 @@ _MISSING_PYTEST_ASYNCIO = (
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ``prolific_assert_all_faults_fired`` ini option (off by default)."""
     parser.addini(
         "prolific_assert_all_faults_fired",
         "Fail a test whose prolific_fake has an injected fault that never fired.",
@@ -61,6 +62,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``prolific`` marker, so ``--strict-markers`` accepts it."""
     config.addinivalue_line(
         "markers",
         "prolific(assert_all_faults_fired=True): check that every fault of prolific_fake fired",
