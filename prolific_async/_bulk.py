@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Coroutine, Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from ._base_client import BaseClient
@@ -49,8 +49,8 @@ __all__ = [
 #: In test mode the default reconcile delay is at most this (an emulator applies at once).
 TEST_MODE_RECONCILE_DELAY: Final = 0.05
 DEFAULT_RECONCILE_MARGIN: Final = 10.0
-#: Requests waiting out ``reconcile_delay`` hold no slot, up to this many per slot of
-#: ``concurrency``; beyond that, waiting ones count toward the concurrency again.
+#: Requests being reconciled hold no slot, up to this many per slot of ``concurrency``;
+#: beyond that, they count toward the concurrency again.
 MAX_WAITING_PER_SLOT: Final = 8
 
 #: ``mixed`` takes creates and duplicates in one run (the command line's manifests).
@@ -110,6 +110,7 @@ class _Run:
             margin=timedelta(seconds=reconcile_margin),
             delay=timedelta(seconds=reconcile_delay),
             park=self._park,
+            waiting=self.progress.waiting,
         )
         self.stop = RunStop(max_consecutive_unsent)
         self.sender = Sender(
@@ -150,16 +151,10 @@ class _Run:
         return resumed if resumed is not None else self._process(item)
 
     @contextlib.asynccontextmanager
-    async def _park(self, member: Member, until: datetime) -> AsyncIterator[None]:
-        """Hold a request that waits out ``reconcile_delay``: it frees its slot meanwhile."""
-        self.progress.waiting[member.index] = until
-        self.progress.in_progress -= 1
-        try:
-            with self.parking.parked():
-                yield
-        finally:
-            del self.progress.waiting[member.index]
-            self.progress.in_progress += 1
+    async def _park(self, member: Member) -> AsyncIterator[None]:
+        """Hold a request being reconciled: it sends nothing, so it frees its slot."""
+        with self.parking.parked():
+            yield
 
     async def _shutdown(self) -> None:
         """Stop the source fetches and listings still running, then close the journal."""

@@ -19,7 +19,7 @@ class BulkProgress:
     """
 
     in_progress: int = 0
-    """Requests being worked on now (sending, retrying, listing), those waiting excluded."""
+    """Requests started and not finished, those in ``waiting`` included."""
     waiting: dict[int, datetime] = field(factory=dict)
     """Requests waiting to reconcile, by index, with when each lists the workspace again.
 

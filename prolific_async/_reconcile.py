@@ -110,12 +110,12 @@ class SendOutcome:
     ambiguous: bool = False
 
 
-#: Holds a member while it waits out ``reconcile_delay`` (the run frees its slot).
-Park = Callable[[Member, datetime], AbstractAsyncContextManager[None]]
+#: Holds a member while it is reconciled (it sends nothing: the run frees its slot).
+Park = Callable[[Member], AbstractAsyncContextManager[None]]
 
 
 @contextlib.asynccontextmanager
-async def _no_park(member: Member, until: datetime) -> AsyncIterator[None]:
+async def _no_park(member: Member) -> AsyncIterator[None]:
     yield
 
 
@@ -123,8 +123,10 @@ class Reconciler:
     """The claimed batch ids, the groups in progress and the shared listings of one run.
 
     Args:
-        park: entered while a member waits out ``delay`` (with its due time), so the
-            run can admit other work meanwhile.
+        park: entered while a member is reconciled (listed, or waiting out ``delay``),
+            so the run can admit other work meanwhile.
+        waiting: where the members waiting out ``delay`` are shown, by index, with
+            when each lists again.
     """
 
     def __init__(
@@ -134,11 +136,13 @@ class Reconciler:
         margin: timedelta,
         delay: timedelta,
         park: Park = _no_park,
+        waiting: dict[int, datetime] | None = None,
     ) -> None:
         self._listings = Listings(list_workspace, delay=delay)
         self._margin = margin
         self._delay = delay
         self._park = park
+        self.waiting: dict[int, datetime] = {} if waiting is None else waiting
         self.claimed: set[str] = set()
         self._groups: dict[MatchKey, Group] = {}
 
@@ -199,22 +203,8 @@ class Reconciler:
             group.since[member.index] = member.last_sent_at or datetime.now(UTC)
         group.signal.notify()
         try:
-            while member.index not in group.decisions:
-                await group.signal.wait_for(
-                    lambda: (
-                        member.index in group.decisions
-                        or (not group.reconciling and group.in_flight == 0)
-                    )
-                )
-                if member.index in group.decisions:
-                    break
-                if member in group.wanting:
-                    await self._lead(group)
-                elif await self._wait(member, group):
-                    group.wanting.append(member)  # due: the next listing may decide it
-                    group.since[member.index] = self.due(member)
-                    group.signal.notify()
-            return group.decisions.pop(member.index)
+            async with self._park(member):
+                return await self._decided(member, group)
         except BaseException:
             # A cancelled member must not be counted, or given a batch, by the next round.
             for members in (group.ambiguous, group.wanting):
@@ -225,8 +215,27 @@ class Reconciler:
             group.signal.notify()
             raise
 
+    async def _decided(self, member: Member, group: Group) -> Decision:
+        """Lead rounds, or wait out ``delay``, until a round decides ``member``."""
+        while member.index not in group.decisions:
+            await group.signal.wait_for(
+                lambda: (
+                    member.index in group.decisions
+                    or (not group.reconciling and group.in_flight == 0)
+                )
+            )
+            if member.index in group.decisions:
+                break
+            if member in group.wanting:
+                await self._lead(group)
+            elif await self._wait(member, group):
+                group.wanting.append(member)  # due: the next listing may decide it
+                group.since[member.index] = self.due(member)
+                group.signal.notify()
+        return group.decisions.pop(member.index)
+
     async def _wait(self, member: Member, group: Group) -> bool:
-        """Wait, parked, until ``member`` is due or another round decides it.
+        """Wait until ``member`` is due or another round decides it (shown in ``waiting``).
 
         Returns:
             Whether it is still undecided (and now due).
@@ -234,10 +243,13 @@ class Reconciler:
         until = self.due(member)
         seconds = (until - datetime.now(UTC)).total_seconds()
         if seconds > 0:
-            async with self._park(member, until):
+            self.waiting[member.index] = until
+            try:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(seconds):
                         await group.signal.wait_for(lambda: member.index in group.decisions)
+            finally:
+                del self.waiting[member.index]
         return member.index not in group.decisions
 
     async def _lead(self, group: Group) -> None:

@@ -7,6 +7,7 @@ listings show.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -37,6 +38,8 @@ class Listings:
         self._delay = delay
         self._listings: dict[str, tuple[datetime, asyncio.Task[BatchListing | list[Batch]]]] = {}
         self._tasks: set[asyncio.Task[BatchListing | list[Batch]]] = set()
+        #: When the last listing of each workspace began and ended (monotonic).
+        self._last: dict[str, tuple[float, float]] = {}
 
     def tasks(self) -> list[asyncio.Task[Any]]:
         """Every listing still running, for the run to cancel when it stops."""
@@ -93,7 +96,9 @@ class Listings:
 
         Every group whose requests settled before a listing began can use it, and one
         listing of a workspace runs at a time: those who need a later one wait for it to
-        end, then share the next. Many ambiguous requests cost a few listings, not one each.
+        end, then share the next. A listing begins no sooner after the last one ended than
+        that one took (:meth:`_gap`), so listing a large workspace never takes more than
+        half the run's time. Many ambiguous requests cost a few listings, not one each.
         """
         current = self._listings.get(workspace_id)
         while current is not None and current[0] < not_before and not current[1].done():
@@ -104,9 +109,27 @@ class Listings:
             or current[0] < not_before
             or (current[1].done() and (current[1].cancelled() or current[1].exception()))
         ):
-            task = asyncio.create_task(self._list_workspace(workspace_id))
+            gap = self._gap(workspace_id)
+            task = asyncio.create_task(self._list_after(workspace_id, gap))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-            current = (datetime.now(UTC), task)
+            current = (datetime.now(UTC) + timedelta(seconds=gap), task)
             self._listings[workspace_id] = current
         return current[0], await asyncio.shield(current[1])
+
+    def _gap(self, workspace_id: str) -> float:
+        """Seconds until a listing of the workspace may begin: the last one's duration."""
+        last = self._last.get(workspace_id)
+        if last is None:
+            return 0.0
+        began, ended = last
+        return max(0.0, ended + (ended - began) - time.monotonic())
+
+    async def _list_after(self, workspace_id: str, gap: float) -> BatchListing | list[Batch]:
+        if gap > 0:
+            await asyncio.sleep(gap)
+        began = time.monotonic()
+        try:
+            return await self._list_workspace(workspace_id)
+        finally:
+            self._last[workspace_id] = (began, time.monotonic())

@@ -77,10 +77,11 @@ At most ``concurrency`` requests are in progress, and the input is read only as 
 free up, so the requests read and the tasks running are bounded by the concurrency, not
 by the number of requests (a resumed run reads each item's journal record when it
 reaches it, and looks up the journal's batches when a listing shows one; the batch ids
-this run claims are kept). Requests waiting out ``reconcile_delay`` hold no slot, up to
-``MAX_WAITING_PER_SLOT`` (8) per slot of ``concurrency``; beyond that bound a waiting
-request counts toward the concurrency again, so the requests held stay below
-``9 * concurrency``. A :class:`BulkProgress` passed as ``progress=`` shows the requests
+this run claims are kept). Requests being reconciled (waiting for a listing, or waiting
+out ``reconcile_delay``) send nothing and hold no slot, up to ``MAX_WAITING_PER_SLOT``
+(8) per slot of ``concurrency``; beyond that bound they count toward the concurrency
+again, so the requests held stay below ``9 * concurrency``; the POSTs in flight never
+exceed ``concurrency``. A :class:`BulkProgress` passed as ``progress=`` shows the requests
 in progress and those waiting, with when each lists again. A 429 seen by any request closes
 the client's shared gate for its ``Retry-After`` (a longer wait than
 ``RetryPolicy.retry_after_cap`` fails the request instead); the request gives up its send
