@@ -18,6 +18,7 @@ from typing import Any
 
 from . import errors
 from ._body import APIResponse
+from ._bulk_progress import BulkProgress
 from ._call import CallState
 from ._client import ProlificClient
 from ._journal import Journal
@@ -141,6 +142,7 @@ __all__ = [
     "BatchSetupError",
     "BatchStatus",
     "BatchSyncFailedError",
+    "BulkProgress",
     "BulkResult",
     "CallState",
     "ClientClosedError",

@@ -11,22 +11,24 @@ the rule that stops a run that cannot succeed in ``_bulk_stop``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import AsyncGenerator, AsyncIterable, Coroutine, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Coroutine, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from ._base_client import BaseClient
+from ._bulk_progress import BulkProgress
 from ._bulk_send import Item, Sender
 from ._bulk_stop import DEFAULT_MAX_CONSECUTIVE_UNSENT, RunStop, scope_of
 from ._converter import converter
-from ._fanout import fan_out
+from ._fanout import Parking, fan_out
 from ._journal import ItemKey, Journal, JournalEntry, fingerprint, is_final_failure
 from ._limiter import Limiter
 from ._listing import fetch_listing
 from ._logging import logger
 from ._paths import DUPLICATE_TEMPLATE
-from ._reconcile import MatchKey, Reconciler
+from ._reconcile import MatchKey, Member, Reconciler
 from ._resource import expand
 from ._testing import testing_enabled
 from .errors import APIStatusError, JournalError, ProlificError
@@ -36,11 +38,20 @@ from .models.bulk import BulkRequest, BulkResult, CreateBatchRequest, DuplicateB
 if TYPE_CHECKING:
     from .resources.batches import BatchesResource
 
-__all__ = ["DEFAULT_MAX_CONSECUTIVE_UNSENT", "DEFAULT_RECONCILE_MARGIN", "Operation", "run_bulk"]
+__all__ = [
+    "DEFAULT_MAX_CONSECUTIVE_UNSENT",
+    "DEFAULT_RECONCILE_MARGIN",
+    "MAX_WAITING_PER_SLOT",
+    "Operation",
+    "run_bulk",
+]
 
 #: In test mode the default reconcile delay is at most this (an emulator applies at once).
 TEST_MODE_RECONCILE_DELAY: Final = 0.05
 DEFAULT_RECONCILE_MARGIN: Final = 10.0
+#: Requests being reconciled hold no slot, up to this many per slot of ``concurrency``;
+#: beyond that, they count toward the concurrency again.
+MAX_WAITING_PER_SLOT: Final = 8
 
 #: ``mixed`` takes creates and duplicates in one run (the command line's manifests).
 Operation = Literal["create", "duplicate", "mixed"]
@@ -69,6 +80,7 @@ class _Run:
         reconcile_margin: float,
         reconcile_delay: float | None,
         max_consecutive_unsent: int,
+        progress: BulkProgress | None = None,
     ) -> None:
         if operation not in _EXPECTED:
             raise ValueError(f"operation must be one of {sorted(_EXPECTED)}, got {operation!r}")
@@ -82,6 +94,8 @@ class _Run:
         self.journal = journal
         self.retry_failed = retry_failed
         self.limiter = Limiter(concurrency)
+        self.progress = progress if progress is not None else BulkProgress()
+        self.parking = Parking(MAX_WAITING_PER_SLOT * concurrency)
         self.entries: dict[ItemKey, JournalEntry] = {}
         if reconcile_delay is None:
             # The server may still be working on a request we gave up on: give it as
@@ -95,6 +109,8 @@ class _Run:
             functools.partial(fetch_listing, client),
             margin=timedelta(seconds=reconcile_margin),
             delay=timedelta(seconds=reconcile_delay),
+            park=self._park,
+            waiting=self.progress.waiting,
         )
         self.stop = RunStop(max_consecutive_unsent)
         self.sender = Sender(
@@ -121,7 +137,9 @@ class _Run:
             self.reconciler.claimed = self.journal.claimed_ids()
         try:
             # A task that raises (a bug, a journal failure) stops the run.
-            async for result in fan_out(requests, self._start, limit=self.limiter.ceiling):
+            async for result in fan_out(
+                requests, self._start, limit=self.limiter.ceiling, parking=self.parking
+            ):
                 yield result
         finally:
             await self._shutdown()
@@ -131,6 +149,12 @@ class _Run:
         item = self._admit(index, request)
         resumed = self._resumed(item)
         return resumed if resumed is not None else self._process(item)
+
+    @contextlib.asynccontextmanager
+    async def _park(self, member: Member) -> AsyncIterator[None]:
+        """Hold a request being reconciled: it sends nothing, so it frees its slot."""
+        with self.parking.parked():
+            yield
 
     async def _shutdown(self) -> None:
         """Stop the source fetches and listings still running, then close the journal."""
@@ -218,6 +242,13 @@ class _Run:
     # -- one item ------------------------------------------------------------------------
 
     async def _process(self, item: Item) -> BulkResult:
+        self.progress.in_progress += 1
+        try:
+            return await self._make(item)
+        finally:
+            self.progress.in_progress -= 1
+
+    async def _make(self, item: Item) -> BulkResult:
         try:
             self.stop.check(item.scope)  # before a duplicate's source is fetched
             match_key = await self._prepare(item)
@@ -291,12 +322,14 @@ def run_bulk(
     reconcile_margin: float,
     reconcile_delay: float | None = None,
     max_consecutive_unsent: int = DEFAULT_MAX_CONSECUTIVE_UNSENT,
+    progress: BulkProgress | None = None,
 ) -> AsyncGenerator[BulkResult, None]:
     """Start a bulk run; the resources' ``create_many``/``duplicate_many`` call this.
 
     ``operation`` is ``"create"``, ``"duplicate"``, or ``"mixed"`` for a run taking both
     kinds of request (the command line's ``provision``); the other arguments are those
     of :meth:`~prolific_async.resources.batches.BatchesResource.create_many`.
+    ``progress``, a :class:`~prolific_async.BulkProgress`, shows what the run is doing.
 
     Raises:
         ValueError: an unknown operation, or a bad concurrency, reconcile or stop setting.
@@ -311,5 +344,6 @@ def run_bulk(
         reconcile_margin=reconcile_margin,
         reconcile_delay=reconcile_delay,
         max_consecutive_unsent=max_consecutive_unsent,
+        progress=progress,
     )
     return run.results(requests)

@@ -2,12 +2,15 @@
 
 The bulk layer runs one task per request with it, and ``provision_many`` one task per
 dataset: both read their input only as slots free up, so the inputs held and the tasks
-running are bounded by the limit, not by the length of the input.
+running are bounded by the limit, not by the length of the input. A task that waits
+for a long time without using its slot (a bulk item waiting to reconcile) can *park*
+(:class:`Parking`): while it is parked the next input is read as if its slot were free.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -15,10 +18,11 @@ from collections.abc import (
     Callable,
     Coroutine,
     Iterable,
+    Iterator,
 )
 from typing import Any, TypeVar
 
-__all__ = ["fan_out"]
+__all__ = ["Parking", "fan_out"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -30,18 +34,53 @@ async def _aiter(items: Iterable[T]) -> AsyncIterator[T]:
         yield item
 
 
+class Parking:
+    """The tasks of a fan-out that wait without holding one of its slots.
+
+    At most ``limit`` parked tasks are excused at once; more count toward the fan-out's
+    limit again, so the tasks running never exceed its limit plus this one.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self._parked = asyncio.Event()
+
+    @contextlib.contextmanager
+    def parked(self) -> Iterator[None]:
+        """Hold the calling task parked: the fan-out may start another in its place."""
+        self.count += 1
+        self._parked.set()
+        try:
+            yield
+        finally:
+            self.count -= 1
+
+    @property
+    def excused(self) -> int:
+        """How many running tasks do not count toward the fan-out's limit now."""
+        return min(self.count, self.limit)
+
+    async def wait_parked(self) -> None:
+        """Return once a task has parked since the last call."""
+        await self._parked.wait()
+        self._parked.clear()
+
+
 async def fan_out(
     inputs: Iterable[T] | AsyncIterable[T],
     start: Callable[[int, T], Coroutine[Any, Any, R] | R],
     *,
     limit: int,
+    parking: Parking | None = None,
 ) -> AsyncGenerator[R, None]:
     """Yield the result for each input as it finishes, with at most ``limit`` running.
 
     ``start(index, input)`` is called at once for each input read, in input order, so
     it may check the input and raise before anything else starts. It returns either a
     coroutine, run as a task, or the result itself when no work is needed (yielded at
-    once). The next input is read only while fewer than ``limit`` tasks run.
+    once). The next input is read only while fewer than ``limit`` tasks run, not
+    counting the tasks ``parking`` excuses.
 
     A task that raises stops the fan-out with its exception (the first of the tasks that
     finished together; every one is retrieved). However it ends, the tasks still running
@@ -63,8 +102,8 @@ async def fan_out(
                 running.add(asyncio.create_task(outcome))
             else:
                 yield outcome
-            while len(running) >= limit:
-                for result in await _next_finished(running):
+            while len(running) - (parking.excused if parking else 0) >= limit:
+                for result in await _next_finished(running, parking):
                     yield result
         while running:
             for result in await _next_finished(running):
@@ -73,9 +112,20 @@ async def fan_out(
         await _stop(running, source)
 
 
-async def _next_finished(running: set[asyncio.Task[R]]) -> list[R]:
-    """Wait for one task or more to finish, take them out of ``running``, return results."""
-    done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+async def _next_finished(running: set[asyncio.Task[R]], parking: Parking | None = None) -> list[R]:
+    """Wait for one task or more to finish, take them out of ``running``, return results.
+
+    With ``parking``, a task parking ends the wait too (with no result, perhaps).
+    """
+    waiters: set[asyncio.Future[Any]] = set(running)
+    if parking is not None:
+        waiters.add(asyncio.ensure_future(parking.wait_parked()))
+    try:
+        finished, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters - running:
+            waiter.cancel()
+    done = {task for task in running if task in finished}
     running -= done
     failures = [task.exception() for task in done]  # retrieves every one
     failure = next((error for error in failures if error is not None), None)

@@ -10,28 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from attrs import define, field
 
-from ._listing import BatchListing
 from ._logging import logger
 from ._match_key import MatchKey, layout_digest
+from ._reconcile_listing import Listings, ListWorkspace
 from ._signal import Signal
-from .errors import ProlificError, ReconciliationError, ResponseTooLargeError
+from .errors import ProlificError, ReconciliationError
 from .models.batches import Batch
 
-__all__ = ["Adopt", "Decision", "MatchKey", "Reconciler", "Resend", "layout_digest"]
-
-#: How often a leader waits again for members that joined its group while it waited.
-SETTLE_ROUNDS: Final = 8
-#: How many listings a leader takes while the server says they are incomplete.
-LISTING_ROUNDS: Final = 3
-
-#: What lists a workspace: a listing with its ``meta``, or plain batches (taken as whole).
-ListWorkspace = Callable[[str], Coroutine[Any, Any, BatchListing | list[Batch]]]
+__all__ = [
+    "Adopt",
+    "Decision",
+    "MatchKey",
+    "Member",
+    "Park",
+    "Reconciler",
+    "Resend",
+    "layout_digest",
+]
 
 
 class Member(Protocol):
@@ -67,6 +69,8 @@ def _describe(decision: Decision) -> str:
 
 def _logged(match_key: MatchKey, decisions: dict[int, Decision]) -> dict[int, Decision]:
     """``decisions``, after one INFO line saying what became of each request."""
+    if not decisions:
+        return decisions
     logger.info(
         "reconciled %d request(s) of unknown outcome in workspace %r: %s",
         len(decisions),
@@ -78,12 +82,22 @@ def _logged(match_key: MatchKey, decisions: dict[int, Decision]) -> dict[int, De
 
 @define(eq=False)
 class Group:
-    """The requests of one match key: their POSTs in flight and their ambiguous members."""
+    """The requests of one match key: their POSTs in flight and their ambiguous members.
+
+    ``ambiguous`` holds every member not yet decided; ``wanting`` those of them that
+    want a listing now (new ones, and waiters whose ``reconcile_delay`` has passed). A
+    member listed once and not decided waits without being in ``wanting``: new POSTs of
+    the group may go out meanwhile.
+    """
 
     key: MatchKey
     members: int = 0
     in_flight: int = 0
     ambiguous: list[Member] = field(factory=list)
+    wanting: list[Member] = field(factory=list)
+    since: dict[int, datetime] = field(factory=dict)
+    """When a listing begun can serve each member in ``wanting``: once its outcome was
+    unknown (or its ``reconcile_delay`` had passed, for a waiter)."""
     reconciling: bool = False
     decisions: dict[int, Decision] = field(factory=dict)
     signal: Signal = field(factory=Signal)
@@ -96,8 +110,24 @@ class SendOutcome:
     ambiguous: bool = False
 
 
+#: Holds a member while it is reconciled (it sends nothing: the run frees its slot).
+Park = Callable[[Member], AbstractAsyncContextManager[None]]
+
+
+@contextlib.asynccontextmanager
+async def _no_park(member: Member) -> AsyncIterator[None]:
+    yield
+
+
 class Reconciler:
-    """The claimed batch ids, the groups in progress and the shared listings of one run."""
+    """The claimed batch ids, the groups in progress and the shared listings of one run.
+
+    Args:
+        park: entered while a member is reconciled (listed, or waiting out ``delay``),
+            so the run can admit other work meanwhile.
+        waiting: where the members waiting out ``delay`` are shown, by index, with
+            when each lists again.
+    """
 
     def __init__(
         self,
@@ -105,18 +135,20 @@ class Reconciler:
         *,
         margin: timedelta,
         delay: timedelta,
+        park: Park = _no_park,
+        waiting: dict[int, datetime] | None = None,
     ) -> None:
-        self._list_workspace = list_workspace
+        self._listings = Listings(list_workspace, delay=delay)
         self._margin = margin
         self._delay = delay
+        self._park = park
+        self.waiting: dict[int, datetime] = {} if waiting is None else waiting
         self.claimed: set[str] = set()
         self._groups: dict[MatchKey, Group] = {}
-        self._listings: dict[str, tuple[datetime, asyncio.Task[BatchListing | list[Batch]]]] = {}
-        self._listing_tasks: set[asyncio.Task[BatchListing | list[Batch]]] = set()
 
     def tasks(self) -> list[asyncio.Task[Any]]:
         """Every listing still running, for the run to cancel when it stops."""
-        return list(self._listing_tasks)
+        return self._listings.tasks()
 
     @contextlib.asynccontextmanager
     async def group(self, match_key: MatchKey) -> AsyncIterator[Group]:
@@ -136,10 +168,10 @@ class Reconciler:
     async def sending(self, member: Member, group: Group) -> AsyncIterator[SendOutcome]:
         """Hold one POST of ``group`` in flight; an ambiguous outcome joins reconciliation.
 
-        New POSTs wait while the group has a reconciliation pending, so its POSTs in
+        New POSTs wait while members of the group want a listing, so its POSTs in
         flight drain and the listing sees every one of them.
         """
-        await group.signal.wait_for(lambda: not group.ambiguous and not group.reconciling)
+        await group.signal.wait_for(lambda: not group.wanting and not group.reconciling)
         group.in_flight += 1
         outcome = SendOutcome()
         try:
@@ -148,123 +180,127 @@ class Reconciler:
             group.in_flight -= 1
             if outcome.ambiguous:
                 group.ambiguous.append(member)
+                group.wanting.append(member)
+                group.since[member.index] = datetime.now(UTC)
             group.signal.notify()
 
+    def due(self, member: Member) -> datetime:
+        """When a listing can prove ``member`` made nothing: ``delay`` after its last send."""
+        return (member.last_sent_at or member.started_at or datetime.now(UTC)) + self._delay
+
     async def reconcile(self, member: Member, group: Group) -> Decision:
-        """Wait until the group's POSTs settle, then learn what this member made."""
+        """Learn what this member made: adopt at once, send again only after ``delay``.
+
+        The group's POSTs in flight settle, then the workspace is listed at once: a
+        matching unclaimed batch is adopted. Deciding to send again waits for a listing
+        taken ``delay`` after the member's last send; meanwhile it waits, parked.
+        """
         if member not in group.ambiguous:
             group.ambiguous.append(member)  # resumed from a journal: in flight before we began
-            group.signal.notify()
+        if member not in group.wanting:
+            group.wanting.append(member)
+            # Resumed: its outcome was unknown by the time the last run stopped.
+            group.since[member.index] = member.last_sent_at or datetime.now(UTC)
+        group.signal.notify()
         try:
-            # Each round decides every member that joined before it; a later one leads
-            # the next round itself.
-            while member.index not in group.decisions:
-                await group.signal.wait_for(
-                    lambda: (
-                        member.index in group.decisions
-                        or (not group.reconciling and group.in_flight == 0)
-                    )
-                )
-                if member.index not in group.decisions:
-                    await self._lead(group)
-            return group.decisions.pop(member.index)
+            async with self._park(member):
+                return await self._decided(member, group)
         except BaseException:
             # A cancelled member must not be counted, or given a batch, by the next round.
-            if member in group.ambiguous:
-                group.ambiguous.remove(member)
+            for members in (group.ambiguous, group.wanting):
+                if member in members:
+                    members.remove(member)
             group.decisions.pop(member.index, None)
+            group.since.pop(member.index, None)
             group.signal.notify()
             raise
 
+    async def _decided(self, member: Member, group: Group) -> Decision:
+        """Lead rounds, or wait out ``delay``, until a round decides ``member``."""
+        while member.index not in group.decisions:
+            await group.signal.wait_for(
+                lambda: (
+                    member.index in group.decisions
+                    or (not group.reconciling and group.in_flight == 0)
+                )
+            )
+            if member.index in group.decisions:
+                break
+            if member in group.wanting:
+                await self._lead(group)
+            elif await self._wait(member, group):
+                group.wanting.append(member)  # due: the next listing may decide it
+                group.since[member.index] = self.due(member)
+                group.signal.notify()
+        return group.decisions.pop(member.index)
+
+    async def _wait(self, member: Member, group: Group) -> bool:
+        """Wait until ``member`` is due or another round decides it (shown in ``waiting``).
+
+        Returns:
+            Whether it is still undecided (and now due).
+        """
+        until = self.due(member)
+        seconds = (until - datetime.now(UTC)).total_seconds()
+        if seconds > 0:
+            self.waiting[member.index] = until
+            try:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(seconds):
+                        await group.signal.wait_for(lambda: member.index in group.decisions)
+            finally:
+                del self.waiting[member.index]
+        return member.index not in group.decisions
+
     async def _lead(self, group: Group) -> None:
+        """One round: list the workspace now, and decide what that listing can decide."""
         group.reconciling = True
-        members = list(group.ambiguous)
+        wanting = list(group.wanting)
+        members = wanting
         try:
-            # A request we gave up on may still be inside the server: give it ``delay``
-            # after its last send before looking, and only trust a listing started then.
-            # Members that join during the wait (a resumed run's peers) are counted too:
-            # a snapshot taken before them would see their batches as unexplained.
-            not_before = self._not_before(members)
-            for _ in range(SETTLE_ROUNDS):
-                wait = (not_before - datetime.now(UTC)).total_seconds()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                members = list(group.ambiguous)
-                later = self._not_before(members)
-                if later <= not_before:
-                    break
-                not_before = later
-            listing = await self._whole_listing(group.key.workspace_id, not_before=not_before)
-            if isinstance(listing, ProlificError):
-                group.decisions.update({member.index: listing for member in members})
+            # Begun once every wanting member's outcome was unknown: it shows what
+            # they made so far (shared with other groups of the workspace).
+            not_before = max(group.since.get(m.index, datetime.now(UTC)) for m in wanting)
+            answer = await self._listings.whole(group.key.workspace_id, not_before=not_before)
+            if isinstance(answer, ProlificError):
+                group.decisions.update({member.index: answer for member in wanting})
                 return
-            group.decisions.update(self.decide(group.key, members, listing))
+            listed_at, listing = answer
+            # Counted after the listing: a resumed peer that joined meanwhile may have a
+            # batch in it, and must not make that batch look unexplained.
+            members = [m for m in group.ambiguous if m.index not in group.decisions]
+            due = {m.index for m in members if self.due(m) <= listed_at}
+            group.decisions.update(self.decide(group.key, members, listing, due=due))
         finally:
-            if all(member.index in group.decisions for member in members):
-                group.ambiguous = [m for m in group.ambiguous if m not in members]
+            decided = [m for m in group.ambiguous if m.index in group.decisions]
+            group.ambiguous = [m for m in group.ambiguous if m not in decided]
+            group.wanting = [m for m in group.wanting if m not in members and m not in decided]
+            group.since = {m.index: group.since[m.index] for m in group.wanting}
             group.reconciling = False
             group.signal.notify()
 
-    async def _whole_listing(
-        self, workspace_id: str, *, not_before: datetime
-    ) -> list[Batch] | ProlificError:
-        """The workspace's batches from a listing that says it holds all of them.
-
-        A listing that says it is partial cannot prove a batch was not made, and the
-        endpoint has no page to follow: wait ``delay``, list again, and after
-        :data:`LISTING_ROUNDS` partial answers give up for a human, never resend.
-        """
-        reason = ""
-        for round_ in range(LISTING_ROUNDS):
-            if round_:
-                await asyncio.sleep(self._delay.total_seconds())
-                not_before = datetime.now(UTC)  # a fresh listing, not the partial one
-            try:
-                answer = await self._listing(workspace_id, not_before=not_before)
-            except ResponseTooLargeError as error:
-                # As unusable as a partial listing: it cannot prove a batch was not made.
-                return ReconciliationError(
-                    f"the listing of workspace {workspace_id!r} was larger than the "
-                    f"client's max_listing_bytes ({error.limit} bytes), so it cannot tell "
-                    "whether a request whose outcome is unknown made its batch. Nothing was "
-                    "sent again: raise max_listing_bytes or check the workspace by hand, "
-                    "then run again.",
-                    candidates=[],
-                )
-            except ProlificError as error:
-                return error
-            if not isinstance(answer, BatchListing):
-                return answer
-            reason = answer.incomplete or ""
-            if not reason:
-                return answer.results
-        return ReconciliationError(
-            f"the listing of workspace {workspace_id!r} said it was incomplete "
-            f"{LISTING_ROUNDS} times ({reason}), so it cannot tell whether a request whose "
-            "outcome is unknown made its batch. Nothing was sent again: check the "
-            "workspace by hand, then run again.",
-            candidates=[],
-        )
-
-    def _not_before(self, members: list[Member]) -> datetime:
-        """When a listing can show every batch ``members`` may have made."""
-        last = max((m.last_sent_at or m.started_at or datetime.now(UTC)) for m in members)
-        return last + self._delay
-
     def decide(
-        self, match_key: MatchKey, members: list[Member], listing: list[Batch]
+        self,
+        match_key: MatchKey,
+        members: list[Member],
+        listing: list[Batch],
+        *,
+        due: set[int] | None = None,
     ) -> dict[int, Decision]:
         """Share the unclaimed batches of ``listing`` that match out among ``members``.
 
-        Entries the listing repeats (the same id) count once.
+        Entries the listing repeats (the same id) count once. ``due`` names the members
+        whose ``delay`` had passed when the listing began (default: all of them): only
+        they may be sent again; the others, if they adopt nothing, stay undecided.
 
         A candidate matches ``match_key``, is not claimed, and was created no earlier
         than the members' earliest first send minus the margin. With ``k`` members and
-        ``m`` candidates: if ``m <= k``, the first ``m`` members (by index) adopt one
-        each, oldest batch first, and claim it; the others are sent again, unless an
-        unclaimed look-alike (:meth:`MatchKey.matches` is ``None``) is in the window:
-        then they fail with :class:`~prolific_async.errors.ReconciliationError` instead of
-        risking a second batch. If ``m > k``, every member fails with it.
+        ``m`` candidates: if ``m <= k``, ``m`` members adopt one each (the due ones
+        first, then by index; oldest batch first) and claim it; the other due ones are
+        sent again, unless an unclaimed look-alike (:meth:`MatchKey.matches` is ``None``)
+        is in the window: then they fail with
+        :class:`~prolific_async.errors.ReconciliationError` instead of risking a second
+        batch. If ``m > k``, every member fails with it.
         """
         earliest = min(member.started_at or datetime.now(UTC) for member in members)
         # A listing may repeat an entry: one batch counted twice would be given to two
@@ -281,7 +317,6 @@ class Reconciler:
             key=lambda batch: (batch.created_at, batch.id),
         )
         lookalikes = [batch.id for batch, verdict in verdicts if verdict is None]
-        members = sorted(members, key=lambda member: member.index)
         if len(candidates) > len(members):
             ids = [batch.id for batch in candidates]
             error = ReconciliationError(
@@ -292,6 +327,10 @@ class Reconciler:
                 candidates=ids,
             )
             return _logged(match_key, {member.index: error for member in members})
+        # A due member adopts first: a batch a member not yet due makes may still appear,
+        # and the due one, if it adopted nothing, would be sent again beside it.
+        is_due = (lambda index: True) if due is None else due.__contains__
+        members = sorted(members, key=lambda member: (not is_due(member.index), member.index))
         decisions: dict[int, Decision] = {}
         for member, batch in zip(members, candidates, strict=False):
             self.claimed.add(batch.id)
@@ -306,26 +345,6 @@ class Reconciler:
                 candidates=lookalikes,
             )
         for member in members[len(candidates) :]:
-            decisions[member.index] = unexplained
+            if is_due(member.index):
+                decisions[member.index] = unexplained
         return _logged(match_key, decisions)
-
-    async def _listing(
-        self, workspace_id: str, *, not_before: datetime
-    ) -> BatchListing | list[Batch]:
-        """A listing of the workspace started no earlier than ``not_before``, shared.
-
-        Every group whose requests settled before a listing began can use it, so many
-        ambiguous requests in one workspace cost one listing, not one each.
-        """
-        current = self._listings.get(workspace_id)
-        if (
-            current is None
-            or current[0] < not_before
-            or (current[1].done() and current[1].exception() is not None)
-        ):
-            task = asyncio.create_task(self._list_workspace(workspace_id))
-            self._listing_tasks.add(task)
-            task.add_done_callback(self._listing_tasks.discard)
-            current = (datetime.now(UTC), task)
-            self._listings[workspace_id] = current
-        return await asyncio.shield(current[1])

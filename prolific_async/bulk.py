@@ -15,21 +15,27 @@ make a second one; giving up could lose one. Instead the bulk layer **reconciles
    without the ids the server gives it) is part of the key, and ``auto_sync_enabled``
    when the request sets it. Requests with equal keys are interchangeable: any batch
    matching the key satisfies any of them.
-2. When a request's outcome is ambiguous, no new POST of its group starts. Once the
-   group's POSTs in flight have all settled, and ``reconcile_delay`` has passed since the
-   last of its ambiguous requests was sent (so a server still working on one has
-   finished), the workspace is listed (``GET /batches?workspace_id=``; a listing started
-   after that moment serves every group of the workspace that waits) and searched for
+2. **Adopt early, resend late.** When a request's outcome is ambiguous, no new POST of
+   its group starts until the group's POSTs in flight have settled; then the workspace
+   is listed *at once* (``GET /batches?workspace_id=``; one listing of a workspace runs
+   at a time, and the next one serves every group that waits for it) and searched for
    *candidates*: batches that match the key, were created no earlier than the group's
-   earliest first attempt minus ``reconcile_margin``, and are not *claimed*. Every batch
-   id this run has seen (from a 201, an adoption, or the journal) is claimed and is never
-   adopted twice; duplicate sources are never adopted.
+   earliest first attempt minus ``reconcile_margin``, and are not *claimed*. A candidate
+   found is proof enough: it is adopted at once. Only the decision to *send again* waits:
+   a request is resent only if a listing begun ``reconcile_delay`` after its last send
+   (so a server still working on it has finished) still shows nothing for it. Until
+   then it *waits*: it sends nothing and holds no concurrency slot, so new requests
+   are admitted meanwhile (and new POSTs of its group may go out), and any listing of
+   its group may still find its batch. Every batch id this run has seen (from a 201,
+   an adoption, or the journal) is claimed and is never adopted twice; duplicate sources
+   are never adopted.
 3. With ``k`` ambiguous requests and ``m`` candidates: if ``m <= k``, ``m`` requests adopt
-   a candidate each (``reconciled=True``) and the other ``k - m`` are sent again, unless
-   an unclaimed *look-alike* (the same but for its layout or sync flag) is in the window:
-   it may be theirs, changed by the server, so they fail with ``ReconciliationError``. If
-   ``m > k``, more batches match than this run can explain (another process may be
-   making the same batches): those ``k`` requests fail with
+   a candidate each (``reconciled=True``; those whose ``reconcile_delay`` has passed
+   first) and the others whose delay has passed are sent again, unless an unclaimed
+   *look-alike* (the same but for its layout or sync flag) is in the window: it may be
+   theirs, changed by the server, so they fail with ``ReconciliationError``; the rest
+   wait. If ``m > k``, more batches match than this run can explain (another process
+   may be making the same batches): those ``k`` requests fail with
    :class:`~prolific_async.errors.ReconciliationError` naming the candidates, and nothing
    is adopted or sent. A human decides.
 4. A listing is checked before it is believed. Entries it repeats (one id twice) count
@@ -49,8 +55,9 @@ and each outcome after it, and a second run on the same journal is refused while
 holds it. Each request is known there by its *fingerprint*, a digest of its wire form (the
 same body the POST carries), so a journal refuses another manifest. A re-run with the
 same journal reports finished requests without sending anything,
-reconciles the ones that were in flight when the process died (waiting
-``reconcile_delay`` after their last recorded send, as above), and does the rest.
+reconciles the ones that were in flight when the process died (listed at once and
+adopted if found; sent again only ``reconcile_delay`` after their last recorded send, as
+above), and does the rest.
 
 The limit
 ---------
@@ -70,7 +77,12 @@ At most ``concurrency`` requests are in progress, and the input is read only as 
 free up, so the requests read and the tasks running are bounded by the concurrency, not
 by the number of requests (a resumed run reads each item's journal record when it
 reaches it, and looks up the journal's batches when a listing shows one; the batch ids
-this run claims are kept). A 429 seen by any request closes
+this run claims are kept). Requests being reconciled (waiting for a listing, or waiting
+out ``reconcile_delay``) send nothing and hold no slot, up to ``MAX_WAITING_PER_SLOT``
+(8) per slot of ``concurrency``; beyond that bound they count toward the concurrency
+again, so the requests held stay below ``9 * concurrency``; the POSTs in flight never
+exceed ``concurrency``. A :class:`BulkProgress` passed as ``progress=`` shows the requests
+in progress and those waiting, with when each lists again. A 429 seen by any request closes
 the client's shared gate for its ``Retry-After`` (a longer wait than
 ``RetryPolicy.retry_after_cap`` fails the request instead); the request gives up its send
 slot meanwhile, and the bulk layer halves its limit on sends in flight on a 429 (once
@@ -92,7 +104,8 @@ Where it lives
 This module keeps the design and the public names. The run is in ``_bulk`` (one
 request's path: admit, prepare, reconcile, journal), its sends in ``_bulk_send``, the
 stop rule in ``_bulk_stop``, the match key in ``_match_key``, the reconciler in
-``_reconcile`` and the listing it reads in ``_listing``, the limit on sends in flight
+``_reconcile`` and its shared listings in ``_reconcile_listing`` (read and checked in
+``_listing``), the live view in ``_bulk_progress``, the limit on sends in flight
 in ``_limiter``, the journal's records and the fingerprint in ``_journal``, the bounded
 reading of the input in ``_fanout``, and the body of each request in the converter (``_converter``),
 which ``client.batches.create``/``duplicate`` use too.
@@ -101,10 +114,12 @@ which ``client.batches.create``/``duplicate`` use too.
 from __future__ import annotations
 
 from ._bulk import run_bulk
+from ._bulk_progress import BulkProgress
 from ._journal import Journal, fingerprint
 from .models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
 
 __all__ = [
+    "BulkProgress",
     "BulkResult",
     "CreateBatchRequest",
     "DuplicateBatchRequest",

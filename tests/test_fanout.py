@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from prolific_async._fanout import fan_out
+from prolific_async._fanout import Parking, fan_out
 
 
 class Counting:
@@ -132,3 +132,24 @@ async def test_a_limit_below_one_is_refused() -> None:
     """limit=0 would never start anything: ValueError."""
     with pytest.raises(ValueError, match="limit"):
         [r async for r in fan_out([1], lambda _, n: asyncio.sleep(0, n), limit=0)]
+
+
+async def test_parked_tasks_free_their_slot_up_to_the_parking_limit() -> None:
+    """A parked task lets the next input start; beyond the parking limit, parked ones count."""
+    counting = Counting(10)
+    parking = Parking(2)
+
+    async def work(number: int) -> int:
+        with parking.parked():
+            return await counting.work(number)
+
+    stream = fan_out(counting.inputs(), lambda _, n: work(n), limit=1, parking=parking)
+    first = asyncio.create_task(anext(stream))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    # One slot, two parked tasks excused: three run, and no fourth starts.
+    assert (counting.read, counting.running, parking.excused) == (3, 3, 2)
+    counting.release.set()
+    await first
+    assert len([r async for r in stream]) == 9
+    assert counting.peak == 3

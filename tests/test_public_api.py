@@ -28,6 +28,7 @@ TOP_LEVEL = {
     "BatchSetupError",
     "BatchSyncFailedError",
     "BatchStatus",
+    "BulkProgress",
     "BulkResult",
     "CallState",
     "ClientClosedError",

@@ -100,6 +100,14 @@ def test_as_many_candidates_as_members_all_adopt() -> None:
     assert run.claimed == {"a", "b"}
 
 
+def test_a_member_not_yet_due_adopts_but_is_never_resent() -> None:
+    """Only members whose delay has passed may be sent again; a due one adopts first."""
+    decisions = reconciler().decide(KEY, [Member(0), Member(1)], [batch("a")], due={1})
+    assert adopted(decisions) == {1: "a"}
+    assert 0 not in decisions  # undecided: it waits for a later listing
+    assert reconciler().decide(KEY, [Member(0)], [], due=set()) == {}
+
+
 def test_more_candidates_than_members_fail_for_a_human() -> None:
     """M > k: every member fails naming the candidates; nothing is adopted or claimed."""
     run = reconciler()

@@ -7,21 +7,21 @@ import contextlib
 import json
 import os
 import signal
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import click
 from attrs import frozen
 from rich.markup import escape
 
 from .._bulk import DEFAULT_MAX_CONSECUTIVE_UNSENT
+from .._bulk_progress import BulkProgress
 from .._journal import Journal
 from .._manifest import ManifestError, read_manifest, validate_manifest
 from ..bulk import fingerprint, run_bulk
 from ..errors import JournalError, MissingTokenError, ProlificError
-from ..models.bulk import BulkRequest, BulkResult
+from ..models.bulk import BulkRequest
 from ._demo import DEMO_RETRY, demo_emulator, print_emulator_check
 from ._dry_run import print_dry_run
 from ._exit import (
@@ -33,8 +33,9 @@ from ._exit import (
     print_error,
     unexpected,
 )
+from ._progress import progress_bar, result_record, results_file
 from ._shared import check_output, client_from_environment, os_message, stderr
-from ._summary import Summary, progress_bar
+from ._summary import Summary
 
 if TYPE_CHECKING:
     from ..testing import FakeProlific
@@ -317,7 +318,7 @@ async def _provision(
             stderr.print(f"Emulator on {fake.url} with latency and injected faults (seed {seed}).")
         else:
             client = await stack.enter_async_context(client_from_environment())
-        sink = stack.enter_context(_results_file(options.results))
+        sink = stack.enter_context(results_file(options.results))
         summary.rate_gate = client.rate_gate
         lines: dict[int, int] = {}
 
@@ -328,6 +329,7 @@ async def _provision(
                 yield request
 
         journal = Journal(options.journal) if options.journal is not None else None
+        progress = BulkProgress()
         outcomes = run_bulk(
             client,
             client.batches,
@@ -339,60 +341,18 @@ async def _provision(
             reconcile_margin=10.0,
             reconcile_delay=options.reconcile_delay,
             max_consecutive_unsent=options.max_consecutive_unsent,
+            progress=progress,
         )
-        with progress_bar(options.progress) as bar:
+        with progress_bar(options.progress, progress) as bar:
             task = bar.add_task("Provisioning", total=summary.total, **summary.fields())
             async with contextlib.aclosing(outcomes) as results:
                 async for result in results:
                     line = lines.pop(result.index, 0)
                     summary.add(result, line)
                     if sink is not None:
-                        sink.write(json.dumps(_result_record(result, line)) + "\n")
+                        sink.write(json.dumps(result_record(result, line)) + "\n")
                         sink.flush()
                     bar.update(task, advance=1, **summary.fields())
         summary.print()
         exact = print_emulator_check(fake, manifest, summary) if fake is not None else True
         return 1 if summary.failed or not exact else 0
-
-
-@contextlib.contextmanager
-def _results_file(path: Path | None) -> Iterator[IO[str] | None]:
-    """Write results to a temporary file beside ``path``, renamed into place at the end.
-
-    Only whole lines are ever written, so on an interruption the file is renamed too:
-    it lists every request that finished. Only a failure to write removes it.
-    """
-    if path is None:
-        yield None
-        return
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            try:
-                yield file
-            finally:
-                file.flush()
-    except OSError:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    finally:
-        if os.path.exists(temporary):
-            os.replace(temporary, path)
-
-
-def _result_record(result: BulkResult, line: int) -> dict[str, Any]:
-    batch = result.batch
-    return {
-        "index": result.index,
-        "line": line,
-        "key": result.request.key,
-        "ok": result.ok,
-        "batch_id": batch.id if batch else None,
-        "name": batch.name if batch else None,
-        "reconciled": result.reconciled,
-        "resumed": result.resumed,
-        "attempts": result.attempts,
-        "error": str(result.error) if result.error else None,
-        "error_type": type(result.error).__name__ if result.error else None,
-    }

@@ -1,47 +1,25 @@
-"""The provisioning run's live progress bar and its final summary."""
+"""The provisioning run's counts, for the live bar (``_progress``) and the final summary."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import RunStoppedError
 from ..models.bulk import BulkResult
 from ._exit import shorten
-from ._shared import stderr, stdout
+from ._shared import stdout
 
 if TYPE_CHECKING:
     from .._retry import RateGate
 
-__all__ = ["Summary", "progress_bar"]
+__all__ = ["Summary"]
 
 #: Failures listed one per line after the summary (items the run stopped are folded).
 LISTED_FAILURES = 10
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool) -> Iterator[Progress]:
-    """The live bar of a provisioning run on stderr; its fields come from :class:`Summary`."""
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("failed [red]{task.fields[failed]}[/red]"),
-        TextColumn("in progress {task.fields[in_flight]}"),
-        TextColumn("{task.fields[rate]:.0f}/s"),
-        TextColumn("429s {task.fields[throttled]}"),
-        TimeElapsedColumn(),
-        console=stderr,
-        disable=not enabled,
-    )
-    with bar:
-        yield bar
 
 
 def _described(error: BaseException | None) -> str:
@@ -112,7 +90,8 @@ class Summary:
         return {
             "failed": self.failed,
             "in_flight": self.in_flight,
-            "rate": self.done / elapsed,
+            # This run's work only: results replayed from the journal cost nothing.
+            "rate": (self.done - self.resumed) / elapsed,
             "throttled": self.throttled,
         }
 

@@ -21,6 +21,7 @@ from ._batch_setup import BatchSetupMixin, layout_body
 from ._batch_sync import BatchSyncMixin
 
 if TYPE_CHECKING:
+    from .._bulk_progress import BulkProgress
     from .._journal import Journal
 
 __all__ = ["BatchesResource"]
@@ -198,6 +199,7 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
         reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
         reconcile_delay: float | None = None,
         max_consecutive_unsent: int = DEFAULT_MAX_CONSECUTIVE_UNSENT,
+        progress: BulkProgress | None = None,
     ) -> AsyncGenerator[BulkResult, None]:
         """Create many batches concurrently, each exactly once; yield results as they finish.
 
@@ -213,15 +215,19 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
             retry_failed: with a journal, try again the requests it records as failed.
             reconcile_margin: seconds of clock skew allowed when matching batches
                 created before a request's first attempt.
-            reconcile_delay: seconds to wait after an ambiguous request's last send
-                before listing the workspace, so a server still working on it has
-                finished; default: the client's per-attempt ``timeout``.
+            reconcile_delay: after an ambiguous failure the workspace is listed at
+                once and a matching batch adopted; sending again waits until a listing
+                taken this many seconds after the last send still shows none (the
+                request holds no concurrency slot meanwhile); default: the client's
+                per-attempt ``timeout``.
             max_consecutive_unsent: after this many sends in a row failed before
                 reaching the server (connection refused, DNS, TLS), the run stops
                 sending: every request not yet sent is reported with
                 :class:`~prolific_async.RunStoppedError`, which the journal does not
                 record as final, so a plain re-run does it. A 401 stops the run at
                 once; a 403 stops the requests of its workspace or duplicate source.
+            progress: a :class:`~prolific_async.BulkProgress` the run keeps up to date
+                (requests in progress, and those waiting to reconcile).
 
         Raises:
             JournalError: the journal is corrupt or was written for another manifest.
@@ -239,6 +245,7 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
             reconcile_margin=reconcile_margin,
             reconcile_delay=reconcile_delay,
             max_consecutive_unsent=max_consecutive_unsent,
+            progress=progress,
         )
 
     def duplicate_many(
@@ -251,6 +258,7 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
         reconcile_margin: float = DEFAULT_RECONCILE_MARGIN,
         reconcile_delay: float | None = None,
         max_consecutive_unsent: int = DEFAULT_MAX_CONSECUTIVE_UNSENT,
+        progress: BulkProgress | None = None,
     ) -> AsyncGenerator[BulkResult, None]:
         """Duplicate many batches concurrently, each copy exactly once.
 
@@ -268,4 +276,5 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
             reconcile_margin=reconcile_margin,
             reconcile_delay=reconcile_delay,
             max_consecutive_unsent=max_consecutive_unsent,
+            progress=progress,
         )

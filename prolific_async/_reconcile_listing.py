@@ -1,0 +1,135 @@
+"""The reconciler's listings: one at a time per workspace, shared, and checked whole.
+
+See :mod:`prolific_async.bulk` for the design; ``_reconcile`` decides on what these
+listings show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from ._listing import BatchListing
+from .errors import ProlificError, ReconciliationError, ResponseTooLargeError
+from .models.batches import Batch
+
+__all__ = ["LISTING_ROUNDS", "ListWorkspace", "Listings"]
+
+#: How many listings a leader takes while the server says they are incomplete.
+LISTING_ROUNDS: Final = 3
+
+#: What lists a workspace: a listing with its ``meta``, or plain batches (taken as whole).
+ListWorkspace = Callable[[str], Coroutine[Any, Any, BatchListing | list[Batch]]]
+
+
+class Listings:
+    """The listings of one run, by workspace.
+
+    Args:
+        list_workspace: what lists a workspace.
+        delay: how long to wait before listing again after a partial answer.
+    """
+
+    def __init__(self, list_workspace: ListWorkspace, *, delay: timedelta) -> None:
+        self._list_workspace = list_workspace
+        self._delay = delay
+        self._listings: dict[str, tuple[datetime, asyncio.Task[BatchListing | list[Batch]]]] = {}
+        self._tasks: set[asyncio.Task[BatchListing | list[Batch]]] = set()
+        #: When the last listing of each workspace began and ended (monotonic).
+        self._last: dict[str, tuple[float, float]] = {}
+
+    def tasks(self) -> list[asyncio.Task[Any]]:
+        """Every listing still running, for the run to cancel when it stops."""
+        return list(self._tasks)
+
+    async def whole(
+        self, workspace_id: str, *, not_before: datetime
+    ) -> tuple[datetime, list[Batch]] | ProlificError:
+        """The workspace's batches from a listing that says it holds all of them.
+
+        Returns:
+            When the listing began, and its batches; or the error that ends the round.
+
+        A listing that says it is partial cannot prove a batch was not made, and the
+        endpoint has no page to follow: wait ``delay``, list again, and after
+        :data:`LISTING_ROUNDS` partial answers give up for a human, never resend.
+        """
+        reason = ""
+        for round_ in range(LISTING_ROUNDS):
+            if round_:
+                await asyncio.sleep(self._delay.total_seconds())
+                not_before = datetime.now(UTC)  # a fresh listing, not the partial one
+            try:
+                started, answer = await self._listing(workspace_id, not_before=not_before)
+            except ResponseTooLargeError as error:
+                # As unusable as a partial listing: it cannot prove a batch was not made.
+                return ReconciliationError(
+                    f"the listing of workspace {workspace_id!r} was larger than the "
+                    f"client's max_listing_bytes ({error.limit} bytes), so it cannot tell "
+                    "whether a request whose outcome is unknown made its batch. Nothing was "
+                    "sent again: raise max_listing_bytes or check the workspace by hand, "
+                    "then run again.",
+                    candidates=[],
+                )
+            except ProlificError as error:
+                return error
+            if not isinstance(answer, BatchListing):
+                return started, answer
+            reason = answer.incomplete or ""
+            if not reason:
+                return started, answer.results
+        return ReconciliationError(
+            f"the listing of workspace {workspace_id!r} said it was incomplete "
+            f"{LISTING_ROUNDS} times ({reason}), so it cannot tell whether a request whose "
+            "outcome is unknown made its batch. Nothing was sent again: check the "
+            "workspace by hand, then run again.",
+            candidates=[],
+        )
+
+    async def _listing(
+        self, workspace_id: str, *, not_before: datetime
+    ) -> tuple[datetime, BatchListing | list[Batch]]:
+        """When a shared listing of the workspace begun at ``not_before`` or later began, and it.
+
+        Every group whose requests settled before a listing began can use it, and one
+        listing of a workspace runs at a time: those who need a later one wait for it to
+        end, then share the next. A listing begins no sooner after the last one ended than
+        that one took (:meth:`_gap`), so listing a large workspace never takes more than
+        half the run's time. Many ambiguous requests cost a few listings, not one each.
+        """
+        current = self._listings.get(workspace_id)
+        while current is not None and current[0] < not_before and not current[1].done():
+            await asyncio.wait([current[1]])
+            current = self._listings.get(workspace_id)
+        if (
+            current is None
+            or current[0] < not_before
+            or (current[1].done() and (current[1].cancelled() or current[1].exception()))
+        ):
+            gap = self._gap(workspace_id)
+            task = asyncio.create_task(self._list_after(workspace_id, gap))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            current = (datetime.now(UTC) + timedelta(seconds=gap), task)
+            self._listings[workspace_id] = current
+        return current[0], await asyncio.shield(current[1])
+
+    def _gap(self, workspace_id: str) -> float:
+        """Seconds until a listing of the workspace may begin: the last one's duration."""
+        last = self._last.get(workspace_id)
+        if last is None:
+            return 0.0
+        began, ended = last
+        return max(0.0, ended + (ended - began) - time.monotonic())
+
+    async def _list_after(self, workspace_id: str, gap: float) -> BatchListing | list[Batch]:
+        if gap > 0:
+            await asyncio.sleep(gap)
+        began = time.monotonic()
+        try:
+            return await self._list_workspace(workspace_id)
+        finally:
+            self._last[workspace_id] = (began, time.monotonic())
