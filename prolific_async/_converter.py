@@ -297,6 +297,17 @@ def _structure_task_details(converter: Converter) -> Any:
     return structure
 
 
+def _upload_status_hook() -> Any:
+    """:attr:`DatasetUpload.status`: a V3 status, else a V4 one (their values never overlap)."""
+    v3, v4 = open_enum_hook(DatasetStatus), open_enum_hook(ImportStatus)
+
+    def structure(value: Any, target: Any) -> Any:
+        status = v3(value, target)
+        return status if isinstance(status, DatasetStatus) else v4(value, target)
+
+    return structure
+
+
 def configure_converter(converter: Converter) -> None:
     """Install the wire rules of the Prolific API on ``converter``.
 
@@ -314,7 +325,7 @@ def configure_converter(converter: Converter) -> None:
         * Open enums (:data:`OPEN_ENUMS`: :class:`BatchStatus`, the dataset, import and
           export statuses, instruction and schema field types, and the layout's small
           enums): a value this library does not know is kept as the plain string, so
-          ``status`` types as ``BatchStatus | str``.
+          ``status`` types as ``BatchStatus | str`` (a ``DatasetUpload``'s: either enum).
         * Optional fields the server leaves out (``schema_version``, ``total_task_groups``
           and dataset ``filename`` in create/duplicate responses) take their default,
           ``None``. Unknown keys are ignored, except on the layout models and
@@ -350,6 +361,7 @@ def configure_converter(converter: Converter) -> None:
         converter.register_structure_hook(
             enum_type | str | None, open_enum_hook(enum_type, optional=True)
         )
+    converter.register_structure_hook(DatasetStatus | ImportStatus | str, _upload_status_hook())
 
     for cls in KEEPS_UNKNOWN_KEYS:
         structure, unstructure = _extra_keeping_hooks(converter, cls)

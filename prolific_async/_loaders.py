@@ -126,7 +126,9 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                 raise _problem(file, f"expected a JSON object, got {_kind(record)} @ $[{index}]")
     else:
         records = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        # On "\n" only (text mode turned "\r\n" into it): str.splitlines() would also
+        # split inside a string holding U+2028, U+2029 or U+0085, which JSON allows.
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:

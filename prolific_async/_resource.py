@@ -17,6 +17,7 @@ from attrs import frozen
 
 from ._base_client import BaseClient
 from ._raw import WithRawResponse
+from ._scalar_hooks import check_text
 
 __all__ = [
     "Resource",
@@ -26,9 +27,22 @@ __all__ = [
     "require_bool",
     "require_positive_int",
     "require_str",
+    "valid_text",
 ]
 
 T = TypeVar("T")
+
+
+def valid_text(value: str, name: str) -> str:
+    """Refuse a string holding a lone surrogate: it has no UTF-8 form to send.
+
+    aiohttp may quietly send such a query value as ``""`` (3.14.4 does): the request
+    would name another workspace, or none.
+    """
+    try:
+        return check_text(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be valid text: {exc}") from None
 
 
 def path_id(value: object, name: str) -> str:
@@ -38,10 +52,11 @@ def path_id(value: object, name: str) -> str:
     and ``..`` are refused, so no id can address another endpoint.
 
     Raises:
-        ValueError: the id is not a non-empty string, or is ``.`` or ``..``.
+        ValueError: the id is not a non-empty string (of valid text), or is ``.`` or ``..``.
     """
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    valid_text(value, name)
     if value in (".", ".."):
         raise ValueError(f"{name} must not be {value!r}: it would change the request path")
     return quote(value, safe="")
@@ -53,10 +68,10 @@ def expand(template: str, ids: Mapping[str, object]) -> str:
 
 
 def require_str(value: object, name: str) -> str:
-    """Refuse anything but a non-empty string."""
+    """Refuse anything but a non-empty string of valid text (no lone surrogate)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return value
+    return valid_text(value, name)
 
 
 def require_bool(value: object, name: str) -> bool:

@@ -30,7 +30,7 @@ from .._polling import (
     poll_until,
     require_wait_settings,
 )
-from .._resource import Resource, path_id
+from .._resource import Resource, path_id, valid_text
 from .._storage import download_to_file, require_transfer_deadline
 from ..errors import ExportFailedError
 from ..models.exports import BatchExport, BatchReport, ExportStatus
@@ -59,7 +59,7 @@ def _filter_value(value: object, name: str) -> str:
         return str(converter.unstructure(value))
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string or a datetime, got {value!r}")
-    return value
+    return valid_text(value, name)
 
 
 class BatchResultsMixin(Resource):

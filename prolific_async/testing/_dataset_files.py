@@ -114,7 +114,9 @@ def _records(filename: str, body: bytes) -> list[dict[str, Any] | str]:
     if filename.lower().endswith(".csv"):
         return list(parse_csv(body))
     records: list[dict[str, Any] | str] = []
-    for line in _text(body).splitlines():
+    # JSON Lines are split on "\n" only: str.splitlines() would also split inside a
+    # string holding U+2028, U+2029 or U+0085, which JSON allows unescaped.
+    for line in _text(body).split("\n"):
         if not line.strip():
             continue
         try:
