@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import prolific_async
 import prolific_async.models
-from prolific_async import APIResponse, BulkResult, CallState, RetryPolicy
+from prolific_async import APIResponse, BulkProgress, BulkResult, CallState, RetryPolicy
 from prolific_async._converter import REQUEST_BODIES, converter
 from prolific_async.models import (
     DatasetStatus,
@@ -39,6 +39,7 @@ NOT_ON_THE_WIRE: dict[type[Any], str] = {
     CallState: "the middleware's per-call state, never serialised",
     RetryPolicy: "client configuration, never serialised",
     BulkResult: "a bulk run's result: holds the exception the item failed with",
+    BulkProgress: "a running bulk run's live counters, read by a progress display",
     ProvisionRequest: "a pipeline's input: holds a path or bytes, sent as a file",
     ProvisionResult: "a pipeline's result: holds the exception the pipeline failed with",
 }
