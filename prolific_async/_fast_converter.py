@@ -285,7 +285,7 @@ def _task_details(converter: Converter) -> Callable[[Any, Any], Any]:
 
 
 def _open_enum(enum_type: Any, *, optional: bool) -> Callable[[Any, Any], Any]:
-    members: dict[str, Any] = enum_type._value2member_map_
+    members: dict[str, Any] = {member.value: member for member in enum_type}
 
     def structure(value: Any, _: Any) -> Any:
         if value is None and optional:
