@@ -16,7 +16,7 @@ from typing import Any, Final, Protocol
 
 from attrs import define, field
 
-from ._listing import BatchListing
+from ._listing import BatchListing, RawListing
 from ._logging import logger
 from ._match_key import MatchKey, layout_digest
 from ._signal import Signal
@@ -31,7 +31,7 @@ SETTLE_ROUNDS: Final = 8
 LISTING_ROUNDS: Final = 3
 
 #: What lists a workspace: a listing with its ``meta``, or plain batches (taken as whole).
-ListWorkspace = Callable[[str], Coroutine[Any, Any, BatchListing | list[Batch]]]
+ListWorkspace = Callable[[str], Coroutine[Any, Any, RawListing | BatchListing | list[Batch]]]
 
 
 class Member(Protocol):
@@ -111,8 +111,8 @@ class Reconciler:
         self._delay = delay
         self.claimed: set[str] = set()
         self._groups: dict[MatchKey, Group] = {}
-        self._listings: dict[str, tuple[datetime, asyncio.Task[BatchListing | list[Batch]]]] = {}
-        self._listing_tasks: set[asyncio.Task[BatchListing | list[Batch]]] = set()
+        self._listings: dict[str, tuple[datetime, asyncio.Task[Any]]] = {}
+        self._listing_tasks: set[asyncio.Task[Any]] = set()
 
     def tasks(self) -> list[asyncio.Task[Any]]:
         """Every listing still running, for the run to cancel when it stops."""
@@ -194,7 +194,7 @@ class Reconciler:
                 if later <= not_before:
                     break
                 not_before = later
-            listing = await self._whole_listing(group.key.workspace_id, not_before=not_before)
+            listing = await self._whole_listing(group.key, not_before=not_before)
             if isinstance(listing, ProlificError):
                 group.decisions.update({member.index: listing for member in members})
                 return
@@ -206,7 +206,7 @@ class Reconciler:
             group.signal.notify()
 
     async def _whole_listing(
-        self, workspace_id: str, *, not_before: datetime
+        self, key: MatchKey, *, not_before: datetime
     ) -> list[Batch] | ProlificError:
         """The workspace's batches from a listing that says it holds all of them.
 
@@ -215,6 +215,7 @@ class Reconciler:
         :data:`LISTING_ROUNDS` partial answers give up for a human, never resend.
         """
         reason = ""
+        workspace_id = key.workspace_id
         for round_ in range(LISTING_ROUNDS):
             if round_:
                 await asyncio.sleep(self._delay.total_seconds())
@@ -233,9 +234,15 @@ class Reconciler:
                 )
             except ProlificError as error:
                 return error
-            if not isinstance(answer, BatchListing):
+            if not isinstance(answer, RawListing | BatchListing):
                 return answer
             reason = answer.incomplete or ""
+            if not reason and isinstance(answer, RawListing):
+                # Only the batches that can match the key are read (issue 14).
+                try:
+                    return answer.matching(key)
+                except ProlificError as error:
+                    return error
             if not reason:
                 return answer.results
         return ReconciliationError(
@@ -311,7 +318,7 @@ class Reconciler:
 
     async def _listing(
         self, workspace_id: str, *, not_before: datetime
-    ) -> BatchListing | list[Batch]:
+    ) -> RawListing | BatchListing | list[Batch]:
         """A listing of the workspace started no earlier than ``not_before``, shared.
 
         Every group whose requests settled before a listing began can use it, so many
