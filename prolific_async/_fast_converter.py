@@ -326,12 +326,15 @@ def make_fast_converter() -> Converter:
     return converter
 
 
-_converter: Final = make_fast_converter()
+_made: list[Converter] = []
+"""The fast converter, made on first use (importing the package stays cheap)."""
 
 
 def fast_structure(data: Any, cls: type[T]) -> T:
     """``data`` as ``cls`` when it fits; raises (any exception) when it does not."""
     if attrs.has(cls) and data.__class__ is not dict:
         raise TypeError("expected a JSON object")
-    result: T = _converter.structure(data, cls)
+    if not _made:
+        _made.append(make_fast_converter())
+    result: T = _made[0].structure(data, cls)
     return result
