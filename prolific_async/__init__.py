@@ -14,66 +14,136 @@ Quick start::
 """
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import errors
-from ._body import APIResponse
-from ._bulk_progress import BulkProgress
-from ._call import CallState
-from ._client import ProlificClient
-from ._journal import Journal
-from ._loaders import load_layout, load_schema
-from ._raw import RawResponse
-from ._retry import RateGate, RetryPolicy
-from ._sentinel import NOT_GIVEN, NotGiven
-from ._testing import set_testing
+from ._lazy import resolve as _resolve
 from ._version import __version__
-from .errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    BatchSetupError,
-    BatchSyncFailedError,
-    ClientClosedError,
-    ConflictError,
-    CreatedButUnreadableError,
-    DatasetProcessingError,
-    DatasetSchemaPendingError,
-    ExportFailedError,
-    InputFileError,
-    InternalServerError,
-    JobFailedError,
-    JournalError,
-    MissingTokenError,
-    NotFoundError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-    ProlificError,
-    ProvisionError,
-    RateLimitError,
-    ReconciliationError,
-    ResponseTooLargeError,
-    ResponseValidationError,
-    RunStoppedError,
-    SchemaMigrationFailedError,
-    UnprocessableEntityError,
-    WaitTimeoutError,
-)
-from .models import (
-    Batch,
-    BatchDataset,
-    BatchStatus,
-    Dataset,
-    DatasetSchema,
-    DatasetStatus,
-    SchemaField,
-    SchemaFieldType,
-    TaskDetails,
-)
-from .models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
-from .models.provision import ProvisionRequest, ProvisionResult
+
+if TYPE_CHECKING:  # for mypy and IDEs; at run time each name loads on first use
+    from . import errors
+    from ._body import APIResponse
+    from ._bulk_progress import BulkProgress
+    from ._call import CallState
+    from ._client import ProlificClient
+    from ._journal import Journal
+    from ._loaders import load_layout, load_schema
+    from ._raw import RawResponse
+    from ._retry import RateGate, RetryPolicy
+    from ._sentinel import NOT_GIVEN, NotGiven
+    from ._testing import set_testing
+    from .errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        BatchSetupError,
+        BatchSyncFailedError,
+        ClientClosedError,
+        ConflictError,
+        CreatedButUnreadableError,
+        DatasetProcessingError,
+        DatasetSchemaPendingError,
+        ExportFailedError,
+        InputFileError,
+        InternalServerError,
+        JobFailedError,
+        JournalError,
+        MissingTokenError,
+        NotFoundError,
+        OutcomeUnknownError,
+        PermissionDeniedError,
+        ProlificError,
+        ProvisionError,
+        RateLimitError,
+        ReconciliationError,
+        ResponseTooLargeError,
+        ResponseValidationError,
+        RunStoppedError,
+        SchemaMigrationFailedError,
+        UnprocessableEntityError,
+        WaitTimeoutError,
+    )
+    from .models import (
+        Batch,
+        BatchDataset,
+        BatchStatus,
+        Dataset,
+        DatasetSchema,
+        DatasetStatus,
+        SchemaField,
+        SchemaFieldType,
+        TaskDetails,
+    )
+    from .models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
+    from .models.provision import ProvisionRequest, ProvisionResult
+
+del TYPE_CHECKING  # not a name of this package
+
+#: Where each public name lives, ``name: (submodule, attribute)`` (``None``: the module
+#: itself): resolved on first use by :func:`__getattr__`, so importing this package (as
+#: the pytest plugin does on every pytest run) loads nothing until a name is asked for.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "APIConnectionError": ("errors", "APIConnectionError"),
+    "APIResponse": ("_body", "APIResponse"),
+    "APIStatusError": ("errors", "APIStatusError"),
+    "APITimeoutError": ("errors", "APITimeoutError"),
+    "AuthenticationError": ("errors", "AuthenticationError"),
+    "BadRequestError": ("errors", "BadRequestError"),
+    "Batch": ("models", "Batch"),
+    "BatchDataset": ("models", "BatchDataset"),
+    "BatchSetupError": ("errors", "BatchSetupError"),
+    "BatchStatus": ("models", "BatchStatus"),
+    "BatchSyncFailedError": ("errors", "BatchSyncFailedError"),
+    "BulkProgress": ("_bulk_progress", "BulkProgress"),
+    "BulkResult": ("models.bulk", "BulkResult"),
+    "CallState": ("_call", "CallState"),
+    "ClientClosedError": ("errors", "ClientClosedError"),
+    "ConflictError": ("errors", "ConflictError"),
+    "CreateBatchRequest": ("models.bulk", "CreateBatchRequest"),
+    "CreatedButUnreadableError": ("errors", "CreatedButUnreadableError"),
+    "Dataset": ("models", "Dataset"),
+    "DatasetProcessingError": ("errors", "DatasetProcessingError"),
+    "DatasetSchema": ("models", "DatasetSchema"),
+    "DatasetSchemaPendingError": ("errors", "DatasetSchemaPendingError"),
+    "DatasetStatus": ("models", "DatasetStatus"),
+    "DuplicateBatchRequest": ("models.bulk", "DuplicateBatchRequest"),
+    "ExportFailedError": ("errors", "ExportFailedError"),
+    "InputFileError": ("errors", "InputFileError"),
+    "InternalServerError": ("errors", "InternalServerError"),
+    "JobFailedError": ("errors", "JobFailedError"),
+    "Journal": ("_journal", "Journal"),
+    "JournalError": ("errors", "JournalError"),
+    "MissingTokenError": ("errors", "MissingTokenError"),
+    "NOT_GIVEN": ("_sentinel", "NOT_GIVEN"),
+    "NotFoundError": ("errors", "NotFoundError"),
+    "NotGiven": ("_sentinel", "NotGiven"),
+    "OutcomeUnknownError": ("errors", "OutcomeUnknownError"),
+    "PermissionDeniedError": ("errors", "PermissionDeniedError"),
+    "ProlificClient": ("_client", "ProlificClient"),
+    "ProlificError": ("errors", "ProlificError"),
+    "ProvisionError": ("errors", "ProvisionError"),
+    "ProvisionRequest": ("models.provision", "ProvisionRequest"),
+    "ProvisionResult": ("models.provision", "ProvisionResult"),
+    "RateGate": ("_retry", "RateGate"),
+    "RawResponse": ("_raw", "RawResponse"),
+    "RateLimitError": ("errors", "RateLimitError"),
+    "ReconciliationError": ("errors", "ReconciliationError"),
+    "ResponseTooLargeError": ("errors", "ResponseTooLargeError"),
+    "ResponseValidationError": ("errors", "ResponseValidationError"),
+    "RetryPolicy": ("_retry", "RetryPolicy"),
+    "RunStoppedError": ("errors", "RunStoppedError"),
+    "SchemaField": ("models", "SchemaField"),
+    "SchemaFieldType": ("models", "SchemaFieldType"),
+    "SchemaMigrationFailedError": ("errors", "SchemaMigrationFailedError"),
+    "TaskDetails": ("models", "TaskDetails"),
+    "UnprocessableEntityError": ("errors", "UnprocessableEntityError"),
+    "WaitTimeoutError": ("errors", "WaitTimeoutError"),
+    "errors": ("errors", None),
+    "load_layout": ("_loaders", "load_layout"),
+    "load_schema": ("_loaders", "load_schema"),
+    "set_testing": ("_testing", "set_testing"),
+}
 
 #: Names that moved to :mod:`prolific_async.models`; they still resolve here until 0.3.0.
 _MOVED_TO_MODELS = frozenset(
@@ -115,7 +185,13 @@ _MOVED_TO_MODELS = frozenset(
 )
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return _resolve(__name__, globals(), name)
     if name in _MOVED_TO_MODELS:
         from . import models
 

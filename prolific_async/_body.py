@@ -16,6 +16,8 @@ from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
 from ._converter import converter
+from ._fast_converter import fast_structure
+from ._json import quick_loads
 from .errors import ResponseTooLargeError, ResponseValidationError
 
 __all__ = [
@@ -197,8 +199,10 @@ def decode_json(
     """
     if not raw.strip():
         return None
+    read, data = quick_loads(raw)
     try:
-        data = json.loads(raw)
+        if not read:
+            data = json.loads(raw)
     except RecursionError:
         # Nesting deeper than Python's stack (JSON allows any depth); no model nests so.
         raise ResponseValidationError(
@@ -219,7 +223,9 @@ def decode_json(
         ) from exc
     # Anywhere in the body, not only in the fields a model types as ``str``: the whole
     # batch, unknown layout keys included, is written to the journal as UTF-8.
-    path = _lone_surrogate_path(data) if _MAYBE_SURROGATE.search(raw) else None
+    # The `in` tests run at memchr speed; the pattern only when one of its starts is there.
+    maybe = (b"\\u" in raw or b"\xed" in raw) and _MAYBE_SURROGATE.search(raw)
+    path = _lone_surrogate_path(data) if maybe else None
     if path is not None:
         problem = f"expected valid Unicode text, got a lone surrogate @ {path}"
         raise ResponseValidationError(
@@ -252,6 +258,10 @@ def _format_exception(exc: BaseException, type_: Any) -> str:
 
 def structure_response(data: Any, cls: type[T], *, status_code: int, method: str, url: str) -> T:
     """Structure a decoded response body, turning any failure into ResponseValidationError."""
+    try:
+        return fast_structure(data, cls)
+    except Exception:  # noqa: S110 (the detailed converter below words what is wrong)
+        pass
     try:
         if attrs.has(cls) and not isinstance(data, dict):
             raise TypeError(f"expected a JSON object, got {type(data).__name__}")

@@ -1,7 +1,7 @@
 """What one call does, seen from inside the middleware: the state the layers share.
 
 The client creates a :class:`CallState` for each call and puts it in ``current_call``;
-the retry middleware and the connection trace hooks update it; the client's error
+the retry middleware and the client's connector update it; the client's error
 mapping and the bulk layer read it. It flows down through a context variable because
 aiohttp's middleware signature has no room for it.
 """
@@ -12,6 +12,8 @@ import contextvars
 from datetime import datetime
 
 import aiohttp
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 from attrs import define
 
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, read_body
@@ -20,7 +22,7 @@ __all__ = [
     "CallState",
     "ClientClosingError",
     "GateClosedError",
-    "connection_trace",
+    "TrackingConnector",
     "current_call",
 ]
 
@@ -36,7 +38,7 @@ class CallState:
     in_flight: bool = False
     """True while an attempt is under way (connecting, sending or awaiting the answer)."""
     tracks_connection: bool = False
-    """Whether ``connected`` is reported (by the trace hooks of a session we created)."""
+    """Whether ``connected`` is reported (by the connector of a session we created)."""
     connected: bool = False
     """Whether the running attempt has a connection; before that nothing can be sent."""
     rate_limited: int = 0
@@ -88,23 +90,28 @@ class ClientClosingError(aiohttp.ClientConnectionError):
     """Raised by the middleware instead of retrying once its client is closing."""
 
 
-async def _mark_connected(*_: object) -> None:
-    state = current_call.get()
-    if state is not None:
-        state.connected = True
-
-
-def connection_trace() -> aiohttp.TraceConfig:
-    """Trace hooks that tell the middleware when an attempt got its connection.
+class TrackingConnector(aiohttp.TCPConnector):
+    """A connector that tells the running call when its attempt got its connection.
 
     Until then nothing can have reached the server, so a deadline that expires while
     a create waits for DNS, a pooled connection or the TCP handshake is a plain
-    timeout, not an unknown outcome.
+    timeout, not an unknown outcome. Marked here, once per attempt, rather than by
+    trace hooks: a ``TraceConfig`` makes aiohttp build a ``Trace`` and fire its
+    signals on every request, a cost paid on the happy path for an answer only a
+    failed attempt needs.
     """
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_create_end.append(_mark_connected)
-    trace.on_connection_reuseconn.append(_mark_connected)
-    return trace
+
+    async def connect(
+        self,
+        req: aiohttp.ClientRequest,
+        traces: list[Trace],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's signature)
+    ) -> Connection:
+        connection = await super().connect(req, traces, timeout)
+        state = current_call.get()
+        if state is not None:
+            state.connected = True
+        return connection
 
 
 current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(

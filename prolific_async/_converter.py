@@ -52,7 +52,7 @@ from .models.layout import (
 from .models.responses import ResponseAnswer
 from .models.syncs import SyncStatus
 
-__all__ = ["configure_converter", "converter", "make_converter"]
+__all__ = ["configure_converter", "converter", "is_list_type", "make_converter"]
 
 T = TypeVar("T")
 
@@ -212,7 +212,8 @@ def _request_body_hook(converter: Converter, base: type[Any]) -> Any:
     return factory
 
 
-def _is_list(type_: Any) -> bool:
+def is_list_type(type_: Any) -> bool:
+    """Whether ``type_`` is ``list`` or ``list[...]``."""
     return type_ is list or typing.get_origin(type_) is list
 
 
@@ -353,7 +354,7 @@ def configure_converter(converter: Converter) -> None:
     converter.register_structure_hook(int, strict(int, "an integer"))
     converter.register_structure_hook(bool, strict(bool, "a boolean"))
     converter.register_structure_hook(float, strict((int, float), "a number"))  # type: ignore[arg-type]
-    converter.register_structure_hook_factory(_is_list, _array_only(converter))
+    converter.register_structure_hook_factory(is_list_type, _array_only(converter))
     converter.register_structure_hook(datetime, structure_datetime)
     converter.register_unstructure_hook(datetime, unstructure_datetime)
     for enum_type in OPEN_ENUMS:

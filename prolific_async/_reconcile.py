@@ -261,7 +261,7 @@ class Reconciler:
             # Begun once every wanting member's outcome was unknown: it shows what
             # they made so far (shared with other groups of the workspace).
             not_before = max(group.since.get(m.index, datetime.now(UTC)) for m in wanting)
-            answer = await self._listings.whole(group.key.workspace_id, not_before=not_before)
+            answer = await self._listings.whole(group.key, not_before=not_before)
             if isinstance(answer, ProlificError):
                 group.decisions.update({member.index: answer for member in wanting})
                 return

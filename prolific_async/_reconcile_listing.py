@@ -12,7 +12,8 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from ._listing import BatchListing
+from ._listing import BatchListing, RawListing
+from ._match_key import MatchKey
 from .errors import ProlificError, ReconciliationError, ResponseTooLargeError
 from .models.batches import Batch
 
@@ -22,7 +23,9 @@ __all__ = ["LISTING_ROUNDS", "ListWorkspace", "Listings"]
 LISTING_ROUNDS: Final = 3
 
 #: What lists a workspace: a listing with its ``meta``, or plain batches (taken as whole).
-ListWorkspace = Callable[[str], Coroutine[Any, Any, BatchListing | list[Batch]]]
+ListWorkspace = Callable[[str], Coroutine[Any, Any, RawListing | BatchListing | list[Batch]]]
+#: A listing as the run's ``list_workspace`` answers it.
+Answer = RawListing | BatchListing | list[Batch]
 
 
 class Listings:
@@ -36,8 +39,8 @@ class Listings:
     def __init__(self, list_workspace: ListWorkspace, *, delay: timedelta) -> None:
         self._list_workspace = list_workspace
         self._delay = delay
-        self._listings: dict[str, tuple[datetime, asyncio.Task[BatchListing | list[Batch]]]] = {}
-        self._tasks: set[asyncio.Task[BatchListing | list[Batch]]] = set()
+        self._listings: dict[str, tuple[datetime, asyncio.Task[Answer]]] = {}
+        self._tasks: set[asyncio.Task[Answer]] = set()
         #: When the last listing of each workspace began and ended (monotonic).
         self._last: dict[str, tuple[float, float]] = {}
 
@@ -46,18 +49,21 @@ class Listings:
         return list(self._tasks)
 
     async def whole(
-        self, workspace_id: str, *, not_before: datetime
+        self, key: MatchKey, *, not_before: datetime
     ) -> tuple[datetime, list[Batch]] | ProlificError:
-        """The workspace's batches from a listing that says it holds all of them.
+        """The batches that can match ``key``, from a listing that says it holds them all.
 
         Returns:
-            When the listing began, and its batches; or the error that ends the round.
+            When the listing began, and its batches (of a raw listing, only those named
+            as ``key`` in its workspace are read: the others cannot match); or the error
+            that ends the round.
 
         A listing that says it is partial cannot prove a batch was not made, and the
         endpoint has no page to follow: wait ``delay``, list again, and after
         :data:`LISTING_ROUNDS` partial answers give up for a human, never resend.
         """
         reason = ""
+        workspace_id = key.workspace_id
         for round_ in range(LISTING_ROUNDS):
             if round_:
                 await asyncio.sleep(self._delay.total_seconds())
@@ -76,11 +82,17 @@ class Listings:
                 )
             except ProlificError as error:
                 return error
-            if not isinstance(answer, BatchListing):
+            if not isinstance(answer, RawListing | BatchListing):
                 return started, answer
             reason = answer.incomplete or ""
-            if not reason:
+            if reason:
+                continue
+            if isinstance(answer, BatchListing):
                 return started, answer.results
+            try:
+                return started, answer.matching(key)
+            except ProlificError as error:
+                return error
         return ReconciliationError(
             f"the listing of workspace {workspace_id!r} said it was incomplete "
             f"{LISTING_ROUNDS} times ({reason}), so it cannot tell whether a request whose "
@@ -89,9 +101,7 @@ class Listings:
             candidates=[],
         )
 
-    async def _listing(
-        self, workspace_id: str, *, not_before: datetime
-    ) -> tuple[datetime, BatchListing | list[Batch]]:
+    async def _listing(self, workspace_id: str, *, not_before: datetime) -> tuple[datetime, Answer]:
         """When a shared listing of the workspace begun at ``not_before`` or later began, and it.
 
         Every group whose requests settled before a listing began can use it, and one
@@ -125,7 +135,7 @@ class Listings:
         began, ended = last
         return max(0.0, ended + (ended - began) - time.monotonic())
 
-    async def _list_after(self, workspace_id: str, gap: float) -> BatchListing | list[Batch]:
+    async def _list_after(self, workspace_id: str, gap: float) -> Answer:
         if gap > 0:
             await asyncio.sleep(gap)
         began = time.monotonic()

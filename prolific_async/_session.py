@@ -25,7 +25,7 @@ from typing import Final
 import aiohttp
 from yarl import URL
 
-from ._call import connection_trace
+from ._call import TrackingConnector
 from ._retry import RetryMiddleware
 from ._status_errors import closed_error
 from .errors import ClientClosedError
@@ -145,10 +145,10 @@ class SessionLifecycle:
         if self.session is None:
             # Created here, not in __init__: aiohttp needs a running event loop.
             self.session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl),
+                # It marks the call's attempt as connected (see TrackingConnector).
+                connector=TrackingConnector(limit=self._max_connections, ssl=self._ssl),
                 middlewares=(self._middleware,),
-                # Ours first: it marks the connection before a caller's hooks look.
-                trace_configs=[connection_trace(), *self._trace_configs],
+                trace_configs=list(self._trace_configs) or None,
                 timeout=self._timeout,
                 json_serialize=json.dumps,
                 proxy=self.proxy.url,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .._bulk import DEFAULT_MAX_CONSECUTIVE_UNSENT, DEFAULT_RECONCILE_MARGIN, run_bulk
 from .._converter import converter
 from .._creation import post_creating
-from .._listing import fetch_listing
+from .._listing import fetch_batch_listing
 from .._paths import BATCH_TEMPLATE, BATCHES_PATH, DUPLICATE_TEMPLATE
 from .._resource import Resource, expand, require_bool, require_str
 from .._sentinel import NOT_GIVEN, NotGiven
@@ -186,7 +186,7 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
             ResponseValidationError: the answer has no ``results`` array (missing,
                 ``null``, a bare array or another envelope): never read as "no batches".
         """
-        listing = await fetch_listing(self._client, require_str(workspace_id, "workspace_id"))
+        listing = await fetch_batch_listing(self._client, require_str(workspace_id, "workspace_id"))
         return listing.results
 
     def create_many(

@@ -20,13 +20,49 @@ fixtures are available without any configuration (see :mod:`.pytest_plugin`). Ru
 standalone with ``python -m prolific_async.testing``.
 """
 
-from ._batches import StoredBatch
-from ._datasets import StoredDataset, StoredImport
-from ._exports import StoredExport
-from ._faults import Fault, FaultKind
-from ._pipeline import Latency
-from ._server import FAST_RETRY_POLICY, FakeProlific
-from ._traffic import EmulatorStats, RateLimit, RecordedRequest
+from typing import TYPE_CHECKING
+
+from .._lazy import resolve as _resolve
+
+if TYPE_CHECKING:  # for mypy and IDEs; at run time each name loads on first use
+    from ._batches import StoredBatch
+    from ._datasets import StoredDataset, StoredImport
+    from ._exports import StoredExport
+    from ._faults import Fault, FaultKind
+    from ._pipeline import Latency
+    from ._server import FAST_RETRY_POLICY, FakeProlific
+    from ._traffic import EmulatorStats, RateLimit, RecordedRequest
+
+del TYPE_CHECKING  # not a name of this package
+
+#: Where each public name lives, ``name: (submodule, attribute)`` (``None``: the module
+#: itself): resolved on first use by :func:`__getattr__`, so importing this package (as
+#: the pytest plugin does on every pytest run) loads nothing until a name is asked for.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "EmulatorStats": ("_traffic", "EmulatorStats"),
+    "FAST_RETRY_POLICY": ("_server", "FAST_RETRY_POLICY"),
+    "FakeProlific": ("_server", "FakeProlific"),
+    "Fault": ("_faults", "Fault"),
+    "FaultKind": ("_faults", "FaultKind"),
+    "Latency": ("_pipeline", "Latency"),
+    "RateLimit": ("_traffic", "RateLimit"),
+    "RecordedRequest": ("_traffic", "RecordedRequest"),
+    "StoredBatch": ("_batches", "StoredBatch"),
+    "StoredDataset": ("_datasets", "StoredDataset"),
+    "StoredExport": ("_exports", "StoredExport"),
+    "StoredImport": ("_datasets", "StoredImport"),
+}
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return _resolve(__name__, globals(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FAST_RETRY_POLICY",

@@ -20,8 +20,9 @@ fault it injected never fired (``prolific_async.testing._fault_check``).
 The fixtures are async and need pytest-asyncio. This module is imported by every pytest
 run in an environment where prolific_async is installed, so it never fails to import:
 without pytest-asyncio the fixtures fail with a message saying what to install, and
-pytest otherwise runs as usual. Importing it imports the package (aiohttp, attrs,
-cattrs): about a quarter of a second added to each pytest start.
+pytest otherwise runs as usual. Importing it loads neither the client nor the emulator
+(both packages resolve their names on first use): they load when a test asks for a
+fixture.
 """
 
 from __future__ import annotations

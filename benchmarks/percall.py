@@ -1,0 +1,251 @@
+"""Client CPU per GET-a-batch, with the server in another process, side by side.
+
+Clients: raw aiohttp + ``json.loads`` (the floor), raw aiohttp + our decoding (the
+second baseline: the converter without the client's middleware), prolific_async
+(``batches.get``), httpx + ``json.loads``, and pyrolific (shown as "not installed" when
+absent; it has no Task Builder endpoints, so its row times its httpx client on the same
+GET). Each runs sequentially and at concurrency 64, for the small batch and the
+realistic one (with a layout). Figures are the client process's CPU time per call
+(``time.process_time``), the median of 3 rounds that interleave the clients; ratios are
+to the floor of the same round set.
+
+Run: ``python benchmarks/percall.py [--calls 2000] [--rounds 3] [--json FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _env import table, write_json
+from _payloads import REALISTIC, SMALL, encoded
+
+TOKEN = "bench-token"  # noqa: S105 (a stand-in the local server ignores)
+PATH = "/api/v1/data-collection/batches/"
+CONCURRENCY = 64
+
+
+def serve(port: int, ready: Any) -> None:
+    """The server process: a bare aiohttp app answering each batch id with a fixed body."""
+    from aiohttp import web
+
+    bodies = {"small": encoded(SMALL), "realistic": encoded(REALISTIC)}
+
+    async def handler(request: web.Request) -> web.Response:
+        body = bodies[request.match_info["kind"]]
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get(PATH + "{kind}", handler)
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        ready.set()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+Call = Callable[[str], Awaitable[Any]]
+Factory = Callable[[str], Awaitable[tuple[Call, Callable[[], Awaitable[None]]]]]
+
+
+async def raw_aiohttp(base: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    import aiohttp
+
+    session = aiohttp.ClientSession(headers={"Authorization": f"Token {TOKEN}"})
+
+    async def call(kind: str) -> Any:
+        async with session.get(base + PATH + kind) as response:
+            return json.loads(await response.read())
+
+    return call, session.close
+
+
+async def raw_converter(base: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    import aiohttp
+
+    from prolific_async._body import decode_json, structure_response
+    from prolific_async.models import Batch
+
+    session = aiohttp.ClientSession(headers={"Authorization": f"Token {TOKEN}"})
+
+    async def call(kind: str) -> Any:
+        url = base + PATH + kind
+        async with session.get(url) as response:
+            data = decode_json(await response.read(), response.status, "GET", url)
+            return structure_response(data, Batch, status_code=200, method="GET", url=url)
+
+    return call, session.close
+
+
+async def ours(base: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    from prolific_async import ProlificClient
+
+    client = ProlificClient(TOKEN, base_url=base, max_connections=100)
+
+    async def call(kind: str) -> Any:
+        return await client.batches.get(kind)
+
+    return call, client.aclose
+
+
+async def httpx_client(base: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    client = httpx.AsyncClient(headers={"Authorization": f"Token {TOKEN}"}, limits=limits)
+
+    async def call(kind: str) -> Any:
+        response = await client.get(base + PATH + kind)
+        return json.loads(response.content)
+
+    return call, client.aclose
+
+
+async def pyrolific_client(base: str) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    import httpx
+    import pyrolific
+
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    client = pyrolific.AuthenticatedClient(
+        base_url=base, token=TOKEN, prefix="Token", httpx_args={"limits": limits}
+    )
+    http = client.get_async_httpx_client()
+
+    async def call(kind: str) -> Any:
+        response = await http.request("get", PATH + kind)
+        return json.loads(response.content)
+
+    return call, http.aclose
+
+
+CLIENTS: dict[str, Factory] = {
+    "raw aiohttp + json.loads (floor)": raw_aiohttp,
+    "raw aiohttp + our decoding": raw_converter,
+    "prolific_async": ours,
+    "httpx + json.loads": httpx_client,
+    "pyrolific": pyrolific_client,
+}
+
+
+async def run_one(factory: Factory, base: str, kind: str, calls: int, concurrency: int) -> float:
+    """CPU microseconds per call for ``calls`` GETs, ``concurrency`` at a time."""
+    call, close = await factory(base)
+    try:
+        for _ in range(min(50, calls)):  # warm up: connections, generated hooks
+            await call(kind)
+        start = time.process_time()
+        if concurrency == 1:
+            for _ in range(calls):
+                await call(kind)
+        else:
+
+            async def worker(count: int) -> None:
+                for _ in range(count):
+                    await call(kind)
+
+            share, rest = divmod(calls, concurrency)
+            counts = [share + (i < rest) for i in range(concurrency)]
+            await asyncio.gather(*(worker(count) for count in counts if count))
+        return (time.process_time() - start) / calls * 1e6
+    finally:
+        await close()
+
+
+def available(name: str) -> bool:
+    module = {"httpx + json.loads": "httpx", "pyrolific": "pyrolific"}.get(name)
+    if module is None:
+        return True
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def measure(base: str, calls: int, rounds: int) -> list[dict[str, Any]]:
+    names = [name for name in CLIENTS if available(name)]
+    samples: dict[tuple[str, str, int], list[float]] = {}
+    for _ in range(rounds):  # interleaved: every client once per round
+        for kind in ("small", "realistic"):
+            for concurrency in (1, CONCURRENCY):
+                for name in names:
+                    figure = asyncio.run(run_one(CLIENTS[name], base, kind, calls, concurrency))
+                    samples.setdefault((name, kind, concurrency), []).append(figure)
+    figures = []
+    for kind in ("small", "realistic"):
+        for concurrency in (1, CONCURRENCY):
+            floor = statistics.median(samples[(next(iter(CLIENTS)), kind, concurrency)])
+            for name in CLIENTS:
+                runs = samples.get((name, kind, concurrency))
+                median = statistics.median(runs) if runs else None
+                figures.append(
+                    {
+                        "client": name,
+                        "batch": kind,
+                        "concurrency": concurrency,
+                        "cpu_us_per_call": median,
+                        "ratio_to_floor": median / floor if median is not None else None,
+                        "rounds": runs or [],
+                    }
+                )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=2000, help="GETs per client and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    port = free_port()
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(target=serve, args=(port, ready), daemon=True)
+    server.start()
+    try:
+        if not ready.wait(30):
+            raise SystemExit("the server process did not start")
+        figures = measure(f"http://127.0.0.1:{port}", args.calls, args.rounds)
+    finally:
+        server.terminate()
+        server.join()
+    rows: dict[str, list[str]] = {}
+    for row in figures:
+        cells = rows.setdefault(row["client"], [row["client"]])
+        value = row["cpu_us_per_call"]
+        cells.append(
+            "not installed" if value is None else f"{value:.0f} µs ({row['ratio_to_floor']:.2f}x)"
+        )
+    headers = [
+        "client",
+        "small, sequential",
+        "small, c=64",
+        "realistic, sequential",
+        "realistic, c=64",
+    ]
+    print(table(headers, list(rows.values())))
+    write_json(args.json, figures, extra=("pyrolific",))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,340 @@
+"""The fast path of decoding: the converter's rules, folded into hooks made once per class.
+
+:func:`fast_structure` reads an answer that fits, which is nearly every answer, with a
+converter built on :func:`~prolific_async._converter.configure_converter` whose hooks
+are replaced by cheaper equivalents (no detailed validation, the null-as-default rule and
+the type checks inside each class's generated hook, the extra-keeping hook without a
+copy of a clean object). It accepts exactly what the detailed converter accepts and
+returns equal objects; any failure raises, and the caller (``structure_response``) then
+runs the detailed converter, which words the error with its field path as before. The
+test ``tests/test_fast_converter.py`` holds the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+import attrs
+from cattrs import Converter
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._converter import (
+    KEEPS_UNKNOWN_KEYS,
+    LENIENT_FIELDS,
+    OPEN_ENUMS,
+    configure_converter,
+    is_list_type,
+)
+from ._scalar_hooks import MAX_INTEGER, answer_value_hook, check_text, strict
+from .models._item_classes import ITEM_CLASSES
+from .models.batches import TaskDetails
+from .models.exports import BatchExport
+from .models.layout import AnswerValue, LayoutItem, UnknownItem
+
+__all__ = ["fast_structure"]
+
+T = TypeVar("T")
+
+# The strict hooks, for the rare value the quick test below does not settle (a
+# non-ASCII string, a value of the wrong type: the strict hook words the failure).
+_strict_str: Final = strict(str, "a string")
+_strict_int: Final = strict(int, "an integer")
+_strict_bool: Final = strict(bool, "a boolean")
+_strict_number: Final = strict((int, float), "a number")  # type: ignore[arg-type]
+_strict_answer: Final = answer_value_hook()
+_MIN_INTEGER: Final = -MAX_INTEGER - 1
+
+
+def _str(value: Any, _: Any) -> Any:
+    if value.__class__ is str and value.isascii():
+        return value
+    return _strict_str(value, _)
+
+
+def _int(value: Any, _: Any) -> Any:
+    if value.__class__ is int and _MIN_INTEGER <= value <= MAX_INTEGER:
+        return value
+    return _strict_int(value, _)
+
+
+def _bool(value: Any, _: Any) -> Any:
+    return value if value.__class__ is bool else _strict_bool(value, _)
+
+
+def _number(value: Any, _: Any) -> Any:
+    kind = value.__class__
+    if (kind is float and math.isfinite(value)) or (
+        kind is int and _MIN_INTEGER <= value <= MAX_INTEGER
+    ):
+        return value
+    return _strict_number(value, _)
+
+
+def _answer_value(value: Any, _: Any) -> Any:
+    kind = value.__class__
+    if (kind is str and value.isascii()) or kind is bool:
+        return value
+    return _strict_answer(value, _)
+
+
+# The `X | None` hooks repeat their scalar's test inline: one call per field, not two.
+def _optional_str(value: Any, _: Any) -> Any:
+    if value is None or (value.__class__ is str and value.isascii()):
+        return value
+    return _strict_str(value, _)
+
+
+def _optional_int(value: Any, _: Any) -> Any:
+    if value is None or (value.__class__ is int and _MIN_INTEGER <= value <= MAX_INTEGER):
+        return value
+    return _strict_int(value, _)
+
+
+def _optional_bool(value: Any, _: Any) -> Any:
+    return value if value is None or value.__class__ is bool else _strict_bool(value, _)
+
+
+def _optional_number(value: Any, _: Any) -> Any:
+    return None if value is None else _number(value, _)
+
+
+_SCALARS: Final[dict[Any, Callable[[Any, Any], Any]]] = {
+    str: _str,
+    int: _int,
+    bool: _bool,
+    float: _number,
+    str | None: _optional_str,
+    int | None: _optional_int,
+    bool | None: _optional_bool,
+    float | None: _optional_number,
+}
+
+
+def _single_optional(type_: Any) -> bool:
+    """``X | None`` for one ``X`` (not the open enums' ``E | str | None``)."""
+    if typing.get_origin(type_) not in (typing.Union, types.UnionType):
+        return False
+    args = typing.get_args(type_)
+    return len(args) == 2 and type(None) in args
+
+
+def _optional_factory(converter: Converter) -> Callable[[Any], Any]:
+    """``X | None``: ``X``'s own hook, found once for the type, not per value."""
+
+    def factory(type_: Any) -> Any:
+        scalar = _SCALARS.get(type_)
+        if scalar is not None:
+            return scalar
+        inner = next(arg for arg in typing.get_args(type_) if arg is not type(None))
+        hook = converter.get_structure_hook(inner)
+
+        def structure(value: Any, _: Any) -> Any:
+            return None if value is None else hook(value, inner)
+
+        return structure
+
+    return factory
+
+
+def _list_factory(converter: Converter) -> Callable[[Any], Any]:
+    """``list[X]``: a JSON array only, each element through ``X``'s hook found once."""
+
+    def factory(type_: Any) -> Any:
+        args = typing.get_args(type_)
+        element = args[0] if args else Any
+        hook = converter.get_structure_hook(element)
+
+        def structure(value: Any, _: Any) -> Any:
+            if value.__class__ is not list:
+                raise TypeError("expected a JSON array")
+            return [hook(item, element) for item in value]
+
+        return structure
+
+    return factory
+
+
+def _default_of(attribute: attrs.Attribute[Any]) -> Callable[[], Any]:
+    default: Any = attribute.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        factory: Callable[[], Any] = default.factory
+        return factory
+    return lambda: default
+
+
+def _null_default_overrides(converter: Converter, cls: type[Any]) -> dict[str, Any]:
+    """Per-field hooks reading a JSON ``null`` as the field's default.
+
+    A field whose type takes ``None`` and whose default is ``None`` needs none: its own
+    hook already reads ``null`` as ``None``.
+    """
+    overrides: dict[str, Any] = {}
+    for attribute in attrs.fields(attrs.resolve_types(cls)):
+        if attribute.default is attrs.NOTHING or not attribute.init:
+            continue
+        if attribute.default is None and _single_optional(attribute.type):
+            continue
+        hook = converter.get_structure_hook(attribute.type)
+        default = _default_of(attribute)
+
+        def null_as_default(
+            value: Any, type_: Any, hook: Any = hook, default: Any = default
+        ) -> Any:
+            return default() if value is None else hook(value, type_)
+
+        overrides[attribute.name] = override(struct_hook=null_as_default)
+    return overrides
+
+
+def _attrs_factory(converter: Converter) -> Callable[[Any], Any]:
+    """Any attrs class without a hook of its own: ``null`` for a defaulted field is the default."""
+
+    def factory(cls: Any) -> Any:
+        return make_dict_structure_fn(cls, converter, **_null_default_overrides(converter, cls))
+
+    return factory
+
+
+class _ExtraKeeping:
+    """A model with ``extra``: a clean object (no unknown key) goes straight to its hook.
+
+    Only an object with keys the model does not know is split into the known keys and
+    ``extra`` (or, for a class with :data:`LENIENT_FIELDS`, every object, since a
+    known key may still belong in ``extra``). The two hooks are generated on first use,
+    once every hook they call is registered.
+    """
+
+    def __init__(self, converter: Converter, cls: type[Any]) -> None:
+        self._converter = converter
+        self.cls = cls
+        self._names = frozenset(a.name for a in attrs.fields(cls)) - {"extra"}
+        # A lenient class is always split: its keys are never all "clean".
+        self.allowed = frozenset() if cls in LENIENT_FIELDS else self._names | {"type"}
+        self._lenient = LENIENT_FIELDS.get(cls, {})
+        self.clean: Any = None
+        self._split: Any = None
+
+    def generate(self) -> None:
+        self.clean = make_dict_structure_fn(self.cls, self._converter, extra=override(omit=True))
+        self._split = make_dict_structure_fn(self.cls, self._converter)
+
+    def _known_here(self, key: str, item: Any) -> bool:
+        if key not in self._names:
+            return False
+        kinds = self._lenient.get(key)
+        return (
+            kinds is None
+            or item is None
+            or (isinstance(item, kinds) and not isinstance(item, bool))
+        )
+
+    def split(self, value: Any) -> Any:
+        if value.__class__ is not dict:
+            raise TypeError("expected a JSON object")
+        known = {key: item for key, item in value.items() if self._known_here(key, item)}
+        extra = {key: item for key, item in value.items() if key not in known and key != "type"}
+        if extra:
+            known["extra"] = extra
+        return self._split(known)
+
+    def __call__(self, value: Any, _: Any) -> Any:
+        if self.clean is None:
+            self.generate()
+        if value.keys() <= self.allowed:
+            return self.clean(value)
+        return self.split(value)
+
+
+def _layout_item(keepers: dict[type[Any], _ExtraKeeping]) -> Callable[[Any, Any], Any]:
+    """A layout item: its class's hook by its ``type``, or an :class:`UnknownItem`."""
+    by_kind = {kind: keepers[cls] for kind, cls in ITEM_CLASSES.items()}
+
+    def structure(value: Any, _: Any) -> Any:
+        kind = value.get("type")
+        if kind.__class__ is not str:
+            raise TypeError("expected a string item type")
+        keeper = by_kind.get(kind)
+        if keeper is None:
+            return UnknownItem(type=kind, raw=dict(value))
+        if keeper.clean is None:
+            keeper.generate()
+        if value.keys() <= keeper.allowed:
+            return keeper.clean(value)
+        return keeper.split(value)
+
+    return structure
+
+
+def _task_details(converter: Converter) -> Callable[[Any, Any], Any]:
+    """:class:`TaskDetails`: a missing or ``null`` introduction or steps is ``""``."""
+    texts = ("task_introduction", "task_steps")
+    hooks: list[Any] = []
+
+    def structure(value: Any, _: Any) -> Any:
+        if not hooks:
+            hooks.append(make_dict_structure_fn(TaskDetails, converter))
+        if value.get("task_introduction") is None or value.get("task_steps") is None:
+            value = {**value, **{key: "" for key in texts if value.get(key) is None}}
+        return hooks[0](value)
+
+    return structure
+
+
+def _open_enum(enum_type: Any, *, optional: bool) -> Callable[[Any, Any], Any]:
+    members: dict[str, Any] = {member.value: member for member in enum_type}
+
+    def structure(value: Any, _: Any) -> Any:
+        if value is None and optional:
+            return None
+        if value.__class__ is not str:
+            raise TypeError("expected a string")
+        member = members.get(value)
+        return member if member is not None else check_text(value)
+
+    return structure
+
+
+def make_fast_converter() -> Converter:
+    """The converter :func:`fast_structure` uses (the rules of ``configure_converter``)."""
+    converter = Converter(detailed_validation=False, forbid_extra_keys=False)
+    configure_converter(converter)
+    # Registered after: each replaces the rule configure_converter installed.
+    converter.register_structure_hook_factory(attrs.has, _attrs_factory(converter))
+    converter.register_structure_hook_factory(_single_optional, _optional_factory(converter))
+    converter.register_structure_hook_factory(is_list_type, _list_factory(converter))
+    for type_ in (str, int, bool, float):  # their `X | None`: _optional_factory
+        converter.register_structure_hook(type_, _SCALARS[type_])
+    for enum_type in OPEN_ENUMS:
+        converter.register_structure_hook(enum_type | str, _open_enum(enum_type, optional=False))
+        converter.register_structure_hook(
+            enum_type | str | None, _open_enum(enum_type, optional=True)
+        )
+    keepers = {cls: _ExtraKeeping(converter, cls) for cls in KEEPS_UNKNOWN_KEYS}
+    for cls, keeper in keepers.items():
+        converter.register_structure_hook(cls, keeper)
+    converter.register_structure_hook(LayoutItem, _layout_item(keepers))
+    converter.register_structure_hook(TaskDetails, _task_details(converter))
+    converter.register_structure_hook(AnswerValue, _answer_value)
+    # Renamed, and without the null-as-default rule: as the detailed converter has it.
+    converter.register_structure_hook(
+        BatchExport, make_dict_structure_fn(BatchExport, converter, from_=override(rename="from"))
+    )
+    return converter
+
+
+_made: list[Converter] = []
+"""The fast converter, made on first use (importing the package stays cheap)."""
+
+
+def fast_structure(data: Any, cls: type[T]) -> T:
+    """``data`` as ``cls`` when it fits; raises (any exception) when it does not."""
+    if attrs.has(cls) and data.__class__ is not dict:
+        raise TypeError("expected a JSON object")
+    if not _made:
+        _made.append(make_fast_converter())
+    result: T = _made[0].structure(data, cls)
+    return result
