@@ -21,6 +21,7 @@ from ._scalar_hooks import (
     strict,
     structure_datetime,
     unstructure_datetime,
+    upload_status_hook,
 )
 from .models._item_classes import ITEM_CLASSES
 from .models.batches import BatchStatus, TaskDetails
@@ -298,17 +299,6 @@ def _structure_task_details(converter: Converter) -> Any:
     return structure
 
 
-def _upload_status_hook() -> Any:
-    """:attr:`DatasetUpload.status`: a V3 status, else a V4 one (their values never overlap)."""
-    v3, v4 = open_enum_hook(DatasetStatus), open_enum_hook(ImportStatus)
-
-    def structure(value: Any, target: Any) -> Any:
-        status = v3(value, target)
-        return status if isinstance(status, DatasetStatus) else v4(value, target)
-
-    return structure
-
-
 def configure_converter(converter: Converter) -> None:
     """Install the wire rules of the Prolific API on ``converter``.
 
@@ -362,7 +352,7 @@ def configure_converter(converter: Converter) -> None:
         converter.register_structure_hook(
             enum_type | str | None, open_enum_hook(enum_type, optional=True)
         )
-    converter.register_structure_hook(DatasetStatus | ImportStatus | str, _upload_status_hook())
+    converter.register_structure_hook(DatasetStatus | ImportStatus | str, upload_status_hook())
 
     for cls in KEEPS_UNKNOWN_KEYS:
         structure, unstructure = _extra_keeping_hooks(converter, cls)

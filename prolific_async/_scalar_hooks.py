@@ -11,6 +11,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from .models.datasets import DatasetStatus, ImportStatus
 from .models.layout import AnswerValue
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "strict",
     "structure_datetime",
     "unstructure_datetime",
+    "upload_status_hook",
 ]
 
 
@@ -136,5 +138,16 @@ def open_enum_hook(enum_type: type[enum.StrEnum], *, optional: bool = False) -> 
             return enum_type(value)
         except ValueError:
             return value
+
+    return structure
+
+
+def upload_status_hook() -> Any:
+    """:attr:`DatasetUpload.status`: a V3 status, else a V4 one (their values never overlap)."""
+    v3, v4 = open_enum_hook(DatasetStatus), open_enum_hook(ImportStatus)
+
+    def structure(value: Any, target: Any) -> Any:
+        status = v3(value, target)
+        return status if isinstance(status, DatasetStatus) else v4(value, target)
 
     return structure
