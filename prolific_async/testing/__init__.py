@@ -23,6 +23,7 @@ standalone with ``python -m prolific_async.testing``.
 from ._batches import StoredBatch
 from ._datasets import StoredDataset, StoredImport
 from ._exports import StoredExport
+from ._fault_schedule import FiredFault
 from ._faults import Fault, FaultKind
 from ._pipeline import Latency
 from ._server import FAST_RETRY_POLICY, FakeProlific
@@ -34,6 +35,7 @@ __all__ = [
     "FakeProlific",
     "Fault",
     "FaultKind",
+    "FiredFault",
     "Latency",
     "RateLimit",
     "RecordedRequest",
