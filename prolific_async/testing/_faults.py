@@ -17,7 +17,9 @@ Three more are applied, then answered with a well-formed 2xx that misleads
 (``repeat_listing``, ``incomplete_listing``, ``claimed_id``): a server's bugs a client
 that trusts every answer turns into a duplicate or an orphaned batch.
 
-``delay`` waits, then serves the request normally.
+``delay`` waits, then serves the request normally. ``late_apply`` cuts the connection
+without an answer and applies the request ``delay`` seconds later, so a listing taken at
+once does not show what it made.
 
 Two more misbehave at the speed of the socket, the way a broken storage host or proxy
 does, to test a client's overall deadlines (no per-read timeout catches them):
@@ -85,6 +87,9 @@ class FaultKind(enum.StrEnum):
     STALL_UPLOAD = "stall_upload"
     """The request's body is never read: the connection is held ``delay`` seconds
     (default: until the fake stops), then cut; not applied."""
+    LATE_APPLY = "late_apply"
+    """The connection is cut without an answer; the request is applied ``delay`` seconds
+    later (not at all if the fake stops first)."""
 
 
 BEFORE_KINDS: Final = frozenset(
@@ -190,6 +195,8 @@ def make_fault(
         raise ValueError(f"delay must be >= 0 seconds, got {delay!r}")
     if kind is FaultKind.DELAY and not delay:
         raise ValueError("a 'delay' fault needs delay=<seconds>")
+    if kind is FaultKind.LATE_APPLY and delay is None:
+        raise ValueError("a 'late_apply' fault needs delay=<seconds>")
     if chunk_size is not None:
         if kind is not FaultKind.TRICKLE:
             raise ValueError(f"only a 'trickle' fault takes chunk_size, not {kind.value!r}")

@@ -128,6 +128,7 @@ class RequestPipeline:
         self.route_names: dict[web.AbstractRoute, str] = {}
         self.stopping = asyncio.Event()
         """Set when the fake stops: every waiting handler wakes and cuts its connection."""
+        self._late: set[asyncio.Task[None]] = set()
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -222,13 +223,19 @@ class RequestPipeline:
             response = await self._dispatch(request, handler, storage=storage)
             self.faults.saw(request.method, response)
             return response
-        paced = fault.kind in (FaultKind.STALL_AFTER, FaultKind.TRICKLE)  # delay: their pace
+        # delay: their pace (late_apply: when it applies), not a wait before acting
+        paced = fault.kind in (FaultKind.STALL_AFTER, FaultKind.TRICKLE, FaultKind.LATE_APPLY)
         if not paced and await self._pause(fault.delay):
             return cut_connection(request)
         if fault.kind in BEFORE_KINDS:
             if fault.kind is FaultKind.DROP_BEFORE:
                 return cut_connection(request)
             return canned_response(fault)
+        if fault.kind is FaultKind.LATE_APPLY:
+            task = asyncio.create_task(self._apply_late(request, handler, fault, storage))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+            return cut_connection(request)
         response = await self._dispatch(request, handler, storage=storage)
         if fault.kind in REWRITE_KINDS:
             return rewrite_answer(fault, request, response, self.faults)
@@ -246,6 +253,18 @@ class RequestPipeline:
         if await self._pause(fault.delay, until_stop=fault.delay is None):
             return cut_connection(request)
         return response
+
+    async def _apply_late(
+        self, request: web.Request, handler: Handler, fault: Fault, storage: bool
+    ) -> None:
+        """Run the endpoint of a cut request ``delay`` seconds later (``late_apply``).
+
+        Its answer goes nowhere (the connection is gone); the fake stopping first means
+        the request is never applied.
+        """
+        if await self._pause(fault.delay):
+            return
+        await self._dispatch(request, handler, storage=storage)
 
     async def _hold_unread(self, request: web.Request, fault: Fault) -> web.StreamResponse:
         """Hold the connection without reading the body (``stall_upload``), then cut it."""
