@@ -114,7 +114,7 @@ async def _work(
     out = sys.stdout
     failed = 0
     async with ProlificClient(
-        token=token, base_url=url, retry=POLICY, timeout=ATTEMPT_TIMEOUT
+        token=token, base_url=url, retry=POLICY, timeout=options.timeout
     ) as client:
         baseline = set(asyncio.all_tasks())
         try:
@@ -154,6 +154,7 @@ def worker(argv: list[str]) -> int:
     parser.add_argument("items", type=int)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--reconcile-delay", type=float, default=0.5)
+    parser.add_argument("--timeout", type=float, default=ATTEMPT_TIMEOUT)
     options = parser.parse_args(argv)
     return asyncio.run(_work(options.url, options.token, options.journal, options.items, options))
 
@@ -182,6 +183,8 @@ class SoakReport:
     busy_connections: int = -1
     requests: int = 0
     faults: dict[str, int] = attrs.field(factory=dict)
+    errors: dict[str, int] = attrs.field(factory=dict)
+    """The last run's failed items, by the first words of their error."""
     seconds: float = 0.0
 
     @property
@@ -251,6 +254,7 @@ async def soak(
     concurrency: int = 32,
     reconcile_delay: float = 0.5,
     kills: int = KILLS,
+    attempt_timeout: float = ATTEMPT_TIMEOUT,
     directory: Path,
 ) -> SoakReport:
     """Run the soak (see the module docstring); the report says what happened."""
@@ -265,6 +269,7 @@ async def soak(
     async with FakeProlific(seed=seed) as fake:
         add_chaos_faults(fake, reconcile_delay)
         options = {"concurrency": concurrency, "reconcile_delay": reconcile_delay}
+        options["timeout"] = attempt_timeout
         for run in range(kills + 1):
             out = directory / f"run-{run}.jsonl"
             process = await _spawn(fake, journal, items, out, **options)
@@ -333,6 +338,8 @@ def _final(report: SoakReport, out: Path) -> None:
     report.reported = len(seen)
     report.reported_twice = sum(1 for count in seen.values() if count > 1)
     report.reported_ok = sum(1 for result in results if result["ok"])
+    errors = Counter(" ".join(str(r["error"]).split()[:8]) for r in results if not r["ok"])
+    report.errors = dict(errors.most_common())
     done = next((line for line in lines if line.get("done")), None)
     if done is not None:
         report.leaked_tasks = done["leaked_tasks"]
@@ -444,6 +451,7 @@ def table(soak_report: SoakReport, late: LateReport) -> str:
     width = max(len(label) for label, _ in rows)
     lines = [f"{label:<{width}}  {value}" for label, value in rows]
     lines.append("faults by kind: " + ", ".join(f"{k} {v}" for k, v in soak_report.faults.items()))
+    lines += [f"failed: {count} x {error}" for error, count in soak_report.errors.items()]
     return "\n".join(lines)
 
 
@@ -458,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--reconcile-delay", type=float, default=0.5)
     parser.add_argument("--kills", type=int, default=KILLS, help="SIGKILLs (default 3)")
+    parser.add_argument("--timeout", type=float, default=ATTEMPT_TIMEOUT, help="per attempt")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="chaos-") as directory:
@@ -468,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
                 concurrency=options.concurrency,
                 reconcile_delay=options.reconcile_delay,
                 kills=options.kills,
+                attempt_timeout=options.timeout,
                 directory=Path(directory),
             )
         )
