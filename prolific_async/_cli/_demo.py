@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+import attrs
 from rich.table import Table
 
 from .._manifest import read_manifest
@@ -20,9 +22,11 @@ from ._summary import Summary
 if TYPE_CHECKING:
     from ..testing import FakeProlific
 
-__all__ = ["DEMO_RETRY", "demo_emulator", "print_emulator_check"]
+__all__ = ["DEMO_RETRY", "demo_emulator", "fault_log_digest", "print_emulator_check"]
 
 #: The demo's emulator: realistic latency and a taste of every fault the client handles.
+#: Each fault hits a request by its identity (see ``FakeProlific.fault_log``), so one
+#: ``--seed`` faults the same requests in every run.
 DEMO_WORKSPACE: Final = "6278acb09062db3b35bcbeb0"
 DEMO_RETRY: Final = RetryPolicy(attempts=8, timeout=30.0, wait_initial=0.05, wait_max=1.0)
 
@@ -40,13 +44,10 @@ async def demo_emulator(manifest: Path, seed: int) -> AsyncIterator[FakeProlific
         fake.add_fault("POST", path, "status", times=None, probability=0.03, status=503)
         fake.add_fault("POST", path, "drop_after", times=None, probability=0.03)
         fake.add_fault("POST", path, "status_after", times=None, probability=0.02, status=502)
+    # The source reads, not the listings: a listing serves every item reconciled with it,
+    # so how many are taken depends on timing, and faulting them would not replay.
     fake.add_fault(
-        "GET",
-        "/api/v1/data-collection/batches*",
-        "status",
-        times=None,
-        probability=0.02,
-        status=503,
+        "GET", "/api/v1/data-collection/batches/*", "status", times=None, probability=0.2
     )
     async with fake:
         for number, source in enumerate(_sources(manifest), start=1):
@@ -69,6 +70,12 @@ def _sources(manifest: Path) -> list[str]:
         if isinstance(request, DuplicateBatchRequest):
             seen.setdefault(request.batch_id)
     return list(seen)
+
+
+def fault_log_digest(fake: FakeProlific) -> str:
+    """A short digest of the faults that fired, the same whenever the same ones did."""
+    entries = sorted({repr(attrs.astuple(entry)) for entry in fake.fault_log})
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()[:12]
 
 
 def print_emulator_check(fake: FakeProlific, manifest: Path, summary: Summary) -> bool:
@@ -102,6 +109,10 @@ def print_emulator_check(fake: FakeProlific, manifest: Path, summary: Summary) -
     table.add_row("batches the emulator holds for them", str(sum(made.values())))
     table.add_row("items with exactly one batch", str(exact))
     table.add_row("extra (duplicate) batches", str(extra))
+    table.add_row(
+        "faults injected (--seed replays them)",
+        f"{len(fake.fault_log)}, digest {fault_log_digest(fake)}",
+    )
     stdout.print(table)
     if extra == 0 and all(made[name] == wanted[name] for name in wanted):
         stdout.print("[green]Every manifest item has exactly one batch.[/green]")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # for mypy and IDEs; at run time each name loads on first use
     from ._batches import StoredBatch
     from ._datasets import StoredDataset, StoredImport
     from ._exports import StoredExport
+    from ._fault_schedule import FiredFault
     from ._faults import Fault, FaultKind
     from ._pipeline import Latency
     from ._server import FAST_RETRY_POLICY, FakeProlific
@@ -44,6 +45,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "FakeProlific": ("_server", "FakeProlific"),
     "Fault": ("_faults", "Fault"),
     "FaultKind": ("_faults", "FaultKind"),
+    "FiredFault": ("_fault_schedule", "FiredFault"),
     "Latency": ("_pipeline", "Latency"),
     "RateLimit": ("_traffic", "RateLimit"),
     "RecordedRequest": ("_traffic", "RecordedRequest"),
@@ -70,6 +72,7 @@ __all__ = [
     "FakeProlific",
     "Fault",
     "FaultKind",
+    "FiredFault",
     "Latency",
     "RateLimit",
     "RecordedRequest",

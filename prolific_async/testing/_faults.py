@@ -2,7 +2,8 @@
 
 A fault is matched on the method and an ``fnmatch`` pattern of the path (query left
 out), fires for the next ``times`` matching requests (each with ``probability``, drawn
-from the fake's seeded generator) and is consumed in the order faults were added.
+from the seed and the request's identity, see ``_fault_schedule``) and is consumed
+in the order faults were added.
 
 Two families, by whether the request takes effect:
 
@@ -33,10 +34,9 @@ from __future__ import annotations
 
 import enum
 import json
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from fnmatch import fnmatchcase
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 from attrs import define, field
@@ -44,7 +44,10 @@ from multidict import CIMultiDict
 
 from ._errors import error_body, status_phrase
 
-__all__ = ["Fault", "FaultKind", "FaultSchedule"]
+if TYPE_CHECKING:
+    from ._fault_schedule import FaultSchedule
+
+__all__ = ["Fault", "FaultKind"]
 
 
 class FaultKind(enum.StrEnum):
@@ -211,46 +214,6 @@ def make_fault(
         delay=delay,
         chunk_size=chunk_size,
     )
-
-
-class FaultSchedule:
-    """The faults of one fake, in the order they were added."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self._rng = rng
-        self.faults: list[Fault] = []
-        self.last_created_id: str | None = None
-        """The id the last answered create or duplicate named (for ``claimed_id``)."""
-
-    def saw(self, method: str, response: web.StreamResponse) -> None:
-        """Remember the id a POST's 201 answer names, for a later ``claimed_id`` fault."""
-        if method != "POST" or response.status != 201 or not isinstance(response, web.Response):
-            return
-        body = response.body
-        if isinstance(body, bytes) and response.content_type == "application/json":
-            created = json.loads(body)
-            if isinstance(created, dict) and isinstance(created.get("id"), str):
-                self.last_created_id = created["id"]
-
-    def pick(self, method: str, path: str, *, before_body: bool = False) -> Fault | None:
-        """Return the first live fault that matches and fires, counting it as fired.
-
-        ``before_body`` picks among the kinds that act before the body is read
-        (:data:`BODY_KINDS`), and the other call among the rest. A fault whose
-        probability draw fails lets the next matching one have its turn. Draws happen
-        only for probabilities strictly between 0 and 1, so certain faults never shift
-        the random sequence a replay depends on.
-        """
-        for fault in self.faults:
-            if fault.exhausted or fault.probability <= 0.0 or not fault.matches(method, path):
-                continue
-            if (fault.kind in BODY_KINDS) != before_body:
-                continue
-            if fault.probability < 1.0 and self._rng.random() >= fault.probability:
-                continue
-            fault.fired += 1
-            return fault
-        return None
 
 
 def html_page(status: int) -> str:

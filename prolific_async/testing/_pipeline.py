@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from ._errors import APIError, error_response
+from ._fault_schedule import FaultSchedule
 from ._faults import (
     AFTER_KINDS,
     BEFORE_KINDS,
     REWRITE_KINDS,
     Fault,
     FaultKind,
-    FaultSchedule,
     canned_response,
     cut_connection,
     rewrite_answer,
@@ -192,12 +192,12 @@ class RequestPipeline:
             elif raw is None:
                 response = error_response(413, f"The request body is larger than {limit} bytes.")
             elif storage:
-                response = await self._serve(request, handler, storage=True)
+                response = await self._serve(request, handler, raw, storage=True)
             else:
                 async with self._slots or contextlib.nullcontext():
                     self.stats.started_serving()
                     try:
-                        response = await self._serve(request, handler)
+                        response = await self._serve(request, handler, raw)
                     finally:
                         self.stats.finished_serving()
             _record(log, recorded, request, response)
@@ -206,7 +206,7 @@ class RequestPipeline:
             self.stats.answered()
 
     async def _serve(
-        self, request: web.Request, handler: Handler, *, storage: bool = False
+        self, request: web.Request, handler: Handler, body: bytes, *, storage: bool = False
     ) -> web.StreamResponse:
         if not storage:
             if await self._pause(self._draw_latency()):
@@ -218,7 +218,7 @@ class RequestPipeline:
                     f"Request was throttled. Expected available in {retry_after} seconds.",
                     headers={"Retry-After": str(retry_after)},
                 )
-        fault = self.faults.pick(request.method, request.path)
+        fault = self.faults.pick(request.method, request.path, body)
         if fault is None:
             response = await self._dispatch(request, handler, storage=storage)
             self.faults.saw(request.method, response)

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from .._client import ProlificClient
 from .._retry import RetryPolicy
-from ._faults import Fault, FaultKind, FaultSchedule, make_fault
+from ._fault_schedule import FaultSchedule, FiredFault
+from ._faults import Fault, FaultKind, make_fault
 from ._listener import Listener
 from ._pipeline import DEFAULT_MAX_UPLOAD_SIZE, Latency, RequestPipeline
 from ._request_ids import install_request_ids
@@ -74,7 +75,7 @@ class FakeProlific(StagingMixin):
         host: the interface to listen on.
         port: the port; 0 picks a free one (see :attr:`url`).
         token: the API token clients must send; ``None`` generates a random one.
-        seed: seeds ids, fault probabilities and latency draws, so a run replays;
+        seed: seeds ids, latency and which requests random faults hit, so a run replays;
             ``None`` picks a random seed (read it back from :attr:`seed`).
         latency: seconds added to every request, or a callable drawing them from a
             ``random.Random`` (for benchmarks: ``lambda rng: rng.expovariate(50)``).
@@ -131,9 +132,7 @@ class FakeProlific(StagingMixin):
         if max_upload_size < 1:
             raise ValueError(f"max_upload_size must be >= 1 byte, got {max_upload_size!r}")
         self._seed: Final = seed if seed is not None else secrets.randbits(32)
-        # One stream per purpose: adding a fault must not change the ids a run draws.
-        ids = random.Random(f"{self._seed}/ids")  # noqa: S311 (seeded on purpose: replay)
-        self._faults = FaultSchedule(random.Random(f"{self._seed}/faults"))  # noqa: S311
+        ids = random.Random(f"{self._seed}/ids")  # noqa: S311 (seeded: one stream per purpose)
         stamps = Stamps(
             rng=ids,
             clock=clock,
@@ -143,7 +142,7 @@ class FakeProlific(StagingMixin):
         self._token: Final = token.strip() if token is not None else secrets.token_hex(20)
         self._pipeline = RequestPipeline(
             token=self._token,
-            faults=self._faults,
+            faults=FaultSchedule(self._seed),
             latency=latency,
             latency_rng=random.Random(f"{self._seed}/latency"),  # noqa: S311
             rate_limit=rate_limit,
@@ -160,8 +159,7 @@ class FakeProlific(StagingMixin):
         )
         storage_rng = random.Random(f"{self._seed}/storage")  # noqa: S311
         self._services = Services(stamps=stamps, config=config, storage_rng=storage_rng)
-        self._host = host
-        self._port = port
+        self._host, self._port = host, port
         self._max_concurrency: Final = max_concurrency
         self._state = _State.UNSTARTED
         self._listener: Listener | None = None
@@ -171,10 +169,8 @@ class FakeProlific(StagingMixin):
         self._ca = ThrowawayCA(certificate_hosts(host)) if tls else None
 
     def __repr__(self) -> str:
-        return (
-            f"<FakeProlific url={self._url!r} state={self._state.value} "
-            f"batches={len(self._services.batches.batches)}>"
-        )
+        batches = len(self._services.batches.batches)
+        return f"<FakeProlific url={self._url!r} state={self._state.value} batches={batches}>"
 
     # -- what tests read ---------------------------------------------------------------
 
@@ -221,7 +217,12 @@ class FakeProlific(StagingMixin):
     @property
     def faults(self) -> tuple[Fault, ...]:
         """Every fault added since the last :meth:`clear_faults`, exhausted ones included."""
-        return tuple(self._faults.faults)
+        return tuple(self._pipeline.faults.faults)
+
+    @property
+    def fault_log(self) -> list[FiredFault]:
+        """What fired on which request (named by identity, not time); clear it at will."""
+        return self._pipeline.faults.log
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -341,12 +342,11 @@ class FakeProlific(StagingMixin):
             delay=delay,
             chunk_size=chunk_size,
         )
-        self._faults.faults.append(fault)
-        return fault
+        return self._pipeline.faults.add(fault)
 
     def clear_faults(self) -> None:
         """Remove every fault, fired or not."""
-        self._faults.faults.clear()
+        self._pipeline.faults.clear()
 
     # -- lifecycle ---------------------------------------------------------------------
 

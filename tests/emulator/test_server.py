@@ -24,6 +24,7 @@ EXPECTED_PUBLIC_NAMES = {
     "FakeProlific",
     "Fault",
     "FaultKind",
+    "FiredFault",
     "Latency",
     "RateLimit",
     "RecordedRequest",
