@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from ._errors import APIError, error_response
+from ._fault_answers import canned_response, fault_answer
 from ._faults import (
     AFTER_KINDS,
     BEFORE_KINDS,
@@ -38,7 +39,6 @@ from ._faults import (
     Fault,
     FaultKind,
     FaultSchedule,
-    canned_response,
     cut_connection,
     rewrite_answer,
     send_trickled,
@@ -228,7 +228,7 @@ class RequestPipeline:
         if fault.kind in BEFORE_KINDS:
             if fault.kind is FaultKind.DROP_BEFORE:
                 return cut_connection(request)
-            return canned_response(fault)
+            return await fault_answer(request, fault, self._pause)
         response = await self._dispatch(request, handler, storage=storage)
         if fault.kind in REWRITE_KINDS:
             return rewrite_answer(fault, request, response, self.faults)
