@@ -279,6 +279,7 @@ class BaseClient(RequestVerbs):
         """
         state = state if state is not None else CallState(deadline=0.0)
         state.max_body_bytes = self._body_caps.for_answer(cast_to)
+        state.max_error_bytes = self._body_caps.max_response_bytes
         response = await self._request(method, path, body, params, template, state)
         if cast_to is APIResponse:
             return response  # type: ignore[return-value]

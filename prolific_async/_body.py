@@ -77,39 +77,63 @@ class BodyCaps:
         return self.max_listing_bytes if is_listing(cast_to) else self.max_response_bytes
 
 
-async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+async def read_body(
+    response: aiohttp.ClientResponse,
+    limit: int,
+    *,
+    error_limit: int | None = None,
+    shown_url: str | None = None,
+    setting: str | None = None,
+) -> bytes:
     """Read ``response``'s body, refusing it past ``limit`` decompressed bytes.
 
     The one place a body is read from the API's connection: a ``Content-Length`` over
     the cap fails before anything is read; otherwise the body is taken in chunks as
-    aiohttp decompresses it, so an endless or a compressed body stops at the cap.
+    aiohttp decompresses it, so an endless or a compressed body stops at the cap. The
+    body of a non-2xx answer is capped at ``error_limit`` when given (an error is one
+    object, even where a listing was asked for): past it, the error is this one, not
+    the status's. ``shown_url`` is the URL an error names (default: the response's) and
+    ``setting`` the setting it says caps the body.
 
     Raises:
-        ResponseTooLargeError: the body is larger than ``limit``; the connection was
+        ResponseTooLargeError: the body is larger than its cap; the connection was
             closed (never returned to the pool with a body half read).
     """
+    if error_limit is not None and not 200 <= response.status < 300:
+        limit = min(limit, error_limit)
     declared = response.content_length
     # A compressed body's length says nothing of its decompressed size: counted below.
     if declared is not None and declared > limit and "Content-Encoding" not in response.headers:
-        _refuse(response, limit, f"declares {declared} bytes")
+        _refuse(response, limit, f"declares {declared} bytes", shown_url, setting)
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
         size += len(chunk)
         if size > limit:
-            _refuse(response, limit, f"goes past {limit} bytes")
+            _refuse(response, limit, f"goes past {limit} bytes", shown_url, setting)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _refuse(response: aiohttp.ClientResponse, limit: int, why: str) -> typing.NoReturn:
+def _refuse(
+    response: aiohttp.ClientResponse,
+    limit: int,
+    why: str,
+    shown_url: str | None,
+    setting: str | None,
+) -> typing.NoReturn:
     response.close()  # the rest of the body stays unread: the connection cannot be reused
     method = response.method
-    url = str(response.url)
+    url = str(response.url) if shown_url is None else shown_url
+    if setting is None:
+        setting = (
+            "max_response_bytes for one object, max_listing_bytes for a listing"
+            if 200 <= response.status < 300
+            else "an error body is one object: max_response_bytes"
+        )
     raise ResponseTooLargeError(
         f"{method} {url} returned {response.status} with a body that {why}, over the "
-        f"client's cap of {limit} bytes for this kind of answer (max_response_bytes for one "
-        "object, max_listing_bytes for a listing); it was not read",
+        f"client's cap of {limit} bytes for this kind of answer ({setting}); it was not read",
         status_code=response.status,
         method=method,
         url=url,

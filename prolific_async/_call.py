@@ -52,6 +52,8 @@ class CallState:
     (the gate then backs off exponentially when the answer has no ``Retry-After``)."""
     max_body_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     """The most decompressed bytes an answer's body may have (one object, or a listing)."""
+    max_error_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    """The most a non-2xx answer's body may have (an error is one object)."""
     body: bytes | None = None
     """The body of the answer the middleware returned, read within ``max_body_bytes``."""
     request_id: str | None = None
@@ -70,7 +72,11 @@ class CallState:
         attempts or of time.
         """
         body, self.body = self.body, None
-        return body if body is not None else await read_body(response, self.max_body_bytes)
+        return body if body is not None else await self.read_capped(response)
+
+    async def read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        """Read ``response``'s body within its cap: a 2xx's, or an error's."""
+        return await read_body(response, self.max_body_bytes, error_limit=self.max_error_bytes)
 
     @property
     def maybe_sent(self) -> bool:

@@ -21,7 +21,6 @@ import aiohttp
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 from attrs import field, frozen, validators
 
-from ._body import read_body
 from ._call import CallState, ClientClosingError, GateClosedError, current_call
 from ._logging import log_attempt, logger
 from ._outcome import Outcome, exception_outcome, retry_exception, retry_status
@@ -277,7 +276,7 @@ class RetryMiddleware:
         try:
             response = await handler(req)
             if not retry_status(response.status, req.method):
-                state.body = await read_body(response, state.max_body_bytes)
+                state.body = await state.read_capped(response)
             return response
         except aiohttp.ClientError as exc:
             if response is not None:
@@ -288,6 +287,11 @@ class RetryMiddleware:
             if is_last or not retry_exception(exc, req.method):
                 raise
             return exc
+        except BaseException:
+            # Cancelled mid-body (the call's deadline): never leave the connection unreleased.
+            if response is not None:
+                response.close()
+            raise
 
     def _retry_status(
         self,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from ._call import CallState, ClientClosingError, GateClosedError
 from ._outcome import Outcome, exception_outcome, may_have_acted
@@ -222,6 +223,18 @@ def describe_error_body(body: Any) -> str:
     return _shorten(json.dumps(body))
 
 
+def _redirect_note(location: str | None) -> str:
+    """What a 3xx error adds: where it pointed (its origin only) and why it was not followed."""
+    where = ""
+    if location:
+        target = URL(location)
+        where = f" to {target.origin()}" if target.is_absolute() and target.host else ""
+    return (
+        f"; the redirect{where} was not followed (the client follows none, so the token "
+        "never goes to another host): check the base URL"
+    )
+
+
 def make_status_error(
     *,
     status_code: int,
@@ -237,6 +250,8 @@ def make_status_error(
     request_id = next((lowered[name] for name in REQUEST_ID_HEADERS if name in lowered), None)
     status_text = f"{status_code} {reason}" if reason else str(status_code)
     message = f"{method} {url} failed with {status_text}: {describe_error_body(body)}"
+    if 300 <= status_code < 400:
+        message += _redirect_note(lowered.get("location"))
     if request_id:
         message += f" (request id {request_id})"
     return status_error_class(status_code)(

@@ -22,6 +22,7 @@ through a short-lived plain session instead, so nothing of the caller's reaches 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import math
 import os
@@ -34,11 +35,12 @@ import aiohttp
 from yarl import URL
 
 from ._base_client import BaseClient
+from ._body import read_body
 from ._outcome import retry_transfer
 from ._status_errors import make_status_error
 from ._testing import testing_enabled
 from ._version import __version__
-from .errors import APIConnectionError, APIStatusError, APITimeoutError
+from .errors import APIConnectionError, APIStatusError, APITimeoutError, ResponseTooLargeError
 
 __all__ = ["download_to_file", "redact", "require_transfer_deadline", "send_body"]
 
@@ -48,6 +50,9 @@ T = TypeVar("T")
 STORAGE_HEADERS: Final = {"User-Agent": f"prolific_async/{__version__}"}
 #: Bytes read from the network and written to disk at a time.
 CHUNK_SIZE: Final = 1 << 20
+#: The most a storage host's answer other than a download may hold (S3's are < 1 KB).
+MAX_ANSWER_BYTES: Final = 1 << 20
+_CAPPED: Final = "a storage host's error body is capped at 1 MiB"
 
 
 def require_transfer_deadline(value: float | None) -> float | None:
@@ -123,7 +128,12 @@ async def _within_deadline(
 
 
 async def _status_error(response: aiohttp.ClientResponse, method: str, url: str) -> APIStatusError:
-    raw = await response.content.read(64 * 1024)
+    """The storage host's refusal; its body read within :data:`MAX_ANSWER_BYTES`.
+
+    Raises:
+        ResponseTooLargeError: the error body is larger (the connection was closed).
+    """
+    raw = await read_body(response, MAX_ANSWER_BYTES, shown_url=url, setting=_CAPPED)
     return make_status_error(
         status_code=response.status,
         reason=response.reason,
@@ -183,7 +193,9 @@ async def send_body(
             ) as response:
                 if not 200 <= response.status < 300:
                     raise await _status_error(response, method, shown)
-                await response.read()
+                # Stored: an answer past the cap is left unread (its connection closed).
+                with contextlib.suppress(ResponseTooLargeError):
+                    await read_body(response, MAX_ANSWER_BYTES, shown_url=shown)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _connection_error(exc, method, shown) from exc
         finally:

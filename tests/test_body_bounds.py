@@ -198,3 +198,48 @@ async def test_an_over_cap_create_answer_reconciles_its_item_only() -> None:
     assert sum(r.reconciled for r in results) == 1
     assert len(fake.batches) == 3
     assert sum(1 for request in fake.requests if request.method == "POST") == 3
+
+
+async def test_an_error_body_over_its_cap_is_too_large_not_a_status_error() -> None:
+    """A 2 GiB 500 or a gzip bomb in a 4xx on a listing raises ResponseTooLargeError."""
+    async with (
+        FakeProlific(seed=1) as fake,
+        fake.client(retry=FAST, max_response_bytes=CAP) as client,
+    ):
+        for status, kind in ((500, "oversized"), (400, "compressed")):
+            fake.add_fault(
+                "GET", "/api/v1/data-collection/batches", kind, status=status, times=None
+            )
+            with pytest.raises(ResponseTooLargeError) as caught:
+                await client.batches.list(workspace_id=WS)  # a listing: its cap is 256 MiB
+            assert caught.value.status_code == status
+            assert caught.value.limit == CAP  # an error body is one object
+            assert "error body" in str(caught.value)
+            fake.clear_faults()
+        fake.add_fault("GET", "/api/v1/data-collection/batches", "status", status=503)
+        assert await client.batches.list(workspace_id=WS) == []  # the retry reads on
+
+
+async def test_a_storage_error_body_over_its_cap_is_too_large(
+    tmp_path: Any, start_server: StartServer
+) -> None:
+    """A storage host's 403 with an endless body fails ResponseTooLargeError, URL unsigned."""
+
+    async def endless(request: web.BaseRequest) -> web.StreamResponse:
+        response = web.StreamResponse(status=403)
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for _ in range(1_000):
+            try:
+                await response.write(b"x" * 65536)
+            except (ConnectionError, RuntimeError):
+                break
+        return response
+
+    url = server_url(await start_server(endless)) + "/export.zip?X-Amz-Signature=secret"
+    async with ProlificClient(TOKEN, base_url="http://127.0.0.1:1", retry=FAST) as client:
+        with pytest.raises(ResponseTooLargeError) as caught:
+            await client.batches.download_export(url, tmp_path / "export.zip")
+    assert caught.value.status_code == 403
+    assert "secret" not in str(caught.value)
+    assert not list(tmp_path.iterdir())

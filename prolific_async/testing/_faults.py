@@ -21,6 +21,9 @@ that trusts every answer turns into a duplicate or an orphaned batch.
 without an answer and applies the request ``delay`` seconds later, so a listing taken at
 once does not show what it made.
 
+Four answer as a hostile server does, to test a client's bounds (``_fault_answers``);
+not applied: ``oversized``, ``compressed``, ``deep_json`` and ``redirect``.
+
 Two more misbehave at the speed of the socket, the way a broken storage host or proxy
 does, to test a client's overall deadlines (no per-read timeout catches them):
 ``trickle`` serves the request (applied), then sends the answer ``chunk_size`` bytes
@@ -42,7 +45,7 @@ from aiohttp import web
 from attrs import define, field
 from multidict import CIMultiDict
 
-from ._errors import error_body, status_phrase
+from ._errors import status_phrase
 
 if TYPE_CHECKING:
     from ._fault_schedule import FaultSchedule
@@ -90,10 +93,27 @@ class FaultKind(enum.StrEnum):
     LATE_APPLY = "late_apply"
     """The connection is cut without an answer; the request is applied ``delay`` seconds
     later (not at all if the fake stops first)."""
+    OVERSIZED = "oversized"
+    """Answer ``status`` (default 200) with a JSON object of ``size`` bytes (default 2 GiB),
+    chunked (``headers`` may announce a ``Content-Length``) while it is read; not applied."""
+    COMPRESSED = "compressed"
+    """Answer ``status`` (default 200) with gzip of a few hundred KB that decompresses to
+    a JSON object of ``size`` bytes (default 300 MiB); not applied."""
+    DEEP_JSON = "deep_json"
+    """Answer ``status`` (default 200) with a JSON object whose ``id`` nests arrays
+    ``size`` levels deep (default 100,000); not applied."""
+    REDIRECT = "redirect"
+    """Answer ``status`` (default 307, a 3xx) sending the client to another host:
+    ``Location`` from ``headers``, else ``http://elsewhere.invalid`` + the path; not applied."""
 
 
-BEFORE_KINDS: Final = frozenset(
-    {FaultKind.STATUS, FaultKind.HTML, FaultKind.NOT_JSON, FaultKind.DROP_BEFORE}
+#: Kinds that answer (or cut) with a body of their own making: they take no ``body``.
+MADE_KINDS: Final = frozenset(
+    {FaultKind.OVERSIZED, FaultKind.COMPRESSED, FaultKind.DEEP_JSON, FaultKind.REDIRECT}
+)
+BEFORE_KINDS: Final = (
+    frozenset({FaultKind.STATUS, FaultKind.HTML, FaultKind.NOT_JSON, FaultKind.DROP_BEFORE})
+    | MADE_KINDS
 )
 AFTER_KINDS: Final = frozenset(
     {FaultKind.TRUNCATED, FaultKind.DROP_AFTER, FaultKind.STALL_AFTER, FaultKind.STATUS_AFTER}
@@ -113,6 +133,10 @@ DEFAULT_STATUS: Final = {
     FaultKind.HTML: 502,
     FaultKind.NOT_JSON: 200,
     FaultKind.STATUS_AFTER: 500,
+    FaultKind.OVERSIZED: 200,
+    FaultKind.COMPRESSED: 200,
+    FaultKind.DEEP_JSON: 200,
+    FaultKind.REDIRECT: 307,
 }
 
 
@@ -145,6 +169,9 @@ class Fault:
     the connection is held; for ``trickle``, the pause between writes."""
     chunk_size: int | None = None
     """For ``trickle``: the bytes sent per write (default 1)."""
+    size: int | None = None
+    """For ``oversized``/``compressed``: the body's (decompressed) bytes; for
+    ``deep_json``: its nesting depth (defaults 2 GiB, 300 MiB, 100,000)."""
     fired: int = 0
     """How many requests it has hit so far."""
 
@@ -170,6 +197,7 @@ def make_fault(
     body: Any,
     delay: float | None,
     chunk_size: int | None = None,
+    size: int | None = None,
 ) -> Fault:
     """Check the arguments of :meth:`FakeProlific.add_fault` and build the fault.
 
@@ -191,6 +219,18 @@ def make_fault(
         raise ValueError(f"a {kind.value!r} fault sends no canned answer: drop status/headers/body")
     if status is not None and not 200 <= status <= 599:
         raise ValueError(f"status must be an HTTP status code from 200 to 599, got {status!r}")
+    if kind is FaultKind.REDIRECT and status is not None and not 300 <= status <= 399:
+        raise ValueError(f"a 'redirect' fault's status must be a 3xx, got {status!r}")
+    if kind in MADE_KINDS and body is not None:
+        raise ValueError(f"a {kind.value!r} fault makes its own body: drop body")
+    if size is not None:
+        if kind not in MADE_KINDS - {FaultKind.REDIRECT}:
+            raise ValueError(
+                "only an 'oversized', 'compressed' or 'deep_json' fault takes size, "
+                f"not {kind.value!r}"
+            )
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"size must be an integer >= 1, got {size!r}")
     if delay is not None and delay < 0:
         raise ValueError(f"delay must be >= 0 seconds, got {delay!r}")
     if kind is FaultKind.DELAY and not delay:
@@ -213,40 +253,8 @@ def make_fault(
         body=body,
         delay=delay,
         chunk_size=chunk_size,
+        size=size,
     )
-
-
-def html_page(status: int) -> str:
-    """A reverse proxy's error page, as a load balancer in front of an API sends it."""
-    title = f"{status} {status_phrase(status)}"
-    return (
-        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-        "</body>\r\n</html>\r\n"
-    )
-
-
-def canned_response(fault: Fault) -> web.Response:
-    """The answer a ``status``, ``html``, ``not_json`` or ``status_after`` fault sends."""
-    status = fault.status if fault.status is not None else DEFAULT_STATUS[fault.kind]
-    headers: CIMultiDict[str] = CIMultiDict(fault.headers)
-    body = fault.body
-    if body is None:
-        if fault.kind is FaultKind.HTML:
-            body, content_type = html_page(status), "text/html; charset=utf-8"
-        elif fault.kind is FaultKind.NOT_JSON:
-            body, content_type = "OK", "text/plain; charset=utf-8"
-        else:
-            body, content_type = error_body(status, status_phrase(status)), "application/json"
-    elif isinstance(body, str | bytes):
-        content_type = "text/plain; charset=utf-8"
-    else:
-        content_type = "application/json"
-    data = body.encode() if isinstance(body, str) else body
-    if not isinstance(data, bytes):
-        data = json.dumps(data).encode()
-    headers.setdefault("Content-Type", content_type)
-    return web.Response(status=status, reason=status_phrase(status), body=data, headers=headers)
 
 
 def cut_connection(request: web.Request) -> web.Response:

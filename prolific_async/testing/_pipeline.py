@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from ._errors import APIError, error_response
+from ._fault_answers import canned_response, fault_answer
 from ._fault_schedule import FaultSchedule
 from ._faults import (
     AFTER_KINDS,
@@ -38,7 +39,6 @@ from ._faults import (
     REWRITE_KINDS,
     Fault,
     FaultKind,
-    canned_response,
     cut_connection,
     rewrite_answer,
     send_trickled,
@@ -230,7 +230,7 @@ class RequestPipeline:
         if fault.kind in BEFORE_KINDS:
             if fault.kind is FaultKind.DROP_BEFORE:
                 return cut_connection(request)
-            return canned_response(fault)
+            return await fault_answer(request, fault, self._pause)
         if fault.kind is FaultKind.LATE_APPLY:
             task = asyncio.create_task(self._apply_late(request, handler, fault, storage))
             self._late.add(task)

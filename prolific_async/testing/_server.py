@@ -97,8 +97,7 @@ class FakeProlific(StagingMixin):
             larger one answers 413 with Prolific's error body (API requests: 1 MiB).
 
     Raises:
-        ValueError: an empty token, a negative latency or delay, or a
-            ``max_concurrency`` or a ``max_upload_size`` below 1.
+        ValueError: an empty token, a negative latency or delay, or a limit below 1.
         ImportError: ``tls=True`` without trustme (the message names the extra).
     """
 
@@ -304,6 +303,7 @@ class FakeProlific(StagingMixin):
         body: Any = None,
         delay: float | None = None,
         chunk_size: int | None = None,
+        size: int | None = None,
     ) -> Fault:
         """Script a fault for the next ``times`` requests matching ``method`` and ``path``.
 
@@ -312,17 +312,16 @@ class FakeProlific(StagingMixin):
             path: an ``fnmatch`` pattern of the path without query, e.g.
                 ``"/api/v1/data-collection/batches/*/duplicate"``.
             kind: a :class:`FaultKind` or its value (``"status"``, ``"drop_after"`` ...).
-            times: how many matching requests it hits; ``None`` for all of them.
+            times: how many matching requests it hits (``None``: all of them).
             probability: the seeded chance it fires on each matching request.
-            status: the status of a ``status``/``html``/``not_json``/``status_after``
-                answer (defaults 503, 502, 200, 500).
+            status: the answer's status (defaults by kind: see :class:`FaultKind`).
             headers: extra headers of that answer, e.g. ``{"Retry-After": "1"}``.
-            body: its body: ``str``/``bytes`` sent as is, anything else as JSON
-                (default: Prolific's error body, the HTML page, or ``OK``).
-            delay: seconds to wait before acting (required for ``delay``); for
-                ``stall_after``/``stall_upload``, how long the connection is held
-                (``None``: until stop); for ``trickle``, the pause between writes.
+            body: its body, ``str``/``bytes`` as is, else JSON (default: Prolific's error).
+            delay: seconds to wait before acting (required for ``delay``); how long a
+                ``stall_after``/``stall_upload`` holds the connection (``None``: until
+                stop); a ``trickle``'s pause between writes.
             chunk_size: for ``trickle``, the bytes sent per write (default 1).
+            size: the body's bytes (``oversized``, ``compressed``) or depth (``deep_json``).
 
         Returns:
             The fault; its ``fired`` counts the requests it hit.
@@ -341,6 +340,7 @@ class FakeProlific(StagingMixin):
             body=body,
             delay=delay,
             chunk_size=chunk_size,
+            size=size,
         )
         return self._pipeline.faults.add(fault)
 

@@ -38,12 +38,12 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def decode_json(raw: bytes) -> Any:
-    """The JSON value of a request body, or ``None`` when it is empty or not JSON."""
+    """The JSON value of a body, or ``None`` when it is empty, not JSON or nested too deeply."""
     if not raw.strip():
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
