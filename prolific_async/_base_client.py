@@ -267,9 +267,8 @@ class BaseClient(RequestVerbs):
     ) -> T:
         """Send one API call and decode its 2xx answer as ``cast_to``.
 
-        ``state``, a :class:`CallState`, collects what the call did (attempts sent, 429s
-        met, when it was last sent) even when it fails: what a layer that retries on its
-        own, like the bulk layer, needs to know.
+        ``state``, a :class:`CallState`, collects what the call did (attempts, 429s met,
+        when it was last sent) even when it fails, for a layer that retries on its own.
 
         Raises:
             APIStatusError: (a subclass per status) for a non-2xx answer.
