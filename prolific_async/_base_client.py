@@ -104,6 +104,7 @@ class BaseClient(RequestVerbs):
         # `connect` covers DNS, waiting for a pooled connection and the handshake.
         self._timeout: Final = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
         self._in_flight: Final = asyncio.Semaphore(max_connections)
+        self._max_connections: Final = max_connections
         self._ssl: Final = ssl_from(ssl_context, session)
         self._lifecycle: Final = SessionLifecycle(
             session,
@@ -137,6 +138,11 @@ class BaseClient(RequestVerbs):
     def retry_policy(self) -> RetryPolicy:
         """The retry policy applied to every request."""
         return self._retry_policy
+
+    @property
+    def max_connections(self) -> int:
+        """How many requests this client keeps in flight at once (more wait their turn)."""
+        return self._max_connections
 
     @property
     def rate_gate(self) -> RateGate:
