@@ -105,6 +105,7 @@ class BaseClient(RequestVerbs):
         self._middleware: Final = RetryMiddleware(retry, self._rate_gate)
         self._timeout: Final = attempt_timeout(timeout)
         self._in_flight: Final = asyncio.Semaphore(max_connections)
+        self._max_connections: Final = max_connections
         self._ssl: Final = ssl_from(ssl_context, session)
         self._lifecycle: Final = SessionLifecycle(
             session,
@@ -172,6 +173,11 @@ class BaseClient(RequestVerbs):
     def retry_policy(self) -> RetryPolicy:
         """The retry policy applied to every request."""
         return self._retry_policy
+
+    @property
+    def max_connections(self) -> int:
+        """How many requests this client keeps in flight at once (more wait their turn)."""
+        return self._max_connections
 
     @property
     def rate_gate(self) -> RateGate:

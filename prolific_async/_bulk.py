@@ -3,7 +3,7 @@
 See :mod:`prolific_async.bulk` for the design. The pieces live beside this module: the
 request bodies in the converter, the match key in ``_match_key``, the reconciler in
 ``_reconcile`` (with the listing checks of ``_listing``),
-the limit on sends in flight in ``_limiter``, the journal's records in ``_journal``,
+the journal's records in ``_journal``,
 the bounded reading of the input in ``_fanout``, one item's sends in ``_bulk_send`` and
 the rule that stops a run that cannot succeed in ``_bulk_stop``.
 """
@@ -24,7 +24,6 @@ from ._bulk_stop import DEFAULT_MAX_CONSECUTIVE_UNSENT, RunStop, scope_of
 from ._converter import converter
 from ._fanout import Parking, fan_out
 from ._journal import ItemKey, Journal, JournalEntry, fingerprint, is_final_failure
-from ._limiter import Limiter
 from ._listing import fetch_listing
 from ._logging import logger
 from ._paths import DUPLICATE_TEMPLATE
@@ -93,7 +92,15 @@ class _Run:
         self.operation: Operation = operation
         self.journal = journal
         self.retry_failed = retry_failed
-        self.limiter = Limiter(concurrency)
+        self.concurrency = concurrency
+        if concurrency > client.max_connections:
+            logger.warning(
+                "concurrency=%d is above the client's max_connections=%d: at most %d "
+                "requests of this run are in flight (raise max_connections to go higher)",
+                concurrency,
+                client.max_connections,
+                client.max_connections,
+            )
         self.progress = progress if progress is not None else BulkProgress()
         self.parking = Parking(MAX_WAITING_PER_SLOT * concurrency)
         self.entries: dict[ItemKey, JournalEntry] = {}
@@ -117,10 +124,10 @@ class _Run:
             client,
             batches,
             reconciler=self.reconciler,
-            limiter=self.limiter,
             journal=journal,
             stop=self.stop,
             max_sends=client.retry_policy.attempts,
+            max_in_flight=concurrency,
         )
         self.sources: dict[str, asyncio.Task[Batch]] = {}
         self.user_keys: dict[str, int] = {}
@@ -138,7 +145,7 @@ class _Run:
         try:
             # A task that raises (a bug, a journal failure) stops the run.
             async for result in fan_out(
-                requests, self._start, limit=self.limiter.ceiling, parking=self.parking
+                requests, self._start, limit=self.concurrency, parking=self.parking
             ):
                 yield result
         finally:

@@ -1,8 +1,8 @@
 """One bulk item's sends: send, and on an ambiguous failure reconcile, until it exists once.
 
 See :mod:`prolific_async.bulk` for the design. :class:`Sender` holds what every send of
-a run shares (the client, the reconciler, the limit on sends in flight, the journal and
-the run's stop); :class:`Item` is one request in progress.
+a run shares (the client, the reconciler, the journal and the run's stop; the pace of
+sends is the client's rate gate); :class:`Item` is one request in progress.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from ._bulk_stop import RunStop
 from ._call import CallState
 from ._creation import post_creating
 from ._journal import ItemKey, Journal
-from ._limiter import Limiter
 from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH
 from ._reconcile import Adopt, Group, Reconciler
@@ -74,6 +73,8 @@ class Sender:
     Args:
         max_sends: how often one request may be sent (the retry policy's ``attempts``);
             each send may retry 429s and unsent attempts inside the client.
+        max_in_flight: the most POSTs in flight at once (the run's ``concurrency``:
+            requests waiting to reconcile hold no slot, so more may be under way).
     """
 
     def __init__(
@@ -82,18 +83,18 @@ class Sender:
         batches: BatchesResource,
         *,
         reconciler: Reconciler,
-        limiter: Limiter,
         journal: Journal | None,
         stop: RunStop,
         max_sends: int,
+        max_in_flight: int,
     ) -> None:
         self.client = client
         self.batches = batches
         self.reconciler = reconciler
-        self.limiter = limiter
         self.journal = journal
         self.stop = stop
         self.max_sends = max(1, max_sends)
+        self._in_flight = asyncio.Semaphore(max_in_flight)
 
     async def make_once(self, item: Item, group: Group) -> tuple[Batch, bool]:
         """Send, and on an ambiguous failure reconcile, until the batch exists once.
@@ -140,13 +141,10 @@ class Sender:
         raise last_error or RuntimeError("no request was sent")
 
     async def _send(self, item: Item, group: Group) -> Batch:
-        async with (
-            self.reconciler.sending(item, group) as outcome,
-            self.limiter.slot() as epoch,
-        ):
+        async with self.reconciler.sending(item, group) as outcome, self._in_flight:
             # Journal (and time) the send only once it is about to go out: after the
-            # wait for a slot and for the 429 gate, which can be long. Reconciliation
-            # waits reconcile_delay from this moment.
+            # 429 hold, which can be long (the client's pacer then spaces the sends).
+            # Reconciliation waits reconcile_delay from this moment.
             await self.client.rate_gate.wait_open()
             self.stop.check(item.scope)
             now = datetime.now(UTC)
@@ -185,11 +183,6 @@ class Sender:
                 item.request_id = state.request_id
                 if state.sent_at is not None and state.sent_at > now:
                     item.last_sent_at = state.sent_at  # a retry inside the call went later
-                self.limiter.observe(
-                    epoch,
-                    throttled=state.rate_limited > 0,
-                    succeeded=not outcome.ambiguous and state.rate_limited == 0,
-                )
             self.reconciler.claimed.add(batch.id)
             return batch
 

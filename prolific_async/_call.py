@@ -87,8 +87,8 @@ class CallState:
 class GateClosedError(aiohttp.ClientConnectionError):
     """Raised before sending: the 429 gate stays shut past the call's own deadline."""
 
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"held back by a 429 until {until.isoformat(timespec='seconds')}")
+    def __init__(self, until: datetime, *, reason: str = "a 429") -> None:
+        super().__init__(f"held back by {reason} until {until.isoformat(timespec='seconds')}")
         self.until = until
 
 

@@ -24,6 +24,7 @@ from attrs import field, frozen, validators
 from ._call import CallState, ClientClosingError, GateClosedError, current_call
 from ._logging import log_attempt, logger
 from ._outcome import Outcome, exception_outcome, retry_exception, retry_status
+from ._pacer import Pacer
 from ._testing import set_testing, testing_enabled
 
 __all__ = ["RateGate", "RetryMiddleware", "RetryPolicy", "parse_retry_after", "set_testing"]
@@ -101,11 +102,26 @@ def _gate_hold(retry_after: float, cap: float) -> float:
     return min(retry_after, LONG_RETRY_AFTER_HOLD) if retry_after > cap else retry_after
 
 
-class RateGate:
-    """The 429 gate of one client: a 429 seen by any request holds back every request.
+def _clock_stood_still(loop: asyncio.AbstractEventLoop, before: float, slept: float) -> bool:
+    """Whether a sleep of ``slept`` seconds took far less (a test's ``sleep`` records it).
 
-    Instead of letting the others run into the same 429, every request of the client
-    waits until the wait the server asked for is over.
+    A real sleep then goes round again: the hold may have grown meanwhile.
+    """
+    return loop.time() - before < slept / 2
+
+
+class RateGate:
+    """The rate gate of one client: its send pacer, and its 429 hold.
+
+    * The 429 hold: a 429 seen by any request holds back every request of the client
+      until the wait the server asked for is over, instead of letting the others run
+      into the same 429. Nothing is sent before a ``Retry-After`` the client was given
+      has passed.
+    * The pacer (:class:`~prolific_async._pacer.Pacer`): once 429s show a rate limit,
+      sends go out at the rate the client learnt from them, one at a time, in order.
+
+    A call that would be held past its own deadline fails at once (``RateLimitError``).
+    In test mode (:func:`set_testing`) nothing waits.
     """
 
     def __init__(self) -> None:
@@ -115,35 +131,81 @@ class RateGate:
         """The same moment on the wall clock, for messages."""
         self.rate_limited_total = 0
         """How many 429 answers this client has met (shown by the command line)."""
+        self.pacer: Final = Pacer()
+        """The client's send pacer."""
+        self._turn = asyncio.Lock()  # first come, first sent: only the head waits on the clock
+        self._queued = 0
+
+    def rate(self) -> float | None:
+        """The pace in sends a second now, or ``None`` while sends are not paced."""
+        return self.pacer.rate(asyncio.get_running_loop().time())
 
     async def wait_open(self, *, rounds: int = 100) -> None:
-        """Wait until the gate is open (the bulk layer does this before journaling)."""
+        """Wait until the 429 hold is over (the bulk layer does this before journaling)."""
         loop = asyncio.get_running_loop()
         for _ in range(rounds):  # a gate that keeps closing again is left to the call
-            delay = self._resume_at - loop.time()
+            now = loop.time()
+            delay = self._resume_at - now
             if delay <= 0 or testing_enabled():
                 return
             await sleep(delay)
+            if _clock_stood_still(loop, now, delay):
+                return
 
-    async def wait_within(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
-        """Wait for the gate, or fail at once if it stays shut past ``deadline``.
+    async def wait_within(self, loop: asyncio.AbstractEventLoop, deadline: float) -> float:
+        """Wait for the hold and for this send's turn in the pace; return when it went.
 
         Raises:
-            GateClosedError: the gate opens after the call's deadline (``loop.time()``):
-                waiting would only end in a timeout that hides the 429 behind it.
+            GateClosedError: the send could go only after the call's deadline
+                (``loop.time()``): waiting would only end in a timeout that hides the
+                429 behind it.
         """
-        delay = self._resume_at - loop.time()
-        if delay <= 0 or testing_enabled():
-            return
-        if loop.time() + delay > deadline:
-            raise GateClosedError(self._resume_wall)
-        await sleep(delay)
+        now = loop.time()
+        if testing_enabled() or (not self._queued and self._ready_at(now) <= now):
+            self.pacer.took(now)
+            return now
+        rate = self.pacer.rate(now)
+        expected = self._ready_at(now) + (self._queued / rate if rate else 0.0)
+        if expected > deadline:
+            raise self._closed_error(loop, expected)
+        self._queued += 1
+        try:
+            async with self._turn:
+                for _ in range(100):  # a gate that keeps closing again is left to the call
+                    now = loop.time()
+                    ready = self._ready_at(now)
+                    if ready <= now:
+                        break
+                    if ready > deadline:
+                        raise self._closed_error(loop, ready)
+                    await sleep(ready - now)
+                    if _clock_stood_still(loop, now, ready - now):
+                        break
+        finally:
+            self._queued -= 1
+        now = loop.time()
+        self.pacer.took(now)
+        return now
+
+    def _ready_at(self, now: float) -> float:
+        return max(self._resume_at, self.pacer.ready_at(now))
+
+    def _closed_error(self, loop: asyncio.AbstractEventLoop, at: float) -> GateClosedError:
+        if at <= self._resume_at:
+            return GateClosedError(self._resume_wall)
+        wall = datetime.now(UTC) + timedelta(seconds=at - loop.time())
+        return GateClosedError(wall, reason="the client's pace after 429s")
+
+    def answered(self, sent_at: float, now: float, status: int) -> None:
+        """Tell the pacer how a send that went at ``sent_at`` was answered."""
+        self.pacer.answered(sent_at, now, throttled=status == 429)
 
     def hold_back(self, loop: asyncio.AbstractEventLoop, wait: float) -> None:
         """Close the gate for ``wait`` seconds from now (never shortening a longer hold)."""
         if loop.time() + wait > self._resume_at:
             self._resume_at = loop.time() + wait
             self._resume_wall = datetime.now(UTC) + timedelta(seconds=wait)
+            self.pacer.held(self._resume_at)
             logger.info(
                 "429: holding back every request of this client for %.2fs (until %s)",
                 wait,
@@ -264,7 +326,7 @@ class RetryMiddleware:
         A response whose status is not worth retrying has its body read here, so a
         connection that breaks mid-body counts as this attempt's error.
         """
-        await self.gate.wait_within(loop, state.deadline)
+        paced_at = await self.gate.wait_within(loop, state.deadline)
         if self.closing:
             raise ClientClosingError("the client was closed; the request was not sent")
         state.sent += 1
@@ -275,6 +337,7 @@ class RetryMiddleware:
         response: ClientResponse | None = None
         try:
             response = await handler(req)
+            self.gate.answered(paced_at, loop.time(), response.status)
             if not retry_status(response.status, req.method):
                 state.body = await state.read_capped(response)
             return response

@@ -84,10 +84,11 @@ again, so the requests held stay below ``9 * concurrency``; the POSTs in flight 
 exceed ``concurrency``. A :class:`BulkProgress` passed as ``progress=`` shows the requests
 in progress and those waiting, with when each lists again. A 429 seen by any request closes
 the client's shared gate for its ``Retry-After`` (a longer wait than
-``RetryPolicy.retry_after_cap`` fails the request instead); the request gives up its send
-slot meanwhile, and the bulk layer halves its limit on sends in flight on a 429 (once
-per round) and grows it back by one slot a second while sends succeed (AIMD), between 1
-and ``concurrency``.
+``RetryPolicy.retry_after_cap`` fails the request instead), and the client's pacer
+(``_pacer``, in its rate gate) then spaces every send of the client at the rate it
+learnt from the 429s: a rate limit is a rate, which no limit on sends in flight can
+follow. A ``concurrency`` above the client's ``max_connections`` is capped by it, and
+the run says so in a warning when it starts.
 
 Stopping a run that cannot succeed
 ----------------------------------
@@ -105,10 +106,11 @@ This module keeps the design and the public names. The run is in ``_bulk`` (one
 request's path: admit, prepare, reconcile, journal), its sends in ``_bulk_send``, the
 stop rule in ``_bulk_stop``, the match key in ``_match_key``, the reconciler in
 ``_reconcile`` and its shared listings in ``_reconcile_listing`` (read and checked in
-``_listing``), the live view in ``_bulk_progress``, the limit on sends in flight
-in ``_limiter``, the journal's records and the fingerprint in ``_journal``, the bounded
-reading of the input in ``_fanout``, and the body of each request in the converter (``_converter``),
-which ``client.batches.create``/``duplicate`` use too.
+``_listing``), the live view in ``_bulk_progress``, the journal's records and the
+fingerprint in ``_journal``, the bounded reading of the input in ``_fanout``, and the
+body of each request in the converter (``_converter``), which
+``client.batches.create``/``duplicate`` use too. The pace of sends is the client's
+(``_pacer``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from prolific_async import Journal
@@ -111,3 +112,32 @@ async def test_a_resumed_item_in_doubt_is_adopted_at_once(
     assert_exactly_once(results, fake)
     assert all(result.reconciled for result in results)
     assert posts(fake) == 4
+
+
+async def test_posts_in_flight_never_exceed_the_concurrency(fake: FakeProlific) -> None:
+    """Items back from waiting to resend share the run's send slots: POSTs stay capped."""
+    in_flight = peak = 0
+
+    async def started(_: object, __: object, params: aiohttp.TraceRequestStartParams) -> None:
+        nonlocal in_flight, peak
+        if params.method == "POST":
+            in_flight += 1
+            peak = max(peak, in_flight)
+
+    async def ended(_: object, __: object, params: aiohttp.TraceRequestEndParams) -> None:
+        nonlocal in_flight
+        if params.method == "POST":
+            in_flight -= 1
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_start.append(started)
+    tracing.on_request_end.append(ended)
+    tracing.on_request_exception.append(ended)  # type: ignore[arg-type]
+    fake.latency = 0.005
+    fake.add_fault("POST", CREATE, "drop_before", times=None, probability=0.5)
+    async with fake.client(retry=FAST, trace_configs=[tracing]) as client:
+        run = client.batches.create_many(creates(16), concurrency=2, reconcile_delay=0.01)
+        results = await asyncio.wait_for(collect(run), BOUND)
+    assert_exactly_once(results, fake)
+    assert posts(fake) > 16  # some were resent after waiting
+    assert peak <= 2

@@ -49,6 +49,7 @@ from ._traffic import (
     EmulatorStats,
     RateLimit,
     RecordedRequest,
+    RetryAfterWatch,
     TokenBucket,
     decode_json,
     record_answer,
@@ -121,6 +122,7 @@ class RequestPipeline:
         self._latency_rng = latency_rng
         self._rate_limit = rate_limit
         self._bucket: TokenBucket | None = None
+        self._retry_after = RetryAfterWatch()
         self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self.requests: list[RecordedRequest] = []
         self.storage_requests: list[RecordedRequest] = []
@@ -186,6 +188,8 @@ class RequestPipeline:
         )
         log.append(recorded)
         self.stats.arrived(request.method, self._route_name(request))
+        if not storage and self._retry_after.violates(asyncio.get_running_loop().time()):
+            self.stats.retry_after_violations += 1
         try:
             if unread is not None:
                 response: web.StreamResponse = await self._hold_unread(request, unread)
@@ -213,6 +217,8 @@ class RequestPipeline:
                 return cut_connection(request)
             retry_after = self._throttle()
             if retry_after is not None:
+                self.stats.rate_limited += 1
+                self._retry_after.answered(asyncio.get_running_loop().time(), retry_after)
                 return error_response(
                     429,
                     f"Request was throttled. Expected available in {retry_after} seconds.",

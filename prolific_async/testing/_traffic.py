@@ -6,7 +6,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from attrs import define, evolve, field, frozen, validators
 
@@ -115,6 +115,35 @@ class TokenBucket:
         return max(1, math.ceil((1.0 - self._tokens) / self.limit.rate))
 
 
+#: A request arriving this soon after a 429 was answered may have been sent before the
+#: client read it: :class:`RetryAfterWatch` does not count it.
+RETRY_AFTER_GRACE: Final = 0.05
+
+
+class RetryAfterWatch:
+    """Counts requests that arrive while a ``Retry-After`` the fake gave is running.
+
+    Each 429 answered at ``t`` with ``Retry-After: n`` opens the window
+    ``[t + RETRY_AFTER_GRACE, t + n)``; a request arriving inside one is a violation
+    (for one client per fake: the fake does not tell clients apart). The grace leaves
+    out requests already on their way when the 429 went out.
+    """
+
+    def __init__(self) -> None:
+        self._start = 0.0
+        self._end = 0.0
+
+    def answered(self, now: float, retry_after: float) -> None:
+        """A 429 with ``retry_after`` seconds was answered at ``now``."""
+        if now + RETRY_AFTER_GRACE > self._end:
+            self._start = now + RETRY_AFTER_GRACE
+        self._end = max(self._end, now + retry_after)
+
+    def violates(self, now: float) -> bool:
+        """Whether a request arriving at ``now`` comes before a ``Retry-After`` is over."""
+        return self._start <= now < self._end
+
+
 @define
 class EmulatorStats:
     """Counters of what the emulator served, for assertions and benchmarks.
@@ -142,6 +171,12 @@ class EmulatorStats:
     """Requests holding a concurrency slot."""
     serving_peak: int = 0
     """The highest ``serving`` seen since the start or the last :meth:`reset`."""
+    rate_limited: int = 0
+    """Requests answered 429 by the rate limit (:class:`RateLimit`)."""
+    retry_after_violations: int = 0
+    """Requests that arrived before a rate limit's ``Retry-After`` given earlier was over
+    (from more than ``RETRY_AFTER_GRACE`` after the 429 until its end; see
+    :class:`RetryAfterWatch`)."""
 
     @property
     def total(self) -> int:
@@ -151,6 +186,8 @@ class EmulatorStats:
     def reset(self) -> None:
         """Zero the counters; peaks restart from the requests open right now."""
         self.requests.clear()
+        self.rate_limited = 0
+        self.retry_after_violations = 0
         self.in_flight_peak = self.in_flight
         self.serving_peak = self.serving
 
