@@ -132,20 +132,13 @@ class BaseClient(RequestVerbs):
         retry: RetryPolicy | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> Self:
-        """A client like this one with other options, on the same session.
+        """A client like this one with another ``timeout``, ``retry`` policy or more ``headers``.
 
         ``await client.with_options(timeout=5).batches.get(batch_id)``: the derived
         client shares this one's session, connection pool and limit and 429 gate. It
         owns nothing: closing it (or its ``async with``) does nothing, and closing this
-        client ends it too (:class:`ClientClosedError`).
-
-        Args:
-            timeout: seconds for each attempt to connect and each read (as ``timeout=``).
-            retry: the retry policy of its calls.
-            headers: more default headers, each replacing a ``default_headers`` one.
-
-        Raises:
-            ValueError: ``timeout`` is invalid, or ``headers`` sets ``Authorization``.
+        client ends it too (:class:`ClientClosedError`). ``headers`` each replace a
+        ``default_headers`` one; ``ValueError`` for a bad ``timeout`` or ``Authorization``.
         """
         policy = self._retry_policy if isinstance(retry, NotGiven) else retry
         return derive(
