@@ -47,11 +47,26 @@ _CHUNK_BYTES: Final = 64 * 1024
 def is_listing(cast_to: Any) -> bool:
     """Whether an answer read as ``cast_to`` is a listing (gets the listing cap).
 
-    A listing is a bare array or an envelope with a ``results`` array.
+    A listing is a bare array or an envelope with a ``results`` array. Asked on every
+    call, so the answer is kept per type.
     """
+    try:
+        return _LISTING[cast_to]
+    except KeyError:
+        pass
+    except TypeError:  # not hashable: nothing to keep it under
+        return _is_listing(cast_to)
+    answer = _LISTING[cast_to] = _is_listing(cast_to)
+    return answer
+
+
+def _is_listing(cast_to: Any) -> bool:
     if typing.get_origin(cast_to) is list:
         return True
     return attrs.has(cast_to) and any(a.name == "results" for a in attrs.fields(cast_to))
+
+
+_LISTING: Final[dict[Any, bool]] = {}
 
 
 def _positive_bytes(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
@@ -103,8 +118,11 @@ async def read_body(
         limit = min(limit, error_limit)
     declared = response.content_length
     # A compressed body's length says nothing of its decompressed size: counted below.
-    if declared is not None and declared > limit and "Content-Encoding" not in response.headers:
-        _refuse(response, limit, f"declares {declared} bytes", shown_url, setting)
+    if declared is not None and "Content-Encoding" not in response.headers:
+        if declared > limit:
+            _refuse(response, limit, f"declares {declared} bytes", shown_url, setting)
+        # aiohttp's parser stops at the declared length: the body cannot pass the cap.
+        return await response.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
