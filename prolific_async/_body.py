@@ -15,8 +15,6 @@ from attrs import frozen
 from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
-from ._converter import converter
-from ._fast_converter import fast_structure
 from ._json import quick_loads
 from .errors import ResponseTooLargeError, ResponseValidationError
 
@@ -298,10 +296,22 @@ def _format_exception(exc: BaseException, type_: Any) -> str:
     return format_exception(exc, type_)
 
 
+#: The fast converter's ``structure``, imported on first use: the converters, and the
+#: models they know, load only when an answer is decoded (importing the client stays cheap).
+_fast: list[Callable[[Any, Any], Any]] = []
+
+
+def _load_fast() -> Callable[[Any, Any], Any]:
+    from ._fast_converter import fast_structure
+
+    _fast.append(fast_structure)
+    return fast_structure
+
+
 def structure_response(data: Any, cls: type[T], *, status_code: int, method: str, url: str) -> T:
     """Structure a decoded response body, turning any failure into ResponseValidationError."""
     try:
-        return fast_structure(data, cls)
+        return (_fast[0] if _fast else _load_fast())(data, cls)  # type: ignore[no-any-return]
     except Exception:  # noqa: S110 (the detailed converter below words what is wrong)
         pass
     try:
@@ -310,6 +320,8 @@ def structure_response(data: Any, cls: type[T], *, status_code: int, method: str
         if typing.get_origin(cls) is list and not isinstance(data, list):
             # cattrs would make an object its keys and a string its characters.
             raise TypeError(f"expected a JSON array, got {type(data).__name__}")
+        from ._converter import converter  # the detailed one: only for a body that fails
+
         return converter.structure(data, cls)
     except (
         BaseValidationError,
