@@ -237,7 +237,7 @@ def decode_json(
     ``redact`` masks the client's token in the snippet an error quotes (it is applied
     before the snippet is cut, so no part of the token survives at its end).
     """
-    if not raw.strip():
+    if not raw or raw.isspace():  # no copy of the body, as strip() would make
         return None
     read, data = quick_loads(raw)
     try:
