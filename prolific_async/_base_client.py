@@ -4,9 +4,8 @@
 ``aiohttp.ClientSession`` (created lazily, inside the running loop), the retry middleware,
 the 429 gate and the request path::
 
-    get/post/patch/delete -> _request: slot and deadline (_call)
-                                       -> send and map errors (_send)
-                                       -> deprecation, status, decode (_finish)
+    get/post/patch/delete -> request -> _send: slot, deadline (_call), send, map errors
+                                     -> _finish: deprecation, status, decode
 
 Resources, the bulk layer, storage transfers and provisioning use only its public
 members; :class:`~prolific_async.ProlificClient` adds the resources on top.
@@ -56,6 +55,8 @@ __all__ = ["DEFAULT_BASE_URL", "APIResponse", "BaseClient"]
 
 
 T = TypeVar("T")
+
+_NO_ARGUMENTS: Final[Mapping[str, Any]] = {}
 
 
 class BaseClient(RequestVerbs):
@@ -275,114 +276,94 @@ class BaseClient(RequestVerbs):
                 non-idempotent request that may have taken effect.
             ResponseValidationError: a 2xx body that is not JSON or does not fit.
         """
-        state = state if state is not None else CallState(deadline=0.0)
+        if state is None:
+            state = CallState(deadline=0.0)
         state.max_body_bytes = self._body_caps.for_answer(cast_to)
         state.max_error_bytes = self._body_caps.max_response_bytes
-        response = await self._request(method, path, body, params, template, state)
+        url = self._base_url + path
+        status, reason, headers, raw = await self._send(method, url, body, params, state)
+        record_answer(state, status, headers, raw, method=method, url=url)
+        data = self._finish(method, url, template or path, status, reason, headers, raw)
         if cast_to is APIResponse:
-            return response  # type: ignore[return-value]
-        return structure_response(
-            response.data, cast_to, status_code=response.status, method=method, url=response.url
-        )
+            sent = state.sent
+            return APIResponse(status=status, data=data, method=method, url=url, sent=sent)  # type: ignore[return-value]
+        return structure_response(data, cast_to, status_code=status, method=method, url=url)
 
     # -- requests: the steps ---------------------------------------------------------------
 
-    async def _request(
+    async def _send(
         self,
         method: str,
-        path: str,
+        url: str,
         body: Any,
         params: Mapping[str, str] | None,
-        template: str | None,
         state: CallState,
-    ) -> APIResponse:
+    ) -> tuple[int, str | None, Mapping[str, str], bytes]:
+        """Send within a slot and the call's deadline; turn what goes wrong into our error.
+
+        One coroutine for the whole exchange: every frame between the caller and aiohttp
+        is resumed each time the call waits on the network.
+        """
         session = self._ensure_session()
-        url = self._base_url + path
         async with self._in_flight:  # more calls than connections wait here, untimed
             if self._closed():  # closed while this call waited for a slot
                 raise closed_error()
             state.deadline = asyncio.get_running_loop().time() + self._retry_policy.timeout
             state.tracks_connection = self._owns_session
-            status, reason, headers, raw = await self._send(
-                session, method, url, body, params, state
-            )
-        record_answer(state, status, headers, raw, method=method, url=url)
-        return self._finish(method, url, template or path, state, status, reason, headers, raw)
+            reset_token = current_call.set(state)
+            failure: ProlificError | None = None
+            try:
+                async with (
+                    asyncio.timeout_at(state.deadline),
+                    session.request(
+                        method,
+                        URL(url, encoded=True),
+                        params=params,
+                        **body_arguments(body, self._headers),
+                        timeout=self._timeout,
+                        allow_redirects=False,
+                        raise_for_status=False,  # a caller's session may say otherwise
+                        **self._middlewares_for(session),
+                    ) as response,
+                ):
+                    raw = await state.read_answer(response)
+                return response.status, response.reason, response.headers, raw
+            except aiohttp.ClientError as exc:
+                failure = connection_error(exc, method, url, state, closed=self._closed())
+            except TimeoutError as exc:
+                failure = deadline_error(exc, method, url, state, self._retry_policy.timeout)
+            except (RuntimeError, AssertionError) as exc:
+                # aiohttp's own complaints about a session closed under a running
+                # request; anything else is a bug and propagates.
+                if not self._closed():
+                    raise
+                failure = closed_error(method, url, state)
+                failure.__cause__ = exc
+            finally:
+                current_call.reset(reset_token)
+            # Raised outside the except block: aiohttp's response errors carry the request
+            # headers (our token), so they must not ride along as __context__.
+            raise failure
 
-    async def _send(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: str,
-        body: Any,
-        params: Mapping[str, str] | None,
-        state: CallState,
-    ) -> tuple[int, str | None, Mapping[str, str], bytes]:
-        """Send within the call's deadline, and turn what goes wrong into our error."""
-        reset_token = current_call.set(state)
-        failure: ProlificError | None = None
-        try:
-            return await self._exchange(session, method, url, body, params, state)
-        except aiohttp.ClientError as exc:
-            failure = connection_error(exc, method, url, state, closed=self._closed())
-        except TimeoutError as exc:
-            failure = deadline_error(exc, method, url, state, self._retry_policy.timeout)
-        except (RuntimeError, AssertionError) as exc:
-            # aiohttp's own complaints about a session closed under a running
-            # request; anything else is a bug and propagates.
-            if not self._closed():
-                raise
-            failure = closed_error(method, url, state)
-            failure.__cause__ = exc
-        finally:
-            current_call.reset(reset_token)
-        # Raised outside the except block: aiohttp's response errors carry the request
-        # headers (our token), so they must not ride along as __context__.
-        raise failure
-
-    async def _exchange(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: str,
-        body: Any,
-        params: Mapping[str, str] | None,
-        state: CallState,
-    ) -> tuple[int, str | None, Mapping[str, str], bytes]:
-        """One call through the middleware chain: the answer's status, headers and body."""
-        extra: dict[str, Any] = {}
+    def _middlewares_for(self, session: aiohttp.ClientSession) -> Mapping[str, Any]:
+        """The per-request ``middlewares=`` argument, if the session's own will not do."""
         if not self._owns_session:
             # A per-request list replaces the session's own, so keep theirs behind ours.
-            extra["middlewares"] = (self._middleware, *getattr(session, "_middlewares", ()))
-        elif self._derived:
-            extra["middlewares"] = (self._middleware,)  # the session holds its parent's
-        async with (
-            asyncio.timeout_at(state.deadline),
-            session.request(
-                method,
-                URL(url, encoded=True),
-                params=params,
-                **body_arguments(body, self._headers),
-                timeout=self._timeout,
-                allow_redirects=False,
-                raise_for_status=False,  # a caller's session may say otherwise
-                **extra,
-            ) as response,
-        ):
-            raw = await state.read_answer(response)
-        return response.status, response.reason, response.headers, raw
+            return {"middlewares": (self._middleware, *getattr(session, "_middlewares", ()))}
+        if self._derived:
+            return {"middlewares": (self._middleware,)}  # the session holds its parent's
+        return _NO_ARGUMENTS
 
     def _finish(
         self,
         method: str,
         url: str,
         endpoint: str,
-        state: CallState,
         status: int,
         reason: str | None,
         headers: Mapping[str, str],
         raw: bytes,
-    ) -> APIResponse:
+    ) -> Any:
         """Warn of a deprecated endpoint, raise for a non-2xx status, decode the body."""
         if "Deprecation" in headers:
             self._deprecations.notice(method, endpoint, headers)
@@ -395,5 +376,4 @@ class BaseClient(RequestVerbs):
                 method=method,
                 url=url,
             )
-        data = decode_json(raw, status, method, url, redact=self._redactor.text)
-        return APIResponse(status=status, data=data, method=method, url=url, sent=state.sent)
+        return decode_json(raw, status, method, url, redact=self._redactor.text)

@@ -15,8 +15,6 @@ from attrs import frozen
 from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
-from ._converter import converter
-from ._fast_converter import fast_structure
 from ._json import quick_loads
 from .errors import ResponseTooLargeError, ResponseValidationError
 
@@ -47,11 +45,26 @@ _CHUNK_BYTES: Final = 64 * 1024
 def is_listing(cast_to: Any) -> bool:
     """Whether an answer read as ``cast_to`` is a listing (gets the listing cap).
 
-    A listing is a bare array or an envelope with a ``results`` array.
+    A listing is a bare array or an envelope with a ``results`` array. Asked on every
+    call, so the answer is kept per type.
     """
+    try:
+        return _LISTING[cast_to]
+    except KeyError:
+        pass
+    except TypeError:  # not hashable: nothing to keep it under
+        return _is_listing(cast_to)
+    answer = _LISTING[cast_to] = _is_listing(cast_to)
+    return answer
+
+
+def _is_listing(cast_to: Any) -> bool:
     if typing.get_origin(cast_to) is list:
         return True
     return attrs.has(cast_to) and any(a.name == "results" for a in attrs.fields(cast_to))
+
+
+_LISTING: Final[dict[Any, bool]] = {}
 
 
 def _positive_bytes(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
@@ -103,8 +116,11 @@ async def read_body(
         limit = min(limit, error_limit)
     declared = response.content_length
     # A compressed body's length says nothing of its decompressed size: counted below.
-    if declared is not None and declared > limit and "Content-Encoding" not in response.headers:
-        _refuse(response, limit, f"declares {declared} bytes", shown_url, setting)
+    if declared is not None and "Content-Encoding" not in response.headers:
+        if declared > limit:
+            _refuse(response, limit, f"declares {declared} bytes", shown_url, setting)
+        # aiohttp's parser stops at the declared length: the body cannot pass the cap.
+        return await response.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
@@ -221,7 +237,7 @@ def decode_json(
     ``redact`` masks the client's token in the snippet an error quotes (it is applied
     before the snippet is cut, so no part of the token survives at its end).
     """
-    if not raw.strip():
+    if not raw or raw.isspace():  # no copy of the body, as strip() would make
         return None
     read, data = quick_loads(raw)
     try:
@@ -280,10 +296,22 @@ def _format_exception(exc: BaseException, type_: Any) -> str:
     return format_exception(exc, type_)
 
 
+#: The fast converter's ``structure``, imported on first use: the converters, and the
+#: models they know, load only when an answer is decoded (importing the client stays cheap).
+_fast: list[Callable[[Any, Any], Any]] = []
+
+
+def _load_fast() -> Callable[[Any, Any], Any]:
+    from ._fast_converter import fast_structure
+
+    _fast.append(fast_structure)
+    return fast_structure
+
+
 def structure_response(data: Any, cls: type[T], *, status_code: int, method: str, url: str) -> T:
     """Structure a decoded response body, turning any failure into ResponseValidationError."""
     try:
-        return fast_structure(data, cls)
+        return (_fast[0] if _fast else _load_fast())(data, cls)  # type: ignore[no-any-return]
     except Exception:  # noqa: S110 (the detailed converter below words what is wrong)
         pass
     try:
@@ -292,6 +320,8 @@ def structure_response(data: Any, cls: type[T], *, status_code: int, method: str
         if typing.get_origin(cls) is list and not isinstance(data, list):
             # cattrs would make an object its keys and a string its characters.
             raise TypeError(f"expected a JSON array, got {type(data).__name__}")
+        from ._converter import converter  # the detailed one: only for a body that fails
+
         return converter.structure(data, cls)
     except (
         BaseValidationError,

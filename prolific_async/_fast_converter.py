@@ -332,7 +332,7 @@ _made: list[Converter] = []
 
 def fast_structure(data: Any, cls: type[T]) -> T:
     """``data`` as ``cls`` when it fits; raises (any exception) when it does not."""
-    if attrs.has(cls) and data.__class__ is not dict:
+    if data.__class__ is not dict and attrs.has(cls):
         raise TypeError("expected a JSON object")
     if not _made:
         _made.append(make_fast_converter())

@@ -116,7 +116,11 @@ def request_id_of(headers: Mapping[str, str] | None) -> str | None:
     """The request id an answer carries (whichever header the server uses), if any."""
     if not headers:
         return None
-    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
+    for name in REQUEST_ID_HEADERS:  # one lookup each, on every answer
+        value = headers.get(name)
+        if value is not None:
+            return value
+    return None
 
 
 def log_attempt(

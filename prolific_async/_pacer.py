@@ -106,6 +106,10 @@ class Pacer:
             return target
         return target * (1.0 + PROBE * probing**3)
 
+    def idle(self, now: float) -> bool:
+        """Whether a send may go at ``now`` (:meth:`ready_at` is ``now``), asked cheaply."""
+        return self._base is None or self.ready_at(now) <= now
+
     def ready_at(self, now: float) -> float:
         """The earliest moment, ``now`` or later, the next send may go."""
         rate = self.rate(now)
@@ -121,6 +125,8 @@ class Pacer:
         self._fresh_cut = False
         self._sends.append(now)
         self._trim(self._sends, now)
+        if self._base is None:  # nothing learnt: no pace, no credit to keep
+            return
         rate = self.rate(now)
         if rate is not None:
             self._credit = self._credit_now(now, rate) - 1.0
@@ -193,5 +199,6 @@ class Pacer:
 
     @staticmethod
     def _trim(times: deque[float], now: float) -> None:
-        while times and times[0] < now - WINDOW - 1.0:
+        horizon = now - WINDOW - 1.0
+        while times and times[0] < horizon:
             times.popleft()

@@ -11,85 +11,31 @@ certificate or URL error too); the client reports it as
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import random
+import logging
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
-from attrs import field, frozen, validators
 
 from ._call import CallState, ClientClosingError, GateClosedError, current_call
 from ._logging import log_attempt, logger
-from ._outcome import Outcome, exception_outcome, retry_exception, retry_status
+from ._outcome import (
+    TRANSIENT_STATUSES,
+    Outcome,
+    exception_outcome,
+    retry_exception,
+    retry_status,
+)
 from ._pacer import Pacer
+from ._retry_policy import RetryPolicy, parse_retry_after
 from ._testing import set_testing, testing_enabled
 
 __all__ = ["RateGate", "RetryMiddleware", "RetryPolicy", "parse_retry_after", "set_testing"]
 
 #: Replaced by tests that run on a fake clock.
 sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
-
-_non_negative = validators.ge(0.0)
-
-
-@frozen(kw_only=True)
-class RetryPolicy:
-    """How a request is retried: how often, how long to wait, and for how long in all.
-
-    The wait before retry *n* (n = 1, 2, ...) is::
-
-        min(wait_max, wait_initial * wait_exp_base ** (n - 1) + uniform(0, wait_jitter))
-
-    unless the response carries ``Retry-After`` (seconds or an HTTP date): then that is
-    the wait. A ``Retry-After`` longer than ``retry_after_cap`` ends the call at once
-    with the status error instead of sleeping through it.
-    """
-
-    attempts: int = field(default=5, validator=validators.ge(1))
-    """How many times a request is sent at most (1 turns retries off)."""
-    timeout: float = field(default=60.0, validator=validators.gt(0.0))
-    """Seconds for the whole call: every attempt, every wait and reading the body."""
-    wait_initial: float = field(default=0.5, validator=_non_negative)
-    """The first backoff wait, in seconds, before jitter."""
-    wait_max: float = field(default=8.0, validator=_non_negative)
-    """No backoff wait is longer than this, in seconds."""
-    wait_jitter: float = field(default=1.0, validator=_non_negative)
-    """Up to this many random seconds are added to each backoff wait."""
-    wait_exp_base: float = field(default=2.0, validator=validators.ge(1.0))
-    """Each backoff wait is this many times the one before (before jitter)."""
-    retry_after_cap: float = field(default=60.0, validator=_non_negative)
-    """A ``Retry-After`` longer than this fails the call instead of waiting."""
-
-    def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
-        """Return the wait in seconds before retry ``retry_number`` (1-based)."""
-        jitter = (rng or random).uniform(0.0, self.wait_jitter)
-        return min(
-            self.wait_max, self.wait_initial * self.wait_exp_base ** (retry_number - 1) + jitter
-        )
-
-
-def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Return the wait a ``Retry-After`` header asks for, in seconds, or ``None``."""
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = datetime.now(UTC).timestamp() if now is None else now
-    return max(0.0, when.timestamp() - current)
-
 
 #: A ``Retry-After`` longer than ``RetryPolicy.retry_after_cap`` fails its own request and
 #: shuts the gate for at most this many seconds, not for what it asked: one such answer
@@ -164,6 +110,23 @@ class RateGate:
         if testing_enabled() or (not self._queued and self._ready_at(now) <= now):
             self.pacer.took(now)
             return now
+        return await self._wait_turn(loop, now, deadline)
+
+    def pass_open(self, loop: asyncio.AbstractEventLoop) -> float | None:
+        """When the gate is open and nothing is paced nor queued: the send goes now.
+
+        The happy path of :meth:`wait_within`, without a coroutine: returns the moment
+        the send went, or ``None`` when it must wait (then await :meth:`wait_within`).
+        """
+        now = loop.time()
+        if self._queued or self._resume_at > now or not self.pacer.idle(now):
+            return None
+        self.pacer.took(now)
+        return now
+
+    async def _wait_turn(
+        self, loop: asyncio.AbstractEventLoop, now: float, deadline: float
+    ) -> float:
         rate = self.pacer.rate(now)
         expected = self._ready_at(now) + (self._queued / rate if rate else 0.0)
         if expected > deadline:
@@ -251,6 +214,11 @@ class RetryMiddleware:
                 raise
             if isinstance(answer, BaseException):  # an error worth another attempt
                 wait = self._backoff(attempt, None)
+            elif answer.status not in TRANSIENT_STATUSES:  # the happy path: never retried
+                state.in_flight = False
+                if logger.isEnabledFor(logging.DEBUG):
+                    self._log(req, answer, attempt, None, loop.time() - started)
+                return answer
             else:
                 retry_after = parse_retry_after(answer.headers)
                 if not self._retry_status(req, answer, loop, state, retry_after, is_last=is_last):
@@ -326,7 +294,9 @@ class RetryMiddleware:
         A response whose status is not worth retrying has its body read here, so a
         connection that breaks mid-body counts as this attempt's error.
         """
-        paced_at = await self.gate.wait_within(loop, state.deadline)
+        paced_at = self.gate.pass_open(loop)
+        if paced_at is None:
+            paced_at = await self.gate.wait_within(loop, state.deadline)
         if self.closing:
             raise ClientClosingError("the client was closed; the request was not sent")
         state.sent += 1
@@ -338,7 +308,9 @@ class RetryMiddleware:
         try:
             response = await handler(req)
             self.gate.answered(paced_at, loop.time(), response.status)
-            if not retry_status(response.status, req.method):
+            if response.status not in TRANSIENT_STATUSES or not retry_status(
+                response.status, req.method
+            ):
                 state.body = await state.read_capped(response)
             return response
         except aiohttp.ClientError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from yarl import URL
@@ -33,7 +33,9 @@ from .errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from .models.layout_issues import LayoutIssue
+
+if TYPE_CHECKING:
+    from .models.layout_issues import LayoutIssue
 
 #: Response headers that may carry a request id, in order of preference.
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid")
@@ -94,6 +96,9 @@ def _text(value: Any) -> str | None:
 
 def _issue(entry: Mapping[str, Any]) -> LayoutIssue:
     """One layout issue; a value of the wrong type reads as ``None`` (``body`` has it)."""
+    # Imported here: the models load only when used (a plain client imports none).
+    from .models.layout_issues import LayoutIssue
+
     return LayoutIssue(
         message=_text(entry.get("message")) or "",
         page=_index(entry.get("page")),
