@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,11 @@ def _benchmark() -> Any:
     return module
 
 
-async def test_with_and_without_a_journal_every_batch_is_made(tmp_path: Path) -> None:
+def test_with_and_without_a_journal_every_batch_is_made(tmp_path: Path) -> None:
     """Both runs make 30 batches; the journal's run leaves its scratch directory empty."""
     benchmark = _benchmark()
     for journal in (False, True):
-        row = await benchmark.measure(30, concurrency=4, journal=journal, directory=tmp_path)
+        row = asyncio.run(benchmark.measure(30, concurrency=4, journal=journal, directory=tmp_path))
         assert (row.items, row.made, row.journal) == (30, 30, journal)
     assert list(tmp_path.iterdir()) == []
     assert benchmark.environment()["cpu_count"]
