@@ -14,7 +14,6 @@ A JSON Lines journal of the first format is refused with the command that conver
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -281,7 +280,9 @@ class Journal:
             self._open_items.pop(item, None)  # finished: nothing more is written of it
         else:
             self._open_items[item] = entry
-        await asyncio.shield(done)
+        # The row is committed whether or not this caller still waits: cancelling the
+        # wait does not take it out of its group.
+        await done
 
 
 class ClaimedIds(set[str]):
