@@ -14,7 +14,6 @@ A JSON Lines journal of the first format is refused with the command that conver
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -33,6 +32,7 @@ from ._journal_records import (
     JournalEntry,
     RecordError,
     apply_record,
+    entry_to_row,
     record_item,
 )
 from ._journal_store import Reader, connect_for_writing
@@ -59,6 +59,8 @@ __all__ = [
     "stored_operation",
 ]
 
+#: At most this many items are remembered as having no record (see ``Journal.entry``).
+UNRECORDED_CACHE: Final = 4096
 #: How an operation is named in a journal, where that differs from the code's name.
 STORED_OPERATION: Final = {"mixed": "provision"}
 
@@ -87,6 +89,12 @@ class Journal:
         self._lock: RunLock | None = None
         self._reader: Reader | None = None
         self._writer: Writer | None = None
+        self._open_items: dict[ItemKey, JournalEntry] = {}
+        """The entries of items this run has written and not finished (at most the run's
+        items in progress): the next record of one folds into it without a read."""
+        self._unrecorded: set[ItemKey] = set()
+        """Items :meth:`entry` found no record of and nothing has been written for since,
+        so their first record needs no read either (a cache: cleared when it grows)."""
 
     def __repr__(self) -> str:
         return f"Journal({str(self._path)!r})"
@@ -138,7 +146,14 @@ class Journal:
         """
         if self._reader is None:
             raise JournalError(f"{self._path} is not open")
-        return self._reader.get(item)
+        entry = self._open_items.get(item)
+        if entry is None:
+            entry = self._reader.get(item)
+        if entry is None:
+            if len(self._unrecorded) >= UNRECORDED_CACHE:
+                self._unrecorded.clear()  # items that ended with no record: start afresh
+            self._unrecorded.add(item)
+        return entry
 
     def batch_of(self, item: ItemKey, entry: JournalEntry) -> Batch | None:
         """The batch ``entry`` records for ``item``, if any.
@@ -158,7 +173,7 @@ class Journal:
         """An empty set of claimed batch ids that also holds every batch the journal records."""
         if self._reader is None:
             raise JournalError(f"{self._path} is not open")
-        return ClaimedIds(self._reader)
+        return ClaimedIds(self._reader if self._reader.has_any_batch() else None)
 
     async def close(self) -> None:
         """Commit what is still queued, then close the file and drop the lock.
@@ -168,6 +183,8 @@ class Journal:
         """
         writer, self._writer = self._writer, None
         reader, self._reader = self._reader, None
+        self._open_items = {}
+        self._unrecorded = set()
         if reader is not None:
             reader.close()  # first: the writer's is then the last connection, and removes the WAL
         try:
@@ -246,14 +263,26 @@ class Journal:
                 shape, or a commit failed (the journal then refuses further records:
                 what it holds is all true).
         """
-        if self._writer is None:
+        if self._writer is None or self._reader is None:
             raise JournalError(f"{self._path} is not open")
         try:
-            record_item(record)  # checked here, so the caller hears of a bad record
-            apply_record(record, None)
+            item = record_item(record)  # checked here, so the caller hears of a bad record
+            current = self._open_items.get(item)
+            if current is None and item not in self._unrecorded:
+                current = self._reader.get(item)  # an item of an earlier run, or none
+            entry = apply_record(record, current)
         except RecordError as exc:
             raise JournalError(f"{self._path}: not a journal record ({exc}): {record!r}") from exc
-        await asyncio.shield(self._writer.submit(record))
+        # Folded here, on the loop, so the writer thread only writes whole rows.
+        done = self._writer.submit(entry_to_row(item, entry))
+        self._unrecorded.discard(item)
+        if entry.batch is not None or entry.error is not None:
+            self._open_items.pop(item, None)  # finished: nothing more is written of it
+        else:
+            self._open_items[item] = entry
+        # The row is committed whether or not this caller still waits: cancelling the
+        # wait does not take it out of its group.
+        await done
 
 
 class ClaimedIds(set[str]):
@@ -263,14 +292,16 @@ class ClaimedIds(set[str]):
     a resumed run does not hold the ids of every batch an earlier run made.
     """
 
-    def __init__(self, reader: Reader) -> None:
+    def __init__(self, reader: Reader | None) -> None:
+        """``reader``: the journal's, or ``None`` when it recorded no batch when opened."""
         super().__init__()
         self._reader = reader
 
     def __contains__(self, batch_id: object) -> bool:
         if super().__contains__(batch_id):
             return True
-        return isinstance(batch_id, str) and self._reader.has_batch(batch_id)
+        reader = self._reader
+        return reader is not None and isinstance(batch_id, str) and reader.has_batch(batch_id)
 
 
 def fingerprint(request: BulkRequest) -> str:

@@ -11,6 +11,7 @@ The lock a run holds on its journal is in :mod:`._journal_lock`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,7 @@ __all__ = [
     "connect_for_writing",
     "ensure_journal_file",
     "write_records",
+    "write_rows",
 ]
 
 #: ``PRAGMA application_id`` of a journal ("PAJL"), so no other database is taken for one.
@@ -206,6 +208,45 @@ def write_records(connection: sqlite3.Connection, records: Iterable[dict[str, An
         raise
 
 
+#: Rows per INSERT in :func:`write_rows`: 9 parameters a row, within SQLite's limit on
+#: parameters a statement (32766 since SQLite 3.32, 999 before).
+ROWS_PER_STATEMENT: Final = 3000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 100
+
+
+@functools.cache
+def _replace_rows(count: int) -> str:
+    """``INSERT OR REPLACE`` of ``count`` rows in one statement (placeholders only)."""
+    placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * count)
+    return f"INSERT OR REPLACE INTO items VALUES {placeholders}"  # noqa: S608 (no values)
+
+
+def write_rows(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    """Write whole item rows (later rows of an item win) in one transaction.
+
+    The rows were folded on the event loop; here they only reach the file, in as few
+    statements as possible: each one makes the writer thread give up the GIL and wait
+    to take it back while the loop is busy. Up to ``ROWS_PER_STATEMENT`` rows are one
+    statement, which SQLite commits as its own transaction (one fsync); more are
+    wrapped in an explicit one.
+
+    Raises:
+        sqlite3.Error: the transaction failed and was rolled back.
+    """
+    if len(rows) <= ROWS_PER_STATEMENT:
+        connection.execute(_replace_rows(len(rows)), [value for row in rows for value in row])
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            connection.execute(_replace_rows(len(chunk)), [value for row in chunk for value in row])
+        connection.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            connection.execute("ROLLBACK")
+        raise
+
+
 def _entry(row: tuple[Any, ...], where: str) -> tuple[ItemKey, JournalEntry]:
     try:
         return entry_from_row(row)
@@ -277,6 +318,13 @@ class Reader:
             return False
         query = "SELECT 1 FROM items WHERE batch_id = ? LIMIT 1"
         return self._query(query, (batch_id,)).fetchone() is not None
+
+    def has_any_batch(self) -> bool:
+        """Whether the journal records a batch for any item."""
+        if self._connection is None:
+            return False
+        query = "SELECT 1 FROM items WHERE batch_id IS NOT NULL LIMIT 1"
+        return self._query(query, ()).fetchone() is not None
 
     def counts(self) -> dict[str, int]:
         """Items in all, done, failed, in flight, and done by adopting a batch."""

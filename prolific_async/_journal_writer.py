@@ -1,10 +1,13 @@
 """The journal's writer: one thread owns the write connection; the loop never waits on it.
 
-The event loop queues records and hands them over once per turn of the loop (records
-that arrive in the same turn share one transaction and one fsync, as do records handed
-over while the previous commit was running). The thread commits them and resolves each
-record's future on the loop: a caller that must know its record is durable (a ``start``
-before its POST goes out) awaits that future; the loop itself never blocks on a write.
+The event loop folds each record into its item's row (:mod:`._journal`) and queues the
+row; the rows are handed over once per turn of the loop (rows that arrive in the same
+turn share one transaction and one fsync, as do rows handed over while the previous
+commit was running). The thread commits them in a few multi-row statements (each
+statement makes the thread give up the GIL and wait to take it back while the loop is
+busy) and resolves each row's future on the loop: a caller that must know its record is
+durable (a ``start`` before its POST goes out) awaits that future; the loop itself never
+blocks on a write.
 
 A transaction is all or nothing: a commit that fails is rolled back, and the writer then
 refuses every later record (what the journal holds is all true, and nothing is left
@@ -23,16 +26,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._journal_store import write_records
+from ._journal_store import write_rows
 from .errors import JournalError
 
 __all__ = ["Writer"]
 
-_Group = list[tuple[dict[str, Any], "asyncio.Future[None]"]]
+_Group = list[tuple[tuple[Any, ...], "asyncio.Future[None]"]]
 
 
 class Writer:
-    """The thread that owns ``connection`` and commits the records the loop queues."""
+    """The thread that owns ``connection`` and commits the rows the loop queues."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._connection = connection
@@ -51,8 +54,8 @@ class Writer:
 
     # -- on the loop ----------------------------------------------------------------------
 
-    def submit(self, record: dict[str, Any]) -> asyncio.Future[None]:
-        """Queue ``record``; the future resolves once it is committed (or fails).
+    def submit(self, row: tuple[Any, ...]) -> asyncio.Future[None]:
+        """Queue an item's whole ``row``; the future resolves once it is committed (or fails).
 
         Raises:
             JournalError: an earlier commit failed, or the writer is closing.
@@ -62,7 +65,7 @@ class Writer:
         if self._closing:
             raise JournalError(f"{self._path} is closed")
         done: asyncio.Future[None] = self._loop.create_future()
-        self._pending.append((record, done))
+        self._pending.append((row, done))
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self._hand_over)
@@ -128,7 +131,7 @@ class Writer:
         failure = self._broken
         if failure is None:
             try:
-                write_records(self._connection, (record for record, _ in group))
+                write_rows(self._connection, [row for row, _ in group])
             except JournalError as exc:
                 failure = self._broken = exc
             except Exception as exc:  # a disk error or a bug: either way, stop journaling

@@ -164,7 +164,7 @@ class Pacer:
             return  # a quiet client: the gate's hold is all it needs
         self.cuts += 1
         current = self.rate(sent_at)
-        if sent_at - start < MIN_SPAN or current is None:
+        if sent_at - start < MIN_SPAN:
             # A burst (at the start, or right after a hold): the server took
             # ``accepted`` at once, which says nothing of its rate. Start slowly.
             accepted = self._count(self._accepted, self._quiet_from, sent_at)
@@ -174,7 +174,7 @@ class Pacer:
             # The pace was doubling: only its last stretch ran above the limit.
             start = max(start, end - DOUBLING)
         taken = self._count(self._accepted, start, end) / max(end - start, 1e-3)
-        measured = max(MIN_RATE, min(current, taken))
+        measured = max(MIN_RATE, taken if current is None else min(current, taken))
         base = self._base
         stable = base is not None and not self._slow_start and abs(measured - base) <= STABLE * base
         self._plateau = min(MAX_PLATEAU, self._plateau * 2.0) if stable else PLATEAU

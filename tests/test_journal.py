@@ -19,6 +19,7 @@ from prolific_async import (
     Journal,
     JournalError,
     TaskDetails,
+    _journal,
     _journal_records,
     _journal_store,
     _journal_writer,
@@ -241,14 +242,13 @@ async def test_records_of_one_loop_turn_share_one_commit(
 ) -> None:
     """Two hundred concurrent appends all land, in a handful of transactions."""
     commits: list[int] = []
-    real = _journal_store.write_records
+    real = _journal_store.write_rows
 
-    def counting(connection: sqlite3.Connection, records: Any) -> None:
-        records = list(records)
-        commits.append(len(records))
-        real(connection, records)
+    def counting(connection: sqlite3.Connection, rows: Any) -> None:
+        commits.append(len(rows))
+        real(connection, rows)
 
-    monkeypatch.setattr(_journal_writer, "write_records", counting)
+    monkeypatch.setattr(_journal_writer, "write_rows", counting)
     journal = Journal(tmp_path / "j.journal")
     journal.open("create")
     await asyncio.gather(*(journal.append(start(i)) for i in range(200)))
@@ -268,15 +268,15 @@ async def test_a_failed_commit_leaves_nothing_and_stops_the_journal(
     real = _journal_records.entry_to_row
 
     def failing(item: Any, entry: Any) -> tuple[object, ...]:
-        if item == 2:
-            raise sqlite3.OperationalError("disk I/O error")
-        return real(item, entry)
+        row = real(item, entry)
+        return (None, *row[1:]) if item == 2 else row  # the file refuses this row
 
-    monkeypatch.setattr(_journal_store, "entry_to_row", failing)
-    with pytest.raises(JournalError, match="disk I/O error"):
+    monkeypatch.setattr(_journal, "entry_to_row", failing)
+    monkeypatch.setattr(_journal_store, "ROWS_PER_STATEMENT", 1)  # item 1 is written first
+    with pytest.raises(JournalError, match="NOT NULL constraint failed"):
         await asyncio.gather(journal.append(start(1)), journal.append(start(2)))
-    monkeypatch.setattr(_journal_store, "entry_to_row", real)
-    with pytest.raises(JournalError, match="disk I/O error"):
+    monkeypatch.setattr(_journal, "entry_to_row", real)
+    with pytest.raises(JournalError, match="NOT NULL constraint failed"):
         await journal.append(start(3))
     await journal.close()
     assert sorted(journal.read("create")) == [0]  # item 1 shared the failed transaction
@@ -373,3 +373,19 @@ async def test_claimed_ids_include_the_journals_batches_without_loading_them(
     claimed.add("b1")
     assert "b1" in claimed
     await journal.close()
+
+
+async def test_a_record_folds_into_the_row_an_earlier_run_left(tmp_path: Path) -> None:
+    """A done written after a reopen keeps the start the earlier run recorded."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.append(start(7))
+    await journal.close()
+    journal.open("create")
+    assert journal.entry(7) is not None
+    await journal.append({"type": "done", "item": 7, "fingerprint": "f", "batch": {"id": "b7"}})
+    assert "b7" in journal.claimed_ids()
+    await journal.close()
+    entry = journal.read("create")[7]
+    assert entry.started_at is not None
+    assert entry.batch == {"id": "b7"}
