@@ -13,6 +13,7 @@ from prolific_async import (
     APIStatusError,
     CreateBatchRequest,
     Journal,
+    NotFoundError,
     ProlificClient,
     ProlificError,
     ResponseValidationError,
@@ -99,6 +100,28 @@ async def test_deep_json_in_an_error_body_is_a_status_error(
     with pytest.raises(APIStatusError) as caught:
         await get_batch(client, fake, DEEP, status=404)
     assert caught.value.status_code == 404
+
+
+def nested_error(depth: int, wrap: str) -> str:
+    """An error body whose ``detail`` (or ``message``, or ``error.detail``) nests ``depth`` deep."""
+    deep = "[" * depth + '"too deep"' + "]" * depth
+    return {
+        "detail": '{"detail": %s}',
+        "message": '{"message": %s}',
+        "error": '{"error": {"title": "Not found", "detail": %s}}',
+        "other": '{"odd": %s}',
+    }[wrap] % deep
+
+
+@pytest.mark.parametrize("wrap", ["detail", "message", "error", "other"])
+@pytest.mark.parametrize("depth", [500, 950, 100_000])
+async def test_a_deeply_nested_error_detail_is_the_status_error(
+    client: ProlificClient, fake: FakeProlific, depth: int, wrap: str
+) -> None:
+    """A 404 whose detail nests 500, 950 or 100,000 deep is a NotFoundError, not RecursionError."""
+    with pytest.raises(NotFoundError) as caught:
+        await get_batch(client, fake, nested_error(depth, wrap), status=404)
+    assert len(str(caught.value)) < 1000
 
 
 @pytest.mark.parametrize(

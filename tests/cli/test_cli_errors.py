@@ -285,6 +285,18 @@ async def test_a_hostile_answer_is_one_error_line_and_exit_1(
     assert_one_error_line(err)
 
 
+@pytest.mark.parametrize("depth", [500, 950, 100_000])
+async def test_a_deeply_nested_error_detail_is_one_error_line(
+    fake: FakeProlific, cli: RunCli, depth: int
+) -> None:
+    """A 404 whose detail nests 500 to 100,000 deep: one error line naming the 404, exit 1."""
+    body = '{"detail": ' + "[" * depth + '"deep"' + "]" * depth + "}"
+    fake.add_fault("GET", "*", "status", status=404, body=body)
+    code, _, err = await cli("batches", "get", "b1")
+    assert code == 1, err
+    assert "404" in assert_one_error_line(err)
+
+
 async def test_an_export_answer_naming_no_job_is_an_api_error(
     fake: FakeProlific, cli: RunCli
 ) -> None:
