@@ -66,11 +66,22 @@ def check_number(value: int | float) -> int | float:
     return value
 
 
+def _sample(value: Any) -> str:
+    """What a message shows of a value of the wrong type: a number or a constant, never text.
+
+    A string (or a list or object holding one) may be anything the server echoed, the
+    client's token included, so it is named by its type alone.
+    """
+    if value is None or isinstance(value, bool | int | float):
+        return f" {value!r:.40}"
+    return ""
+
+
 def strict(kind: type[Any], name: str) -> Any:
     def structure(value: Any, _: Any) -> Any:
         # bool is an int subclass: a JSON true must not pass as a count or a size.
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise TypeError(f"expected {name}, got {type(value).__name__} {value!r:.40}")
+            raise TypeError(f"expected {name}, got {type(value).__name__}{_sample(value)}")
         if isinstance(value, str):
             return check_text(value)
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -93,8 +104,8 @@ def answer_value_hook(*, optional: bool = False) -> Any:
             return None
         if not isinstance(value, str | bool | int | float):
             raise TypeError(
-                f"expected a string, a number or a boolean, got {type(value).__name__} "
-                f"{value!r:.40}"
+                "expected a string, a number or a boolean, got "
+                f"{type(value).__name__}{_sample(value)}"
             )
         if isinstance(value, str):
             return check_text(value)
