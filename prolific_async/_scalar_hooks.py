@@ -11,6 +11,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from .models._text import check_text
 from .models.datasets import DatasetStatus, ImportStatus
 from .models.layout import AnswerValue
 
@@ -30,25 +31,6 @@ __all__ = [
 #: The largest integer read from an answer: a signed 64-bit one, what the journal's
 #: SQLite (and any database a caller keeps) can hold. JSON allows any size.
 MAX_INTEGER: Final = 2**63 - 1
-
-
-def check_text(value: str) -> str:
-    """``value`` if it is valid Unicode: a lone surrogate is refused.
-
-    JSON may escape half of a surrogate pair on its own; Python keeps it in the string,
-    and it then breaks whatever writes the string as UTF-8 (the journal, a log, a file).
-
-    Raises:
-        ValueError: the string holds a lone surrogate.
-    """
-    if not value.isascii():  # the common case needs no encoding
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValueError(
-                f"expected valid Unicode text, got a lone surrogate at character {exc.start + 1}"
-            ) from None
-    return value
 
 
 def check_number(value: int | float) -> int | float:
