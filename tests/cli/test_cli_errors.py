@@ -8,10 +8,13 @@ with one ``error: <message>`` line and the status of the table in ``--help``.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from yarl import URL
 
 from prolific_async import TaskDetails
 from prolific_async._cli._exit import EXIT_STATUS_HELP, VALUE_LIMIT, shorten
@@ -100,6 +103,51 @@ async def test_a_missing_token_exits_2_from_every_command(
     message = assert_one_error_line(err)
     assert "PROLIFIC_TOKEN" in message
     assert "token=" not in message
+
+
+@pytest.mark.parametrize(
+    "command", [("batches", "get", "b1"), ("provision", "m.jsonl", "--no-progress")]
+)
+async def test_a_plain_http_url_off_the_machine_names_the_variables(
+    cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    command: tuple[str, ...],
+) -> None:
+    """``PROLIFIC_URL=http://api.prolific.com``: exit 2, naming the variables, unsent."""
+    write_manifest(tmp_path / "m.jsonl", creates(1))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROLIFIC_URL", "http://api.prolific.com")
+    monkeypatch.delenv("PROLIFIC_ALLOW_INSECURE_HTTP", raising=False)
+    code, _, err = await cli(*command)
+    assert code == 2, err
+    message = assert_one_error_line(err)
+    assert "PROLIFIC_URL='http://api.prolific.com' is plain http" in message
+    assert "PROLIFIC_ALLOW_INSECURE_HTTP=1" in message
+    assert "allow_insecure_http=True" not in message
+
+
+async def test_prolific_allow_insecure_http_is_honoured(
+    fake: FakeProlific, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``PROLIFIC_ALLOW_INSECURE_HTTP=1`` a plain-http name off the machine is used.
+
+    The name resolves to the loopback emulator (``getaddrinfo`` is patched for it alone),
+    so the command gets past the check and reads the batch without leaving the machine.
+    """
+    batch = fake.add_batch(name="b", workspace_id=WS, task_details=TaskDetails(**DETAILS))
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == "api.example.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    port = URL(fake.url).port
+    monkeypatch.setenv("PROLIFIC_URL", f"http://api.example.test:{port}")
+    monkeypatch.setenv("PROLIFIC_ALLOW_INSECURE_HTTP", "1")
+    code, out, err = await cli("batches", "get", batch.id)
+    assert code == 0, err
+    assert batch.id in out
 
 
 # -- output paths ----------------------------------------------------------------------
