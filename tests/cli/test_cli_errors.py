@@ -285,13 +285,28 @@ def test_bad_standalone_emulator_options_exit_2(
 
 # -- hostile answers -------------------------------------------------------------------
 
-HOSTILE = {
-    "not JSON": (200, b"OK", "text/plain"),
-    "HTML": (200, b"<html><body>Sign in to the Wi-Fi</body></html>", "text/html"),
-    "empty": (200, b"", "application/json"),
-    "array": (200, b"[5]", "application/json"),
-    "string": (200, b'"results"', "application/json"),
-    "wrong shape": (200, b'{"results": "x", "id": 5, "status": []}', "application/json"),
+
+def _canned(status: int, body: bytes, content_type: str) -> dict[str, Any]:
+    return {
+        "kind": "status",
+        "status": status,
+        "body": body,
+        "headers": {"Content-Type": content_type},
+    }
+
+
+#: Hostile answers, as ``fake.add_fault`` arguments.
+HOSTILE: dict[str, dict[str, Any]] = {
+    "not JSON": _canned(200, b"OK", "text/plain"),
+    "HTML": _canned(200, b"<html><body>Sign in to the Wi-Fi</body></html>", "text/html"),
+    "empty": _canned(200, b"", "application/json"),
+    "array": _canned(200, b"[5]", "application/json"),
+    "string": _canned(200, b'"results"', "application/json"),
+    "wrong shape": _canned(200, b'{"results": "x", "id": 5, "status": []}', "application/json"),
+    "deep": {"kind": "deep_json"},
+    # announced: refused before it is read, so the case costs no 2 GiB of traffic
+    "oversized": {"kind": "oversized", "headers": {"Content-Length": str(2 * 1024**3)}},
+    "compressed": {"kind": "compressed", "size": 9 * 1024**2},  # past the 8 MiB object cap
 }
 READ_COMMANDS = [
     ("batches", "get", "b1"),
@@ -317,17 +332,9 @@ READ_COMMANDS = [
 async def test_a_hostile_answer_is_one_error_line_and_exit_1(
     fake: FakeProlific, cli: RunCli, answer: str, command: tuple[str, ...]
 ) -> None:
-    """A 2xx that is not JSON, HTML, empty or of the wrong shape: exit 1, one error line."""
-    status, body, content_type = HOSTILE[answer]
-    fake.add_fault(
-        "*",
-        "*",
-        "status",
-        times=None,
-        status=status,
-        body=body,
-        headers={"Content-Type": content_type},
-    )
+    """A 2xx not JSON, HTML, empty, misshapen, deep, oversized or a gzip bomb: exit 1, one line."""
+    fault = dict(HOSTILE[answer])
+    fake.add_fault("*", "*", fault.pop("kind"), times=None, **fault)
     code, _, err = await cli(*command)
     assert code == 1, err
     assert_one_error_line(err)
@@ -343,6 +350,30 @@ async def test_a_deeply_nested_error_detail_is_one_error_line(
     code, _, err = await cli("batches", "get", "b1")
     assert code == 1, err
     assert "404" in assert_one_error_line(err)
+
+
+@pytest.mark.parametrize("field", ["name", "key", "task_name"])
+async def test_a_manifest_line_with_a_lone_surrogate_exits_2_naming_it(
+    fake: FakeProlific, cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, field: str
+) -> None:
+    r"""``provision`` refuses a line holding ``"\ud800"`` by its number, and sends nothing."""
+    lines = creates(3)
+    bad = dict(lines[1])  # type: ignore[arg-type]
+    if field == "task_name":
+        bad["task_details"] = {**DETAILS, "task_name": "@@"}
+    else:
+        bad[field] = "@@"
+    lines[1] = json.dumps(bad).replace('"@@"', '"bad \\ud800"')
+    write_manifest(tmp_path / "m.jsonl", lines)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = await cli("provision", "m.jsonl", "--no-progress")
+    assert code == 2, err
+    message = assert_one_error_line(err)
+    assert message.startswith("m.jsonl:2: ")
+    assert "surrogate" in message
+    assert field in message
+    assert not fake.requests
+    assert not fake.batches
 
 
 async def test_an_export_answer_naming_no_job_is_an_api_error(
