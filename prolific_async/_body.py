@@ -224,6 +224,9 @@ def _lone_surrogate_path(data: Any) -> str | None:
     return None
 
 
+_NOT_JSON: Final = object()
+
+
 def decode_json(
     raw: bytes,
     status: int,
@@ -252,7 +255,9 @@ def decode_json(
             url=url,
             errors=["body is nested too deeply @ $"],
         ) from None
-    except ValueError as exc:
+    except ValueError:
+        data = _NOT_JSON  # raised below, without the decoder's error (its doc is the body)
+    if data is _NOT_JSON:
         snippet = redact(raw[:4096].decode("utf-8", errors="replace"))[:80]
         raise ResponseValidationError(
             f"{method} {url} returned {status} with a body that is not JSON: {snippet!r}",
@@ -260,7 +265,7 @@ def decode_json(
             method=method,
             url=url,
             errors=["body is not JSON @ $"],
-        ) from exc
+        )
     # Anywhere in the body, not only in the fields a model types as ``str``: the whole
     # batch, unknown layout keys included, is written to the journal as UTF-8.
     # The `in` tests run at memchr speed; the pattern only when one of its starts is there.
@@ -338,6 +343,9 @@ def structure_response(data: Any, cls: type[T], *, status_code: int, method: str
             f"{method} {url} returned {status_code} with a body that does not match "
             f"{cls.__name__}: {'; '.join(errors)}"
         )
-        raise ResponseValidationError(
+        failure = ResponseValidationError(
             message, status_code=status_code, method=method, url=url, errors=errors
-        ) from exc
+        )
+    # Raised outside the except block, with no cause: the converter's exceptions quote
+    # the values they refused, which may be anything the server sent (the token too).
+    raise failure

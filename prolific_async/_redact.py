@@ -7,6 +7,7 @@ so everything the client builds from an answer passes through :class:`Redactor` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -20,23 +21,76 @@ MASK: Final = "***"
 BARE_MINIMUM: Final = 8
 
 
+#: The short escapes a JSON string may use for a character (``\\u`` works for any).
+_SHORT_ESCAPES: Final = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "/": "\\/",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+def _hex(code: int) -> str:
+    r"""``\uXXXX`` for a UTF-16 code unit, as a pattern matching its hex in either case."""
+    return "\\\\u" + "".join(
+        f"[{digit.lower()}{digit.upper()}]" if digit.isalpha() else digit for digit in f"{code:04x}"
+    )
+
+
+def _escaped_pattern(secret: str) -> str:
+    """A pattern for ``secret`` as JSON may write it: each character as itself or escaped."""
+    parts = []
+    for char in secret:
+        code = ord(char)
+        forms = [re.escape(char)]
+        if char in _SHORT_ESCAPES:
+            forms.append(re.escape(_SHORT_ESCAPES[char]))
+        if code > 0xFFFF:  # a surrogate pair
+            code -= 0x10000
+            forms.append(_hex(0xD800 + (code >> 10)) + _hex(0xDC00 + (code & 0x3FF)))
+        else:
+            forms.append(_hex(code))
+        parts.append("(?:" + "|".join(forms) + ")")
+    return "".join(parts)
+
+
 class Redactor:
-    """Replaces one secret, wherever it appears, with :data:`MASK`."""
+    r"""Replaces one secret, wherever it appears, with :data:`MASK`.
+
+    Also where it is written with JSON escapes (``Token \u0073\u0065...``, in any mix
+    with plain characters): a body that decodes to the secret is masked before it is
+    decoded, and text quoting such a body shows no readable form of it either.
+    """
 
     def __init__(self, secret: str) -> None:
         self._text = secret if len(secret) >= BARE_MINIMUM else f"Token {secret}"
         self._bytes = self._text.encode()
+        pattern = _escaped_pattern(self._text)
+        self._escaped_text = re.compile(pattern)
+        self._escaped_bytes = re.compile(pattern.encode())
 
     def __repr__(self) -> str:
         return "<Redactor>"
 
     def text(self, value: str) -> str:
-        """``value`` with the secret masked."""
-        return value.replace(self._text, MASK) if self._text in value else value
+        """``value`` with the secret masked, written plainly or with JSON escapes."""
+        if self._text in value:
+            value = value.replace(self._text, MASK)
+        if "\\" in value:
+            value = self._escaped_text.sub(MASK, value)
+        return value
 
     def data(self, raw: bytes) -> bytes:
-        """Raw bytes (a body) with the secret masked."""
-        return raw.replace(self._bytes, MASK.encode()) if self._bytes in raw else raw
+        """Raw bytes (a body) with the secret masked, written plainly or with JSON escapes."""
+        if self._bytes in raw:
+            raw = raw.replace(self._bytes, MASK.encode())
+        if b"\\" in raw:
+            raw = self._escaped_bytes.sub(MASK.encode(), raw)
+        return raw
 
     def headers(self, headers: Mapping[str, str]) -> CIMultiDict[str]:
         """A copy of ``headers`` with the secret masked in every value."""

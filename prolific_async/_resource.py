@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cached_property
 from typing import Any, Final, Self, TypeVar
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from attrs import frozen
 
 from ._base_client import BaseClient
 from ._raw import WithRawResponse
-from ._scalar_hooks import check_text
+from ._scalar_hooks import check_text, unstructure_datetime
 
 __all__ = [
     "Resource",
@@ -29,6 +30,7 @@ __all__ = [
     "require_positive_int",
     "require_str",
     "valid_text",
+    "wire_datetime",
 ]
 
 T = TypeVar("T")
@@ -47,6 +49,19 @@ def valid_text(value: str, name: str) -> str:
         return check_text(value)
     except ValueError as exc:
         raise ValueError(f"{name} must be valid text: {exc}") from None
+
+
+def wire_datetime(value: datetime, name: str) -> str:
+    """``value`` in UTC as the API reads it; one with no UTC form is refused.
+
+    ``datetime(1, 1, 1, tzinfo=+01:00)`` is a valid datetime, but in UTC it falls in year 0.
+    """
+    try:
+        return unstructure_datetime(value)
+    except OverflowError:
+        raise ValueError(
+            f"{name} must be a date within years 1 to 9999 in UTC, got {value!r:.80}"
+        ) from None
 
 
 def path_id(value: object, name: str) -> str:

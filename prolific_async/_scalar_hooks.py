@@ -11,6 +11,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from .models._text import check_text
 from .models.datasets import DatasetStatus, ImportStatus
 from .models.layout import AnswerValue
 
@@ -32,25 +33,6 @@ __all__ = [
 MAX_INTEGER: Final = 2**63 - 1
 
 
-def check_text(value: str) -> str:
-    """``value`` if it is valid Unicode: a lone surrogate is refused.
-
-    JSON may escape half of a surrogate pair on its own; Python keeps it in the string,
-    and it then breaks whatever writes the string as UTF-8 (the journal, a log, a file).
-
-    Raises:
-        ValueError: the string holds a lone surrogate.
-    """
-    if not value.isascii():  # the common case needs no encoding
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValueError(
-                f"expected valid Unicode text, got a lone surrogate at character {exc.start + 1}"
-            ) from None
-    return value
-
-
 def check_number(value: int | float) -> int | float:
     """``value`` if it is finite and fits in 64 bits (an integer).
 
@@ -66,11 +48,22 @@ def check_number(value: int | float) -> int | float:
     return value
 
 
+def _sample(value: Any) -> str:
+    """What a message shows of a value of the wrong type: a number or a constant, never text.
+
+    A string (or a list or object holding one) may be anything the server echoed, the
+    client's token included, so it is named by its type alone.
+    """
+    if value is None or isinstance(value, bool | int | float):
+        return f" {value!r:.40}"
+    return ""
+
+
 def strict(kind: type[Any], name: str) -> Any:
     def structure(value: Any, _: Any) -> Any:
         # bool is an int subclass: a JSON true must not pass as a count or a size.
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise TypeError(f"expected {name}, got {type(value).__name__} {value!r:.40}")
+            raise TypeError(f"expected {name}, got {type(value).__name__}{_sample(value)}")
         if isinstance(value, str):
             return check_text(value)
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -93,8 +86,8 @@ def answer_value_hook(*, optional: bool = False) -> Any:
             return None
         if not isinstance(value, str | bool | int | float):
             raise TypeError(
-                f"expected a string, a number or a boolean, got {type(value).__name__} "
-                f"{value!r:.40}"
+                "expected a string, a number or a boolean, got "
+                f"{type(value).__name__}{_sample(value)}"
             )
         if isinstance(value, str):
             return check_text(value)

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 #: Response headers that may carry a request id, in order of preference.
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid")
 _MAX_DETAIL_CHARS = 500
+#: How deep an error body is read when it is summarised; deeper values show as "…" (JSON
+#: allows any depth, and a walk per level would hit Python's recursion limit).
+_MAX_DETAIL_DEPTH = 20
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -134,10 +137,27 @@ def layout_issues(body: Any) -> tuple[LayoutIssue, ...]:
     return tuple(_issue(entry) for entry in issues if isinstance(entry, dict))
 
 
+def _compact(value: Any, depth: int = 0) -> str:
+    """``value`` as :func:`json.dumps` writes it, with what lies deeper than the bound as "…"."""
+    if depth >= _MAX_DETAIL_DEPTH:
+        return "…"
+    if isinstance(value, list):
+        return "[" + ", ".join(_compact(item, depth + 1) for item in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{json.dumps(str(k))}: {_compact(v, depth + 1)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    return json.dumps(value)
+
+
+def _plain(value: Any) -> str:
+    """A location part as text: a nested value bounded like the rest of the body."""
+    return _compact(value, 1) if isinstance(value, list | dict) else str(value)
+
+
 def _format_location(loc: Any) -> str:
     """``["body", "batch_items", 0, "rows", 1]`` -> ``batch_items[0].rows[1]``."""
     if not isinstance(loc, list | tuple):
-        return str(loc)
+        return _plain(loc)
     parts = list(loc)
     if len(parts) > 1 and parts[0] in _REQUEST_PARTS:
         parts = parts[1:]
@@ -146,7 +166,7 @@ def _format_location(loc: Any) -> str:
         if isinstance(part, int) and not isinstance(part, bool):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            text += f".{_plain(part)}" if text else _plain(part)
     return text or "$"
 
 
@@ -171,16 +191,21 @@ def _format_issue(issue: Mapping[str, Any]) -> str | None:
     return f"{where}: {message}" if where else message
 
 
-def _format_detail(detail: Any) -> str:
+def _format_detail(detail: Any, depth: int = 0) -> str:
+    """A ``detail`` (or ``message``, ``issues``...) in one line, read to a bounded depth."""
     if isinstance(detail, str):
         return detail
+    if depth >= _MAX_DETAIL_DEPTH:
+        return "…"
     if isinstance(detail, list):
-        return "; ".join(_format_detail(item) for item in detail)
+        return "; ".join(_format_detail(item, depth + 1) for item in detail)
     if isinstance(detail, dict):
         issue = _format_issue(detail)
         if issue is not None:
             return issue
-        return "; ".join(f"{key}: {_format_detail(value)}" for key, value in detail.items())
+        return "; ".join(
+            f"{key}: {_format_detail(value, depth + 1)}" for key, value in detail.items()
+        )
     return json.dumps(detail)
 
 
@@ -188,7 +213,7 @@ def _summarise(body: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
     parts = [_format_detail(body[key]) for key in keys if body.get(key)]
     if body.get("issues"):
         if not parts and body.get("type"):
-            parts.append(f"{body['type']}")
+            parts.append(_plain(body["type"]))
         parts.append(_format_detail(body["issues"]))
     return parts
 
@@ -215,7 +240,7 @@ def describe_error_body(body: Any) -> str:
         parts = _summarise(body, ("message", "detail"))
         if parts:
             return _shorten(": ".join(parts))
-        return _shorten(json.dumps(body))
+        return _shorten(_compact(body))
     if isinstance(body, str):
         if not body:
             return "empty body"
@@ -225,7 +250,7 @@ def describe_error_body(body: Any) -> str:
         if body.lstrip().startswith("<"):
             return f"HTML page: {_shorten(re.sub(r'<[^>]+>', ' ', body))}"
         return _shorten(body)
-    return _shorten(json.dumps(body))
+    return _shorten(_compact(body))
 
 
 def _redirect_note(location: str | None) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from attrs import frozen
+from attrs import field, frozen
 
 from prolific_async import ProlificClient, RetryPolicy, TaskDetails, set_testing
 from prolific_async.errors import ProlificError
@@ -37,6 +37,8 @@ DETAILS = TaskDetails(task_name="n", task_introduction="i", task_steps="s")
 #: The caps of the clients in the matrix (a batch answers ~1 KB; 2 MiB is far over it).
 CAP = 256 * 1024
 HUGE = 2 * 1024 * 1024
+#: What a captive portal (a hotel's or a train's Wi-Fi) answers any request with.
+PORTAL = "<html><head><title>Sign in to the Wi-Fi</title></head><body>Accept</body></html>"
 #: Read timeout for stalls, and the call's and transfer's deadline for trickles (seconds).
 READ_TIMEOUT, DEADLINE = 0.1, 0.3
 KINDS = ("GET", "PATCH", "create", "duplicate", "list", "upload", "download")
@@ -65,6 +67,8 @@ class Fault:
     """Give the client a short read timeout."""
     slow: bool = False
     """Give the call and the transfer a short overall deadline."""
+    instead: dict[str, tuple[str, dict[str, Any]]] = field(factory=dict)
+    """A request kind this fault cannot reach as such, with the fault standing in for it."""
 
 
 FAULTS = (
@@ -75,14 +79,23 @@ FAULTS = (
     Fault("reset before apply", "drop_before", {}),
     Fault("reset after apply", "drop_after", {}),
     Fault("stall", "stall_after", {}, stall=True),
-    Fault("trickle", "trickle", {"delay": 0.05}, slow=True),
+    # The storage host's answer to a PUT is empty: an upload trickles its body instead,
+    # to a host that stops reading it.
+    Fault(
+        "trickle", "trickle", {"delay": 0.05}, slow=True, instead={"upload": ("stall_upload", {})}
+    ),
     Fault("oversized body", "oversized", {"size": HUGE}),
     Fault("compressed body", "compressed", {"size": HUGE}),
     Fault("deep JSON", "deep_json", {}),
-    Fault("HTML", "html", {}),
+    Fault(
+        "captive portal (200 HTML)",
+        "status",
+        {"status": 200, "body": PORTAL, "headers": {"Content-Type": "text/html"}},
+    ),
     Fault("empty", "status", {"status": 200, "body": ""}),
     Fault("truncated", "truncated", {}),
     Fault("wrong shape", "status", {"status": 200, "body": [1, 2]}),
+    Fault("applied, answer unusable", "status_after", {"status": 201, "body": [1, 2]}),
     Fault("cross-host redirect", "redirect", {}),
 )
 
@@ -138,15 +151,17 @@ MATRIX: dict[str, dict[str, Cell | NotApplicable]] = {
     "stall": {**_same(TIMEOUT, 2, 1, 1, 2), "create": Cell(UNKNOWN, 1, 1),
               "duplicate": Cell(UNKNOWN, 1, 1)},
     "trickle": {**_same(TIMEOUT, 1, 1, 1, 1), "create": Cell(UNKNOWN, 1, 1),
-                "duplicate": Cell(UNKNOWN, 1, 1), "upload": Cell(RETURNS, 1)},
+                "duplicate": Cell(UNKNOWN, 1, 1)},
     "oversized body": _hostile(LARGE),
     "compressed body": _hostile(LARGE),
     "deep JSON": _hostile(INVALID),
-    "HTML": _same(SERVER, 2, 1, 0, 2),
+    "captive portal (200 HTML)": _hostile(INVALID),
     "empty": _hostile(INVALID),
     "truncated": {**_same(CONN, 2, 1, 1, 2), "create": Cell(UNKNOWN, 1, 1),
                   "duplicate": Cell(UNKNOWN, 1, 1)},
     "wrong shape": _hostile(INVALID),
+    "applied, answer unusable": {**_hostile(INVALID), "create": Cell(UNREADABLE, 1, 1),
+                                 "duplicate": Cell(UNREADABLE, 1, 1), "upload": Cell(RETURNS, 1)},
     "cross-host redirect": {**_same(STATUS, 1, 1, 0, 1), "download": Cell(RETURNS, 1)},
 }
 # fmt: on
@@ -156,11 +171,18 @@ NOTES = (
     "*reset before/after apply*: a storage transfer's attempts are doubled by aiohttp's own "
     "resend of a request whose pooled connection dropped (the policy allows 2)",
     "*trickle*: the call's deadline (`RetryPolicy.timeout`) or `transfer_deadline` ends "
-    "it; the storage host's answer to a PUT is empty, so nothing trickles",
-    "*oversized, compressed, deep JSON, empty, wrong shape*: not applied; a create or "
-    "duplicate reads a 2xx it cannot use as made (the bulk layer reconciles it); a "
+    "it; the storage host's answer to a PUT is empty, so for an upload the body trickles "
+    "instead, to a host that stops reading it (`stall_upload`)",
+    "*captive portal*: a 200 HTML page (a Wi-Fi sign-in) read as an answer; a proxy's "
+    "HTML error page (`html`, a 502) is a 5xx, as in the first row",
+    "*oversized, compressed, deep JSON, captive portal, empty, wrong shape*: not applied; "
+    "a create or duplicate reads a 2xx it cannot use as made (the bulk layer reconciles it); a "
     "download streams any body to disk (bounded by `transfer_deadline`, not by a memory "
     "cap); an upload answered 2xx but never stored then waits for processing (`timeout`)",
+    "*applied, answer unusable*: the request took effect, then a 201 it cannot use came "
+    "back (`status_after`): a create or duplicate made its batch (the bulk layer adopts it "
+    "by reconciling when the answer names no id), an upload stored its file (the storage "
+    "host's answer is not read)",
     "*cross-host redirect*: API calls and uploads follow no redirect (the token never "
     "leaves the host); a download follows it, without the token (storage requests never "
     "carry it): S3 redirects between regions",
@@ -277,10 +299,11 @@ async def produce(
     async with FakeProlific(processing_delay=0.0, export_delay=0.0) as fake:
         ids = await _prepare(fake, kind, tmp)
         before = len(fake.batches)
-        options = dict(fault.options)
+        fault_kind, options = fault.instead.get(kind, (fault.kind, fault.options))
+        options = dict(options)
         if redirect:
             options["headers"] = {"Location": trap_url + "/elsewhere"}
-        fake.add_fault(method, pattern, fault.kind, times=None, **options)
+        fake.add_fault(method, pattern, fault_kind, times=None, **options)
         async with fake.client(**_client_options(fault, counter)) as client:
             try:
                 await _call(client, kind, ids, tmp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,12 @@ import pytest
 from prolific_async import (
     APIStatusError,
     CreateBatchRequest,
+    CreatedButUnreadableError,
+    DuplicateBatchRequest,
     Journal,
+    NotFoundError,
     ProlificClient,
-    ProlificError,
+    ProvisionRequest,
     ResponseValidationError,
     RetryPolicy,
     TaskDetails,
@@ -33,6 +37,7 @@ DETAILS = TaskDetails(task_name="Rate", task_introduction="<p>Hi</p>", task_step
 FAST = RetryPolicy(attempts=2, timeout=10.0, wait_initial=0.001, wait_max=0.01, wait_jitter=0.0)
 DEEP = "[" * 100_000 + "]" * 100_000
 BATCH: dict[str, Any] = fixture_json("get_batch_200.json")
+CSV = b"text\nI love it\nNot for me\n"
 
 
 @pytest.fixture(autouse=True)
@@ -99,6 +104,28 @@ async def test_deep_json_in_an_error_body_is_a_status_error(
     with pytest.raises(APIStatusError) as caught:
         await get_batch(client, fake, DEEP, status=404)
     assert caught.value.status_code == 404
+
+
+def nested_error(depth: int, wrap: str) -> str:
+    """An error body whose ``detail`` (or ``message``, or ``error.detail``) nests ``depth`` deep."""
+    deep = "[" * depth + '"too deep"' + "]" * depth
+    return {
+        "detail": '{"detail": %s}',
+        "message": '{"message": %s}',
+        "error": '{"error": {"title": "Not found", "detail": %s}}',
+        "other": '{"odd": %s}',
+    }[wrap] % deep
+
+
+@pytest.mark.parametrize("wrap", ["detail", "message", "error", "other"])
+@pytest.mark.parametrize("depth", [500, 950, 100_000])
+async def test_a_deeply_nested_error_detail_is_the_status_error(
+    client: ProlificClient, fake: FakeProlific, depth: int, wrap: str
+) -> None:
+    """A 404 whose detail nests 500, 950 or 100,000 deep is a NotFoundError, not RecursionError."""
+    with pytest.raises(NotFoundError) as caught:
+        await get_batch(client, fake, nested_error(depth, wrap), status=404)
+    assert len(str(caught.value)) < 1000
 
 
 @pytest.mark.parametrize(
@@ -239,17 +266,50 @@ def test_a_deeply_nested_manifest_line_is_refused_with_its_line(tmp_path: Path) 
 # -- bulk runs ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "body",
-    [DEEP, batch_body(created_at='"0001-01-01T00:00:00+01:00"'), batch_body(name='"\\ud800"')],
-    ids=["deep-json", "out-of-range-date", "lone-surrogate"],
-)
-async def test_one_unreadable_create_answer_fails_only_its_item(
-    client: ProlificClient, fake: FakeProlific, body: str, tmp_path: Path
+#: Unusable 201 answers to a create or duplicate that was applied, and what becomes of the
+#: item: with no readable id it is reconciled (the listing shows the batch it made, which
+#: is adopted); with an id it fails as CreatedButUnreadableError naming that batch.
+UNUSABLE_CREATED = {
+    "deep-json": (DEEP, "adopted"),
+    "out-of-range-date": (batch_body(created_at='"0001-01-01T00:00:00+01:00"'), "unreadable"),
+    "lone-surrogate": (batch_body(name='"\\ud800"'), "adopted"),
+}
+
+
+def assert_only_the_first_was_hit(
+    results: list[Any], fake: FakeProlific, names: list[str], fate: str
 ) -> None:
-    """A journaled create answered 201 with an unusable body ends that item only."""
+    """Item 0 (the one the fault answered) met ``fate``; the others were made as usual.
+
+    Either way its batch was made exactly once: the create was applied, and not resent.
+    """
+    results = sorted(results, key=lambda r: r.index)
+    assert [r.index for r in results] == list(range(len(names)))
+    first, rest = results[0], results[1:]
+    if fate == "adopted":
+        assert first.ok, first.error
+        assert first.reconciled
+        assert first.batch is not None
+        assert first.batch.name == names[0]
+    else:
+        assert isinstance(first.error, CreatedButUnreadableError)
+        assert first.error.batch_id == BATCH["id"]  # the id the (canned) answer named
+        assert not first.reconciled
+    assert all(r.ok and not r.reconciled for r in rest), [str(r.error) for r in rest]
+    assert [r.batch.name for r in rest if r.batch is not None] == names[1:]
+    made = Counter(batch.name for batch in fake.batches.values())
+    assert all(made[name] == 1 for name in names), made  # each made once, none resent
+
+
+@pytest.mark.parametrize("case", list(UNUSABLE_CREATED))
+async def test_one_unreadable_create_answer_fails_only_its_item(
+    client: ProlificClient, fake: FakeProlific, case: str, tmp_path: Path
+) -> None:
+    """A journaled create answered 201 with an unusable body: only that item is affected."""
+    body, fate = UNUSABLE_CREATED[case]
     fake.add_fault("POST", CREATE, "status_after", status=201, body=body)
-    requests = [CreateBatchRequest(f"batch-{i}", WS, DETAILS) for i in range(4)]
+    names = [f"batch-{i}" for i in range(4)]
+    requests = [CreateBatchRequest(name, WS, DETAILS) for name in names]
     journal = Journal(tmp_path / "run.journal")
     results = [
         r
@@ -257,10 +317,55 @@ async def test_one_unreadable_create_answer_fails_only_its_item(
             requests, concurrency=1, journal=journal, reconcile_delay=0
         )
     ]
-    assert len(results) == 4
-    bad = [r for r in results if not r.ok]
-    assert all(isinstance(r.error, ProlificError) for r in bad)
-    assert len(bad) <= 1
-    assert len(fake.batches) == 4  # the answer was unusable, but each batch made once
-    ok_ids = {r.batch.id for r in results if r.ok and r.batch is not None}
-    assert len(ok_ids) == len(results) - len(bad)
+    assert_only_the_first_was_hit(results, fake, names, fate)
+    assert len(fake.batches) == 4
+
+
+@pytest.mark.parametrize("case", list(UNUSABLE_CREATED))
+async def test_one_unreadable_duplicate_answer_fails_only_its_item(
+    client: ProlificClient, fake: FakeProlific, case: str
+) -> None:
+    """A duplicate answered 201 with an unusable body: only that copy is affected."""
+    body, fate = UNUSABLE_CREATED[case]
+    source = fake.add_batch(name="source", workspace_id=WS, task_details=DETAILS)
+    fake.add_fault("POST", f"{CREATE}/*/duplicate", "status_after", status=201, body=body)
+    names = [f"copy-{i}" for i in range(3)]
+    requests = [DuplicateBatchRequest(source.id, name) for name in names]
+    results = [
+        r async for r in client.batches.duplicate_many(requests, concurrency=1, reconcile_delay=0)
+    ]
+    assert_only_the_first_was_hit(results, fake, names, fate)
+
+
+async def test_one_unreadable_answer_fails_only_its_provision_pipeline(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A batch create answered 201 with a date out of range fails that pipeline only."""
+    fake.add_fault(
+        "POST", CREATE, "status_after", status=201, body=UNUSABLE_CREATED["out-of-range-date"][0]
+    )
+    requests = [
+        ProvisionRequest(
+            name=f"p{i}", workspace_id=WS, task_details=DETAILS, dataset=CSV, filename=f"{i}.csv"
+        )
+        for i in range(3)
+    ]
+    results = sorted(
+        [r async for r in client.provision_many(requests, concurrency=1)], key=lambda r: r.index
+    )
+    assert [r.ok for r in results] == [False, True, True], [str(r.error) for r in results]
+    assert results[0].error is not None
+    assert isinstance(results[0].error.__cause__, CreatedButUnreadableError)
+    assert sorted(batch.name for batch in fake.batches.values()) == ["p0", "p1", "p2"]
+
+
+@pytest.mark.parametrize("call", ["tasks", "task_groups"])
+@pytest.mark.parametrize("raw", ['{"results": [], "meta": {}}', '"abc"'], ids=["object", "string"])
+async def test_tasks_answered_with_an_object_or_a_string_is_refused(
+    client: ProlificClient, fake: FakeProlific, call: str, raw: str
+) -> None:
+    """``tasks``/``task_groups`` answered with an object or a string: not its keys or letters."""
+    path = {"tasks": "tasks", "task_groups": "task-groups"}[call]
+    fake.add_fault("GET", f"{CREATE}/*/{path}", "status", status=200, body=raw)
+    with pytest.raises(ResponseValidationError, match=r"JSON array"):
+        await getattr(client.batches, call)("b1")

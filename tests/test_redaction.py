@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 import pytest
 from aiohttp import web
 
@@ -43,3 +45,117 @@ async def test_a_token_echoed_in_an_unreadable_2xx_is_masked(start_server: Start
             await client.batches.get("b1")
     assert TOKEN not in str(caught.value)
     assert TOKEN[:8] not in str(caught.value)  # not even the start of it at the snippet's end
+
+
+def json_escaped(text: str, *, every: int = 1, upper: bool = False) -> str:
+    r"""``text`` with every ``every``-th character written as a JSON ``\uXXXX`` escape."""
+    form = "\\u{:04X}" if upper else "\\u{:04x}"
+    return "".join(
+        form.format(ord(char)) if index % every == 0 else char for index, char in enumerate(text)
+    )
+
+
+@pytest.mark.parametrize(
+    ("escaped", "content_type"),
+    [
+        (json_escaped(TOKEN), "application/json"),
+        (json_escaped(TOKEN, every=3, upper=True), "application/json"),
+        (json_escaped(TOKEN), "text/plain"),
+    ],
+    ids=["all-escaped", "mixed-upper-hex", "plain-text-body"],
+)
+async def test_a_token_echoed_as_json_escapes_is_masked(
+    start_server: StartServer, escaped: str, content_type: str
+) -> None:
+    r"""A 401 writing the token as ``\u0073\u0065...`` shows it neither decoded nor escaped."""
+
+    async def handler(request: web.Request) -> web.Response:
+        body = '{"detail": "Invalid token: Token ' + escaped + '"}'
+        return web.Response(text=body, status=401, content_type=content_type)
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(APIStatusError) as caught:
+            await client.batches.get("b1")
+    error = caught.value
+    for text in (str(error), repr(error), repr(error.body), str(error.body)):
+        assert TOKEN not in text
+        assert escaped not in text
+        assert escaped[:30] not in text  # no readable start of it either
+    assert "***" in str(error)
+
+
+async def test_a_token_as_json_escapes_in_an_unreadable_2xx_is_masked(
+    start_server: StartServer,
+) -> None:
+    """The snippet a 200 that is not JSON quotes masks the token's escaped form too."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=f"oops {json_escaped(TOKEN)} oops", status=200)
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.batches.get("b1")
+    assert json_escaped(TOKEN)[:12] not in str(caught.value)
+    assert "***" in str(caught.value)
+
+
+def chained(error: BaseException) -> list[BaseException]:
+    """``error`` and every exception reachable from it: causes, contexts, group members."""
+    seen: list[BaseException] = []
+    todo = [error]
+    while todo:
+        current = todo.pop()
+        if any(current is known for known in seen):
+            continue
+        seen.append(current)
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        todo.extend(getattr(current, "exceptions", ()))
+    return seen
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"created_at": TOKEN},
+        {"total_task_count": TOKEN},
+        {"name": [TOKEN]},
+        {"status": {"x": TOKEN}},
+        {"datasets": TOKEN},
+    ],
+    ids=["date", "int", "list-for-str", "object-for-enum", "string-for-list"],
+)
+async def test_a_token_in_a_2xx_field_is_in_no_chained_exception(
+    start_server: StartServer, field: dict[str, object]
+) -> None:
+    """A 200 whose field holds the token: no exception in the error's chain quotes it."""
+    from .conftest import fixture_json
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({**fixture_json("get_batch_200.json"), **field})
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.batches.get("b1")
+    assert TOKEN not in "".join(traceback.format_exception(caught.value))
+    for error in chained(caught.value):
+        for text in (str(error), repr(error), repr(error.args), repr(vars(error))):
+            assert TOKEN not in text
+
+
+async def test_a_token_in_a_2xx_that_is_not_json_is_in_no_chained_exception(
+    start_server: StartServer,
+) -> None:
+    """A 200 that is not JSON: the decoder's error (which holds the body) is not chained."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=f"{{oops {TOKEN}", status=200)
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.batches.get("b1")
+    for error in chained(caught.value):
+        assert TOKEN not in repr(vars(error)) + repr(error.args)

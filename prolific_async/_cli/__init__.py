@@ -47,7 +47,8 @@ def app(ctx: click.Context, config: Path | None, verbose: bool) -> None:
     """Prolific AI Task Builder from the command line.
 
     API commands read the token from PROLIFIC_TOKEN and the API's URL from PROLIFIC_URL
-    (default https://api.prolific.com), and the default workspace from the official CLI's
+    (default https://api.prolific.com; plain http only to this machine, or with
+    PROLIFIC_ALLOW_INSECURE_HTTP=1), and the default workspace from the official CLI's
     config file, like Prolific's official CLI.
     """
     ctx.meta[CONFIG_OPTION] = config

@@ -16,10 +16,10 @@ from rich.text import Text
 from yarl import URL
 
 from .._client import ProlificClient
-from .._config import DEFAULT_BASE_URL
+from .._config import DEFAULT_BASE_URL, is_loopback
 from .._polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 from ..errors import InputFileError, MissingTokenError, ProlificError
-from ._exit import CommandError, InputError, message_of
+from ._exit import CommandError, InputError, message_of, shorten
 
 __all__ = [
     "call",
@@ -63,6 +63,14 @@ def _check_url(url: str) -> None:
         raise InputError(
             f"PROLIFIC_URL={url!r} is not usable: {problem}; set it to the API's root, such "
             f"as {DEFAULT_BASE_URL} (or unset it for that default)"
+        )
+    insecure_ok = os.environ.get("PROLIFIC_ALLOW_INSECURE_HTTP") == "1"
+    if parsed.scheme == "http" and not is_loopback(parsed.host or "") and not insecure_ok:
+        # The library's own message names its Python argument; a shell user sets variables.
+        raise InputError(
+            f"PROLIFIC_URL={shorten(url)!r} is plain http to another machine: the API token "
+            "would travel in the clear. Use https, or set PROLIFIC_ALLOW_INSECURE_HTTP=1 if "
+            "you really mean it"
         )
 
 

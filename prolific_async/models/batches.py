@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from attrs import frozen
+from attrs import field, frozen
 
+from ._text import valid_text_field
 from .layout import Page
 
 __all__ = [
@@ -35,11 +36,12 @@ class BatchStatus(enum.StrEnum):
 class TaskDetails:
     """What participants are shown about the task."""
 
-    task_name: str
+    # A lone surrogate is refused here, before any request: it has no UTF-8 form to send.
+    task_name: str = field(validator=valid_text_field)
     """The title displayed to participants."""
-    task_introduction: str
+    task_introduction: str = field(validator=valid_text_field)
     """HTML introduction shown at the start of the task."""
-    task_steps: str
+    task_steps: str = field(validator=valid_text_field)
     """HTML step-by-step instructions."""
 
 

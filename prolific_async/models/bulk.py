@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import Attribute, field, frozen, validators
 
+from ._text import first_bad_text, valid_text_field
 from .batches import Batch, TaskDetails
 from .layout import Page
 
@@ -20,7 +21,9 @@ __all__ = [
     "DuplicateBatchRequest",
 ]
 
-_non_empty = validators.and_(validators.instance_of(str), validators.min_len(1))
+# A lone surrogate would be sent (a name) or break the journal (a key) after earlier
+# items were made: refused when the request is built, before any item is sent.
+_non_empty = validators.and_(validators.instance_of(str), validators.min_len(1), valid_text_field)
 _optional_non_empty = validators.optional(_non_empty)
 
 
@@ -51,6 +54,9 @@ def _layout(value: Sequence[Page] | None) -> tuple[Page, ...] | None:
         raise TypeError(f"batch_items must be a list of Page, got {value!r:.80}")
     if not value:
         raise ValueError("batch_items must hold at least one Page (None leaves it out)")
+    where = first_bad_text(value, "batch_items")
+    if where is not None:
+        raise ValueError(f"{where} must be valid text: it holds a lone surrogate")
     return tuple(value)
 
 

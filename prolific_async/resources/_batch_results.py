@@ -21,7 +21,6 @@ from typing import Any
 from attrs import frozen
 
 from .._body import APIResponse
-from .._converter import converter
 from .._paths import BATCH_TEMPLATE, EXPORT_TEMPLATE
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -30,7 +29,7 @@ from .._polling import (
     poll_until,
     require_wait_settings,
 )
-from .._resource import Resource, path_id, valid_text
+from .._resource import Resource, path_id, valid_text, wire_datetime
 from .._storage import download_to_file, require_transfer_deadline
 from ..errors import ExportFailedError
 from ..models.exports import BatchExport, BatchReport, ExportStatus
@@ -56,7 +55,7 @@ class _ExportPage:
 
 def _filter_value(value: object, name: str) -> str:
     if isinstance(value, datetime):
-        return str(converter.unstructure(value))
+        return wire_datetime(value, name)
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string or a datetime, got {value!r}")
     return valid_text(value, name)

@@ -28,6 +28,7 @@ from .._resource import (
 )
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..errors import BatchSetupError
+from ..models._text import first_bad_text
 from ..models.batches import Batch, BatchStatus
 from ..models.layout import Page
 
@@ -169,5 +170,8 @@ def layout_body(value: object) -> list[dict[str, Any]]:
         raise TypeError(f"batch_items must be a list of Page, got {value!r:.80}")
     if not value:
         raise ValueError("batch_items must hold at least one Page (None leaves it out)")
+    where = first_bad_text(value, "batch_items")
+    if where is not None:
+        raise ValueError(f"{where} must be valid text: it holds a lone surrogate")
     body: list[dict[str, Any]] = converter.unstructure(list(value), list[Page])
     return body

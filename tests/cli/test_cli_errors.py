@@ -8,10 +8,13 @@ with one ``error: <message>`` line and the status of the table in ``--help``.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from yarl import URL
 
 from prolific_async import TaskDetails
 from prolific_async._cli._exit import EXIT_STATUS_HELP, VALUE_LIMIT, shorten
@@ -100,6 +103,51 @@ async def test_a_missing_token_exits_2_from_every_command(
     message = assert_one_error_line(err)
     assert "PROLIFIC_TOKEN" in message
     assert "token=" not in message
+
+
+@pytest.mark.parametrize(
+    "command", [("batches", "get", "b1"), ("provision", "m.jsonl", "--no-progress")]
+)
+async def test_a_plain_http_url_off_the_machine_names_the_variables(
+    cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    command: tuple[str, ...],
+) -> None:
+    """``PROLIFIC_URL=http://api.prolific.com``: exit 2, naming the variables, unsent."""
+    write_manifest(tmp_path / "m.jsonl", creates(1))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROLIFIC_URL", "http://api.prolific.com")
+    monkeypatch.delenv("PROLIFIC_ALLOW_INSECURE_HTTP", raising=False)
+    code, _, err = await cli(*command)
+    assert code == 2, err
+    message = assert_one_error_line(err)
+    assert "PROLIFIC_URL='http://api.prolific.com' is plain http" in message
+    assert "PROLIFIC_ALLOW_INSECURE_HTTP=1" in message
+    assert "allow_insecure_http=True" not in message
+
+
+async def test_prolific_allow_insecure_http_is_honoured(
+    fake: FakeProlific, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``PROLIFIC_ALLOW_INSECURE_HTTP=1`` a plain-http name off the machine is used.
+
+    The name resolves to the loopback emulator (``getaddrinfo`` is patched for it alone),
+    so the command gets past the check and reads the batch without leaving the machine.
+    """
+    batch = fake.add_batch(name="b", workspace_id=WS, task_details=TaskDetails(**DETAILS))
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == "api.example.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    port = URL(fake.url).port
+    monkeypatch.setenv("PROLIFIC_URL", f"http://api.example.test:{port}")
+    monkeypatch.setenv("PROLIFIC_ALLOW_INSECURE_HTTP", "1")
+    code, out, err = await cli("batches", "get", batch.id)
+    assert code == 0, err
+    assert batch.id in out
 
 
 # -- output paths ----------------------------------------------------------------------
@@ -237,13 +285,28 @@ def test_bad_standalone_emulator_options_exit_2(
 
 # -- hostile answers -------------------------------------------------------------------
 
-HOSTILE = {
-    "not JSON": (200, b"OK", "text/plain"),
-    "HTML": (200, b"<html><body>Sign in to the Wi-Fi</body></html>", "text/html"),
-    "empty": (200, b"", "application/json"),
-    "array": (200, b"[5]", "application/json"),
-    "string": (200, b'"results"', "application/json"),
-    "wrong shape": (200, b'{"results": "x", "id": 5, "status": []}', "application/json"),
+
+def _canned(status: int, body: bytes, content_type: str) -> dict[str, Any]:
+    return {
+        "kind": "status",
+        "status": status,
+        "body": body,
+        "headers": {"Content-Type": content_type},
+    }
+
+
+#: Hostile answers, as ``fake.add_fault`` arguments.
+HOSTILE: dict[str, dict[str, Any]] = {
+    "not JSON": _canned(200, b"OK", "text/plain"),
+    "HTML": _canned(200, b"<html><body>Sign in to the Wi-Fi</body></html>", "text/html"),
+    "empty": _canned(200, b"", "application/json"),
+    "array": _canned(200, b"[5]", "application/json"),
+    "string": _canned(200, b'"results"', "application/json"),
+    "wrong shape": _canned(200, b'{"results": "x", "id": 5, "status": []}', "application/json"),
+    "deep": {"kind": "deep_json"},
+    # announced: refused before it is read, so the case costs no 2 GiB of traffic
+    "oversized": {"kind": "oversized", "headers": {"Content-Length": str(2 * 1024**3)}},
+    "compressed": {"kind": "compressed", "size": 9 * 1024**2},  # past the 8 MiB object cap
 }
 READ_COMMANDS = [
     ("batches", "get", "b1"),
@@ -269,20 +332,48 @@ READ_COMMANDS = [
 async def test_a_hostile_answer_is_one_error_line_and_exit_1(
     fake: FakeProlific, cli: RunCli, answer: str, command: tuple[str, ...]
 ) -> None:
-    """A 2xx that is not JSON, HTML, empty or of the wrong shape: exit 1, one error line."""
-    status, body, content_type = HOSTILE[answer]
-    fake.add_fault(
-        "*",
-        "*",
-        "status",
-        times=None,
-        status=status,
-        body=body,
-        headers={"Content-Type": content_type},
-    )
+    """A 2xx not JSON, HTML, empty, misshapen, deep, oversized or a gzip bomb: exit 1, one line."""
+    fault = dict(HOSTILE[answer])
+    fake.add_fault("*", "*", fault.pop("kind"), times=None, **fault)
     code, _, err = await cli(*command)
     assert code == 1, err
     assert_one_error_line(err)
+
+
+@pytest.mark.parametrize("depth", [500, 950, 100_000])
+async def test_a_deeply_nested_error_detail_is_one_error_line(
+    fake: FakeProlific, cli: RunCli, depth: int
+) -> None:
+    """A 404 whose detail nests 500 to 100,000 deep: one error line naming the 404, exit 1."""
+    body = '{"detail": ' + "[" * depth + '"deep"' + "]" * depth + "}"
+    fake.add_fault("GET", "*", "status", status=404, body=body)
+    code, _, err = await cli("batches", "get", "b1")
+    assert code == 1, err
+    assert "404" in assert_one_error_line(err)
+
+
+@pytest.mark.parametrize("field", ["name", "key", "task_name"])
+async def test_a_manifest_line_with_a_lone_surrogate_exits_2_naming_it(
+    fake: FakeProlific, cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, field: str
+) -> None:
+    r"""``provision`` refuses a line holding ``"\ud800"`` by its number, and sends nothing."""
+    lines = creates(3)
+    bad = dict(lines[1])  # type: ignore[arg-type]
+    if field == "task_name":
+        bad["task_details"] = {**DETAILS, "task_name": "@@"}
+    else:
+        bad[field] = "@@"
+    lines[1] = json.dumps(bad).replace('"@@"', '"bad \\ud800"')
+    write_manifest(tmp_path / "m.jsonl", lines)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = await cli("provision", "m.jsonl", "--no-progress")
+    assert code == 2, err
+    message = assert_one_error_line(err)
+    assert message.startswith("m.jsonl:2: ")
+    assert "surrogate" in message
+    assert field in message
+    assert not fake.requests
+    assert not fake.batches
 
 
 async def test_an_export_answer_naming_no_job_is_an_api_error(

@@ -17,12 +17,19 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import example, given
+from attrs import frozen
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from prolific_async import NOT_GIVEN, ProlificClient, ProlificError
+from prolific_async import (
+    NOT_GIVEN,
+    CreateBatchRequest,
+    DuplicateBatchRequest,
+    ProlificClient,
+    ProlificError,
+)
 from prolific_async._converter import converter
-from prolific_async.models import DatasetSchema, Page, TaskDetails
+from prolific_async.models import Column, DatasetSchema, Page, RichTextItem, Row, TaskDetails
 
 from .loopback import Loopback, Seen
 from .strategies import for_model, utc_datetimes
@@ -48,13 +55,46 @@ anything: st.SearchStrategy[Any] = st.one_of(
 )
 
 
-def arg(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[bool, Any]]:
+@frozen
+class Build:
+    """A model built inside the call: its constructor may refuse what it was given."""
+
+    cls: type[Any]
+    kwargs: dict[str, Any]
+
+    def __call__(self) -> Any:
+        return self.cls(**self.kwargs)
+
+
+def built(value: Any) -> Any:
+    """``value``, or the model a :class:`Build` makes (raising as its constructor does)."""
+    return value() if isinstance(value, Build) else value
+
+
+#: Text with a lone surrogate somewhere: no UTF-8 form, so it can never be sent.
+surrogate_texts = st.sampled_from(["\ud800", "bad \udfff", "k\udc00", "\ud83d x"])
+#: Task details and layouts holding such text (anything else in them valid).
+bad_details = st.tuples(
+    surrogate_texts,
+    st.sampled_from(sorted(attrs_fields := ("task_name", "task_introduction", "task_steps"))),
+).map(lambda drawn: Build(TaskDetails, {**dict.fromkeys(attrs_fields, "ok"), drawn[1]: drawn[0]}))
+bad_layouts = surrogate_texts.map(
+    lambda text: [Page(rows=[Row(columns=[Column(items=[RichTextItem(content=text)])])])]
+)
+
+
+def arg(
+    valid: st.SearchStrategy[Any], bad: st.SearchStrategy[Any] | None = None
+) -> st.SearchStrategy[tuple[bool, Any]]:
     """``(True, value)`` for a documented value, ``(False, value)`` for any other."""
-    return st.tuples(st.just(True), valid) | st.tuples(st.just(False), anything)
+    wrong = anything if bad is None else anything | bad
+    return st.tuples(st.just(True), valid) | st.tuples(st.just(False), wrong)
 
 
-def optional(valid: st.SearchStrategy[Any], absent: Any = None) -> st.SearchStrategy[Any]:
-    return arg(st.just(absent) | valid)
+def optional(
+    valid: st.SearchStrategy[Any], absent: Any = None, bad: st.SearchStrategy[Any] | None = None
+) -> st.SearchStrategy[Any]:
+    return arg(st.just(absent) | valid, bad)
 
 
 details = for_model(TaskDetails)
@@ -163,10 +203,21 @@ def test_ids_are_quoted_into_one_segment_or_refused(
 @given(
     name=arg(valid_texts),
     workspace_id=arg(valid_texts),
-    task_details=arg(details),
+    task_details=arg(details, bad_details),
     dataset_id=optional(valid_texts),
-    batch_items=optional(layouts),
+    batch_items=optional(layouts, bad=bad_layouts),
     auto_sync_enabled=optional(st.booleans()),
+)
+@example(
+    name=(True, "n"),
+    workspace_id=(True, "w"),
+    task_details=(
+        False,
+        Build(TaskDetails, {"task_name": "\ud800", "task_introduction": "i", "task_steps": "s"}),
+    ),
+    dataset_id=(True, None),
+    batch_items=(True, None),
+    auto_sync_enabled=(True, None),
 )
 def test_create_sends_its_fields_or_refuses(loopback: Loopback, **drawn: tuple[bool, Any]) -> None:
     """A create sends exactly its given fields as JSON, or refuses them unsent."""
@@ -174,7 +225,7 @@ def test_create_sends_its_fields_or_refuses(loopback: Loopback, **drawn: tuple[b
     seen = call(
         loopback,
         "batches.create",
-        lambda c: c.batches.create(**values),
+        lambda c: c.batches.create(**{key: built(value) for key, value in values.items()}),
         all(valid for valid, _ in drawn.values()),
     )
     if seen is None:
@@ -190,9 +241,9 @@ def test_create_sends_its_fields_or_refuses(loopback: Loopback, **drawn: tuple[b
 @given(
     batch_id=arg(valid_ids),
     name=optional(valid_texts, NOT_GIVEN),
-    task_details=optional(details, NOT_GIVEN),
+    task_details=optional(details, NOT_GIVEN, bad_details),
     dataset_id=optional(valid_texts, NOT_GIVEN),
-    batch_items=optional(st.none() | layouts, NOT_GIVEN),
+    batch_items=optional(st.none() | layouts, NOT_GIVEN, bad_layouts),
     auto_sync_enabled=optional(st.booleans(), NOT_GIVEN),
 )
 def test_update_sends_only_the_given_fields_or_refuses(
@@ -204,7 +255,7 @@ def test_update_sends_only_the_given_fields_or_refuses(
     seen = call(
         loopback,
         "batches.update",
-        lambda c: c.batches.update(batch_id, **values),
+        lambda c: c.batches.update(batch_id, **{k: built(v) for k, v in values.items()}),
         all(valid for valid, _ in drawn.values()),
     )
     if seen is None:
@@ -348,3 +399,83 @@ def test_appended_records_are_sent_as_json_lines_or_refused(
         lines = seen.body.split(b"\n")  # JSON Lines end each record with "\n", and only there
         assert lines[-1] == b""
         assert [json.loads(line) for line in lines[:-1]] == list(records[1])
+
+
+# -- bulk calls with request objects --------------------------------------------------
+
+
+def bulk_call(
+    loopback: Loopback, answer: str, run: Callable[[ProlificClient], Any], valid: bool
+) -> list[Seen]:
+    """Run a one-item bulk call; the POST it sent (none if the request was refused)."""
+    status, payload = loopback.answers[answer]
+    loopback.answer(json.dumps(payload), status)
+
+    async def go(client: ProlificClient) -> list[Any]:
+        return [result async for result in run(client)]
+
+    try:
+        loopback.run(go)  # the one answer serves every call: later steps may fail the item
+    except TYPED:
+        assert not valid, "documented arguments were refused"
+        assert loopback.seen == [], "refused after a request was sent"
+        return []
+    posts = [seen for seen in loopback.seen if seen.method == "POST"]
+    assert len(posts) == 1
+    return posts
+
+
+@settings(max_examples=15)
+@given(
+    name=arg(valid_texts),
+    workspace_id=arg(valid_texts),
+    task_details=arg(details, bad_details),
+    dataset_id=optional(valid_texts),
+    key=optional(valid_texts),
+)
+@example(
+    name=(True, "n"),
+    workspace_id=(True, "w"),
+    task_details=(True, TaskDetails(task_name="t", task_introduction="i", task_steps="s")),
+    dataset_id=(True, None),
+    key=(False, "k\udc00"),
+)
+def test_create_many_sends_each_request_or_refuses(
+    loopback: Loopback, **drawn: tuple[bool, Any]
+) -> None:
+    """A bulk create of one request sends its fields, or the request is refused unbuilt."""
+    values = {key: value for key, (_, value) in drawn.items()}
+    key = values.pop("key")
+
+    def run(client: ProlificClient) -> Any:
+        fields = {name: built(value) for name, value in values.items()}
+        request = CreateBatchRequest(**fields, key=key)
+        return client.batches.create_many([request], reconcile_delay=0)
+
+    seen = bulk_call(loopback, "batches.create", run, all(v for v, _ in drawn.values()))
+    if seen:
+        post = seen[-1]
+        assert (post.method, post.path) == ("POST", BATCHES)
+        assert body(post)["name"] == values["name"]
+
+
+@settings(max_examples=15)
+@given(batch_id=arg(valid_ids), name=optional(valid_texts), key=optional(valid_texts))
+@example(batch_id=(True, "b1"), name=(False, "bad \ud800"), key=(True, None))
+def test_duplicate_many_sends_each_request_or_refuses(
+    loopback: Loopback, **drawn: tuple[bool, Any]
+) -> None:
+    """A bulk duplicate of one request posts to its source's path, or is refused unbuilt."""
+    values = {key: value for key, (_, value) in drawn.items()}
+
+    def run(client: ProlificClient) -> Any:
+        request = DuplicateBatchRequest(values["batch_id"], values["name"], key=values["key"])
+        return client.batches.duplicate_many([request], reconcile_delay=0)
+
+    seen = bulk_call(loopback, "batches.duplicate", run, all(v for v, _ in drawn.values()))
+    if seen:
+        post = seen[-1]
+        assert (post.method, post.path) == (
+            "POST",
+            f"{BATCHES}/{seg(values['batch_id'])}/duplicate",
+        )
