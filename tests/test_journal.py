@@ -437,3 +437,32 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+async def test_a_commit_runs_off_the_loop_which_keeps_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a commit is held on the writer's thread, other coroutines on the loop go on."""
+    release = threading.Event()
+    committing = threading.Event()
+    real = _journal_writer.Writer._commit
+
+    def held(self: Any, group: Any) -> None:
+        committing.set()
+        assert release.wait(10), "the loop never released the commit: it was blocked"
+        real(self, group)
+
+    monkeypatch.setattr(_journal_writer.Writer, "_commit", held)
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    append = asyncio.create_task(journal.append(start(0)))
+    turns = 0
+    while not committing.is_set() or turns < 100:  # the loop turns while the thread commits
+        await asyncio.sleep(0)
+        turns += 1
+        assert turns < 1_000_000, "the commit never began"
+    assert not append.done()  # the record waits for its commit, the loop does not
+    release.set()
+    await append
+    await journal.close()
+    assert journal.read("create")[0].started_at is not None
