@@ -68,7 +68,7 @@ class _Options:
     default=32,
     show_default=True,
     type=click.IntRange(1, 1024),
-    help="Requests in progress at once (lowered automatically on 429).",
+    help="Requests in progress at once (under a rate limit the client paces its sends).",
 )
 @click.option(
     "--journal",
