@@ -389,11 +389,20 @@ def _final(report: SoakReport, out: Path) -> None:
         report.busy_connections = done["busy"]
 
 
-async def _settle(fake: FakeProlific) -> None:
-    """Wait until no request is being served (late applies included), polling."""
-    for _ in range(500):
-        if fake.stats.in_flight == 0 and not _late_pending(fake):
-            return
+async def _settle(fake: FakeProlific, seconds: float = 30.0) -> None:
+    """Wait until no request is being served (late applies included), polling.
+
+    Raises:
+        TimeoutError: the emulator still served requests ``seconds`` later (counting
+            the batches now would report a late apply's batch missing, or miss a duplicate).
+    """
+    deadline = time.monotonic() + seconds
+    while fake.stats.in_flight or _late_pending(fake):
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"the emulator did not settle within {seconds} s: {fake.stats.in_flight} "
+                "request(s) in flight, or a late apply pending"
+            )
         await asyncio.sleep(0.01)
 
 
