@@ -58,30 +58,53 @@ CREATE = "/api/v1/data-collection/batches"
 #: The worker's client: quick retries, and attempts that time out (stall_after) at once.
 POLICY = RetryPolicy(attempts=12, timeout=120.0, wait_initial=0.01, wait_max=0.2)
 ATTEMPT_TIMEOUT = 0.5
-#: The faults of the soak, per method: (kind, share of that method's requests, options).
-#: Every request of each kind is applied at once or within ``late_apply``'s delay,
-#: which :func:`add_chaos_faults` keeps below ``reconcile_delay``.
-POST_FAULTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("status", {}),
-    ("html", {}),
-    ("not_json", {}),
-    ("drop_before", {}),
-    ("stall_upload", {"delay": 0.05}),
-    ("delay", {"delay": 0.05}),
-    ("truncated", {}),
-    ("drop_after", {}),
-    ("status_after", {}),
-    ("stall_after", {"delay": ATTEMPT_TIMEOUT * 1.2}),
-    ("trickle", {"delay": 0.002, "chunk_size": 64}),
-    ("claimed_id", {}),
-    ("late_apply", {}),  # delay: within reconcile_delay
+#: The faults of the soak, per method: (label, kind, options). Every fault kind that
+#: applies (or refuses) a request within ``reconcile_delay`` is here, and every request
+#: of each kind is applied at once or within ``late_apply``'s delay, which
+#: :func:`add_chaos_faults` keeps below ``reconcile_delay``.
+#: The hostile answers are sized over the client's caps, not to their 2 GiB defaults.
+RETRY_AFTER_429: dict[str, Any] = {"status": 429, "headers": {"Retry-After": "0"}}
+POST_FAULTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("status", "status", {}),
+    ("429", "status", RETRY_AFTER_429),
+    ("html", "html", {}),
+    ("not_json", "not_json", {}),
+    ("drop_before", "drop_before", {}),
+    ("stall_upload", "stall_upload", {"delay": 0.05}),
+    ("delay", "delay", {"delay": 0.05}),
+    ("truncated", "truncated", {}),
+    ("drop_after", "drop_after", {}),
+    ("status_after", "status_after", {}),
+    ("stall_after", "stall_after", {"delay": ATTEMPT_TIMEOUT * 1.2}),
+    ("trickle", "trickle", {"delay": 0.002, "chunk_size": 64}),
+    ("claimed_id", "claimed_id", {}),
+    ("late_apply", "late_apply", {}),  # delay: within reconcile_delay
+    ("oversized", "oversized", {"size": 4 * 2**20}),
+    ("compressed", "compressed", {"size": 8 * 2**20}),
+    ("deep_json", "deep_json", {"size": 5_000}),
+    ("redirect", "redirect", {}),
+    # Listings are the other kind of request; the kinds left out for a create:
+    # repeat_listing and incomplete_listing (they rewrite listings only).
 )
-GET_FAULTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("status", {}),
-    ("drop_before", {}),
-    ("truncated", {}),
-    ("repeat_listing", {}),
-    ("incomplete_listing", {}),
+GET_FAULTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("status", "status", {}),
+    ("429", "status", RETRY_AFTER_429),
+    ("html", "html", {}),
+    ("drop_before", "drop_before", {}),
+    ("delay", "delay", {"delay": 0.05}),
+    ("truncated", "truncated", {}),
+    ("drop_after", "drop_after", {}),
+    ("status_after", "status_after", {}),
+    ("stall_after", "stall_after", {"delay": ATTEMPT_TIMEOUT * 1.2}),
+    ("trickle", "trickle", {"delay": 0.002, "chunk_size": 256}),
+    ("repeat_listing", "repeat_listing", {}),
+    ("incomplete_listing", "incomplete_listing", {}),
+    # Left out for a listing: stall_upload (a GET has no body to hold back); late_apply
+    # and claimed_id (a listing applies nothing, names no new batch); and a 200 that
+    # cannot be read as a listing, by design the end of the items' reconciliation (a
+    # ReconciliationError or ResponseValidationError for a human, never a resend):
+    # not_json, oversized, compressed, deep_json, and redirect (to another host, which
+    # the client refuses). tests/test_fault_matrix.py covers those on listings.
 )
 KILLS = 3
 SCRIPT = Path(__file__).resolve()
@@ -94,14 +117,28 @@ def requests(count: int) -> list[CreateBatchRequest]:
     return [CreateBatchRequest(f"chaos-{i:05d}", WORKSPACE, DETAILS) for i in range(count)]
 
 
-def add_chaos_faults(fake: FakeProlific, reconcile_delay: float, rate: float = 0.10) -> None:
-    """About ``rate`` of creates and of listings faulted, spread evenly over the kinds."""
+def add_chaos_faults(fake: FakeProlific, reconcile_delay: float, rate: float = 0.10) -> list[str]:
+    """About ``rate`` of creates and of listings faulted, spread evenly over the kinds.
+
+    Each kind also fires once for sure, on the first requests of its method (a fault
+    with ``times=1`` ahead of the random ones), so every kind is met whatever the draw.
+
+    Returns:
+        The label of each fault added (``"POST 429"``...), in the order added: the
+        ``fault`` number of a :attr:`~FakeProlific.fault_log` entry, less one, indexes it.
+    """
+    labels: list[str] = []
     for method, faults in (("POST", POST_FAULTS), ("GET", GET_FAULTS)):
         share = 1 - (1 - rate) ** (1 / len(faults))  # together: rate of the requests
-        for kind, options in faults:
-            if kind == "late_apply":
-                options = {"delay": reconcile_delay / 3}
-            fake.add_fault(method, CREATE, kind, times=None, probability=share, **options)
+        for times, probability in ((1, 1.0), (None, share)):
+            for label, kind, options in faults:
+                if kind == "late_apply":
+                    options = {"delay": reconcile_delay / 3}
+                fake.add_fault(
+                    method, CREATE, kind, times=times, probability=probability, **options
+                )
+                labels.append(f"{method} {label}")
+    return labels
 
 
 # -- the worker: one provisioning process ------------------------------------------------
@@ -183,6 +220,10 @@ class SoakReport:
     busy_connections: int = -1
     requests: int = 0
     faults: dict[str, int] = attrs.field(factory=dict)
+    """How often each configured fault fired, by method and label (``"GET 429"``)."""
+    unfired: list[str] = attrs.field(factory=list)
+    """Configured faults that never fired: a kind went untested (the table says so; a
+    tiny run may not reach every kind of listing fault, the suite's run must)."""
     errors: dict[str, int] = attrs.field(factory=dict)
     """The last run's failed items, by the first words of their error."""
     seconds: float = 0.0
@@ -267,7 +308,7 @@ async def soak(
     journal = directory / "chaos.journal"
     traffic: Counter[str] = Counter()
     async with FakeProlific(seed=seed) as fake:
-        add_chaos_faults(fake, reconcile_delay)
+        labels = add_chaos_faults(fake, reconcile_delay)
         options = {"concurrency": concurrency, "reconcile_delay": reconcile_delay}
         options["timeout"] = attempt_timeout
         for run in range(kills + 1):
@@ -305,7 +346,9 @@ async def soak(
         report.missing = sum(1 for name in names if made[name] == 0)
         _drain(fake, traffic)
         report.requests = traffic["requests"]
-        report.faults = dict(sorted(Counter(str(e.kind) for e in fake.fault_log).items()))
+        fired = Counter(labels[entry.fault - 1] for entry in fake.fault_log)
+        report.faults = dict(sorted(fired.items()))
+        report.unfired = sorted(set(labels) - set(fired))
     report.seconds = time.monotonic() - started
     return report
 
@@ -346,11 +389,20 @@ def _final(report: SoakReport, out: Path) -> None:
         report.busy_connections = done["busy"]
 
 
-async def _settle(fake: FakeProlific) -> None:
-    """Wait until no request is being served (late applies included), polling."""
-    for _ in range(500):
-        if fake.stats.in_flight == 0 and not _late_pending(fake):
-            return
+async def _settle(fake: FakeProlific, seconds: float = 30.0) -> None:
+    """Wait until no request is being served (late applies included), polling.
+
+    Raises:
+        TimeoutError: the emulator still served requests ``seconds`` later (counting
+            the batches now would report a late apply's batch missing, or miss a duplicate).
+    """
+    deadline = time.monotonic() + seconds
+    while fake.stats.in_flight or _late_pending(fake):
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"the emulator did not settle within {seconds} s: {fake.stats.in_flight} "
+                "request(s) in flight, or a late apply pending"
+            )
         await asyncio.sleep(0.01)
 
 
@@ -443,6 +495,7 @@ def table(soak_report: SoakReport, late: LateReport) -> str:
         ),
         ("soak seconds", f"{soak_report.seconds:.1f}"),
         ("soak passed", soak_report.passed),
+        ("every configured fault kind fired", not soak_report.unfired),
         ("late applies (after reconcile_delay): items", late.items),
         ("  late applies", late.late_applies),
         ("  duplicate batches they made", late.duplicates),
@@ -451,6 +504,7 @@ def table(soak_report: SoakReport, late: LateReport) -> str:
     width = max(len(label) for label, _ in rows)
     lines = [f"{label:<{width}}  {value}" for label, value in rows]
     lines.append("faults by kind: " + ", ".join(f"{k} {v}" for k, v in soak_report.faults.items()))
+    lines.append("kinds that never fired: " + (", ".join(soak_report.unfired) or "none"))
     lines += [f"failed: {count} x {error}" for error, count in soak_report.errors.items()]
     return "\n".join(lines)
 

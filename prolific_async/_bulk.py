@@ -26,6 +26,7 @@ from ._fanout import Parking, fan_out
 from ._journal import ItemKey, Journal, JournalEntry, fingerprint, is_final_failure
 from ._listing import fetch_listing
 from ._logging import logger
+from ._outcome import Outcome, error_outcome
 from ._paths import DUPLICATE_TEMPLATE
 from ._reconcile import MatchKey, Member, Reconciler
 from ._resource import expand
@@ -300,20 +301,47 @@ class _Run:
         item.body = converter.unstructure(request)
         if isinstance(request, CreateBatchRequest):
             return MatchKey.of_request(request)
-        source = await self._source(request.batch_id)
+        source = await self._source(item, request.batch_id)
         item.path = expand(DUPLICATE_TEMPLATE, {"batch_id": request.batch_id})
         item.template = DUPLICATE_TEMPLATE
         return MatchKey.of_request(request, source)
 
-    async def _source(self, batch_id: str) -> Batch:
-        """The duplicate's source, fetched once per run however many copies it has."""
+    async def _source(self, item: Item, batch_id: str) -> Batch:
+        """The duplicate's source, fetched once per run however many copies it has.
+
+        The fetch is shared, its failure too: a source that is not found fails every
+        copy of it at once. A copy that was waiting on a fetch that stopped the run
+        (or its source's scope) is reported as not attempted.
+        """
         task = self.sources.get(batch_id)
-        if task is None or (task.done() and task.exception() is not None):
-            # A failed fetch is not kept: the next copy of this source tries again.
-            task = asyncio.create_task(self.batches.get(batch_id))
+        shared = task is not None
+        if task is None:
+            task = asyncio.create_task(self._fetch_source(batch_id, item.scope))
             self.sources[batch_id] = task
-        source = await asyncio.shield(task)
+        try:
+            source = await asyncio.shield(task)
+        except ProlificError:
+            if shared:
+                self.stop.check(item.scope)
+            raise
         self.reconciler.claimed.add(source.id)  # a source is never adopted as its own copy
+        return source
+
+    async def _fetch_source(self, batch_id: str, scope: str) -> Batch:
+        """GET a source, telling the run's stop how it went, as a send does.
+
+        A fetch that never reached the server counts toward ``max_consecutive_unsent``;
+        a 401 stops the run; a 403 stops the copies of this source.
+        """
+        try:
+            source = await self.batches.get(batch_id)
+        except ProlificError as error:
+            if error_outcome(error) is Outcome.NOT_SENT:
+                self.stop.not_sent(error)
+            else:
+                self.stop.reached(error, scope)
+            raise
+        self.stop.reached(None, scope)
         return source
 
 

@@ -163,7 +163,7 @@ class Sender:
             try:
                 batch = await self._post(item, state)
                 if batch.id in self.reconciler.claimed:
-                    raise _claimed_answer(item, batch, f"{self.client.base_url}{item.path}")
+                    raise _claimed_answer(item, batch.id, f"{self.client.base_url}{item.path}")
             except RunStoppedError:
                 raise  # cancelled by the stop before it reached the server
             except ProlificError as error:
@@ -196,6 +196,12 @@ class Sender:
         self.stop.track(task, state)
         try:
             return await task
+        except CreatedButUnreadableError as error:
+            if error.batch_id is not None and error.batch_id in self.reconciler.claimed:
+                # Named a batch this run holds (or a duplicate's source): not proof of
+                # what this send made, so the workspace is listed to find it.
+                raise _claimed_answer(item, error.batch_id, error.url) from error
+            raise
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if not task.cancelled() or (current is not None and current.cancelling()):
@@ -238,16 +244,16 @@ class Sender:
         return wait is not None and wait > self.client.retry_policy.retry_after_cap
 
 
-def _claimed_answer(item: Item, batch: Batch, url: str) -> ResponseValidationError:
+def _claimed_answer(item: Item, batch_id: str, url: str) -> ResponseValidationError:
     """A 2xx naming a batch this run already holds: which batch the send made is unknown."""
     return ResponseValidationError(
-        f"the server answered request {item.index} with batch {batch.id!r}, which this run "
+        f"the server answered request {item.index} with batch {batch_id!r}, which this run "
         "already holds for another request (or is a duplicate's source): the batch this "
         "request made, if any, is unknown, so the workspace is listed to find it",
         status_code=201,
         method="POST",
         url=url,
-        errors=[f"$.id: {batch.id!r} is already claimed"],
+        errors=[f"$.id: {batch_id!r} is already claimed"],
     )
 
 

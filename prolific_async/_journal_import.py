@@ -43,7 +43,7 @@ def import_journal(old: Path, new: Path) -> int:
     if new.exists() and new.stat().st_size > 0:
         raise JournalError(f"{new} already exists: choose a new file for the import")
     operation = _header(old)
-    lock = RunLock.acquire(new)
+    lock = RunLock.acquire(new, file=False)  # new is replaced whole at the end
     building = new.with_name(f".{new.name}.importing-{os.getpid()}")
     try:
         _remove(building)

@@ -6,6 +6,12 @@ on the same journal, in this process or another, is refused at once and told who
 it. The kernel drops the lock when the process dies, so a killed run never leaves a
 journal locked. (SQLite's own locks could not say who holds them, nor refuse a second
 connection of this same process.)
+
+Another name of the same file is refused too: the sidecar is named after the journal's
+real path (symbolic links and ``..`` resolved), and on Linux the run also holds a
+``flock`` on the journal file itself, which a hard link shares (in this process, a table
+of the files held, by device and inode, refuses it before anything is opened: closing a
+second descriptor of the file would drop SQLite's own locks on it).
 """
 
 from __future__ import annotations
@@ -14,27 +20,41 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import Final
 
 from .errors import JournalError
 
 __all__ = ["RunLock"]
 
 
-class RunLock:
-    """The exclusive lock of one run on one journal: ``flock`` on ``<journal>.lock``."""
+#: The journal files held by runs of this process, by (device, inode).
+_HELD: Final[dict[tuple[int, int], Path]] = {}
 
-    def __init__(self, path: Path, fd: int) -> None:
+
+class RunLock:
+    """The exclusive lock of one run on one journal: ``flock`` on ``<journal>.lock``.
+
+    With ``file`` (the default), the journal file itself is locked too, so a hard link
+    to it is refused as well.
+    """
+
+    def __init__(self, path: Path, fd: int, file: tuple[int, tuple[int, int]] | None) -> None:
         self.path = path
         self._fd: int | None = fd
+        self._file = file
 
     @staticmethod
     def lock_path(journal: Path) -> Path:
-        """The sidecar lock file of ``journal``."""
-        return journal.with_name(journal.name + ".lock")
+        """The sidecar lock file of ``journal``, beside its real path (links resolved)."""
+        real = Path(os.path.realpath(journal))
+        return real.with_name(real.name + ".lock")
 
     @classmethod
-    def acquire(cls, journal: Path) -> RunLock:
-        """Take the lock, or refuse at once if another run holds it.
+    def acquire(cls, journal: Path, *, file: bool = True) -> RunLock:
+        """Take the lock, or refuse at once if another run holds it (under any name).
+
+        ``file``: also lock the journal file itself (created empty if missing), which
+        every hard link of it shares.
 
         Raises:
             JournalError: another run holds it (named by its process id, where the lock
@@ -48,6 +68,7 @@ class RunLock:
         try:
             if not _try_lock(fd):
                 raise JournalError(f"{journal} is in use by {_holder(fd)}; wait for it to end")
+            held = _lock_file(journal) if file else None
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
         except OSError as exc:
@@ -56,7 +77,7 @@ class RunLock:
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd)
+        return cls(path, fd, held)
 
     @classmethod
     def holder(cls, journal: Path) -> str | None:
@@ -74,13 +95,64 @@ class RunLock:
             os.close(fd)
 
     def release(self) -> None:
-        """Drop the lock (the file stays: removing it would race the next run)."""
+        """Drop the lock (the file stays: removing it would race the next run).
+
+        Call it once the journal's connections are closed: closing the journal file's
+        descriptor drops every lock this process holds on it, SQLite's too.
+        """
+        held, self._file = self._file, None
+        if held is not None:
+            file_fd, inode = held
+            _HELD.pop(inode, None)
+            _unlock(file_fd)
+            os.close(file_fd)
         fd, self._fd = self._fd, None
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             _unlock(fd)
             os.close(fd)
+
+
+def _lock_file(journal: Path) -> tuple[int, tuple[int, int]] | None:
+    """Lock the journal file itself; its descriptor and inode (``None``: not on Linux).
+
+    Raises:
+        JournalError: a run holds the file under another name.
+        OSError: the file cannot be opened or made.
+    """
+    if not sys.platform.startswith("linux"):  # pragma: no cover - the suite runs on Linux
+        # Only Linux keeps flock apart from the fcntl locks SQLite takes on the file (BSD
+        # and macOS may not; Windows locks are mandatory): elsewhere the sidecar's is the lock.
+        return None
+    inode = _inode(journal)
+    if inode is not None and inode in _HELD:
+        raise JournalError(
+            f"{journal} is in use by another run in this process (PID {os.getpid()}), "
+            f"as {_HELD[inode]}; wait for it to end"
+        )
+    fd = os.open(journal, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        if not _try_lock(fd):
+            raise JournalError(
+                f"{journal} is in use by another run, which opened it under another "
+                "name (a link to the same file); wait for it to end"
+            )
+        stat = os.fstat(fd)
+    except BaseException:
+        os.close(fd)  # no connection of this process has the file open: none loses a lock
+        raise
+    inode = (stat.st_dev, stat.st_ino)
+    _HELD[inode] = journal
+    return fd, inode
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _holder(fd: int) -> str:

@@ -12,7 +12,9 @@ from prolific_async import (
     APIConnectionError,
     AuthenticationError,
     CreateBatchRequest,
+    DuplicateBatchRequest,
     Journal,
+    NotFoundError,
     PermissionDeniedError,
     ProlificClient,
     RunStoppedError,
@@ -151,3 +153,67 @@ async def test_a_stop_cancels_the_sends_waiting_to_retry_a_connection(
     assert sum(isinstance(r.error, APIConnectionError) for r in results) == 1
     assert sum(isinstance(r.error, RunStoppedError) for r in results) == 5
     assert all(r.server_attempts == 0 for r in results)
+
+
+# -- a duplicate's source fetch reports to the stop like a send ----------------------------
+
+
+def source_gets(fake: FakeProlific) -> int:
+    return sum(1 for r in fake.requests if r.method == "GET" and r.path.startswith(f"{CREATE}/"))
+
+
+async def test_source_fetches_that_never_connect_stop_the_run(
+    never_listening: socket.socket,
+) -> None:
+    """Duplicates of sources the client cannot reach stop after the unsent limit, not each."""
+    port = never_listening.getsockname()[1]
+    requests = [DuplicateBatchRequest(f"{i:024x}") for i in range(60)]
+    async with ProlificClient("token", base_url=f"http://127.0.0.1:{port}", retry=FAST) as bound:
+        results = await collect(
+            bound.batches.duplicate_many(requests, concurrency=2, max_consecutive_unsent=5)
+        )
+    failed = [r for r in results if isinstance(r.error, APIConnectionError)]
+    stopped = [r for r in results if isinstance(r.error, RunStoppedError)]
+    assert len(failed) <= 5 + 1  # the limit, plus a fetch in flight when it was reached
+    assert len(stopped) == 60 - len(failed)
+    assert all(isinstance(r.error.cause, APIConnectionError) for r in stopped)  # type: ignore[union-attr]
+
+
+async def test_a_401_on_a_source_fetch_stops_the_run(fake: FakeProlific) -> None:
+    """A refused token on the source's GET stops the run: one GET, not one per copy."""
+    source = fake.add_batch(name="S", workspace_id=WS, task_details=DETAILS)
+    requests = [DuplicateBatchRequest(source.id) for _ in range(10)]
+    async with ProlificClient("wrong-token", base_url=fake.url, retry=FAST) as bound:
+        results = await collect(bound.batches.duplicate_many(requests, concurrency=3))
+    assert sum(isinstance(r.error, AuthenticationError) for r in results) == 1
+    assert sum(isinstance(r.error, RunStoppedError) for r in results) == 9
+    assert source_gets(fake) == 1
+    assert posts(fake) == 0
+
+
+async def test_a_403_on_a_source_fetch_stops_only_that_source(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A source whose GET is refused stops its copies; another source's copies are made."""
+    refused = fake.add_batch(name="Refused", workspace_id=WS, task_details=DETAILS)
+    fine = fake.add_batch(name="Fine", workspace_id=WS, task_details=DETAILS)
+    fake.add_fault("GET", f"{CREATE}/{refused.id}", "status", status=403, times=None)
+    requests = [DuplicateBatchRequest(refused.id if i % 2 == 0 else fine.id) for i in range(8)]
+    results = await collect(client.batches.duplicate_many(requests, concurrency=1))
+    assert isinstance(results[0].error, PermissionDeniedError)
+    assert all(isinstance(r.error, RunStoppedError) for r in results[2::2])
+    assert all(r.ok for r in results[1::2])
+    assert source_gets(fake) == 2  # one per source
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_a_missing_source_is_fetched_once_and_fails_every_copy(
+    client: ProlificClient, fake: FakeProlific, concurrency: int
+) -> None:
+    """A source that is not found is asked for once; every copy fails with the NotFoundError."""
+    missing = "0" * 24
+    requests = [DuplicateBatchRequest(missing) for _ in range(6)]
+    results = await collect(client.batches.duplicate_many(requests, concurrency=concurrency))
+    assert all(isinstance(r.error, NotFoundError) for r in results)
+    assert source_gets(fake) == 1
+    assert posts(fake) == 0

@@ -128,6 +128,44 @@ async def test_a_created_answer_with_a_claimed_id_is_reconciled(
     assert len(fake.batches) == 2
 
 
+async def test_an_unreadable_created_answer_naming_a_claimed_id_is_reconciled(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """An unreadable 201 naming a batch the run holds is listed for, not read as the item's."""
+    path = tmp_path / "run.db"
+    async with fake.client(retry=FAST) as client:
+        first = await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+        held = first[0].batch
+        assert held is not None
+        # Applied, then answered 201 with only another batch's id: unreadable, names it.
+        fake.add_fault("POST", CREATE, "status_after", status=201, body={"id": held.id})
+        results = await collect(client.batches.create_many(creates(2), journal=Journal(path)))
+    assert results[1].reconciled
+    assert results[1].batch is not None
+    assert results[1].batch.id != held.id
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 2
+
+
+async def test_an_unreadable_duplicate_answer_naming_its_source_is_reconciled(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """An unreadable 201 naming the duplicate's source is ambiguous: the real copy is adopted."""
+    from prolific_async import DuplicateBatchRequest
+
+    from .test_bulk import DETAILS, WS
+
+    source = fake.add_batch(name="Source", workspace_id=WS, task_details=DETAILS)
+    path = f"{CREATE}/{source.id}/duplicate"
+    fake.add_fault("POST", path, "status_after", status=201, body={"id": source.id})
+    results = await collect(client.batches.duplicate_many([DuplicateBatchRequest(source.id)]))
+    copy = results[0].batch
+    assert copy is not None
+    assert copy.id != source.id
+    assert results[0].reconciled
+    assert set(fake.batches) == {source.id, copy.id}
+
+
 # -- the send cap ------------------------------------------------------------------------
 
 GENEROUS = RetryPolicy(attempts=10, timeout=10.0, wait_initial=0.001, wait_max=0.01)

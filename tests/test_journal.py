@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -389,3 +391,94 @@ async def test_a_record_folds_into_the_row_an_earlier_run_left(tmp_path: Path) -
     entry = journal.read("create")[7]
     assert entry.started_at is not None
     assert entry.batch == {"id": "b7"}
+
+
+@pytest.mark.parametrize("alias", ["symlink", "hardlink", "dotdot"])
+async def test_another_name_of_a_journal_in_use_is_refused(tmp_path: Path, alias: str) -> None:
+    """A symlink, a hard link or a `..` path to a journal in use is refused like its own name."""
+    if alias == "hardlink" and not sys.platform.startswith("linux"):
+        pytest.skip("the journal file itself is locked on Linux only")
+    path = tmp_path / "j.journal"
+    first = Journal(path)
+    first.open("create")
+    other = tmp_path / "alias.journal"
+    if alias == "symlink":
+        other.symlink_to(path)
+    elif alias == "hardlink":
+        os.link(path, other)
+    else:
+        (tmp_path / "sub").mkdir()
+        other = tmp_path / "sub" / ".." / "j.journal"
+    with pytest.raises(JournalError, match="in use by another run"):
+        Journal(other).open("create")
+    await first.close()
+    second = Journal(other)
+    second.open("create")  # free again once the first run closed it
+    await second.close()
+
+
+def test_a_hard_link_in_use_by_another_process_is_refused(tmp_path: Path) -> None:
+    """A journal another process holds is refused through a hard link to it."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the journal file itself is locked on Linux only")
+    path = tmp_path / "j.journal"
+    holder = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", _HOLD, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"  # the other process holds the journal
+        os.link(path, tmp_path / "alias.journal")
+        with pytest.raises(JournalError, match="under another name"):
+            Journal(tmp_path / "alias.journal").open("create")
+    finally:
+        holder.communicate("")  # closing its stdin lets it close the journal and end
+    assert holder.returncode == 0
+
+
+#: Opens the journal named by argv[1], says so, and holds it until stdin closes.
+_HOLD = """
+import asyncio, sys
+from prolific_async import Journal
+
+async def main():
+    journal = Journal(sys.argv[1])
+    journal.open("create")
+    print("held", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    await journal.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_commit_runs_off_the_loop_which_keeps_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a commit is held on the writer's thread, other coroutines on the loop go on."""
+    release = threading.Event()
+    committing = threading.Event()
+    real = _journal_writer.Writer._commit
+
+    def held(self: Any, group: Any) -> None:
+        committing.set()
+        assert release.wait(10), "the loop never released the commit: it was blocked"
+        real(self, group)
+
+    monkeypatch.setattr(_journal_writer.Writer, "_commit", held)
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    append = asyncio.create_task(journal.append(start(0)))
+    turns = 0
+    while not committing.is_set() or turns < 100:  # the loop turns while the thread commits
+        await asyncio.sleep(0)
+        turns += 1
+        assert turns < 1_000_000, "the commit never began"
+    assert not append.done()  # the record waits for its commit, the loop does not
+    release.set()
+    await append
+    await journal.close()
+    assert journal.read("create")[0].started_at is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import json
 import threading
@@ -174,3 +175,44 @@ def test_the_resume_benchmark_runs_at_a_small_size(tmp_path: Path) -> None:
     assert row.items == 50
     assert row.resumed == 50
     assert row.peak_rss_mb > 0
+
+
+def _live_records() -> int:
+    """Finished batches alive now: Batch objects, journal entries and batch dicts."""
+    from prolific_async import Batch
+    from prolific_async._journal_records import JournalEntry
+
+    return sum(
+        1
+        for obj in gc.get_objects()
+        if isinstance(obj, Batch | JournalEntry)
+        or (isinstance(obj, dict) and "total_task_count" in obj)
+    )
+
+
+async def _resume_peak(benchmark: Any, count: int, directory: Path) -> int:
+    """Resume a journal of ``count`` done items; the most finished batches alive at once."""
+    path = directory / f"resume-{count}.journal"
+    benchmark.write_journal(path, count)
+    gc.collect()
+    baseline, peak, resumed = _live_records(), 0, 0
+    async with ProlificClient("token", base_url="http://127.0.0.1:9") as bound:
+        async for result in bound.batches.create_many(
+            benchmark.requests(count), journal=Journal(path)
+        ):
+            resumed += result.resumed
+            if resumed % 100 == 0:  # the result in hand is dropped before the next one
+                peak = max(peak, _live_records() - baseline)
+    assert resumed == count  # nothing was sent: every item came from the journal
+    return peak
+
+
+async def test_a_resume_holds_no_more_finished_batches_for_a_longer_journal(
+    tmp_path: Path,
+) -> None:
+    """Resuming 2,000 done items holds as few batches at once as resuming 200 does."""
+    benchmark = _resume_benchmark()
+    small = await _resume_peak(benchmark, 200, tmp_path)
+    large = await _resume_peak(benchmark, 2_000, tmp_path)
+    assert large <= small + 10  # bounded by what is in progress, not by the journal
+    assert large < 200

@@ -26,7 +26,9 @@ __all__ = ["DEMO_RETRY", "demo_emulator", "fault_log_digest", "print_emulator_ch
 
 #: The demo's emulator: realistic latency and a taste of every fault the client handles.
 #: Each fault hits a request by its identity (see ``FakeProlific.fault_log``), so one
-#: ``--seed`` faults the same requests in every run.
+#: ``--seed`` faults the same requests in every run. Identical manifest lines make
+#: identical requests: among them the draw goes by arrival order (the first to arrive is
+#: attempt 1), so which of them a fault hits may differ between runs.
 DEMO_WORKSPACE: Final = "6278acb09062db3b35bcbeb0"
 DEMO_RETRY: Final = RetryPolicy(attempts=8, timeout=30.0, wait_initial=0.05, wait_max=1.0)
 

@@ -68,7 +68,7 @@ class _Options:
     default=32,
     show_default=True,
     type=click.IntRange(1, 1024),
-    help="Requests in progress at once (sends are paced on 429).",
+    help="Requests in progress at once (under a rate limit the client paces its sends).",
 )
 @click.option(
     "--journal",
@@ -101,7 +101,15 @@ class _Options:
     show_default=True,
     help="Stop sending after this many requests in a row failed before reaching the server.",
 )
-@click.option("--seed", default=0, show_default=True, help="The emulator's seed.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    help=(
+        "The emulator's seed: the same seed faults the same requests (identical "
+        "manifest lines by arrival order)."
+    ),
+)
 @click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
 @click.option(
     "--dry-run",

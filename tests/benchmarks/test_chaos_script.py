@@ -36,6 +36,7 @@ def test_the_chaos_script_prints_its_table_and_writes_its_json(tmp_path: Path) -
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "items with exactly one batch" in done.stdout
+    assert "kinds that never fired:" in done.stdout
     data = json.loads(figures.read_text())
     assert data["soak"]["passed"] is True
     assert data["soak"]["exactly_once"] == 30
