@@ -27,7 +27,8 @@ from attrs import define
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._call import CallState
-from ._logging import request_id_of
+from ._headers import request_id_of
+from ._redact import Redactor
 
 __all__ = [
     "AnswerRecord",
@@ -67,15 +68,22 @@ def record_answer(
     *,
     method: str,
     url: str,
+    redactor: Redactor,
 ) -> None:
-    """Note the answer a call ended on: its request id, and all of it for a raw call."""
-    state.request_id = request_id_of(headers)
+    """Note the answer a call ended on: its request id, and all of it for a raw call.
+
+    Both pass ``redactor`` first, as an error's parts do: a server (or a proxy) that
+    copies ``Authorization`` into ``X-Request-Id`` or the body must not put the token
+    in a result's ``request_id``, a raw response's headers or its repr.
+    """
+    request_id = request_id_of(headers)
+    state.request_id = request_id and redactor.text(request_id)
     record = current_record.get()
     if record is None:
         return
     record.status_code = status
-    record.headers = CIMultiDictProxy(CIMultiDict(headers))
-    record.content = content
+    record.headers = CIMultiDictProxy(redactor.headers(headers))
+    record.content = redactor.data(content)
     record.method = method
     record.url = url
     record.attempts = state.sent
@@ -88,6 +96,8 @@ class RawResponse(Generic[T]):
     answer is the last API answer it read; storage transfers are not API answers.
     A call that fails raises as the plain call does: an :class:`APIStatusError`
     carries the status, headers and request id of its answer itself.
+
+    The headers, request id and content are as read, the client's token masked.
     """
 
     def __init__(self, parsed: T, record: AnswerRecord, *, elapsed: float) -> None:
