@@ -161,6 +161,16 @@ class RawResponse(Generic[T]):
         """The model the plain call returns (decoded once, when the call ended)."""
         return self._parsed
 
+    @staticmethod
+    def of(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[RawResponse[R]]]:
+        """``method`` made to return a :class:`RawResponse`, its type kept (``.parse()``).
+
+        ``RawResponse.of(client.batches.get)`` is ``client.batches.with_raw_response.get``,
+        whose methods a type checker sees as returning ``RawResponse[Any]`` (they are
+        looked up by name); through this, ``parse()`` has the plain method's type.
+        """
+        return raw_response_wrapper(method)
+
 
 def raw_response_wrapper(
     method: Callable[P, Awaitable[T]],
@@ -183,6 +193,9 @@ def raw_response_wrapper(
 
 class WithRawResponse(Generic[R]):
     """Every public async method of a resource, returning a :class:`RawResponse`.
+
+    Its methods are found by name, so a type checker sees each as returning
+    ``RawResponse[Any]``; :meth:`RawResponse.of` keeps the method's type.
 
     ``client.batches.with_raw_response.get(batch_id)`` takes what ``client.batches.get``
     takes. The methods that yield many results (``create_many``, ``duplicate_many``)
