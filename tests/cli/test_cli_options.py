@@ -8,7 +8,10 @@ import io
 import json
 import logging
 import os
+import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -334,6 +337,29 @@ async def test_completion_prints_clicks_script(cli: RunCli, shell: str, marker: 
     assert code == 0, err
     assert marker in out
     assert "_PROLIFIC_ASYNC_COMPLETE" in out
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_the_bash_completion_script_completes_in_bash() -> None:
+    """The script sourced in bash answers a COMP_WORDS query with the matching commands."""
+    command = Path(sys.executable).with_name("prolific-async")
+    if not command.exists():
+        pytest.skip("the prolific-async script is not installed beside this interpreter")
+    script = (
+        'source <("$0" completion bash)\n'
+        "COMP_WORDS=(prolific-async jo)\nCOMP_CWORD=1\n"
+        '_prolific_async_completion "$0"\nprintf "%s\\n" "${COMPREPLY[@]}"\n'
+        "COMP_WORDS=(prolific-async journal '')\nCOMP_CWORD=2\nCOMPREPLY=()\n"
+        '_prolific_async_completion "$0"\nprintf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    completed = subprocess.run(  # noqa: S603 (bash, with our own script)
+        ["bash", "-c", script, str(command)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert completed.stdout.split() == ["journal", "export", "import", "show"]
 
 
 async def test_completion_of_an_unknown_shell_is_a_usage_error(cli: RunCli) -> None:
