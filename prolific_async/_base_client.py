@@ -86,7 +86,7 @@ class BaseClient(RequestVerbs):
     ) -> None:
         token = token_from(token)
         self._redactor: Final = Redactor(token)
-        register_secret(token)
+        self._release_secret: Final = register_secret(token, self)  # masked in logs meanwhile
         configure_from_environment()
         base = base_url_from(base_url, allow_insecure_http=allow_insecure_http)
         at_least_one("max_connections", max_connections)
@@ -195,21 +195,20 @@ class BaseClient(RequestVerbs):
 
     @contextlib.asynccontextmanager
     async def storage_session(self) -> AsyncIterator[aiohttp.ClientSession]:
-        """The session for presigned storage transfers.
+        """The session for presigned transfers (beside a caller's ``session=``, a plain one).
 
-        The client's own session, or, beside a caller's ``session=`` (whose default
-        headers might hold a token), a short-lived plain one, so nothing of the caller's
-        reaches storage.
+        A caller's session's default headers might hold a token: none of it reaches storage.
         """
         session = self._ensure_session()
         if self._owns_session:
             yield session
             return
-        proxy = self._lifecycle.proxy
-        async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=self._ssl), proxy=proxy.url
-        ) as plain:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl)) as plain:
             yield plain
+
+    def storage_proxy(self, url: str) -> URL | None:
+        """The proxy a transfer to ``url`` goes through (``None``: direct); see ``Proxy``."""
+        return self._lifecycle.proxy.for_storage(url)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -234,6 +233,7 @@ class BaseClient(RequestVerbs):
         if not self._derived:
             self._followers.close()
             await self._lifecycle.close()
+            self._release_secret()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
         lifecycle = getattr(self, "_lifecycle", None)  # None: __init__ raised
@@ -282,7 +282,7 @@ class BaseClient(RequestVerbs):
         state.max_error_bytes = self._body_caps.max_response_bytes
         url = self._base_url + path
         status, reason, headers, raw = await self._send(method, url, body, params, state)
-        record_answer(state, status, headers, raw, method=method, url=url)
+        record_answer(state, status, headers, raw, method=method, url=url, redactor=self._redactor)
         data = self._finish(method, url, template or path, status, reason, headers, raw)
         if cast_to is APIResponse:
             sent = state.sent
@@ -323,6 +323,7 @@ class BaseClient(RequestVerbs):
                         timeout=self._timeout,
                         allow_redirects=False,
                         raise_for_status=False,  # a caller's session may say otherwise
+                        proxy=self._lifecycle.proxy.url,  # per request: storage chooses its own
                         **self._middlewares_for(session),
                     ) as response,
                 ):

@@ -66,9 +66,19 @@ def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) ->
     return base
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
-    if host.lower() == "localhost":
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``).
+
+    ``localhost`` and ``*.localhost`` (RFC 6761) in any case, with a trailing dot or not;
+    an address bracketed or not.
+
+    The one rule for both of its uses: plain ``http`` is allowed to it (the emulator),
+    and it is reached directly, never through an environment proxy.
+    """
+    if not host:
+        return False
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback

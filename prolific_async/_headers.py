@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 from ._config import USER_AGENT
 
-__all__ = ["request_headers", "with_more_defaults"]
+__all__ = ["REQUEST_ID_HEADERS", "request_headers", "request_id_of", "with_more_defaults"]
+
+#: Response headers that may carry a request id, in order of preference.
+REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-amzn-requestid")
 
 #: The headers the client sets itself, lowercased; a default header does not replace them.
 OWN_HEADERS: Final = frozenset({"accept", "user-agent", "content-type"})
@@ -56,3 +61,16 @@ def _checked_defaults(defaults: Mapping[str, str] | None, argument: str) -> dict
         if name.lower() not in OWN_HEADERS:  # ours win, and no header is sent twice
             headers[name] = value
     return headers
+
+
+def request_id_of(headers: Mapping[str, str] | None) -> str | None:
+    """The request id an answer carries (whichever header the server uses), if any.
+
+    The one lookup of it: a success's, an error's and a log line's. Header names are
+    matched case-insensitively, whatever mapping holds them.
+    """
+    if not headers:
+        return None
+    if not isinstance(headers, CIMultiDict | CIMultiDictProxy):
+        headers = {key.lower(): value for key, value in headers.items()}
+    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)

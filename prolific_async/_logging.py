@@ -4,17 +4,24 @@ The library logs to one stdlib logger, ``prolific_async``, and installs no handl
 (an application decides where its logs go). What it logs:
 
 * DEBUG: one line per attempt the retry middleware sends (method, path, status or error,
-  attempt number, the wait before the next one, request id, elapsed seconds).
-* INFO: retries, 429 holds of the client's gate, reconciliation decisions, journal
-  resumes and fail-fast stops of a bulk run.
+  attempt number, the wait before the next one, request id, elapsed seconds), and one per
+  attempt of a storage transfer (method, host and path without the presigned query).
+* INFO: retries (API calls and storage transfers), 429 holds of the client's gate,
+  reconciliation decisions, journal resumes and fail-fast stops of a bulk run.
 
 ``PROLIFIC_LOG=info`` or ``PROLIFIC_LOG=debug`` (or ``PROLIFIC_DEBUG=1``, as Prolific's
 own CLI reads it) switches it on without code, as ``OPENAI_LOG`` and ``ANTHROPIC_LOG``
 do: the first client created attaches one stderr handler at that level.
 
 Every record passes :class:`RedactingFilter` on the logger itself, before any handler
-sees it: the token of every client alive is masked in the message, its arguments and a
-formatted traceback, at every level.
+sees it: the token of every client alive (and of the last few closed) is masked in the
+message, its arguments and a formatted traceback, at every level.
+
+Every module of the library logs through :data:`logger`, this one object (a test keeps
+it so: no other module calls ``logging.getLogger``). A logger filter sees only the
+records logged on that logger, not those propagating from its children, so a child
+logger an application makes itself (``logging.getLogger("prolific_async.mine")``) is
+the application's: its records are not masked.
 """
 
 from __future__ import annotations
@@ -22,13 +29,22 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Final
 
+from ._headers import request_id_of
 from ._redact import Redactor
-from ._status_errors import REQUEST_ID_HEADERS
 
-__all__ = ["configure_from_environment", "log_attempt", "logger", "register_secret"]
+__all__ = [
+    "configure_from_environment",
+    "log_attempt",
+    "log_retry",
+    "logger",
+    "register_secret",
+    "request_id_of",
+]
 
 logger: Final = logging.getLogger("prolific_async")
 
@@ -44,17 +60,42 @@ class RedactingFilter(logging.Filter):
 
     A filter on the logger runs before its handlers and before a record propagates to the
     root logger's, so no handler an application installs ever sees the token. A token
-    stays masked after its client is gone: an exception or a late task may still name it.
+    stays masked while a client holds it, and after its last client closes while it is
+    among the :attr:`KEPT_AFTER_CLOSE` most recently released (an exception or a late
+    task may still name it); then it is forgotten, so a process that makes clients for
+    many tokens does not mask (and scan for) each of them forever.
     """
+
+    KEPT_AFTER_CLOSE: Final = 16
 
     def __init__(self) -> None:
         super().__init__()
         self._redactors: dict[str, Redactor] = {}
+        self._holders: dict[str, int] = {}
+        self._released: OrderedDict[str, None] = OrderedDict()
 
     def add(self, secret: str) -> None:
-        """Mask ``secret`` in every later record (once per distinct secret)."""
+        """Mask ``secret`` in every later record, until as many :meth:`release` calls."""
+        self._holders[secret] = self._holders.get(secret, 0) + 1
+        self._released.pop(secret, None)
         if secret not in self._redactors:
             self._redactors[secret] = Redactor(secret)
+
+    def release(self, secret: str) -> None:
+        """One holder of ``secret`` is gone; the last one's leaves it among the recent."""
+        left = self._holders.get(secret, 0) - 1
+        if left > 0:
+            self._holders[secret] = left
+            return
+        self._holders.pop(secret, None)
+        self._released[secret] = None
+        while len(self._released) > self.KEPT_AFTER_CLOSE:
+            forgotten, _ = self._released.popitem(last=False)
+            self._redactors.pop(forgotten, None)
+
+    def masks(self, secret: str) -> bool:
+        """Whether ``secret`` is masked now."""
+        return secret in self._redactors
 
     def filter(self, record: logging.LogRecord) -> bool:
         redactors = list(self._redactors.values())
@@ -80,9 +121,14 @@ logger.addFilter(_filter)
 _handler: logging.Handler | None = None
 
 
-def register_secret(secret: str) -> None:
-    """Mask ``secret`` (a client's token) in every line the ``prolific_async`` logger emits."""
+def register_secret(secret: str, owner: object) -> Callable[[], object]:
+    """Mask ``secret`` (``owner``'s token) in every line the logger emits while it lives.
+
+    Returns the release: call it when ``owner`` closes (calling it again does nothing);
+    it runs by itself if ``owner`` is garbage-collected first.
+    """
     _filter.add(secret)
+    return weakref.finalize(owner, _filter.release, secret)
 
 
 def level_from_environment() -> int | None:
@@ -112,17 +158,6 @@ def configure_from_environment() -> None:
         logger.setLevel(level)
 
 
-def request_id_of(headers: Mapping[str, str] | None) -> str | None:
-    """The request id an answer carries (whichever header the server uses), if any."""
-    if not headers:
-        return None
-    for name in REQUEST_ID_HEADERS:  # one lookup each, on every answer
-        value = headers.get(name)
-        if value is not None:
-            return value
-    return None
-
-
 def log_attempt(
     method: str,
     path: str,
@@ -146,4 +181,17 @@ def log_attempt(
         elapsed,
         request_id_of(headers) or "-",
         "final" if wait is None else f"retry in {wait:.2f}s",
+    )
+
+
+def log_retry(method: str, path: str, wait: float, attempt: int, attempts: int, cause: str) -> None:
+    """The INFO line of a retry: ``attempt`` (the next one) of ``attempts`` in ``wait`` s."""
+    logger.info(
+        "retrying %s %s in %.2fs (attempt %d of %d: %s)",
+        method,
+        path,
+        wait,
+        attempt,
+        attempts,
+        cause,
     )

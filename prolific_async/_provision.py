@@ -20,6 +20,8 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ._converter import converter
 from ._creation import post_creating
 from ._fanout import fan_out
@@ -216,7 +218,7 @@ class _Pipelines:
                 result = ProvisionResult(index=index, request=request, dataset=dataset, error=error)
             else:
                 result = await self._ready(index, request, dataset, created.batch)
-            await self.out.put(result)
+            await self.out.put(attrs.evolve(result, request_id=created.request_id))
         finally:
             self.finishing.release()
 

@@ -27,7 +27,8 @@ from attrs import define
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._call import CallState
-from ._logging import request_id_of
+from ._headers import request_id_of
+from ._redact import Redactor
 
 __all__ = [
     "AnswerRecord",
@@ -67,15 +68,22 @@ def record_answer(
     *,
     method: str,
     url: str,
+    redactor: Redactor,
 ) -> None:
-    """Note the answer a call ended on: its request id, and all of it for a raw call."""
-    state.request_id = request_id_of(headers)
+    """Note the answer a call ended on: its request id, and all of it for a raw call.
+
+    Both pass ``redactor`` first, as an error's parts do: a server (or a proxy) that
+    copies ``Authorization`` into ``X-Request-Id`` or the body must not put the token
+    in a result's ``request_id``, a raw response's headers or its repr.
+    """
+    request_id = request_id_of(headers)
+    state.request_id = request_id and redactor.text(request_id)
     record = current_record.get()
     if record is None:
         return
     record.status_code = status
-    record.headers = CIMultiDictProxy(CIMultiDict(headers))
-    record.content = content
+    record.headers = CIMultiDictProxy(redactor.headers(headers))
+    record.content = redactor.data(content)
     record.method = method
     record.url = url
     record.attempts = state.sent
@@ -88,6 +96,8 @@ class RawResponse(Generic[T]):
     answer is the last API answer it read; storage transfers are not API answers.
     A call that fails raises as the plain call does: an :class:`APIStatusError`
     carries the status, headers and request id of its answer itself.
+
+    The headers, request id and content are as read, the client's token masked.
     """
 
     def __init__(self, parsed: T, record: AnswerRecord, *, elapsed: float) -> None:
@@ -151,6 +161,16 @@ class RawResponse(Generic[T]):
         """The model the plain call returns (decoded once, when the call ended)."""
         return self._parsed
 
+    @staticmethod
+    def of(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[RawResponse[R]]]:
+        """``method`` made to return a :class:`RawResponse`, its type kept (``.parse()``).
+
+        ``RawResponse.of(client.batches.get)`` is ``client.batches.with_raw_response.get``,
+        whose methods a type checker sees as returning ``RawResponse[Any]`` (they are
+        looked up by name); through this, ``parse()`` has the plain method's type.
+        """
+        return raw_response_wrapper(method)
+
 
 def raw_response_wrapper(
     method: Callable[P, Awaitable[T]],
@@ -173,6 +193,9 @@ def raw_response_wrapper(
 
 class WithRawResponse(Generic[R]):
     """Every public async method of a resource, returning a :class:`RawResponse`.
+
+    Its methods are found by name, so a type checker sees each as returning
+    ``RawResponse[Any]``; :meth:`RawResponse.of` keeps the method's type.
 
     ``client.batches.with_raw_response.get(batch_id)`` takes what ``client.batches.get``
     takes. The methods that yield many results (``create_many``, ``duplicate_many``)

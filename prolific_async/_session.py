@@ -5,17 +5,22 @@
 (made on first use, because aiohttp needs a running event loop, and closed with the
 client) or a caller's ``session=`` (used as is, and left open for its owner to close).
 
-:func:`proxy_for` decides, once per client, which proxy a session made here sends
+:func:`proxy_for` decides, once per client, which proxy the API requests send
 through: an explicit ``proxy=``, else the environment's (``HTTPS_PROXY``/``HTTP_PROXY``/
 ``ALL_PROXY``, honouring ``NO_PROXY``), except for a loopback API, which is always
 reached directly so the emulator keeps working behind a corporate proxy setting.
+Storage transfers go to other hosts, so :meth:`Proxy.for_storage` decides for each of
+their URLs again: ``NO_PROXY`` naming the storage host is honoured, and a loopback
+storage host is reached directly even through an explicit ``proxy=``. The choice is
+passed with each request (``proxy=``), never set on the session: aiohttp takes a
+request's ``proxy=None`` to mean the session's, so a session-wide proxy could not be
+bypassed for one host.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import ipaddress
 import json
 import ssl
 import urllib.request
@@ -26,34 +31,52 @@ import aiohttp
 from yarl import URL
 
 from ._call import TrackingConnector
+from ._config import is_loopback
 from ._retry import RetryMiddleware
 from ._status_errors import closed_error
 from .errors import ClientClosedError
 
 __all__ = ["Proxy", "SessionLifecycle", "SessionState", "is_loopback", "proxy_for"]
+# is_loopback: the one rule lives in _config (the base URL check uses it too).
 
 
 class Proxy:
-    """Where a session made here sends its requests: a proxy URL, or ``None`` (direct)."""
+    """Where API requests go: a proxy URL, or ``None`` (direct); and how storage's are chosen.
 
-    def __init__(self, url: URL | None = None) -> None:
+    Args:
+        url: the proxy of the API's requests.
+        explicit: the caller's ``proxy=``, if any.
+        trust_env: whether the environment's proxy variables apply.
+    """
+
+    def __init__(
+        self, url: URL | None = None, *, explicit: URL | None = None, trust_env: bool = False
+    ) -> None:
         self.url: Final = url
+        self._explicit: Final = explicit
+        self._trust_env: Final = trust_env
 
     def __repr__(self) -> str:
         # Credentials in a proxy URL stay out of reprs and messages.
         return f"<Proxy {self.url.with_user(None) if self.url is not None else None}>"
 
+    def for_storage(self, url: str) -> URL | None:
+        """The proxy of a transfer to ``url``: loopback direct, else as for the API's host."""
+        target = URL(url, encoded=True)
+        if is_loopback(target.host):
+            return None
+        if self._explicit is not None:
+            return self._explicit
+        return _environment_proxy(target) if self._trust_env else None
 
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
-    if host is None:
-        return False
-    if host.lower().rstrip(".") == "localhost" or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+
+def _environment_proxy(target: URL) -> URL | None:
+    """The environment's proxy for ``target`` (``NO_PROXY`` read the stdlib's way)."""
+    if urllib.request.proxy_bypass(target.host or ""):
+        return None
+    proxies = urllib.request.getproxies()
+    chosen = proxies.get(target.scheme) or proxies.get("all")
+    return URL(chosen) if chosen else None
 
 
 def proxy_for(base_url: str, *, proxy: str | None, trust_env: bool) -> Proxy:
@@ -71,16 +94,11 @@ def proxy_for(base_url: str, *, proxy: str | None, trust_env: bool) -> Proxy:
         url = URL(proxy)
         if url.scheme not in {"http", "https"} or not url.host:
             raise ValueError(f"proxy must be an http:// or https:// URL, got {proxy!r}")
-        return Proxy(url)
+        return Proxy(url, explicit=url)
     target = URL(base_url)
     if not trust_env or is_loopback(target.host):
-        return Proxy()
-    proxies = urllib.request.getproxies()
-    # NO_PROXY (no_proxy), read the stdlib's way, as aiohttp reads it.
-    if urllib.request.proxy_bypass(target.host or ""):
-        return Proxy()
-    chosen = proxies.get(target.scheme) or proxies.get("all")
-    return Proxy(URL(chosen)) if chosen else Proxy()
+        return Proxy(trust_env=trust_env)
+    return Proxy(_environment_proxy(target), trust_env=True)
 
 
 class SessionState(enum.Enum):
@@ -151,7 +169,7 @@ class SessionLifecycle:
                 trace_configs=list(self._trace_configs) or None,
                 timeout=self._timeout,
                 json_serialize=json.dumps,
-                proxy=self.proxy.url,
+                # No session-wide proxy: each request names its own (see Proxy).
             )
         elif self.session.closed:
             raise ClientClosedError("The aiohttp session given as session= has been closed.")

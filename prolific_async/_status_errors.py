@@ -16,6 +16,7 @@ import aiohttp
 from yarl import URL
 
 from ._call import CallState, ClientClosingError, GateClosedError
+from ._headers import request_id_of
 from ._outcome import Outcome, exception_outcome, may_have_acted
 from .errors import (
     APIConnectionError,
@@ -37,8 +38,6 @@ from .errors import (
 if TYPE_CHECKING:
     from .models.layout_issues import LayoutIssue
 
-#: Response headers that may carry a request id, in order of preference.
-REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid")
 _MAX_DETAIL_CHARS = 500
 #: How deep an error body is read when it is summarised; deeper values show as "…" (JSON
 #: allows any depth, and a walk per level would hit Python's recursion limit).
@@ -277,7 +276,7 @@ def make_status_error(
     """Build the :class:`APIStatusError` subclass for one non-2xx response."""
     body = decode_error_body(raw_body)
     lowered = {key.lower(): value for key, value in headers.items()}
-    request_id = next((lowered[name] for name in REQUEST_ID_HEADERS if name in lowered), None)
+    request_id = request_id_of(headers)
     status_text = f"{status_code} {reason}" if reason else str(status_code)
     message = f"{method} {url} failed with {status_text}: {describe_error_body(body)}"
     if 300 <= status_code < 400:

@@ -4,11 +4,15 @@ A presigned URL carries its own credentials in its query string and points at an
 host (S3 on the real service). So these requests:
 
 * never carry the Prolific ``Authorization`` header (only a ``User-Agent``);
+* go through a proxy chosen for their own URL (:meth:`BaseClient.storage_proxy`:
+  ``NO_PROXY`` naming the storage host is honoured, a loopback one is reached directly);
 * bypass the client's retry middleware (``middlewares=()``) and retry here instead,
   each attempt sending the whole body again from the start, when
   :func:`prolific_async._outcome.retry_transfer` says the failure may pass (a transfer is
   idempotent: a certificate or URL error is not retried, a dropped connection is);
-* show URLs without their query string in errors, so no signature ends up in a log;
+* show URLs without their query string in errors and log lines (a DEBUG line per
+  attempt, an INFO line per retry, through the client's logger), so no signature ends
+  up in a log;
 * end within an overall deadline per transfer, every attempt and wait included
   (``transfer_deadline``: the client's, 15 minutes by default, or the call's). The
   per-attempt timeouts cannot bound a transfer on their own: no timeout covers a socket
@@ -36,6 +40,7 @@ from yarl import URL
 
 from ._base_client import BaseClient
 from ._body import read_body
+from ._logging import log_attempt, log_retry
 from ._outcome import retry_transfer
 from ._status_errors import make_status_error
 from ._testing import testing_enabled
@@ -73,20 +78,48 @@ def redact(url: str) -> str:
     return str(URL(url, encoded=True).with_query(None).with_fragment(None))
 
 
-async def _with_retries(client: BaseClient, attempt: Callable[[], Awaitable[T]]) -> T:
-    """Run ``attempt`` until it succeeds, fails for good, or the policy's attempts run out."""
+async def _with_retries(
+    client: BaseClient, attempt: Callable[[], Awaitable[tuple[int, T]]], method: str, url: str
+) -> T:
+    """Run ``attempt`` until it succeeds, fails for good, or the policy's attempts run out.
+
+    Each attempt has its DEBUG line and each retry its INFO line, as an API call's do
+    (``url`` is shown without its query: the presigned signature stays out of the log).
+    """
     policy = client.retry_policy
+    loop = asyncio.get_running_loop()
     for number in range(1, policy.attempts + 1):
+        started = loop.time()
+        outcome: int | BaseException
         try:
-            return await attempt()
+            status, result = await attempt()
         except APIStatusError as exc:
-            if number == policy.attempts or not retry_transfer(exc.status_code):
-                raise
+            outcome, again = exc.status_code, retry_transfer(exc.status_code)
+            failure: BaseException = exc
         except APIConnectionError as exc:  # raised from the aiohttp error or timeout
             cause = exc.__cause__
-            if number == policy.attempts or cause is None or not retry_transfer(cause):
-                raise
-        await asyncio.sleep(0.0 if testing_enabled() else policy.backoff(number))
+            outcome, again = cause or exc, cause is not None and retry_transfer(cause)
+            failure = exc
+        except BaseException as exc:  # cancelled: the transfer's deadline, or the caller
+            log_attempt(method, url, exc, attempt=number, wait=None, headers=None, elapsed=0.0)
+            raise
+        else:
+            elapsed = loop.time() - started
+            log_attempt(
+                method, url, status, attempt=number, wait=None, headers=None, elapsed=elapsed
+            )
+            return result
+        elapsed = loop.time() - started
+        if number == policy.attempts or not again:
+            log_attempt(
+                method, url, outcome, attempt=number, wait=None, headers=None, elapsed=elapsed
+            )
+            raise failure
+        wait = 0.0 if testing_enabled() else policy.backoff(number)
+        log_attempt(method, url, outcome, attempt=number, wait=wait, headers=None, elapsed=elapsed)
+        cause_text = outcome if isinstance(outcome, int) else type(outcome).__name__
+        log_retry(method, url, wait, number + 1, policy.attempts, str(cause_text))
+        await asyncio.sleep(wait)
     raise AssertionError("unreachable: the last attempt always returns or raises")
 
 
@@ -99,7 +132,7 @@ def _connection_error(exc: BaseException, method: str, url: str) -> APIConnectio
 async def _within_deadline(
     client: BaseClient,
     deadline: float | None,
-    attempt: Callable[[], Awaitable[T]],
+    attempt: Callable[[], Awaitable[tuple[int, T]]],
     *,
     what: str,
     method: str,
@@ -113,7 +146,7 @@ async def _within_deadline(
     seconds = client.transfer_deadline if deadline is None else deadline
     try:
         async with asyncio.timeout(None if math.isinf(seconds) else seconds):
-            return await _with_retries(client, attempt)
+            return await _with_retries(client, attempt, method, url)
     except TimeoutError as exc:
         if isinstance(exc, APITimeoutError):  # an attempt's own timeout, on its last try
             raise
@@ -171,9 +204,10 @@ async def send_body(
     """
     shown = redact(url)
     headers = {**STORAGE_HEADERS, "Content-Type": content_type}
+    proxy = client.storage_proxy(url)
     session: aiohttp.ClientSession
 
-    async def attempt() -> None:
+    async def attempt() -> tuple[int, None]:
         handle: BinaryIO | None = None
         # A fresh file-like object per attempt, so each sends the whole body from the
         # start (aiohttp also warns when a large body is given as raw bytes).
@@ -190,12 +224,14 @@ async def send_body(
                 timeout=client.transfer_timeout,
                 allow_redirects=False,
                 raise_for_status=False,
+                proxy=proxy,
             ) as response:
                 if not 200 <= response.status < 300:
                     raise await _status_error(response, method, shown)
                 # Stored: an answer past the cap is left unread (its connection closed).
                 with contextlib.suppress(ResponseTooLargeError):
                     await read_body(response, MAX_ANSWER_BYTES, shown_url=shown)
+                return response.status, None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _connection_error(exc, method, shown) from exc
         finally:
@@ -236,9 +272,10 @@ async def download_to_file(
     """
     shown = redact(url)
     target = await asyncio.to_thread(_target, destination, url)
+    proxy = client.storage_proxy(url)
     session: aiohttp.ClientSession
 
-    async def attempt() -> Path:
+    async def attempt() -> tuple[int, Path]:
         partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
         try:
             async with session.get(
@@ -247,8 +284,10 @@ async def download_to_file(
                 middlewares=(),
                 timeout=client.transfer_timeout,
                 raise_for_status=False,
+                proxy=proxy,
             ) as response:
-                if not 200 <= response.status < 300:
+                status = response.status
+                if not 200 <= status < 300:
                     raise await _status_error(response, "GET", shown)
                 handle = await asyncio.to_thread(partial.open, "wb")
                 try:
@@ -264,7 +303,7 @@ async def download_to_file(
             # Cancelled or failed: never leave a half-written file behind.
             partial.unlink(missing_ok=True)
             raise
-        return target
+        return status, target
 
     async with client.storage_session() as session:
         return await _within_deadline(

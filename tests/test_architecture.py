@@ -219,6 +219,18 @@ def test_no_module_reads_another_modules_private_members(name: str) -> None:
     assert list(private_uses(the_package(), name)) == []
 
 
+def test_only_the_logging_module_makes_a_logger() -> None:
+    """Every module logs through _logging's one logger, the one the masking filter is on."""
+    makers = {
+        name
+        for name, tree in the_package().trees.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == "getLogger"
+        if name != "prolific_async._logging"
+    }
+    assert makers == set()
+
+
 def test_no_module_is_over_400_lines() -> None:
     """A module past 400 lines holds two concepts (the layout checker may reach 410)."""
     long = {

@@ -55,6 +55,7 @@ async def test_trace_configs_fire_once_per_call_and_log_lines_per_attempt(
     trace.on_request_start.append(lambda *a: record("start", *a))
     trace.on_request_end.append(lambda *a: record("end", *a))
     trace.on_connection_create_end.append(lambda *a: record("connected", *a))
+    trace.on_request_headers_sent.append(lambda *a: record("sent", *a))
     scripted_api.then(("status", 503))
     caplog.set_level(logging.DEBUG, logger="prolific_async")
     async with ProlificClient(
@@ -66,6 +67,7 @@ async def test_trace_configs_fire_once_per_call_and_log_lines_per_attempt(
     assert scripted_api.received == 2
     assert events.count("start") == 1
     assert events.count("end") == 1
+    assert events.count("sent") == 2  # the per-attempt hook: one per send
     assert "connected" in events  # connection hooks still fire beside ours
 
 

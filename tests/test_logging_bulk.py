@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,27 @@ async def test_a_journal_resume_is_logged(
     resumed = [line for line in lines if "resumed from journal" in line]
     assert len(resumed) == 2
     assert "made " in resumed[0]
+
+
+async def test_an_unsent_limit_stop_is_logged(
+    never_listening: socket.socket, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sends that never reach the server, max_consecutive_unsent=2: the stop is one INFO line."""
+    port = never_listening.getsockname()[1]
+    caplog.set_level(logging.INFO, logger="prolific_async")
+    async with ProlificClient("token", base_url=f"http://127.0.0.1:{port}", retry=FAST) as bound:
+        await collect(bound.batches.create_many(creates(6), max_consecutive_unsent=2))
+    (stop,) = [line for line in infos(caplog) if line.startswith("the run stopped sending")]
+    assert "after 2 sends in a row failed before reaching the server" in stop
+
+
+async def test_a_403_stop_is_logged_with_its_scope(
+    client: ProlificClient, fake: FakeProlific, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 403 stops its workspace's sends, and says so at INFO naming the workspace."""
+    fake.add_fault("POST", "/api/v1/data-collection/batches", "status", status=403)
+    caplog.set_level(logging.INFO, logger="prolific_async")
+    await collect(client.batches.create_many(creates(3), concurrency=1))
+    (stop,) = [line for line in infos(caplog) if line.startswith("the run stopped sending")]
+    assert stop.startswith("the run stopped sending to workspace ")
+    assert "because the server refused it" in stop

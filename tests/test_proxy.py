@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
 
 from prolific_async import ProlificClient
+from prolific_async._config import base_url_from
 from prolific_async._session import is_loopback, proxy_for
 from prolific_async.testing import FakeProlific
 from tests.conftest import BATCHES_PATH, TOKEN, StartServer, server_url
@@ -128,11 +133,131 @@ def test_a_proxy_that_is_not_an_http_url_is_refused(proxy: str) -> None:
         ("[::1]", True),
         ("localhost", True),
         ("api.localhost", True),
+        ("LOCALHOST.", True),
+        ("api.localhost.", True),
+        ("127.0.0.1.", False),
+        ("notlocalhost", False),
+        ("localhost.example", False),
+        ("", False),
         ("10.0.0.1", False),
         ("api.prolific.com", False),
         (None, False),
     ],
 )
 def test_loopback_hosts(host: str | None, *, loopback: bool) -> None:
-    """Loopback is localhost, 127.0.0.0/8 and ::1."""
+    """Loopback is (*.)localhost with or without a trailing dot, 127.0.0.0/8 and ::1."""
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("host", ["localhost.", "api.localhost", "API.LOCALHOST.", "[::1]"])
+def test_plain_http_is_allowed_to_every_loopback_name_the_proxy_rule_knows(host: str) -> None:
+    """The base URL check and the proxy bypass use the one rule: http://HOST is accepted."""
+    assert is_loopback(host)
+    assert base_url_from(f"http://{host}:8080") == f"http://{host}:8080"
+
+
+# -- storage transfers choose their own proxy ----------------------------------------------
+
+
+def test_storage_honours_no_proxy_for_its_own_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_PROXY naming the storage host sends transfers there directly; others go proxied."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://corp:3128")
+    monkeypatch.setenv("NO_PROXY", "storage.example")
+    client = ProlificClient(TOKEN)
+    assert str(client.storage_proxy("https://api.other.example/x")) == "http://corp:3128"
+    assert client.storage_proxy("https://storage.example/bucket/f.csv?X-Amz-Signature=s") is None
+    assert client.storage_proxy("https://127.0.0.1:9/_storage/x") is None
+
+
+def test_an_explicit_proxy_carries_storage_too_except_loopback() -> None:
+    """proxy= applies to a storage host elsewhere, never to a loopback one."""
+    client = ProlificClient(TOKEN, proxy="http://corp:3128")
+    assert str(client.storage_proxy("https://s3.example/bucket/x")) == "http://corp:3128"
+    assert client.storage_proxy("http://localhost:9/_storage/x") is None
+    assert ProlificClient(TOKEN, trust_env=False).storage_proxy("https://s3.example/x") is None
+
+
+class RelayProxy:
+    """A forward proxy on loopback that relays each request to the URL it names."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{tail:.*}", self.relay)
+
+    async def relay(self, request: web.Request) -> web.Response:
+        self.targets.append(request.raw_path)
+        headers = {
+            key: value
+            for key, value in request.headers.items()
+            if key.lower() not in {"host", "proxy-authorization", "content-length"}
+        }
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method, request.raw_path, headers=headers, data=await request.read()
+            ) as answer,
+        ):
+            body = await answer.read()
+            kept = {"Content-Type": answer.headers.get("Content-Type", "application/json")}
+            return web.Response(status=answer.status, body=body, headers=kept)
+
+
+async def test_loopback_storage_goes_direct_while_the_api_goes_through_a_proxy(
+    prolific_fake: FakeProlific, start_server: StartServer
+) -> None:
+    """proxy= relays the API calls of an upload; the PUT to loopback storage never reaches it."""
+    relay = RelayProxy()
+    proxy_url = server_url(await start_server(relay.app))
+    async with prolific_fake.client(proxy=proxy_url) as client:
+        dataset = await client.datasets.create(name="via proxy", workspace_id="ws-1")
+        await client.datasets.upload(dataset.id, b"text\nhi\n", filename="rows.csv")
+    assert relay.targets
+    assert all("/api/v1/" in target for target in relay.targets)
+    assert not [target for target in relay.targets if "/_storage/" in target]
+    assert prolific_fake.datasets[dataset.id].total_datapoint_count == 1
+
+
+@contextlib.asynccontextmanager
+async def connect_proxy(tunnels: list[str]) -> AsyncIterator[str]:
+    """A CONNECT proxy on loopback: it opens each tunnel asked for and pipes the bytes."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        method, target, _ = head.split("\r\n", 1)[0].split(" ")
+        assert method == "CONNECT"
+        tunnels.append(target)
+        host, port = target.rsplit(":", 1)
+        upstream_reader, upstream_writer = await asyncio.open_connection(host, int(port))
+        writers.extend((writer, upstream_writer))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        for writer in writers:
+            writer.close()
+        await server.wait_closed()
+
+
+async def test_https_through_a_connect_proxy_reaches_the_tls_emulator() -> None:
+    """An https API behind proxy=: the client tunnels with CONNECT and TLS works end to end."""
+    tunnels: list[str] = []
+    async with FakeProlific(tls=True) as fake, connect_proxy(tunnels) as proxy_url:
+        async with fake.client(proxy=proxy_url) as client:
+            assert await client.batches.list("ws-none") == []
+        assert fake.url.startswith("https://127.0.0.1:")
+        assert tunnels == [fake.url.removeprefix("https://")]

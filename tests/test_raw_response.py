@@ -128,3 +128,55 @@ async def test_bulk_results_carry_the_request_id_of_their_answer(
     assert made.request_id is not None
     assert REQUEST_ID.fullmatch(made.request_id)
     assert made.request_id != failed.request_id
+
+
+async def test_the_clients_own_verbs_have_a_raw_form(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """client.with_raw_response.get/post/patch/delete/request answer with status and id."""
+    staged = prolific_fake.add_batch(name="Verbs")
+    path = f"{BATCHES_PATH}/{staged.id}"
+    got = await prolific_client.with_raw_response.get(path, cast_to=Batch)
+    assert got.status_code == 200
+    assert REQUEST_ID.fullmatch(got.request_id or "")
+    assert got.parse().id == staged.id
+    requested = await prolific_client.with_raw_response.request("GET", path, cast_to=Batch)
+    assert requested.parse() == got.parse()
+    assert requested.request_id != got.request_id
+    patched = await prolific_client.with_raw_response.patch(
+        path, cast_to=Batch, body={"name": "Renamed"}
+    )
+    assert patched.parse().name == "Renamed"
+    assert patched.method == "PATCH"
+    assert "<RawVerbs of <ProlificClient" in repr(prolific_client.with_raw_response)
+
+
+async def test_the_clients_raw_form_refuses_what_is_not_one_call(
+    prolific_client: ProlificClient,
+) -> None:
+    """Only the verbs and provision_batch have a raw form: aclose has none."""
+    with pytest.raises(AttributeError, match="no 'aclose'"):
+        prolific_client.with_raw_response.aclose  # noqa: B018 (the lookup is the test)
+    assert callable(prolific_client.with_raw_response.provision_batch)
+
+
+async def test_raw_response_of_keeps_the_methods_type(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """RawResponse.of(client.batches.get) is the raw form, typed as RawResponse[Batch]."""
+    staged = prolific_fake.add_batch()
+    raw: RawResponse[Batch] = await RawResponse.of(prolific_client.batches.get)(staged.id)
+    batch: Batch = raw.parse()
+    assert batch.id == staged.id
+    assert raw.status_code == 200
+
+
+async def test_a_derived_client_has_its_own_raw_verbs(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """with_options(...).with_raw_response sends through the derived client."""
+    staged = prolific_fake.add_batch()
+    derived = prolific_client.with_options(headers={"X-Trace": "1"})
+    assert derived.with_raw_response is not prolific_client.with_raw_response
+    raw = await derived.with_raw_response.get(f"{BATCHES_PATH}/{staged.id}", cast_to=Batch)
+    assert raw.parse().id == staged.id

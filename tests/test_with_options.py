@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import warnings
 from typing import Any
@@ -131,3 +132,35 @@ async def test_a_dropped_derived_client_does_not_warn(prolific_fake: FakeProlifi
             warnings.simplefilter("error", ResourceWarning)
             client.with_options(timeout=1.0)
             gc.collect()
+
+
+async def test_a_429_on_the_parent_holds_the_derived_client(scripted_api: ScriptedAPI) -> None:
+    """A parent's 429 with a long Retry-After shuts the shared gate: the derived call never goes."""
+    scripted_api.then(("status", 429, {"Retry-After": "60"}))
+    policy = RetryPolicy(attempts=3, timeout=10.0, wait_initial=0.0, wait_jitter=0.0)
+    async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=policy) as client:
+        with pytest.raises(errors.RateLimitError):
+            await client.batches.get("b1")
+        derived = client.with_options(timeout=5.0)
+        with pytest.raises(errors.RateLimitError, match="held back by a 429"):
+            await derived.batches.get("b1")
+        assert scripted_api.received == 1  # held back before sending
+    async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=policy) as other:
+        await other.batches.get("b1")  # another client's gate is its own
+    assert scripted_api.received == 2
+
+
+async def test_parent_and_derived_calls_share_one_connection_limit(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """max_connections=1: calls of the parent and of derived clients go one at a time."""
+    trace, counts = counting_trace()
+    async with ProlificClient(
+        TOKEN, base_url=scripted_api.url, max_connections=1, trace_configs=[trace]
+    ) as client:
+        derived = client.with_options(timeout=5.0)
+        calls = [(client, derived)[n % 2].batches.get(f"b{n}") for n in range(6)]
+        await asyncio.gather(*calls)
+    assert scripted_api.received == 6
+    assert scripted_api.peak == 1
+    assert counts["created"] == 1

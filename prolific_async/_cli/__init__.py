@@ -24,7 +24,7 @@ from ._emulator import emulator
 from ._exit import EXIT_STATUS_HELP, run_command
 from ._journal import journal
 from ._logging import enable_verbose_logging
-from ._options import CONFIG_OPTION
+from ._options import CONFIG_OPTION, check_config
 from ._provision import provision
 
 __all__ = ["app", "run"]
@@ -37,7 +37,8 @@ __all__ = ["app", "run"]
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="The config file whose 'workspace:' is the default -w/--workspace-id "
-    "[default: ~/.config/prolific-oss/prolific.yaml].",
+    "[default: ~/.config/prolific-oss/prolific.yaml]; a given one that is missing or "
+    "unreadable is a usage error for every command.",
 )
 @click.option(
     "-v", "--verbose", is_flag=True, help="Log every request and attempt on stderr (token hidden)."
@@ -51,6 +52,8 @@ def app(ctx: click.Context, config: Path | None, verbose: bool) -> None:
     PROLIFIC_ALLOW_INSECURE_HTTP=1), and the default workspace from the official CLI's
     config file, like Prolific's official CLI.
     """
+    if config is not None:  # given, so it must be usable, whatever the command
+        check_config(config)
     ctx.meta[CONFIG_OPTION] = config
     if verbose:
         enable_verbose_logging()

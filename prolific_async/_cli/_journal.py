@@ -21,6 +21,7 @@ from .._journal_lock import RunLock
 from .._journal_records import ItemKey, JournalEntry, status_of
 from ..errors import JournalError
 from ._exit import EXIT_USAGE, print_error
+from ._options import emit, output_options
 from ._shared import stdout
 
 __all__ = ["journal"]
@@ -35,7 +36,8 @@ def journal() -> None:
 
 @journal.command()
 @click.argument("file", type=_EXISTING)
-def show(file: Path) -> int:
+@output_options()
+def show(file: Path, output_format: str) -> int:
     """Summarise FILE: its operation, and its items done, failed and in flight."""
     try:
         with Journal(file).reading(None) as reader:
@@ -44,6 +46,17 @@ def show(file: Path) -> int:
     except JournalError as exc:
         return _refused(exc)
     holder = RunLock.holder(file)
+    data = {
+        "file": str(file),
+        "operation": operation,
+        **{name.replace(" ", "_"): count for name, count in counts.items()},
+        "in_use_by": None if holder is None else str(holder),
+    }
+    emit(output_format, data, lambda: _print_show(file, operation, counts, holder))
+    return 0
+
+
+def _print_show(file: Path, operation: str | None, counts: dict[str, int], holder: object) -> None:
     stdout.print(escape(f"{file}: a {operation!r} journal with {counts['items']} items"))
     done = f"{counts['done']:>8}"
     if counts["reconciled"]:
@@ -53,13 +66,18 @@ def show(file: Path) -> int:
     stdout.print(f"  in flight {counts['in flight']:>8}  (a re-run reconciles these)")
     if holder is not None:
         stdout.print(escape(f"In use now by {holder}."))
-    return 0
 
 
 @journal.command()
 @click.argument("file", type=_EXISTING)
-def export(file: Path) -> int:
-    """Print every item's record in FILE as one JSON line, in item order."""
+@click.option("--format", "format_given", type=click.Choice(["json"]), help="Always JSON Lines.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json (the default).")
+def export(file: Path, format_given: str | None, as_json: bool) -> int:
+    """Print every item's record in FILE as one JSON line, in item order.
+
+    Its only format is JSON Lines (one record a line, for jq); --format json and --json
+    are accepted so that every command takes the same option.
+    """
     try:
         with Journal(file).reading(None) as reader:
             for item, entry in reader.entries():
@@ -72,7 +90,8 @@ def export(file: Path) -> int:
 @journal.command(name="import")
 @click.argument("old", type=_EXISTING)
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
-def import_(old: Path, new: Path) -> int:
+@output_options()
+def import_(old: Path, new: Path, output_format: str) -> int:
     """Convert OLD, a JSON Lines journal of an earlier version, into the journal NEW.
 
     Run `provision --journal NEW` afterwards to resume the run OLD recorded.
@@ -83,12 +102,22 @@ def import_(old: Path, new: Path) -> int:
             counts = reader.counts()
     except JournalError as exc:
         return _refused(exc)
-    stdout.print(
-        escape(
-            f"Imported {records} records of {counts['items']} items from {old} into {new}: "
-            f"{counts['done']} done, {counts['failed']} failed, {counts['in flight']} in "
-            f"flight. Resume with --journal {new}."
-        )
+    data = {
+        "old": str(old),
+        "new": str(new),
+        "records": records,
+        **{name.replace(" ", "_"): count for name, count in counts.items()},
+    }
+    emit(
+        output_format,
+        data,
+        lambda: stdout.print(
+            escape(
+                f"Imported {records} records of {counts['items']} items from {old} into "
+                f"{new}: {counts['done']} done, {counts['failed']} failed, "
+                f"{counts['in flight']} in flight. Resume with --journal {new}."
+            )
+        ),
     )
     return 0
 

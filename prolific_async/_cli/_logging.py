@@ -8,10 +8,12 @@ from typing import Final
 
 import click
 
+from .._logging import logger
+
 __all__ = ["LOGGER_NAME", "enable_verbose_logging"]
 
 #: The library's logger; its records never hold the token (the library redacts them).
-LOGGER_NAME: Final = "prolific_async"
+LOGGER_NAME: Final = logger.name
 
 
 class _StderrHandler(logging.Handler):
@@ -31,7 +33,6 @@ def enable_verbose_logging() -> None:
     the handler is added once, however many commands run in the process.
     """
     os.environ["PROLIFIC_LOG"] = "debug"
-    logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.DEBUG)
     if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
         handler = _StderrHandler()

@@ -28,6 +28,7 @@ __all__ = [
     "FORMATS",
     "OutputFormat",
     "arguments",
+    "check_config",
     "config_path",
     "configured_workspace",
     "emit",
@@ -48,6 +49,36 @@ def config_path() -> Path:
     return Path(os.path.expanduser("~")) / ".config" / "prolific-oss" / "prolific.yaml"
 
 
+def _config_text(path: Path, *, explicit: bool) -> str | None:
+    """The config file's text; ``None`` for a missing default file.
+
+    Raises:
+        InputError: the file cannot be read (exit 2); a ``--config`` file that does not
+            exist too.
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if not explicit:
+            return None
+        raise InputError(f"the config file {path} does not exist (--config)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise InputError(f"cannot read the config file {path}: {reason}") from exc
+
+
+def check_config(path: Path) -> None:
+    """Refuse a ``--config`` file that is missing or unreadable, whatever the command.
+
+    Only read, not parsed: a command that never needs the workspace does not fail on
+    the file's YAML (the one that needs it does, naming the file).
+
+    Raises:
+        InputError: as :func:`_config_text` (exit 2, naming the file).
+    """
+    _config_text(path, explicit=True)
+
+
 def _read_config(path: Path, *, explicit: bool) -> dict[str, Any]:
     """The config file's mapping; a missing default file is an empty one.
 
@@ -55,15 +86,9 @@ def _read_config(path: Path, *, explicit: bool) -> dict[str, Any]:
         InputError: the file cannot be read, is not YAML or not a mapping (exit 2);
             a ``--config`` file that does not exist too.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if not explicit:
-            return {}
-        raise InputError(f"the config file {path} does not exist (--config)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        raise InputError(f"cannot read the config file {path}: {reason}") from exc
+    text = _config_text(path, explicit=explicit)
+    if text is None:
+        return {}
     try:
         import yaml  # only a command that needs the workspace reads the file
     except ImportError as exc:

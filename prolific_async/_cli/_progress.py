@@ -124,6 +124,7 @@ def result_record(result: BulkResult, line: int) -> dict[str, Any]:
         "reconciled": result.reconciled,
         "resumed": result.resumed,
         "attempts": result.attempts,
+        "request_id": result.request_id,
         "error": str(result.error) if result.error else None,
         "error_type": type(result.error).__name__ if result.error else None,
     }

@@ -33,6 +33,7 @@ from ._exit import (
     print_error,
     unexpected,
 )
+from ._options import output_options
 from ._progress import progress_bar, result_record, results_file
 from ._shared import check_output, client_from_environment, os_message, stderr
 from ._summary import Summary
@@ -116,6 +117,7 @@ class _Options:
     is_flag=True,
     help="Check the manifest and print what would be sent (counts, first bodies); send nothing.",
 )
+@output_options()
 def provision(
     manifest: Path,
     concurrency: int,
@@ -128,12 +130,14 @@ def provision(
     seed: int,
     progress: bool,
     dry_run: bool,
+    output_format: str,
 ) -> int:
     """Create and duplicate every batch of MANIFEST (JSON Lines), each exactly once.
 
     Each line is a create {"name", "workspace_id", "task_details", "dataset_id"?} or a
     duplicate {"duplicate_of", "name"?, "upload_new_dataset"?}; either may have a "key".
-    Every line is checked before any request is sent. Exit status: 0 when every batch
+    Every line is checked before any request is sent. The summary is a table, or JSON or
+    CSV on stdout with --format (results stay in --results). Exit status: 0 when every batch
     exists, 1 when any request failed, 2 for a bad manifest, journal or option; SIGINT,
     SIGTERM and SIGHUP stop the run with its summary (130, 143, 129), unless the command
     was started with the signal ignored (nohup).
@@ -175,6 +179,7 @@ def provision(
         max_consecutive_unsent=max_consecutive_unsent,
     )
     summary = Summary(count)
+    summary.output_format = output_format
     received: list[int] = []  # the signal that stopped the run, if one did
     run = _provision(manifest, options, use_emulator, seed, summary, (stop_signals, received))
     try:

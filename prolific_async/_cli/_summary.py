@@ -11,6 +11,7 @@ from rich.table import Table
 from ..errors import RunStoppedError
 from ..models.bulk import BulkResult
 from ._exit import shorten
+from ._options import emit
 from ._shared import stdout
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class Summary:
         #: Items the run stopped before their turn, by what stopped it.
         self.stopped: dict[str, int] = {}
         self.resumed_indexes: set[int] = set()
+        #: ``table`` for people; ``json``/``csv``: :meth:`data` on stdout instead.
+        self.output_format = "table"
 
     def add(self, result: BulkResult, line: int) -> None:
         """Count one finished request (``line``: its line in the manifest)."""
@@ -95,14 +98,42 @@ class Summary:
             "throttled": self.throttled,
         }
 
+    def data(self, *, interrupted: bool = False) -> dict[str, Any]:
+        """The summary as JSON-shaped values (``--format json``/``csv``)."""
+        elapsed = time.monotonic() - self.started
+        return {
+            "requests": self.total,
+            "batches": self.done - self.failed,
+            "reconciled": self.reconciled,
+            "resumed": self.resumed,
+            "failed": self.failed,
+            "not_attempted": self.not_attempted,
+            "interrupted": interrupted,
+            "in_flight": self.in_flight if interrupted else 0,
+            "not_started": self.total - self.read,
+            "server_posts": self.server_posts,
+            "unsent_attempts": self.unsent_attempts,
+            "rate_limited": self.throttled,
+            "elapsed_seconds": round(elapsed, 3),
+            "failures": [
+                {"line": line, "error": _described(result.error), "request_id": result.request_id}
+                for line, result in self.failures
+            ],
+            "more_failures": self.other_failures,
+            "stopped": dict(self.stopped),
+        }
+
     def print(self, *, interrupted: bool = False, journaled: bool = False) -> None:
-        """Print the summary table and the first failures on stdout.
+        """Print the summary table and the first failures on stdout (or :meth:`data`).
 
         Args:
             interrupted: the run was stopped: the requests in flight are counted as
                 batches that may exist.
             journaled: the run has a journal, which a resumed run reconciles them from.
         """
+        if self.output_format != "table":
+            emit(self.output_format, self.data(interrupted=interrupted), lambda: None)
+            return
         elapsed = time.monotonic() - self.started
         table = Table(title="Provisioning summary", show_header=False)
         rows: list[tuple[str, object]] = [

@@ -97,6 +97,9 @@ class ProvisionResult:
     """The dataset that was created for it, if any."""
     error: ProvisionError | None = None
     """Why it failed (its ``step`` says where), or ``None``."""
+    request_id: str | None = None
+    """The server's request id of the batch's create (:attr:`BulkResult.request_id`):
+    ``None`` when no answer was read, or the pipeline ended before the create."""
 
     @property
     def ok(self) -> bool:

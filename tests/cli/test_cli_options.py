@@ -8,7 +8,10 @@ import io
 import json
 import logging
 import os
+import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -113,6 +116,22 @@ async def test_an_unreadable_config_file_is_a_usage_error(cli: RunCli, tmp_path:
     code, _, err = await cli("--config", folder, "batches", "list")
     assert code == 2
     assert str(folder) in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("completion", "bash"), ("journal", "show", "x.db"), ("emulator",), ("provision", "m")],
+    ids=["completion", "journal", "emulator", "provision"],
+)
+async def test_a_missing_config_is_a_usage_error_for_every_command(
+    cli: RunCli, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """--config naming a missing file exits 2 naming it, even where no workspace is needed."""
+    missing = tmp_path / "missing.yaml"
+    code, out, err = await cli("--config", missing, *command)
+    assert code == 2
+    assert f"the config file {missing} does not exist (--config)" in err
+    assert "_PROLIFIC_ASYNC_COMPLETE" not in out
 
 
 async def test_an_empty_config_file_sets_no_default(cli: RunCli) -> None:
@@ -300,8 +319,17 @@ async def test_json_and_another_format_disagree(cli: RunCli) -> None:
     assert "'xml' is not one of 'table', 'json', 'csv'" in err
 
 
+#: The commands without the full output option, and the options they do take: their output
+#: has one form only (documented in --help and the README).
+OUTPUT_EXCEPTIONS = {
+    " completion": set(),  # a shell script
+    " emulator": set(),  # `export NAME=value` lines for a shell to source
+    " journal export": {"--format", "--json"},  # JSON Lines only
+}
+
+
 def test_every_command_has_the_same_output_options() -> None:
-    """Every API command takes --format table|json|csv and --json, --csv, --table."""
+    """Every command takes --format table|json|csv and --json, --csv, --table (or is listed)."""
     import click
 
     from prolific_async._cli import app
@@ -313,12 +341,59 @@ def test_every_command_has_the_same_output_options() -> None:
             else:
                 yield f"{path} {name}", command
 
-    no_output = {" completion", " emulator", " provision"}
+    seen = set()
     for path, command in leaves(app, ""):
-        if path in no_output or path.startswith(" journal"):
-            continue
+        seen.add(path)
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
-        assert {"--format", "--json", "--csv", "--table"} <= options, path
+        expected = OUTPUT_EXCEPTIONS.get(path, {"--format", "--json", "--csv", "--table"})
+        assert options & {"--format", "--json", "--csv", "--table"} == expected, path
+    assert set(OUTPUT_EXCEPTIONS) <= seen  # no stale exception
+
+
+async def test_provision_prints_its_summary_as_json(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """`provision --format json`: the summary is one JSON object on stdout; results stay apart."""
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    results = tmp_path / "r.jsonl"
+    code, out, err = await cli(
+        "provision", manifest, "--no-progress", "--format", "json", "--results", results
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["requests"] == 2
+    assert summary["batches"] == 2
+    assert summary["failed"] == 0
+    assert summary["failures"] == []
+    assert len(results.read_text().splitlines()) == 2
+    code, out, err = await cli("provision", manifest, "--no-progress", "--csv")
+    assert code == 0, err
+    (row,) = csv.DictReader(io.StringIO(out))
+    assert row["requests"] == "2"
+
+
+async def test_journal_show_prints_json_and_export_takes_only_json(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """`journal show` --json and --format csv count the items; export takes --format json only."""
+    journal = tmp_path / "run.db"
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    code, _, err = await cli("provision", manifest, "--no-progress", "--journal", journal)
+    assert code == 0, err
+    code, out, err = await cli("journal", "show", journal, "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["operation"] == "provision"
+    assert (shown["items"], shown["done"], shown["failed"], shown["in_flight"]) == (2, 2, 0, 0)
+    assert shown["in_use_by"] is None
+    code, out, _ = await cli("journal", "show", journal, "--format", "csv")
+    assert code == 0
+    assert next(csv.DictReader(io.StringIO(out)))["done"] == "2"
+    code, out, _ = await cli("journal", "export", journal, "--format", "json")
+    assert code == 0
+    assert len([json.loads(line) for line in out.splitlines()]) == 2
+    code, _, err = await cli("journal", "export", journal, "--csv")
+    assert code == 2
 
 
 # -- completion and logging ------------------------------------------------------------
@@ -334,6 +409,29 @@ async def test_completion_prints_clicks_script(cli: RunCli, shell: str, marker: 
     assert code == 0, err
     assert marker in out
     assert "_PROLIFIC_ASYNC_COMPLETE" in out
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_the_bash_completion_script_completes_in_bash() -> None:
+    """The script sourced in bash answers a COMP_WORDS query with the matching commands."""
+    command = Path(sys.executable).with_name("prolific-async")
+    if not command.exists():
+        pytest.skip("the prolific-async script is not installed beside this interpreter")
+    script = (
+        'source <("$0" completion bash)\n'
+        "COMP_WORDS=(prolific-async jo)\nCOMP_CWORD=1\n"
+        '_prolific_async_completion "$0"\nprintf "%s\\n" "${COMPREPLY[@]}"\n'
+        "COMP_WORDS=(prolific-async journal '')\nCOMP_CWORD=2\nCOMPREPLY=()\n"
+        '_prolific_async_completion "$0"\nprintf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    completed = subprocess.run(  # noqa: S603 (bash, with our own script)
+        ["bash", "-c", script, str(command)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert completed.stdout.split() == ["journal", "export", "import", "show"]
 
 
 async def test_completion_of_an_unknown_shell_is_a_usage_error(cli: RunCli) -> None:
