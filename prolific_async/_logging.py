@@ -26,6 +26,7 @@ the application's: its records are not masked.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -171,7 +172,12 @@ def log_attempt(
     """The DEBUG line of one attempt; ``wait`` is ``None`` when no retry follows it."""
     if not logger.isEnabledFor(logging.DEBUG):
         return
-    result = outcome if isinstance(outcome, int) else type(outcome).__name__
+    if isinstance(outcome, int):
+        result: object = outcome
+    elif isinstance(outcome, asyncio.CancelledError):
+        result = "cut (the call's deadline, or its caller, cancelled it)"
+    else:
+        result = type(outcome).__name__
     logger.debug(
         "attempt %d: %s %s -> %s in %.3fs, request id %s, %s",
         attempt,

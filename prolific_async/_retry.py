@@ -209,8 +209,11 @@ class RetryMiddleware:
             started = loop.time()
             try:
                 answer = await self._attempt(req, handler, loop, state, is_last=is_last)
-            except aiohttp.ClientError as exc:
-                self._log(req, exc, attempt, None, loop.time() - started)
+            except BaseException as exc:
+                # Every attempt handed to aiohttp gets its line, however it ended: an
+                # error, a body past its cap, or a cut by the call's deadline (a cancel).
+                if state.sent >= attempt:
+                    self._log(req, exc, attempt, None, loop.time() - started)
                 raise
             if isinstance(answer, BaseException):  # an error worth another attempt
                 wait = self._backoff(attempt, None)

@@ -14,7 +14,14 @@ import sys
 import pytest
 from aiohttp import web
 
-from prolific_async import APIConnectionError, ProlificClient, RetryPolicy
+from prolific_async import (
+    APIConnectionError,
+    APITimeoutError,
+    ProlificClient,
+    ResponseTooLargeError,
+    RetryPolicy,
+)
+from prolific_async.testing import FakeProlific
 from tests.conftest import BATCHES_PATH, SCRIPTED_BATCH, TOKEN, ScriptedAPI, StartServer, server_url
 
 FAST = RetryPolicy(attempts=3, wait_initial=0.0, wait_jitter=0.0, timeout=10.0)
@@ -159,3 +166,36 @@ def test_an_environment_variable_sends_the_log_to_stderr(
     assert "info probe ***" in completed.stderr
     assert ("debug probe ***" in completed.stderr) is debug_shown
     assert TOKEN not in completed.stderr
+
+
+async def test_an_attempt_cut_by_the_calls_deadline_has_its_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An attempt the call's deadline cancels still gets its DEBUG line, saying so."""
+    async with FakeProlific() as fake:
+        batch = fake.add_batch(name="Slow")
+        fake.add_fault("GET", f"{BATCHES_PATH}/{batch.id}", "stall_after")
+        caplog.set_level(logging.DEBUG, logger=LOGGER)
+        async with fake.client(retry=RetryPolicy(attempts=1, timeout=0.2)) as client:
+            with pytest.raises(APITimeoutError):
+                await client.batches.get(batch.id)
+    lines = attempt_lines(caplog)
+    assert len(lines) == 1
+    assert "attempt 1: GET" in lines[0]
+    assert "the call's deadline" in lines[0]
+
+
+async def test_an_attempt_over_the_size_cap_has_its_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An attempt whose body passes the size cap gets its DEBUG line, naming the error."""
+    async with FakeProlific() as fake:
+        batch = fake.add_batch(name="Huge")
+        fake.add_fault("GET", f"{BATCHES_PATH}/{batch.id}", "oversized", size=1 << 20)
+        caplog.set_level(logging.DEBUG, logger=LOGGER)
+        async with fake.client(max_response_bytes=64 * 1024) as client:
+            with pytest.raises(ResponseTooLargeError):
+                await client.batches.get(batch.id)
+    lines = attempt_lines(caplog)
+    assert len(lines) == 1
+    assert "ResponseTooLargeError" in lines[0]
