@@ -31,7 +31,7 @@ from ._paths import DUPLICATE_TEMPLATE
 from ._reconcile import MatchKey, Member, Reconciler
 from ._resource import expand
 from ._testing import testing_enabled
-from .errors import APIStatusError, JournalError, ProlificError
+from .errors import APIStatusError, JournalError, ProlificError, RunStoppedError
 from .models.batches import Batch
 from .models.bulk import BulkRequest, BulkResult, CreateBatchRequest, DuplicateBatchRequest
 
@@ -119,6 +119,7 @@ class _Run:
             delay=timedelta(seconds=reconcile_delay),
             park=self._park,
             waiting=self.progress.waiting,
+            relisting=self.progress.relisting,
         )
         self.stop = RunStop(max_consecutive_unsent)
         self.sender = Sender(
@@ -129,6 +130,7 @@ class _Run:
             stop=self.stop,
             max_sends=client.retry_policy.attempts,
             max_in_flight=concurrency,
+            sending=self.progress.sending,
         )
         self.sources: dict[str, asyncio.Task[Batch]] = {}
         self.user_keys: dict[str, int] = {}
@@ -148,6 +150,7 @@ class _Run:
             async for result in fan_out(
                 requests, self._start, limit=self.concurrency, parking=self.parking
             ):
+                self.progress.sending.discard(result.index)  # reported: no longer in doubt
                 yield result
         finally:
             await self._shutdown()
@@ -245,6 +248,8 @@ class _Run:
         if error is None:
             item.started_at = entry.started_at
             item.last_sent_at = entry.last_sent_at
+            if entry.started_at is not None:  # sent by an earlier run: still in doubt
+                self.progress.sending.add(item.index)
         return None
 
     # -- one item ------------------------------------------------------------------------
@@ -267,6 +272,9 @@ class _Run:
                 raise
             if self.journal is not None and is_final_failure(error):
                 await self.journal.write_failed(item.key, item.fingerprint, error=error)
+            elif isinstance(error, RunStoppedError) and self.journal is not None:
+                # Stopped before its first send: recorded, so a re-run sends it.
+                await self.journal.write_not_attempted(item.key, item.fingerprint)
             return BulkResult(
                 index=item.index,
                 request=item.request,

@@ -29,6 +29,16 @@ class BulkProgress:
     while it waits.
     """
 
+    relisting: dict[str, tuple[datetime, str]] = field(factory=dict)
+    """Workspaces whose last listing said it was partial, with when each is listed
+    again and what the listing said (``meta.count`` above its results, a ``next``
+    link...). The requests reconciled there wait for it."""
+    sending: set[int] = field(factory=set)
+    """Requests whose create (or duplicate) was sent and whose result is not yet
+    reported, by index: each may have made its batch. Those still here when a run is
+    cancelled are in doubt (a journal reconciles them on resume); requests started
+    and never sent are not here."""
+
     @property
     def waiting_until(self) -> datetime | None:
         """When the first waiting request lists again; ``None`` when none waits."""

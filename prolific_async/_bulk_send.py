@@ -75,6 +75,7 @@ class Sender:
             each send may retry 429s and unsent attempts inside the client.
         max_in_flight: the most POSTs in flight at once (the run's ``concurrency``:
             requests waiting to reconcile hold no slot, so more may be under way).
+        sending: where the items sent at least once are noted, by index.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class Sender:
         stop: RunStop,
         max_sends: int,
         max_in_flight: int,
+        sending: set[int] | None = None,
     ) -> None:
         self.client = client
         self.batches = batches
@@ -95,6 +97,8 @@ class Sender:
         self.stop = stop
         self.max_sends = max(1, max_sends)
         self._in_flight = asyncio.Semaphore(max_in_flight)
+        #: The indexes of the items sent at least once (the run's ``BulkProgress``).
+        self.sending: set[int] = set() if sending is None else sending
 
     async def make_once(self, item: Item, group: Group) -> tuple[Batch, bool]:
         """Send, and on an ambiguous failure reconcile, until the batch exists once.
@@ -157,6 +161,7 @@ class Sender:
                 else:
                     await self.journal.write_sent(item.key, item.fingerprint, at=now)
             item.last_sent_at = now
+            self.sending.add(item.index)
             state = CallState(
                 deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
             )

@@ -253,6 +253,10 @@ class Journal:
             recorded.update(status_code=error.status_code, method=error.method, url=error.url)
         await self.append(_record("failed", item, fingerprint, error=recorded))
 
+    async def write_not_attempted(self, item: ItemKey, fingerprint: str) -> None:
+        """Record that a stopped run never sent ``item`` (a plain re-run sends it)."""
+        await self.append(_record("not_attempted", item, fingerprint))
+
     async def append(self, record: dict[str, Any]) -> None:
         """Queue ``record`` and return once it is committed.
 
@@ -276,7 +280,7 @@ class Journal:
         # Folded here, on the loop, so the writer thread only writes whole rows.
         done = self._writer.submit(entry_to_row(item, entry))
         self._unrecorded.discard(item)
-        if entry.batch is not None or entry.error is not None:
+        if entry.batch is not None or entry.error is not None or entry.started_at is None:
             self._open_items.pop(item, None)  # finished: nothing more is written of it
         else:
             self._open_items[item] = entry

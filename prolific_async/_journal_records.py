@@ -8,6 +8,10 @@ of the first format stored it, one a line::
     {"type": "done", "item": 0, "fingerprint": "...", "batch": {...}, "reconciled": false,
      "attempts": 1}
     {"type": "failed", "item": 0, "fingerprint": "...", "error": {...}}
+    {"type": "not_attempted", "item": 0, "fingerprint": "..."}
+
+``not_attempted`` is an item a stopped run never sent (``RunStoppedError``): not
+final, so a plain re-run sends it.
 
 :func:`apply_record` folds one into the item's :class:`JournalEntry`; the SQLite journal
 stores the entry, one row per item (:data:`COLUMNS`). Both directions check the shape of
@@ -53,7 +57,7 @@ COLUMNS: Final = (
     "attempts",
     "error",
 )
-RECORD_TYPES: Final = ("start", "sent", "done", "failed")
+RECORD_TYPES: Final = ("start", "sent", "done", "failed", "not_attempted")
 
 
 class RecordError(ValueError):
@@ -100,10 +104,15 @@ class JournalEntry:
 
 
 def status_of(entry: JournalEntry) -> str:
-    """``done``, ``failed`` or ``in flight``: what a re-run does with the item."""
+    """``done``, ``failed``, ``in flight`` or ``not attempted``: what a re-run does with it.
+
+    An item never sent (a stopped run reached it, ``not_attempted``) has no start.
+    """
     if entry.batch is not None:
         return "done"
-    return "failed" if entry.error is not None else "in flight"
+    if entry.error is not None:
+        return "failed"
+    return "not attempted" if entry.started_at is None else "in flight"
 
 
 # -- records, folded into entries -----------------------------------------------------------
@@ -128,7 +137,7 @@ def apply_record(record: dict[str, Any], current: JournalEntry | None) -> Journa
     ``current`` itself is never changed.
 
     Raises:
-        RecordError: the record is not of one of the four kinds, or a field is missing
+        RecordError: the record is not of one of the five kinds, or a field is missing
             or of the wrong type.
     """
     kind = record.get("type")
@@ -151,8 +160,9 @@ def apply_record(record: dict[str, Any], current: JournalEntry | None) -> Journa
         entry.batch = _batch(_field(record, "batch"))
         entry.reconciled = _bool(record.get("reconciled", False), "reconciled")
         entry.attempts = _count(record.get("attempts", 0), "attempts")
-    else:
+    elif kind == "failed":
         entry.error = _object(_field(record, "error"), "error")
+    # not_attempted: the entry as it was (a new one has no start, batch or error)
     return entry
 
 

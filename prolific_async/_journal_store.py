@@ -67,7 +67,9 @@ REPLACE_ITEM: Final = "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?,
 COUNTS: Final = (
     "SELECT count(*), count(batch), "
     "count(CASE WHEN batch IS NULL AND error IS NOT NULL THEN 1 END), "
-    "count(CASE WHEN batch IS NOT NULL AND reconciled = 1 THEN 1 END) FROM items"
+    "count(CASE WHEN batch IS NOT NULL AND reconciled = 1 THEN 1 END), "
+    "count(CASE WHEN batch IS NULL AND error IS NULL AND started_at IS NULL THEN 1 END) "
+    "FROM items"
 )
 
 
@@ -327,15 +329,18 @@ class Reader:
         return self._query(query, ()).fetchone() is not None
 
     def counts(self) -> dict[str, int]:
-        """Items in all, done, failed, in flight, and done by adopting a batch."""
+        """Items in all, done, failed, in flight, not attempted, and done by adopting."""
         if self._connection is None:
-            return {"items": 0, "done": 0, "failed": 0, "in flight": 0, "reconciled": 0}
-        total, done, failed, reconciled = self._query(COUNTS, ()).fetchone()
+            return dict.fromkeys(
+                ("items", "done", "failed", "in flight", "not attempted", "reconciled"), 0
+            )
+        total, done, failed, reconciled, unsent = self._query(COUNTS, ()).fetchone()
         return {
             "items": total,
             "done": done,
             "failed": failed,
-            "in flight": total - done - failed,
+            "in flight": total - done - failed - unsent,
+            "not attempted": unsent,
             "reconciled": reconciled,
         }
 

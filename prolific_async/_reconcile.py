@@ -127,6 +127,7 @@ class Reconciler:
             so the run can admit other work meanwhile.
         waiting: where the members waiting out ``delay`` are shown, by index, with
             when each lists again.
+        relisting: where the waits after a partial listing are shown, by workspace.
     """
 
     def __init__(
@@ -137,8 +138,9 @@ class Reconciler:
         delay: timedelta,
         park: Park = _no_park,
         waiting: dict[int, datetime] | None = None,
+        relisting: dict[str, tuple[datetime, str]] | None = None,
     ) -> None:
-        self._listings = Listings(list_workspace, delay=delay)
+        self._listings = Listings(list_workspace, delay=delay, relisting=relisting)
         self._margin = margin
         self._delay = delay
         self._park = park

@@ -34,11 +34,19 @@ class Listings:
     Args:
         list_workspace: what lists a workspace.
         delay: how long to wait before listing again after a partial answer.
+        relisting: where those waits are shown: by workspace, until when, and why.
     """
 
-    def __init__(self, list_workspace: ListWorkspace, *, delay: timedelta) -> None:
+    def __init__(
+        self,
+        list_workspace: ListWorkspace,
+        *,
+        delay: timedelta,
+        relisting: dict[str, tuple[datetime, str]] | None = None,
+    ) -> None:
         self._list_workspace = list_workspace
         self._delay = delay
+        self.relisting: dict[str, tuple[datetime, str]] = {} if relisting is None else relisting
         self._listings: dict[str, tuple[datetime, asyncio.Task[Answer]]] = {}
         self._tasks: set[asyncio.Task[Answer]] = set()
         #: When the last listing of each workspace began and ended (monotonic).
@@ -66,7 +74,7 @@ class Listings:
         workspace_id = key.workspace_id
         for round_ in range(LISTING_ROUNDS):
             if round_:
-                await asyncio.sleep(self._delay.total_seconds())
+                await self._wait_to_list_again(workspace_id, reason)
                 not_before = datetime.now(UTC)  # a fresh listing, not the partial one
             try:
                 started, answer = await self._listing(workspace_id, not_before=not_before)
@@ -100,6 +108,16 @@ class Listings:
             "workspace by hand, then run again.",
             candidates=[],
         )
+
+    async def _wait_to_list_again(self, workspace_id: str, reason: str) -> None:
+        """Wait ``delay`` after a partial listing, shown in ``relisting`` meanwhile."""
+        shown = (datetime.now(UTC) + self._delay, reason)
+        self.relisting[workspace_id] = shown
+        try:
+            await asyncio.sleep(self._delay.total_seconds())
+        finally:
+            if self.relisting.get(workspace_id) is shown:
+                del self.relisting[workspace_id]
 
     async def _listing(self, workspace_id: str, *, not_before: datetime) -> tuple[datetime, Answer]:
         """When a shared listing of the workspace begun at ``not_before`` or later began, and it.

@@ -39,6 +39,8 @@ __all__ = ["_no_retry_waits", "client", "fake"]  # the fixtures, shared with the
 HOUR = 3600.0
 #: How long a test may take before it counts as having waited.
 BOUND = 20.0
+#: A reconcile_delay the test waits out once: long enough for it to act in between.
+LATE_DELAY = 0.5
 
 
 async def test_an_ambiguous_create_in_the_first_listing_is_adopted_at_once(
@@ -80,9 +82,18 @@ async def test_a_waiting_item_does_not_hold_its_slot(fake: FakeProlific) -> None
 
 async def test_a_late_apply_is_not_resent_and_ends_once(fake: FakeProlific) -> None:
     """A create applied after the first listing is found by the one after the delay."""
-    late = fake.add_fault("POST", CREATE, "late_apply", delay=0.02)
+    late = fake.add_fault("POST", CREATE, "late_apply")  # held until fake.apply_late()
+    progress = BulkProgress()
     async with fake.client(retry=FAST) as client:
-        results = await collect(client.batches.create_many(creates(1), reconcile_delay=0.3))
+        run = client.batches.create_many(creates(1), reconcile_delay=LATE_DELAY, progress=progress)
+        task = asyncio.create_task(collect(run))
+        await wait_until(lambda: bool(progress.waiting))  # listed once: no batch yet
+        assert listings(fake) == 1
+        assert await fake.apply_late() == 1
+        until = progress.waiting_until
+        assert until is not None
+        assert datetime.now(UTC) < until, "applied before the item was due to list again"
+        results = await asyncio.wait_for(task, BOUND)
     assert late.fired == 1
     assert_exactly_once(results, fake)
     assert results[0].reconciled

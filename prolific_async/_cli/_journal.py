@@ -38,7 +38,7 @@ def journal() -> None:
 @click.argument("file", type=_EXISTING)
 @output_options()
 def show(file: Path, output_format: str) -> int:
-    """Summarise FILE: its operation, and its items done, failed and in flight."""
+    """Summarise FILE: its operation, and its items done, failed, in flight, not attempted."""
     try:
         with Journal(file).reading(None) as reader:
             counts = reader.counts()
@@ -64,6 +64,8 @@ def _print_show(file: Path, operation: str | None, counts: dict[str, int], holde
     stdout.print(f"  done      {done}")
     stdout.print(f"  failed    {counts['failed']:>8}")
     stdout.print(f"  in flight {counts['in flight']:>8}  (a re-run reconciles these)")
+    if counts["not attempted"]:
+        stdout.print(f"  not attempted {counts['not attempted']:>4}  (a re-run sends these)")
     if holder is not None:
         stdout.print(escape(f"In use now by {holder}."))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -36,38 +36,70 @@ if TYPE_CHECKING:
 __all__ = ["progress_bar", "result_record", "results_file", "wait_text"]
 
 
-def wait_text(progress: BulkProgress, now: datetime | None = None) -> str:
-    """What the run waits for: e.g. ``waiting 23 s to reconcile 4 item(s) whose ...``.
+#: The longest account of why a listing was partial the bar shows.
+REASON_WIDTH = 80
 
-    Empty when nothing waits.
+
+def wait_text(
+    progress: BulkProgress, now: datetime | None = None, kinds: Mapping[int, str] | None = None
+) -> str:
+    """What the run waits for, and why; empty when nothing waits.
+
+    E.g. ``waiting 23 s to reconcile 4 item(s) whose create may have reached the
+    server``, by the kind of the waiting items (``kinds``: ``"create"`` or
+    ``"duplicate"`` by index; ``request`` for a mix or when unknown), and ``waiting 2 s
+    to list again: the listing said it was partial (...)``.
     """
-    until = progress.waiting_until
-    if until is None:
-        return ""
-    seconds = max(0, round((until - (now or datetime.now(UTC))).total_seconds()))
-    return (
-        f"waiting {seconds} s to reconcile {len(progress.waiting)} item(s) whose create "
-        "may have reached the server"
-    )
+    now = now or datetime.now(UTC)
+    waits = []
+    relisting = min(progress.relisting.values(), default=None)
+    if relisting is not None:
+        until, reason = relisting
+        why = reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 3] + "..."
+        waits.append(
+            f"waiting {_seconds(until, now)} s to list again: the listing said it was "
+            f"partial ({why})"
+        )
+    first = progress.waiting_until
+    if first is not None:
+        found = {(kinds or {}).get(index) for index in progress.waiting}
+        kind = found.pop() if len(found) == 1 and None not in found else "request"
+        waits.append(
+            f"waiting {_seconds(first, now)} s to reconcile {len(progress.waiting)} item(s) "
+            f"whose {kind} may have reached the server"
+        )
+    return "; ".join(waits)
+
+
+def _seconds(until: datetime, now: datetime) -> int:
+    return max(0, round((until - now).total_seconds()))
 
 
 class _Live(ProgressColumn):
     """A column read from the run's progress at every refresh, not only per result."""
 
-    def __init__(self, progress: BulkProgress, *, waiting: bool) -> None:
+    def __init__(
+        self, progress: BulkProgress, *, waiting: bool, kinds: Mapping[int, str] | None = None
+    ) -> None:
         super().__init__()
         self._progress = progress
         self._waiting = waiting
+        self._kinds = kinds
 
     def render(self, task: Task) -> Text:
         if self._waiting:
-            return Text(wait_text(self._progress), style="yellow")
+            return Text(wait_text(self._progress, kinds=self._kinds), style="yellow")
         return Text(f"in progress {self._progress.in_progress}")
 
 
 @contextlib.contextmanager
-def progress_bar(enabled: bool, progress: BulkProgress) -> Iterator[Progress]:
-    """The live bar of a provisioning run on stderr; its fields come from ``Summary``."""
+def progress_bar(
+    enabled: bool, progress: BulkProgress, kinds: Mapping[int, str] | None = None
+) -> Iterator[Progress]:
+    """The live bar of a provisioning run on stderr; its fields come from ``Summary``.
+
+    ``kinds``: each request in progress's kind (``"create"``, ``"duplicate"``), by index.
+    """
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -77,7 +109,7 @@ def progress_bar(enabled: bool, progress: BulkProgress) -> Iterator[Progress]:
         TextColumn("{task.fields[rate]:.0f}/s"),
         TextColumn("429s {task.fields[throttled]}"),
         TimeElapsedColumn(),
-        _Live(progress, waiting=True),
+        _Live(progress, waiting=True, kinds=kinds),
         console=stderr,
         disable=not enabled,
     )

@@ -21,7 +21,7 @@ from .._journal import Journal
 from .._manifest import ManifestError, read_manifest, validate_manifest
 from ..bulk import fingerprint, run_bulk
 from ..errors import JournalError, MissingTokenError, ProlificError
-from ..models.bulk import BulkRequest
+from ..models.bulk import BulkRequest, CreateBatchRequest
 from ._demo import DEMO_RETRY, demo_emulator, print_emulator_check
 from ._dry_run import print_dry_run
 from ._exit import (
@@ -334,15 +334,17 @@ async def _provision(
         sink = stack.enter_context(results_file(options.results))
         summary.rate_gate = client.rate_gate
         lines: dict[int, int] = {}
+        kinds: dict[int, str] = {}  # of the requests in progress, for the bar's wait
 
         def requests() -> Iterator[BulkRequest]:
             for index, (line, request) in enumerate(read_manifest(manifest)):
                 lines[index] = line
+                kinds[index] = "create" if isinstance(request, CreateBatchRequest) else "duplicate"
                 summary.read += 1
                 yield request
 
         journal = Journal(options.journal) if options.journal is not None else None
-        progress = BulkProgress()
+        progress = summary.progress = BulkProgress()
         outcomes = run_bulk(
             client,
             client.batches,
@@ -356,11 +358,12 @@ async def _provision(
             max_consecutive_unsent=options.max_consecutive_unsent,
             progress=progress,
         )
-        with progress_bar(options.progress, progress) as bar:
+        with progress_bar(options.progress, progress, kinds) as bar:
             task = bar.add_task("Provisioning", total=summary.total, **summary.fields())
             async with contextlib.aclosing(outcomes) as results:
                 async for result in results:
                     line = lines.pop(result.index, 0)
+                    kinds.pop(result.index, None)
                     summary.add(result, line)
                     if sink is not None:
                         sink.write(json.dumps(result_record(result, line)) + "\n")

@@ -15,6 +15,7 @@ from ._options import emit
 from ._shared import stdout
 
 if TYPE_CHECKING:
+    from .._bulk_progress import BulkProgress
     from .._retry import RateGate
 
 __all__ = ["Summary"]
@@ -36,6 +37,7 @@ class Summary:
 
     def __init__(self, total: int) -> None:
         self.rate_gate: RateGate | None = None  # the client's, for its 429 count
+        self.progress: BulkProgress | None = None  # the run's, for the requests sent
         self.total = total
         self.read = 0
         self.done = 0
@@ -84,8 +86,18 @@ class Summary:
 
     @property
     def in_flight(self) -> int:
-        """Requests started and not finished: each may have made its batch already."""
-        return self.read - self.done
+        """Requests sent and not finished: each may have made its batch already.
+
+        Requests read and never sent are not among them (:attr:`unsent`).
+        """
+        if self.progress is None:
+            return self.read - self.done
+        return len(self.progress.sending)
+
+    @property
+    def unsent(self) -> int:
+        """Requests not finished and never sent: read, or not even read yet."""
+        return self.total - self.done - self.in_flight
 
     def fields(self) -> dict[str, Any]:
         """The progress bar's fields."""
@@ -149,7 +161,7 @@ class Summary:
                 else "without a journal, a new run may make them again"
             )
             rows.append(("in flight when interrupted", f"{self.in_flight} (may exist: {fate})"))
-            rows.append(("not started", self.total - self.read))
+            rows.append(("not attempted yet", self.unsent))  # a re-run does them
         rows += [
             ("failed", self.failed),
             ("  not attempted (the run stopped)", self.not_attempted),

@@ -18,8 +18,9 @@ Three more are applied, then answered with a well-formed 2xx that misleads
 that trusts every answer turns into a duplicate or an orphaned batch.
 
 ``delay`` waits, then serves the request normally. ``late_apply`` cuts the connection
-without an answer and applies the request ``delay`` seconds later, so a listing taken at
-once does not show what it made.
+without an answer and applies the request ``delay`` seconds later (without ``delay``:
+when the test calls ``fake.apply_late()``), so a listing taken at once does not show
+what it made.
 
 Four answer as a hostile server does, to test a client's bounds (``_fault_answers``);
 not applied: ``oversized``, ``compressed``, ``deep_json`` and ``redirect``.
@@ -92,7 +93,8 @@ class FaultKind(enum.StrEnum):
     (default: until the fake stops), then cut; not applied."""
     LATE_APPLY = "late_apply"
     """The connection is cut without an answer; the request is applied ``delay`` seconds
-    later (not at all if the fake stops first)."""
+    later, by the time any later request is served (``delay=None``: when
+    :meth:`FakeProlific.apply_late` is called), and not at all if the fake stops first."""
     OVERSIZED = "oversized"
     """Answer ``status`` (default 200) with a JSON object of ``size`` bytes (default 2 GiB),
     chunked (``headers`` may announce a ``Content-Length``) while it is read; not applied."""
@@ -235,8 +237,6 @@ def make_fault(
         raise ValueError(f"delay must be >= 0 seconds, got {delay!r}")
     if kind is FaultKind.DELAY and not delay:
         raise ValueError("a 'delay' fault needs delay=<seconds>")
-    if kind is FaultKind.LATE_APPLY and delay is None:
-        raise ValueError("a 'late_apply' fault needs delay=<seconds>")
     if chunk_size is not None:
         if kind is not FaultKind.TRICKLE:
             raise ValueError(f"only a 'trickle' fault takes chunk_size, not {kind.value!r}")

@@ -26,7 +26,7 @@ import contextlib
 import random
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
@@ -130,7 +130,9 @@ class RequestPipeline:
         self.route_names: dict[web.AbstractRoute, str] = {}
         self.stopping = asyncio.Event()
         """Set when the fake stops: every waiting handler wakes and cuts its connection."""
-        self._late: set[asyncio.Task[None]] = set()
+        #: Late applies not yet run: each one's gate, and when it opens by itself
+        #: (loop time; ``None``: held until :meth:`apply_late`).
+        self._late: dict[asyncio.Task[None], tuple[asyncio.Future[None], float | None]] = {}
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -212,6 +214,7 @@ class RequestPipeline:
     async def _serve(
         self, request: web.Request, handler: Handler, body: bytes, *, storage: bool = False
     ) -> web.StreamResponse:
+        await self._apply_due()
         if not storage:
             if await self._pause(self._draw_latency()):
                 return cut_connection(request)
@@ -238,9 +241,7 @@ class RequestPipeline:
                 return cut_connection(request)
             return await fault_answer(request, fault, self._pause)
         if fault.kind is FaultKind.LATE_APPLY:
-            task = asyncio.create_task(self._apply_late(request, handler, fault, storage))
-            self._late.add(task)
-            task.add_done_callback(self._late.discard)
+            self._hold_late(request, handler, fault, storage)
             return cut_connection(request)
         response = await self._dispatch(request, handler, storage=storage)
         if fault.kind in REWRITE_KINDS:
@@ -260,17 +261,60 @@ class RequestPipeline:
             return cut_connection(request)
         return response
 
-    async def _apply_late(
+    def _hold_late(
         self, request: web.Request, handler: Handler, fault: Fault, storage: bool
     ) -> None:
-        """Run the endpoint of a cut request ``delay`` seconds later (``late_apply``).
+        """Run the endpoint of a cut request later (``late_apply``).
 
-        Its answer goes nowhere (the connection is gone); the fake stopping first means
-        the request is never applied.
+        After ``delay``, or, without one, when :meth:`apply_late` is called.
         """
-        if await self._pause(fault.delay):
-            return
-        await self._dispatch(request, handler, storage=storage)
+        loop = asyncio.get_running_loop()
+        gate: asyncio.Future[None] = loop.create_future()
+        due = None if fault.delay is None else loop.time() + fault.delay
+        if fault.delay is not None:
+            loop.call_later(fault.delay, _open, gate)
+        task = asyncio.create_task(self._apply_late(request, handler, gate, storage))
+        self._late[task] = (gate, due)
+        task.add_done_callback(lambda done: self._late.pop(done, None))
+
+    async def _apply_late(
+        self, request: web.Request, handler: Handler, gate: asyncio.Future[None], storage: bool
+    ) -> None:
+        """Run the endpoint once ``gate`` opens; its answer goes nowhere.
+
+        The connection is gone; the fake stopping first means it is never applied.
+        """
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait([gate, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if gate.done() and not self.stopping.is_set():
+            await self._dispatch(request, handler, storage=storage)
+
+    async def apply_late(self) -> int:
+        """Apply every held late apply (``delay=None``) now; how many, once they ran."""
+        return await self._open_late(lambda due: due is None)
+
+    async def _apply_due(self) -> None:
+        """Apply the late applies whose delay has passed before a request is served.
+
+        Their timer may not have fired yet on a busy loop: a request that arrives after
+        an apply's time sees what it made, whatever the loop's lag.
+        """
+        if self._late:
+            now = asyncio.get_running_loop().time()
+            await self._open_late(lambda due: due is not None and due <= now)
+
+    async def _open_late(self, opens: Callable[[float | None], bool]) -> int:
+        tasks = []
+        for task, (gate, due) in list(self._late.items()):
+            if not gate.done() and opens(due):
+                _open(gate)
+                tasks.append(task)
+        if tasks:
+            await asyncio.wait(tasks)
+        return len(tasks)
 
     async def _hold_unread(self, request: web.Request, fault: Fault) -> web.StreamResponse:
         """Hold the connection without reading the body (``stall_upload``), then cut it."""
@@ -340,3 +384,8 @@ class RequestPipeline:
         except TimeoutError:
             return False
         return True
+
+
+def _open(gate: asyncio.Future[None]) -> None:
+    if not gate.done():
+        gate.set_result(None)

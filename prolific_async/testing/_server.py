@@ -317,9 +317,9 @@ class FakeProlific(StagingMixin):
             status: the answer's status (defaults by kind: see :class:`FaultKind`).
             headers: extra headers of that answer, e.g. ``{"Retry-After": "1"}``.
             body: its body, ``str``/``bytes`` as is, else JSON (default: Prolific's error).
-            delay: seconds to wait before acting (required for ``delay``); how long a
-                ``stall_after``/``stall_upload`` holds the connection (``None``: until
-                stop); a ``trickle``'s pause between writes.
+            delay: seconds before acting (required for ``delay``); a ``stall_after``'s
+                or ``stall_upload``'s hold (``None``: until stop); a ``trickle``'s pause
+                between writes; a ``late_apply``'s wait (``None``: :meth:`apply_late`).
             chunk_size: for ``trickle``, the bytes sent per write (default 1).
             size: the body's bytes (``oversized``, ``compressed``) or depth (``deep_json``).
 

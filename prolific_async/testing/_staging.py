@@ -111,6 +111,14 @@ class StagingMixin:
         """
         return self._pipeline.storage_requests
 
+    async def apply_late(self) -> int:
+        """Apply now each request a ``late_apply`` fault without ``delay`` holds back.
+
+        Returns once their endpoints have run, with how many there were: a test lets
+        its client list first, then decides when the request takes effect.
+        """
+        return await self._pipeline.apply_late()
+
     # -- workflow knobs --------------------------------------------------------------
 
     @property

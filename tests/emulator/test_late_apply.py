@@ -23,20 +23,32 @@ async def _until_made(fake: FakeProlific, count: int) -> None:
     raise AssertionError(f"{len(fake.batches)} batch(es), expected {count}")
 
 
-async def test_late_apply_cuts_at_once_and_applies_after_its_delay(
+async def test_late_apply_cuts_at_once_and_applies_when_released(
     prolific_fake: FakeProlific, fake_http: aiohttp.ClientSession
 ) -> None:
-    """late_apply: no answer, a listing taken at once is empty, the batch appears later."""
-    fault = prolific_fake.add_fault("POST", BATCHES, FaultKind.LATE_APPLY, delay=0.05)
+    """late_apply without delay: no answer, a listing is empty until apply_late() runs it."""
+    fault = prolific_fake.add_fault("POST", BATCHES, FaultKind.LATE_APPLY)
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await fake_http.post(BATCHES, json=RAW_CREATE)
     async with fake_http.get(BATCHES, params={"workspace_id": WORKSPACE}) as answer:
         assert (await answer.json())["results"] == []
     assert prolific_fake.batches == {}
-    await _until_made(prolific_fake, 1)
+    assert await prolific_fake.apply_late() == 1
     assert [batch.name for batch in prolific_fake.batches.values()] == ["Raw"]
+    assert await prolific_fake.apply_late() == 0  # applied once
     assert (fault.fired, sent(prolific_fake, "POST", "create_batch")) == (1, 1)
     assert prolific_fake.requests[0].response_status is None  # never answered
+
+
+async def test_late_apply_with_a_delay_applies_by_itself(
+    prolific_fake: FakeProlific, fake_http: aiohttp.ClientSession
+) -> None:
+    """late_apply with delay: the request applies on its own, and apply_late() leaves it."""
+    prolific_fake.add_fault("POST", BATCHES, FaultKind.LATE_APPLY, delay=0.02)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await fake_http.post(BATCHES, json=RAW_CREATE)
+    assert await prolific_fake.apply_late() == 0  # not held: its delay decides
+    await _until_made(prolific_fake, 1)
 
 
 async def test_late_apply_through_the_client_is_unknown_and_sent_once(
@@ -66,9 +78,3 @@ async def test_a_late_apply_pending_when_the_fake_stops_is_never_applied() -> No
             await http.post(BATCHES, json=RAW_CREATE)
         await asyncio.wait_for(fake.stop(), timeout=5)
     assert fake.batches == {}
-
-
-def test_late_apply_needs_a_delay() -> None:
-    """add_fault refuses a late_apply fault without delay=."""
-    with pytest.raises(ValueError, match="needs delay"):
-        FakeProlific().add_fault("POST", BATCHES, "late_apply")
