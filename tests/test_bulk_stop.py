@@ -151,3 +151,25 @@ async def test_a_stop_cancels_the_sends_waiting_to_retry_a_connection(
     assert sum(isinstance(r.error, APIConnectionError) for r in results) == 1
     assert sum(isinstance(r.error, RunStoppedError) for r in results) == 5
     assert all(r.server_attempts == 0 for r in results)
+
+
+async def test_the_stop_says_which_sends_it_cancelled() -> None:
+    """A stop cancels the tracked sends that reached nothing, and only untrack tells so."""
+    from prolific_async._bulk_stop import RunStop
+    from prolific_async._call import CallState
+
+    forever = asyncio.Event()
+    unsent = asyncio.create_task(forever.wait())
+    on_the_wire = asyncio.create_task(forever.wait())
+    stop = RunStop(1)
+    stop.track(unsent, CallState(deadline=0.0))
+    stop.track(on_the_wire, CallState(deadline=0.0, in_flight=True))
+    await asyncio.sleep(0)
+    stop.not_sent(APIConnectionError("refused", method="POST", url="http://x"))
+    with pytest.raises(asyncio.CancelledError):
+        await unsent
+    assert stop.untrack(unsent) is True
+    assert stop.untrack(unsent) is False  # told once
+    assert not on_the_wire.done()  # it may have reached the server: left to finish
+    assert stop.untrack(on_the_wire) is False
+    on_the_wire.cancel()
