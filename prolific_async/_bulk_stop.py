@@ -97,6 +97,8 @@ class RunStop:
         Raises:
             RunStoppedError: the send must not go out.
         """
+        if self._run is None and not self._scopes:
+            return  # the happy path: nothing has stopped
         stopped = self._run or self._scopes.get(scope)
         if stopped is not None:
             reason, cause = stopped
