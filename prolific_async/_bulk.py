@@ -202,7 +202,8 @@ class _Run:
             index=index,
             key=key,
             request=request,
-            fingerprint=fingerprint(request),
+            # Only a journal reads the fingerprint: a run without one skips the digest.
+            fingerprint=fingerprint(request) if self.journal is not None else "",
             scope=scope_of(request),
         )
         entry = self.journal.entry(key) if self.journal is not None else None
@@ -265,8 +266,11 @@ class _Run:
         try:
             self.stop.check(item.scope)  # before a duplicate's source is fetched
             match_key = await self._prepare(item)
-            async with self.reconciler.group(match_key) as group:
+            group = self.reconciler.join(match_key)
+            try:
                 batch, reconciled = await self.sender.make_once(item, group)
+            finally:
+                self.reconciler.leave(group)
         except ProlificError as error:
             if isinstance(error, JournalError):
                 raise

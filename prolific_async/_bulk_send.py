@@ -51,6 +51,7 @@ class Item:
     key: ItemKey
     request: BulkRequest
     fingerprint: str
+    """What the journal knows the request by (empty in a run without a journal)."""
     scope: str
     """What a 403 on it stops (:func:`~prolific_async._bulk_stop.scope_of`)."""
     started_at: datetime | None = None
@@ -145,62 +146,72 @@ class Sender:
         raise last_error or RuntimeError("no request was sent")
 
     async def _send(self, item: Item, group: Group) -> Batch:
-        async with self.reconciler.sending(item, group) as outcome, self._in_flight:
-            # Journal (and time) the send only once it is about to go out: after the
-            # 429 hold, which can be long (the client's pacer then spaces the sends).
-            # Reconciliation waits reconcile_delay from this moment.
-            await self.client.rate_gate.wait_open()
-            self.stop.check(item.scope)
-            now = datetime.now(UTC)
-            first = item.started_at is None
-            if first:
-                item.started_at = now
-            if self.journal is not None:
+        await self.reconciler.send_begins(group)
+        ambiguous = False
+        try:
+            async with self._in_flight:
+                # Journal (and time) the send only once it is about to go out: after the
+                # 429 hold, which can be long (the client's pacer then spaces the sends).
+                # Reconciliation waits reconcile_delay from this moment.
+                await self.client.rate_gate.wait_open()
+                self.stop.check(item.scope)
+                now = datetime.now(UTC)
+                first = item.started_at is None
                 if first:
-                    await self.journal.write_start(item.key, item.fingerprint, at=now)
-                else:
-                    await self.journal.write_sent(item.key, item.fingerprint, at=now)
-            item.last_sent_at = now
-            self.sending.add(item.index)
-            state = CallState(
-                deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
-            )
-            try:
-                batch = await self._post(item, state)
-                if batch.id in self.reconciler.claimed:
-                    raise _claimed_answer(item, batch.id, f"{self.client.base_url}{item.path}")
-            except RunStoppedError:
-                raise  # cancelled by the stop before it reached the server
-            except ProlificError as error:
-                result = error_outcome(error)
-                outcome.ambiguous = result is Outcome.MAYBE_APPLIED
-                if isinstance(error, RateLimitError):
-                    item.throttled += 1  # refused, not sent: it does not use up a send
+                    item.started_at = now
+                if self.journal is not None:
+                    if first:
+                        await self.journal.write_start(item.key, item.fingerprint, at=now)
+                    else:
+                        await self.journal.write_sent(item.key, item.fingerprint, at=now)
+                item.last_sent_at = now
+                self.sending.add(item.index)
+                state = CallState(
+                    deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
+                )
+                try:
+                    batch = await self._post(item, state)
+                    if batch.id in self.reconciler.claimed:
+                        raise _claimed_answer(item, batch.id, f"{self.client.base_url}{item.path}")
+                except RunStoppedError:
+                    raise  # cancelled by the stop before it reached the server
+                except ProlificError as error:
+                    result = error_outcome(error)
+                    ambiguous = result is Outcome.MAYBE_APPLIED
+                    if isinstance(error, RateLimitError):
+                        item.throttled += 1  # refused, not sent: it does not use up a send
+                    else:
+                        item.sends += 1
+                    self._account(item, state, error, reached=result is not Outcome.NOT_SENT)
+                    raise
                 else:
                     item.sends += 1
-                self._account(item, state, error, reached=result is not Outcome.NOT_SENT)
-                raise
-            else:
-                item.sends += 1
-                self._account(item, state, None, reached=True)
-            finally:
-                item.attempts += state.sent
-                item.request_id = state.request_id
-                if state.sent_at is not None and state.sent_at > now:
-                    item.last_sent_at = state.sent_at  # a retry inside the call went later
-            self.reconciler.claimed.add(batch.id)
-            return batch
+                    self._account(item, state, None, reached=True)
+                finally:
+                    item.attempts += state.sent
+                    item.request_id = state.request_id
+                    if state.sent_at is not None and state.sent_at > now:
+                        item.last_sent_at = state.sent_at  # a retry inside the call went later
+                self.reconciler.claimed.add(batch.id)
+                return batch
+        finally:
+            self.reconciler.send_ends(item, group, ambiguous=ambiguous)
 
     async def _post(self, item: Item, state: CallState) -> Batch:
-        """POST the item in a task of its own, which a stop of the run may cancel."""
-        task: asyncio.Task[Batch] = asyncio.create_task(
-            post_creating(
-                self.client, item.path, body=item.body, state=state, template=item.template
-            )
-        )
+        """POST the item; a stop of the run may cancel it while nothing reached the server.
+
+        The send runs in the item's own task (a task per POST would cost every item):
+        the stop cancels that task, and a ``CancelledError`` is the stop's only when
+        :meth:`RunStop.untrack` says so and the run itself was not cancelled too.
+        """
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - always inside the run's task
+            raise RuntimeError("a bulk send runs in a task")
         self.stop.track(task, state)
         try:
-            return await task
+            return await post_creating(
+                self.client, item.path, body=item.body, state=state, template=item.template
+            )
         except CreatedButUnreadableError as error:
             if error.batch_id is not None and error.batch_id in self.reconciler.claimed:
                 # Named a batch this run holds (or a duplicate's source): not proof of
@@ -208,13 +219,15 @@ class Sender:
                 raise _claimed_answer(item, error.batch_id, error.url) from error
             raise
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if not task.cancelled() or (current is not None and current.cancelling()):
+            if not self.stop.untrack(task) or task.uncancel() > 0:
                 raise  # the run itself is cancelled
-        # Cancelled by the stop between attempts: nothing reached the server.
-        item.unsent_attempts += state.sent
-        self.stop.check(item.scope)
-        raise RuntimeError("a send was cancelled although the run did not stop")
+            # Cancelled by the stop between attempts: nothing reached the server.
+            item.unsent_attempts += state.sent
+            self.stop.check(item.scope)
+            raise RuntimeError("a send was cancelled although the run did not stop") from None
+        finally:
+            if self.stop.untrack(task):  # the stop's cancel is still to arrive: take it back
+                task.uncancel()
 
     def _account(
         self, item: Item, state: CallState, error: ProlificError | None, *, reached: bool

@@ -58,6 +58,7 @@ class RunStop:
         self._run: tuple[str, ProlificError] | None = None
         self._scopes: dict[str, tuple[str, ProlificError]] = {}
         self._sends: dict[asyncio.Task[Any], CallState] = {}
+        self._cancelled: set[asyncio.Task[Any]] = set()
 
     @property
     def stopped(self) -> bool:
@@ -65,17 +66,30 @@ class RunStop:
         return self._run is not None
 
     def track(self, task: asyncio.Task[Any], state: CallState) -> None:
-        """Watch a send in flight, to cancel it at a stop while it has sent nothing."""
+        """Watch the task sending a POST, to cancel it at a stop while it has sent nothing.
+
+        The task is the item's own (no task per send): the sender calls :meth:`untrack`
+        as the send ends, and a ``CancelledError`` it meets is the stop's only if
+        :meth:`untrack` says so.
+        """
         self._sends[task] = state
-        task.add_done_callback(self._sends.pop)
+
+    def untrack(self, task: asyncio.Task[Any]) -> bool:
+        """Stop watching ``task``; whether the stop cancelled it meanwhile."""
+        self._sends.pop(task, None)
+        if task in self._cancelled:
+            self._cancelled.discard(task)
+            return True
+        return False
 
     def _stop(self, reason: str, cause: ProlificError) -> None:
         logger.info("the run stopped sending %s", reason)
         self._run = (reason, cause)
         for task, state in list(self._sends.items()):
             # Between attempts, or connecting: no byte of this POST reached the server.
-            if not state.maybe_sent:
+            if not state.maybe_sent and task not in self._cancelled:
                 task.cancel()
+                self._cancelled.add(task)
 
     def check(self, scope: str) -> None:
         """Refuse a send once the run, or ``scope``, has stopped.
@@ -83,6 +97,8 @@ class RunStop:
         Raises:
             RunStoppedError: the send must not go out.
         """
+        if self._run is None and not self._scopes:
+            return  # the happy path: nothing has stopped
         stopped = self._run or self._scopes.get(scope)
         if stopped is not None:
             reason, cause = stopped

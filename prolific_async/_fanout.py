@@ -44,13 +44,14 @@ class Parking:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.count = 0
-        self._parked = asyncio.Event()
+        self.wake = asyncio.Event()
+        """Set when a task parks (the fan-out it serves sets it too, as a task finishes)."""
 
     @contextlib.contextmanager
     def parked(self) -> Iterator[None]:
         """Hold the calling task parked: the fan-out may start another in its place."""
         self.count += 1
-        self._parked.set()
+        self.wake.set()
         try:
             yield
         finally:
@@ -60,11 +61,6 @@ class Parking:
     def excused(self) -> int:
         """How many running tasks do not count toward the fan-out's limit now."""
         return min(self.count, self.limit)
-
-    async def wait_parked(self) -> None:
-        """Return once a task has parked since the last call."""
-        await self._parked.wait()
-        self._parked.clear()
 
 
 async def fan_out(
@@ -93,40 +89,49 @@ async def fan_out(
         raise ValueError(f"limit must be >= 1, got {limit!r}")
     source = inputs if isinstance(inputs, AsyncIterable) else _aiter(inputs)
     running: set[asyncio.Task[R]] = set()
+    # Each task reports itself as it finishes (no wait over every running task each
+    # time): ``wake`` is set by a task finishing, or parking.
+    finished: list[asyncio.Task[R]] = []
+    wake = parking.wake if parking is not None else asyncio.Event()
+
+    def report(task: asyncio.Task[R]) -> None:
+        finished.append(task)
+        wake.set()
+
     index = 0
     try:
         async for item in source:
             outcome = start(index, item)
             index += 1
             if asyncio.iscoroutine(outcome):
-                running.add(asyncio.create_task(outcome))
+                task = asyncio.create_task(outcome)
+                running.add(task)
+                task.add_done_callback(report)
             else:
                 yield outcome
             while len(running) - (parking.excused if parking else 0) >= limit:
-                for result in await _next_finished(running, parking):
+                for result in await _next_finished(running, finished, wake):
                     yield result
         while running:
-            for result in await _next_finished(running):
+            for result in await _next_finished(running, finished, wake):
                 yield result
     finally:
         await _stop(running, source)
 
 
-async def _next_finished(running: set[asyncio.Task[R]], parking: Parking | None = None) -> list[R]:
+async def _next_finished(
+    running: set[asyncio.Task[R]], finished: list[asyncio.Task[R]], wake: asyncio.Event
+) -> list[R]:
     """Wait for one task or more to finish, take them out of ``running``, return results.
 
-    With ``parking``, a task parking ends the wait too (with no result, perhaps).
+    A task parking ends the wait too (with no result, perhaps).
     """
-    waiters: set[asyncio.Future[Any]] = set(running)
-    if parking is not None:
-        waiters.add(asyncio.ensure_future(parking.wait_parked()))
-    try:
-        finished, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters - running:
-            waiter.cancel()
-    done = {task for task in running if task in finished}
-    running -= done
+    if not finished:
+        await wake.wait()
+    wake.clear()
+    done = [task for task in finished if task in running]
+    finished.clear()
+    running.difference_update(done)
     failures = [task.exception() for task in done]  # retrieves every one
     failure = next((error for error in failures if error is not None), None)
     if failure is not None:

@@ -42,7 +42,7 @@ def _without_ids(value: Any) -> Any:
     return value
 
 
-@frozen
+@frozen(cache_hash=True)  # a run's groups are looked up by it: hashed once
 class MatchKey:
     """What a batch shows in a listing, and so what reconciliation can match it by.
 

@@ -103,13 +103,6 @@ class Group:
     signal: Signal = field(factory=Signal)
 
 
-@define(eq=False)
-class SendOutcome:
-    """Set by the sender: whether the POST failed ambiguously."""
-
-    ambiguous: bool = False
-
-
 #: Holds a member while it is reconciled (it sends nothing: the run frees its slot).
 Park = Callable[[Member], AbstractAsyncContextManager[None]]
 
@@ -152,39 +145,47 @@ class Reconciler:
         """Every listing still running, for the run to cancel when it stops."""
         return self._listings.tasks()
 
-    @contextlib.asynccontextmanager
-    async def group(self, match_key: MatchKey) -> AsyncIterator[Group]:
-        """The group of ``match_key`` while a request of it is in progress."""
+    def join(self, match_key: MatchKey) -> Group:
+        """The group of ``match_key``, joined by one request in progress (see :meth:`leave`)."""
         group = self._groups.get(match_key)
         if group is None:
             group = self._groups[match_key] = Group(match_key)
         group.members += 1
+        return group
+
+    def leave(self, group: Group) -> None:
+        """A request of ``group`` is done: the group goes once its last request is."""
+        group.members -= 1
+        if group.members == 0:  # memory stays bounded by what is in progress
+            del self._groups[group.key]
+
+    @contextlib.asynccontextmanager
+    async def group(self, match_key: MatchKey) -> AsyncIterator[Group]:
+        """The group of ``match_key`` while a request of it is in progress."""
+        group = self.join(match_key)
         try:
             yield group
         finally:
-            group.members -= 1
-            if group.members == 0:  # memory stays bounded by what is in progress
-                del self._groups[match_key]
+            self.leave(group)
 
-    @contextlib.asynccontextmanager
-    async def sending(self, member: Member, group: Group) -> AsyncIterator[SendOutcome]:
-        """Hold one POST of ``group`` in flight; an ambiguous outcome joins reconciliation.
+    async def send_begins(self, group: Group) -> None:
+        """Count one POST of ``group`` in flight; :meth:`send_ends` must follow it.
 
         New POSTs wait while members of the group want a listing, so its POSTs in
         flight drain and the listing sees every one of them.
         """
-        await group.signal.wait_for(lambda: not group.wanting and not group.reconciling)
+        if group.wanting or group.reconciling:
+            await group.signal.wait_for(lambda: not group.wanting and not group.reconciling)
         group.in_flight += 1
-        outcome = SendOutcome()
-        try:
-            yield outcome
-        finally:
-            group.in_flight -= 1
-            if outcome.ambiguous:
-                group.ambiguous.append(member)
-                group.wanting.append(member)
-                group.since[member.index] = datetime.now(UTC)
-            group.signal.notify()
+
+    def send_ends(self, member: Member, group: Group, *, ambiguous: bool) -> None:
+        """The POST is over; one that may have made a batch joins reconciliation."""
+        group.in_flight -= 1
+        if ambiguous:
+            group.ambiguous.append(member)
+            group.wanting.append(member)
+            group.since[member.index] = datetime.now(UTC)
+        group.signal.notify()
 
     def due(self, member: Member) -> datetime:
         """When a listing can prove ``member`` made nothing: ``delay`` after its last send."""

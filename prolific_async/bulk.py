@@ -94,11 +94,13 @@ Stopping a run that cannot succeed
 ----------------------------------
 After ``max_consecutive_unsent`` (20) sends in a row failed before reaching the server
 (connection refused, DNS, TLS), the run stops sending: the sends still waiting inside the
-client to retry a connection never made are cancelled, and every request not yet sent
-ends with :class:`~prolific_async.errors.RunStoppedError` (its ``cause``). A 401 stops
-the run the same way (a token does not get better by retrying); a 403 fails its request
-and stops only the requests of the same workspace (creates) or duplicate source. The
-journal records nothing final for a stopped request, so a plain re-run does it.
+client to retry a connection never made are cancelled (each runs in its request's own
+task, which the stop cancels; the sender tells that from a cancelled run), and every
+request not yet sent ends with :class:`~prolific_async.errors.RunStoppedError` (its
+``cause``). A 401 stops the run the same way (a token does not get better by retrying);
+a 403 fails its request and stops only the requests of the same workspace (creates) or
+duplicate source. The journal records nothing final for a stopped request, so a plain
+re-run does it.
 
 Where it lives
 --------------

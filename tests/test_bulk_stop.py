@@ -217,3 +217,25 @@ async def test_a_missing_source_is_fetched_once_and_fails_every_copy(
     assert all(isinstance(r.error, NotFoundError) for r in results)
     assert source_gets(fake) == 1
     assert posts(fake) == 0
+
+
+async def test_the_stop_says_which_sends_it_cancelled() -> None:
+    """A stop cancels the tracked sends that reached nothing, and only untrack tells so."""
+    from prolific_async._bulk_stop import RunStop
+    from prolific_async._call import CallState
+
+    forever = asyncio.Event()
+    unsent = asyncio.create_task(forever.wait())
+    on_the_wire = asyncio.create_task(forever.wait())
+    stop = RunStop(1)
+    stop.track(unsent, CallState(deadline=0.0))
+    stop.track(on_the_wire, CallState(deadline=0.0, in_flight=True))
+    await asyncio.sleep(0)
+    stop.not_sent(APIConnectionError("refused", method="POST", url="http://x"))
+    with pytest.raises(asyncio.CancelledError):
+        await unsent
+    assert stop.untrack(unsent) is True
+    assert stop.untrack(unsent) is False  # told once
+    assert not on_the_wire.done()  # it may have reached the server: left to finish
+    assert stop.untrack(on_the_wire) is False
+    on_the_wire.cancel()
