@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Coroutine, Iterable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from ._base_client import BaseClient
@@ -28,7 +27,7 @@ from ._listing import fetch_listing
 from ._logging import logger
 from ._outcome import Outcome, error_outcome
 from ._paths import DUPLICATE_TEMPLATE
-from ._reconcile import MatchKey, Member, Reconciler
+from ._reconcile import MatchKey, Member, Reconciler, reconcile_seconds
 from ._resource import expand
 from ._testing import testing_enabled
 from .errors import APIStatusError, JournalError, ProlificError, RunStoppedError
@@ -86,8 +85,7 @@ class _Run:
             raise ValueError(f"operation must be one of {sorted(_EXPECTED)}, got {operation!r}")
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
-        if reconcile_margin < 0:
-            raise ValueError(f"reconcile_margin must be >= 0, got {reconcile_margin!r}")
+        margin = reconcile_seconds("reconcile_margin", reconcile_margin)
         self.client = client
         self.batches = batches
         self.operation: Operation = operation
@@ -111,12 +109,10 @@ class _Run:
             reconcile_delay = client.attempt_timeout
             if testing_enabled():
                 reconcile_delay = min(reconcile_delay, TEST_MODE_RECONCILE_DELAY)
-        if reconcile_delay < 0:
-            raise ValueError(f"reconcile_delay must be >= 0, got {reconcile_delay!r}")
         self.reconciler = Reconciler(
             functools.partial(fetch_listing, client),
-            margin=timedelta(seconds=reconcile_margin),
-            delay=timedelta(seconds=reconcile_delay),
+            margin=margin,
+            delay=reconcile_seconds("reconcile_delay", reconcile_delay),
             park=self._park,
             waiting=self.progress.waiting,
             relisting=self.progress.relisting,

@@ -69,6 +69,8 @@ class RunLock:
             if not _try_lock(fd):
                 raise JournalError(f"{journal} is in use by {_holder(fd)}; wait for it to end")
             held = _lock_file(journal) if file else None
+            if file:
+                _one_name(journal)
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
         except OSError as exc:
@@ -198,3 +200,23 @@ else:
 
     def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _one_name(journal: Path) -> None:
+    """Refuse a journal file with more than one name (hard links).
+
+    SQLite keeps a journal's latest commits in a file beside the name it was opened by
+    (``NAME-wal``) until they are folded in: opened by another name after a crash, the
+    journal would look as if those items were never done, and a resume would make their
+    batches again.
+    """
+    try:
+        links = os.stat(journal).st_nlink
+    except OSError:
+        return  # not made yet: SQLite creates it under this one name
+    if links > 1:
+        raise JournalError(
+            f"{journal} has {links} names (hard links): SQLite keeps a journal's latest "
+            "commits beside the name it was opened by, so a journal used under two names "
+            "can lose them after a crash. Remove the other links and use one name."
+        )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from attrs import define, field
 
@@ -25,6 +26,7 @@ from .errors import ProlificError, ReconciliationError
 from .models.batches import Batch
 
 __all__ = [
+    "MAX_RECONCILE_SECONDS",
     "Adopt",
     "Decision",
     "MatchKey",
@@ -33,7 +35,28 @@ __all__ = [
     "Reconciler",
     "Resend",
     "layout_digest",
+    "reconcile_seconds",
 ]
+
+
+#: The longest ``reconcile_delay`` or ``reconcile_margin`` a run takes: a week. A longer
+#: one is a mistake (and past a few thousand years no datetime can hold it).
+MAX_RECONCILE_SECONDS: Final = 7 * 24 * 3600.0
+
+
+def reconcile_seconds(name: str, value: float) -> timedelta:
+    """``value`` seconds as a timedelta, refused unless finite, >= 0 and at most a week.
+
+    Raises:
+        ValueError: naming ``name`` and the bound.
+    """
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}")
+    if not (math.isfinite(value) and 0 <= value <= MAX_RECONCILE_SECONDS):
+        raise ValueError(
+            f"{name} must be from 0 to {MAX_RECONCILE_SECONDS:.0f} seconds (a week), got {value!r}"
+        )
+    return timedelta(seconds=value)
 
 
 class Member(Protocol):

@@ -87,3 +87,17 @@ async def test_an_export_filter_with_no_utc_form_is_refused_unsent(
         with pytest.raises(ValueError, match=f"{argument} must be a date within years 1 to 9999"):
             await client.batches.request_export("b1", **{argument: when})
     assert not prolific_fake.requests
+
+
+@pytest.mark.parametrize("argument", ["reconcile_delay", "reconcile_margin"])
+@pytest.mark.parametrize("seconds", [1e12, float("inf"), float("nan"), -1.0])
+async def test_a_reconcile_setting_out_of_range_is_refused_before_any_request(
+    prolific_fake: FakeProlific, argument: str, seconds: float
+) -> None:
+    """A reconcile delay or margin that no datetime holds is a ValueError up front."""
+    requests = [CreateBatchRequest("n", WS, DETAILS)]
+    async with prolific_fake.client() as client:
+        with pytest.raises(ValueError, match=f"{argument} must be from 0 to"):
+            async for _ in client.batches.create_many(requests, **{argument: seconds}):
+                pass
+    assert not prolific_fake.requests

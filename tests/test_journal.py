@@ -413,6 +413,10 @@ async def test_another_name_of_a_journal_in_use_is_refused(tmp_path: Path, alias
         Journal(other).open("create")
     await first.close()
     second = Journal(other)
+    if alias == "hardlink":  # a journal with two names is refused even when free
+        with pytest.raises(JournalError, match="hard links"):
+            second.open("create")
+        return
     second.open("create")  # free again once the first run closed it
     await second.close()
 
@@ -482,3 +486,17 @@ async def test_a_commit_runs_off_the_loop_which_keeps_serving(
     await append
     await journal.close()
     assert journal.read("create")[0].started_at is not None
+
+
+@pytest.mark.parametrize("by", ["its name", "the link"])
+async def test_a_journal_with_two_names_is_refused(tmp_path: Path, by: str) -> None:
+    """A hard-linked journal is refused under either name: a crash's commits sit by one."""
+    path = tmp_path / "j.journal"
+    journal = Journal(path)
+    journal.open("create")
+    await journal.append(start(0))
+    await journal.close()
+    os.link(path, tmp_path / "alias.journal")
+    name = path if by == "its name" else tmp_path / "alias.journal"
+    with pytest.raises(JournalError, match="2 names"):
+        Journal(name).open("create")

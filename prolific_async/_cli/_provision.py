@@ -19,6 +19,7 @@ from .._bulk import DEFAULT_MAX_CONSECUTIVE_UNSENT
 from .._bulk_progress import BulkProgress
 from .._journal import Journal
 from .._manifest import ManifestError, read_manifest, validate_manifest
+from .._reconcile import MAX_RECONCILE_SECONDS
 from ..bulk import fingerprint, run_bulk
 from ..errors import JournalError, MissingTokenError, ProlificError
 from ..models.bulk import BulkRequest, CreateBatchRequest
@@ -60,6 +61,13 @@ class _Options:
     max_consecutive_unsent: int
 
 
+def _finite(seconds: float | None) -> float | None:
+    """``--reconcile-delay``'s value, refused when it is not a number (``nan``)."""
+    if seconds is not None and seconds != seconds:
+        raise click.BadParameter("must be a number of seconds, not nan")
+    return seconds
+
+
 @click.command()
 @click.argument(
     "manifest", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
@@ -90,7 +98,8 @@ class _Options:
 @click.option("--retry-failed", is_flag=True, help="Retry requests the journal has as failed.")
 @click.option(
     "--reconcile-delay",
-    type=click.FloatRange(min=0.0),
+    type=click.FloatRange(min=0.0, max=MAX_RECONCILE_SECONDS),
+    callback=lambda _ctx, _param, value: _finite(value),
     default=None,
     help="Seconds to wait after an ambiguous request before looking for its batch "
     "(default: the per-attempt timeout, 30 s).",

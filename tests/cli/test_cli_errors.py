@@ -497,3 +497,16 @@ async def test_the_table_is_in_help_and_in_the_readme(cli: RunCli) -> None:
     readme = (ROOT / "README.md").read_text()
     for status, _ in rows:
         assert f"| {status} |" in readme
+
+
+@pytest.mark.parametrize("seconds", ["1e300", "inf", "nan"])
+async def test_a_reconcile_delay_out_of_range_is_a_usage_error(
+    cli: RunCli, fake: FakeProlific, seconds: str
+) -> None:
+    """--reconcile-delay past a week (or not a number of seconds) exits 2, sending nothing."""
+    manifest = Path(__file__).parents[2] / "examples" / "batches.jsonl"
+    before = len(fake.requests)
+    code, _, err = await cli("provision", manifest, "--reconcile-delay", seconds)
+    assert code == 2
+    assert "--reconcile-delay" in err
+    assert len(fake.requests) == before

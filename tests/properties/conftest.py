@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 settings.register_profile(
     "ci",
     derandomize=True,
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     database=None,
     print_blob=False,
