@@ -1,7 +1,16 @@
-"""What every benchmark writes beside its figures: versions, CPU count, load; and timing."""
+"""What every benchmark writes beside its figures: versions, CPU count, load; and timing.
+
+Every script takes ``--json FILE`` (:func:`add_json_option`) and writes one layout
+through :func:`write_json`::
+
+    {"script": "ratelimit", "environment": {"python": ..., "cpu_count": ...,
+     "load_average": [...], "versions": {"prolific-async": ..., "msgspec": null, ...}},
+     "figures": ...}
+"""
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata
 import json
 import os
@@ -33,11 +42,28 @@ def environment(extra: tuple[str, ...] = ()) -> dict[str, Any]:
     }
 
 
-def write_json(path: str | None, figures: Any, extra: tuple[str, ...] = ()) -> None:
-    """Write ``figures`` with the environment to ``path`` (nothing when ``None``)."""
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--json FILE`` option every benchmark script takes."""
+    parser.add_argument(
+        "--json", metavar="FILE", help="also write the figures and the environment here"
+    )
+
+
+def write_json(
+    path: str | Path | None,
+    figures: Any,
+    extra: tuple[str, ...] = (),
+    *,
+    script: str | None = None,
+) -> None:
+    """Write ``figures`` with the environment to ``path`` (nothing when ``None``).
+
+    ``script`` names the benchmark (default: the running script's file name).
+    """
     if path is None:
         return
-    document = {"environment": environment(extra), "figures": figures}
+    name = script or Path(sys.argv[0]).stem
+    document = {"script": name, "environment": environment(extra), "figures": figures}
     Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 

@@ -10,17 +10,23 @@ Scenarios:
     faults      5 % of creates dropped after the server made them: how many items end
                 with exactly one batch.
 
-Run: ``python benchmarks/bulk.py [--items 600] [--rate 150]``. Prints a table; ratios
-are bulk layer / baseline.
+Run: ``python benchmarks/bulk.py [--items 600] [--rate 150] [--json FILE]``. Prints a
+table; ratios are bulk layer / baseline. The suite runs :func:`main` at a tiny N.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _env import add_json_option, write_json
 
 from prolific_async import (
     CreateBatchRequest,
@@ -98,11 +104,12 @@ async def measure(scenario: str, runner: Runner, count: int, rate: float) -> dic
     }
 
 
-async def main() -> None:
+async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=600)
     parser.add_argument("--rate", type=float, default=150.0)
-    args = parser.parse_args()
+    add_json_option(parser)
+    args = parser.parse_args(argv)
     rows = []
     for scenario in ("plain", "rate-limit", "faults"):
         bulk = await measure(scenario, run_bulk, args.items, args.rate)
@@ -127,6 +134,22 @@ async def main() -> None:
     print(f"\nrate-limit: the emulator allows {limit}.")
     print("faults: 'reported ok' < 'exactly once' means the caller was told an item failed")
     print("although its batch exists (the baseline cannot tell a dropped create from a lost one).")
+    figures = {
+        "items": args.items,
+        "rate": args.rate,
+        "burst": 10,
+        "concurrency": CONCURRENCY,
+        "rows": [
+            {
+                "scenario": scenario,
+                "bulk": bulk,
+                "baseline": base,
+                "ratio_items_per_s": bulk["rate"] / base["rate"],
+            }
+            for scenario, bulk, base in rows
+        ],
+    }
+    write_json(args.json, figures, script="bulk")
 
 
 if __name__ == "__main__":

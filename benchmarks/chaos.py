@@ -28,8 +28,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import os
-import platform
 import random
 import signal
 import sys
@@ -41,6 +39,10 @@ from typing import Any
 
 import attrs
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _env import add_json_option, write_json
+
 from prolific_async import (
     CreateBatchRequest,
     Journal,
@@ -48,7 +50,6 @@ from prolific_async import (
     ProlificClient,
     RetryPolicy,
     TaskDetails,
-    __version__,
 )
 from prolific_async.testing import FakeProlific, FaultKind
 
@@ -463,19 +464,6 @@ async def late_applies(
 # -- the script --------------------------------------------------------------------------
 
 
-def environment() -> dict[str, Any]:
-    import aiohttp
-
-    return {
-        "prolific_async": __version__,
-        "python": platform.python_version(),
-        "aiohttp": aiohttp.__version__,
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
-
-
 def table(soak_report: SoakReport, late: LateReport) -> str:
     rows = [
         ("items", soak_report.items),
@@ -522,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reconcile-delay", type=float, default=0.5)
     parser.add_argument("--kills", type=int, default=KILLS, help="SIGKILLs (default 3)")
     parser.add_argument("--timeout", type=float, default=ATTEMPT_TIMEOUT, help="per attempt")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    add_json_option(parser)
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="chaos-") as directory:
         soak_report = asyncio.run(
@@ -539,13 +527,11 @@ def main(argv: list[str] | None = None) -> int:
     late_items = options.late_items or max(options.items // 5, 10)
     late = asyncio.run(late_applies(late_items, seed=options.seed))
     print(table(soak_report, late))
-    if options.json is not None:
-        figures = {
-            "environment": environment(),
-            "soak": attrs.asdict(soak_report) | {"passed": soak_report.passed},
-            "late_applies": attrs.asdict(late),
-        }
-        options.json.write_text(json.dumps(figures, indent=2) + "\n")
+    figures = {
+        "soak": attrs.asdict(soak_report) | {"passed": soak_report.passed},
+        "late_applies": attrs.asdict(late),
+    }
+    write_json(options.json, figures, script="chaos")
     return 0 if soak_report.passed else 1
 
 

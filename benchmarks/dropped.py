@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _env import add_json_option, write_json
 
 from prolific_async import CreateBatchRequest, TaskDetails
 from prolific_async.testing import FakeProlific
@@ -73,23 +73,11 @@ async def measure(count: int, *, dropped: float) -> dict[str, Any]:
     }
 
 
-def environment() -> dict[str, Any]:
-    """What the figures were measured on."""
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {
-        "python": platform.python_version(),
-        "aiohttp": aiohttp.__version__,
-        "cpu_count": os.cpu_count(),
-        "load_average": [round(value, 2) for value in load] if load else None,
-        "platform": platform.platform(),
-    }
-
-
-async def main() -> None:
+async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--items", type=int, default=2000)
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
-    args = parser.parse_args()
+    add_json_option(parser)
+    args = parser.parse_args(argv)
     clean = await measure(args.items, dropped=0.0)
     faulted = await measure(args.items, dropped=DROPPED)
     ratio = faulted["wall_s"] / clean["wall_s"] if clean["wall_s"] else float("inf")
@@ -108,16 +96,14 @@ async def main() -> None:
     target = "met" if ratio <= 1.3 and faulted["duplicates"] == 0 else "missed"
     print(f"\ntarget (ratio <= 1.3x, no duplicate): {target}")
     print(f"concurrency {CONCURRENCY}, latency {LATENCY * 1000:.0f} ms, default settings.")
-    if args.json is not None:
-        figures = {
-            "clean": clean,
-            "dropped": faulted,
-            "ratio": round(ratio, 3),
-            "target_met": target == "met",
-            "settings": {"concurrency": CONCURRENCY, "latency_s": LATENCY, "dropped": DROPPED},
-            "environment": environment(),
-        }
-        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    figures = {
+        "clean": clean,
+        "dropped": faulted,
+        "ratio": round(ratio, 3),
+        "target_met": target == "met",
+        "settings": {"concurrency": CONCURRENCY, "latency_s": LATENCY, "dropped": DROPPED},
+    }
+    write_json(args.json, figures, script="dropped")
 
 
 if __name__ == "__main__":

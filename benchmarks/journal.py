@@ -6,25 +6,25 @@ median wall time of each and their ratio (target: at most 1.2x). The journal kee
 ``synchronous=FULL``: every record is on disk before the item's result is reported.
 
 Run: ``python benchmarks/journal.py [--items 10000] [--concurrency 32] [--rounds 1]
-[--json FILE]``. The test suite runs :func:`measure` at a small N (no timing asserted).
+[--json FILE]``. The test suite runs :func:`main` at a small N (no timing asserted).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import attrs
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _env import add_json_option, write_json
 
 from prolific_async import CreateBatchRequest, Journal, TaskDetails
 from prolific_async.testing import FakeProlific
@@ -42,19 +42,6 @@ class Measurement:
     items: int
     made: int
     seconds: float
-
-
-def environment() -> dict[str, Any]:
-    """What the figures were measured on."""
-    versions = {name: metadata.version(name) for name in ("prolific-async", "aiohttp", "cattrs")}
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "load_average": list(os.getloadavg()),
-        "sqlite": __import__("sqlite3").sqlite_version,
-        **versions,
-    }
 
 
 async def measure(
@@ -75,13 +62,13 @@ async def measure(
     return Measurement(journal=journal, items=count, made=made, seconds=seconds)
 
 
-async def main() -> None:
+async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1, help="pairs of runs (median shown)")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
+    add_json_option(parser)
+    args = parser.parse_args(argv)
     runs: dict[bool, list[Measurement]] = {False: [], True: []}
     for _ in range(args.rounds):
         for journal in (False, True):
@@ -105,20 +92,18 @@ async def main() -> None:
     verdict = "met" if ratio <= TARGET else "missed"
     print(f"\njournal on / off: {ratio:.2f}x (target <= {TARGET}x: {verdict}), ")
     print(f"concurrency {args.concurrency}, no latency, median of {args.rounds} pair(s).")
-    if args.json is not None:
-        figures = {
-            "benchmark": "journal",
-            "items": args.items,
-            "concurrency": args.concurrency,
-            "rounds": args.rounds,
-            "seconds_without_journal": off,
-            "seconds_with_journal": on,
-            "ratio": ratio,
-            "target": TARGET,
-            "runs": [attrs.asdict(run) for runs_of in runs.values() for run in runs_of],
-            "environment": environment(),
-        }
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    figures = {
+        "items": args.items,
+        "concurrency": args.concurrency,
+        "rounds": args.rounds,
+        "sqlite": sqlite3.sqlite_version,
+        "seconds_without_journal": off,
+        "seconds_with_journal": on,
+        "ratio": ratio,
+        "target": TARGET,
+        "runs": [attrs.asdict(run) for runs_of in runs.values() for run in runs_of],
+    }
+    write_json(args.json, figures, script="journal")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ its own peak RSS, the whole process's. A run looks each item up when it comes to
 the 100k-item resume should stay within 10 % of the 10k-item one (the first format held
 every entry: about 280 MB at 100k).
 
-Run: ``python benchmarks/journal_resume.py [--sizes 10000 100000]``. The test suite runs
-:func:`measure` at a small N as a smoke test (asserting nothing about memory).
+Run: ``python benchmarks/journal_resume.py [--sizes 10000 100000] [--json FILE]``. The
+test suite runs :func:`measure` at a small N, and :func:`main` at a tiny one (asserting
+nothing about memory).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _env import add_json_option, write_json
 
 from prolific_async import Batch, CreateBatchRequest, Journal, ProlificClient, TaskDetails
 from prolific_async._converter import converter
@@ -125,23 +130,30 @@ def measure(count: int, *, directory: Path) -> Measurement:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--child", nargs=2, metavar=("JOURNAL", "ITEMS"), help=argparse.SUPPRESS)
-    options = parser.parse_args()
+    add_json_option(parser)
+    options = parser.parse_args(argv)
     if options.child:
         _child(Path(options.child[0]), int(options.child[1]))
         return
     with tempfile.TemporaryDirectory() as directory:
         rows = [measure(size, directory=Path(directory)) for size in options.sizes]
-    print(f"{'items':>9} {'resumed':>9} {'seconds':>8} {'peak RSS (MB)':>14} {'vs first':>9}")
+    header = f"{'items':>9} {'resumed':>9} {'seconds':>8} {'peak RSS (MB)':>14} {'vs first':>9}"
+    print(header)
+    print("-" * len(header))
     for row in rows:
         ratio = row.peak_rss_mb / rows[0].peak_rss_mb
         print(
             f"{row.items:>9} {row.resumed:>9} {row.seconds:>8.1f} "
             f"{row.peak_rss_mb:>14.1f} {ratio:>8.2f}x"
         )
+    figures = [
+        attrs.asdict(row) | {"peak_vs_first": row.peak_rss_mb / rows[0].peak_rss_mb} for row in rows
+    ]
+    write_json(options.json, figures, script="journal_resume")
 
 
 if __name__ == "__main__":

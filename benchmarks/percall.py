@@ -9,26 +9,37 @@ realistic one (with a layout). Figures are the client process's CPU time per cal
 (``time.process_time``), the median of 3 rounds that interleave the clients; ratios are
 to the floor of the same round set.
 
-Run: ``python benchmarks/percall.py [--calls 2000] [--rounds 3] [--json FILE]``.
+With ``--ablate`` the same run also times prolific_async with one piece of its request
+path switched off at a time (by monkeypatching, in this process only): the call's
+deadline (``asyncio.timeout_at``), the per-attempt timeout, the retry middleware (and
+with it the rate gate), the rate gate alone, connection tracking (the connector's
+hook), the answer's bookkeeping (``record_answer``: ``CallState``), and decoding (the
+converter; ``json.loads`` still runs); then all of them at once. Each row's "saves" is
+what switching that piece off took off prolific_async's figure in the same run: where
+the time over the floor goes, measured.
+
+Run: ``python benchmarks/percall.py [--calls 2000] [--rounds 3] [--ablate] [--json FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import socket
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _env import table, write_json
+from _env import add_json_option, table, write_json
 from _payloads import REALISTIC, SMALL, encoded
 
 TOKEN = "bench-token"  # noqa: S105 (a stand-in the local server ignores)
@@ -139,6 +150,88 @@ async def pyrolific_client(base: str) -> tuple[Call, Callable[[], Awaitable[None
     return call, http.aclose
 
 
+# -- ablations: prolific_async with one piece of its request path switched off ----------
+
+
+async def _passthrough(self: Any, req: Any, handler: Any) -> Any:
+    return await handler(req)
+
+
+def _no_deadline(_when: float | None) -> Any:
+    return contextlib.nullcontext()
+
+
+def _no_timeout(_timeout: Any) -> Any:
+    import aiohttp
+
+    return aiohttp.ClientTimeout()
+
+
+def _no_record(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+def _as_is(data: Any, _cls: Any, **_kwargs: Any) -> Any:
+    return data
+
+
+@contextlib.contextmanager
+def _patched(*patches: Any) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for patch in patches:
+            stack.enter_context(patch)
+        yield
+
+
+def _ablation(name: str) -> Any:
+    """The patches that switch ``name`` off (fresh ones each time: mock patches are one-shot)."""
+    import aiohttp
+
+    from prolific_async import _base_client, _call, _retry
+
+    patches = {
+        "call deadline (asyncio.timeout_at)": lambda: mock.patch.object(
+            _base_client.asyncio, "timeout_at", _no_deadline
+        ),
+        "per-attempt timeout": lambda: mock.patch.object(
+            _base_client, "attempt_timeout", _no_timeout
+        ),
+        "retry middleware (and rate gate)": lambda: mock.patch.object(
+            _retry.RetryMiddleware, "__call__", _passthrough
+        ),
+        "rate gate": lambda: mock.patch.multiple(
+            _retry.RateGate,
+            pass_open=lambda self, loop: loop.time(),
+            answered=lambda self, sent_at, now, status: None,
+        ),
+        "connection tracking (connector hook)": lambda: mock.patch.object(
+            _call.TrackingConnector, "connect", aiohttp.TCPConnector.connect
+        ),
+        "CallState bookkeeping (record_answer)": lambda: mock.patch.object(
+            _base_client, "record_answer", _no_record
+        ),
+        "decoding (converter)": lambda: mock.patch.object(
+            _base_client, "structure_response", _as_is
+        ),
+    }
+    if name == ALL_OFF:
+        return _patched(*(make() for key, make in patches.items() if key != "rate gate"))
+    return _patched(patches[name]())
+
+
+ABLATIONS = (
+    "call deadline (asyncio.timeout_at)",
+    "per-attempt timeout",
+    "retry middleware (and rate gate)",
+    "rate gate",
+    "connection tracking (connector hook)",
+    "CallState bookkeeping (record_answer)",
+    "decoding (converter)",
+)
+ALL_OFF = "all of the above"
+OURS = "prolific_async"
+
+
 CLIENTS: dict[str, Factory] = {
     "raw aiohttp + json.loads (floor)": raw_aiohttp,
     "raw aiohttp + our decoding": raw_converter,
@@ -183,7 +276,9 @@ def available(name: str) -> bool:
     return True
 
 
-def measure(base: str, calls: int, rounds: int) -> list[dict[str, Any]]:
+def measure(
+    base: str, calls: int, rounds: int, ablations: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     names = [name for name in CLIENTS if available(name)]
     samples: dict[tuple[str, str, int], list[float]] = {}
     for _ in range(rounds):  # interleaved: every client once per round
@@ -192,32 +287,43 @@ def measure(base: str, calls: int, rounds: int) -> list[dict[str, Any]]:
                 for name in names:
                     figure = asyncio.run(run_one(CLIENTS[name], base, kind, calls, concurrency))
                     samples.setdefault((name, kind, concurrency), []).append(figure)
+                for off in ablations:
+                    with _ablation(off):
+                        figure = asyncio.run(run_one(ours, base, kind, calls, concurrency))
+                    samples.setdefault((f"without {off}", kind, concurrency), []).append(figure)
     figures = []
     for kind in ("small", "realistic"):
         for concurrency in (1, CONCURRENCY):
             floor = statistics.median(samples[(next(iter(CLIENTS)), kind, concurrency)])
-            for name in CLIENTS:
+            whole = statistics.median(samples[(OURS, kind, concurrency)])
+            for name in [*CLIENTS, *(f"without {off}" for off in ablations)]:
                 runs = samples.get((name, kind, concurrency))
                 median = statistics.median(runs) if runs else None
-                figures.append(
-                    {
-                        "client": name,
-                        "batch": kind,
-                        "concurrency": concurrency,
-                        "cpu_us_per_call": median,
-                        "ratio_to_floor": median / floor if median is not None else None,
-                        "rounds": runs or [],
-                    }
-                )
+                row = {
+                    "client": name,
+                    "batch": kind,
+                    "concurrency": concurrency,
+                    "cpu_us_per_call": median,
+                    "ratio_to_floor": median / floor if median is not None else None,
+                    "rounds": runs or [],
+                }
+                if name.startswith("without ") and median is not None:
+                    row["saves_us"] = whole - median
+                    row["share_of_excess"] = (whole - median) / (whole - floor)
+                figures.append(row)
     return figures
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=2000, help="GETs per client and round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--ablate", action="store_true", help="also time the client with pieces switched off"
+    )
+    add_json_option(parser)
+    args = parser.parse_args(argv)
+    ablations = (*ABLATIONS, ALL_OFF) if args.ablate else ()
     port = free_port()
     ready = multiprocessing.Event()
     server = multiprocessing.Process(target=serve, args=(port, ready), daemon=True)
@@ -225,12 +331,14 @@ def main() -> None:
     try:
         if not ready.wait(30):
             raise SystemExit("the server process did not start")
-        figures = measure(f"http://127.0.0.1:{port}", args.calls, args.rounds)
+        figures = measure(f"http://127.0.0.1:{port}", args.calls, args.rounds, ablations)
     finally:
         server.terminate()
         server.join()
     rows: dict[str, list[str]] = {}
     for row in figures:
+        if row["client"].startswith("without "):
+            continue
         cells = rows.setdefault(row["client"], [row["client"]])
         value = row["cpu_us_per_call"]
         cells.append(
@@ -244,7 +352,20 @@ def main() -> None:
         "realistic, c=64",
     ]
     print(table(headers, list(rows.values())))
-    write_json(args.json, figures, extra=("pyrolific",))
+    if ablations:
+        ablated: dict[str, list[str]] = {}
+        for row in figures:
+            if row["client"].startswith("without "):
+                cells = ablated.setdefault(row["client"], [row["client"]])
+                cells.append(
+                    f"{row['cpu_us_per_call']:.0f} µs ({row['ratio_to_floor']:.2f}x), "
+                    f"saves {row['saves_us']:+.0f} µs ({row['share_of_excess']:.0%})"
+                )
+        print(
+            f"\n{OURS} with one piece switched off (same run; saves: of its excess over the floor)"
+        )
+        print(table(["switched off", *headers[1:]], list(ablated.values())))
+    write_json(args.json, figures, extra=("pyrolific",), script="percall")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,17 @@
 """Bulk creates under the emulator's token bucket: the pacer against a plain semaphore loop.
 
 Four configurations (R = 150/s with burst 10 and R = 200/s with burst 20, each at 20 ms
-and 100 ms latency), N creates each at concurrency 64. ``create_many`` runs against a
-baseline measured in the same run: a plain ``asyncio.Semaphore`` loop over
-``client.batches.create`` (the same client, so it is paced by the same rate gate, but
-an item that runs out of retries is lost). The table shows, per run:
+and 100 ms latency), N creates each at concurrency 64. ``create_many`` runs against two
+baselines measured in the same run:
+
+* ``semaphore``: a plain ``asyncio.Semaphore`` loop over ``client.batches.create`` on
+  the same kind of client (so it is paced by the same rate gate and retried by the same
+  policy, but an item that runs out of retries is lost);
+* ``plain loop``: the same semaphore loop over raw aiohttp POSTs, with no pacer and no
+  retry: a 429 is a failed item. The difference between it and ``semaphore`` is what
+  the client's pacer and its ``Retry-After`` holds buy.
+
+The table shows, per run:
 
 * ``rate/R``: batches made per second after the first 10 s (over the whole run when it
   is shorter), as a share of R (target: at least 0.9);
@@ -21,19 +28,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from importlib import metadata
 from pathlib import Path
-from typing import Any
 
+import aiohttp
 import attrs
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _env import add_json_option, write_json
+
 from prolific_async import CreateBatchRequest, ProlificClient, ProlificError, TaskDetails
+from prolific_async._converter import converter
 from prolific_async.testing import FakeProlific, RateLimit
 
 WORKSPACE = "6278acb09062db3b35bcbeb0"
@@ -71,11 +79,15 @@ class Measurement:
         return 100.0 * self.rate_limited / max(1, self.requests)
 
 
-Runner = Callable[[ProlificClient, list[CreateBatchRequest], int, list[float]], Awaitable[int]]
+Runner = Callable[[ProlificClient, list[CreateBatchRequest], int, list[float], str], Awaitable[int]]
 
 
 async def run_bulk(
-    client: ProlificClient, items: list[CreateBatchRequest], concurrency: int, made: list[float]
+    client: ProlificClient,
+    items: list[CreateBatchRequest],
+    concurrency: int,
+    made: list[float],
+    token: str,
 ) -> int:
     """``create_many``; appends the time each batch was made; returns the failures."""
     failed = 0
@@ -88,7 +100,11 @@ async def run_bulk(
 
 
 async def run_baseline(
-    client: ProlificClient, items: list[CreateBatchRequest], concurrency: int, made: list[float]
+    client: ProlificClient,
+    items: list[CreateBatchRequest],
+    concurrency: int,
+    made: list[float],
+    token: str,
 ) -> int:
     """A semaphore loop over ``batches.create``, giving up on an item at its error."""
     gate = asyncio.Semaphore(concurrency)
@@ -107,7 +123,39 @@ async def run_baseline(
     return sum(1 for ok in await asyncio.gather(*(one(item) for item in items)) if not ok)
 
 
-RUNNERS: dict[str, Runner] = {"create_many": run_bulk, "semaphore": run_baseline}
+async def run_plain(
+    client: ProlificClient,
+    items: list[CreateBatchRequest],
+    concurrency: int,
+    made: list[float],
+    token: str,
+) -> int:
+    """A semaphore loop of raw aiohttp POSTs: no pacer, no retry; a 429 is a failed item."""
+    gate = asyncio.Semaphore(concurrency)
+    url = client.base_url.rstrip("/") + "/api/v1/data-collection/batches"
+    headers = {"Authorization": f"Token {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+
+        async def one(item: CreateBatchRequest) -> bool:
+            async with gate:
+                try:
+                    async with session.post(url, json=converter.unstructure(item)) as response:
+                        await response.read()
+                        if response.status >= 300:
+                            return False
+                except aiohttp.ClientError:
+                    return False
+                made.append(time.perf_counter())
+                return True
+
+        return sum(1 for ok in await asyncio.gather(*(one(item) for item in items)) if not ok)
+
+
+RUNNERS: dict[str, Runner] = {
+    "create_many": run_bulk,
+    "semaphore": run_baseline,
+    "plain loop": run_plain,
+}
 
 
 def steady_rate(made: list[float], started: float, warm_up: float) -> float:
@@ -131,14 +179,15 @@ async def measure(
     concurrency: int = CONCURRENCY,
     warm_up: float = WARM_UP,
 ) -> Measurement:
-    """One run of ``runner`` (``create_many`` or ``semaphore``) under one rate limit."""
-    items = [CreateBatchRequest(f"{runner}-{i}", WORKSPACE, DETAILS) for i in range(count)]
+    """One run of ``runner`` (a key of :data:`RUNNERS`) under one rate limit."""
+    tag = runner.replace(" ", "-")
+    items = [CreateBatchRequest(f"{tag}-{i}", WORKSPACE, DETAILS) for i in range(count)]
     fake = FakeProlific(seed=5, latency=latency)
     fake.rate_limit = RateLimit(rate=rate, burst=burst)
     made: list[float] = []
     async with fake, fake.client() as client:
         started = time.perf_counter()
-        failed = await RUNNERS[runner](client, items, concurrency, made)
+        failed = await RUNNERS[runner](client, items, concurrency, made, fake.token)
         seconds = time.perf_counter() - started
         stats = fake.stats
         requests, limited = stats.total, stats.rate_limited
@@ -159,16 +208,10 @@ async def measure(
     )
 
 
-def environment() -> dict[str, Any]:
-    """What the figures were measured on."""
-    versions = {name: metadata.version(name) for name in ("prolific-async", "aiohttp", "cattrs")}
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "load_average": list(os.getloadavg()),
-        **versions,
-    }
+def configuration(text: str) -> tuple[float, int, float]:
+    """``"150,10,0.02"`` as (R, burst, latency)."""
+    rate, burst, latency = text.split(",")
+    return float(rate), int(burst), float(latency)
 
 
 def print_table(rows: list[Measurement]) -> None:
@@ -182,7 +225,7 @@ def print_table(rows: list[Measurement]) -> None:
     for row in rows:
         base = baselines.get((row.rate, row.burst, row.latency))
         ratio = ""
-        if row.runner != "semaphore" and base is not None and base.steady_rate:
+        if row.runner == "create_many" and base is not None and base.steady_rate:
             ratio = f"{row.steady_rate / base.steady_rate:.2f}x"
         print(
             f"{row.rate:>4.0f} {row.burst:>5} {row.latency * 1000:>5.0f}ms {row.runner:<11} "
@@ -192,15 +235,22 @@ def print_table(rows: list[Measurement]) -> None:
         )
 
 
-async def main() -> None:
+async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--only", choices=sorted(RUNNERS), help="run one runner alone")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--config",
+        action="append",
+        type=configuration,
+        metavar="R,BURST,LATENCY",
+        help="run this configuration instead of the four defaults (repeatable; latency in s)",
+    )
+    add_json_option(parser)
+    args = parser.parse_args(argv)
     rows = []
-    for rate, burst, latency in CONFIGURATIONS:
+    for rate, burst, latency in args.config or CONFIGURATIONS:
         for runner in RUNNERS:
             if args.only is None or args.only == runner:
                 row = await measure(
@@ -212,23 +262,20 @@ async def main() -> None:
         f"\nrate/R: batches made per second after the first {WARM_UP:.0f} s, over R; targets "
         "for create_many: rate/R >= 0.9, 429 % < 2, failed 0, RA viol. 0."
     )
-    if args.json is not None:
-        figures = {
-            "benchmark": "ratelimit",
-            "items": args.items,
-            "concurrency": args.concurrency,
-            "warm_up_seconds": WARM_UP,
-            "rows": [
-                {
-                    **attrs.asdict(row),
-                    "share_of_rate": row.share_of_rate,
-                    "rate_limited_percent": row.rate_limited_percent,
-                }
-                for row in rows
-            ],
-            "environment": environment(),
-        }
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    figures = {
+        "items": args.items,
+        "concurrency": args.concurrency,
+        "warm_up_seconds": WARM_UP,
+        "rows": [
+            {
+                **attrs.asdict(row),
+                "share_of_rate": row.share_of_rate,
+                "rate_limited_percent": row.rate_limited_percent,
+            }
+            for row in rows
+        ],
+    }
+    write_json(args.json, figures, script="ratelimit")
 
 
 if __name__ == "__main__":

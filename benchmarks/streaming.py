@@ -6,18 +6,24 @@ read but not yet reported, and the tasks alive, depend on the concurrency and no
 The table shows that for several N side by side; the last columns are the bounds the
 design promises (``concurrency + 1`` read ahead, ``2 * concurrency + 8`` tasks).
 
-Run: ``python benchmarks/streaming.py [--items 20000] [--concurrency 16]``. The test
-suite runs :func:`measure` at a small N as a smoke test.
+Run: ``python benchmarks/streaming.py [--items 20000] [--concurrency 16] [--json FILE]``.
+The test suite runs :func:`measure` at a small N, and :func:`main` at a tiny one.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import attrs
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _env import add_json_option, write_json
 
 from prolific_async import CreateBatchRequest, RetryPolicy, TaskDetails, set_testing
 from prolific_async.testing import FakeProlific
@@ -65,11 +71,12 @@ async def measure(count: int, concurrency: int) -> Measurement:
     return Measurement(count, made, elapsed, peak_ahead, peak_tasks)
 
 
-async def main() -> None:
+async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=16)
-    args = parser.parse_args()
+    add_json_option(parser)
+    args = parser.parse_args(argv)
     sizes = sorted({max(1, args.items // 100), max(1, args.items // 10), args.items})
     header = (
         f"{'items':>7} {'made':>7} {'seconds':>8} {'items/s':>8} "
@@ -78,14 +85,23 @@ async def main() -> None:
     print(header)
     print("-" * len(header))
     bound = f"{args.concurrency + 1}/{2 * args.concurrency + 8}"
+    rows = []
     with set_testing():
         for size in sizes:
             row = await measure(size, args.concurrency)
+            rows.append(row)
             print(
                 f"{row.items:>7} {row.made:>7} {row.seconds:>8.1f} {row.rate:>8.0f} "
                 f"{row.peak_read_ahead:>16} {row.peak_tasks:>11} {bound:>20}"
             )
     print("\nThe peaks stay flat as the input grows: nothing is read before a slot is free.")
+    figures = {
+        "concurrency": args.concurrency,
+        "bound_read_ahead": args.concurrency + 1,
+        "bound_tasks": 2 * args.concurrency + 8,
+        "rows": [attrs.asdict(row) | {"items_per_s": row.rate} for row in rows],
+    }
+    write_json(args.json, figures, script="streaming")
 
 
 if __name__ == "__main__":

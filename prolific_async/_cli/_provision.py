@@ -42,6 +42,9 @@ from ._summary import Summary
 if TYPE_CHECKING:
     from ..testing import FakeProlific
 
+#: ``ProlificClient``'s default ``max_connections``: the floor of the command's own.
+DEFAULT_MAX_CONNECTIONS: Final = 100
+
 __all__ = ["provision"]
 
 #: Signals that stop a run as Ctrl-C does (summary, resume advice, exit 128 + signal).
@@ -332,14 +335,21 @@ async def _provision(
     stopping: tuple[list[int], list[int]],
 ) -> int:
     _stop_on(*stopping)
+    # The command line's user cannot set max_connections: the run's concurrency is never
+    # capped by the client's connection limit (the default, 100, stays the floor).
+    connections = max(DEFAULT_MAX_CONNECTIONS, options.concurrency)
     async with contextlib.AsyncExitStack() as stack:
         fake: FakeProlific | None = None
         if use_emulator:
             fake = await stack.enter_async_context(demo_emulator(manifest, seed))
-            client = await stack.enter_async_context(fake.client(retry=DEMO_RETRY, timeout=2.0))
+            client = await stack.enter_async_context(
+                fake.client(retry=DEMO_RETRY, timeout=2.0, max_connections=connections)
+            )
             stderr.print(f"Emulator on {fake.url} with latency and injected faults (seed {seed}).")
         else:
-            client = await stack.enter_async_context(client_from_environment())
+            client = await stack.enter_async_context(
+                client_from_environment(max_connections=connections)
+            )
         sink = stack.enter_context(results_file(options.results))
         summary.rate_gate = client.rate_gate
         lines: dict[int, int] = {}

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ._run import ENVIRONMENT, VERSIONS
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "dropped.py"
 FIGURES = {"items", "wall_s", "items_per_s", "reported_ok", "duplicates", "listings"}
 
@@ -27,11 +29,14 @@ def test_the_dropped_benchmark_prints_its_table_and_writes_its_json(tmp_path: Pa
     assert "no faults" in done.stdout
     assert "5% dropped" in done.stdout
     assert "target (ratio <= 1.3x, no duplicate)" in done.stdout
-    figures = json.loads(out.read_text(encoding="utf-8"))
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["script"] == "dropped"
+    assert set(document["environment"]) >= ENVIRONMENT
+    assert set(document["environment"]["versions"]) >= VERSIONS
+    figures = document["figures"]
     for run in ("clean", "dropped"):
         assert set(figures[run]) >= FIGURES
         assert figures[run]["items"] == 40
         assert figures[run]["duplicates"] == 0
         assert figures[run]["reported_ok"] == 40
     assert isinstance(figures["ratio"], float)
-    assert {"python", "aiohttp", "cpu_count", "load_average"} <= set(figures["environment"])

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
 from pathlib import Path
-from typing import Any
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "journal.py"
-
-
-def _benchmark() -> Any:
-    spec = importlib.util.spec_from_file_location("journal_benchmark", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from ._run import run_script
 
 
 def test_with_and_without_a_journal_every_batch_is_made(tmp_path: Path) -> None:
-    """Both runs make 30 batches; the journal's run leaves its scratch directory empty."""
-    benchmark = _benchmark()
-    for journal in (False, True):
-        row = asyncio.run(benchmark.measure(30, concurrency=4, journal=journal, directory=tmp_path))
-        assert (row.items, row.made, row.journal) == (30, 30, journal)
-    assert list(tmp_path.iterdir()) == []
-    assert benchmark.environment()["cpu_count"]
+    """Both runs make 30 batches; the JSON holds both times and their ratio."""
+    document = run_script("journal.py", tmp_path, "--items", "30", table="journal on / off")
+    figures = document["figures"]
+    assert {"seconds_without_journal", "seconds_with_journal", "ratio", "sqlite"} <= set(figures)
+    assert [(run["journal"], run["made"]) for run in figures["runs"]] == [(False, 30), (True, 30)]
