@@ -121,6 +121,7 @@ class BaseClient(RequestVerbs):
         self._deprecations: Final = DeprecationNotices()
         self._followers: Final = Followers()  # the middlewares of derived clients
         self._derived: Final = False
+        self._parent: Final[BaseClient | None] = None  # a derived client's (kept alive)
 
     def __repr__(self) -> str:
         state = self._lifecycle.state.value
@@ -138,7 +139,9 @@ class BaseClient(RequestVerbs):
         ``await client.with_options(timeout=5).batches.get(batch_id)``: the derived
         client shares this one's session, connection pool and limit and 429 gate. It
         owns nothing: closing it (or its ``async with``) does nothing, and closing this
-        client ends it too (:class:`ClientClosedError`). ``headers`` each replace a
+        client ends it too (:class:`ClientClosedError`). It keeps this client alive, so
+        ``ProlificClient(token).with_options(...)`` works (this one unnamed); but only
+        this one's ``aclose()`` closes the session. ``headers`` each replace a
         ``default_headers`` one; ``ValueError`` for a bad ``timeout`` or ``Authorization``.
         """
         policy = self._retry_policy if isinstance(retry, NotGiven) else retry
