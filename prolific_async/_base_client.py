@@ -118,6 +118,11 @@ class BaseClient(RequestVerbs):
             trace_configs=trace_configs,
         )
         self._owns_session: Final = self._lifecycle.owned
+        # Per request, on our session (storage chooses its own); none on a caller's
+        # session=, which keeps its own proxy settings.
+        self._proxy_argument: Final[Mapping[str, Any]] = (
+            {"proxy": self._lifecycle.proxy.url} if session is None else _NO_ARGUMENTS
+        )
         self._deprecations: Final = DeprecationNotices()
         self._followers: Final = Followers()  # the middlewares of derived clients
         self._derived: Final = False
@@ -326,7 +331,7 @@ class BaseClient(RequestVerbs):
                         timeout=self._timeout,
                         allow_redirects=False,
                         raise_for_status=False,  # a caller's session may say otherwise
-                        proxy=self._lifecycle.proxy.url,  # per request: storage chooses its own
+                        **self._proxy_argument,
                         **self._middlewares_for(session),
                     ) as response,
                 ):

@@ -14,7 +14,8 @@ their URLs again: ``NO_PROXY`` naming the storage host is honoured, and a loopba
 storage host is reached directly even through an explicit ``proxy=``. The choice is
 passed with each request (``proxy=``), never set on the session: aiohttp takes a
 request's ``proxy=None`` to mean the session's, so a session-wide proxy could not be
-bypassed for one host.
+bypassed for one host. A caller's ``session=`` gets no ``proxy=`` on its API requests:
+it keeps its own proxy settings (storage transfers, on a plain session, still choose).
 """
 
 from __future__ import annotations

@@ -261,3 +261,21 @@ async def test_https_through_a_connect_proxy_reaches_the_tls_emulator() -> None:
             assert await client.batches.list("ws-none") == []
         assert fake.url.startswith("https://127.0.0.1:")
         assert tunnels == [fake.url.removeprefix("https://")]
+
+
+async def test_a_callers_session_keeps_its_own_proxy_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+    forward_proxy: tuple[ForwardProxy, str],
+    never_listening: socket.socket,
+) -> None:
+    """session=ClientSession(proxy=A) with HTTP_PROXY at a closed port: the call goes via A."""
+    proxy, proxy_url = forward_proxy
+    host, port = never_listening.getsockname()[:2]
+    monkeypatch.setenv("HTTP_PROXY", f"http://{host}:{port}")
+    async with aiohttp.ClientSession(proxy=proxy_url) as session:
+        client = ProlificClient(
+            TOKEN, base_url=UNRESOLVABLE, allow_insecure_http=True, session=session
+        )
+        async with client:
+            assert await client.batches.list("ws1") == []
+    assert proxy.targets == [f"{UNRESOLVABLE}{BATCHES_PATH}?workspace_id=ws1"]
