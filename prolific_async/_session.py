@@ -7,8 +7,9 @@ client) or a caller's ``session=`` (used as is, and left open for its owner to c
 
 :func:`proxy_for` decides, once per client, which proxy the API requests send
 through: an explicit ``proxy=``, else the environment's (``HTTPS_PROXY``/``HTTP_PROXY``/
-``ALL_PROXY``, honouring ``NO_PROXY``), except for a loopback API, which is always
-reached directly so the emulator keeps working behind a corporate proxy setting.
+``ALL_PROXY``, honouring ``NO_PROXY``). The environment's proxy never applies to a
+loopback API, so the emulator keeps working behind a corporate proxy setting; an
+explicit ``proxy=`` carries a loopback API too.
 Storage transfers go to other hosts, so :meth:`Proxy.for_storage` decides for each of
 their URLs again: ``NO_PROXY`` naming the storage host is honoured, and a loopback
 storage host is reached directly even through an explicit ``proxy=``. The choice is
