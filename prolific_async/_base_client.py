@@ -118,9 +118,15 @@ class BaseClient(RequestVerbs):
             trace_configs=trace_configs,
         )
         self._owns_session: Final = self._lifecycle.owned
+        # Per request, on our session (storage chooses its own); none on a caller's
+        # session=, which keeps its own proxy settings.
+        self._proxy_argument: Final[Mapping[str, Any]] = (
+            {"proxy": self._lifecycle.proxy.url} if session is None else _NO_ARGUMENTS
+        )
         self._deprecations: Final = DeprecationNotices()
         self._followers: Final = Followers()  # the middlewares of derived clients
         self._derived: Final = False
+        self._parent: Final[BaseClient | None] = None  # a derived client's (kept alive)
 
     def __repr__(self) -> str:
         state = self._lifecycle.state.value
@@ -138,7 +144,9 @@ class BaseClient(RequestVerbs):
         ``await client.with_options(timeout=5).batches.get(batch_id)``: the derived
         client shares this one's session, connection pool and limit and 429 gate. It
         owns nothing: closing it (or its ``async with``) does nothing, and closing this
-        client ends it too (:class:`ClientClosedError`). ``headers`` each replace a
+        client ends it too (:class:`ClientClosedError`). It keeps this client alive, so
+        ``ProlificClient(token).with_options(...)`` works (this one unnamed); but only
+        this one's ``aclose()`` closes the session. ``headers`` each replace a
         ``default_headers`` one; ``ValueError`` for a bad ``timeout`` or ``Authorization``.
         """
         policy = self._retry_policy if isinstance(retry, NotGiven) else retry
@@ -323,7 +331,7 @@ class BaseClient(RequestVerbs):
                         timeout=self._timeout,
                         allow_redirects=False,
                         raise_for_status=False,  # a caller's session may say otherwise
-                        proxy=self._lifecycle.proxy.url,  # per request: storage chooses its own
+                        **self._proxy_argument,
                         **self._middlewares_for(session),
                     ) as response,
                 ):

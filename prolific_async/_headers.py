@@ -11,8 +11,9 @@ from ._config import USER_AGENT
 
 __all__ = ["REQUEST_ID_HEADERS", "request_headers", "request_id_of", "with_more_defaults"]
 
-#: Response headers that may carry a request id, in order of preference.
-REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-amzn-requestid")
+#: Response headers that may carry a request id, in order of preference: the API's, AWS
+#: API Gateway's, S3's (a storage transfer's; its ``x-amz-id-2`` is a host id, not one).
+REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-amzn-requestid", "x-amz-request-id")
 
 #: The headers the client sets itself, lowercased; a default header does not replace them.
 OWN_HEADERS: Final = frozenset({"accept", "user-agent", "content-type"})

@@ -5,7 +5,8 @@ The library logs to one stdlib logger, ``prolific_async``, and installs no handl
 
 * DEBUG: one line per attempt the retry middleware sends (method, path, status or error,
   attempt number, the wait before the next one, request id, elapsed seconds), and one per
-  attempt of a storage transfer (method, host and path without the presigned query).
+  attempt of a storage transfer (method, host and path without the presigned query, the
+  storage host's request id: S3's ``x-amz-request-id``).
 * INFO: retries (API calls and storage transfers), 429 holds of the client's gate,
   reconciliation decisions, journal resumes and fail-fast stops of a bulk run.
 

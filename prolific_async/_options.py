@@ -5,6 +5,12 @@ the retry policy and its middleware, the per-attempt timeout) and everything els
 shared by reference: the session lifecycle, the connection limit, the 429 gate, the
 redactor. It owns nothing: its parent closes the session, and tells the retry
 middlewares of every client derived from it to stop retrying (:class:`Followers`).
+
+A derived client holds its parent (``_parent``), so the parent, its session and its
+token's registration with the log's masking filter live as long as any client derived
+from it: ``ProlificClient(token).with_options(timeout=5)`` keeps working, and its token
+stays masked, after the unnamed parent is out of reach. Closing still belongs to the
+parent alone: one never closed warns (``ResourceWarning``) when the last of them goes.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class Followers:
 def derive(client: C, **replaced: Any) -> C:
     """A new ``client`` of the same class sharing its attributes, ``replaced`` aside.
 
+    The new one holds ``client`` as its ``_parent`` (a strong reference: see above).
     What the class caches (``functools.cached_property``: a client's resources, bound
     to the client that made them) is left out, so the derived client makes its own.
     """
@@ -71,5 +78,5 @@ def derive(client: C, **replaced: Any) -> C:
             if not isinstance(getattr(cls, name, None), functools.cached_property)
         }
     )
-    vars(derived).update(replaced)
+    vars(derived).update(replaced, _parent=client)
     return derived

@@ -7,14 +7,16 @@ client) or a caller's ``session=`` (used as is, and left open for its owner to c
 
 :func:`proxy_for` decides, once per client, which proxy the API requests send
 through: an explicit ``proxy=``, else the environment's (``HTTPS_PROXY``/``HTTP_PROXY``/
-``ALL_PROXY``, honouring ``NO_PROXY``), except for a loopback API, which is always
-reached directly so the emulator keeps working behind a corporate proxy setting.
+``ALL_PROXY``, honouring ``NO_PROXY``). The environment's proxy never applies to a
+loopback API, so the emulator keeps working behind a corporate proxy setting; an
+explicit ``proxy=`` carries a loopback API too.
 Storage transfers go to other hosts, so :meth:`Proxy.for_storage` decides for each of
 their URLs again: ``NO_PROXY`` naming the storage host is honoured, and a loopback
 storage host is reached directly even through an explicit ``proxy=``. The choice is
 passed with each request (``proxy=``), never set on the session: aiohttp takes a
 request's ``proxy=None`` to mean the session's, so a session-wide proxy could not be
-bypassed for one host.
+bypassed for one host. A caller's ``session=`` gets no ``proxy=`` on its API requests:
+it keeps its own proxy settings (storage transfers, on a plain session, still choose).
 """
 
 from __future__ import annotations

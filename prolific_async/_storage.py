@@ -31,7 +31,7 @@ import io
 import math
 import os
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Final, TypeVar
 
@@ -78,45 +78,53 @@ def redact(url: str) -> str:
     return str(URL(url, encoded=True).with_query(None).with_fragment(None))
 
 
-async def _with_retries(
-    client: BaseClient, attempt: Callable[[], Awaitable[tuple[int, T]]], method: str, url: str
-) -> T:
+#: What one attempt returns: the status, the answer's headers (its request id) and result.
+Attempt = Callable[[], Awaitable[tuple[int, Mapping[str, str], T]]]
+
+
+async def _with_retries(client: BaseClient, attempt: Attempt[T], method: str, url: str) -> T:
     """Run ``attempt`` until it succeeds, fails for good, or the policy's attempts run out.
 
     Each attempt has its DEBUG line and each retry its INFO line, as an API call's do
-    (``url`` is shown without its query: the presigned signature stays out of the log).
+    (``url`` is shown without its query: the presigned signature stays out of the log;
+    the request id is the storage host's, S3's ``x-amz-request-id``).
     """
     policy = client.retry_policy
     loop = asyncio.get_running_loop()
     for number in range(1, policy.attempts + 1):
         started = loop.time()
         outcome: int | BaseException
+        headers: Mapping[str, str] | None = None
         try:
-            status, result = await attempt()
+            status, headers, result = await attempt()
         except APIStatusError as exc:
             outcome, again = exc.status_code, retry_transfer(exc.status_code)
+            headers = exc.headers
             failure: BaseException = exc
         except APIConnectionError as exc:  # raised from the aiohttp error or timeout
             cause = exc.__cause__
             outcome, again = cause or exc, cause is not None and retry_transfer(cause)
             failure = exc
         except BaseException as exc:  # cancelled: the transfer's deadline, or the caller
-            log_attempt(method, url, exc, attempt=number, wait=None, headers=None, elapsed=0.0)
+            elapsed = loop.time() - started
+            log_attempt(method, url, exc, attempt=number, wait=None, headers=None, elapsed=elapsed)
             raise
         else:
             elapsed = loop.time() - started
             log_attempt(
-                method, url, status, attempt=number, wait=None, headers=None, elapsed=elapsed
+                method, url, status, attempt=number, wait=None, headers=headers, elapsed=elapsed
             )
             return result
         elapsed = loop.time() - started
         if number == policy.attempts or not again:
             log_attempt(
-                method, url, outcome, attempt=number, wait=None, headers=None, elapsed=elapsed
+                method, url, outcome, attempt=number, wait=None, headers=headers, elapsed=elapsed
             )
             raise failure
         wait = 0.0 if testing_enabled() else policy.backoff(number)
-        log_attempt(method, url, outcome, attempt=number, wait=wait, headers=None, elapsed=elapsed)
+        log_attempt(
+            method, url, outcome, attempt=number, wait=wait, headers=headers, elapsed=elapsed
+        )
         cause_text = outcome if isinstance(outcome, int) else type(outcome).__name__
         log_retry(method, url, wait, number + 1, policy.attempts, str(cause_text))
         await asyncio.sleep(wait)
@@ -132,7 +140,7 @@ def _connection_error(exc: BaseException, method: str, url: str) -> APIConnectio
 async def _within_deadline(
     client: BaseClient,
     deadline: float | None,
-    attempt: Callable[[], Awaitable[tuple[int, T]]],
+    attempt: Attempt[T],
     *,
     what: str,
     method: str,
@@ -207,7 +215,7 @@ async def send_body(
     proxy = client.storage_proxy(url)
     session: aiohttp.ClientSession
 
-    async def attempt() -> tuple[int, None]:
+    async def attempt() -> tuple[int, Mapping[str, str], None]:
         handle: BinaryIO | None = None
         # A fresh file-like object per attempt, so each sends the whole body from the
         # start (aiohttp also warns when a large body is given as raw bytes).
@@ -231,7 +239,7 @@ async def send_body(
                 # Stored: an answer past the cap is left unread (its connection closed).
                 with contextlib.suppress(ResponseTooLargeError):
                     await read_body(response, MAX_ANSWER_BYTES, shown_url=shown)
-                return response.status, None
+                return response.status, response.headers, None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _connection_error(exc, method, shown) from exc
         finally:
@@ -275,7 +283,7 @@ async def download_to_file(
     proxy = client.storage_proxy(url)
     session: aiohttp.ClientSession
 
-    async def attempt() -> tuple[int, Path]:
+    async def attempt() -> tuple[int, Mapping[str, str], Path]:
         partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
         try:
             async with session.get(
@@ -286,7 +294,7 @@ async def download_to_file(
                 raise_for_status=False,
                 proxy=proxy,
             ) as response:
-                status = response.status
+                status, headers = response.status, response.headers
                 if not 200 <= status < 300:
                     raise await _status_error(response, "GET", shown)
                 handle = await asyncio.to_thread(partial.open, "wb")
@@ -303,7 +311,7 @@ async def download_to_file(
             # Cancelled or failed: never leave a half-written file behind.
             partial.unlink(missing_ok=True)
             raise
-        return status, target
+        return status, headers, target
 
     async with client.storage_session() as session:
         return await _within_deadline(

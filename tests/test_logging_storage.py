@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -10,11 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
-from prolific_async import ProlificClient, errors
+from prolific_async import ProlificClient, _storage, errors
 from prolific_async._logging import RedactingFilter, logger
 from prolific_async.testing import FakeProlific
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, StartServer, server_url
 
 LOGGER = "prolific_async"
 UPLOADS = "/_storage/uploads/*"
@@ -164,3 +166,69 @@ def test_prolific_log_debug_shows_every_attempt_of_a_real_call_without_the_token
     assert "retrying GET" in completed.stderr
     assert token
     assert token not in completed.stderr
+
+
+async def test_a_cut_storage_attempt_logs_the_time_it_took(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PUT cancelled while storage holds it: its DEBUG line says cut, with its real elapsed."""
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(request: web.Request) -> web.Response:
+        arrived.set()
+        await release.wait()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_put("/bucket/rows.csv", hold)
+    url = server_url(await start_server(app)) + "/bucket/rows.csv?X-Amz-Signature=s"
+    elapsed: list[float] = []
+    real_log = _storage.log_attempt
+
+    def recording(*args: object, **kwargs: float) -> None:
+        elapsed.append(kwargs["elapsed"])
+        real_log(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_storage, "log_attempt", recording)
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    loop = asyncio.get_running_loop()
+    async with ProlificClient(TOKEN) as client:
+        started = loop.time()
+        sending = asyncio.create_task(
+            _storage.send_body(client, url=url, method="PUT", body=CSV, content_type="text/csv")
+        )
+        await arrived.wait()
+        sending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        took = loop.time() - started
+        release.set()
+    (line,) = storage_lines(caplog, "PUT")
+    assert " -> cut (" in line
+    assert line.endswith("final")
+    assert len(elapsed) == 1
+    assert 0.0 < elapsed[0] <= took
+
+
+async def test_a_storage_line_shows_the_s3_request_id(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture, testing_mode: None
+) -> None:
+    """x-amz-request-id of a 503 then a 200 is each line's request id; x-amz-id-2 is not one."""
+    answers = iter([503, 200])
+
+    async def answer(request: web.Request) -> web.Response:
+        status = next(answers)
+        amz = {"x-amz-request-id": f"TX{status}", "x-amz-id-2": "host-id-not-a-request-id"}
+        return web.Response(status=status, headers=amz)
+
+    app = web.Application()
+    app.router.add_put("/bucket/rows.csv", answer)
+    url = server_url(await start_server(app)) + "/bucket/rows.csv?X-Amz-Signature=s"
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    async with ProlificClient(TOKEN) as client:
+        await _storage.send_body(client, url=url, method="PUT", body=CSV, content_type="text/csv")
+    first, second = storage_lines(caplog, "PUT")
+    assert " -> 503 in " in first
+    assert "request id TX503, retry in " in first
+    assert "request id TX200, final" in second
+    assert "host-id-not-a-request-id" not in caplog.text

@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from prolific_async import ProlificClient
 from prolific_async._config import base_url_from
@@ -261,3 +264,86 @@ async def test_https_through_a_connect_proxy_reaches_the_tls_emulator() -> None:
             assert await client.batches.list("ws-none") == []
         assert fake.url.startswith("https://127.0.0.1:")
         assert tunnels == [fake.url.removeprefix("https://")]
+
+
+async def test_a_callers_session_keeps_its_own_proxy_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+    forward_proxy: tuple[ForwardProxy, str],
+    never_listening: socket.socket,
+) -> None:
+    """session=ClientSession(proxy=A) with HTTP_PROXY at a closed port: the call goes via A."""
+    proxy, proxy_url = forward_proxy
+    host, port = never_listening.getsockname()[:2]
+    monkeypatch.setenv("HTTP_PROXY", f"http://{host}:{port}")
+    async with aiohttp.ClientSession(proxy=proxy_url) as session:
+        client = ProlificClient(
+            TOKEN, base_url=UNRESOLVABLE, allow_insecure_http=True, session=session
+        )
+        async with client:
+            assert await client.batches.list("ws1") == []
+    assert proxy.targets == [f"{UNRESOLVABLE}{BATCHES_PATH}?workspace_id=ws1"]
+
+
+STORAGE_NAME = "storage.example.test"
+
+
+@pytest.fixture
+def storage_off_loopback(monkeypatch: pytest.MonkeyPatch, prolific_fake: FakeProlific) -> str:
+    """The emulator's presigned URLs name STORAGE_NAME, which resolves (alone) to loopback."""
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == STORAGE_NAME else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    base = f"http://{STORAGE_NAME}:{URL(prolific_fake.url).port}"
+    prolific_fake._services.storage.base_url = base  # no public knob: a test-only rename
+    return base
+
+
+async def _upload_and_download(fake: FakeProlific, folder: Path) -> None:
+    """A dataset upload (PUT) and an export download (GET), both to the fake's storage."""
+    fake.export_delay = fake.processing_delay = 0.0
+    batch = fake.add_batch(status="READY")
+    fake.add_response(batch.id)
+    async with fake.client() as client:
+        dataset = await client.datasets.create(name="stored", workspace_id="ws-1")
+        await client.datasets.upload(dataset.id, b"text\nhi\n", filename="rows.csv")
+        export = await client.batches.request_export(batch.id)
+        export = await client.batches.wait_for_export(batch.id, export)
+        await client.batches.download_export(export, folder / "export.zip")
+    assert fake.datasets[dataset.id].total_datapoint_count == 1
+    assert (folder / "export.zip").stat().st_size > 0
+
+
+async def test_storage_off_loopback_goes_through_the_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+    prolific_fake: FakeProlific,
+    start_server: StartServer,
+    storage_off_loopback: str,
+    tmp_path: Path,
+) -> None:
+    """HTTP_PROXY relays the upload's PUT and the export's GET; the loopback API goes direct."""
+    relay = RelayProxy()
+    monkeypatch.setenv("HTTP_PROXY", server_url(await start_server(relay.app)))
+    await _upload_and_download(prolific_fake, tmp_path)
+    assert [target.split("/_storage/")[1].split("/")[0] for target in relay.targets] == [
+        "uploads",
+        "exports",
+    ]
+    assert all(target.startswith(f"{storage_off_loopback}/_storage/") for target in relay.targets)
+
+
+async def test_storage_named_in_no_proxy_goes_direct(
+    monkeypatch: pytest.MonkeyPatch,
+    prolific_fake: FakeProlific,
+    start_server: StartServer,
+    storage_off_loopback: str,
+    tmp_path: Path,
+) -> None:
+    """NO_PROXY naming the storage host: the same transfers bypass HTTP_PROXY's relay."""
+    relay = RelayProxy()
+    monkeypatch.setenv("HTTP_PROXY", server_url(await start_server(relay.app)))
+    monkeypatch.setenv("NO_PROXY", STORAGE_NAME)
+    await _upload_and_download(prolific_fake, tmp_path)
+    assert relay.targets == []

@@ -164,3 +164,38 @@ async def test_parent_and_derived_calls_share_one_connection_limit(
     assert scripted_api.received == 6
     assert scripted_api.peak == 1
     assert counts["created"] == 1
+
+
+async def test_a_derived_client_keeps_its_unnamed_parents_token_masked() -> None:
+    """ProlificClient(t).with_options(): after gc and 20 more clients, t is still masked."""
+    from prolific_async import _logging
+
+    token = "derived-only-token-0000"
+    client = ProlificClient(token).with_options(timeout=5.0)
+    gc.collect()
+    for number in range(20):
+        async with ProlificClient(f"passing-token-{number:04}"):
+            pass
+    gc.collect()
+    assert _logging._filter.masks(token)
+    assert client.with_options(retry=FAST_RETRY_POLICY).attempt_timeout == 5.0
+    del client
+    gc.collect()
+
+
+async def test_an_unclosed_parent_warns_when_its_last_derived_client_goes(
+    prolific_fake: FakeProlific,
+) -> None:
+    """The unnamed parent's session, opened by a derived call, warns once both are gone."""
+    staged = prolific_fake.add_batch()
+    client = ProlificClient(prolific_fake.token, base_url=prolific_fake.url).with_options(
+        timeout=5.0
+    )
+    gc.collect()
+    assert (await client.batches.get(staged.id)).id == staged.id
+    session = client._lifecycle.session
+    assert session is not None
+    del client  # its resources refer back to it: only the collector frees it
+    with pytest.warns(ResourceWarning, match="Unclosed <ProlificClient"):
+        gc.collect()
+    await session.close()

@@ -8,6 +8,7 @@ import click
 
 from .._client import ProlificClient
 from ..models.exports import BatchExport, BatchReport
+from ..models.responses import TaskResponse
 from ._exit import CommandError
 from ._options import arguments, emit, id_argument, output_options
 from ._render import expiry, exports_table, responses_table
@@ -29,7 +30,7 @@ def batches_responses(batch_id: str, output_format: str) -> None:
         else:
             out().print(responses_table(batch_id, responses))
 
-    emit(output_format, responses, table)
+    emit(output_format, responses, table, item=TaskResponse)
 
 
 @click.command("report")
@@ -164,7 +165,7 @@ def exports_list(batch_id: str, output_format: str) -> None:
         else:
             out().print(exports_table(batch_id, exports))
 
-    emit(output_format, exports, table)
+    emit(output_format, exports, table, item=BatchExport)
 
 
 @batches_exports.command("delete")

@@ -78,6 +78,7 @@ def batches_list(workspace_id: str, output_format: str) -> None:
         output_format,
         found,
         lambda: out().print(_list_table(workspace_id, found)),
+        item=Batch,
     )
 
 

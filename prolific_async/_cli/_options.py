@@ -12,11 +12,13 @@ import csv
 import functools
 import io
 import json
+import keyword
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import attrs
 import click
 
 from .._converter import converter
@@ -33,7 +35,9 @@ __all__ = [
     "configured_workspace",
     "emit",
     "id_argument",
+    "model_columns",
     "output_options",
+    "print_csv",
     "workspace_option",
 ]
 
@@ -276,21 +280,37 @@ def _csv_rows(data: Any, column: str) -> list[dict[str, Any]]:
     return [item if isinstance(item, dict) else {column: item} for item in items]
 
 
-def print_csv(data: Any, column: str = "value") -> None:
+def model_columns(model: type) -> list[str]:
+    """The CSV columns of a model's rows: its fields, named as in its JSON.
+
+    A field named for a Python keyword plus ``_`` is the keyword on the wire (the
+    converter writes :class:`~prolific_async.models.BatchExport`'s ``from_`` as ``from``).
+    """
+    names = [field.name for field in attrs.fields(model)]
+    return [
+        name[:-1] if name.endswith("_") and keyword.iskeyword(name[:-1]) else name for name in names
+    ]
+
+
+def print_csv(data: Any, column: str = "value", columns: Iterable[str] | None = None) -> None:
     """Print ``data`` (JSON-shaped) as CSV: one row per item, a column per top-level key.
 
     A list is one row per element, anything else one row; nested values are JSON in
     their cell, ``null`` an empty one. A list of plain values (ids) has one ``column``.
+    ``columns`` come first (a model's: :func:`model_columns`), so even an empty list
+    prints its header row; an empty list of plain values prints ``column``.
     """
     rows = _csv_rows(data, column)
-    columns: dict[str, None] = {}
+    if columns is None and data == []:
+        columns = [column]
+    header: dict[str, None] = dict.fromkeys(columns or ())
     for row in rows:
-        columns.update(dict.fromkeys(row))
+        header.update(dict.fromkeys(row))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow(header)
     for row in rows:
-        writer.writerow(_csv_cell(row.get(name)) for name in columns)
+        writer.writerow(_csv_cell(row.get(name)) for name in header)
     click.echo(buffer.getvalue(), nl=False)
 
 
@@ -300,6 +320,7 @@ def emit(
     table: Callable[[], None],
     *,
     column: str = "value",
+    item: type | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Print a result: ``table()`` for people, else ``data`` as JSON or CSV.
@@ -310,6 +331,7 @@ def emit(
             JSON and CSV (a table shows what the model holds, even a date JSON cannot).
         table: prints the result for people.
         column: the CSV column of a list of plain values (ids).
+        item: the model of a list's items: its CSV header, even for an empty list.
         extra: keys added to an object's JSON (a downloaded file's ``path``).
     """
     if output_format == "table":
@@ -321,4 +343,4 @@ def emit(
     if output_format == "json":
         print_json(data)
     elif output_format == "csv":
-        print_csv(data, column)
+        print_csv(data, column, model_columns(item) if item is not None else None)

@@ -174,7 +174,7 @@ def provision(
         print_error(f"{manifest}: no requests in the manifest; nothing to do.")
         return EXIT_USAGE
     if dry_run:  # no token, journal or emulator needed: nothing will be sent
-        print_dry_run(manifest, count)
+        print_dry_run(manifest, count, output_format)
         return EXIT_OK
     if journal is not None:
         refusal = _journal_refusal(manifest, journal, use_emulator)

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from prolific_async import ProlificClient, TaskDetails
+from prolific_async._cli._options import FORMATS, model_columns
+from prolific_async.models import Batch, TaskResponse
 from prolific_async.testing import FakeProlific
 
 from .conftest import DETAILS, WS, RunCli, copies, creates, spawn_cli, write_manifest
@@ -268,12 +271,61 @@ async def test_ids_print_as_one_csv_column(fake: FakeProlific, cli: RunCli) -> N
     """A list of ids prints as one column, one id per row (none yet: the header only)."""
     batch = add_batch(fake)
     code, out, err = await cli("batches", "tasks", "-b", batch, "--format", "csv")
-    assert (code, out) == (0, "\n"), err
+    assert (code, out) == (0, "task_id\n"), err
     code, out, err = await cli("batches", "status", batch, "--format", "csv")
     assert code == 0, err
     assert list(csv.DictReader(io.StringIO(out))) == [
         {"batch_id": batch, "status": "UNINITIALISED"}
     ]
+
+
+def csv_header(out: str) -> list[str]:
+    """The first row of a CSV output."""
+    return next(csv.reader(io.StringIO(out)))
+
+
+async def test_an_empty_batch_list_prints_its_csv_header(fake: FakeProlific, cli: RunCli) -> None:
+    """`batches list --csv` of an empty workspace: the header row of a batch, nothing else."""
+    code, empty, err = await cli("batches", "list", "-w", "emptyws", "--csv")
+    assert code == 0, err
+    assert empty.count("\n") == 1
+    assert csv_header(empty) == model_columns(Batch)
+    add_batch(fake)
+    code, full, err = await cli("batches", "list", "-w", WS, "--csv")
+    assert code == 0, err
+    assert csv_header(full) == csv_header(empty)
+
+
+async def test_no_responses_print_the_csv_header_of_a_response(
+    fake: FakeProlific, cli: RunCli
+) -> None:
+    """`batches responses --csv` with none yet: a response's header row, as when there are some."""
+    batch = fake.add_batch(status="READY").id
+    code, empty, err = await cli("batches", "responses", batch, "--csv")
+    assert code == 0, err
+    assert empty.count("\n") == 1
+    assert csv_header(empty) == model_columns(TaskResponse)
+    fake.add_response(batch)
+    code, full, err = await cli("batches", "responses", batch, "--csv")
+    assert code == 0, err
+    assert csv_header(full) == csv_header(empty)
+
+
+async def test_no_export_jobs_print_the_csv_header_of_an_export(
+    fake: FakeProlific, cli: RunCli
+) -> None:
+    """`batches exports list --csv` with no jobs: an export's header row (`from`, not `from_`)."""
+    batch = fake.add_batch(status="READY").id
+    code, empty, err = await cli("batches", "exports", "list", batch, "--csv")
+    assert code == 0, err
+    assert empty.count("\n") == 1
+    assert "from" in csv_header(empty)
+    fake.add_response(batch)
+    async with fake.client() as client:
+        await client.batches.request_export(batch)
+    code, full, err = await cli("batches", "exports", "list", batch, "--csv")
+    assert code == 0, err
+    assert csv_header(full) == csv_header(empty)
 
 
 @pytest.mark.parametrize("name", ["csv", "table", "json"])
@@ -328,8 +380,48 @@ OUTPUT_EXCEPTIONS = {
 }
 
 
-def test_every_command_has_the_same_output_options() -> None:
-    """Every command takes --format table|json|csv and --json, --csv, --table (or is listed)."""
+def cheap_runs(fake: FakeProlific, tmp_path: Path) -> dict[str, list[str | Path]]:
+    """The commands quick to run against the emulator, with their arguments (no format)."""
+    batch = fake.add_batch(name="b", workspace_id=WS, status="READY").id
+    fake.add_response(batch)
+    dataset = fake.add_dataset(workspace_id=WS).id
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    return {
+        " batches get": ["batches", "get", batch],
+        " batches list": ["batches", "list", "-w", WS],
+        " batches create": ["batches", "create", "--name", "n", "-w", WS, *TASK],
+        " batches status": ["batches", "status", batch],
+        " batches tasks": ["batches", "tasks", batch],
+        " batches task-groups": ["batches", "task-groups", batch],
+        " batches responses": ["batches", "responses", batch],
+        " batches exports list": ["batches", "exports", "list", batch],
+        " datasets create": ["datasets", "create", "--name", "d", "-w", WS],
+        " datasets status": ["datasets", "status", dataset],
+        " provision": ["provision", manifest, "--dry-run"],
+        " journal show": ["journal", "show", tmp_path / "run.db"],
+    }
+
+
+def check_format(output_format: str, out: str, what: str) -> None:
+    """``out`` is JSON, CSV with a header of field names, or a table (not JSON)."""
+    if output_format == "json":
+        json.loads(out)
+        return
+    if output_format == "table":
+        assert out.strip(), what
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(out)
+        return
+    header, *rows = csv.reader(io.StringIO(out))
+    assert header, what
+    assert all(re.fullmatch(r"[a-z_][a-z0-9_]*", name) for name in header), (what, header)
+    assert all(len(row) == len(header) for row in rows), what
+
+
+async def test_every_command_has_the_same_output_options(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """Every command takes --format table|json|csv and the shorthands; cheap ones honour them."""
     import click
 
     from prolific_async._cli import app
@@ -348,6 +440,17 @@ def test_every_command_has_the_same_output_options() -> None:
         expected = OUTPUT_EXCEPTIONS.get(path, {"--format", "--json", "--csv", "--table"})
         assert options & {"--format", "--json", "--csv", "--table"} == expected, path
     assert set(OUTPUT_EXCEPTIONS) <= seen  # no stale exception
+    runs = cheap_runs(fake, tmp_path)
+    assert set(runs) <= seen - set(OUTPUT_EXCEPTIONS)
+    code, _, err = await cli(
+        *runs[" provision"][:2], "--no-progress", "--journal", tmp_path / "run.db"
+    )
+    assert code == 0, err
+    for path, arguments in runs.items():
+        for output_format in FORMATS:
+            code, out, err = await cli(*arguments, "--format", output_format)
+            assert code == 0, (path, output_format, err)
+            check_format(output_format, out, f"{path} --format {output_format}")
 
 
 async def test_provision_prints_its_summary_as_json(
@@ -501,6 +604,35 @@ async def test_dry_run_prints_what_would_be_sent_and_sends_nothing(
     assert "... and 2 more requests." in out
     assert fake.requests == []
     assert fake.batches == {}
+
+
+async def test_dry_run_prints_json_and_csv_when_asked(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """--dry-run --json: one object (counts, first requests); --csv: a row per shown request."""
+    manifest = write_manifest(tmp_path / "m.jsonl", [*copies("src-1", 1), *creates(4)])
+    code, out, err = await cli("provision", manifest, "--dry-run", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["requests"], data["create"], data["duplicate"]) == (5, 4, 1)
+    assert (data["sent"], data["not_shown"]) == (0, 2)
+    first, second, third = data["shown"]
+    assert first == {
+        "line": 1,
+        "method": "POST",
+        "path": "/api/v1/data-collection/batches/src-1/duplicate",
+        "body": {"upload_new_dataset": False},
+    }
+    assert (second["path"], second["body"]["name"]) == ("/api/v1/data-collection/batches", "item-0")
+    assert third["body"]["task_details"] == DETAILS
+    code, out, err = await cli("provision", manifest, "--dry-run", "--format", "csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(row["line"], row["method"], row["path"]) for row in rows] == [
+        (str(shown["line"]), "POST", shown["path"]) for shown in data["shown"]
+    ]
+    assert json.loads(rows[2]["body"]) == third["body"]
+    assert fake.requests == []
 
 
 async def test_dry_run_still_refuses_a_bad_manifest(
