@@ -214,7 +214,9 @@ async def test_loopback_storage_goes_direct_while_the_api_goes_through_a_proxy(
     proxy_url = server_url(await start_server(relay.app))
     async with prolific_fake.client(proxy=proxy_url) as client:
         dataset = await client.datasets.create(name="via proxy", workspace_id="ws-1")
-        await client.datasets.upload(dataset.id, b"text\nhi\n", filename="rows.csv")
+        await client.datasets.upload(
+            dataset.id, b"text\nhi\n", filename="rows.csv", poll_interval=0.01
+        )
     assert relay.targets
     assert all("/api/v1/" in target for target in relay.targets)
     assert not [target for target in relay.targets if "/_storage/" in target]
