@@ -9,16 +9,21 @@ client paces its sends instead, one pacer per client:
   in the :data:`WINDOW` before it) is a measurement: the limit is below the rate the
   client was sending at. The pace is cut to :data:`CUT` of that rate (by less than
   half) and then, over :data:`RAMP` seconds, brought back to :data:`TARGET` of it;
-* a 429 met by a burst (many sends at once, as a run starts) says nothing of the rate:
-  the pace starts from what the server took and doubles every :data:`DOUBLING` seconds
-  until the next 429 (a "slow start");
+* a 429 met by a burst (several sends at once, as a run starts or a hold ends) says
+  nothing of the rate, but how many sends the server took at once is the depth of its
+  bucket: the pacer learns it as its burst, and never lets more than that go at once
+  again (the credit below). With no rate learnt yet, the pace starts from what the
+  server took and doubles every :data:`DOUBLING` seconds until the next 429 (a "slow
+  start"); with one learnt, the pace stays (the burst was too large, not the rate);
 * with no 429 for a while the pace probes upwards, slowly at first: after a plateau
   (:data:`PLATEAU` seconds, doubled each time the limit is found where it was, up to
   :data:`MAX_PLATEAU`) it grows as a cube of time (+1 % after 3 s, +10 % after 6.5 s,
   x2 after 14 s), so a limit that rose is found again, and a client that met one 429
   while it was quiet is not held to its quiet rate for long;
-* a short credit (:data:`CREDIT` seconds of the pace, at least two sends) lets a client
-  that was idle send a little at once.
+* a short credit (:data:`CREDIT` seconds of the pace, at least two sends, but never more
+  than the burst learnt) lets a client that was idle, or held, send a little at once:
+  against a shallow bucket a hold ends in at most what the server took at once before,
+  then sends spaced at the pace.
 
 The pacer only says when the next send may go; waiting, the 429 holds (``Retry-After``)
 and deadlines are the rate gate's (:class:`~prolific_async._retry.RateGate`). Everything
@@ -84,6 +89,8 @@ class Pacer:
         """Sends before this (the end of the last hold) are not part of a measurement."""
         self._credit = MIN_CREDIT
         self._credit_at = 0.0
+        self.burst: float | None = None
+        """How many sends the server took at once before a 429 (``None``: not learnt)."""
         self._answered_up_to = 0.0
         self._fresh_cut = False
         self.cuts = 0
@@ -134,6 +141,8 @@ class Pacer:
 
     def _credit_now(self, now: float, rate: float) -> float:
         limit = max(MIN_CREDIT, rate * CREDIT)
+        if self.burst is not None:
+            limit = min(limit, self.burst)
         return min(limit, self._credit + (now - self._credit_at) * rate)
 
     # -- learning ------------------------------------------------------------------------
@@ -158,18 +167,25 @@ class Pacer:
     def _cut(self, sent_at: float, now: float) -> None:
         # Measure up to the last send already answered: later ones may still be taken.
         end = min(sent_at, self._answered_up_to)
-        start = max(end - WINDOW, self._quiet_from, self._first_send())
-        sends = self._count(self._sends, self._quiet_from, sent_at)
+        start = max(end - WINDOW, self._first_send(self._quiet_from))
+        # The sends of this round: those that went before the 429 was read, so a burst
+        # whose sixth send met the 429 counts all its sends, not five.
+        sends = self._count(self._sends, self._quiet_from, now)
+        current = self.rate(sent_at)
+        if sent_at - start < MIN_SPAN and sends >= 2:
+            # A burst (at the start, or right after a hold): the server took
+            # ``accepted`` at once, which says nothing of its rate but is its burst.
+            accepted = self._count(self._accepted, self._quiet_from, sent_at)
+            self.burst = max(1.0, float(accepted))
+            self.cuts += 1
+            if current is None:  # no rate learnt: start slowly from what it took
+                self._begin(now, max(MIN_RATE, float(accepted)), slow_start=True)
+            else:  # keep the pace, from the end of the hold
+                self._begin(now, current, slow_start=self._slow_start)
+            return
         if sends < MIN_SENDS:
             return  # a quiet client: the gate's hold is all it needs
         self.cuts += 1
-        current = self.rate(sent_at)
-        if sent_at - start < MIN_SPAN:
-            # A burst (at the start, or right after a hold): the server took
-            # ``accepted`` at once, which says nothing of its rate. Start slowly.
-            accepted = self._count(self._accepted, self._quiet_from, sent_at)
-            self._begin(now, max(MIN_RATE, float(accepted)), slow_start=True)
-            return
         if self._slow_start:
             # The pace was doubling: only its last stretch ran above the limit.
             start = max(start, end - DOUBLING)
@@ -194,8 +210,9 @@ class Pacer:
         self._slow_start = slow_start
         self._credit = min(self._credit, MIN_CREDIT)
 
-    def _first_send(self) -> float:
-        return self._sends[0] if self._sends else 0.0
+    def _first_send(self, since: float) -> float:
+        """When the first send at or after ``since`` went (``since`` if none did)."""
+        return next((at for at in self._sends if at >= since), since)
 
     @staticmethod
     def _trim(times: deque[float], now: float) -> None:

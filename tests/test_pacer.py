@@ -1,4 +1,4 @@
-"""The send pacer's rules, on a fake clock: cuts, the ramp back, slow probing, deadlines."""
+"""The send pacer's rules, on a fake clock: cuts, the ramp back, slow probing, bursts, deadlines."""
 
 from __future__ import annotations
 
@@ -114,6 +114,56 @@ def test_a_burst_429_starts_slowly_from_what_the_server_took() -> None:
     pacer.held(1.02)
     assert pacer.rate(1.02) == pytest.approx(10.0)
     assert pacer.rate(1.02 + 2 * DOUBLING) == pytest.approx(40.0)
+
+
+def test_a_burst_429_teaches_the_burst_and_a_hold_ends_in_no_more_than_it() -> None:
+    """32 sends at once, 5 taken: after the hold at most 5 go at once, then spaced."""
+    pacer = Pacer()
+    for _ in range(32):
+        pacer.took(0.0)
+    for index in range(32):  # the 429 for the sixth send counts all 32 sends
+        pacer.answered(0.0, 0.02, throttled=index >= 5)
+    pacer.held(1.02)
+    assert pacer.burst == 5
+    later = 1.02 + 2 * DOUBLING  # idle through the hold and after it
+    at_once = 0
+    while pacer.ready_at(later) <= later:
+        pacer.took(later)
+        at_once += 1
+    assert 1 <= at_once <= 5
+    rate = pacer.rate(later)
+    assert rate is not None
+    assert pacer.ready_at(later) == pytest.approx(later + 1.0 / rate)
+
+
+def test_a_burst_of_two_taken_in_one_leaves_a_credit_of_one() -> None:
+    """A server that took one send of a burst: sends after a hold go one at a time."""
+    pacer = Pacer()
+    pacer.took(0.0)
+    pacer.took(0.0)
+    pacer.answered(0.0, 0.01, throttled=False)
+    pacer.answered(0.0, 0.01, throttled=True)
+    pacer.held(1.01)
+    assert pacer.burst == 1
+    pacer.took(5.0)
+    assert pacer.ready_at(5.0) > 5.0
+
+
+def test_a_burst_429_after_a_hold_keeps_the_rate_learnt() -> None:
+    """A rate learnt, then a burst 429 as a hold ends: the burst is learnt, the pace stays."""
+    pacer = Pacer()
+    end = send_at_rate(pacer, 200.0, 0.0, 3.0)
+    pacer.answered(end, end, throttled=True)
+    pacer.held(end + 1.0)
+    after = end + 1.0 + RAMP
+    rate = pacer.rate(after)
+    for _ in range(12):
+        pacer.took(after)
+    for index in range(12):
+        pacer.answered(after, after + 0.02, throttled=index >= 3)
+    pacer.held(after + 1.02)
+    assert pacer.burst == 3
+    assert pacer.rate(after + 1.02 + RAMP) == pytest.approx(rate, rel=0.02)
 
 
 def test_the_pace_spaces_sends_with_a_short_credit() -> None:
