@@ -290,13 +290,15 @@ class _Run:
                 else item.request_id,
             )
         if self.journal is not None:
-            await self.journal.write_done(
-                item.key,
-                item.fingerprint,
-                batch=batch,
-                reconciled=reconciled,
-                attempts=item.attempts,
-            )
+            # Reported once its record is durable; the commit holds no slot meanwhile.
+            with self.parking.parked():
+                await self.journal.write_done(
+                    item.key,
+                    item.fingerprint,
+                    batch=batch,
+                    reconciled=reconciled,
+                    attempts=item.attempts,
+                )
         return BulkResult(
             index=item.index,
             request=item.request,
