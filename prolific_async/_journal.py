@@ -36,7 +36,7 @@ from ._journal_records import (
     entry_to_row,
     record_item,
 )
-from ._journal_store import Reader, connect_for_writing
+from ._journal_store import Reader, connect_for_writing, ensure_journal_file
 from ._journal_writer import Writer
 from ._logging import logger
 from ._outcome import Outcome, error_outcome
@@ -55,6 +55,7 @@ __all__ = [
     "ItemKey",
     "Journal",
     "JournalEntry",
+    "body_fingerprint",
     "fingerprint",
     "is_final_failure",
     "stored_operation",
@@ -96,6 +97,10 @@ class Journal:
         self._unrecorded: set[ItemKey] = set()
         """Items :meth:`entry` found no record of and nothing has been written for since,
         so their first record needs no read either (a cache: cleared when it grows)."""
+        self._new_above: int | None = None
+        """In a journal this run created, the highest index written so far: no index
+        above it has a row, so looking one up needs no read (``None``: a journal of an
+        earlier run, where any item may have one)."""
 
     def __repr__(self) -> str:
         return f"Journal({str(self._path)!r})"
@@ -120,9 +125,9 @@ class Journal:
             raise JournalError(f"{self._path} is already in use by a running bulk call")
         operation = stored_operation(operation)
         lock = RunLock.acquire(self._path)
-        resuming = self._path.exists()
         reader: Reader | None = None
         try:
+            resuming = ensure_journal_file(self._path)  # False: missing, or empty (new)
             connection = connect_for_writing(self._path, operation)
             try:
                 reader = Reader(self._path, operation)
@@ -136,6 +141,7 @@ class Journal:
             lock.release()
             raise
         self._lock, self._reader = lock, reader
+        self._new_above = None if resuming else -1
         if resuming:
             logger.info("resuming the %s run recorded in journal %s", operation, self._path)
 
@@ -148,7 +154,7 @@ class Journal:
         if self._reader is None:
             raise JournalError(f"{self._path} is not open")
         entry = self._open_items.get(item)
-        if entry is None:
+        if entry is None and not self._surely_unwritten(item):
             entry = self._reader.get(item)
         if entry is None:
             if len(self._unrecorded) >= UNRECORDED_CACHE:
@@ -186,6 +192,7 @@ class Journal:
         reader, self._reader = self._reader, None
         self._open_items = {}
         self._unrecorded = set()
+        self._new_above = None
         if reader is not None:
             reader.close()  # first: the writer's is then the last connection, and removes the WAL
         try:
@@ -286,9 +293,16 @@ class Journal:
     def _current(self, item: ItemKey) -> JournalEntry | None:
         """The item's entry as written so far (read from the file only if need be)."""
         current = self._open_items.get(item)
-        if current is None and item not in self._unrecorded and self._reader is not None:
+        if current is None and self._reader is not None and not self._surely_unwritten(item):
             current = self._reader.get(item)  # an item of an earlier run, or none
         return current
+
+    def _surely_unwritten(self, item: ItemKey) -> bool:
+        """Whether the file holds no row of ``item``, known without reading it."""
+        if item in self._unrecorded:
+            return True
+        new_above = self._new_above
+        return new_above is not None and type(item) is int and item > new_above
 
     def _next_entry(self, item: ItemKey, fingerprint: str) -> JournalEntry:
         """A copy of the item's entry to fold a record of ``fingerprint`` into.
@@ -310,6 +324,8 @@ class Journal:
         # Folded here, on the loop, so the writer thread only writes whole rows.
         done = self._writer.submit(entry_to_row(item, entry))
         self._unrecorded.discard(item)
+        if self._new_above is not None and type(item) is int and item > self._new_above:
+            self._new_above = item  # raised even if the commit fails: reads are always right
         if entry.batch is not None or entry.error is not None or entry.started_at is None:
             self._open_items.pop(item, None)  # finished: nothing more is written of it
         else:
@@ -350,10 +366,15 @@ def fingerprint(request: BulkRequest) -> str:
     (``_match_key.MatchKey``: the layout without the ids the server gives it, the sync
     flag when the request sets it).
     """
+    return body_fingerprint(request, converter.unstructure(request))
+
+
+def body_fingerprint(request: BulkRequest, body: dict[str, Any]) -> str:
+    """:func:`fingerprint` of ``request``, from the ``body`` the converter gives for it."""
     if isinstance(request, CreateBatchRequest):
-        data = {"dataset_id": None, **converter.unstructure(request)}
+        data = {"dataset_id": None, **body}
     else:
-        data = {"batch_id": request.batch_id, "name": None, **converter.unstructure(request)}
+        data = {"batch_id": request.batch_id, "name": None, **body}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
