@@ -293,14 +293,14 @@ class _Run:
             )
         if self.journal is not None:
             # Reported once its record is durable; the commit holds no slot meanwhile.
-            with self.parking.parked():
-                await self.journal.write_done(
-                    item.key,
-                    item.fingerprint,
-                    batch=batch,
-                    reconciled=reconciled,
-                    attempts=item.attempts,
-                )
+            done = self.journal.write_done(
+                item.key,
+                item.fingerprint,
+                batch=batch,
+                reconciled=reconciled,
+                attempts=item.attempts,
+            )
+            await self.parking.waiting(done)
         return BulkResult(
             index=item.index,
             request=item.request,
