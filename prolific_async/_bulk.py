@@ -22,7 +22,7 @@ from ._bulk_send import Item, Sender
 from ._bulk_stop import DEFAULT_MAX_CONSECUTIVE_UNSENT, RunStop, scope_of
 from ._converter import converter
 from ._fanout import Parking, fan_out
-from ._journal import ItemKey, Journal, JournalEntry, fingerprint, is_final_failure
+from ._journal import ItemKey, Journal, JournalEntry, body_fingerprint, is_final_failure
 from ._listing import fetch_listing
 from ._logging import logger
 from ._outcome import Outcome, error_outcome
@@ -194,13 +194,15 @@ class _Run:
                     "keys must be unique in a manifest"
                 )
             key = request.key
+        body = converter.unstructure(request)
         item = Item(
             index=index,
             key=key,
             request=request,
             # Only a journal reads the fingerprint: a run without one skips the digest.
-            fingerprint=fingerprint(request) if self.journal is not None else "",
+            fingerprint=body_fingerprint(request, body) if self.journal is not None else "",
             scope=scope_of(request),
+            body=body,
         )
         entry = self.journal.entry(key) if self.journal is not None else None
         if entry is not None:
@@ -286,13 +288,15 @@ class _Run:
                 else item.request_id,
             )
         if self.journal is not None:
-            await self.journal.write_done(
+            # Reported once its record is durable; the commit holds no slot meanwhile.
+            done = self.journal.write_done(
                 item.key,
                 item.fingerprint,
                 batch=batch,
                 reconciled=reconciled,
                 attempts=item.attempts,
             )
+            await self.parking.waiting(done)
         return BulkResult(
             index=item.index,
             request=item.request,
@@ -304,9 +308,8 @@ class _Run:
         )
 
     async def _prepare(self, item: Item) -> MatchKey:
-        """Build the item's request body and path, and return its match key."""
+        """Set the item's path (its body is built when it is admitted); return its match key."""
         request = item.request
-        item.body = converter.unstructure(request)
         if isinstance(request, CreateBatchRequest):
             return MatchKey.of_request(request)
         source = await self._source(item, request.batch_id)

@@ -15,6 +15,7 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
     Callable,
     Coroutine,
     Iterable,
@@ -54,6 +55,15 @@ class Parking:
         self.wake.set()
         try:
             yield
+        finally:
+            self.count -= 1
+
+    async def waiting(self, work: Awaitable[T]) -> T:
+        """Await ``work`` parked, as :meth:`parked` does (with no context manager to build)."""
+        self.count += 1
+        self.wake.set()
+        try:
+            return await work
         finally:
             self.count -= 1
 

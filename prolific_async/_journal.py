@@ -32,10 +32,11 @@ from ._journal_records import (
     JournalEntry,
     RecordError,
     apply_record,
+    copy_entry,
     entry_to_row,
     record_item,
 )
-from ._journal_store import Reader, connect_for_writing
+from ._journal_store import Reader, connect_for_writing, ensure_journal_file
 from ._journal_writer import Writer
 from ._logging import logger
 from ._outcome import Outcome, error_outcome
@@ -54,6 +55,7 @@ __all__ = [
     "ItemKey",
     "Journal",
     "JournalEntry",
+    "body_fingerprint",
     "fingerprint",
     "is_final_failure",
     "stored_operation",
@@ -95,6 +97,10 @@ class Journal:
         self._unrecorded: set[ItemKey] = set()
         """Items :meth:`entry` found no record of and nothing has been written for since,
         so their first record needs no read either (a cache: cleared when it grows)."""
+        self._new_above: int | None = None
+        """In a journal this run created, the highest index written so far: no index
+        above it has a row, so looking one up needs no read (``None``: a journal of an
+        earlier run, where any item may have one)."""
 
     def __repr__(self) -> str:
         return f"Journal({str(self._path)!r})"
@@ -119,9 +125,9 @@ class Journal:
             raise JournalError(f"{self._path} is already in use by a running bulk call")
         operation = stored_operation(operation)
         lock = RunLock.acquire(self._path)
-        resuming = self._path.exists()
         reader: Reader | None = None
         try:
+            resuming = ensure_journal_file(self._path)  # False: missing, or empty (new)
             connection = connect_for_writing(self._path, operation)
             try:
                 reader = Reader(self._path, operation)
@@ -135,6 +141,7 @@ class Journal:
             lock.release()
             raise
         self._lock, self._reader = lock, reader
+        self._new_above = None if resuming else -1
         if resuming:
             logger.info("resuming the %s run recorded in journal %s", operation, self._path)
 
@@ -147,7 +154,7 @@ class Journal:
         if self._reader is None:
             raise JournalError(f"{self._path} is not open")
         entry = self._open_items.get(item)
-        if entry is None:
+        if entry is None and not self._surely_unwritten(item):
             entry = self._reader.get(item)
         if entry is None:
             if len(self._unrecorded) >= UNRECORDED_CACHE:
@@ -185,6 +192,7 @@ class Journal:
         reader, self._reader = self._reader, None
         self._open_items = {}
         self._unrecorded = set()
+        self._new_above = None
         if reader is not None:
             reader.close()  # first: the writer's is then the last connection, and removes the WAL
         try:
@@ -226,25 +234,25 @@ class Journal:
 
     async def write_start(self, item: ItemKey, fingerprint: str, *, at: datetime) -> None:
         """Record the first send of ``item``, before it goes out."""
-        await self.append(_record("start", item, fingerprint, started_at=at.isoformat()))
+        entry = self._next_entry(item, fingerprint)
+        entry.started_at = entry.last_sent_at = at
+        entry.error = None  # a retried failure starts over
+        await self._queue(item, entry)
 
     async def write_sent(self, item: ItemKey, fingerprint: str, *, at: datetime) -> None:
         """Record a later send of ``item``, before it goes out."""
-        await self.append(_record("sent", item, fingerprint, at=at.isoformat()))
+        entry = self._next_entry(item, fingerprint)
+        entry.last_sent_at = at
+        await self._queue(item, entry)
 
     async def write_done(
         self, item: ItemKey, fingerprint: str, *, batch: Batch, reconciled: bool, attempts: int
     ) -> None:
         """Record the batch that exists for ``item``."""
-        record = _record(
-            "done",
-            item,
-            fingerprint,
-            batch=converter.unstructure(batch),
-            reconciled=reconciled,
-            attempts=attempts,
-        )
-        await self.append(record)
+        entry = self._next_entry(item, fingerprint)
+        entry.batch = converter.unstructure(batch)
+        entry.reconciled, entry.attempts = bool(reconciled), attempts
+        await self._queue(item, entry)
 
     async def write_failed(self, item: ItemKey, fingerprint: str, *, error: ProlificError) -> None:
         """Record that ``item`` failed for good (a re-run reports it unless retrying)."""
@@ -267,19 +275,57 @@ class Journal:
                 shape, or a commit failed (the journal then refuses further records:
                 what it holds is all true).
         """
-        if self._writer is None or self._reader is None:
-            raise JournalError(f"{self._path} is not open")
+        self._check_open()
         try:
             item = record_item(record)  # checked here, so the caller hears of a bad record
-            current = self._open_items.get(item)
-            if current is None and item not in self._unrecorded:
-                current = self._reader.get(item)  # an item of an earlier run, or none
-            entry = apply_record(record, current)
+            entry = apply_record(record, self._current(item))
         except RecordError as exc:
             raise JournalError(f"{self._path}: not a journal record ({exc}): {record!r}") from exc
+        await self._queue(item, entry)
+
+    # The run's own records (``write_*``) fold straight into the entry: they are of the
+    # documented shape by construction, so they skip building and checking a record.
+
+    def _check_open(self) -> None:
+        if self._writer is None or self._reader is None:
+            raise JournalError(f"{self._path} is not open")
+
+    def _current(self, item: ItemKey) -> JournalEntry | None:
+        """The item's entry as written so far (read from the file only if need be)."""
+        current = self._open_items.get(item)
+        if current is None and self._reader is not None and not self._surely_unwritten(item):
+            current = self._reader.get(item)  # an item of an earlier run, or none
+        return current
+
+    def _surely_unwritten(self, item: ItemKey) -> bool:
+        """Whether the file holds no row of ``item``, known without reading it."""
+        if item in self._unrecorded:
+            return True
+        new_above = self._new_above
+        return new_above is not None and type(item) is int and item > new_above
+
+    def _next_entry(self, item: ItemKey, fingerprint: str) -> JournalEntry:
+        """A copy of the item's entry to fold a record of ``fingerprint`` into.
+
+        A fingerprint that differs from the entry's starts the entry afresh (as
+        :func:`~._journal_records.apply_record` does).
+        """
+        self._check_open()
+        if isinstance(item, bool) or not isinstance(item, int | str):
+            raise JournalError(f"{self._path}: an item is an integer index or a string key")
+        current = self._current(item)
+        if current is None or current.fingerprint != fingerprint:
+            return JournalEntry(fingerprint=fingerprint)
+        return copy_entry(current)
+
+    async def _queue(self, item: ItemKey, entry: JournalEntry) -> None:
+        """Queue the item's new row and return once it is committed."""
+        assert self._writer is not None  # noqa: S101 (checked by the callers)
         # Folded here, on the loop, so the writer thread only writes whole rows.
         done = self._writer.submit(entry_to_row(item, entry))
         self._unrecorded.discard(item)
+        if self._new_above is not None and type(item) is int and item > self._new_above:
+            self._new_above = item  # raised even if the commit fails: reads are always right
         if entry.batch is not None or entry.error is not None or entry.started_at is None:
             self._open_items.pop(item, None)  # finished: nothing more is written of it
         else:
@@ -320,10 +366,15 @@ def fingerprint(request: BulkRequest) -> str:
     (``_match_key.MatchKey``: the layout without the ids the server gives it, the sync
     flag when the request sets it).
     """
+    return body_fingerprint(request, converter.unstructure(request))
+
+
+def body_fingerprint(request: BulkRequest, body: dict[str, Any]) -> str:
+    """:func:`fingerprint` of ``request``, from the ``body`` the converter gives for it."""
     if isinstance(request, CreateBatchRequest):
-        data = {"dataset_id": None, **converter.unstructure(request)}
+        data = {"dataset_id": None, **body}
     else:
-        data = {"batch_id": request.batch_id, "name": None, **converter.unstructure(request)}
+        data = {"batch_id": request.batch_id, "name": None, **body}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 

@@ -22,6 +22,7 @@ into a ``JournalError`` naming the record.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
@@ -38,6 +39,7 @@ __all__ = [
     "JournalEntry",
     "RecordError",
     "apply_record",
+    "copy_entry",
     "entry_from_row",
     "entry_to_row",
     "record_item",
@@ -217,16 +219,33 @@ def _count(value: object, name: str) -> int:
 
 def entry_to_row(item: ItemKey, entry: JournalEntry) -> tuple[object, ...]:
     """The item's row, in the order of :data:`COLUMNS`."""
+    started_at = None if entry.started_at is None else entry.started_at.isoformat()
+    last_sent_at = started_at  # a first send (the same time): formatted once
+    if entry.last_sent_at is not entry.started_at:
+        last_sent_at = None if entry.last_sent_at is None else entry.last_sent_at.isoformat()
     return (
         item,
         entry.fingerprint,
-        None if entry.started_at is None else entry.started_at.isoformat(),
-        None if entry.last_sent_at is None else entry.last_sent_at.isoformat(),
+        started_at,
+        last_sent_at,
         entry.batch_id,
         None if entry.batch is None else _dumps(entry.batch),
         int(entry.reconciled),
         entry.attempts,
         None if entry.error is None else _dumps(entry.error),
+    )
+
+
+def copy_entry(entry: JournalEntry) -> JournalEntry:
+    """A copy of ``entry`` to fold a record into (``entry`` itself stays as it was)."""
+    return JournalEntry(
+        fingerprint=entry.fingerprint,
+        started_at=entry.started_at,
+        last_sent_at=entry.last_sent_at,
+        batch=entry.batch,
+        error=entry.error,
+        reconciled=entry.reconciled,
+        attempts=entry.attempts,
     )
 
 
@@ -255,7 +274,33 @@ def entry_from_row(row: tuple[Any, ...]) -> tuple[ItemKey, JournalEntry]:
 
 
 def _dumps(value: dict[str, Any]) -> str:
+    """Compact JSON text: msgspec's encoder when installed (the ``fast`` extra), else json's.
+
+    Either text reads back as the same value for what a journal holds (a batch as the
+    converter gives it, an error's fields); anything msgspec does not encode, such as
+    an integer beyond 64 bits, goes to :func:`json.dumps`.
+    """
+    encode = _ENCODE[0] if _ENCODE else _find_encoder()
+    if encode is not None:
+        try:
+            return encode(value).decode()
+        except Exception:  # noqa: S110 (the standard library encodes it below, or says why)
+            pass
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+_ENCODE: list[Callable[[Any], bytes] | None] = []
+
+
+def _find_encoder() -> Callable[[Any], bytes] | None:
+    """The JSON encoder of msgspec, looked for on first use (importing stays cheap)."""
+    try:
+        from msgspec.json import Encoder
+    except ImportError:
+        _ENCODE.append(None)
+    else:
+        _ENCODE.append(Encoder().encode)
+    return _ENCODE[0]
 
 
 def _loads(value: object, name: str) -> object:

@@ -51,7 +51,8 @@ make a second one; giving up could lose one. Instead the bulk layer **reconciles
 
 A :class:`~prolific_async.Journal` makes this survive the process running the bulk call:
 each send of a request is recorded (committed to its SQLite file) before it goes out,
-and each outcome after it, and a second run on the same journal is refused while one
+and each outcome after it (a result is reported once its record is committed), and a
+second run on the same journal is refused while one
 holds it. Each request is known there by its *fingerprint*, a digest of its wire form (the
 same body the POST carries), so a journal refuses another manifest. A re-run with the
 same journal reports finished requests without sending anything,
@@ -78,7 +79,8 @@ free up, so the requests read and the tasks running are bounded by the concurren
 by the number of requests (a resumed run reads each item's journal record when it
 reaches it, and looks up the journal's batches when a listing shows one; the batch ids
 this run claims are kept). Requests being reconciled (waiting for a listing, or waiting
-out ``reconcile_delay``) send nothing and hold no slot, up to ``MAX_WAITING_PER_SLOT``
+out ``reconcile_delay``), and finished ones whose result waits for its journal record
+to commit, send nothing and hold no slot, up to ``MAX_WAITING_PER_SLOT``
 (8) per slot of ``concurrency``; beyond that bound they count toward the concurrency
 again, so the requests held stay below ``9 * concurrency``; the POSTs in flight never
 exceed ``concurrency``. A :class:`BulkProgress` passed as ``progress=`` shows the requests

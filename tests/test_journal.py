@@ -500,3 +500,34 @@ async def test_a_journal_with_two_names_is_refused(tmp_path: Path, by: str) -> N
     name = path if by == "its name" else tmp_path / "alias.journal"
     with pytest.raises(JournalError, match="2 names"):
         Journal(name).open("create")
+
+
+async def test_a_new_journal_looks_up_unwritten_indexes_without_a_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new journal reads no row for an index above those written, and still finds the rest."""
+    reads: list[object] = []
+    real = _journal_store.Reader.get
+
+    def counting(self: Any, item: Any) -> Any:
+        reads.append(item)
+        return real(self, item)
+
+    monkeypatch.setattr(_journal_store.Reader, "get", counting)
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    assert journal.entry(5) is None
+    await journal.append(start(5))
+    await journal.append({"type": "done", "item": 5, "fingerprint": "f", "batch": {"id": "b"}})
+    assert reads == []
+    entry = journal.entry(5)  # finished, so no longer held: read back from the file
+    assert entry is not None
+    assert entry.batch_id == "b"
+    assert journal.entry(4) is None  # below the highest written: read, to be sure
+    assert reads == [5, 4]
+    await journal.close()
+    reads.clear()
+    journal.open("create")  # an earlier run's journal: every look-up reads
+    assert journal.entry(6) is None
+    assert reads == [6]
+    await journal.close()

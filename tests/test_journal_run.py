@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from prolific_async import CreateBatchRequest, Journal, JournalError, ProlificClient
+from prolific_async import (
+    BulkProgress,
+    CreateBatchRequest,
+    Journal,
+    JournalError,
+    ProlificClient,
+    _journal_writer,
+)
 from prolific_async._converter import converter
 from prolific_async._journal_import import import_journal
 from prolific_async.bulk import fingerprint
@@ -217,3 +224,39 @@ async def test_a_resume_holds_no_more_finished_batches_for_a_longer_journal(
     large = await _resume_peak(benchmark, 2_000, tmp_path)
     assert large <= small + 10  # bounded by what is in progress, not by the journal
     assert large < 200
+
+
+async def test_a_result_waits_for_its_record_which_holds_no_slot(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A done record held on the writer's thread: its result waits, the next item starts."""
+    release = threading.Event()
+    real = _journal_writer.write_rows
+
+    def held(connection: Any, rows: list[tuple[object, ...]]) -> None:
+        if any(row[5] is not None for row in rows):  # a done row: its batch column
+            assert release.wait(10), "the test never released the commit"
+        real(connection, rows)
+
+    monkeypatch.setattr(_journal_writer, "write_rows", held)
+    path = tmp_path / "run.journal"
+    progress = BulkProgress()
+    reported: list[tuple[int, bool]] = []
+
+    async def consume() -> None:
+        runs = client.batches.create_many(
+            creates(2), concurrency=1, journal=Journal(path), progress=progress
+        )
+        async for result in runs:
+            # Reported only once its record is on disk: a reader of the file sees it.
+            entry = Journal(path).read("create")[result.index]
+            reported.append((result.index, entry.batch_id))
+
+    consumer = asyncio.create_task(consume())
+    await wait_until(lambda: progress.in_progress == 2)  # item 1 admitted: 0 holds no slot
+    assert posts(fake) == 1
+    assert reported == []  # item 0's batch exists, but its record is not committed
+    release.set()
+    await consumer
+    assert [index for index, _ in sorted(reported)] == [0, 1]
+    assert sorted(batch_id for _, batch_id in reported) == sorted(fake.batches)
