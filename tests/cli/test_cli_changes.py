@@ -201,18 +201,27 @@ async def test_a_new_schema_starts_a_migration_to_follow(
 ) -> None:
     """A --schema update sends the file and names the migration; --wait shows it partial."""
     records = [{"text": "a", "group": "g"}, {"group": "g"}]
-    dataset = fake.add_dataset(schema=SCHEMA, records=records)
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps(STRICTER))
-    code, out, err = await cli("datasets", "update", dataset.id, "--schema", schema)
-    assert (code, err) == (0, "")
-    assert fake.requests[-1].json == {"schema": STRICTER}
-    follow = out.split("follow it with: ")[1].strip()
-    job_id = follow.split()[-2]
-    assert follow == f"prolific-async datasets schema-migration {dataset.id} {job_id} --wait"
 
-    running = await run_json(cli, "datasets", "schema-migration", dataset.id, job_id)
-    assert (running["job_id"], running["status"]) == (job_id, "processing")
+    async def update(dataset_id: str) -> str:
+        code, out, err = await cli("datasets", "update", dataset_id, "--schema", schema)
+        assert (code, err) == (0, "")
+        assert fake.requests[-1].json == {"schema": STRICTER}
+        follow = out.split("follow it with: ")[1].strip()
+        job_id = follow.split()[-2]
+        assert follow == f"prolific-async datasets schema-migration {dataset_id} {job_id} --wait"
+        return job_id
+
+    fake.migration_delay = 3600.0  # still processing when looked at, however slow the machine
+    held = fake.add_dataset(schema=SCHEMA, records=records)
+    held_job = await update(held.id)
+    running = await run_json(cli, "datasets", "schema-migration", held.id, held_job)
+    assert (running["job_id"], running["status"]) == (held_job, "processing")
+
+    fake.migration_delay = 0.02  # applies to migrations started from now on
+    dataset = fake.add_dataset(schema=SCHEMA, records=records)
+    job_id = await update(dataset.id)
     code, out, err = await cli("datasets", "schema-migration", dataset.id, job_id, "--wait", *FAST)
     assert (code, err) == (0, "")
     assert f"Schema migration {job_id} of dataset {dataset.id}" in out
