@@ -198,30 +198,12 @@ class APIResponse:
 _MAYBE_SURROGATE: Final = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _first_bad_text(data: Any) -> str | None:
+    # Imported here: loading ``models`` is deferred until an answer needs it, and only a
+    # body that may hold a surrogate is walked.
+    from .models._text import first_bad_text
 
-
-def _lone_surrogate_path(data: Any) -> str | None:
-    """The path of the first string (value or key) holding a lone surrogate, if any."""
-    stack: list[tuple[str, Any]] = [("$", data)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, str):
-            if not _encodes(value):
-                return path
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if not _encodes(key):
-                    return f"{path} (the key {key!a})"
-                stack.append((f"{path}.{key}", item))
-        elif isinstance(value, list):
-            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
-    return None
+    return first_bad_text(data, "$")
 
 
 _NOT_JSON: Final = object()
@@ -270,7 +252,7 @@ def decode_json(
     # batch, unknown layout keys included, is written to the journal as UTF-8.
     # The `in` tests run at memchr speed; the pattern only when one of its starts is there.
     maybe = (b"\\u" in raw or b"\xed" in raw) and _MAYBE_SURROGATE.search(raw)
-    path = _lone_surrogate_path(data) if maybe else None
+    path = _first_bad_text(data) if maybe else None
     if path is not None:
         problem = f"expected valid Unicode text, got a lone surrogate @ {path}"
         raise ResponseValidationError(
