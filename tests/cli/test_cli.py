@@ -339,8 +339,13 @@ async def test_a_stop_signal_keeps_results_and_gives_safe_advice(
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        # Every copy done, and all 4 slots hold a create that never answers: mid-run.
-        await wait_until(lambda: stalled.fired == 4, seconds=30)
+        # Every copy done (its record durable, so its result is reported), and all 4 slots
+        # hold a create that never answers: mid-run.
+        def copies_done() -> bool:
+            with Journal(journal).reading(None) as reader:
+                return reader.counts()["done"] == 10
+
+        await wait_until(lambda: stalled.fired == 4 and copies_done(), seconds=30)
         process.send_signal(signum)
         out, err = await asyncio.wait_for(process.communicate(), 30)
     finally:
