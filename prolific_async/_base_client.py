@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
 import warnings
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._body import (
@@ -32,12 +34,12 @@ from ._body import (
     decode_json,
     structure_response,
 )
-from ._call import CallState, current_call
+from ._call import CallDeadline, CallState, current_call
 from ._config import DEFAULT_BASE_URL, at_least_one, base_url_from, seconds, ssl_from, token_from
 from ._deprecation import DeprecationNotices
 from ._headers import request_headers, with_more_defaults
 from ._logging import configure_from_environment, register_secret
-from ._options import Followers, attempt_timeout, derive
+from ._options import Followers, attempt_timeout, derive, request_options
 from ._raw import record_answer
 from ._redact import Redactor
 from ._retry import RateGate, RetryMiddleware, RetryPolicy
@@ -55,8 +57,6 @@ __all__ = ["DEFAULT_BASE_URL", "APIResponse", "BaseClient"]
 
 
 T = TypeVar("T")
-
-_NO_ARGUMENTS: Final[Mapping[str, Any]] = {}
 
 
 class BaseClient(RequestVerbs):
@@ -98,7 +98,10 @@ class BaseClient(RequestVerbs):
         self._body_caps: Final = BodyCaps(
             max_response_bytes=max_response_bytes, max_listing_bytes=max_listing_bytes
         )
-        self._headers: Final = request_headers(token, default_headers)
+        # Immutable and case-insensitive already: aiohttp takes it as it is, per request.
+        self._headers: Final = CIMultiDictProxy(
+            CIMultiDict(request_headers(token, default_headers))
+        )
         self._base_url: Final = base
         self._retry_policy: Final = retry
         self._transfer_deadline: Final = seconds("transfer_deadline", transfer_deadline)
@@ -118,11 +121,6 @@ class BaseClient(RequestVerbs):
             trace_configs=trace_configs,
         )
         self._owns_session: Final = self._lifecycle.owned
-        # Per request, on our session (storage chooses its own); none on a caller's
-        # session=, which keeps its own proxy settings.
-        self._proxy_argument: Final[Mapping[str, Any]] = (
-            {"proxy": self._lifecycle.proxy.url} if session is None else _NO_ARGUMENTS
-        )
         self._deprecations: Final = DeprecationNotices()
         self._followers: Final = Followers()  # the middlewares of derived clients
         self._derived: Final = False
@@ -155,7 +153,9 @@ class BaseClient(RequestVerbs):
             _retry_policy=policy,
             _middleware=self._followers.add(RetryMiddleware(policy, self._rate_gate)),
             _timeout=self._timeout if isinstance(timeout, NotGiven) else attempt_timeout(timeout),
-            _headers=with_more_defaults(self._headers, headers or {}),
+            _headers=CIMultiDictProxy(
+                CIMultiDict(with_more_defaults(self._headers, headers or {}))
+            ),
             _derived=True,
         )
 
@@ -316,26 +316,22 @@ class BaseClient(RequestVerbs):
         async with self._in_flight:  # more calls than connections wait here, untimed
             if self._closed():  # closed while this call waited for a slot
                 raise closed_error()
-            state.deadline = asyncio.get_running_loop().time() + self._retry_policy.timeout
+            loop = asyncio.get_running_loop()
+            state.deadline = loop.time() + self._retry_policy.timeout
             state.tracks_connection = self._owns_session
+            options = self._request_options
+            if body is not None or params is not None:
+                options = {**options, "params": params, **body_arguments(body, self._headers)}
+                if "data" in options:  # a raw body, not JSON
+                    del options["json"]
             reset_token = current_call.set(state)
             failure: ProlificError | None = None
             try:
-                async with (
-                    asyncio.timeout_at(state.deadline),
-                    session.request(
-                        method,
-                        URL(url, encoded=True),
-                        params=params,
-                        **body_arguments(body, self._headers),
-                        timeout=self._timeout,
-                        allow_redirects=False,
-                        raise_for_status=False,  # a caller's session may say otherwise
-                        **self._proxy_argument,
-                        **self._middlewares_for(session),
-                    ) as response,
-                ):
-                    raw = await state.read_answer(response)
+                with CallDeadline(loop, state.deadline):
+                    async with session.request(
+                        method, URL(url, encoded=True), **options
+                    ) as response:
+                        raw = await state.read_answer(response)
                 return response.status, response.reason, response.headers, raw
             except aiohttp.ClientError as exc:
                 failure = connection_error(exc, method, url, state, closed=self._closed())
@@ -354,14 +350,20 @@ class BaseClient(RequestVerbs):
             # headers (our token), so they must not ride along as __context__.
             raise failure
 
-    def _middlewares_for(self, session: aiohttp.ClientSession) -> Mapping[str, Any]:
-        """The per-request ``middlewares=`` argument, if the session's own will not do."""
-        if not self._owns_session:
-            # A per-request list replaces the session's own, so keep theirs behind ours.
-            return {"middlewares": (self._middleware, *getattr(session, "_middlewares", ()))}
-        if self._derived:
-            return {"middlewares": (self._middleware,)}  # the session holds its parent's
-        return _NO_ARGUMENTS
+    @functools.cached_property
+    def _request_options(self) -> Mapping[str, Any]:
+        """The ``session.request`` arguments of every call, made once per client.
+
+        A cached property: a client made by :meth:`with_options` builds its own.
+        """
+        return request_options(
+            headers=self._headers,
+            timeout=self._timeout,
+            middleware=self._middleware,
+            session=None if self._owns_session else self._lifecycle.session,
+            derived=self._derived,
+            proxy=self._lifecycle.proxy.url,
+        )
 
     def _finish(
         self,

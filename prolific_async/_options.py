@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import functools
 import weakref
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import aiohttp
+from yarl import URL
 
 from ._config import seconds
 from ._retry import RetryMiddleware
 
-__all__ = ["Followers", "attempt_timeout", "derive"]
+__all__ = ["Followers", "attempt_timeout", "derive", "request_options"]
 
 C = TypeVar("C")
 
@@ -40,6 +42,41 @@ def attempt_timeout(timeout: float) -> aiohttp.ClientTimeout:
     """
     seconds("timeout", timeout)
     return aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
+
+
+def request_options(
+    *,
+    headers: Mapping[str, str],
+    timeout: aiohttp.ClientTimeout,
+    middleware: RetryMiddleware,
+    session: aiohttp.ClientSession | None,
+    derived: bool,
+    proxy: URL | None,
+) -> dict[str, Any]:
+    """The ``session.request`` arguments every call of one client passes.
+
+    ``session`` is a caller's ``session=`` (``None``: the client's own). A per-request
+    ``middlewares=`` replaces the session's own list: a caller's session keeps its
+    middlewares behind ours, a derived client's (on its parent's session) has its own.
+    ``proxy`` goes with each request on our own session (storage chooses its own; a
+    caller's session keeps its own proxy settings); ``None`` needs no argument, as our
+    session has no proxy either.
+    """
+    options: dict[str, Any] = {
+        "headers": headers,
+        "json": None,
+        "params": None,
+        "timeout": timeout,
+        "allow_redirects": False,
+        "raise_for_status": False,  # a caller's session may say otherwise
+    }
+    if session is not None:
+        options["middlewares"] = (middleware, *getattr(session, "_middlewares", ()))
+    elif derived:
+        options["middlewares"] = (middleware,)  # the session holds its parent's
+    if session is None and proxy is not None:
+        options["proxy"] = proxy
+    return options
 
 
 class Followers:
