@@ -72,6 +72,10 @@ def request_id_of(headers: Mapping[str, str] | None) -> str | None:
     """
     if not headers:
         return None
-    if not isinstance(headers, CIMultiDict | CIMultiDictProxy):
+    if not isinstance(headers, CIMultiDictProxy | CIMultiDict):
         headers = {key.lower(): value for key, value in headers.items()}
-    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
+    for name in REQUEST_ID_HEADERS:  # a loop, not next(genexpr): asked on every answer
+        value = headers.get(name)
+        if value is not None:
+            return value
+    return None

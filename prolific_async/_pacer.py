@@ -113,10 +113,6 @@ class Pacer:
             return target
         return target * (1.0 + PROBE * probing**3)
 
-    def idle(self, now: float) -> bool:
-        """Whether a send may go at ``now`` (:meth:`ready_at` is ``now``), asked cheaply."""
-        return self._base is None or self.ready_at(now) <= now
-
     def ready_at(self, now: float) -> float:
         """The earliest moment, ``now`` or later, the next send may go."""
         rate = self.rate(now)
@@ -126,6 +122,22 @@ class Pacer:
         if credit >= 1.0:
             return now
         return now + (1.0 - credit) / rate
+
+    def take_now(self, now: float) -> bool:
+        """Count a send going out at ``now`` if one may go at once (``False``: it must wait).
+
+        :meth:`ready_at` and :meth:`took` in one call, cheap while nothing is paced:
+        asked before every send.
+        """
+        if self._base is None:  # nothing learnt: no pace, no credit to keep
+            self._fresh_cut = False
+            self._sends.append(now)
+            self._trim(self._sends, now)
+            return True
+        if self.ready_at(now) > now:
+            return False
+        self.took(now)
+        return True
 
     def took(self, now: float) -> None:
         """Count a send going out at ``now``."""

@@ -160,6 +160,9 @@ class SessionLifecycle:
         Raises:
             ClientClosedError: the client, or the caller's session, is closed.
         """
+        session = self.session
+        if session is not None and self.owned and self.state is SessionState.OPENED:
+            return session  # every call of an open client: the short way
         if self.state is SessionState.CLOSED:
             raise closed_error()
         if self.session is None:
