@@ -6,8 +6,11 @@ calling the strict hook of :mod:`._scalar_hooks` only for a value the quick test
 not settle, which either accepts it, as the detailed converter does, or raises. A
 missing field with a default is its default, and so is a ``null`` (the null-as-default
 rule) unless the class is made with ``null_is_default=False``. The object is then built
-with one call of the class. A field type with no inline check goes through the
-converter's own hook for it, looked up once, when the function is made.
+with one call of the class, or, for a plain slotted class whose ``__init__`` only stores
+the fields (and checks text the function has checked), by storing each field in its
+slot, which is what that ``__init__`` does, without its calls. A field type with no
+inline check goes through the converter's own hook for it, looked up once, when the
+function is made.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import attrs
 from cattrs import Converter
 
 from ._scalar_hooks import MAX_INTEGER, answer_value_hook, strict, structure_datetime
+from .models._text import valid_text_field
 from .models.layout import AnswerValue
 
 __all__ = ["LazyHook", "can_generate", "class_hook", "resolved_hook"]
@@ -190,6 +194,41 @@ def can_generate(cls: type[Any]) -> bool:
     )
 
 
+def _slots(cls: type[Any]) -> dict[str, Any] | None:
+    """Each field's slot, when storing the fields there is all ``cls(...)`` would do.
+
+    That is: attrs' own ``__init__``, no pre- or post-init, no converter, every field
+    set by ``__init__`` and held in a slot (no cached hash or other slot), and no
+    validator but the text check, on a ``str`` field (the generated function checks it).
+    """
+    init = getattr(cls.__init__, "__code__", None)
+    new: Any = cls.__new__
+    if (
+        init is None
+        or not init.co_filename.startswith("<attrs generated")
+        or new is not object.__new__
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+    ):
+        return None
+    fields = attrs.fields(attrs.resolve_types(cls))
+    slots = {name for klass in cls.__mro__ for name in klass.__dict__.get("__slots__", ())}
+    if slots - {"__weakref__"} != {a.name for a in fields}:
+        return None
+    found = {}
+    for a in fields:
+        slot = getattr(cls, a.name, None)
+        checked = a.validator is None or (
+            a.validator is valid_text_field and a.type in (str, str | None)
+        )
+        if not a.init or a.converter is not None or not checked:
+            return None
+        if not isinstance(slot, types.MemberDescriptorType):
+            return None
+        found[a.name] = slot.__set__
+    return found
+
+
 def class_hook(
     converter: Converter,
     cls: type[Any],
@@ -215,10 +254,13 @@ def class_hook(
         lines.append(f"if not o.keys() <= {writer.bind(keys)}: return {writer.bind(other)}(o)")
     arguments = []
     for index, attribute in enumerate(attrs.fields(attrs.resolve_types(cls))):
-        if not attribute.init or attribute.name in omit:
+        if not attribute.init:
             continue
         name, v, type_ = attribute.name, f"f{index}", attribute.type
-        arguments.append(f"{name}={v}")
+        arguments.append((name, v))
+        if name in omit:  # never read: its default
+            lines.append(f"{v} = {writer.default(attribute)}")
+            continue
         if defaults is not None and name in defaults:
             default = writer.bind(defaults[name])
         elif attribute.default is not attrs.NOTHING:
@@ -241,7 +283,14 @@ def class_hook(
             lines.append(f"if {v} is _MISSING: {v} = {default}")
             lines.append("else:")
             writer.check(type_, v, "    ")
-    lines.append(f"return {writer.bind(cls)}({', '.join(arguments)})")
+    slots = _slots(cls)
+    if slots is None:
+        call = ", ".join(f"{name}={v}" for name, v in arguments)
+        lines.append(f"return {writer.bind(cls)}({call})")
+    else:
+        lines.append(f"_o = {writer.bind(object.__new__)}({writer.bind(cls)})")
+        lines.extend(f"{writer.bind(slots[name])}(_o, {v})" for name, v in arguments)
+        lines.append("return _o")
     function = f"structure_{cls.__name__}"
     source = f"def {function}(o, _=None):\n" + "".join(f"    {line}\n" for line in lines)
     namespace = writer.names
