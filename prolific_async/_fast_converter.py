@@ -2,12 +2,13 @@
 
 :func:`fast_structure` reads an answer that fits, which is nearly every answer, with a
 converter built on :func:`~prolific_async._converter.configure_converter` whose hooks
-are replaced by cheaper equivalents (no detailed validation, the null-as-default rule and
-the type checks inside each class's generated hook, the extra-keeping hook without a
-copy of a clean object). It accepts exactly what the detailed converter accepts and
-returns equal objects; any failure raises, and the caller (``structure_response``) then
-runs the detailed converter, which words the error with its field path as before. The
-test ``tests/test_fast_converter.py`` holds the two to the same answers.
+are replaced by cheaper equivalents (no detailed validation; each attrs class read by one
+function that :mod:`._fast_hooks` generates, with the null-as-default rule and the type
+checks inside it; the extra-keeping hook without a copy of a clean object). It accepts
+exactly what the detailed converter accepts and returns equal objects; any failure
+raises, and the caller (``structure_response``) then runs the detailed converter, which
+words the error with its field path as before. The test ``tests/test_fast_converter.py``
+holds the two to the same answers.
 """
 
 from __future__ import annotations
