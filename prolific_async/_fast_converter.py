@@ -2,12 +2,13 @@
 
 :func:`fast_structure` reads an answer that fits, which is nearly every answer, with a
 converter built on :func:`~prolific_async._converter.configure_converter` whose hooks
-are replaced by cheaper equivalents (no detailed validation, the null-as-default rule and
-the type checks inside each class's generated hook, the extra-keeping hook without a
-copy of a clean object). It accepts exactly what the detailed converter accepts and
-returns equal objects; any failure raises, and the caller (``structure_response``) then
-runs the detailed converter, which words the error with its field path as before. The
-test ``tests/test_fast_converter.py`` holds the two to the same answers.
+are replaced by cheaper equivalents (no detailed validation; each attrs class read by one
+function that :mod:`._fast_hooks` generates, with the null-as-default rule and the type
+checks inside it; the extra-keeping hook without a copy of a clean object). It accepts
+exactly what the detailed converter accepts and returns equal objects; any failure
+raises, and the caller (``structure_response``) then runs the detailed converter, which
+words the error with its field path as before. The test ``tests/test_fast_converter.py``
+holds the two to the same answers.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ._converter import (
     configure_converter,
     is_list_type,
 )
+from ._fast_hooks import LazyHook, can_generate, class_hook, resolved_hook
 from ._scalar_hooks import MAX_INTEGER, answer_value_hook, check_text, strict
 from .models._item_classes import ITEM_CLASSES
 from .models.batches import TaskDetails
@@ -38,6 +40,7 @@ from .models.layout import AnswerValue, LayoutItem, UnknownItem
 __all__ = ["fast_structure"]
 
 T = TypeVar("T")
+_Enums = dict[Any, dict[str, Any]]
 
 # The strict hooks, for the rare value the quick test below does not settle (a
 # non-ASCII string, a value of the wrong type: the strict hook words the failure).
@@ -190,40 +193,42 @@ def _null_default_overrides(converter: Converter, cls: type[Any]) -> dict[str, A
     return overrides
 
 
-def _attrs_factory(converter: Converter) -> Callable[[Any], Any]:
-    """Any attrs class without a hook of its own: ``null`` for a defaulted field is the default."""
+def _attrs_factory(converter: Converter, enums: _Enums) -> Callable[[Any], Any]:
+    """Any attrs class without a hook of its own: its generated function (``_fast_hooks``)."""
+    making: dict[Any, LazyHook] = {}
 
     def factory(cls: Any) -> Any:
-        return make_dict_structure_fn(cls, converter, **_null_default_overrides(converter, cls))
+        if not can_generate(cls):
+            overrides = _null_default_overrides(converter, cls)
+            return make_dict_structure_fn(cls, converter, **overrides)
+        lazy = making.get(cls)
+        if lazy is not None:  # a class that holds itself: called through the wrapper
+            return lazy
+        lazy = making[cls] = LazyHook(lambda: class_hook(converter, cls, enums=enums))
+        try:
+            return lazy.resolve()
+        finally:
+            del making[cls]
 
     return factory
 
 
-class _ExtraKeeping:
-    """A model with ``extra``: a clean object (no unknown key) goes straight to its hook.
+class _Split:
+    """A model with ``extra``, for an object with keys it does not know: split, then read.
 
-    Only an object with keys the model does not know is split into the known keys and
-    ``extra`` (or, for a class with :data:`LENIENT_FIELDS`, every object, since a
-    known key may still belong in ``extra``). The two hooks are generated on first use,
-    once every hook they call is registered.
+    The object's known keys are read as the fields (for a class with
+    :data:`LENIENT_FIELDS`, only when of the modelled type), the rest go to ``extra``.
     """
 
     def __init__(self, converter: Converter, cls: type[Any]) -> None:
         self._converter = converter
         self.cls = cls
-        self._names = frozenset(a.name for a in attrs.fields(cls)) - {"extra"}
-        # A lenient class is always split: its keys are never all "clean".
-        self.allowed = frozenset() if cls in LENIENT_FIELDS else self._names | {"type"}
+        self.names = frozenset(a.name for a in attrs.fields(cls)) - {"extra"}
         self._lenient = LENIENT_FIELDS.get(cls, {})
-        self.clean: Any = None
         self._split: Any = None
 
-    def generate(self) -> None:
-        self.clean = make_dict_structure_fn(self.cls, self._converter, extra=override(omit=True))
-        self._split = make_dict_structure_fn(self.cls, self._converter)
-
     def _known_here(self, key: str, item: Any) -> bool:
-        if key not in self._names:
+        if key not in self.names:
             return False
         kinds = self._lenient.get(key)
         return (
@@ -232,54 +237,52 @@ class _ExtraKeeping:
             or (isinstance(item, kinds) and not isinstance(item, bool))
         )
 
-    def split(self, value: Any) -> Any:
-        if value.__class__ is not dict:
-            raise TypeError("expected a JSON object")
+    def __call__(self, value: Any) -> Any:
+        if self._split is None:
+            self._split = make_dict_structure_fn(self.cls, self._converter)
         known = {key: item for key, item in value.items() if self._known_here(key, item)}
         extra = {key: item for key, item in value.items() if key not in known and key != "type"}
         if extra:
             known["extra"] = extra
         return self._split(known)
 
-    def __call__(self, value: Any, _: Any) -> Any:
-        if self.clean is None:
-            self.generate()
-        if value.keys() <= self.allowed:
-            return self.clean(value)
-        return self.split(value)
+
+def _extra_keeping(converter: Converter, cls: type[Any], enums: _Enums) -> LazyHook:
+    """A model with ``extra``: a clean object (no unknown key) is read by the generated hook.
+
+    Only an object with keys the model does not know is split (or, for a class with
+    :data:`LENIENT_FIELDS`, every object, since a known key may still belong in
+    ``extra``). As the detailed converter has it, a ``null`` is not read as the default.
+    """
+    split = _Split(converter, cls)
+    # A lenient class is always split: its keys are never all "clean".
+    allowed = frozenset() if cls in LENIENT_FIELDS else split.names | {"type"}
+    return LazyHook(
+        lambda: class_hook(
+            converter,
+            cls,
+            enums=enums,
+            null_is_default=False,
+            omit=frozenset({"extra"}),
+            clean=(allowed, split),
+        )
+    )
 
 
-def _layout_item(keepers: dict[type[Any], _ExtraKeeping]) -> Callable[[Any, Any], Any]:
+def _layout_item(converter: Converter) -> Callable[[Any, Any], Any]:
     """A layout item: its class's hook by its ``type``, or an :class:`UnknownItem`."""
-    by_kind = {kind: keepers[cls] for kind, cls in ITEM_CLASSES.items()}
+    by_kind: dict[str, Any] = {}
 
     def structure(value: Any, _: Any) -> Any:
         kind = value.get("type")
         if kind.__class__ is not str:
             raise TypeError("expected a string item type")
-        keeper = by_kind.get(kind)
-        if keeper is None:
+        if not by_kind:  # found on first use, once every hook is registered
+            by_kind.update((k, resolved_hook(converter, c)) for k, c in ITEM_CLASSES.items())
+        hook = by_kind.get(kind)
+        if hook is None:
             return UnknownItem(type=kind, raw=dict(value))
-        if keeper.clean is None:
-            keeper.generate()
-        if value.keys() <= keeper.allowed:
-            return keeper.clean(value)
-        return keeper.split(value)
-
-    return structure
-
-
-def _task_details(converter: Converter) -> Callable[[Any, Any], Any]:
-    """:class:`TaskDetails`: a missing or ``null`` introduction or steps is ``""``."""
-    texts = ("task_introduction", "task_steps")
-    hooks: list[Any] = []
-
-    def structure(value: Any, _: Any) -> Any:
-        if not hooks:
-            hooks.append(make_dict_structure_fn(TaskDetails, converter))
-        if value.get("task_introduction") is None or value.get("task_steps") is None:
-            value = {**value, **{key: "" for key in texts if value.get(key) is None}}
-        return hooks[0](value)
+        return hook(value, None)
 
     return structure
 
@@ -302,8 +305,12 @@ def make_fast_converter() -> Converter:
     """The converter :func:`fast_structure` uses (the rules of ``configure_converter``)."""
     converter = Converter(detailed_validation=False, forbid_extra_keys=False)
     configure_converter(converter)
+    enums: _Enums = {}
+    for enum_type in OPEN_ENUMS:
+        members = {member.value: member for member in enum_type}
+        enums[enum_type | str] = enums[enum_type | str | None] = members
     # Registered after: each replaces the rule configure_converter installed.
-    converter.register_structure_hook_factory(attrs.has, _attrs_factory(converter))
+    converter.register_structure_hook_factory(attrs.has, _attrs_factory(converter, enums))
     converter.register_structure_hook_factory(_single_optional, _optional_factory(converter))
     converter.register_structure_hook_factory(is_list_type, _list_factory(converter))
     for type_ in (str, int, bool, float):  # their `X | None`: _optional_factory
@@ -313,11 +320,15 @@ def make_fast_converter() -> Converter:
         converter.register_structure_hook(
             enum_type | str | None, _open_enum(enum_type, optional=True)
         )
-    keepers = {cls: _ExtraKeeping(converter, cls) for cls in KEEPS_UNKNOWN_KEYS}
-    for cls, keeper in keepers.items():
-        converter.register_structure_hook(cls, keeper)
-    converter.register_structure_hook(LayoutItem, _layout_item(keepers))
-    converter.register_structure_hook(TaskDetails, _task_details(converter))
+    for cls in KEEPS_UNKNOWN_KEYS:
+        converter.register_structure_hook(cls, _extra_keeping(converter, cls, enums))
+    converter.register_structure_hook(LayoutItem, _layout_item(converter))
+    # A missing or null introduction or steps is "": the create answers may leave them out.
+    texts = {"task_introduction": "", "task_steps": ""}
+    converter.register_structure_hook(
+        TaskDetails,
+        LazyHook(lambda: class_hook(converter, TaskDetails, enums=enums, defaults=texts)),
+    )
     converter.register_structure_hook(AnswerValue, _answer_value)
     # Renamed, and without the null-as-default rule: as the detailed converter has it.
     converter.register_structure_hook(
@@ -328,13 +339,18 @@ def make_fast_converter() -> Converter:
 
 _made: list[Converter] = []
 """The fast converter, made on first use (importing the package stays cheap)."""
+_hooks: dict[Any, Callable[[Any, Any], Any]] = {}
+"""Its hook for each type asked for, found once."""
 
 
 def fast_structure(data: Any, cls: type[T]) -> T:
     """``data`` as ``cls`` when it fits; raises (any exception) when it does not."""
     if data.__class__ is not dict and attrs.has(cls):
         raise TypeError("expected a JSON object")
-    if not _made:
-        _made.append(make_fast_converter())
-    result: T = _made[0].structure(data, cls)
+    hook = _hooks.get(cls)
+    if hook is None:
+        if not _made:
+            _made.append(make_fast_converter())
+        hook = _hooks[cls] = resolved_hook(_made[0], cls)
+    result: T = hook(data, cls)
     return result

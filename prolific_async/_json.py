@@ -1,8 +1,9 @@
-"""A faster JSON parser when one is installed (the ``fast`` extra: msgspec), else none.
+"""A faster JSON parser when one is installed (the ``fast`` extra: msgspec), else the stdlib's.
 
 :func:`quick_loads` is tried first and gives up on anything it does not read the way
-the standard library does; ``decode_json`` then parses with ``json.loads``, so every
-error (and every accepted value) is the standard library's. msgspec refuses what
+the standard library does; ``decode_json`` then parses with :func:`stdlib_loads`, which
+is ``json.loads`` without its per-call steps for a body that plainly needs none, so
+every error (and every accepted value) is the standard library's. msgspec refuses what
 ``json.loads`` accepts but the converter would refuse later anyway (``NaN``,
 ``1e999``, a lone surrogate): those fall back and fail as before. orjson is not used:
 it reads an integer beyond 64 bits as a float, which the converter would then accept.
@@ -10,10 +11,17 @@ it reads an integer beyond 64 bits as a float, which the converter would then ac
 
 from __future__ import annotations
 
+import json
+import json.scanner
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["quick_loads"]
+__all__ = ["quick_loads", "stdlib_loads"]
+
+#: The stdlib's own scanner (its C one when built), as ``json.loads`` runs it.
+_scan: Final[Callable[[str, int], tuple[Any, int]]] = json.scanner.make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]  # typeshed types the context as a scanner
+)
 
 _decode: Callable[[bytes], Any] | None = None
 _looked = False
@@ -35,3 +43,23 @@ def quick_loads(raw: bytes) -> tuple[bool, Any]:
         return True, _decode(raw)
     except Exception:  # msgspec's errors, its RecursionError: the stdlib path words them
         return False, None
+
+
+def stdlib_loads(raw: bytes) -> Any:
+    """``json.loads(raw)``: the same value, or the same error.
+
+    A body that starts an object or an array in UTF-8 (a ``{`` or ``[`` then a byte
+    that is not 0: no byte-order mark, not UTF-16 or UTF-32, as ``json.loads``'s
+    encoding test reads it) is decoded and scanned directly; anything else, and any
+    body the scanner does not read to its end, is left to ``json.loads`` itself.
+    """
+    if raw[:1] in (b"{", b"[") and raw[1:2] != b"\x00":
+        try:
+            text = raw.decode("utf-8", "surrogatepass")
+            data, end = _scan(text, 0)
+        except Exception:  # noqa: S110 (json.loads below raises the error it words)
+            pass
+        else:
+            if end == len(text) or not text[end:].strip(" \t\n\r"):  # JSON's whitespace
+                return data
+    return json.loads(raw)

@@ -1,0 +1,300 @@
+"""The fast converter's hook for an attrs class: one Python function, generated per class.
+
+The function reads each field of the JSON object and checks it inline (a string is an
+ASCII ``str``, an integer an ``int`` within 64 bits, a date an ISO string in UTC, ...),
+calling the strict hook of :mod:`._scalar_hooks` only for a value the quick test does
+not settle, which either accepts it, as the detailed converter does, or raises. A
+missing field with a default is its default, and so is a ``null`` (the null-as-default
+rule) unless the class is made with ``null_is_default=False``. The object is then built
+with one call of the class, or, for a plain slotted class whose ``__init__`` only stores
+the fields (and checks text the function has checked), by storing each field in its
+slot, which is what that ``__init__`` does, without its calls. A field type with no
+inline check goes through the converter's own hook for it, looked up once, when the
+function is made.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import attrs
+from cattrs import Converter
+
+from ._scalar_hooks import MAX_INTEGER, answer_value_hook, strict, structure_datetime
+from .models._text import valid_text_field
+from .models.layout import AnswerValue
+
+__all__ = ["LazyHook", "can_generate", "class_hook", "resolved_hook"]
+
+_MISSING: Final = object()
+
+#: The names every generated function reads, besides its own class's hooks and defaults.
+_GLOBALS: Final[dict[str, Any]] = {
+    "_MIN": -MAX_INTEGER - 1,
+    "_MAX": MAX_INTEGER,
+    "_MISSING": _MISSING,
+    "_UTC": UTC,
+    "_isfinite": math.isfinite,
+    "_fromiso": datetime.fromisoformat,
+    "_datetime": structure_datetime,
+    "_strict_str": strict(str, "a string"),
+    "_strict_int": strict(int, "an integer"),
+    "_strict_bool": strict(bool, "a boolean"),
+    "_strict_number": strict((int, float), "a number"),  # type: ignore[arg-type]
+    "_strict_answer": answer_value_hook(),
+}
+
+#: Each type's check of the variable ``{v}``, in place: the quick test, else the strict
+#: hook (which words the error, or accepts a value the quick test left to it).
+_CHECKS: Final[dict[Any, tuple[str, ...]]] = {
+    str: ("if {v}.__class__ is not str or not {v}.isascii(): {v} = _strict_str({v}, None)",),
+    int: ("if {v}.__class__ is not int or not _MIN <= {v} <= _MAX: {v} = _strict_int({v}, None)",),
+    bool: ("if {v}.__class__ is not bool: {v} = _strict_bool({v}, None)",),
+    float: (
+        "if not (({v}.__class__ is float and _isfinite({v}))"
+        " or ({v}.__class__ is int and _MIN <= {v} <= _MAX)):",
+        "    {v} = _strict_number({v}, None)",
+    ),
+    # fromisoformat gives the one UTC instance for a Z or +00:00: no other check needed.
+    datetime: (
+        "if {v}.__class__ is str and (_d := _fromiso({v})).tzinfo is _UTC: {v} = _d",
+        "else: {v} = _datetime({v}, None)",
+    ),
+    AnswerValue: (
+        "if not ({v}.__class__ is str and {v}.isascii()) and {v}.__class__ is not bool:",
+        "    {v} = _strict_answer({v}, None)",
+    ),
+}
+#: A list element's check, as an expression of ``_e``.
+_ELEMENTS: Final[dict[Any, str]] = {
+    str: "_e if _e.__class__ is str and _e.isascii() else _strict_str(_e, None)",
+}
+
+
+class LazyHook:
+    """A hook made on first use: once every hook it calls is registered.
+
+    A generated function calls :meth:`resolve`'s result directly, never this wrapper.
+    """
+
+    def __init__(self, make: Callable[[], Callable[[Any, Any], Any]]) -> None:
+        self._make = make
+        self._made: Callable[[Any, Any], Any] | None = None
+        self._making = False
+
+    def resolve(self) -> Callable[[Any, Any], Any]:
+        """The hook itself (this wrapper while it is being made: a class that holds itself)."""
+        if self._made is None:
+            if self._making:
+                return self
+            self._making = True
+            try:
+                self._made = self._make()
+            finally:
+                self._making = False
+        return self._made
+
+    def __call__(self, value: Any, type_: Any) -> Any:
+        return self.resolve()(value, type_)
+
+
+def resolved_hook(converter: Converter, type_: Any) -> Callable[[Any, Any], Any]:
+    """The converter's hook for ``type_``, not a :class:`LazyHook` wrapping it."""
+    hook = converter.get_structure_hook(type_)
+    return hook.resolve() if isinstance(hook, LazyHook) else hook
+
+
+def _optional_of(type_: Any) -> Any:
+    """``X`` for ``X | None`` (one ``X``), else ``None``."""
+    if typing.get_origin(type_) not in (typing.Union, types.UnionType):
+        return None
+    args = typing.get_args(type_)
+    if len(args) != 2 or type(None) not in args:
+        return None
+    return next(arg for arg in args if arg is not type(None))
+
+
+class _Writer:
+    """The source of one generated function and the names it reads."""
+
+    def __init__(self, converter: Converter, enums: Mapping[Any, Mapping[str, Any]]) -> None:
+        self.converter = converter
+        self.enums = enums
+        self.names: dict[str, Any] = dict(_GLOBALS)
+        self.lines: list[str] = []
+
+    def bind(self, value: Any) -> str:
+        name = f"_n{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def hook_call(self, type_: Any, v: str) -> str:
+        hook = resolved_hook(self.converter, type_)
+        return f"{self.bind(hook)}({v}, {self.bind(type_)})"
+
+    def check(self, type_: Any, v: str, indent: str) -> None:
+        """Lines that check (and convert) ``v`` as ``type_``."""
+        inner = _optional_of(type_)
+        if inner is not None:
+            self.lines.append(f"{indent}if {v} is not None:")
+            self.check(inner, v, indent + "    ")
+            return
+        members = _lookup(self.enums, type_)
+        if members is not None:  # an open enum: a member, else the hook (a new value, an error)
+            self.lines.append(
+                f"{indent}if {v}.__class__ is str and (_m := {self.bind(members)}.get({v}))"
+                " is not None:"
+            )
+            self.lines.append(f"{indent}    {v} = _m")
+            self.lines.append(f"{indent}else: {v} = {self.hook_call(type_, v)}")
+            return
+        lines = _lookup(_CHECKS, type_)
+        if lines is not None:
+            self.lines.extend(indent + line.format(v=v) for line in lines)
+            return
+        if typing.get_origin(type_) is list and typing.get_args(type_):
+            (element,) = typing.get_args(type_)
+            expression = _lookup(_ELEMENTS, element) or self.hook_call(element, "_e")
+            self.lines.append(
+                f"{indent}if {v}.__class__ is not list: raise TypeError('expected a JSON array')"
+            )
+            self.lines.append(f"{indent}{v} = [{expression} for _e in {v}]")
+            return
+        self.lines.append(f"{indent}{v} = {self.hook_call(type_, v)}")
+
+    def default(self, attribute: attrs.Attribute[Any]) -> str:
+        default: Any = attribute.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if default.factory is dict:
+                return "{}"
+            if default.factory is list:
+                return "[]"
+            return f"{self.bind(default.factory)}()"
+        return self.bind(default)
+
+
+def _lookup(table: Mapping[Any, Any], type_: Any) -> Any:
+    try:
+        return table.get(type_)
+    except TypeError:  # an unhashable annotation
+        return None
+
+
+def can_generate(cls: type[Any]) -> bool:
+    """Whether :func:`class_hook` can make ``cls``'s hook (its fields read by their names)."""
+    return all(
+        a.alias == a.name and not (isinstance(a.default, attrs.Factory) and a.default.takes_self)  # type: ignore[arg-type]
+        for a in attrs.fields(cls)
+        if a.init
+    )
+
+
+def _slots(cls: type[Any]) -> dict[str, Any] | None:
+    """Each field's slot, when storing the fields there is all ``cls(...)`` would do.
+
+    That is: attrs' own ``__init__``, no pre- or post-init, no converter, every field
+    set by ``__init__`` and held in a slot (no cached hash or other slot), and no
+    validator but the text check, on a ``str`` field (the generated function checks it).
+    """
+    init = getattr(cls.__init__, "__code__", None)
+    new: Any = cls.__new__
+    if (
+        init is None
+        or not init.co_filename.startswith("<attrs generated")
+        or new is not object.__new__
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+    ):
+        return None
+    fields = attrs.fields(attrs.resolve_types(cls))
+    slots = {name for klass in cls.__mro__ for name in klass.__dict__.get("__slots__", ())}
+    if slots - {"__weakref__"} != {a.name for a in fields}:
+        return None
+    found = {}
+    for a in fields:
+        slot = getattr(cls, a.name, None)
+        checked = a.validator is None or (
+            a.validator is valid_text_field and a.type in (str, str | None)
+        )
+        if not a.init or a.converter is not None or not checked:
+            return None
+        if not isinstance(slot, types.MemberDescriptorType):
+            return None
+        found[a.name] = slot.__set__
+    return found
+
+
+def class_hook(
+    converter: Converter,
+    cls: type[Any],
+    *,
+    enums: Mapping[Any, Mapping[str, Any]],
+    null_is_default: bool = True,
+    defaults: Mapping[str, str] | None = None,
+    omit: frozenset[str] = frozenset(),
+    clean: tuple[frozenset[str], Callable[[Any], Any]] | None = None,
+) -> Callable[[Any, Any], Any]:
+    """The generated hook for ``cls`` (``can_generate(cls)`` must hold).
+
+    ``enums`` maps each open enum's types (``E | str``, ``E | str | None``) to its members
+    by value. ``defaults`` gives a required field a default that a missing or ``null``
+    value reads as. ``omit`` names fields never read (left to their own default).
+    ``clean``, ``(keys, other)``: an object with a key outside ``keys`` goes to ``other``.
+    """
+    writer = _Writer(converter, enums)
+    lines = writer.lines
+    lines.append("if o.__class__ is not dict: raise TypeError('expected a JSON object')")
+    if clean is not None:
+        keys, other = clean
+        lines.append(f"if not o.keys() <= {writer.bind(keys)}: return {writer.bind(other)}(o)")
+    arguments = []
+    for index, attribute in enumerate(attrs.fields(attrs.resolve_types(cls))):
+        if not attribute.init:
+            continue
+        name, v, type_ = attribute.name, f"f{index}", attribute.type
+        arguments.append((name, v))
+        if name in omit:  # never read: its default
+            lines.append(f"{v} = {writer.default(attribute)}")
+            continue
+        if defaults is not None and name in defaults:
+            default = writer.bind(defaults[name])
+        elif attribute.default is not attrs.NOTHING:
+            default = writer.default(attribute)
+        else:
+            lines.append(f"{v} = o[{name!r}]")
+            writer.check(type_, v, "")
+            continue
+        inner = _optional_of(type_)
+        if attribute.default is None and inner is not None:  # null and missing read as None
+            lines.append(f"{v} = o.get({name!r})")
+            writer.check(type_, v, "")
+        elif null_is_default:
+            lines.append(f"{v} = o.get({name!r})")
+            lines.append(f"if {v} is None: {v} = {default}")
+            lines.append("else:")
+            writer.check(type_ if inner is None else inner, v, "    ")
+        else:
+            lines.append(f"{v} = o.get({name!r}, _MISSING)")
+            lines.append(f"if {v} is _MISSING: {v} = {default}")
+            lines.append("else:")
+            writer.check(type_, v, "    ")
+    slots = _slots(cls)
+    if slots is None:
+        call = ", ".join(f"{name}={v}" for name, v in arguments)
+        lines.append(f"return {writer.bind(cls)}({call})")
+    else:
+        lines.append(f"_o = {writer.bind(object.__new__)}({writer.bind(cls)})")
+        lines.extend(f"{writer.bind(slots[name])}(_o, {v})" for name, v in arguments)
+        lines.append("return _o")
+    function = f"structure_{cls.__name__}"
+    source = f"def {function}(o, _=None):\n" + "".join(f"    {line}\n" for line in lines)
+    namespace = writer.names
+    code = compile(source, f"<fast structure {cls.__module__}.{cls.__qualname__}>", "exec")
+    exec(code, namespace)  # noqa: S102 (our own source, made from the model's fields)
+    made: Callable[[Any, Any], Any] = namespace[function]
+    return made

@@ -1,0 +1,58 @@
+"""``stdlib_loads`` reads every body as ``json.loads`` does: the same value or the same error."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from prolific_async._json import stdlib_loads
+
+BODIES: tuple[bytes, ...] = (
+    b'{"a": 1, "b": [1.5, true, null, "x"]}',
+    b"[1, 2, 3]",
+    b'{"a": 1}  \n\t\r',
+    b'{"a": 1} x',
+    b'{"a": 1}{"b": 2}',
+    b"  {}",
+    b"{",
+    b"[",
+    b"[1,]",
+    b'{"a": NaN, "b": Infinity, "c": -Infinity}',
+    b'{"big": 1e999, "int": 123456789012345678901234567890}',
+    b'{"s": "\\ud800", "t": "\\ud83d\\ude00"}',
+    b'{"s": "\xed\xa0\x80"}',
+    b'{"s": "\xff"}',
+    b'{"caf\xc3\xa9": "\xc3\xa9"}',
+    b"\xef\xbb\xbf{}",
+    '{"a": "é"}'.encode("utf-16"),
+    '{"a": 1}'.encode("utf-16-le"),
+    '{"a": 1}'.encode("utf-32-be"),
+    b"{\x00}",
+    b"[" * 100_000 + b"]" * 100_000,
+    b"true",
+    b"",
+)
+
+
+def _outcome(load: Any, raw: bytes) -> tuple[Any, ...]:
+    try:
+        value = load(raw)
+    except (ValueError, RecursionError) as exc:
+        return type(exc), str(exc)
+    return ("ok", json.dumps(value, sort_keys=True, default=repr))
+
+
+@pytest.mark.parametrize("raw", BODIES, ids=lambda raw: repr(raw[:24]))
+def test_a_body_gets_the_answer_json_loads_gives(raw: bytes) -> None:
+    """The value, or the error's type and message, is json.loads' own."""
+    assert _outcome(stdlib_loads, raw) == _outcome(json.loads, raw)
+
+
+def test_non_finite_numbers_are_read_as_json_loads_reads_them() -> None:
+    """NaN and 1e999 come back as the floats json.loads makes (the converter refuses them)."""
+    data = stdlib_loads(b'{"a": NaN, "b": 1e999}')
+    assert math.isnan(data["a"])
+    assert data["b"] == math.inf
