@@ -11,7 +11,7 @@ to the floor of the same round set.
 
 With ``--ablate`` the same run also times prolific_async with one piece of its request
 path switched off at a time (by monkeypatching, in this process only): the call's
-deadline (``asyncio.timeout_at``), the per-attempt timeout, the retry middleware (and
+deadline (``Deadlines``: one timer for all calls), the per-attempt timeout, the retry middleware (and
 with it the rate gate), the rate gate alone, connection tracking (the connector's
 hook), the answer's bookkeeping (``record_answer``: ``CallState``), and decoding (the
 converter; ``json.loads`` still runs); then all of them at once. Each row's "saves" is
@@ -157,7 +157,7 @@ async def _passthrough(self: Any, req: Any, handler: Any) -> Any:
     return await handler(req)
 
 
-def _no_deadline(_when: float | None) -> Any:
+def _no_deadline(_self: Any, _loop: Any, _when: float) -> Any:
     return contextlib.nullcontext()
 
 
@@ -187,11 +187,11 @@ def _ablation(name: str) -> Any:
     """The patches that switch ``name`` off (fresh ones each time: mock patches are one-shot)."""
     import aiohttp
 
-    from prolific_async import _base_client, _call, _retry
+    from prolific_async import _base_client, _call, _deadline, _retry
 
     patches = {
-        "call deadline (asyncio.timeout_at)": lambda: mock.patch.object(
-            _base_client.asyncio, "timeout_at", _no_deadline
+        "call deadline (Deadlines)": lambda: mock.patch.object(
+            _deadline.Deadlines, "start", _no_deadline
         ),
         "per-attempt timeout": lambda: mock.patch.object(
             _base_client, "attempt_timeout", _no_timeout
@@ -220,7 +220,7 @@ def _ablation(name: str) -> Any:
 
 
 ABLATIONS = (
-    "call deadline (asyncio.timeout_at)",
+    "call deadline (Deadlines)",
     "per-attempt timeout",
     "retry middleware (and rate gate)",
     "rate gate",

@@ -34,8 +34,9 @@ from ._body import (
     decode_json,
     structure_response,
 )
-from ._call import CallDeadline, CallState, current_call
+from ._call import CallState, current_call
 from ._config import DEFAULT_BASE_URL, at_least_one, base_url_from, seconds, ssl_from, token_from
+from ._deadline import Deadlines
 from ._deprecation import DeprecationNotices
 from ._headers import request_headers, with_more_defaults
 from ._logging import configure_from_environment, register_secret
@@ -327,7 +328,7 @@ class BaseClient(RequestVerbs):
             reset_token = current_call.set(state)
             failure: ProlificError | None = None
             try:
-                with CallDeadline(loop, state.deadline):
+                with self._deadlines.start(loop, state.deadline):
                     async with session.request(
                         method, URL(url, encoded=True), **options
                     ) as response:
@@ -349,6 +350,11 @@ class BaseClient(RequestVerbs):
             # Raised outside the except block: aiohttp's response errors carry the request
             # headers (our token), so they must not ride along as __context__.
             raise failure
+
+    @functools.cached_property
+    def _deadlines(self) -> Deadlines:
+        """The deadlines of this client's calls, under one timer (a derived client's own)."""
+        return Deadlines()
 
     @functools.cached_property
     def _request_options(self) -> Mapping[str, Any]:

@@ -8,10 +8,8 @@ aiohttp's middleware signature has no room for it.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 from datetime import datetime
-from types import TracebackType
 
 import aiohttp
 from aiohttp.connector import Connection
@@ -21,7 +19,6 @@ from attrs import define
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, read_body
 
 __all__ = [
-    "CallDeadline",
     "CallState",
     "ClientClosingError",
     "GateClosedError",
@@ -85,50 +82,6 @@ class CallState:
     def maybe_sent(self) -> bool:
         """Whether the running attempt may have reached the server."""
         return self.in_flight and (self.connected or not self.tracks_connection)
-
-
-class CallDeadline:
-    """``asyncio.timeout_at`` as a plain context manager: one timer, no coroutines.
-
-    Entered on every call, so it costs one ``call_at`` and nothing else: at ``when``
-    (``loop.time()``) the running task is cancelled, and the cancellation leaves the
-    block as :class:`TimeoutError`, unless the task was also cancelled from outside
-    (that cancellation propagates, as ``asyncio.timeout_at``'s does).
-    """
-
-    __slots__ = ("_cancelling", "_handle", "_task", "expired")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
-        task = asyncio.current_task(loop)
-        if task is None:
-            raise RuntimeError("a call's deadline must run inside a task")
-        self._task = task
-        self._cancelling = task.cancelling()
-        self._handle = loop.call_at(when, self._expire)
-        self.expired = False
-        """Whether the deadline passed while the block ran."""
-
-    def _expire(self) -> None:
-        self.expired = True
-        self._task.cancel()
-
-    def __enter__(self) -> CallDeadline:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._handle.cancel()
-        if (
-            self.expired
-            and self._task.uncancel() <= self._cancelling
-            and exc_type is not None
-            and issubclass(exc_type, asyncio.CancelledError)
-        ):
-            raise TimeoutError from exc
 
 
 class GateClosedError(aiohttp.ClientConnectionError):

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from prolific_async._call import CallDeadline
+from prolific_async._deadline import CallDeadline, Deadlines
 
 
 async def test_a_passed_deadline_leaves_the_block_as_timeout_error() -> None:
@@ -75,3 +75,85 @@ def test_outside_a_task_it_is_refused() -> None:
             CallDeadline(loop, 0.0)
     finally:
         loop.close()
+
+
+async def test_of_two_queued_calls_only_the_due_one_expires() -> None:
+    """An earlier deadline (out of the queue's order: its own timer) cuts its call only."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines()
+    later_entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def later() -> str:
+        with deadlines.start(loop, loop.time() + 3600):
+            later_entered.set()
+            await release.wait()
+        return "done"
+
+    later_task = asyncio.create_task(later())
+    await later_entered.wait()
+    with pytest.raises(TimeoutError), deadlines.start(loop, loop.time()):
+        await asyncio.sleep(30)
+    release.set()
+    assert await later_task == "done"
+    assert len(deadlines) == 0
+
+
+async def test_the_shared_timer_expires_a_call_in_the_queue() -> None:
+    """A queued call whose deadline passes is cut with TimeoutError by the shared timer."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines()
+    with pytest.raises(TimeoutError), deadlines.start(loop, loop.time()):
+        await asyncio.sleep(30)
+    assert len(deadlines) == 0
+    # The queue works on after an expiry: the next due call is cut too.
+    with pytest.raises(TimeoutError), deadlines.start(loop, loop.time()):
+        await asyncio.sleep(30)
+
+
+async def test_finished_calls_leave_the_queue_behind_a_long_one() -> None:
+    """Calls ending behind a long-running first one are cleaned away: memory stays bounded."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines()
+    first = deadlines.start(loop, loop.time() + 3600)
+    with first:
+        for _ in range(2000):
+            with deadlines.start(loop, loop.time() + 3600):
+                pass
+        assert len(deadlines) <= 2 * 1 + 257
+    assert len(deadlines) == 0  # the first one's end empties what was behind it
+
+
+async def test_calls_ending_in_order_leave_the_queue_at_once() -> None:
+    """A call that ends while first in the queue leaves it at once."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines()
+    for _ in range(100):
+        with deadlines.start(loop, loop.time() + 3600):
+            assert len(deadlines) == 1
+    assert len(deadlines) == 0
+
+
+def test_deadlines_keep_working_in_a_second_event_loop() -> None:
+    """Used from a new event loop (asyncio.run twice), calls still time out."""
+    deadlines = Deadlines()
+
+    async def one_call(seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        with deadlines.start(loop, loop.time() + seconds):
+            await asyncio.sleep(30)
+
+    async def timed_out(seconds: float) -> bool:
+        try:
+            await one_call(seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    async def arm_and_leave() -> None:  # leaves the timer armed in the first loop
+        loop = asyncio.get_running_loop()
+        with deadlines.start(loop, loop.time() + 3600):
+            pass
+
+    asyncio.run(arm_and_leave())
+    assert asyncio.run(timed_out(0.0))
