@@ -46,6 +46,7 @@ from ._redact import Redactor
 from ._retry import RateGate, RetryMiddleware, RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._session import SessionLifecycle, proxy_for
+from ._slots import Slots
 from ._status_errors import closed_error, connection_error, deadline_error, make_status_error
 from ._verbs import RequestVerbs
 from .errors import ProlificError
@@ -109,7 +110,7 @@ class BaseClient(RequestVerbs):
         self._rate_gate: Final = RateGate()
         self._middleware: Final = RetryMiddleware(retry, self._rate_gate)
         self._timeout: Final = attempt_timeout(timeout)
-        self._in_flight: Final = asyncio.Semaphore(max_connections)
+        self._in_flight: Final = Slots(max_connections)
         self._max_connections: Final = max_connections
         self._ssl: Final = ssl_from(ssl_context, session)
         self._lifecycle: Final = SessionLifecycle(
@@ -310,11 +311,12 @@ class BaseClient(RequestVerbs):
     ) -> tuple[int, str | None, Mapping[str, str], bytes]:
         """Send within a slot and the call's deadline; turn what goes wrong into our error.
 
-        One coroutine for the whole exchange: every frame between the caller and aiohttp
-        is resumed each time the call waits on the network.
+        One coroutine for the exchange: each frame is resumed whenever the call waits.
         """
         session = self._ensure_session()
-        async with self._in_flight:  # more calls than connections wait here, untimed
+        if not self._in_flight.take_now():  # more calls than connections wait, untimed
+            await self._in_flight.take()
+        try:
             if self._closed():  # closed while this call waited for a slot
                 raise closed_error()
             loop = asyncio.get_running_loop()
@@ -350,6 +352,8 @@ class BaseClient(RequestVerbs):
             # Raised outside the except block: aiohttp's response errors carry the request
             # headers (our token), so they must not ride along as __context__.
             raise failure
+        finally:
+            self._in_flight.give()
 
     @functools.cached_property
     def _deadlines(self) -> Deadlines:
