@@ -35,6 +35,16 @@ from .models.layout import AnswerValue
 __all__ = ["LazyHook", "Tagged", "can_generate", "class_hook", "resolved_hook"]
 
 _MISSING: Final = object()
+_strict_str: Final = strict(str, "a string")
+
+
+def _text(value: Any, _: Any) -> Any:
+    """A value the quick test of a string left: a ``str`` not ASCII, or another type."""
+    if value.__class__ is str:
+        value.encode("utf-8")  # a lone surrogate raises, as the strict hook's check_text
+        return value
+    return _strict_str(value, _)
+
 
 #: The names every generated function reads, besides its own class's hooks and defaults.
 _GLOBALS: Final[dict[str, Any]] = {
@@ -45,7 +55,7 @@ _GLOBALS: Final[dict[str, Any]] = {
     "_isfinite": math.isfinite,
     "_fromiso": datetime.fromisoformat,
     "_datetime": structure_datetime,
-    "_strict_str": strict(str, "a string"),
+    "_strict_str": _text,
     "_strict_int": strict(int, "an integer"),
     "_strict_bool": strict(bool, "a boolean"),
     "_strict_number": strict((int, float), "a number"),  # type: ignore[arg-type]
@@ -312,7 +322,9 @@ def class_hook(
     lines.append("if o.__class__ is not dict: raise TypeError('expected a JSON object')")
     if clean is not None:
         keys, other = clean
-        lines.append(f"if not o.keys() <= {writer.bind(keys)}: return {writer.bind(other)}(o)")
+        # issuperset walks the keys without a view object: cheaper than keys() <= set.
+        known = writer.bind(keys.issuperset)
+        lines.append(f"if not {known}(o): return {writer.bind(other)}(o)")
     arguments = []
     for index, attribute in enumerate(attrs.fields(attrs.resolve_types(cls))):
         if not attribute.init:
