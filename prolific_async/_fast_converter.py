@@ -30,7 +30,7 @@ from ._converter import (
     configure_converter,
     is_list_type,
 )
-from ._fast_hooks import LazyHook, can_generate, class_hook, resolved_hook
+from ._fast_hooks import LazyHook, Tagged, can_generate, class_hook, resolved_hook
 from ._scalar_hooks import MAX_INTEGER, answer_value_hook, check_text, strict
 from .models._item_classes import ITEM_CLASSES
 from .models.batches import TaskDetails
@@ -269,22 +269,13 @@ def _extra_keeping(converter: Converter, cls: type[Any], enums: _Enums) -> LazyH
     )
 
 
-def _layout_item(converter: Converter) -> Callable[[Any, Any], Any]:
+def _layout_item(converter: Converter) -> Tagged:
     """A layout item: its class's hook by its ``type``, or an :class:`UnknownItem`."""
-    by_kind: dict[str, Any] = {}
-
-    def structure(value: Any, _: Any) -> Any:
-        kind = value.get("type")
-        if kind.__class__ is not str:
-            raise TypeError("expected a string item type")
-        if not by_kind:  # found on first use, once every hook is registered
-            by_kind.update((k, resolved_hook(converter, c)) for k, c in ITEM_CLASSES.items())
-        hook = by_kind.get(kind)
-        if hook is None:
-            return UnknownItem(type=kind, raw=dict(value))
-        return hook(value, None)
-
-    return structure
+    return Tagged(
+        "type",
+        lambda: {kind: resolved_hook(converter, cls) for kind, cls in ITEM_CLASSES.items()},
+        lambda value, kind: UnknownItem(type=kind, raw=dict(value)),
+    )
 
 
 def _open_enum(enum_type: Any, *, optional: bool) -> Callable[[Any, Any], Any]:

@@ -8,7 +8,10 @@ missing field with a default is its default, and so is a ``null`` (the null-as-d
 rule) unless the class is made with ``null_is_default=False``. The object is then built
 with one call of the class, or, for a plain slotted class whose ``__init__`` only stores
 the fields (and checks text the function has checked), by storing each field in its
-slot, which is what that ``__init__`` does, without its calls. A field type with no
+slot, which is what that ``__init__`` does, without its calls: in an instance of a
+subclass adding nothing but plain stores, made a ``cls`` by ``__class__`` assignment.
+A list is read by a loop (cheaper than a comprehension on Python 3.11); a list of a
+:class:`Tagged` union picks each element's hook in that loop. A field type with no
 inline check goes through the converter's own hook for it, looked up once, when the
 function is made.
 """
@@ -29,9 +32,19 @@ from ._scalar_hooks import MAX_INTEGER, answer_value_hook, strict, structure_dat
 from .models._text import valid_text_field
 from .models.layout import AnswerValue
 
-__all__ = ["LazyHook", "can_generate", "class_hook", "resolved_hook"]
+__all__ = ["LazyHook", "Tagged", "can_generate", "class_hook", "resolved_hook"]
 
 _MISSING: Final = object()
+_strict_str: Final = strict(str, "a string")
+
+
+def _text(value: Any, _: Any) -> Any:
+    """A value the quick test of a string left: a ``str`` not ASCII, or another type."""
+    if value.__class__ is str:
+        value.encode("utf-8")  # a lone surrogate raises, as the strict hook's check_text
+        return value
+    return _strict_str(value, _)
+
 
 #: The names every generated function reads, besides its own class's hooks and defaults.
 _GLOBALS: Final[dict[str, Any]] = {
@@ -42,7 +55,7 @@ _GLOBALS: Final[dict[str, Any]] = {
     "_isfinite": math.isfinite,
     "_fromiso": datetime.fromisoformat,
     "_datetime": structure_datetime,
-    "_strict_str": strict(str, "a string"),
+    "_strict_str": _text,
     "_strict_int": strict(int, "an integer"),
     "_strict_bool": strict(bool, "a boolean"),
     "_strict_number": strict((int, float), "a number"),  # type: ignore[arg-type]
@@ -103,6 +116,39 @@ class LazyHook:
         return self.resolve()(value, type_)
 
 
+class Tagged:
+    """A hook for a union of classes told apart by one key of the object (a string).
+
+    ``table`` (made on first use, once every hook is registered) maps each tag to its
+    class's hook; an object with a string tag not in it goes to ``other(value, tag)``.
+    A generated function reading a list of these picks each element's hook itself.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        table: Callable[[], dict[str, Callable[[Any, Any], Any]]],
+        other: Callable[[Any, str], Any],
+    ) -> None:
+        self.key = key
+        self._make = table
+        self._table: dict[str, Callable[[Any, Any], Any]] | None = None
+        self._other = other
+
+    def table(self) -> dict[str, Callable[[Any, Any], Any]]:
+        """Each tag's hook."""
+        if self._table is None:
+            self._table = self._make()
+        return self._table
+
+    def __call__(self, value: Any, _: Any = None) -> Any:
+        tag = value.get(self.key)
+        if tag.__class__ is not str:
+            raise TypeError(f"expected a string {self.key}")
+        hook = self.table().get(tag)
+        return self._other(value, tag) if hook is None else hook(value, None)
+
+
 def resolved_hook(converter: Converter, type_: Any) -> Callable[[Any, Any], Any]:
     """The converter's hook for ``type_``, not a :class:`LazyHook` wrapping it."""
     hook = converter.get_structure_hook(type_)
@@ -159,11 +205,24 @@ class _Writer:
             return
         if typing.get_origin(type_) is list and typing.get_args(type_):
             (element,) = typing.get_args(type_)
-            expression = _lookup(_ELEMENTS, element) or self.hook_call(element, "_e")
             self.lines.append(
                 f"{indent}if {v}.__class__ is not list: raise TypeError('expected a JSON array')"
             )
-            self.lines.append(f"{indent}{v} = [{expression} for _e in {v}]")
+            # A loop, not a comprehension: on Python 3.11 a comprehension is a call of its own.
+            self.lines.append(f"{indent}_l = []")
+            self.lines.append(f"{indent}for _e in {v}:")
+            hook = resolved_hook(self.converter, element)
+            if isinstance(hook, Tagged):  # each element's hook picked here, by its tag
+                self.lines.append(f"{indent}    _k = _e[{hook.key!r}]")
+                self.lines.append(f"{indent}    _h = {self.bind(hook.table())}.get(_k)")
+                self.lines.append(
+                    f"{indent}    _l.append(_h(_e, None) if _h is not None and _k.__class__ is str"
+                    f" else {self.bind(hook)}(_e))"
+                )
+            else:
+                expression = _lookup(_ELEMENTS, element) or self.hook_call(element, "_e")
+                self.lines.append(f"{indent}    _l.append({expression})")
+            self.lines.append(f"{indent}{v} = _l")
             return
         self.lines.append(f"{indent}{v} = {self.hook_call(type_, v)}")
 
@@ -194,12 +253,15 @@ def can_generate(cls: type[Any]) -> bool:
     )
 
 
-def _slots(cls: type[Any]) -> dict[str, Any] | None:
-    """Each field's slot, when storing the fields there is all ``cls(...)`` would do.
+def _builder(cls: type[Any]) -> type[Any] | None:
+    """A class whose instance, its fields stored, becomes a ``cls`` by ``__class__``.
 
-    That is: attrs' own ``__init__``, no pre- or post-init, no converter, every field
-    set by ``__init__`` and held in a slot (no cached hash or other slot), and no
-    validator but the text check, on a ``str`` field (the generated function checks it).
+    When storing the fields is all ``cls(...)`` would do, that is: attrs' own
+    ``__init__``, no pre- or post-init, no converter, every field set by ``__init__``
+    and held in a slot (no cached hash or other slot), and no validator but the text
+    check, on a ``str`` field (the generated function checks it). The builder has the
+    same slots and no ``__setattr__`` of its own (a frozen class's refuses), so each
+    store is the interpreter's plain slot store, not a call.
     """
     init = getattr(cls.__init__, "__code__", None)
     new: Any = cls.__new__
@@ -207,26 +269,35 @@ def _slots(cls: type[Any]) -> dict[str, Any] | None:
         init is None
         or not init.co_filename.startswith("<attrs generated")
         or new is not object.__new__
+        or type(cls) is not type
+        or cls.__bases__ != (object,)
+        or "__init_subclass__" in cls.__dict__
         or hasattr(cls, "__attrs_pre_init__")
         or hasattr(cls, "__attrs_post_init__")
     ):
         return None
     fields = attrs.fields(attrs.resolve_types(cls))
-    slots = {name for klass in cls.__mro__ for name in klass.__dict__.get("__slots__", ())}
-    if slots - {"__weakref__"} != {a.name for a in fields}:
+    slots = cls.__dict__.get("__slots__", ())
+    if set(slots) - {"__weakref__"} != {a.name for a in fields}:
         return None
-    found = {}
     for a in fields:
-        slot = getattr(cls, a.name, None)
         checked = a.validator is None or (
             a.validator is valid_text_field and a.type in (str, str | None)
         )
         if not a.init or a.converter is not None or not checked:
             return None
-        if not isinstance(slot, types.MemberDescriptorType):
+        if not isinstance(getattr(cls, a.name, None), types.MemberDescriptorType):
             return None
-        found[a.name] = slot.__set__
-    return found
+    # A subclass adding nothing: Python allows the assignment back to ``cls``.
+    plain = {"__setattr__": object.__setattr__, "__delattr__": object.__delattr__}
+    builder = type(
+        f"{cls.__name__}Builder", (cls,), {"__slots__": (), "__init__": object.__init__, **plain}
+    )
+    try:
+        builder().__class__ = cls
+    except TypeError:
+        return None
+    return builder
 
 
 def class_hook(
@@ -251,7 +322,9 @@ def class_hook(
     lines.append("if o.__class__ is not dict: raise TypeError('expected a JSON object')")
     if clean is not None:
         keys, other = clean
-        lines.append(f"if not o.keys() <= {writer.bind(keys)}: return {writer.bind(other)}(o)")
+        # issuperset walks the keys without a view object: cheaper than keys() <= set.
+        known = writer.bind(keys.issuperset)
+        lines.append(f"if not {known}(o): return {writer.bind(other)}(o)")
     arguments = []
     for index, attribute in enumerate(attrs.fields(attrs.resolve_types(cls))):
         if not attribute.init:
@@ -283,13 +356,14 @@ def class_hook(
             lines.append(f"if {v} is _MISSING: {v} = {default}")
             lines.append("else:")
             writer.check(type_, v, "    ")
-    slots = _slots(cls)
-    if slots is None:
+    builder = _builder(cls)
+    if builder is None:
         call = ", ".join(f"{name}={v}" for name, v in arguments)
         lines.append(f"return {writer.bind(cls)}({call})")
     else:
-        lines.append(f"_o = {writer.bind(object.__new__)}({writer.bind(cls)})")
-        lines.extend(f"{writer.bind(slots[name])}(_o, {v})" for name, v in arguments)
+        lines.append(f"_o = {writer.bind(builder)}()")
+        lines.extend(f"_o.{name} = {v}" for name, v in arguments)
+        lines.append(f"_o.__class__ = {writer.bind(cls)}")
         lines.append("return _o")
     function = f"structure_{cls.__name__}"
     source = f"def {function}(o, _=None):\n" + "".join(f"    {line}\n" for line in lines)
