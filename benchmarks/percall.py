@@ -11,9 +11,9 @@ to the floor of the same round set.
 
 With ``--ablate`` the same run also times prolific_async with one piece of its request
 path switched off at a time (by monkeypatching, in this process only): the call's
-deadline (``Deadlines``: one timer for all calls), the per-attempt timeout, the retry middleware (and
-with it the rate gate), the rate gate alone, connection tracking (the connector's
-hook), the answer's bookkeeping (``record_answer``: ``CallState``), and decoding (the
+deadline (``Deadlines``: one timer for all calls), the per-attempt timeout, the retry
+middleware (and with it the rate gate), the rate gate alone, connection tracking (the
+connector's hook), the answer's bookkeeping (``record_answer``: ``CallState``), and decoding (the
 converter; ``json.loads`` still runs); then all of them at once. Each row's "saves" is
 what switching that piece off took off prolific_async's figure in the same run: where
 the time over the floor goes, measured.
