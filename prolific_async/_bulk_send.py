@@ -22,6 +22,7 @@ from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH
 from ._reconcile import Adopt, Group, Reconciler
 from ._retry import parse_retry_after
+from ._slots import Slots
 from .errors import (
     APIConnectionError,
     CreatedButUnreadableError,
@@ -97,7 +98,7 @@ class Sender:
         self.journal = journal
         self.stop = stop
         self.max_sends = max(1, max_sends)
-        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._in_flight = Slots(max_in_flight)
         #: The indexes of the items sent at least once (the run's ``BulkProgress``).
         self.sending: set[int] = set() if sending is None else sending
 
@@ -149,11 +150,14 @@ class Sender:
         await self.reconciler.send_begins(group)
         ambiguous = False
         try:
-            async with self._in_flight:
+            if not self._in_flight.take_now():
+                await self._in_flight.take()
+            try:
                 # Journal (and time) the send only once it is about to go out: after the
                 # 429 hold, which can be long (the client's pacer then spaces the sends).
                 # Reconciliation waits reconcile_delay from this moment.
-                await self.client.rate_gate.wait_open()
+                if self.client.rate_gate.holding():
+                    await self.client.rate_gate.wait_open()
                 self.stop.check(item.scope)
                 now = datetime.now(UTC)
                 first = item.started_at is None
@@ -194,6 +198,8 @@ class Sender:
                         item.last_sent_at = state.sent_at  # a retry inside the call went later
                 self.reconciler.claimed.add(batch.id)
                 return batch
+            finally:
+                self._in_flight.give()
         finally:
             self.reconciler.send_ends(item, group, ambiguous=ambiguous)
 

@@ -87,6 +87,10 @@ class RateGate:
         """The pace in sends a second now, or ``None`` while sends are not paced."""
         return self.pacer.rate(asyncio.get_running_loop().time())
 
+    def holding(self) -> bool:
+        """Whether a 429 holds the client's requests back now (then :meth:`wait_open`)."""
+        return self._resume_at > asyncio.get_running_loop().time() and not testing_enabled()
+
     async def wait_open(self, *, rounds: int = 100) -> None:
         """Wait until the 429 hold is over (the bulk layer does this before journaling)."""
         loop = asyncio.get_running_loop()

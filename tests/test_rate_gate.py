@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from prolific_async import RateLimitError, RetryPolicy
-from prolific_async._retry import LONG_RETRY_AFTER_HOLD
+from prolific_async._retry import LONG_RETRY_AFTER_HOLD, RateGate, set_testing
 from prolific_async.testing import FakeProlific
 
 WS = "ws-gate"
@@ -41,3 +43,18 @@ async def test_a_call_the_gate_holds_past_its_deadline_fails_at_once_saying_why(
     assert "not sent" in str(caught.value)
     assert len(prolific_fake.requests) == sent  # nothing went out
     assert retry_waits == []  # and nothing slept
+
+
+async def test_holding_says_whether_a_429_hold_is_on() -> None:
+    """holding() is true while the gate is shut after a 429 and false once it reopens."""
+    gate = RateGate()
+    loop = asyncio.get_running_loop()
+    with set_testing(False):  # in test mode nothing waits: holding() is then false
+        assert not gate.holding()
+        gate.hold_back(loop, 3600.0)
+        assert gate.holding()
+        gate_open = RateGate()
+        gate_open.hold_back(loop, 0.0)
+        assert not gate_open.holding()
+    with set_testing(True):
+        assert not gate.holding()
