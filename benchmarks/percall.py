@@ -12,9 +12,10 @@ to the floor of the same round set.
 With ``--ablate`` the same run also times prolific_async with one piece of its request
 path switched off at a time (by monkeypatching, in this process only): the call's
 deadline (``Deadlines``: one timer for all calls), the per-attempt timeout, the retry
-middleware (and with it the rate gate), the rate gate alone, connection tracking (the
-connector's hook), the answer's bookkeeping (``record_answer``: ``CallState``), and decoding (the
-converter; ``json.loads`` still runs); then all of them at once. Each row's "saves" is
+middleware (and with it the rate gate), the rate gate alone, the connection slot
+(``Slots``), connection tracking (the connector's hook), the answer's bookkeeping
+(``record_answer``: ``CallState``), and decoding (the converter; the JSON parser still
+runs); then all of them at once. Each row's "saves" is
 what switching that piece off took off prolific_async's figure in the same run: where
 the time over the floor goes, measured.
 
@@ -187,7 +188,7 @@ def _ablation(name: str) -> Any:
     """The patches that switch ``name`` off (fresh ones each time: mock patches are one-shot)."""
     import aiohttp
 
-    from prolific_async import _base_client, _call, _deadline, _retry
+    from prolific_async import _base_client, _call, _deadline, _retry, _slots
 
     patches = {
         "call deadline (Deadlines)": lambda: mock.patch.object(
@@ -203,6 +204,9 @@ def _ablation(name: str) -> Any:
             _retry.RateGate,
             pass_open=lambda self, loop: loop.time(),
             answered=lambda self, sent_at, now, status: None,
+        ),
+        "connection slot (Slots)": lambda: mock.patch.multiple(
+            _slots.Slots, take_now=lambda self: True, give=lambda self: None
         ),
         "connection tracking (connector hook)": lambda: mock.patch.object(
             _call.TrackingConnector, "connect", aiohttp.TCPConnector.connect
@@ -224,6 +228,7 @@ ABLATIONS = (
     "per-attempt timeout",
     "retry middleware (and rate gate)",
     "rate gate",
+    "connection slot (Slots)",
     "connection tracking (connector hook)",
     "CallState bookkeeping (record_answer)",
     "decoding (converter)",

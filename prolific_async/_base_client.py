@@ -4,7 +4,7 @@
 ``aiohttp.ClientSession`` (created lazily, inside the running loop), the retry middleware,
 the 429 gate and the request path::
 
-    get/post/patch/delete -> request -> _send: slot, deadline (_call), send, map errors
+    get/post/patch/delete -> request -> _send: slot, deadline (_deadline), send, map errors
                                      -> _finish: deprecation, status, decode
 
 Resources, the bulk layer, storage transfers and provisioning use only its public

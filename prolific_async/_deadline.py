@@ -104,9 +104,13 @@ class Deadlines:
         """The deadline at ``when`` of a call starting now, in the running task."""
         queue = self._queue
         if loop is not self._loop:
-            if queue:  # calls of another loop still run: this one keeps its own timer
-                return CallDeadline(loop, when)
-            self._loop, self._timer = loop, None  # the old loop's timer is not ours now
+            old = self._loop
+            if queue and old is not None and not old.is_closed():
+                return CallDeadline(loop, when)  # another loop's calls run: its own timer
+            # Ours now: a closed loop's calls will never end, nor its timer fire.
+            queue.clear()
+            self._finished = 0
+            self._loop, self._timer = loop, None
             self._armed = float("-inf")
         elif when < (queue[-1].when if queue else self._armed):
             return CallDeadline(loop, when)  # out of order (not the one timeout): its own

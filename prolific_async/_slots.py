@@ -19,6 +19,8 @@ class Slots:
     """``size`` slots, taken with :meth:`take_now` or :meth:`take`, returned with :meth:`give`."""
 
     def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValueError(f"the number of slots must be >= 0, got {size!r}")
         self._free = size
         self._waiters: deque[asyncio.Future[None]] = deque()
         # While a slot is free nobody waits: a waiter is queued only when none was free,
@@ -49,7 +51,8 @@ class Slots:
         waiters = self._waiters
         while waiters:
             waiter = waiters.popleft()
-            if not waiter.done():  # a cancelled waiter left the line
+            # A cancelled waiter has left the line; one of a closed loop never runs again.
+            if not waiter.done() and not waiter.get_loop().is_closed():
                 waiter.set_result(None)
                 return
         self._free += 1

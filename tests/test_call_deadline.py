@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from unittest import mock
 
 import pytest
 
@@ -157,3 +158,97 @@ def test_deadlines_keep_working_in_a_second_event_loop() -> None:
 
     asyncio.run(arm_and_leave())
     assert asyncio.run(timed_out(0.0))
+
+
+async def test_the_shared_timer_moves_on_from_a_call_that_ended_to_the_next_one() -> None:
+    """The timer armed for a call that ended re-arms for the next queued one and cuts it."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines()
+    with deadlines.start(loop, loop.time() + 0.01):
+        pass  # ends at once: the timer stays armed for its deadline
+    with pytest.raises(TimeoutError), deadlines.start(loop, loop.time() + 0.03):
+        await asyncio.sleep(30)
+    assert len(deadlines) == 0
+
+
+async def test_behind_a_due_first_call_an_ended_one_is_skipped_and_a_later_one_cut() -> None:
+    """First call due (cut), second ended early (left alone), third due later (cut)."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines()
+    first_in = asyncio.Event()
+
+    async def first() -> None:
+        with deadlines.start(loop, loop.time() + 0.02):
+            first_in.set()
+            await asyncio.sleep(30)
+
+    first_task = asyncio.create_task(first())
+    await first_in.wait()
+    with deadlines.start(loop, loop.time() + 0.025):
+        pass
+    with pytest.raises(TimeoutError), deadlines.start(loop, loop.time() + 0.03):
+        await asyncio.sleep(30)
+    with pytest.raises(TimeoutError):
+        await first_task
+    assert len(deadlines) == 0
+
+
+def test_a_call_of_a_second_loop_while_the_first_loop_has_calls_gets_its_own_timer() -> None:
+    """Calls queued in a live loop stay; a call of another loop still times out meanwhile."""
+    deadlines = Deadlines()
+    first_loop = asyncio.new_event_loop()
+    try:
+
+        async def stuck() -> None:
+            loop = asyncio.get_running_loop()
+            with deadlines.start(loop, loop.time() + 3600):
+                await asyncio.Event().wait()
+
+        stuck_task = first_loop.create_task(stuck())
+        first_loop.run_until_complete(asyncio.sleep(0))  # the call is queued, and waits
+        assert len(deadlines) == 1
+
+        async def other() -> bool:
+            loop = asyncio.get_running_loop()
+            try:
+                with deadlines.start(loop, loop.time()):
+                    await asyncio.sleep(30)
+            except TimeoutError:
+                return True
+            return False
+
+        assert asyncio.run(other())
+        assert len(deadlines) == 1  # the first loop's call was left in its queue
+        stuck_task.cancel()
+        first_loop.run_until_complete(asyncio.gather(stuck_task, return_exceptions=True))
+    finally:
+        first_loop.close()
+
+
+def test_the_queue_of_a_closed_loop_is_dropped_for_the_next_loop() -> None:
+    """Calls left queued in a loop that was closed pin nothing once another loop calls."""
+    deadlines = Deadlines()
+    first_loop = asyncio.new_event_loop()
+
+    async def stuck() -> None:
+        loop = asyncio.get_running_loop()
+        with deadlines.start(loop, loop.time() + 3600):
+            await asyncio.Event().wait()
+
+    async def one_call() -> int:
+        loop = asyncio.get_running_loop()
+        with deadlines.start(loop, loop.time() + 3600):
+            return len(deadlines)
+
+    try:
+        stuck_task = first_loop.create_task(stuck())
+        first_loop.run_until_complete(asyncio.sleep(0))
+        assert len(deadlines) == 1
+        # As if closed with its call never ended (a closed loop's task cannot be cleaned up).
+        with mock.patch.object(first_loop, "is_closed", return_value=True):
+            assert asyncio.run(one_call()) == 1  # queued alone in the new loop's queue
+        assert len(deadlines) == 0
+        stuck_task.cancel()
+        first_loop.run_until_complete(asyncio.gather(stuck_task, return_exceptions=True))
+    finally:
+        first_loop.close()

@@ -249,3 +249,21 @@ async def test_error_headers_are_case_insensitive(scripted_api: ScriptedAPI) -> 
         with pytest.raises(errors.RateLimitError) as caught:
             await client.batches.get("b1")
     assert caught.value.headers["Retry-After"] == "3600"
+
+
+async def test_a_client_derived_after_calls_gets_its_own_headers_and_deadline(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """Derived once the parent has called (its arguments and deadlines made): its own apply."""
+    async with make_client(scripted_api, timeout=30.0) as client:
+        await client.batches.get("b1")  # the parent builds its request arguments now
+        derived = client.with_options(
+            headers={"X-Team": "lab"}, retry=RetryPolicy(attempts=1, timeout=0.1)
+        )
+        await derived.batches.get("b1")
+        assert scripted_api.headers_seen[-1].get("X-Team") == "lab"
+        scripted_api.then(("stall_before",))
+        with pytest.raises(errors.APITimeoutError, match="deadline"):
+            await derived.batches.get("b1")  # its own 0.1 s, not the parent's 60 s
+        await client.batches.get("b1")
+        assert "X-Team" not in scripted_api.headers_seen[-1]

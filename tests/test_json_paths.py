@@ -17,6 +17,8 @@ from aiohttp import web
 
 from prolific_async import ProlificClient, ProlificError, RetryPolicy
 from prolific_async import _json as fast_json
+from prolific_async._body import decode_json
+from prolific_async.errors import ResponseValidationError
 
 from .conftest import TOKEN, StartServer, fixture_json, server_url
 
@@ -47,6 +49,7 @@ HOSTILE: dict[str, bytes] = {
     "int_beyond_64_bits": _body(total_task_count=2**70),
     "escaped_lone_surrogate": _name(b'"\\ud800"'),
     "raw_lone_surrogate": _name(b'"\xed\xa0\x80"'),
+    "lone_surrogate_after_other_escapes": _name(b'"a\\"b\\n\\uDC00"'),
     "bad_utf8": _name(b'"\xff"'),
     "bom": b"\xef\xbb\xbf" + _body(),
     "utf16": json.dumps(BATCH).encode("utf-16"),
@@ -93,3 +96,25 @@ async def test_hostile_bodies_meet_the_same_answer_with_and_without_msgspec(
         stdlib_only = await _outcomes(client)
     assert with_msgspec == stdlib_only
     assert sum(outcome[0] != "ok" for outcome in stdlib_only.values()) >= 12
+
+
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        (b'"a\\"b\\n\\uDC00"', True),  # a lone low surrogate after other escapes
+        (b'"x\\ud800"', True),
+        (b'"\xed\xb0\x80"', True),  # a surrogate's bytes in UTF-8
+        (b'"a\\"b\\n\\t\\u00e9"', False),  # escapes, none a surrogate
+        (b'"\\ud83d\\ude00"', False),  # a pair: one character
+    ],
+)
+def test_decode_json_refuses_lone_surrogates_whatever_else_is_escaped(
+    name: bytes, refused: bool
+) -> None:
+    """A lone surrogate is refused whether or not the body has other escapes; others pass."""
+    raw = _name(name)
+    if refused:
+        with pytest.raises(ResponseValidationError, match="lone surrogate"):
+            decode_json(raw, 200, "GET", "http://127.0.0.1/x")
+    else:
+        assert decode_json(raw, 200, "GET", "http://127.0.0.1/x")["name"]

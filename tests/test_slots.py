@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from unittest import mock
 
 import pytest
 
@@ -93,3 +94,26 @@ async def test_no_more_than_size_hold_a_slot_at_once() -> None:
     await asyncio.gather(*(work() for _ in range(50)))
     assert most == 3
     assert [slots.take_now() for _ in range(4)] == [True, True, True, False]
+
+
+def test_a_negative_number_of_slots_is_refused() -> None:
+    """Slots(-1) is a ValueError, as for asyncio.Semaphore."""
+    with pytest.raises(ValueError, match=">= 0"):
+        Slots(-1)
+
+
+def test_a_waiter_of_a_closed_loop_is_skipped_when_a_slot_is_given_back() -> None:
+    """A slot given back skips a waiter whose loop was closed: no error, no lost slot."""
+    slots = Slots(1)
+    assert slots.take_now()
+    dead_loop = asyncio.new_event_loop()
+    try:
+        waiter = dead_loop.create_task(slots.take())
+        dead_loop.run_until_complete(asyncio.sleep(0))  # it waits in line
+        with mock.patch.object(dead_loop, "is_closed", return_value=True):
+            slots.give()  # neither raises nor hands the slot to the dead waiter
+        assert slots.take_now()
+        waiter.cancel()
+        dead_loop.run_until_complete(asyncio.gather(waiter, return_exceptions=True))
+    finally:
+        dead_loop.close()

@@ -19,5 +19,5 @@ def test_percall_prints_a_table_and_writes_json(tmp_path: Path) -> None:
     assert "prolific_async" in clients
     assert "pyrolific" in clients
     ablated = [row for row in document["figures"] if row["client"].startswith("without ")]
-    assert len({row["client"] for row in ablated}) == 8
+    assert len({row["client"] for row in ablated}) == 9
     assert all({"saves_us", "share_of_excess"} <= set(row) for row in ablated)
