@@ -263,7 +263,12 @@ class _Run:
     async def _make(self, item: Item) -> BulkResult:
         try:
             self.stop.check(item.scope)  # before a duplicate's source is fetched
-            match_key = await self._prepare(item)
+            request = item.request
+            # A create's key is at hand: no coroutine for it (a duplicate's needs its source).
+            if isinstance(request, CreateBatchRequest):
+                match_key = MatchKey.of_request(request)
+            else:
+                match_key = await self._prepare(item)
             group = self.reconciler.join(match_key)
             try:
                 batch, reconciled = await self.sender.make_once(item, group)

@@ -147,7 +147,10 @@ class Sender:
         raise last_error or RuntimeError("no request was sent")
 
     async def _send(self, item: Item, group: Group) -> Batch:
-        await self.reconciler.send_begins(group)
+        if group.quiet:  # the usual case: no coroutine to wait in
+            group.in_flight += 1
+        else:
+            await self.reconciler.send_begins(group)
         ambiguous = False
         try:
             if not self._in_flight.take_now():

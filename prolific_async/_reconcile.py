@@ -14,14 +14,12 @@ import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Protocol
-
-from attrs import define, field
+from typing import Any, Final
 
 from ._logging import logger
 from ._match_key import MatchKey, layout_digest
+from ._reconcile_group import Adopt, Decision, Group, Member, Resend
 from ._reconcile_listing import Listings, ListWorkspace
-from ._signal import Signal
 from .errors import ProlificError, ReconciliationError
 from .models.batches import Batch
 
@@ -29,6 +27,7 @@ __all__ = [
     "MAX_RECONCILE_SECONDS",
     "Adopt",
     "Decision",
+    "Group",
     "MatchKey",
     "Member",
     "Park",
@@ -59,29 +58,6 @@ def reconcile_seconds(name: str, value: float) -> timedelta:
     return timedelta(seconds=value)
 
 
-class Member(Protocol):
-    """What reconciliation needs to know of a request."""
-
-    index: int
-    started_at: datetime | None
-    last_sent_at: datetime | None
-
-
-@define(eq=False)
-class Adopt:
-    """The request made this batch: report it."""
-
-    batch: Batch
-
-
-@define(eq=False)
-class Resend:
-    """The request made nothing: send it again."""
-
-
-Decision = Adopt | Resend | ProlificError
-
-
 def _describe(decision: Decision) -> str:
     if isinstance(decision, Adopt):
         return f"adopted {decision.batch.id}"
@@ -101,29 +77,6 @@ def _logged(match_key: MatchKey, decisions: dict[int, Decision]) -> dict[int, De
         ", ".join(f"request {index} {_describe(decisions[index])}" for index in sorted(decisions)),
     )
     return decisions
-
-
-@define(eq=False)
-class Group:
-    """The requests of one match key: their POSTs in flight and their ambiguous members.
-
-    ``ambiguous`` holds every member not yet decided; ``wanting`` those of them that
-    want a listing now (new ones, and waiters whose ``reconcile_delay`` has passed). A
-    member listed once and not decided waits without being in ``wanting``: new POSTs of
-    the group may go out meanwhile.
-    """
-
-    key: MatchKey
-    members: int = 0
-    in_flight: int = 0
-    ambiguous: list[Member] = field(factory=list)
-    wanting: list[Member] = field(factory=list)
-    since: dict[int, datetime] = field(factory=dict)
-    """When a listing begun can serve each member in ``wanting``: once its outcome was
-    unknown (or its ``reconcile_delay`` had passed, for a waiter)."""
-    reconciling: bool = False
-    decisions: dict[int, Decision] = field(factory=dict)
-    signal: Signal = field(factory=Signal)
 
 
 #: Holds a member while it is reconciled (it sends nothing: the run frees its slot).
@@ -197,8 +150,8 @@ class Reconciler:
         New POSTs wait while members of the group want a listing, so its POSTs in
         flight drain and the listing sees every one of them.
         """
-        if group.wanting or group.reconciling:
-            await group.signal.wait_for(lambda: not group.wanting and not group.reconciling)
+        if not group.quiet:
+            await group.signal.wait_for(lambda: group.quiet)
         group.in_flight += 1
 
     def send_ends(self, member: Member, group: Group, *, ambiguous: bool) -> None:
@@ -208,7 +161,7 @@ class Reconciler:
             group.ambiguous.append(member)
             group.wanting.append(member)
             group.since[member.index] = datetime.now(UTC)
-        group.signal.notify()
+        group.notify()
 
     def due(self, member: Member) -> datetime:
         """When a listing can prove ``member`` made nothing: ``delay`` after its last send."""

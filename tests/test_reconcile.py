@@ -289,3 +289,34 @@ async def test_members_that_join_during_the_wait_are_counted() -> None:
     decisions = await asyncio.gather(leader, one(second))
     assert all(isinstance(decision, Adopt) for decision in decisions)
     assert {d.batch.id for d in decisions if isinstance(d, Adopt)} == {"a", "b"}
+
+
+@attrs.define
+class _Member:
+    index: int
+    started_at: datetime | None = None
+    last_sent_at: datetime | None = None
+
+
+async def test_a_group_whose_sends_all_answer_never_makes_its_doubt() -> None:
+    """POSTs that end without doubt leave the group quiet and its Doubt unmade (no cost)."""
+    run = reconciler()
+    group = run.join(MatchKey("w1", "n", DETAILS, frozenset()))
+    for index in range(3):
+        assert group.quiet
+        await run.send_begins(group)
+        run.send_ends(_Member(index), group, ambiguous=False)
+    assert group.doubt is None
+    assert group.in_flight == 0
+
+
+async def test_an_ambiguous_send_makes_the_doubt_and_holds_new_sends() -> None:
+    """A send of unknown outcome makes the group's Doubt: it wants a listing, not quiet."""
+    run = reconciler()
+    group = run.join(MatchKey("w1", "n", DETAILS, frozenset()))
+    await run.send_begins(group)
+    member = _Member(0, started_at=datetime.now(UTC))
+    run.send_ends(member, group, ambiguous=True)
+    assert group.doubt is not None
+    assert group.wanting == [member]
+    assert not group.quiet
