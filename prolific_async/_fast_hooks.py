@@ -21,6 +21,7 @@ function is made.
 from __future__ import annotations
 
 import math
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -34,9 +35,15 @@ from ._scalar_hooks import MAX_INTEGER, answer_value_hook, strict, structure_dat
 from .models._text import valid_text_field
 from .models.layout import AnswerValue
 
-__all__ = ["LazyHook", "Tagged", "can_generate", "class_hook", "resolved_hook"]
+__all__ = ["BUILDING", "LazyHook", "Tagged", "can_generate", "class_hook", "resolved_hook"]
 
 _MISSING: Final = object()
+
+#: Held while a hook is made (by every converter's factory, :class:`LazyHook` and
+#: :class:`Tagged`): two threads reading a class for the first time make it one after the
+#: other, and the second finds it made. Reentrant: making one hook makes those it calls.
+#: A hook already made is called without it.
+BUILDING: Final = threading.RLock()
 
 _strict_str: Final = strict(str, "a string")
 
@@ -105,15 +112,19 @@ class LazyHook:
 
     def resolve(self) -> Callable[[Any, Any], Any]:
         """The hook itself (this wrapper while it is being made: a class that holds itself)."""
-        if self._made is None:
-            if self._making:
-                return self
-            self._making = True
-            try:
-                self._made = self._make()
-            finally:
-                self._making = False
-        return self._made
+        made = self._made
+        if made is not None:
+            return made
+        with BUILDING:  # another thread making it: wait for it, then take its hook
+            if self._made is None:
+                if self._making:  # this thread, making it: the class holds itself
+                    return self
+                self._making = True
+                try:
+                    self._made = self._make()
+                finally:
+                    self._making = False
+            return self._made
 
     def __call__(self, value: Any, type_: Any) -> Any:
         return self.resolve()(value, type_)
@@ -140,9 +151,13 @@ class Tagged:
 
     def table(self) -> dict[str, Callable[[Any, Any], Any]]:
         """Each tag's hook."""
-        if self._table is None:
-            self._table = self._make()
-        return self._table
+        table = self._table
+        if table is None:
+            with BUILDING:
+                if self._table is None:
+                    self._table = self._make()
+                table = self._table
+        return table
 
     def __call__(self, value: Any, _: Any = None) -> Any:
         tag = value.get(self.key)
