@@ -30,7 +30,7 @@ from ._converter import (
     configure_converter,
     is_list_type,
 )
-from ._fast_hooks import LazyHook, Tagged, can_generate, class_hook, resolved_hook
+from ._fast_hooks import BUILDING, LazyHook, Tagged, can_generate, class_hook, resolved_hook
 from ._scalar_hooks import MAX_INTEGER, answer_value_hook, check_text, strict
 from .models._item_classes import ITEM_CLASSES
 from .models.batches import TaskDetails
@@ -201,14 +201,15 @@ def _attrs_factory(converter: Converter, enums: _Enums) -> Callable[[Any], Any]:
         if not can_generate(cls):
             overrides = _null_default_overrides(converter, cls)
             return make_dict_structure_fn(cls, converter, **overrides)
-        lazy = making.get(cls)
-        if lazy is not None:  # a class that holds itself: called through the wrapper
-            return lazy
-        lazy = making[cls] = LazyHook(lambda: class_hook(converter, cls, enums=enums))
-        try:
-            return lazy.resolve()
-        finally:
-            del making[cls]
+        with BUILDING:  # ``making`` holds this thread's classes only
+            lazy = making.get(cls)
+            if lazy is not None:  # a class that holds itself: called through the wrapper
+                return lazy
+            lazy = making[cls] = LazyHook(lambda: class_hook(converter, cls, enums=enums))
+            try:
+                return lazy.resolve()
+            finally:
+                del making[cls]
 
     return factory
 
@@ -340,8 +341,17 @@ def fast_structure(data: Any, cls: type[T]) -> T:
         raise TypeError("expected a JSON object")
     hook = _hooks.get(cls)
     if hook is None:
-        if not _made:
-            _made.append(make_fast_converter())
-        hook = _hooks[cls] = resolved_hook(_made[0], cls)
+        hook = _first_hook(cls)
     result: T = hook(data, cls)
     return result
+
+
+def _first_hook(cls: Any) -> Callable[[Any, Any], Any]:
+    """The hook for ``cls``, made (with the converter, the first time) by one thread."""
+    with BUILDING:
+        hook = _hooks.get(cls)
+        if hook is None:
+            if not _made:
+                _made.append(make_fast_converter())
+            hook = _hooks[cls] = resolved_hook(_made[0], cls)
+        return hook

@@ -8,8 +8,10 @@ missing field with a default is its default, and so is a ``null`` (the null-as-d
 rule) unless the class is made with ``null_is_default=False``. The object is then built
 with one call of the class, or, for a plain slotted class whose ``__init__`` only stores
 the fields (and checks text the function has checked), by storing each field in its
-slot, which is what that ``__init__`` does, without its calls: in an instance of a
-subclass adding nothing but plain stores, made a ``cls`` by ``__class__`` assignment.
+slot (through the slot's descriptor, bound once), which is what that ``__init__`` does,
+without its calls. No class is made for it: a subclass of a model would show in its
+``__subclasses__()`` (and confuse, say, cattrs' ``include_subclasses``), and a class of
+the same slots unrelated to it cannot take its ``__class__`` (its ``__weakref__`` slot).
 A list is read by a loop (cheaper than a comprehension on Python 3.11); a list of a
 :class:`Tagged` union picks each element's hook in that loop. A field type with no
 inline check goes through the converter's own hook for it, looked up once, when the
@@ -19,6 +21,7 @@ function is made.
 from __future__ import annotations
 
 import math
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -32,9 +35,16 @@ from ._scalar_hooks import MAX_INTEGER, answer_value_hook, strict, structure_dat
 from .models._text import valid_text_field
 from .models.layout import AnswerValue
 
-__all__ = ["LazyHook", "Tagged", "can_generate", "class_hook", "resolved_hook"]
+__all__ = ["BUILDING", "LazyHook", "Tagged", "can_generate", "class_hook", "resolved_hook"]
 
 _MISSING: Final = object()
+
+#: Held while a hook is made (by every converter's factory, :class:`LazyHook` and
+#: :class:`Tagged`): two threads reading a class for the first time make it one after the
+#: other, and the second finds it made. Reentrant: making one hook makes those it calls.
+#: A hook already made is called without it.
+BUILDING: Final = threading.RLock()
+
 _strict_str: Final = strict(str, "a string")
 
 
@@ -102,15 +112,19 @@ class LazyHook:
 
     def resolve(self) -> Callable[[Any, Any], Any]:
         """The hook itself (this wrapper while it is being made: a class that holds itself)."""
-        if self._made is None:
-            if self._making:
-                return self
-            self._making = True
-            try:
-                self._made = self._make()
-            finally:
-                self._making = False
-        return self._made
+        made = self._made
+        if made is not None:
+            return made
+        with BUILDING:  # another thread making it: wait for it, then take its hook
+            if self._made is None:
+                if self._making:  # this thread, making it: the class holds itself
+                    return self
+                self._making = True
+                try:
+                    self._made = self._make()
+                finally:
+                    self._making = False
+            return self._made
 
     def __call__(self, value: Any, type_: Any) -> Any:
         return self.resolve()(value, type_)
@@ -137,9 +151,13 @@ class Tagged:
 
     def table(self) -> dict[str, Callable[[Any, Any], Any]]:
         """Each tag's hook."""
-        if self._table is None:
-            self._table = self._make()
-        return self._table
+        table = self._table
+        if table is None:
+            with BUILDING:
+                if self._table is None:
+                    self._table = self._make()
+                table = self._table
+        return table
 
     def __call__(self, value: Any, _: Any = None) -> Any:
         tag = value.get(self.key)
@@ -253,15 +271,13 @@ def can_generate(cls: type[Any]) -> bool:
     )
 
 
-def _builder(cls: type[Any]) -> type[Any] | None:
-    """A class whose instance, its fields stored, becomes a ``cls`` by ``__class__``.
+def _setters(cls: type[Any]) -> dict[str, Any] | None:
+    """Each field's slot store, when storing the fields there is all ``cls(...)`` would do.
 
-    When storing the fields is all ``cls(...)`` would do, that is: attrs' own
-    ``__init__``, no pre- or post-init, no converter, every field set by ``__init__``
-    and held in a slot (no cached hash or other slot), and no validator but the text
-    check, on a ``str`` field (the generated function checks it). The builder has the
-    same slots and no ``__setattr__`` of its own (a frozen class's refuses), so each
-    store is the interpreter's plain slot store, not a call.
+    That is: attrs' own ``__init__``, no pre- or post-init, no converter, every field
+    set by ``__init__`` and held in a slot of ``cls`` itself (no base but ``object``, no
+    cached hash or other slot), and no validator but the text check, on a ``str`` field
+    (the generated function checks it).
     """
     init = getattr(cls.__init__, "__code__", None)
     new: Any = cls.__new__
@@ -280,24 +296,18 @@ def _builder(cls: type[Any]) -> type[Any] | None:
     slots = cls.__dict__.get("__slots__", ())
     if set(slots) - {"__weakref__"} != {a.name for a in fields}:
         return None
+    setters = {}
     for a in fields:
         checked = a.validator is None or (
             a.validator is valid_text_field and a.type in (str, str | None)
         )
+        slot = cls.__dict__.get(a.name)
         if not a.init or a.converter is not None or not checked:
             return None
-        if not isinstance(getattr(cls, a.name, None), types.MemberDescriptorType):
+        if not isinstance(slot, types.MemberDescriptorType):
             return None
-    # A subclass adding nothing: Python allows the assignment back to ``cls``.
-    plain = {"__setattr__": object.__setattr__, "__delattr__": object.__delattr__}
-    builder = type(
-        f"{cls.__name__}Builder", (cls,), {"__slots__": (), "__init__": object.__init__, **plain}
-    )
-    try:
-        builder().__class__ = cls
-    except TypeError:
-        return None
-    return builder
+        setters[a.name] = slot.__set__
+    return setters
 
 
 def class_hook(
@@ -356,14 +366,13 @@ def class_hook(
             lines.append(f"if {v} is _MISSING: {v} = {default}")
             lines.append("else:")
             writer.check(type_, v, "    ")
-    builder = _builder(cls)
-    if builder is None:
+    setters = _setters(cls)
+    if setters is None:
         call = ", ".join(f"{name}={v}" for name, v in arguments)
         lines.append(f"return {writer.bind(cls)}({call})")
-    else:
-        lines.append(f"_o = {writer.bind(builder)}()")
-        lines.extend(f"_o.{name} = {v}" for name, v in arguments)
-        lines.append(f"_o.__class__ = {writer.bind(cls)}")
+    else:  # made as object.__new__ makes it, each field stored through its slot
+        lines.append(f"_o = {writer.bind(object.__new__)}({writer.bind(cls)})")
+        lines.extend(f"{writer.bind(setters[name])}(_o, {v})" for name, v in arguments)
         lines.append("return _o")
     function = f"structure_{cls.__name__}"
     source = f"def {function}(o, _=None):\n" + "".join(f"    {line}\n" for line in lines)

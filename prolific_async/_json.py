@@ -51,9 +51,11 @@ def stdlib_loads(raw: bytes) -> Any:
     A body that starts an object or an array in UTF-8 (a ``{`` or ``[`` then a byte
     that is not 0: no byte-order mark, not UTF-16 or UTF-32, as ``json.loads``'s
     encoding test reads it) is decoded and scanned directly; anything else, and any
-    body the scanner does not read to its end, is left to ``json.loads`` itself.
+    body the scanner does not read to its end, is left to ``json.loads`` itself, once
+    the text decoded here is dropped (a large malformed body is not held twice).
     """
     if raw[:1] in (b"{", b"[") and raw[1:2] != b"\x00":
+        text, data = "", None
         try:
             text = raw.decode("utf-8", "surrogatepass")
             data, end = _scan(text, 0)
@@ -62,4 +64,6 @@ def stdlib_loads(raw: bytes) -> Any:
         else:
             if end == len(text) or not text[end:].strip(" \t\n\r"):  # JSON's whitespace
                 return data
+        # json.loads decodes the body again: not with this text (and value) still alive.
+        del text, data
     return json.loads(raw)

@@ -3,21 +3,40 @@
 ``tests/test_fast_converter.py`` holds the fast path to the detailed converter on every
 model; these classes reach the generator's other branches: factory and plain defaults,
 ``null`` with and without the null-as-default rule, a class that holds itself, the
-classes whose ``__init__`` must run (a validator, a post-init step), and a list of a
-tagged union.
+classes whose ``__init__`` must run (a validator, a post-init step, a cached hash, ...),
+and a list of a tagged union. The objects it builds slot by slot behave as those built by
+``__init__`` (pickle, copies, ``attrs.evolve``, equality and hash), and building them makes
+no class a user could see (no subclass of a model).
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
+import pickle
+import sys
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
+import cattrs
 import pytest
 from attrs import Factory, field, frozen
+from cattrs.strategies import include_subclasses
 
+from prolific_async._converter import configure_converter
+from prolific_async._converter import converter as detailed
 from prolific_async._fast_converter import make_fast_converter
 from prolific_async._fast_hooks import Tagged, class_hook, resolved_hook
+from prolific_async.models import Batch, Page
+from prolific_async.models._item_classes import ITEM_CLASSES
+from prolific_async.models._text import valid_text_field
+from prolific_async.models.batches import TaskDetails
+
+from .conftest import FIXTURES
+from .test_spec_payloads import SPEC_CASES
 
 
 @frozen(kw_only=True)
@@ -195,3 +214,213 @@ def test_a_tag_that_is_not_exactly_a_string_is_refused() -> None:
             union(pet, None)
     with pytest.raises(TypeError):
         hook({"pets": ["cat"]}, Pets)
+
+
+def _built_in_slots(hook: Any) -> bool:
+    """Whether the generated ``hook`` builds its object slot by slot (not by ``__init__``)."""
+    return any(value is object.__new__ for value in hook.__globals__.values())
+
+
+def _models() -> list[type[Any]]:
+    """Every attrs class of the package's models."""
+    found = {
+        value
+        for name, module in sys.modules.items()
+        if name.startswith("prolific_async.models")
+        for value in vars(module).values()
+        if isinstance(value, type) and attrs.has(value) and value.__module__ == name
+    }
+    return sorted(found, key=lambda cls: (cls.__module__, cls.__qualname__))
+
+
+def _payloads() -> Iterator[tuple[Any, Any]]:
+    """Every spec case and fixture: the model and its answer."""
+    for _, cls, data in SPEC_CASES:
+        yield cls, data
+    batch = json.loads((FIXTURES / "get_batch_200.json").read_text())
+    layout = json.loads((FIXTURES / "layout_every_item_type.json").read_text())
+    yield list[Page], layout
+    yield Batch, {**batch, "batch_items": layout}
+
+
+def _fixture_batch() -> Any:
+    batch = json.loads((FIXTURES / "get_batch_200.json").read_text())
+    layout = json.loads((FIXTURES / "layout_every_item_type.json").read_text())
+    return {**batch, "batch_items": layout}
+
+
+def test_decoding_every_model_makes_no_subclass_of_a_model() -> None:
+    """After every model is decoded, no model class has a subclass it did not have before."""
+    models = _models()
+    assert {Batch, TaskDetails, *ITEM_CLASSES.values()} <= set(models)
+    before = {cls: set(cls.__subclasses__()) for cls in models}
+    fast = make_fast_converter()  # a fresh one: its hooks are generated here
+    for cls, data in _payloads():
+        fast.structure(data, cls)
+    for cls in models:
+        try:
+            resolved_hook(fast, cls)
+        except (NameError, cattrs.errors.StructureHandlerNotFoundError):
+            continue  # a model of requests (a path, a type named only for checkers): not decoded
+    assert {cls: set(cls.__subclasses__()) for cls in models} == before
+    package = [
+        sub
+        for cls in models
+        for sub in cls.__subclasses__()
+        if sub.__module__.startswith("prolific_async") and sub not in models
+    ]
+    assert package == []
+
+
+def test_include_subclasses_on_a_fresh_converter_works_after_a_decode() -> None:
+    """A user's include_subclasses for Batch still structures a Batch once one was decoded."""
+    data = {**_fixture_batch(), "batch_items": None}
+    fast = make_fast_converter()
+    decoded = fast.structure(data, Batch)
+    user = cattrs.Converter()
+    configure_converter(user)  # the package's rules: dates, open enums
+    include_subclasses(Batch, user)
+    again = user.structure(user.unstructure(decoded), Batch)
+    assert type(again) is Batch
+    assert again == decoded
+
+
+def test_objects_built_slot_by_slot_pickle_copy_and_evolve_as_those_built_by_init() -> None:
+    """A decoded batch and layout survive pickle, deepcopy and evolve, equal to __init__'s."""
+    data = _fixture_batch()
+    got = make_fast_converter().structure(data, Batch)
+    expected = detailed.structure(data, Batch)  # built by each class's __init__
+    assert got == expected
+    assert pickle.loads(pickle.dumps(got)) == expected  # noqa: S301 (our own bytes)
+    assert copy.deepcopy(got) == expected
+    assert copy.copy(got) == expected
+    assert attrs.evolve(got, name="renamed") == attrs.evolve(expected, name="renamed")
+    assert attrs.asdict(got) == attrs.asdict(expected)
+    assert repr(got) == repr(expected)
+
+
+def test_frozen_objects_built_slot_by_slot_hash_as_those_built_by_init() -> None:
+    """A decoded frozen object's hash and equality are those of the same object from __init__."""
+    fast = make_fast_converter()
+    details = {"task_name": "n", "task_introduction": "i", "task_steps": "s"}
+    got = fast.structure(details, TaskDetails)
+    assert _built_in_slots(resolved_hook(fast, TaskDetails))
+    expected = TaskDetails(**details)
+    assert got == expected
+    assert hash(got) == hash(expected)
+    assert {got: 1}[expected] == 1
+    dog = _hook(Dog)({"name": "b", "good": False}, Dog)
+    assert hash(dog) == hash(Dog(name="b", good=False))
+    assert pickle.loads(pickle.dumps(dog)) == dog  # noqa: S301 (our own bytes)
+
+
+def test_the_real_models_are_built_slot_by_slot() -> None:
+    """Batch, TaskDetails and every layout item get the slot-by-slot build (attrs' own __init__)."""
+    fast = make_fast_converter()
+    for cls in (Batch, TaskDetails, *ITEM_CLASSES.values()):
+        assert _built_in_slots(resolved_hook(fast, cls)), cls
+
+
+@frozen(kw_only=True, cache_hash=True)
+class CachedHash:
+    """A cached hash: a slot __init__ fills."""
+
+    name: str
+
+
+@frozen(kw_only=True)
+class ExtraSlot:
+    """A slot that is not a field (a cached property's)."""
+
+    name: str
+
+    @functools.cached_property
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+@frozen(kw_only=True)
+class Base:
+    """A plain class, to be subclassed."""
+
+    name: str
+
+
+@frozen(kw_only=True)
+class Derived(Base):
+    """A subclass of a model."""
+
+    size: int = 1
+
+
+@attrs.frozen(kw_only=True, slots=False)
+class NotSlotted:
+    """A class with a __dict__."""
+
+    name: str
+
+
+@frozen(kw_only=True)
+class HooksSubclasses:
+    """A class with __init_subclass__."""
+
+    name: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+
+
+@frozen(kw_only=True)
+class Converted:
+    """A field with a converter."""
+
+    name: str = field(converter=str.upper)
+
+
+@frozen(kw_only=True)
+class Text:
+    """Only the text check: the slot-by-slot build may be used."""
+
+    name: str = field(validator=valid_text_field)
+
+
+@pytest.mark.parametrize(
+    ("cls", "data"),
+    [
+        (CachedHash, {"name": "a"}),
+        (ExtraSlot, {"name": "a"}),
+        (Derived, {"name": "a", "size": 2}),
+        (NotSlotted, {"name": "a"}),
+        (HooksSubclasses, {"name": "a"}),
+        (Converted, {"name": "a"}),
+        (Validated, {"count": 2}),
+        (PostInit, {"name": "a"}),
+    ],
+    ids=lambda value: value.__name__ if isinstance(value, type) else "",
+)
+def test_classes_whose_init_does_more_than_store_are_built_by_it(
+    cls: type[Any], data: dict[str, Any]
+) -> None:
+    """A cached hash, extra slot, base, __dict__, __init_subclass__, converter: __init__ builds."""
+    hook = _hook(cls)
+    assert not _built_in_slots(hook)
+    got = hook(data, cls)
+    assert got == cls(**data)
+    assert type(got) is cls
+
+
+def test_what_their_init_does_still_happens() -> None:
+    """The cached hash, the cached property and the converter work on decoded objects."""
+    cached = _hook(CachedHash)({"name": "a"}, CachedHash)
+    assert hash(cached) == hash(CachedHash(name="a"))
+    assert _hook(ExtraSlot)({"name": "a"}, ExtraSlot).shout == "A"
+    assert _hook(Converted)({"name": "a"}, Converted).name == "A"
+
+
+def test_a_class_with_only_the_text_check_is_built_slot_by_slot() -> None:
+    """The text validator is the generator's own check: it does not force __init__."""
+    hook = _hook(Text)
+    assert _built_in_slots(hook)
+    assert hook({"name": "a"}, Text) == Text(name="a")
+    with pytest.raises((TypeError, ValueError)):
+        hook({"name": "\ud800"}, Text)

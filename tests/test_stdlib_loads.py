@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -56,3 +57,27 @@ def test_non_finite_numbers_are_read_as_json_loads_reads_them() -> None:
     data = stdlib_loads(b'{"a": NaN, "b": 1e999}')
     assert math.isnan(data["a"])
     assert data["b"] == math.inf
+
+
+def _peak(raw: bytes) -> int:
+    """The most memory ``stdlib_loads(raw)`` held at once, raising as it must."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(json.JSONDecodeError):
+            stdlib_loads(raw)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    ("head", "tail"), [(b'["', b'"] x'), (b'["', b'", ]')], ids=["extra data", "a bad value"]
+)
+def test_a_large_malformed_body_is_not_held_twice_while_json_loads_reads_it(
+    head: bytes, tail: bytes
+) -> None:
+    """The text (and value) decoded first are dropped before json.loads decodes the body again."""
+    size = 4_000_000
+    raw = head + b"a" * size + tail
+    # json.loads' own text and value, plus slack: not a second text and value of ours.
+    assert _peak(raw) < 2.5 * size
