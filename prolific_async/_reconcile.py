@@ -252,9 +252,10 @@ class Reconciler:
             group.decisions.update(self.decide(group.key, members, listing, due=due))
         finally:
             decided = [m for m in group.ambiguous if m.index in group.decisions]
-            group.ambiguous = [m for m in group.ambiguous if m not in decided]
-            group.wanting = [m for m in group.wanting if m not in members and m not in decided]
-            group.since = {m.index: group.since[m.index] for m in group.wanting}
+            doubt = group.in_doubt()
+            doubt.ambiguous = [m for m in doubt.ambiguous if m not in decided]
+            doubt.wanting = [m for m in doubt.wanting if m not in members and m not in decided]
+            doubt.since = {m.index: doubt.since[m.index] for m in doubt.wanting}
             group.reconciling = False
             group.signal.notify()
 

@@ -75,7 +75,8 @@ class Group:
     reconciling: bool = False
     doubt: Doubt | None = None
 
-    def _doubt(self) -> Doubt:
+    def in_doubt(self) -> Doubt:
+        """The group's doubt, made now if nothing was in doubt before."""
         if self.doubt is None:
             self.doubt = Doubt()
         return self.doubt
@@ -92,32 +93,20 @@ class Group:
 
     @property
     def signal(self) -> Signal:
-        return self._doubt().signal
+        return self.in_doubt().signal
 
     @property
     def ambiguous(self) -> list[Member]:
-        return self._doubt().ambiguous
-
-    @ambiguous.setter
-    def ambiguous(self, members: list[Member]) -> None:
-        self._doubt().ambiguous = members
+        return self.in_doubt().ambiguous
 
     @property
     def wanting(self) -> list[Member]:
-        return self._doubt().wanting
-
-    @wanting.setter
-    def wanting(self, members: list[Member]) -> None:
-        self._doubt().wanting = members
+        return self.in_doubt().wanting
 
     @property
     def since(self) -> dict[int, datetime]:
-        return self._doubt().since
-
-    @since.setter
-    def since(self, moments: dict[int, datetime]) -> None:
-        self._doubt().since = moments
+        return self.in_doubt().since
 
     @property
     def decisions(self) -> dict[int, Decision]:
-        return self._doubt().decisions
+        return self.in_doubt().decisions
