@@ -268,7 +268,7 @@ class _Run:
             if isinstance(request, CreateBatchRequest):
                 match_key = MatchKey.of_request(request)
             else:
-                match_key = await self._prepare(item)
+                match_key = await self._duplicate_key(item, request)
             group = self.reconciler.join(match_key)
             try:
                 batch, reconciled = await self.sender.make_once(item, group)
@@ -312,11 +312,8 @@ class _Run:
             request_id=item.request_id,
         )
 
-    async def _prepare(self, item: Item) -> MatchKey:
-        """Set the item's path (its body is built when it is admitted); return its match key."""
-        request = item.request
-        if isinstance(request, CreateBatchRequest):
-            return MatchKey.of_request(request)
+    async def _duplicate_key(self, item: Item, request: DuplicateBatchRequest) -> MatchKey:
+        """Set a duplicate's path (its body is built when it is admitted); return its key."""
         source = await self._source(item, request.batch_id)
         item.path = expand(DUPLICATE_TEMPLATE, {"batch_id": request.batch_id})
         item.template = DUPLICATE_TEMPLATE

@@ -147,9 +147,7 @@ class Sender:
         raise last_error or RuntimeError("no request was sent")
 
     async def _send(self, item: Item, group: Group) -> Batch:
-        if group.quiet:  # the usual case: no coroutine to wait in
-            group.in_flight += 1
-        else:
+        if not self.reconciler.begin_now(group):  # members of the group want a listing
             await self.reconciler.send_begins(group)
         ambiguous = False
         try:

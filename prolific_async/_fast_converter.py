@@ -245,7 +245,7 @@ class _Split:
         extra = {key: item for key, item in value.items() if key not in known and key != "type"}
         if extra:
             known["extra"] = extra
-        return self._split(known)
+        return self._split(known, self.cls)  # cattrs 24 makes the type argument required
 
 
 def _extra_keeping(converter: Converter, cls: type[Any], enums: _Enums) -> LazyHook:

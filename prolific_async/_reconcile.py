@@ -144,6 +144,18 @@ class Reconciler:
         finally:
             self.leave(group)
 
+    @staticmethod
+    def begin_now(group: Group) -> bool:
+        """Count one POST of a quiet ``group`` in flight at once, with no coroutine.
+
+        ``False``: the group is not quiet, await :meth:`send_begins` instead. Either way
+        :meth:`send_ends` must follow.
+        """
+        if not group.quiet:
+            return False
+        group.in_flight += 1
+        return True
+
     async def send_begins(self, group: Group) -> None:
         """Count one POST of ``group`` in flight; :meth:`send_ends` must follow it.
 

@@ -291,7 +291,7 @@ async def test_members_that_join_during_the_wait_are_counted() -> None:
     assert {d.batch.id for d in decisions if isinstance(d, Adopt)} == {"a", "b"}
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _Member:
     index: int
     started_at: datetime | None = None
@@ -320,3 +320,57 @@ async def test_an_ambiguous_send_makes_the_doubt_and_holds_new_sends() -> None:
     assert group.doubt is not None
     assert group.wanting == [member]
     assert not group.quiet
+
+
+async def test_a_send_waits_while_its_group_is_listed_and_goes_once_the_listing_ends() -> None:
+    """A POST of a group being reconciled waits (not quiet), and is woken when it is decided."""
+    listing_began = asyncio.Event()
+    release = asyncio.Event()
+
+    async def held_listing(workspace_id: str) -> list[Batch]:
+        listing_began.set()
+        await release.wait()
+        return []
+
+    run = Reconciler(held_listing, margin=MARGIN, delay=timedelta(0))
+    group = run.join(MatchKey("w1", "n", DETAILS, frozenset()))
+    assert run.begin_now(group)
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    member = _Member(0, started_at=now, last_sent_at=now)
+    run.send_ends(member, group, ambiguous=True)
+    deciding = asyncio.create_task(run.reconcile(member, group))
+    await asyncio.wait_for(listing_began.wait(), timeout=5)
+    assert not run.begin_now(group)  # not quiet: the fast path refuses
+    sender = asyncio.create_task(run.send_begins(group))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not sender.done()  # held while the group is listed
+    release.set()
+    assert isinstance(await asyncio.wait_for(deciding, timeout=5), Resend)
+    await asyncio.wait_for(sender, timeout=5)
+    assert group.in_flight == 1
+    assert group.quiet
+
+
+async def test_a_listing_waits_for_a_fast_path_send_in_flight_and_is_woken_by_its_end() -> None:
+    """A POST begun on the fast path holds the group's listing until it ends, then wakes it."""
+    listed = asyncio.Event()
+
+    async def listing(workspace_id: str) -> list[Batch]:
+        listed.set()
+        return []
+
+    run = Reconciler(listing, margin=MARGIN, delay=timedelta(0))
+    group = run.join(MatchKey("w1", "n", DETAILS, frozenset()))
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    first, second = _Member(0, now, now), _Member(1, now, now)
+    assert run.begin_now(group)  # two POSTs out, both on the fast path
+    assert run.begin_now(group)
+    run.send_ends(first, group, ambiguous=True)
+    deciding = asyncio.create_task(run.reconcile(first, group))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not listed.is_set()  # the second POST is still in flight: no listing yet
+    run.send_ends(second, group, ambiguous=False)
+    assert isinstance(await asyncio.wait_for(deciding, timeout=5), Resend)
+    assert listed.is_set()
