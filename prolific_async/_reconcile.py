@@ -162,17 +162,18 @@ class Reconciler:
         New POSTs wait while members of the group want a listing, so its POSTs in
         flight drain and the listing sees every one of them.
         """
-        if not group.quiet:
-            await group.signal.wait_for(lambda: group.quiet)
+        if not group.quiet:  # not quiet: something is in doubt, so the doubt exists
+            await group.in_doubt().signal.wait_for(lambda: group.quiet)
         group.in_flight += 1
 
     def send_ends(self, member: Member, group: Group, *, ambiguous: bool) -> None:
         """The POST is over; one that may have made a batch joins reconciliation."""
         group.in_flight -= 1
         if ambiguous:
-            group.ambiguous.append(member)
-            group.wanting.append(member)
-            group.since[member.index] = datetime.now(UTC)
+            doubt = group.in_doubt()
+            doubt.ambiguous.append(member)
+            doubt.wanting.append(member)
+            doubt.since[member.index] = datetime.now(UTC)
         group.notify()
 
     def due(self, member: Member) -> datetime:
@@ -186,44 +187,46 @@ class Reconciler:
         matching unclaimed batch is adopted. Deciding to send again waits for a listing
         taken ``delay`` after the member's last send; meanwhile it waits, parked.
         """
-        if member not in group.ambiguous:
-            group.ambiguous.append(member)  # resumed from a journal: in flight before we began
-        if member not in group.wanting:
-            group.wanting.append(member)
+        doubt = group.in_doubt()
+        if member not in doubt.ambiguous:
+            doubt.ambiguous.append(member)  # resumed from a journal: in flight before we began
+        if member not in doubt.wanting:
+            doubt.wanting.append(member)
             # Resumed: its outcome was unknown by the time the last run stopped.
-            group.since[member.index] = member.last_sent_at or datetime.now(UTC)
-        group.signal.notify()
+            doubt.since[member.index] = member.last_sent_at or datetime.now(UTC)
+        doubt.signal.notify()
         try:
             async with self._park(member):
                 return await self._decided(member, group)
         except BaseException:
             # A cancelled member must not be counted, or given a batch, by the next round.
-            for members in (group.ambiguous, group.wanting):
+            for members in (doubt.ambiguous, doubt.wanting):
                 if member in members:
                     members.remove(member)
-            group.decisions.pop(member.index, None)
-            group.since.pop(member.index, None)
-            group.signal.notify()
+            doubt.decisions.pop(member.index, None)
+            doubt.since.pop(member.index, None)
+            doubt.signal.notify()
             raise
 
     async def _decided(self, member: Member, group: Group) -> Decision:
         """Lead rounds, or wait out ``delay``, until a round decides ``member``."""
-        while member.index not in group.decisions:
-            await group.signal.wait_for(
+        doubt = group.in_doubt()
+        while member.index not in doubt.decisions:
+            await doubt.signal.wait_for(
                 lambda: (
-                    member.index in group.decisions
+                    member.index in doubt.decisions
                     or (not group.reconciling and group.in_flight == 0)
                 )
             )
-            if member.index in group.decisions:
+            if member.index in doubt.decisions:
                 break
-            if member in group.wanting:
+            if member in doubt.wanting:
                 await self._lead(group)
             elif await self._wait(member, group):
-                group.wanting.append(member)  # due: the next listing may decide it
-                group.since[member.index] = self.due(member)
-                group.signal.notify()
-        return group.decisions.pop(member.index)
+                doubt.wanting.append(member)  # due: the next listing may decide it
+                doubt.since[member.index] = self.due(member)
+                doubt.signal.notify()
+        return doubt.decisions.pop(member.index)
 
     async def _wait(self, member: Member, group: Group) -> bool:
         """Wait until ``member`` is due or another round decides it (shown in ``waiting``).
@@ -231,6 +234,7 @@ class Reconciler:
         Returns:
             Whether it is still undecided (and now due).
         """
+        doubt = group.in_doubt()
         until = self.due(member)
         seconds = (until - datetime.now(UTC)).total_seconds()
         if seconds > 0:
@@ -238,38 +242,38 @@ class Reconciler:
             try:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(seconds):
-                        await group.signal.wait_for(lambda: member.index in group.decisions)
+                        await doubt.signal.wait_for(lambda: member.index in doubt.decisions)
             finally:
                 del self.waiting[member.index]
-        return member.index not in group.decisions
+        return member.index not in doubt.decisions
 
     async def _lead(self, group: Group) -> None:
         """One round: list the workspace now, and decide what that listing can decide."""
+        doubt = group.in_doubt()
         group.reconciling = True
-        wanting = list(group.wanting)
+        wanting = list(doubt.wanting)
         members = wanting
         try:
             # Begun once every wanting member's outcome was unknown: it shows what
             # they made so far (shared with other groups of the workspace).
-            not_before = max(group.since.get(m.index, datetime.now(UTC)) for m in wanting)
+            not_before = max(doubt.since.get(m.index, datetime.now(UTC)) for m in wanting)
             answer = await self._listings.whole(group.key, not_before=not_before)
             if isinstance(answer, ProlificError):
-                group.decisions.update({member.index: answer for member in wanting})
+                doubt.decisions.update({member.index: answer for member in wanting})
                 return
             listed_at, listing = answer
             # Counted after the listing: a resumed peer that joined meanwhile may have a
             # batch in it, and must not make that batch look unexplained.
-            members = [m for m in group.ambiguous if m.index not in group.decisions]
+            members = [m for m in doubt.ambiguous if m.index not in doubt.decisions]
             due = {m.index for m in members if self.due(m) <= listed_at}
-            group.decisions.update(self.decide(group.key, members, listing, due=due))
+            doubt.decisions.update(self.decide(group.key, members, listing, due=due))
         finally:
-            decided = [m for m in group.ambiguous if m.index in group.decisions]
-            doubt = group.in_doubt()
+            decided = [m for m in doubt.ambiguous if m.index in doubt.decisions]
             doubt.ambiguous = [m for m in doubt.ambiguous if m not in decided]
             doubt.wanting = [m for m in doubt.wanting if m not in members and m not in decided]
             doubt.since = {m.index: doubt.since[m.index] for m in doubt.wanting}
             group.reconciling = False
-            group.signal.notify()
+            doubt.signal.notify()
 
     def decide(
         self,

@@ -90,23 +90,3 @@ class Group:
         """Wake the group's waiters (none can wait before something was in doubt)."""
         if self.doubt is not None:
             self.doubt.signal.notify()
-
-    @property
-    def signal(self) -> Signal:
-        return self.in_doubt().signal
-
-    @property
-    def ambiguous(self) -> list[Member]:
-        return self.in_doubt().ambiguous
-
-    @property
-    def wanting(self) -> list[Member]:
-        return self.in_doubt().wanting
-
-    @property
-    def since(self) -> dict[int, datetime]:
-        return self.in_doubt().since
-
-    @property
-    def decisions(self) -> dict[int, Decision]:
-        return self.in_doubt().decisions

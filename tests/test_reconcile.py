@@ -318,7 +318,7 @@ async def test_an_ambiguous_send_makes_the_doubt_and_holds_new_sends() -> None:
     member = _Member(0, started_at=datetime.now(UTC))
     run.send_ends(member, group, ambiguous=True)
     assert group.doubt is not None
-    assert group.wanting == [member]
+    assert group.in_doubt().wanting == [member]
     assert not group.quiet
 
 
