@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+import attrs
 from cattrs.errors import BaseValidationError
 
 from ._converter import converter
@@ -32,7 +33,6 @@ from ._journal_records import (
     JournalEntry,
     RecordError,
     apply_record,
-    copy_entry,
     entry_to_row,
     record_item,
 )
@@ -316,7 +316,7 @@ class Journal:
         current = self._current(item)
         if current is None or current.fingerprint != fingerprint:
             return JournalEntry(fingerprint=fingerprint)
-        return copy_entry(current)
+        return attrs.evolve(current)  # a copy to fold a record into
 
     async def _queue(self, item: ItemKey, entry: JournalEntry) -> None:
         """Queue the item's new row and return once it is committed."""

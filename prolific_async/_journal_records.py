@@ -39,7 +39,6 @@ __all__ = [
     "JournalEntry",
     "RecordError",
     "apply_record",
-    "copy_entry",
     "entry_from_row",
     "entry_to_row",
     "record_item",
@@ -233,19 +232,6 @@ def entry_to_row(item: ItemKey, entry: JournalEntry) -> tuple[object, ...]:
         int(entry.reconciled),
         entry.attempts,
         None if entry.error is None else _dumps(entry.error),
-    )
-
-
-def copy_entry(entry: JournalEntry) -> JournalEntry:
-    """A copy of ``entry`` to fold a record into (``entry`` itself stays as it was)."""
-    return JournalEntry(
-        fingerprint=entry.fingerprint,
-        started_at=entry.started_at,
-        last_sent_at=entry.last_sent_at,
-        batch=entry.batch,
-        error=entry.error,
-        reconciled=entry.reconciled,
-        attempts=entry.attempts,
     )
 
 

@@ -129,12 +129,7 @@ class Pacer:
         :meth:`ready_at` and :meth:`took` in one call, cheap while nothing is paced:
         asked before every send.
         """
-        if self._base is None:  # nothing learnt: no pace, no credit to keep
-            self._fresh_cut = False
-            self._sends.append(now)
-            self._trim(self._sends, now)
-            return True
-        if self.ready_at(now) > now:
+        if self._base is not None and self.ready_at(now) > now:  # paced, and not yet
             return False
         self.took(now)
         return True

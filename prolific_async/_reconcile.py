@@ -162,9 +162,8 @@ class Reconciler:
         New POSTs wait while members of the group want a listing, so its POSTs in
         flight drain and the listing sees every one of them.
         """
-        if not group.quiet:  # not quiet: something is in doubt, so the doubt exists
+        while not self.begin_now(group):  # not quiet: something is in doubt
             await group.in_doubt().signal.wait_for(lambda: group.quiet)
-        group.in_flight += 1
 
     def send_ends(self, member: Member, group: Group, *, ambiguous: bool) -> None:
         """The POST is over; one that may have made a batch joins reconciliation."""
