@@ -11,13 +11,13 @@ to the floor of the same round set.
 
 With ``--ablate`` the same run also times prolific_async with one piece of its request
 path switched off at a time (by monkeypatching, in this process only): the call's
-deadline (``Deadlines``: one timer for all calls), the per-attempt timeout, the retry
-middleware (and with it the rate gate), the rate gate alone, the connection slot
-(``Slots``), connection tracking (the connector's hook), the answer's bookkeeping
-(``record_answer``: ``CallState``), and decoding (the converter; the JSON parser still
-runs); then all of them at once. Each row's "saves" is
-what switching that piece off took off prolific_async's figure in the same run: where
-the time over the floor goes, measured.
+deadline (``Deadlines``: one timer for all calls), each attempt's read timeout (the
+same, with ``idle``), the retry middleware (and with it the rate gate), the rate gate
+alone, the connection slot (``Slots``), connection tracking (the connector's hook), the
+answer's bookkeeping (``record_answer``: ``CallState``), and decoding (the converter;
+the JSON parser still runs); then all of them at once. Each row's "saves" is what
+switching that piece off took off prolific_async's figure in the same run: where the
+time over the floor goes, measured.
 
 Run: ``python benchmarks/percall.py [--calls 2000] [--rounds 3] [--ablate] [--json FILE]``.
 """
@@ -158,14 +158,36 @@ async def _passthrough(self: Any, req: Any, handler: Any) -> Any:
     return await handler(req)
 
 
-def _no_deadline(_self: Any, _loop: Any, _when: float) -> Any:
-    return contextlib.nullcontext()
+class _NoDeadline:
+    """A deadline that never expires (the ablations' stand-in for one)."""
+
+    expired = False
+    touched = 0.0
+
+    def timed_out(self) -> bool:
+        return False
+
+    def touch(self) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+    def __enter__(self) -> _NoDeadline:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
 
 
-def _no_timeout(_timeout: Any) -> Any:
-    import aiohttp
+class _NoDeadlines:
+    """``Deadlines`` whose entries never expire."""
 
-    return aiohttp.ClientTimeout()
+    def __init__(self, *, idle: float | None = None) -> None:
+        self.idle = idle
+
+    def start(self, _loop: Any, _when: float) -> _NoDeadline:
+        return _NoDeadline()
 
 
 def _no_record(*_args: Any, **_kwargs: Any) -> None:
@@ -188,20 +210,20 @@ def _ablation(name: str) -> Any:
     """The patches that switch ``name`` off (fresh ones each time: mock patches are one-shot)."""
     import aiohttp
 
-    from prolific_async import _base_client, _call, _deadline, _retry, _slots
+    from prolific_async import _base_client, _call, _rate_gate, _retry, _slots
 
     patches = {
         "call deadline (Deadlines)": lambda: mock.patch.object(
-            _deadline.Deadlines, "start", _no_deadline
+            _base_client, "Deadlines", _NoDeadlines
         ),
-        "per-attempt timeout": lambda: mock.patch.object(
-            _base_client, "attempt_timeout", _no_timeout
+        "read timeout (Deadlines with idle)": lambda: mock.patch.object(
+            _retry, "Deadlines", _NoDeadlines
         ),
         "retry middleware (and rate gate)": lambda: mock.patch.object(
             _retry.RetryMiddleware, "__call__", _passthrough
         ),
         "rate gate": lambda: mock.patch.multiple(
-            _retry.RateGate,
+            _rate_gate.RateGate,
             pass_open=lambda self, loop: loop.time(),
             answered=lambda self, sent_at, now, status: None,
         ),
@@ -225,7 +247,7 @@ def _ablation(name: str) -> Any:
 
 ABLATIONS = (
     "call deadline (Deadlines)",
-    "per-attempt timeout",
+    "read timeout (Deadlines with idle)",
     "retry middleware (and rate gate)",
     "rate gate",
     "connection slot (Slots)",

@@ -27,8 +27,9 @@ if TYPE_CHECKING:  # for mypy and IDEs; at run time each name loads on first use
     from ._client import ProlificClient
     from ._journal import Journal
     from ._loaders import load_layout, load_schema
+    from ._rate_gate import RateGate
     from ._raw import RawResponse
-    from ._retry import RateGate, RetryPolicy
+    from ._retry import RetryPolicy
     from ._sentinel import NOT_GIVEN, NotGiven
     from ._testing import set_testing
     from .errors import (
@@ -125,7 +126,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "ProvisionError": ("errors", "ProvisionError"),
     "ProvisionRequest": ("models.provision", "ProvisionRequest"),
     "ProvisionResult": ("models.provision", "ProvisionResult"),
-    "RateGate": ("_retry", "RateGate"),
+    "RateGate": ("_rate_gate", "RateGate"),
     "RawResponse": ("_raw", "RawResponse"),
     "RateLimitError": ("errors", "RateLimitError"),
     "ReconciliationError": ("errors", "ReconciliationError"),

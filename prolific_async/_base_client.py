@@ -18,7 +18,7 @@ import contextlib
 import functools
 import ssl
 import warnings
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import aiohttp
@@ -30,9 +30,9 @@ from ._body import (
     DEFAULT_MAX_RESPONSE_BYTES,
     APIResponse,
     BodyCaps,
-    body_arguments,
     decode_json,
     structure_response,
+    with_body,
 )
 from ._call import CallState, current_call
 from ._config import DEFAULT_BASE_URL, at_least_one, base_url_from, seconds, ssl_from, token_from
@@ -40,10 +40,11 @@ from ._deadline import Deadlines
 from ._deprecation import DeprecationNotices
 from ._headers import request_headers, with_more_defaults
 from ._logging import configure_from_environment, register_secret
-from ._options import Followers, attempt_timeout, derive, request_options
+from ._options import Followers, attempt_timeout, derive, request_options, retry_middleware
+from ._rate_gate import RateGate
 from ._raw import record_answer
 from ._redact import Redactor
-from ._retry import RateGate, RetryMiddleware, RetryPolicy
+from ._retry import RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._session import SessionLifecycle, proxy_for
 from ._slots import Slots
@@ -108,21 +109,22 @@ class BaseClient(RequestVerbs):
         self._retry_policy: Final = retry
         self._transfer_deadline: Final = seconds("transfer_deadline", transfer_deadline)
         self._rate_gate: Final = RateGate()
-        self._middleware: Final = RetryMiddleware(retry, self._rate_gate)
         self._timeout: Final = attempt_timeout(timeout)
+        self._owns_session: Final = session is None
+        self._middleware: Final = retry_middleware(
+            retry, self._rate_gate, self._timeout, owned=self._owns_session
+        )
         self._in_flight: Final = Slots(max_connections)
         self._max_connections: Final = max_connections
-        self._ssl: Final = ssl_from(ssl_context, session)
         self._lifecycle: Final = SessionLifecycle(
             session,
             max_connections=max_connections,
-            ssl=self._ssl,
+            ssl=ssl_from(ssl_context, session),
             middleware=self._middleware,
             timeout=self._timeout,
             proxy=proxy_for(base, proxy=proxy, trust_env=trust_env),
             trace_configs=trace_configs,
         )
-        self._owns_session: Final = self._lifecycle.owned
         self._deprecations: Final = DeprecationNotices()
         self._followers: Final = Followers()  # the middlewares of derived clients
         self._derived: Final = False
@@ -150,11 +152,15 @@ class BaseClient(RequestVerbs):
         ``default_headers`` one; ``ValueError`` for a bad ``timeout`` or ``Authorization``.
         """
         policy = self._retry_policy if isinstance(retry, NotGiven) else retry
+        per_attempt = self._timeout if isinstance(timeout, NotGiven) else attempt_timeout(timeout)
+        middleware = retry_middleware(
+            policy, self._rate_gate, per_attempt, owned=self._owns_session
+        )
         return derive(
             self,
             _retry_policy=policy,
-            _middleware=self._followers.add(RetryMiddleware(policy, self._rate_gate)),
-            _timeout=self._timeout if isinstance(timeout, NotGiven) else attempt_timeout(timeout),
+            _middleware=self._followers.add(middleware),
+            _timeout=per_attempt,
             _headers=CIMultiDictProxy(
                 CIMultiDict(with_more_defaults(self._headers, headers or {}))
             ),
@@ -203,18 +209,12 @@ class BaseClient(RequestVerbs):
         """Whether :meth:`aclose` has been called."""
         return self._lifecycle.closed()
 
-    @contextlib.asynccontextmanager
-    async def storage_session(self) -> AsyncIterator[aiohttp.ClientSession]:
+    def storage_session(self) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientSession]:
         """The session for presigned transfers (beside a caller's ``session=``, a plain one).
 
         A caller's session's default headers might hold a token: none of it reaches storage.
         """
-        session = self._ensure_session()
-        if self._owns_session:
-            yield session
-            return
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl)) as plain:
-            yield plain
+        return self._lifecycle.storage_session()
 
     def storage_proxy(self, url: str) -> URL | None:
         """The proxy a transfer to ``url`` goes through (``None``: direct); see ``Proxy``."""
@@ -295,8 +295,7 @@ class BaseClient(RequestVerbs):
         record_answer(state, status, headers, raw, method=method, url=url, redactor=self._redactor)
         data = self._finish(method, url, template or path, status, reason, headers, raw)
         if cast_to is APIResponse:
-            sent = state.sent
-            return APIResponse(status=status, data=data, method=method, url=url, sent=sent)  # type: ignore[return-value]
+            return APIResponse(status=status, data=data, method=method, url=url, sent=state.sent)  # type: ignore[return-value]
         return structure_response(data, cast_to, status_code=status, method=method, url=url)
 
     # -- requests: the steps ---------------------------------------------------------------
@@ -324,21 +323,21 @@ class BaseClient(RequestVerbs):
             state.tracks_connection = self._owns_session
             options = self._request_options
             if body is not None or params is not None:
-                options = {**options, "params": params, **body_arguments(body, self._headers)}
-                if "data" in options:  # a raw body, not JSON
-                    del options["json"]
+                options = with_body(options, body, params)
+            deadline = self._deadlines.start(loop, state.deadline)
             reset_token = current_call.set(state)
             failure: ProlificError | None = None
             try:
-                with self._deadlines.start(loop, state.deadline):
-                    async with session.request(
-                        method, URL(url, encoded=True), **options
-                    ) as response:
-                        raw = await state.read_answer(response)
+                async with session.request(method, URL(url, encoded=True), **options) as response:
+                    raw = state.take_body()
+                    if raw is None:  # a status the middleware left unread
+                        raw = await self._middleware.read_left(response, state)
                 return response.status, response.reason, response.headers, raw
             except aiohttp.ClientError as exc:
                 failure = connection_error(exc, method, url, state, closed=self._closed())
-            except TimeoutError as exc:
+            except (TimeoutError, asyncio.CancelledError) as exc:
+                if isinstance(exc, asyncio.CancelledError) and not deadline.timed_out():
+                    raise  # a cancel from outside, not the deadline's
                 failure = deadline_error(exc, method, url, state, self._retry_policy.timeout)
             except (RuntimeError, AssertionError) as exc:
                 # aiohttp's own complaints about a session closed under a running
@@ -348,6 +347,7 @@ class BaseClient(RequestVerbs):
                 failure = closed_error(method, url, state)
                 failure.__cause__ = exc
             finally:
+                deadline.end()
                 current_call.reset(reset_token)
             # Raised outside the except block: aiohttp's response errors carry the request
             # headers (our token), so they must not ride along as __context__.

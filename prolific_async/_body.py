@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import aiohttp
 import attrs
@@ -23,11 +23,11 @@ __all__ = [
     "APIResponse",
     "BodyCaps",
     "RawBody",
-    "body_arguments",
     "decode_json",
     "is_listing",
     "read_body",
     "structure_response",
+    "with_body",
 ]
 
 T = TypeVar("T")
@@ -71,6 +71,13 @@ def _positive_bytes(_: Any, attribute: attrs.Attribute[int], value: int) -> None
         raise ValueError(f"{attribute.alias} must be a positive number of bytes, got {value!r}")
 
 
+class Progress(Protocol):
+    """What a body's reader tells of its progress (an attempt's read timeout)."""
+
+    def touch(self) -> None:
+        """A chunk came now."""
+
+
 @frozen(kw_only=True)
 class BodyCaps:
     """The client's caps on an answer's decompressed body, by kind of answer."""
@@ -96,6 +103,7 @@ async def read_body(
     error_limit: int | None = None,
     shown_url: str | None = None,
     setting: str | None = None,
+    progress: Progress | None = None,
 ) -> bytes:
     """Read ``response``'s body, refusing it past ``limit`` decompressed bytes.
 
@@ -105,7 +113,9 @@ async def read_body(
     body of a non-2xx answer is capped at ``error_limit`` when given (an error is one
     object, even where a listing was asked for): past it, the error is this one, not
     the status's. ``shown_url`` is the URL an error names (default: the response's) and
-    ``setting`` the setting it says caps the body.
+    ``setting`` the setting it says caps the body. ``progress`` is touched for each
+    chunk read (a read timeout's, which then counts from there): a body of at most one
+    chunk (64 KiB) is read at once.
 
     Raises:
         ResponseTooLargeError: the body is larger than its cap; the connection was
@@ -119,10 +129,13 @@ async def read_body(
         if declared > limit:
             _refuse(response, limit, f"declares {declared} bytes", shown_url, setting)
         # aiohttp's parser stops at the declared length: the body cannot pass the cap.
-        return await response.read()
+        if progress is None or declared <= _CHUNK_BYTES:
+            return await response.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+        if progress is not None:
+            progress.touch()
         size += len(chunk)
         if size > limit:
             _refuse(response, limit, f"goes past {limit} bytes", shown_url, setting)
@@ -168,11 +181,18 @@ class RawBody:
     content_type: str
 
 
-def body_arguments(body: Any, headers: Mapping[str, str]) -> dict[str, Any]:
-    """The ``aiohttp`` request arguments that send ``body``: JSON, or a :class:`RawBody`."""
+def with_body(
+    options: Mapping[str, Any], body: Any, params: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """The ``aiohttp`` request arguments ``options`` that send ``body`` and ``params``.
+
+    ``body`` goes as JSON, or as it is for a :class:`RawBody` (with its content type).
+    """
     if isinstance(body, RawBody):
-        return {"data": body.content, "headers": {**headers, "Content-Type": body.content_type}}
-    return {"json": body, "headers": headers}
+        headers = {**options["headers"], "Content-Type": body.content_type}
+        without_json = {name: value for name, value in options.items() if name != "json"}
+        return {**without_json, "params": params, "data": body.content, "headers": headers}
+    return {**options, "params": params, "json": body}
 
 
 @frozen

@@ -17,6 +17,7 @@ from aiohttp.tracing import Trace
 from attrs import define
 
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, read_body
+from ._deadline import Deadline
 
 __all__ = [
     "CallState",
@@ -58,6 +59,9 @@ class CallState:
     """The body of the answer the middleware returned, read within ``max_body_bytes``."""
     request_id: str | None = None
     """The request id of the answer the call ended on (``None``: no answer was read)."""
+    watch: Deadline | None = None
+    """The running attempt's read timeout, when the middleware keeps it (progress is
+    reported to it: the connector's connection, the answer's headers, the body's chunks)."""
     return_rate_limited: bool = False
     """Hand a 429 back at once (after closing the gate) instead of retrying it here.
 
@@ -65,14 +69,14 @@ class CallState:
     so that fewer requests go out together when it opens.
     """
 
-    async def read_answer(self, response: aiohttp.ClientResponse) -> bytes:
-        """The body of the answer: as the middleware read it, or read now within the cap.
+    def take_body(self) -> bytes | None:
+        """The body the middleware read for the answer (then forgotten here), if it did.
 
-        The middleware leaves unread a status it would have retried but returned, out of
-        attempts or of time.
+        ``None``: the middleware left unread a status it would have retried but
+        returned, out of attempts or of time; :meth:`read_capped` reads it.
         """
         body, self.body = self.body, None
-        return body if body is not None else await self.read_capped(response)
+        return body
 
     async def read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         """Read ``response``'s body within its cap: a 2xx's, or an error's."""
@@ -117,6 +121,8 @@ class TrackingConnector(aiohttp.TCPConnector):
         state = current_call.get()
         if state is not None:
             state.connected = True
+            if state.watch is not None:
+                state.watch.touch()  # connected: the request has its own time to answer
         return connection
 
 

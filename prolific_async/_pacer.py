@@ -26,7 +26,7 @@ client paces its sends instead, one pacer per client:
   then sends spaced at the pace.
 
 The pacer only says when the next send may go; waiting, the 429 holds (``Retry-After``)
-and deadlines are the rate gate's (:class:`~prolific_async._retry.RateGate`). Everything
+and deadlines are the rate gate's (:class:`~prolific_async._rate_gate.RateGate`). Everything
 here runs on a clock passed in, so the rules are tested without sleeping.
 """
 

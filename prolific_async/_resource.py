@@ -9,7 +9,7 @@ warning, so a path and its template cannot disagree.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Final, Self, TypeVar
@@ -131,21 +131,21 @@ class Resource:
         """
         return WithRawResponse(self)
 
-    async def _get(
+    def _get(
         self,
         template: str,
         *,
         cast_to: type[T],
         params: Mapping[str, str] | None = None,
         **ids: str,
-    ) -> T:
-        # ``request`` itself, not ``get``: one coroutine fewer to resume on every wait.
+    ) -> Coroutine[Any, Any, T]:
+        # Each verb returns ``request``'s own coroutine for its caller to await (an
+        # ``async def`` method): no coroutine of its own to resume on every wait. An id
+        # that fails its check raises here, before anything is sent.
         path = expand(template, ids)
-        return await self._client.request(
-            "GET", path, cast_to=cast_to, params=params, template=template
-        )
+        return self._client.request("GET", path, cast_to=cast_to, params=params, template=template)
 
-    async def _post(
+    def _post(
         self,
         template: str,
         *,
@@ -153,18 +153,18 @@ class Resource:
         body: Any = None,
         params: Mapping[str, str] | None = None,
         **ids: str,
-    ) -> T:
+    ) -> Coroutine[Any, Any, T]:
         path = expand(template, ids)
-        return await self._client.request(
+        return self._client.request(
             "POST", path, cast_to=cast_to, body=body, params=params, template=template
         )
 
-    async def _patch(self, template: str, *, cast_to: type[T], body: Any = None, **ids: str) -> T:
+    def _patch(
+        self, template: str, *, cast_to: type[T], body: Any = None, **ids: str
+    ) -> Coroutine[Any, Any, T]:
         path = expand(template, ids)
-        return await self._client.request(
-            "PATCH", path, cast_to=cast_to, body=body, template=template
-        )
+        return self._client.request("PATCH", path, cast_to=cast_to, body=body, template=template)
 
-    async def _delete(self, template: str, *, cast_to: type[T], **ids: str) -> T:
+    def _delete(self, template: str, *, cast_to: type[T], **ids: str) -> Coroutine[Any, Any, T]:
         path = expand(template, ids)
-        return await self._client.request("DELETE", path, cast_to=cast_to, template=template)
+        return self._client.request("DELETE", path, cast_to=cast_to, template=template)

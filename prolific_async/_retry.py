@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Final
 
 import aiohttp
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 
+from . import _rate_gate
 from ._body import read_body
-from ._call import CallState, ClientClosingError, GateClosedError, current_call
+from ._call import CallState, ClientClosingError, current_call
+from ._deadline import Deadlines
 from ._logging import log_attempt, logger
 from ._outcome import (
     TRANSIENT_STATUSES,
@@ -29,159 +31,25 @@ from ._outcome import (
     retry_exception,
     retry_status,
 )
-from ._pacer import Pacer
+from ._rate_gate import RateGate, gate_hold
 from ._retry_policy import RetryPolicy, parse_retry_after
-from ._testing import set_testing, testing_enabled
+from ._testing import testing_enabled
 
-__all__ = ["RateGate", "RetryMiddleware", "RetryPolicy", "parse_retry_after", "set_testing"]
+__all__ = ["RetryMiddleware", "RetryPolicy", "parse_retry_after", "read_timeout_error"]
 
-#: Replaced by tests that run on a fake clock.
-sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
-
-#: A ``Retry-After`` longer than ``RetryPolicy.retry_after_cap`` fails its own request and
-#: shuts the gate for at most this many seconds, not for what it asked: one such answer
-#: must not hold back every later call of a long-running service.
-LONG_RETRY_AFTER_HOLD: Final = 1.0
+#: aiohttp's words for its ``sock_read`` timeout, which the middleware's read timeout replaces.
+_READ_TIMEOUT: Final = "Timeout on reading data from socket"
 
 
-def _gate_hold(retry_after: float, cap: float) -> float:
-    """How long a 429 asking for ``retry_after`` seconds shuts the gate."""
-    return min(retry_after, LONG_RETRY_AFTER_HOLD) if retry_after > cap else retry_after
+def read_timeout_error(req: ClientRequest, state: CallState) -> aiohttp.ClientError:
+    """An attempt's read timeout as aiohttp raises its own: a connect or a read timeout.
 
-
-def _clock_stood_still(loop: asyncio.AbstractEventLoop, before: float, slept: float) -> bool:
-    """Whether a sleep of ``slept`` seconds took far less (a test's ``sleep`` records it).
-
-    A real sleep then goes round again: the hold may have grown meanwhile.
+    Before the connection was made nothing was sent (the outcome is known); after, the
+    request may have reached the server.
     """
-    return loop.time() - before < slept / 2
-
-
-class RateGate:
-    """The rate gate of one client: its send pacer, and its 429 hold.
-
-    * The 429 hold: a 429 seen by any request holds back every request of the client
-      until the wait the server asked for is over, instead of letting the others run
-      into the same 429. Nothing is sent before a ``Retry-After`` the client was given
-      has passed.
-    * The pacer (:class:`~prolific_async._pacer.Pacer`): once 429s show a rate limit,
-      sends go out at the rate the client learnt from them, one at a time, in order.
-
-    A call that would be held past its own deadline fails at once (``RateLimitError``).
-    In test mode (:func:`set_testing`) nothing waits.
-    """
-
-    def __init__(self) -> None:
-        self._resume_at = 0.0
-        """``loop.time()`` before which no request of this client is sent."""
-        self._resume_wall = datetime.now(UTC)
-        """The same moment on the wall clock, for messages."""
-        self.rate_limited_total = 0
-        """How many 429 answers this client has met (shown by the command line)."""
-        self.pacer: Final = Pacer()
-        """The client's send pacer."""
-        self._turn = asyncio.Lock()  # first come, first sent: only the head waits on the clock
-        self._queued = 0
-
-    def rate(self) -> float | None:
-        """The pace in sends a second now, or ``None`` while sends are not paced."""
-        return self.pacer.rate(asyncio.get_running_loop().time())
-
-    def holding(self) -> bool:
-        """Whether a 429 holds the client's requests back now (then :meth:`wait_open`)."""
-        return self._resume_at > asyncio.get_running_loop().time() and not testing_enabled()
-
-    async def wait_open(self, *, rounds: int = 100) -> None:
-        """Wait until the 429 hold is over (the bulk layer does this before journaling)."""
-        loop = asyncio.get_running_loop()
-        for _ in range(rounds):  # a gate that keeps closing again is left to the call
-            now = loop.time()
-            delay = self._resume_at - now
-            if delay <= 0 or testing_enabled():
-                return
-            await sleep(delay)
-            if _clock_stood_still(loop, now, delay):
-                return
-
-    async def wait_within(self, loop: asyncio.AbstractEventLoop, deadline: float) -> float:
-        """Wait for the hold and for this send's turn in the pace; return when it went.
-
-        Raises:
-            GateClosedError: the send could go only after the call's deadline
-                (``loop.time()``): waiting would only end in a timeout that hides the
-                429 behind it.
-        """
-        now = loop.time()
-        if testing_enabled() or (not self._queued and self._ready_at(now) <= now):
-            self.pacer.took(now)
-            return now
-        return await self._wait_turn(loop, now, deadline)
-
-    def pass_open(self, loop: asyncio.AbstractEventLoop) -> float | None:
-        """When the gate is open and nothing is paced nor queued: the send goes now.
-
-        The happy path of :meth:`wait_within`, without a coroutine: returns the moment
-        the send went, or ``None`` when it must wait (then await :meth:`wait_within`).
-        """
-        now = loop.time()
-        if self._queued or self._resume_at > now or not self.pacer.take_now(now):
-            return None
-        return now
-
-    async def _wait_turn(
-        self, loop: asyncio.AbstractEventLoop, now: float, deadline: float
-    ) -> float:
-        rate = self.pacer.rate(now)
-        expected = self._ready_at(now) + (self._queued / rate if rate else 0.0)
-        if expected > deadline:
-            raise self._closed_error(loop, expected)
-        self._queued += 1
-        try:
-            async with self._turn:
-                for _ in range(100):  # a gate that keeps closing again is left to the call
-                    now = loop.time()
-                    ready = self._ready_at(now)
-                    if ready <= now:
-                        break
-                    if ready > deadline:
-                        raise self._closed_error(loop, ready)
-                    await sleep(ready - now)
-                    if _clock_stood_still(loop, now, ready - now):
-                        break
-        finally:
-            self._queued -= 1
-        now = loop.time()
-        self.pacer.took(now)
-        return now
-
-    def _ready_at(self, now: float) -> float:
-        return max(self._resume_at, self.pacer.ready_at(now))
-
-    def _closed_error(self, loop: asyncio.AbstractEventLoop, at: float) -> GateClosedError:
-        if at <= self._resume_at:
-            return GateClosedError(self._resume_wall)
-        wall = datetime.now(UTC) + timedelta(seconds=at - loop.time())
-        return GateClosedError(wall, reason="the client's pace after 429s")
-
-    def answered(self, sent_at: float, now: float, status: int) -> None:
-        """Tell the pacer how a send that went at ``sent_at`` was answered."""
-        self.pacer.answered(sent_at, now, throttled=status == 429)
-
-    def hold_back(self, loop: asyncio.AbstractEventLoop, wait: float) -> None:
-        """Close the gate for ``wait`` seconds from now (never shortening a longer hold)."""
-        if loop.time() + wait > self._resume_at:
-            self._resume_at = loop.time() + wait
-            self._resume_wall = datetime.now(UTC) + timedelta(seconds=wait)
-            self.pacer.held(self._resume_at)
-            logger.info(
-                "429: holding back every request of this client for %.2fs (until %s)",
-                wait,
-                self._resume_wall.isoformat(timespec="seconds"),
-            )
-
-    def count_rate_limited(self) -> None:
-        """Count one 429 answer."""
-        self.rate_limited_total += 1
+    if not state.connected:
+        return aiohttp.ConnectionTimeoutError(f"Connection timeout to host {req.url}")
+    return aiohttp.SocketTimeoutError(_READ_TIMEOUT)
 
 
 class RetryMiddleware:
@@ -191,13 +59,28 @@ class RetryMiddleware:
     mid-body is classified (and, for a GET, retried) like any other connection error.
 
     One instance serves one client and shares that client's :class:`RateGate`.
+
+    With ``read_timeout`` (seconds; the client's own session, whose connector reports
+    the connection) it times each attempt's reads itself: an attempt fails after that
+    long without progress (its connection made, the answer's headers, each chunk of the
+    body read), with aiohttp's own errors for a read or a connect timeout. Without it,
+    the request's ``sock_read`` does (a caller's ``session=``).
     """
 
-    def __init__(self, policy: RetryPolicy, gate: RateGate | None = None) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        gate: RateGate | None = None,
+        *,
+        read_timeout: float | None = None,
+    ) -> None:
         self.policy = policy
         self.gate = gate if gate is not None else RateGate()
         self.closing = False
         """Set when the client closes: no attempt starts after that."""
+        self.read_timeout: Final = read_timeout or 0.0
+        self.reads: Final = None if read_timeout is None else Deadlines(idle=read_timeout)
+        """The attempts' read timeouts, when this middleware keeps them."""
 
     async def __call__(self, req: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
         loop = asyncio.get_running_loop()
@@ -259,7 +142,7 @@ class RetryMiddleware:
                     # The gate is the wait, for this request and every other one.
                     self.gate.hold_back(loop, wait)
                     continue
-            await sleep(wait)
+            await _rate_gate.sleep(wait)
         raise AssertionError("unreachable: the last attempt always returns or raises")
 
     @staticmethod
@@ -299,7 +182,7 @@ class RetryMiddleware:
         """Send once. Returns the response, or the error when it is worth retrying.
 
         A response whose status is not worth retrying has its body read here, so a
-        connection that breaks mid-body counts as this attempt's error.
+        connection that breaks mid-body, or a read timeout, counts as this attempt's error.
         """
         paced_at = self.gate.pass_open(loop)
         if paced_at is None:
@@ -311,31 +194,71 @@ class RetryMiddleware:
         state.connected = False
         state.in_flight = True
         state.body = None
+        watch = None
+        if self.reads is not None and state.tracks_connection:
+            watch = state.watch = self.reads.start(loop, paced_at + self.read_timeout)
         response: ClientResponse | None = None
         try:
             response = await handler(req)
-            self.gate.answered(paced_at, loop.time(), response.status)
+            now = loop.time()
+            self.gate.answered(paced_at, now, response.status)
             if response.status not in TRANSIENT_STATUSES or not retry_status(
                 response.status, req.method
             ):
+                if watch is not None:
+                    watch.touched = now  # the headers came: the body has its own time
                 # read_body itself, not state.read_capped: one coroutine fewer per call.
                 cap, error_cap = state.max_body_bytes, state.max_error_bytes
-                state.body = await read_body(response, cap, error_limit=error_cap)
+                state.body = await read_body(response, cap, error_limit=error_cap, progress=watch)
             return response
         except aiohttp.ClientError as exc:
             if response is not None:
                 response.release()
-            if exception_outcome(exc) is Outcome.NOT_SENT:
-                state.in_flight = False
-            state.last_failure = exc
-            if is_last or not retry_exception(exc, req.method):
-                raise
-            return exc
-        except BaseException:
-            # Cancelled mid-body (the call's deadline): never leave the connection unreleased.
+            return self._failed(exc, req, state, is_last=is_last)
+        except BaseException as exc:
+            # Cancelled mid-answer (the call's deadline or the read timeout): never leave
+            # the connection unreleased, nor reuse it.
             if response is not None:
                 response.close()
-            raise
+            if not isinstance(exc, asyncio.CancelledError) or not (watch and watch.timed_out()):
+                raise
+            return self._failed(read_timeout_error(req, state), req, state, is_last=is_last)
+        finally:
+            if watch is not None:
+                watch.end()
+                state.watch = None
+
+    @staticmethod
+    def _failed(
+        exc: aiohttp.ClientError, req: ClientRequest, state: CallState, *, is_last: bool
+    ) -> aiohttp.ClientError:
+        """Note an attempt's error; raise it unless it is worth another attempt."""
+        if exception_outcome(exc) is Outcome.NOT_SENT:
+            state.in_flight = False
+        state.last_failure = exc
+        if is_last or not retry_exception(exc, req.method):
+            raise exc
+        return exc
+
+    async def read_left(self, response: ClientResponse, state: CallState) -> bytes:
+        """Read the body of an answer returned unread, within the attempts' read timeout.
+
+        The middleware returns unread a status it would have retried, once out of
+        attempts or of time; the client reads it here.
+        """
+        if self.reads is None or not state.tracks_connection:
+            return await state.read_capped(response)
+        loop = asyncio.get_running_loop()
+        watch = self.reads.start(loop, loop.time() + self.read_timeout)
+        try:
+            with watch:
+                cap, error_cap = state.max_body_bytes, state.max_error_bytes
+                return await read_body(response, cap, error_limit=error_cap, progress=watch)
+        except TimeoutError:
+            if not watch.expired:
+                raise
+            response.close()
+            raise aiohttp.SocketTimeoutError(_READ_TIMEOUT) from None
 
     def _retry_status(
         self,
@@ -359,12 +282,12 @@ class RetryMiddleware:
                 # The bulk layer waits at the gate itself, without holding its send slot.
                 if retry_after is None:
                     retry_after = self.policy.backoff(state.throttle_round)
-                hold = _gate_hold(retry_after, cap)
+                hold = gate_hold(retry_after, cap)
                 self.gate.hold_back(loop, 0.0 if testing_enabled() else hold)
                 return False
         if is_last or too_long:
             if response.status == 429:
-                self.gate.hold_back(loop, _gate_hold(retry_after or 0.0, cap))
+                self.gate.hold_back(loop, gate_hold(retry_after or 0.0, cap))
             return False
         return True
 

@@ -22,11 +22,12 @@ it keeps its own proxy settings (storage transfers, on a plain session, still ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import ssl
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Final
 
 import aiohttp
@@ -180,6 +181,16 @@ class SessionLifecycle:
             raise ClientClosedError("The aiohttp session given as session= has been closed.")
         self.state = SessionState.OPENED
         return self.session
+
+    @contextlib.asynccontextmanager
+    async def storage_session(self) -> AsyncIterator[aiohttp.ClientSession]:
+        """The session for presigned transfers: ours, or beside a caller's a plain one."""
+        session = self.ensure()
+        if self.owned:
+            yield session
+            return
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl)) as plain:
+            yield plain
 
     async def close(self) -> None:
         """Close the client, and the session if it was made here; idempotent."""

@@ -7,6 +7,7 @@ chosen by :mod:`prolific_async._outcome` (whether the request may have taken eff
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ import aiohttp
 from yarl import URL
 
 from ._call import CallState, ClientClosingError, GateClosedError
+from ._deadline import as_timeout
 from ._headers import request_id_of
 from ._outcome import Outcome, exception_outcome, may_have_acted
 from .errors import (
@@ -366,9 +368,17 @@ def connection_error(
 
 
 def deadline_error(
-    exc: TimeoutError, method: str, url: str, state: CallState, seconds: float
+    exc: TimeoutError | asyncio.CancelledError,
+    method: str,
+    url: str,
+    state: CallState,
+    seconds: float,
 ) -> APIConnectionError:
-    """The error for a call that ran out of its whole deadline (``RetryPolicy.timeout``)."""
+    """The error for a call that ran out of its whole deadline (``RetryPolicy.timeout``).
+
+    ``exc`` is the timeout, or the deadline's own cancellation (the timeout it stands for).
+    """
+    exc = as_timeout(exc)
     failure: APIConnectionError
     if may_have_acted(exception_outcome(exc, maybe_sent=state.maybe_sent), method):
         failure = OutcomeUnknownError(

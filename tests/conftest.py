@@ -45,7 +45,7 @@ from aiohttp.test_utils import BaseTestServer, RawTestServer, TestServer
 from aioresponses import aioresponses as aioresponses_mock
 from yarl import URL
 
-from prolific_async import ProlificClient, RetryPolicy, _retry, set_testing
+from prolific_async import ProlificClient, RetryPolicy, _rate_gate, set_testing
 from prolific_async.testing import FakeProlific
 
 #: The token every hand-made client sends; tests assert it never leaks.
@@ -368,7 +368,7 @@ def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def record(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(_retry, "sleep", record)
+    monkeypatch.setattr(_rate_gate, "sleep", record)
     return recorded
 
 

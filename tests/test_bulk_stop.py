@@ -130,7 +130,7 @@ async def test_a_stop_cancels_the_sends_waiting_to_retry_a_connection(
     never_listening: socket.socket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Sends that sit in the client's backoff, having reached nothing, end when the run stops."""
-    from prolific_async import RetryPolicy, _retry
+    from prolific_async import RetryPolicy, _rate_gate
 
     waits: list[float] = []
     forever = asyncio.Event()
@@ -140,7 +140,7 @@ async def test_a_stop_cancels_the_sends_waiting_to_retry_a_connection(
         if len(waits) > 1:
             await forever.wait()  # every later send hangs in its backoff
 
-    monkeypatch.setattr(_retry, "sleep", first_wait_only)
+    monkeypatch.setattr(_rate_gate, "sleep", first_wait_only)
     policy = RetryPolicy(attempts=2, timeout=3600.0, wait_initial=60.0, wait_jitter=0.0)
     port = never_listening.getsockname()[1]
     async with (

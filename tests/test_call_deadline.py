@@ -1,4 +1,4 @@
-"""CallDeadline: the call's deadline as one timer, with ``asyncio.timeout_at``'s semantics."""
+"""Deadline: the call's deadline as one timer, with ``asyncio.timeout_at``'s semantics."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from unittest import mock
 
 import pytest
 
-from prolific_async._deadline import CallDeadline, Deadlines
+from prolific_async._deadline import Deadline, Deadlines
 
 
 async def test_a_passed_deadline_leaves_the_block_as_timeout_error() -> None:
     """The task is cancelled at the deadline and the block raises TimeoutError, not a cancel."""
     loop = asyncio.get_running_loop()
-    deadline = CallDeadline(loop, loop.time())  # already due: fires at the next turn
+    deadline = Deadline(loop, loop.time())  # already due: fires at the next turn
     with pytest.raises(TimeoutError), deadline:
         await asyncio.sleep(30)
     assert deadline.expired
@@ -23,7 +23,7 @@ async def test_a_passed_deadline_leaves_the_block_as_timeout_error() -> None:
 async def test_a_block_that_ends_in_time_cancels_its_timer() -> None:
     """Leaving the block early cancels the timer: it never fires later on the task."""
     loop = asyncio.get_running_loop()
-    deadline = CallDeadline(loop, loop.time())  # due at the next turn of the loop
+    deadline = Deadline(loop, loop.time())  # due at the next turn of the loop
     with deadline:
         pass
     for _ in range(3):  # turns of the loop in which a live timer would have fired
@@ -37,7 +37,7 @@ async def test_a_cancel_from_outside_propagates_as_a_cancel() -> None:
     entered = asyncio.Event()
 
     async def call() -> None:
-        with CallDeadline(loop, loop.time() + 3600):
+        with Deadline(loop, loop.time() + 3600):
             entered.set()
             await asyncio.sleep(30)
 
@@ -53,7 +53,7 @@ async def test_an_outside_cancel_and_an_expired_deadline_together_stay_a_cancel(
     loop = asyncio.get_running_loop()
 
     async def call() -> None:
-        with CallDeadline(loop, loop.time()):
+        with Deadline(loop, loop.time()):
             asyncio.current_task().cancel()  # type: ignore[union-attr]
             await asyncio.sleep(30)
 
@@ -64,7 +64,7 @@ async def test_an_outside_cancel_and_an_expired_deadline_together_stay_a_cancel(
 async def test_an_error_inside_the_block_is_not_replaced() -> None:
     """An exception other than the deadline's cancel leaves the block as it is."""
     loop = asyncio.get_running_loop()
-    with pytest.raises(KeyError), CallDeadline(loop, loop.time() + 3600):
+    with pytest.raises(KeyError), Deadline(loop, loop.time() + 3600):
         raise KeyError("x")
 
 
@@ -73,7 +73,7 @@ def test_outside_a_task_it_is_refused() -> None:
     loop = asyncio.new_event_loop()
     try:
         with pytest.raises(RuntimeError, match="inside a task"):
-            CallDeadline(loop, 0.0)
+            Deadline(loop, 0.0)
     finally:
         loop.close()
 

@@ -18,7 +18,7 @@ from prolific_async._pacer import (
     TARGET,
     Pacer,
 )
-from prolific_async._retry import RateGate
+from prolific_async._rate_gate import RateGate
 from prolific_async.testing import FakeProlific
 from prolific_async.testing._traffic import RETRY_AFTER_GRACE, RetryAfterWatch
 

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from prolific_async import RateLimitError, RetryPolicy
-from prolific_async._retry import LONG_RETRY_AFTER_HOLD, RateGate, set_testing
+from prolific_async._rate_gate import LONG_RETRY_AFTER_HOLD, RateGate
+from prolific_async._testing import set_testing
 from prolific_async.testing import FakeProlific
 
 WS = "ws-gate"

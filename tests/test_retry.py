@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from prolific_async import ProlificClient, RetryPolicy, TaskDetails, _retry, errors, set_testing
+from prolific_async import ProlificClient, RetryPolicy, TaskDetails, _rate_gate, errors, set_testing
 from prolific_async._retry import parse_retry_after
 
 from .conftest import (
@@ -166,7 +166,7 @@ def listen_on_second_wait(
         if len(recorded) == 2:
             await listen()
 
-    monkeypatch.setattr(_retry, "sleep", record)
+    monkeypatch.setattr(_rate_gate, "sleep", record)
     return recorded
 
 
@@ -461,7 +461,7 @@ async def test_refused_then_listening_create_succeeds(
     async def start_server_instead_of_sleeping(seconds: float) -> None:
         await server.start_server(shutdown_timeout=0.1)
 
-    monkeypatch.setattr(_retry, "sleep", start_server_instead_of_sleeping)
+    monkeypatch.setattr(_rate_gate, "sleep", start_server_instead_of_sleeping)
     host, port = never_listening.getsockname()[:2]
     try:
         async with ProlificClient(TOKEN, base_url=f"http://{host}:{port}", retry=FAST) as c:

@@ -16,7 +16,7 @@ from ._shared import stdout
 
 if TYPE_CHECKING:
     from .._bulk_progress import BulkProgress
-    from .._retry import RateGate
+    from .._rate_gate import RateGate
 
 __all__ = ["Summary"]
 

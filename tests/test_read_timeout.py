@@ -1,0 +1,267 @@
+"""Each attempt's read timeout, kept by the retry middleware on the client's own session.
+
+``timeout=`` allows each attempt that many seconds without progress (its connection
+made, the answer's headers, each chunk of a body read), as aiohttp's ``sock_read`` did,
+but on the client's shared deadline timer. A caller's ``session=`` keeps ``sock_read``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from prolific_async import ProlificClient, RetryPolicy, TaskDetails, errors
+from prolific_async._body import read_body
+from prolific_async._deadline import Deadline, Deadlines
+from prolific_async._options import request_options, retry_middleware
+from prolific_async._rate_gate import RateGate
+
+from .conftest import SCRIPTED_BATCH, TOKEN, ScriptedAPI, StartServer, server_url
+
+#: A read timeout a stalled answer exceeds and a loopback answer never does, even loaded.
+READ_TIMEOUT = 0.2
+ONE_ATTEMPT = RetryPolicy(attempts=1, timeout=10.0)
+TWO_ATTEMPTS = RetryPolicy(attempts=2, timeout=10.0, wait_initial=0.001, wait_jitter=0.0)
+DETAILS = TaskDetails(task_name="t", task_introduction="i", task_steps="s")
+
+
+async def test_an_untouched_read_timeout_cuts_its_block_at_its_deadline() -> None:
+    """No progress since the attempt started: the block is cut with TimeoutError when due."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(idle=3600.0)
+    with pytest.raises(TimeoutError), deadlines.start(loop, loop.time()):
+        await asyncio.sleep(30)
+
+
+async def test_a_read_timeout_touched_since_it_started_waits_on() -> None:
+    """Progress since the start: at its deadline the entry waits on instead of cutting."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(idle=3600.0)
+    with deadlines.start(loop, loop.time()) as watch:  # due at once...
+        watch.touch()  # ...but the attempt just made progress: 3600 s from here
+        for _ in range(3):  # turns of the loop in which the shared timer fires
+            await asyncio.sleep(0)
+        assert len(deadlines) == 0  # the shared timer took it off its queue
+        assert not watch.expired
+    assert watch.finished
+    assert not watch.expired
+
+
+async def test_a_read_timeout_that_waited_on_cuts_once_idle_again() -> None:
+    """After its last touch, ``idle`` seconds of no progress cut the block."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(idle=0.02)
+    watch = deadlines.start(loop, loop.time())
+    watch.touch()
+    with pytest.raises(TimeoutError), watch:
+        await asyncio.sleep(30)
+    assert loop.time() >= watch.touched + 0.02
+
+
+async def test_a_cancel_from_outside_an_attempt_stays_a_cancel() -> None:
+    """``timed_out`` says no to a cancellation the deadline did not make."""
+    loop = asyncio.get_running_loop()
+    watch = Deadlines(idle=3600.0).start(loop, loop.time() + 3600.0)
+    task = asyncio.current_task()
+    assert task is not None
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.sleep(30)
+    assert not watch.timed_out()
+    watch.end()
+    assert task.uncancel() == 0  # the outside cancel was left for its owner
+
+
+def test_a_deadline_outside_a_task_is_refused() -> None:
+    """Made with no running task, an entry says so instead of timing nothing."""
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(RuntimeError, match="inside a task"):
+            Deadline(loop, 0.0, idle=1.0)
+    finally:
+        loop.close()
+
+
+class Touches:
+    """A progress that counts its touches."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def touch(self) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+async def body_of(start_server: StartServer) -> AsyncIterator[Any]:
+    """GET a body of ``size`` bytes (with its Content-Length) from a loopback server."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * int(request.query["size"]))
+
+    server = await start_server(handler)
+    async with aiohttp.ClientSession() as session:
+
+        async def get(size: int, progress: Touches) -> bytes:
+            async with session.get(server.make_url(f"/?size={size}")) as response:
+                return await read_body(response, 10**7, progress=progress)
+
+        yield get
+
+
+async def test_a_large_body_touches_its_progress_for_each_chunk(body_of: Any) -> None:
+    """A body over one chunk (64 KiB) is read chunk by chunk, each one progress."""
+    touches = Touches()
+    body = await body_of(200 * 1024, touches)
+    assert len(body) == 200 * 1024
+    assert touches.count >= 4  # at most 64 KiB a chunk
+
+
+async def test_a_body_of_one_chunk_is_read_at_once(body_of: Any) -> None:
+    """A body of at most one chunk is one read: no progress to tell."""
+    touches = Touches()
+    assert len(await body_of(1000, touches)) == 1000
+    assert touches.count == 0
+
+
+async def test_the_attempt_touches_its_read_timeout_as_it_progresses(
+    scripted_api: ScriptedAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection made and the answer's headers each count as the attempt's progress."""
+    touched: list[float] = []
+    real_touch = Deadline.touch
+
+    def touch(self: Deadline) -> None:
+        touched.append(self.touched)
+        real_touch(self)
+
+    monkeypatch.setattr(Deadline, "touch", touch)
+    async with ProlificClient(TOKEN, base_url=scripted_api.url, timeout=30.0) as client:
+        batch = await client.batches.get(SCRIPTED_BATCH["id"])
+    assert batch.id == SCRIPTED_BATCH["id"]
+    assert len(touched) == 1  # the connector's (the headers are stamped in place)
+
+
+async def test_a_stalled_answer_is_cut_by_the_read_timeout(scripted_api: ScriptedAPI) -> None:
+    """No answer within ``timeout``: a read timeout, as aiohttp's ``sock_read`` raised."""
+    scripted_api.then(("stall_before",))
+    async with ProlificClient(
+        TOKEN, base_url=scripted_api.url, timeout=READ_TIMEOUT, retry=ONE_ATTEMPT
+    ) as client:
+        with pytest.raises(errors.APIConnectionError) as caught:
+            await client.batches.get(SCRIPTED_BATCH["id"])
+    assert isinstance(caught.value.__cause__, aiohttp.SocketTimeoutError)
+
+
+async def test_a_connect_past_the_read_timeout_was_not_sent_so_a_post_is_retried(
+    scripted_api: ScriptedAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut before its connection came, an attempt sent nothing: even a POST goes again."""
+    real_connect = aiohttp.TCPConnector.connect
+    hung: list[bool] = []
+
+    async def connect_once_hung(self: aiohttp.TCPConnector, *args: Any, **kwargs: Any) -> Any:
+        if not hung:
+            hung.append(True)
+            await asyncio.Event().wait()  # the read timeout cuts this attempt
+        return await real_connect(self, *args, **kwargs)
+
+    monkeypatch.setattr(aiohttp.TCPConnector, "connect", connect_once_hung)
+    async with ProlificClient(
+        TOKEN, base_url=scripted_api.url, timeout=READ_TIMEOUT, retry=TWO_ATTEMPTS
+    ) as client:
+        batch = await client.batches.create(name="n", workspace_id="w", task_details=DETAILS)
+    assert batch.id == SCRIPTED_BATCH["id"]
+    assert (scripted_api.received, scripted_api.applied) == (1, 1)
+
+
+async def test_an_error_answer_whose_body_stalls_is_cut_by_the_read_timeout(
+    start_server: StartServer,
+) -> None:
+    """A 503 returned unread on the last attempt is read within the read timeout too."""
+    release = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=503)
+        response.content_length = 100
+        await response.prepare(request)
+        await response.write(b"partial")
+        await release.wait()
+        return response
+
+    server = await start_server(handler)
+    try:
+        async with ProlificClient(
+            TOKEN, base_url=server_url(server), timeout=READ_TIMEOUT, retry=ONE_ATTEMPT
+        ) as client:
+            with pytest.raises(errors.APIConnectionError) as caught:
+                await client.batches.get(SCRIPTED_BATCH["id"])
+        assert isinstance(caught.value.__cause__, aiohttp.SocketTimeoutError)
+    finally:
+        release.set()
+
+
+async def test_a_derived_client_cuts_with_its_own_read_timeout(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """``with_options(timeout=)`` times the derived client's reads, not the parent's."""
+    scripted_api.then(("stall_before",))
+    async with ProlificClient(
+        TOKEN, base_url=scripted_api.url, timeout=30.0, retry=ONE_ATTEMPT
+    ) as client:
+        derived = client.with_options(timeout=READ_TIMEOUT)
+        async with asyncio.timeout(10):  # the parent's 30 s would run past this
+            with pytest.raises(errors.APIConnectionError) as caught:
+                await derived.batches.get(SCRIPTED_BATCH["id"])
+    assert isinstance(caught.value.__cause__, aiohttp.SocketTimeoutError)
+
+
+async def test_a_callers_session_keeps_aiohttps_read_timeout(scripted_api: ScriptedAPI) -> None:
+    """On a caller's ``session=`` (no connection tracking) ``sock_read`` cuts the stall."""
+    scripted_api.then(("stall_before",))
+    async with aiohttp.ClientSession() as session:
+        client = ProlificClient(
+            TOKEN,
+            base_url=scripted_api.url,
+            session=session,
+            timeout=READ_TIMEOUT,
+            retry=ONE_ATTEMPT,
+        )
+        async with client:
+            with pytest.raises(errors.APIConnectionError) as caught:
+                await client.batches.get(SCRIPTED_BATCH["id"])
+    assert isinstance(caught.value.__cause__, aiohttp.SocketTimeoutError)
+
+
+def test_only_the_clients_own_session_drops_sock_read() -> None:
+    """Our session's requests carry no ``sock_read`` (the middleware keeps it); a caller's do."""
+    timeout = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=5.0)
+    common: dict[str, Any] = {"headers": {}, "timeout": timeout, "derived": False, "proxy": None}
+    ours = request_options(middleware=_middleware(timeout, owned=True), session=None, **common)
+    assert (ours["timeout"].sock_read, ours["timeout"].connect) == (None, 5.0)
+    assert _middleware(timeout, owned=True).read_timeout == 5.0
+    assert _middleware(timeout, owned=False).reads is None
+
+
+def _middleware(timeout: aiohttp.ClientTimeout, *, owned: bool) -> Any:
+    return retry_middleware(RetryPolicy(), RateGate(), timeout, owned=owned)
+
+
+async def test_request_options_of_a_callers_session_keep_sock_read() -> None:
+    """A caller's session's requests keep the whole per-attempt timeout."""
+    timeout = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=5.0)
+    async with aiohttp.ClientSession() as session:
+        options = request_options(
+            headers={},
+            timeout=timeout,
+            middleware=_middleware(timeout, owned=False),
+            session=session,
+            derived=False,
+            proxy=None,
+        )
+    assert options["timeout"] is timeout
