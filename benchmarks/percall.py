@@ -11,8 +11,8 @@ to the floor of the same round set.
 
 With ``--ablate`` the same run also times prolific_async with one piece of its request
 path switched off at a time (by monkeypatching, in this process only): the call's
-deadline (``Deadlines``: one timer for all calls), each attempt's read timeout (the
-same, with ``idle``), the retry middleware (and with it the rate gate), the rate gate
+deadline (``Deadlines``: one timer for all calls), each attempt's read timeout (kept
+by the call's deadline), the retry middleware (and with it the rate gate), the rate gate
 alone, the connection slot (``Slots``), connection tracking (the connector's hook), the
 answer's bookkeeping (``record_answer``: ``CallState``), and decoding (the converter;
 the JSON parser still runs); then all of them at once. Each row's "saves" is what
@@ -159,9 +159,10 @@ async def _passthrough(self: Any, req: Any, handler: Any) -> Any:
 
 
 class _NoDeadline:
-    """A deadline that never expires (the ablations' stand-in for one)."""
+    """A deadline that never expires and times no reads (the ablations' stand-in)."""
 
     expired = False
+    idle = None
     touched = 0.0
 
     def timed_out(self) -> bool:
@@ -173,12 +174,6 @@ class _NoDeadline:
     def end(self) -> None:
         pass
 
-    def __enter__(self) -> _NoDeadline:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        pass
-
 
 class _NoDeadlines:
     """``Deadlines`` whose entries never expire."""
@@ -186,8 +181,12 @@ class _NoDeadlines:
     def __init__(self, *, idle: float | None = None) -> None:
         self.idle = idle
 
-    def start(self, _loop: Any, _when: float) -> _NoDeadline:
+    def start(self, _loop: Any, _deadline: float, _now: float | None = None) -> _NoDeadline:
         return _NoDeadline()
+
+
+def _no_reads(_self: Any, _now: float) -> None:
+    return None
 
 
 def _no_record(*_args: Any, **_kwargs: Any) -> None:
@@ -210,14 +209,14 @@ def _ablation(name: str) -> Any:
     """The patches that switch ``name`` off (fresh ones each time: mock patches are one-shot)."""
     import aiohttp
 
-    from prolific_async import _base_client, _call, _rate_gate, _retry, _slots
+    from prolific_async import _base_client, _call, _deadline, _rate_gate, _retry, _slots
 
     patches = {
         "call deadline (Deadlines)": lambda: mock.patch.object(
             _base_client, "Deadlines", _NoDeadlines
         ),
-        "read timeout (Deadlines with idle)": lambda: mock.patch.object(
-            _retry, "Deadlines", _NoDeadlines
+        "read timeout (Deadline.begin_reads)": lambda: mock.patch.object(
+            _deadline.Deadline, "begin_reads", _no_reads
         ),
         "retry middleware (and rate gate)": lambda: mock.patch.object(
             _retry.RetryMiddleware, "__call__", _passthrough
@@ -247,7 +246,7 @@ def _ablation(name: str) -> Any:
 
 ABLATIONS = (
     "call deadline (Deadlines)",
-    "read timeout (Deadlines with idle)",
+    "read timeout (Deadline.begin_reads)",
     "retry middleware (and rate gate)",
     "rate gate",
     "connection slot (Slots)",

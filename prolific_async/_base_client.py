@@ -40,11 +40,11 @@ from ._deadline import Deadlines
 from ._deprecation import DeprecationNotices
 from ._headers import request_headers, with_more_defaults
 from ._logging import configure_from_environment, register_secret
-from ._options import Followers, attempt_timeout, derive, request_options, retry_middleware
+from ._options import Followers, attempt_timeout, derive, request_options
 from ._rate_gate import RateGate
 from ._raw import record_answer
 from ._redact import Redactor
-from ._retry import RetryPolicy
+from ._retry import RetryMiddleware, RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._session import SessionLifecycle, proxy_for
 from ._slots import Slots
@@ -111,9 +111,7 @@ class BaseClient(RequestVerbs):
         self._rate_gate: Final = RateGate()
         self._timeout: Final = attempt_timeout(timeout)
         self._owns_session: Final = session is None
-        self._middleware: Final = retry_middleware(
-            retry, self._rate_gate, self._timeout, owned=self._owns_session
-        )
+        self._middleware: Final = RetryMiddleware(retry, self._rate_gate)
         self._in_flight: Final = Slots(max_connections)
         self._max_connections: Final = max_connections
         self._lifecycle: Final = SessionLifecycle(
@@ -153,9 +151,7 @@ class BaseClient(RequestVerbs):
         """
         policy = self._retry_policy if isinstance(retry, NotGiven) else retry
         per_attempt = self._timeout if isinstance(timeout, NotGiven) else attempt_timeout(timeout)
-        middleware = retry_middleware(
-            policy, self._rate_gate, per_attempt, owned=self._owns_session
-        )
+        middleware = RetryMiddleware(policy, self._rate_gate)
         return derive(
             self,
             _retry_policy=policy,
@@ -319,12 +315,13 @@ class BaseClient(RequestVerbs):
             if self._closed():  # closed while this call waited for a slot
                 raise closed_error()
             loop = asyncio.get_running_loop()
-            state.deadline = loop.time() + self._retry_policy.timeout
+            now = loop.time()
+            state.deadline = now + self._retry_policy.timeout
             state.tracks_connection = self._owns_session
             options = self._request_options
             if body is not None or params is not None:
                 options = with_body(options, body, params)
-            deadline = self._deadlines.start(loop, state.deadline)
+            deadline = state.watch = self._deadlines.start(loop, state.deadline, now)
             reset_token = current_call.set(state)
             failure: ProlificError | None = None
             try:
@@ -348,6 +345,7 @@ class BaseClient(RequestVerbs):
                 failure.__cause__ = exc
             finally:
                 deadline.end()
+                state.watch = None
                 current_call.reset(reset_token)
             # Raised outside the except block: aiohttp's response errors carry the request
             # headers (our token), so they must not ride along as __context__.
@@ -357,8 +355,8 @@ class BaseClient(RequestVerbs):
 
     @functools.cached_property
     def _deadlines(self) -> Deadlines:
-        """The deadlines of this client's calls, under one timer (a derived client's own)."""
-        return Deadlines()
+        """The deadlines of this client's calls under one timer; on our session, reads' too."""
+        return Deadlines(idle=self._timeout.sock_read if self._owns_session else None)
 
     @functools.cached_property
     def _request_options(self) -> Mapping[str, Any]:

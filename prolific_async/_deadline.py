@@ -1,25 +1,27 @@
-"""Each call's deadline and each attempt's read timeout, under one timer per client.
+"""Each call's deadline and its attempts' read timeouts, under one timer per client.
 
 A call must end by its deadline (``RetryPolicy.timeout`` after it got its slot), however
-its attempts, backoffs and reads go; an attempt on the client's own session fails after
-``timeout`` seconds without progress (its read timeout). ``asyncio.timeout_at`` and
-aiohttp's ``sock_read`` would do, but each arms a timer: a push into the loop's heap,
-a pop once cancelled, and ``TimerHandle`` objects compared in Python, about as much as
-the rest of a call's own work. ``sock_read`` arms one when the request is sent and
-again on every read.
+its attempts, backoffs and reads go; on the client's own session an attempt also fails
+after ``timeout`` seconds without progress (its read timeout). ``asyncio.timeout_at``
+and aiohttp's ``sock_read`` would do, but each arms a timer: a push into the loop's
+heap, a pop once cancelled, and ``TimerHandle`` objects compared in Python, about as
+much as the rest of a call's own work. ``sock_read`` arms one when the request is sent
+and again on every read.
 
-:class:`Deadlines` keeps the deadlines of one client's calls under one timer instead.
-They all are ``loop.time() + timeout`` for the client's one ``timeout``, so they come in
-order: a queue, whose first unfinished entry the timer waits for. A call that ends
-leaves the queue at once when it is first, else at the next cleaning; the timer fires
-about once per ``timeout``, whatever the number of calls. ``Deadlines(idle=timeout)``
-keeps one retry middleware's read timeouts the same way, each of them an entry that
-its attempt touches (:meth:`Deadline.touch`) as it makes progress.
+:class:`Deadlines` keeps the deadlines of one client's calls under one timer instead,
+one :class:`Deadline` a call, which also times the reads of its attempts (``idle``).
+They are all first due at ``loop.time()`` plus the client's one ``timeout`` (or its
+read timeout, if shorter), so they come in order: a queue, whose first unfinished
+entry the timer waits for. A call that ends leaves the queue at once when it is first,
+else at the next cleaning; the timer fires about once per ``timeout``, whatever the
+number of calls. A call still running when it is first due (it made progress, or is
+between attempts) waits on, on a timer of its own.
 
 The hot paths use an entry without ``with`` (a context manager costs more than the
 rest of it): ``entry = deadlines.start(...)``; ``except CancelledError`` asks
-:meth:`Deadline.timed_out`; ``finally`` calls :meth:`Deadline.end`. ``with entry:``
-does the same, raising :class:`TimeoutError` as ``asyncio.timeout_at`` does.
+:meth:`Deadline.timed_out` (the attempt: :meth:`Deadline.idled_out`); ``finally``
+calls :meth:`Deadline.end`. ``with entry:`` does the same, raising ``TimeoutError`` as
+``asyncio.timeout_at`` does.
 """
 
 from __future__ import annotations
@@ -39,14 +41,18 @@ _current_task: Final = asyncio.current_task
 
 
 class Deadline:
-    """One call's deadline, or one attempt's read timeout (with ``idle``).
+    """One call's deadline, and with ``idle`` its attempts' read timeouts.
 
-    At ``when`` (``loop.time()``) the running task is cancelled; the block that caught
-    the cancellation asks :meth:`timed_out` whether it was this deadline's, as opposed
-    to a cancel from outside (which propagates, as with ``asyncio.timeout_at``). With
-    ``idle``, an entry touched (:meth:`touch`) since it started waits on at ``when``, to its
-    last touch plus ``idle``, on a timer of its own (a slow transfer: rare). Made alone
-    (no ``owner``) it arms its own timer; made by :class:`Deadlines`, it shares theirs.
+    At ``deadline`` (``loop.time()``) the running task is cancelled; the block that
+    caught the cancellation asks :meth:`timed_out` whether it was this deadline's, as
+    opposed to a cancel from outside (which propagates, as with ``asyncio.timeout_at``).
+
+    With ``idle``, an attempt reads between :meth:`begin_reads` and setting ``reading``
+    back to ``False``: ``idle`` seconds with no progress (no :meth:`touch`) cancel the
+    task too, and the attempt asks :meth:`idled_out`; the call goes on, its deadline
+    still kept. Made alone (no ``owner``) it arms its own timer; made by
+    :class:`Deadlines`, it shares theirs until it is first due (``when``), and waits on
+    after that (a long call: rare) on a timer of its own.
     """
 
     __slots__ = (
@@ -55,9 +61,13 @@ class Deadline:
         "_loop",
         "_owner",
         "_task",
+        "deadline",
         "expired",
         "finished",
         "idle",
+        "idled",
+        "queued",
+        "reading",
         "touched",
         "when",
     )
@@ -65,9 +75,10 @@ class Deadline:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        when: float,
+        deadline: float,
         owner: Deadlines | None = None,
         idle: float | None = None,
+        now: float | None = None,
     ) -> None:
         task = _current_task(loop)
         if task is None:
@@ -76,35 +87,66 @@ class Deadline:
         self._cancelling = task.cancelling()
         self._loop = loop
         self._owner = owner
-        self.when = when
+        self.deadline = deadline
+        """When the call must have ended."""
         self.idle = idle
-        """A read timeout's seconds without progress (``None``: a call's deadline)."""
-        self.touched = when - idle if idle is not None else when
-        """When a read timeout's attempt last made progress (``loop.time()``)."""
+        """Seconds an attempt may read without progress (``None``: no read timeout)."""
+        self.when = deadline if idle is None or now is None else min(deadline, now + idle)
+        """When it is first due: the deadline, or an attempt's read timeout."""
+        self.touched = deadline if now is None else now
+        """When the reading attempt last made progress (``loop.time()``)."""
+        self.reading = False
+        """Whether an attempt's reads are timed (set back to ``False`` when it ends)."""
         self.expired = False
-        """Whether the deadline passed while the block ran."""
+        """Whether the call's deadline cut the block."""
+        self.idled = False
+        """Whether a read timeout cut the block (until :meth:`idled_out` takes it)."""
         self.finished = False
         """Whether the block has been left."""
-        self._handle = None if owner is not None else loop.call_at(when, self.expire)
+        self.queued = owner is not None
+        """Whether it waits in its owner's queue."""
+        self._handle = None if owner is not None else loop.call_at(self.when, self.expire)
+
+    def arm(self) -> None:
+        """Wait on a timer of its own, outside any queue, for ``when``."""
+        self.queued = False
+        self._handle = self._loop.call_at(self.when, self.expire)
+
+    def begin_reads(self, now: float) -> None:
+        """An attempt starts at ``now``: it fails after ``idle`` seconds without a touch."""
+        self.reading = True
+        self.touched = now
+        handle = self._handle
+        if handle is not None and self.idle is not None and handle.when() > now + self.idle:
+            handle.cancel()  # on its own timer, for later (a retry after a read timeout)
+            self._handle = self._loop.call_at(now + self.idle, self.expire)
 
     def touch(self) -> None:
         """The attempt made progress now: it has ``idle`` seconds from here."""
         self.touched = self._loop.time()
 
     def expire(self) -> None:
-        """The deadline has come: cancel the block's task (a read timeout: if idle)."""
-        if self.finished or self._task is None:
+        """It is due: cut the block for its deadline or an idle read, else wait on."""
+        task = self._task
+        if self.finished or task is None:
             return
-        if self.idle is not None:
-            due = self.touched + self.idle
-            if due > self._loop.time():
-                self._handle = self._loop.call_at(due, self.expire)
+        now = self._loop.time()
+        due = self.deadline
+        if self.reading and self.idle is not None:
+            read_due = self.touched + self.idle
+            if read_due <= now:
+                self.idled = True
+                task.cancel()
                 return
-        self.expired = True
-        self._task.cancel()
+            due = min(due, read_due)
+        if due <= now:
+            self.expired = True
+            task.cancel()
+            return
+        self._handle = self._loop.call_at(due, self.expire)
 
     def timed_out(self) -> bool:
-        """Whether the cancellation caught in the block is this deadline's own.
+        """Whether the cancellation caught in the block is the call's deadline's own.
 
         Then the task's cancellation is taken back (``Task.uncancel``); a cancel from
         outside as well leaves it a cancellation, as ``asyncio.timeout_at`` does.
@@ -115,15 +157,30 @@ class Deadline:
         self._task = None
         return task.uncancel() <= self._cancelling
 
+    def idled_out(self) -> bool:
+        """Whether the cancellation caught in an attempt is its read timeout's own.
+
+        Then it is taken back, and the call's deadline is kept on (a timer of its own);
+        a cancel from outside as well leaves it a cancellation.
+        """
+        task = self._task
+        if not self.idled or task is None:
+            return False
+        self.idled = False
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = self._loop.call_at(self.deadline, self.expire)
+        return task.uncancel() <= self._cancelling
+
     def end(self) -> None:
         """The block is left: no expiry after this; the entry leaves its queue."""
         self.finished = True
         task, self._task = self._task, None
-        if self.expired and task is not None:
-            task.uncancel()  # expired, but its cancellation never came out of the block
+        if task is not None and (self.expired or self.idled):
+            task.uncancel()  # its cancellation never came out of the block
         if self._handle is not None:
             self._handle.cancel()
-        elif self._owner is not None and not self.expired:  # an expired one left already
+        if self.queued and self._owner is not None:
             self._owner.leave(self)
 
     def __enter__(self) -> Deadline:
@@ -135,8 +192,8 @@ class Deadline:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        own = exc_type is not None and issubclass(exc_type, asyncio.CancelledError)
-        own = own and self.timed_out()
+        cancelled = exc_type is not None and issubclass(exc_type, asyncio.CancelledError)
+        own = cancelled and (self.timed_out() or self.idled_out())
         self.end()
         if own:
             raise TimeoutError from exc
@@ -157,9 +214,9 @@ def as_timeout(exc: BaseException) -> TimeoutError:
 class Deadlines:
     """The deadlines of one client's calls, kept by one timer (see the module).
 
-    With ``idle``, the read timeouts of one retry middleware's attempts instead, of
-    ``idle`` seconds each: every entry is due at its attempt's start plus ``idle``, in
-    order as the calls' deadlines are, so they share one timer the same way.
+    With ``idle``, each entry also times its attempts' reads (see :class:`Deadline`)
+    and is first due at its start plus ``idle`` (if that comes before its deadline): in
+    order all the same, for the client's one ``idle`` and one ``RetryPolicy.timeout``.
     """
 
     def __init__(self, *, idle: float | None = None) -> None:
@@ -176,25 +233,37 @@ class Deadlines:
         """How many calls are queued (finished ones too, until they are cleaned away)."""
         return len(self._queue)
 
-    def start(self, loop: asyncio.AbstractEventLoop, when: float) -> Deadline:
-        """The deadline at ``when`` of a call starting now, in the running task."""
+    def start(
+        self, loop: asyncio.AbstractEventLoop, deadline: float, now: float | None = None
+    ) -> Deadline:
+        """The deadline at ``deadline`` of a call starting ``now``, in the running task.
+
+        ``now`` (``loop.time()``) is needed for read timeouts: without it, none is due
+        before the deadline.
+        """
         queue = self._queue
+        entry = Deadline(loop, deadline, self, self.idle, now)
+        when = entry.when
         if loop is not self._loop:
             old = self._loop
             if queue and old is not None and not old.is_closed():
-                return Deadline(loop, when, None, self.idle)  # another loop's calls
+                return self._alone(entry)  # another loop's calls run: its own timer
             # Ours now: a closed loop's calls will never end, nor its timer fire.
             queue.clear()
             self._finished = 0
             self._loop, self._timer = loop, None
             self._armed = float("-inf")
         elif when < (queue[-1].when if queue else self._armed):
-            return Deadline(loop, when, None, self.idle)  # out of order: its own timer
-        deadline = Deadline(loop, when, self, self.idle)
-        queue.append(deadline)
+            return self._alone(entry)  # out of order: its own timer
+        queue.append(entry)
         if self._timer is None:
             self._arm(loop, when)
-        return deadline
+        return entry
+
+    @staticmethod
+    def _alone(entry: Deadline) -> Deadline:
+        entry.arm()
+        return entry
 
     def leave(self, deadline: Deadline) -> None:
         """A call has ended before its deadline: take it off the queue (soon, if not first)."""
@@ -230,4 +299,5 @@ class Deadlines:
                 return
             else:
                 queue.popleft()
+                head.queued = False
                 head.expire()

@@ -14,6 +14,8 @@ __all__ = ["REQUEST_ID_HEADERS", "request_headers", "request_id_of", "with_more_
 #: Response headers that may carry a request id, in order of preference: the API's, AWS
 #: API Gateway's, S3's (a storage transfer's; its ``x-amz-id-2`` is a host id, not one).
 REQUEST_ID_HEADERS: Final = ("x-request-id", "request-id", "x-amzn-requestid", "x-amz-request-id")
+#: Mappings whose lookups ignore case already (a tuple: ``A | B`` would be made per call).
+_CASE_INSENSITIVE: Final = (CIMultiDictProxy, CIMultiDict)
 
 #: The headers the client sets itself, lowercased; a default header does not replace them.
 OWN_HEADERS: Final = frozenset({"accept", "user-agent", "content-type"})
@@ -72,7 +74,7 @@ def request_id_of(headers: Mapping[str, str] | None) -> str | None:
     """
     if not headers:
         return None
-    if not isinstance(headers, CIMultiDictProxy | CIMultiDict):
+    if not isinstance(headers, _CASE_INSENSITIVE):
         headers = {key.lower(): value for key, value in headers.items()}
     for name in REQUEST_ID_HEADERS:  # a loop, not next(genexpr): asked on every answer
         value = headers.get(name)

@@ -24,10 +24,9 @@ import aiohttp
 from yarl import URL
 
 from ._config import seconds
-from ._rate_gate import RateGate
-from ._retry import RetryMiddleware, RetryPolicy
+from ._retry import RetryMiddleware
 
-__all__ = ["Followers", "attempt_timeout", "derive", "request_options", "retry_middleware"]
+__all__ = ["Followers", "attempt_timeout", "derive", "request_options"]
 
 C = TypeVar("C")
 
@@ -43,18 +42,6 @@ def attempt_timeout(timeout: float) -> aiohttp.ClientTimeout:
     """
     seconds("timeout", timeout)
     return aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
-
-
-def retry_middleware(
-    policy: RetryPolicy, gate: RateGate, timeout: aiohttp.ClientTimeout, *, owned: bool
-) -> RetryMiddleware:
-    """A client's retry middleware, for the per-attempt ``timeout``.
-
-    On the session the client makes (``owned``), whose connector reports each
-    connection, the middleware times the reads itself; on a caller's ``session=``,
-    aiohttp's ``sock_read`` does.
-    """
-    return RetryMiddleware(policy, gate, read_timeout=timeout.sock_read if owned else None)
 
 
 def request_options(
@@ -73,8 +60,8 @@ def request_options(
     middlewares behind ours, a derived client's (on its parent's session) has its own.
     ``proxy`` goes with each request on our own session (storage chooses its own; a
     caller's session keeps its own proxy settings); ``None`` needs no argument, as our
-    session has no proxy either. On our own session the retry middleware times the
-    reads (:class:`~prolific_async._deadline.ReadTimeouts`), so ``sock_read`` is left out.
+    session has no proxy either. On our own session the call's deadline times the reads
+    (:class:`~prolific_async._deadline.Deadline`), so ``sock_read`` is left out.
     """
     if session is None:  # the middleware keeps the read timeout: no timer per read
         timeout = aiohttp.ClientTimeout(total=None, connect=timeout.connect)

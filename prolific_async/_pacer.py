@@ -62,6 +62,8 @@ CREDIT: Final = 0.05
 MIN_CREDIT: Final = 2.0
 #: The pace is never below this many sends a second.
 MIN_RATE: Final = 0.5
+#: Seconds of send and answer times kept: the window, and a second's margin.
+_KEPT: Final = WINDOW + 1.0
 
 
 class Pacer:
@@ -137,8 +139,10 @@ class Pacer:
     def took(self, now: float) -> None:
         """Count a send going out at ``now``."""
         self._fresh_cut = False
-        self._sends.append(now)
-        self._trim(self._sends, now)
+        sends = self._sends
+        sends.append(now)
+        if sends[0] < now - _KEPT:  # tested here: a call fewer on every send
+            self._trim(sends, now)
         if self._base is None:  # nothing learnt: no pace, no credit to keep
             return
         rate = self.rate(now)
@@ -156,10 +160,13 @@ class Pacer:
 
     def answered(self, sent_at: float, now: float, *, throttled: bool) -> None:
         """Learn from the answer (at ``now``) to a send that went at ``sent_at``."""
-        self._answered_up_to = max(self._answered_up_to, sent_at)
+        if sent_at > self._answered_up_to:
+            self._answered_up_to = sent_at
         if not throttled:
-            self._accepted.append(sent_at)
-            self._trim(self._accepted, now)
+            accepted = self._accepted
+            accepted.append(sent_at)
+            if accepted[0] < now - _KEPT:
+                self._trim(accepted, now)
             return
         if sent_at >= self._round_from:  # else: the cut this round called for is made
             self._cut(sent_at, now)
@@ -223,6 +230,6 @@ class Pacer:
 
     @staticmethod
     def _trim(times: deque[float], now: float) -> None:
-        horizon = now - WINDOW - 1.0
+        horizon = now - _KEPT
         while times and times[0] < horizon:
             times.popleft()

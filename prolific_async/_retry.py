@@ -22,7 +22,6 @@ from aiohttp import ClientHandlerType, ClientRequest, ClientResponse
 from . import _rate_gate
 from ._body import read_body
 from ._call import CallState, ClientClosingError, current_call
-from ._deadline import Deadlines
 from ._logging import log_attempt, logger
 from ._outcome import (
     TRANSIENT_STATUSES,
@@ -60,27 +59,18 @@ class RetryMiddleware:
 
     One instance serves one client and shares that client's :class:`RateGate`.
 
-    With ``read_timeout`` (seconds; the client's own session, whose connector reports
-    the connection) it times each attempt's reads itself: an attempt fails after that
-    long without progress (its connection made, the answer's headers, each chunk of the
-    body read), with aiohttp's own errors for a read or a connect timeout. Without it,
-    the request's ``sock_read`` does (a caller's ``session=``).
+    On the client's own session the call's deadline (``CallState.watch``, with
+    ``idle``) times each attempt's reads: an attempt fails after ``idle`` seconds
+    without progress (its connection made, the answer's headers, each chunk of the
+    body read), with aiohttp's own errors for a read or a connect timeout. On a
+    caller's ``session=``, the request's ``sock_read`` does.
     """
 
-    def __init__(
-        self,
-        policy: RetryPolicy,
-        gate: RateGate | None = None,
-        *,
-        read_timeout: float | None = None,
-    ) -> None:
+    def __init__(self, policy: RetryPolicy, gate: RateGate | None = None) -> None:
         self.policy = policy
         self.gate = gate if gate is not None else RateGate()
         self.closing = False
         """Set when the client closes: no attempt starts after that."""
-        self.read_timeout: Final = read_timeout or 0.0
-        self.reads: Final = None if read_timeout is None else Deadlines(idle=read_timeout)
-        """The attempts' read timeouts, when this middleware keeps them."""
 
     async def __call__(self, req: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
         loop = asyncio.get_running_loop()
@@ -194,9 +184,11 @@ class RetryMiddleware:
         state.connected = False
         state.in_flight = True
         state.body = None
-        watch = None
-        if self.reads is not None and state.tracks_connection:
-            watch = state.watch = self.reads.start(loop, paced_at + self.read_timeout)
+        reads = state.watch  # the call's deadline, which times the reads (our session)
+        if reads is not None and reads.idle is None:
+            reads = None  # a caller's session: aiohttp's sock_read times them
+        if reads is not None:
+            reads.begin_reads(paced_at)
         response: ClientResponse | None = None
         try:
             response = await handler(req)
@@ -205,11 +197,11 @@ class RetryMiddleware:
             if response.status not in TRANSIENT_STATUSES or not retry_status(
                 response.status, req.method
             ):
-                if watch is not None:
-                    watch.touched = now  # the headers came: the body has its own time
+                if reads is not None:
+                    reads.touched = now  # the headers came: the body has its own time
                 # read_body itself, not state.read_capped: one coroutine fewer per call.
                 cap, error_cap = state.max_body_bytes, state.max_error_bytes
-                state.body = await read_body(response, cap, error_limit=error_cap, progress=watch)
+                state.body = await read_body(response, cap, error_limit=error_cap, progress=reads)
             return response
         except aiohttp.ClientError as exc:
             if response is not None:
@@ -220,13 +212,12 @@ class RetryMiddleware:
             # the connection unreleased, nor reuse it.
             if response is not None:
                 response.close()
-            if not isinstance(exc, asyncio.CancelledError) or not (watch and watch.timed_out()):
+            if not isinstance(exc, asyncio.CancelledError) or not (reads and reads.idled_out()):
                 raise
             return self._failed(read_timeout_error(req, state), req, state, is_last=is_last)
         finally:
-            if watch is not None:
-                watch.end()
-                state.watch = None
+            if reads is not None:
+                reads.reading = False
 
     @staticmethod
     def _failed(
@@ -246,19 +237,20 @@ class RetryMiddleware:
         The middleware returns unread a status it would have retried, once out of
         attempts or of time; the client reads it here.
         """
-        if self.reads is None or not state.tracks_connection:
+        reads = state.watch
+        if reads is None or reads.idle is None:
             return await state.read_capped(response)
-        loop = asyncio.get_running_loop()
-        watch = self.reads.start(loop, loop.time() + self.read_timeout)
+        reads.begin_reads(asyncio.get_running_loop().time())
         try:
-            with watch:
-                cap, error_cap = state.max_body_bytes, state.max_error_bytes
-                return await read_body(response, cap, error_limit=error_cap, progress=watch)
-        except TimeoutError:
-            if not watch.expired:
+            cap, error_cap = state.max_body_bytes, state.max_error_bytes
+            return await read_body(response, cap, error_limit=error_cap, progress=reads)
+        except asyncio.CancelledError:
+            if not reads.idled_out():
                 raise
             response.close()
             raise aiohttp.SocketTimeoutError(_READ_TIMEOUT) from None
+        finally:
+            reads.reading = False
 
     def _retry_status(
         self,

@@ -1,4 +1,4 @@
-"""Each attempt's read timeout, kept by the retry middleware on the client's own session.
+"""Each attempt's read timeout, kept by the call's deadline on the client's own session.
 
 ``timeout=`` allows each attempt that many seconds without progress (its connection
 made, the answer's headers, each chunk of a body read), as aiohttp's ``sock_read`` did,
@@ -18,8 +18,8 @@ from aiohttp import web
 from prolific_async import ProlificClient, RetryPolicy, TaskDetails, errors
 from prolific_async._body import read_body
 from prolific_async._deadline import Deadline, Deadlines
-from prolific_async._options import request_options, retry_middleware
-from prolific_async._rate_gate import RateGate
+from prolific_async._options import request_options
+from prolific_async._retry import RetryMiddleware
 
 from .conftest import SCRIPTED_BATCH, TOKEN, ScriptedAPI, StartServer, server_url
 
@@ -30,49 +30,104 @@ TWO_ATTEMPTS = RetryPolicy(attempts=2, timeout=10.0, wait_initial=0.001, wait_ji
 DETAILS = TaskDetails(task_name="t", task_introduction="i", task_steps="s")
 
 
-async def test_an_untouched_read_timeout_cuts_its_block_at_its_deadline() -> None:
-    """No progress since the attempt started: the block is cut with TimeoutError when due."""
+async def test_an_attempt_reading_without_progress_is_cut_when_idle() -> None:
+    """No touch for ``idle`` seconds while an attempt reads: the block is cut."""
     loop = asyncio.get_running_loop()
     deadlines = Deadlines(idle=3600.0)
-    with pytest.raises(TimeoutError), deadlines.start(loop, loop.time()):
+    now = loop.time()
+    watch = deadlines.start(loop, now + 7200.0, now - 3600.0)  # its reads due now
+    watch.begin_reads(now - 3600.0)
+    with pytest.raises(TimeoutError), watch:
         await asyncio.sleep(30)
+    assert not watch.expired  # the read timeout's cut, not the call's deadline
 
 
-async def test_a_read_timeout_touched_since_it_started_waits_on() -> None:
-    """Progress since the start: at its deadline the entry waits on instead of cutting."""
+async def test_a_touched_attempt_waits_on_from_its_last_touch() -> None:
+    """Progress since the attempt began: when due, the entry waits on instead of cutting."""
     loop = asyncio.get_running_loop()
     deadlines = Deadlines(idle=3600.0)
-    with deadlines.start(loop, loop.time()) as watch:  # due at once...
+    now = loop.time()
+    with deadlines.start(loop, now + 7200.0, now - 3600.0) as watch:  # due at once...
+        watch.begin_reads(now - 3600.0)
         watch.touch()  # ...but the attempt just made progress: 3600 s from here
         for _ in range(3):  # turns of the loop in which the shared timer fires
             await asyncio.sleep(0)
         assert len(deadlines) == 0  # the shared timer took it off its queue
-        assert not watch.expired
+        assert not watch.idled
     assert watch.finished
     assert not watch.expired
 
 
-async def test_a_read_timeout_that_waited_on_cuts_once_idle_again() -> None:
+async def test_an_idle_read_cuts_once_idle_again_after_its_last_touch() -> None:
     """After its last touch, ``idle`` seconds of no progress cut the block."""
     loop = asyncio.get_running_loop()
     deadlines = Deadlines(idle=0.02)
-    watch = deadlines.start(loop, loop.time())
+    now = loop.time()
+    watch = deadlines.start(loop, now + 3600.0, now)
+    watch.begin_reads(now)
     watch.touch()
     with pytest.raises(TimeoutError), watch:
         await asyncio.sleep(30)
     assert loop.time() >= watch.touched + 0.02
 
 
-async def test_a_cancel_from_outside_an_attempt_stays_a_cancel() -> None:
-    """``timed_out`` says no to a cancellation the deadline did not make."""
+async def test_between_attempts_only_the_calls_deadline_counts() -> None:
+    """Not reading (a backoff, say), the entry waits for the call's deadline alone."""
     loop = asyncio.get_running_loop()
-    watch = Deadlines(idle=3600.0).start(loop, loop.time() + 3600.0)
+    deadlines = Deadlines(idle=0.001)
+    now = loop.time()
+    with deadlines.start(loop, now + 3600.0, now) as watch:
+        await asyncio.sleep(0.01)  # past the read timeout, with no attempt reading
+        assert not watch.idled
+        assert not watch.expired
+
+
+async def test_a_read_timeout_taken_back_keeps_the_calls_deadline() -> None:
+    """After ``idled_out`` the call goes on, and its deadline still cuts it."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(idle=0.001)
+    now = loop.time()
+    watch = deadlines.start(loop, now + 0.05, now)
+    watch.begin_reads(now)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.sleep(30)
+    assert watch.idled_out()
+    watch.reading = False
+    with pytest.raises(TimeoutError), watch:
+        await asyncio.sleep(30)
+    assert watch.expired
+
+
+async def test_a_retry_after_a_read_timeout_is_timed_from_its_own_start() -> None:
+    """The next attempt's reads are timed again, not left to the call's deadline."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(idle=0.001)
+    now = loop.time()
+    watch = deadlines.start(loop, now + 3600.0, now)
+    watch.begin_reads(now)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.sleep(30)
+    assert watch.idled_out()
+    watch.reading = False
+    watch.begin_reads(loop.time())  # the retry
+    with pytest.raises(TimeoutError), watch:
+        await asyncio.sleep(30)
+    assert not watch.expired
+
+
+async def test_a_cancel_from_outside_an_attempt_stays_a_cancel() -> None:
+    """``timed_out`` and ``idled_out`` say no to a cancellation the deadline did not make."""
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    watch = Deadlines(idle=3600.0).start(loop, now + 3600.0, now)
+    watch.begin_reads(now)
     task = asyncio.current_task()
     assert task is not None
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.sleep(30)
     assert not watch.timed_out()
+    assert not watch.idled_out()
     watch.end()
     assert task.uncancel() == 0  # the outside cancel was left for its owner
 
@@ -239,17 +294,17 @@ async def test_a_callers_session_keeps_aiohttps_read_timeout(scripted_api: Scrip
 
 
 def test_only_the_clients_own_session_drops_sock_read() -> None:
-    """Our session's requests carry no ``sock_read`` (the middleware keeps it); a caller's do."""
+    """Our session's requests carry no ``sock_read`` (the call's deadline keeps it)."""
     timeout = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=5.0)
-    common: dict[str, Any] = {"headers": {}, "timeout": timeout, "derived": False, "proxy": None}
-    ours = request_options(middleware=_middleware(timeout, owned=True), session=None, **common)
+    ours = request_options(
+        headers={},
+        timeout=timeout,
+        middleware=RetryMiddleware(RetryPolicy()),
+        session=None,
+        derived=False,
+        proxy=None,
+    )
     assert (ours["timeout"].sock_read, ours["timeout"].connect) == (None, 5.0)
-    assert _middleware(timeout, owned=True).read_timeout == 5.0
-    assert _middleware(timeout, owned=False).reads is None
-
-
-def _middleware(timeout: aiohttp.ClientTimeout, *, owned: bool) -> Any:
-    return retry_middleware(RetryPolicy(), RateGate(), timeout, owned=owned)
 
 
 async def test_request_options_of_a_callers_session_keep_sock_read() -> None:
@@ -259,7 +314,7 @@ async def test_request_options_of_a_callers_session_keep_sock_read() -> None:
         options = request_options(
             headers={},
             timeout=timeout,
-            middleware=_middleware(timeout, owned=False),
+            middleware=RetryMiddleware(RetryPolicy()),
             session=session,
             derived=False,
             proxy=None,
