@@ -308,12 +308,13 @@ class BaseClient(RequestVerbs):
 
         One coroutine for the exchange: each frame is resumed whenever the call waits.
         """
-        session = self._ensure_session()
+        session = self._lifecycle.ensure()
         if not self._in_flight.take_now():  # more calls than connections wait, untimed
             await self._in_flight.take()
-        try:
-            if self._closed():  # closed while this call waited for a slot
+            if self._closed():  # closed while this call waited for its slot
+                self._in_flight.give()
                 raise closed_error()
+        try:
             loop = asyncio.get_running_loop()
             now = loop.time()
             state.deadline = now + self._retry_policy.timeout
@@ -326,7 +327,7 @@ class BaseClient(RequestVerbs):
             failure: ProlificError | None = None
             try:
                 async with session.request(method, URL(url, encoded=True), **options) as response:
-                    raw = state.take_body()
+                    raw, state.body = state.body, None  # as the middleware read it
                     if raw is None:  # a status the middleware left unread
                         raw = await self._middleware.read_left(response, state)
                 return response.status, response.reason, response.headers, raw

@@ -9,7 +9,7 @@ aiohttp's middleware signature has no room for it.
 from __future__ import annotations
 
 import contextvars
-from datetime import datetime
+from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp.connector import Connection
@@ -44,8 +44,10 @@ class CallState:
     """Whether the running attempt has a connection; before that nothing can be sent."""
     rate_limited: int = 0
     """How many 429 answers the call met (the bulk layer slows down on them)."""
-    sent_at: datetime | None = None
-    """When the last attempt was handed to aiohttp (wall clock, for reconciliation)."""
+    sent_time: float | None = None
+    """``time.time()`` when the last attempt was handed to aiohttp (see ``sent_at``)."""
+    attempt_started: float = 0.0
+    """``loop.time()`` when the running attempt went out (its log line's elapsed time)."""
     last_failure: aiohttp.ClientError | None = None
     """The error the middleware last let through, if aiohttp calls it again."""
     throttle_round: int = 1
@@ -60,8 +62,9 @@ class CallState:
     request_id: str | None = None
     """The request id of the answer the call ended on (``None``: no answer was read)."""
     watch: Deadline | None = None
-    """The running attempt's read timeout, when the middleware keeps it (progress is
-    reported to it: the connector's connection, the answer's headers, the body's chunks)."""
+    """The call's deadline while it runs; on the client's own session it also times the
+    attempts' reads (progress is told to it: the connection made, the answer's headers,
+    the body's chunks)."""
     return_rate_limited: bool = False
     """Hand a 429 back at once (after closing the gate) instead of retrying it here.
 
@@ -69,18 +72,18 @@ class CallState:
     so that fewer requests go out together when it opens.
     """
 
-    def take_body(self) -> bytes | None:
-        """The body the middleware read for the answer (then forgotten here), if it did.
-
-        ``None``: the middleware left unread a status it would have retried but
-        returned, out of attempts or of time; :meth:`read_capped` reads it.
-        """
-        body, self.body = self.body, None
-        return body
-
     async def read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         """Read ``response``'s body within its cap: a 2xx's, or an error's."""
         return await read_body(response, self.max_body_bytes, error_limit=self.max_error_bytes)
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When the last attempt was handed to aiohttp (wall clock, for reconciliation).
+
+        Kept as a number and made a ``datetime`` only when asked: most calls never are.
+        """
+        sent = self.sent_time
+        return None if sent is None else datetime.fromtimestamp(sent, UTC)
 
     @property
     def maybe_sent(self) -> bool:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Final
 
 import aiohttp
@@ -83,40 +83,39 @@ class RetryMiddleware:
             raise state.last_failure
         for attempt in range(state.sent + 1, self.policy.attempts + 1):
             is_last = attempt == self.policy.attempts
-            started = loop.time()
             try:
                 answer = await self._attempt(req, handler, loop, state, is_last=is_last)
             except BaseException as exc:
                 # Every attempt handed to aiohttp gets its line, however it ended: an
                 # error, a body past its cap, or a cut by the call's deadline (a cancel).
                 if state.sent >= attempt:
-                    self._log(req, exc, attempt, None, loop.time() - started)
+                    self._log(req, exc, attempt, None, loop.time() - state.attempt_started)
                 raise
             if isinstance(answer, BaseException):  # an error worth another attempt
                 wait = self._backoff(attempt, None)
             elif answer.status not in TRANSIENT_STATUSES:  # the happy path: never retried
                 state.in_flight = False
                 if logger.isEnabledFor(logging.DEBUG):
-                    self._log(req, answer, attempt, None, loop.time() - started)
+                    self._log(req, answer, attempt, None, loop.time() - state.attempt_started)
                 return answer
             else:
                 retry_after = parse_retry_after(answer.headers)
                 if not self._retry_status(req, answer, loop, state, retry_after, is_last=is_last):
                     state.in_flight = False
-                    self._log(req, answer, attempt, None, loop.time() - started)
+                    self._log(req, answer, attempt, None, loop.time() - state.attempt_started)
                     return answer
                 wait = self._backoff(attempt, retry_after)
             state.in_flight = False
             if loop.time() + wait >= state.deadline:
                 # Out of time: the caller sees the last failure as it was, and a 429's
                 # wait still holds back the client's other calls.
-                self._log(req, answer, attempt, None, loop.time() - started)
+                self._log(req, answer, attempt, None, loop.time() - state.attempt_started)
                 if isinstance(answer, BaseException):
                     raise answer
                 if answer.status == 429:
                     self.gate.hold_back(loop, wait)
                 return answer
-            self._log(req, answer, attempt, wait, loop.time() - started)
+            self._log(req, answer, attempt, wait, loop.time() - state.attempt_started)
             logger.info(
                 "retrying %s %s in %.2fs (attempt %d of %d: %s)",
                 req.method,
@@ -180,7 +179,8 @@ class RetryMiddleware:
         if self.closing:
             raise ClientClosingError("the client was closed; the request was not sent")
         state.sent += 1
-        state.sent_at = datetime.now(UTC)
+        state.sent_time = time.time()
+        state.attempt_started = paced_at
         state.connected = False
         state.in_flight = True
         state.body = None
