@@ -85,6 +85,9 @@ def path_id(value: object, name: str) -> str:
 
 def expand(template: str, ids: Mapping[str, object]) -> str:
     """``template`` with each ``{name}`` replaced by its id, checked and quoted."""
+    if len(ids) == 1:  # most paths: no comprehension to run
+        ((name, value),) = ids.items()
+        return template.format_map({name: path_id(value, name)})
     return template.format_map({name: path_id(value, name) for name, value in ids.items()})
 
 
