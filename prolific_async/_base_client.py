@@ -321,8 +321,9 @@ class BaseClient(RequestVerbs):
             state.tracks_connection = self._owns_session
             options = self._request_options
             if body is not None or params is not None:
-                options = with_body(options, body, params)
-            deadline = state.watch = self._deadlines.start(loop, state.deadline, now)
+                options = with_body(options, body, params, upload_timeout=self._timeout)
+            reads_from = None if "data" in options else now  # an upload's: aiohttp's, after
+            deadline = state.watch = self._deadlines.start(loop, state.deadline, reads_from)
             reset_token = current_call.set(state)
             failure: ProlificError | None = None
             try:
@@ -338,8 +339,7 @@ class BaseClient(RequestVerbs):
                     raise  # a cancel from outside, not the deadline's
                 failure = deadline_error(exc, method, url, state, self._retry_policy.timeout)
             except (RuntimeError, AssertionError) as exc:
-                # aiohttp's own complaints about a session closed under a running
-                # request; anything else is a bug and propagates.
+                # aiohttp's complaints of a session closed under the request; else a bug.
                 if not self._closed():
                     raise
                 failure = closed_error(method, url, state)
@@ -348,8 +348,7 @@ class BaseClient(RequestVerbs):
                 deadline.end()
                 state.watch = None
                 current_call.reset(reset_token)
-            # Raised outside the except block: aiohttp's response errors carry the request
-            # headers (our token), so they must not ride along as __context__.
+            # Outside the except block: aiohttp's errors hold our headers (the token).
             raise failure
         finally:
             self._in_flight.give()

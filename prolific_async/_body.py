@@ -182,16 +182,28 @@ class RawBody:
 
 
 def with_body(
-    options: Mapping[str, Any], body: Any, params: Mapping[str, str] | None
+    options: Mapping[str, Any],
+    body: Any,
+    params: Mapping[str, str] | None,
+    *,
+    upload_timeout: aiohttp.ClientTimeout,
 ) -> dict[str, Any]:
     """The ``aiohttp`` request arguments ``options`` that send ``body`` and ``params``.
 
-    ``body`` goes as JSON, or as it is for a :class:`RawBody` (with its content type).
+    ``body`` goes as JSON, or as it is for a :class:`RawBody` (with its content type,
+    and ``upload_timeout``: aiohttp's ``sock_read`` starts once the body is sent, so the
+    time a large body takes to upload is not counted as the answer's).
     """
     if isinstance(body, RawBody):
         headers = {**options["headers"], "Content-Type": body.content_type}
         without_json = {name: value for name, value in options.items() if name != "json"}
-        return {**without_json, "params": params, "data": body.content, "headers": headers}
+        return {
+            **without_json,
+            "params": params,
+            "data": body.content,
+            "headers": headers,
+            "timeout": upload_timeout,
+        }
     return {**options, "params": params, "json": body}
 
 

@@ -89,7 +89,7 @@ class Deadline:
         self._owner = owner
         self.deadline = deadline
         """When the call must have ended."""
-        self.idle = idle
+        self.idle = idle if now is not None else None
         """Seconds an attempt may read without progress (``None``: no read timeout)."""
         self.when = deadline if idle is None or now is None else min(deadline, now + idle)
         """When it is first due: the deadline, or an attempt's read timeout."""
@@ -105,7 +105,9 @@ class Deadline:
         """Whether the block has been left."""
         self.queued = owner is not None
         """Whether it waits in its owner's queue."""
-        self._handle = None if owner is not None else loop.call_at(self.when, self.expire)
+        self._handle: asyncio.Handle | None = None
+        if owner is None:
+            self._handle = loop.call_at(self.when, self.expire)
 
     def arm(self) -> None:
         """Wait on a timer of its own, outside any queue, for ``when``."""
@@ -117,7 +119,11 @@ class Deadline:
         self.reading = True
         self.touched = now
         handle = self._handle
-        if handle is not None and self.idle is not None and handle.when() > now + self.idle:
+        if (
+            isinstance(handle, asyncio.TimerHandle)
+            and self.idle is not None
+            and handle.when() > now + self.idle
+        ):
             handle.cancel()  # on its own timer, for later (a retry after a read timeout)
             self._handle = self._loop.call_at(now + self.idle, self.expire)
 
@@ -135,8 +141,10 @@ class Deadline:
         if self.reading and self.idle is not None:
             read_due = self.touched + self.idle
             if read_due <= now:
-                self.idled = True
-                task.cancel()
+                # An answer that came in this turn of the loop wakes the task only in
+                # the next: look again after that (aiohttp's sock_read, pushed back as
+                # the data comes, never cuts an answer that came).
+                self._handle = self._loop.call_soon(self._cut_if_idle)
                 return
             due = min(due, read_due)
         if due <= now:
@@ -144,6 +152,17 @@ class Deadline:
             task.cancel()
             return
         self._handle = self._loop.call_at(due, self.expire)
+
+    def _cut_if_idle(self) -> None:
+        task = self._task
+        if self.finished or task is None:
+            return
+        idle = self.idle
+        if self.reading and idle is not None and self.touched + idle <= self._loop.time():
+            self.idled = True
+            task.cancel()
+            return
+        self.expire()  # it made progress, or its attempt ended: wait on
 
     def timed_out(self) -> bool:
         """Whether the cancellation caught in the block is the call's deadline's own.
@@ -238,8 +257,8 @@ class Deadlines:
     ) -> Deadline:
         """The deadline at ``deadline`` of a call starting ``now``, in the running task.
 
-        ``now`` (``loop.time()``) is needed for read timeouts: without it, none is due
-        before the deadline.
+        ``now`` (``loop.time()``) is where read timeouts count from; ``None``: this call's
+        reads are not timed here (an upload's: aiohttp's ``sock_read`` starts after it).
         """
         queue = self._queue
         entry = Deadline(loop, deadline, self, self.idle, now)

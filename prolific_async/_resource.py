@@ -142,9 +142,9 @@ class Resource:
         params: Mapping[str, str] | None = None,
         **ids: str,
     ) -> Coroutine[Any, Any, T]:
-        # Each verb returns ``request``'s own coroutine for its caller to await (an
-        # ``async def`` method): no coroutine of its own to resume on every wait. An id
-        # that fails its check raises here, before anything is sent.
+        # Each verb returns ``request``'s own coroutine for its caller to await at once
+        # (an ``async def`` method): no coroutine of its own to resume on every wait. An
+        # id that fails its check raises here, when the verb is called, not awaited.
         path = expand(template, ids)
         return self._client.request("GET", path, cast_to=cast_to, params=params, template=template)
 

@@ -8,6 +8,11 @@ but on the client's shared deadline timer. A caller's ``session=`` keeps ``sock_
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,8 +20,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from prolific_async import ProlificClient, RetryPolicy, TaskDetails, errors
-from prolific_async._body import read_body
+from prolific_async import APIResponse, ProlificClient, RetryPolicy, TaskDetails, _retry, errors
+from prolific_async._body import RawBody, read_body, with_body
 from prolific_async._deadline import Deadline, Deadlines
 from prolific_async._options import request_options
 from prolific_async._retry import RetryMiddleware
@@ -319,4 +324,140 @@ async def test_request_options_of_a_callers_session_keep_sock_read() -> None:
             derived=False,
             proxy=None,
         )
+    assert options["timeout"] is timeout
+
+
+async def test_an_answer_that_came_as_its_read_timeout_fell_due_is_kept() -> None:
+    """The answer and the read timeout due in one turn of the loop: the answer wins."""
+    loop = asyncio.get_running_loop()
+    body = json.dumps(SCRIPTED_BATCH).encode()
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+    answer = head.encode() + b"\r\n\r\n" + body
+    blocking, sent = threading.Event(), threading.Event()
+    started: list[float] = []
+
+    def hold_the_loop() -> None:  # in the loop: the answer comes, the timeout falls due
+        blocking.set()
+        sent.wait(5)
+        while loop.time() < started[0] + READ_TIMEOUT + 0.05:
+            time.sleep(0.005)
+
+    def serve(listener: socket.socket) -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(5)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(65536)
+            loop.call_soon_threadsafe(hold_the_loop)
+            blocking.wait(5)
+            connection.sendall(answer)
+            sent.set()
+            with contextlib.suppress(OSError):
+                connection.recv(1)  # until the client closes
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        server = threading.Thread(target=serve, args=(listener,), daemon=True)
+        server.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        async with ProlificClient(
+            TOKEN, base_url=url, timeout=READ_TIMEOUT, retry=ONE_ATTEMPT
+        ) as client:
+            started.append(loop.time())
+            batch = await client.batches.get(SCRIPTED_BATCH["id"])
+        server.join(5)
+    assert batch.id == SCRIPTED_BATCH["id"]
+
+
+async def test_the_answers_headers_give_its_body_the_read_timeout_anew(
+    scripted_api: ScriptedAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The headers' arrival is progress: the body's read is timed from it, not from the send."""
+    begun: list[float] = []
+    at_body: list[float] = []
+    real_begin, real_read = Deadline.begin_reads, _retry.read_body
+
+    def begin(self: Deadline, now: float) -> None:
+        begun.append(now)
+        real_begin(self, now)
+
+    async def read(response: Any, limit: int, **kwargs: Any) -> bytes:
+        at_body.append(kwargs["progress"].touched)
+        return await real_read(response, limit, **kwargs)
+
+    monkeypatch.setattr(Deadline, "begin_reads", begin)
+    monkeypatch.setattr(Deadline, "touch", lambda self: None)  # the connector's, aside
+    monkeypatch.setattr(_retry, "read_body", read)
+    async with ProlificClient(TOKEN, base_url=scripted_api.url, timeout=30.0) as client:
+        await client.batches.get(SCRIPTED_BATCH["id"])
+    assert len(begun) == len(at_body) == 1
+    assert at_body[0] > begun[0]
+
+
+async def test_an_outside_cancel_along_with_a_read_timeout_stays_a_cancel() -> None:
+    """Cut by its read timeout and cancelled from outside before it ran: a cancellation."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(idle=1.0)
+    entries: list[Deadline] = []
+    seen: list[object] = []
+
+    async def attempt() -> None:
+        now = loop.time()
+        watch = deadlines.start(loop, now + 3600.0, now)
+        entries.append(watch)
+        watch.begin_reads(now - 10.0)  # idle already
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            seen.append(watch.idled_out())
+            seen.append(asyncio.current_task().cancelling())  # type: ignore[union-attr]
+            raise
+        finally:
+            watch.end()
+
+    task = asyncio.create_task(attempt())
+    await asyncio.sleep(0)  # it waits
+    entries[0].expire()  # its read is due: looked at again in the next turn
+    await asyncio.sleep(0)  # that look cancels it
+    assert entries[0].idled
+    task.cancel()  # and a cancel from outside, before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen == [False, 1]
+
+
+async def test_ending_takes_back_an_expiry_its_block_swallowed() -> None:
+    """A deadline's cancellation caught and dropped in the block leaves no cancel count."""
+    loop = asyncio.get_running_loop()
+    watch = Deadlines().start(loop, loop.time())  # due at the next turn
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.sleep(30)
+    watch.end()
+    assert watch.expired
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_a_raw_body_upload_leaves_its_reads_to_aiohttps_sock_read(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sending a raw body is not timed as reading the answer: ``sock_read`` starts after it."""
+    begun: list[float] = []
+    monkeypatch.setattr(Deadline, "begin_reads", lambda self, now: begun.append(now))
+
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({})
+
+    server = await start_server(handler)
+    async with ProlificClient(TOKEN, base_url=server_url(server), timeout=30.0) as client:
+        await client.request("POST", "/x", cast_to=APIResponse, body=RawBody(b"a\n", "text/x"))
+        assert begun == []
+        await client.request("POST", "/x", cast_to=APIResponse, body={"a": 1})
+        assert len(begun) == 1
+    timeout = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=5.0)
+    options = with_body(
+        {"headers": {}, "json": None}, RawBody(b"", "x"), None, upload_timeout=timeout
+    )
     assert options["timeout"] is timeout
