@@ -87,17 +87,22 @@ async def test_between_attempts_only_the_calls_deadline_counts() -> None:
         assert not watch.expired
 
 
-async def test_a_read_timeout_taken_back_keeps_the_calls_deadline() -> None:
-    """After ``idled_out`` the call goes on, and its deadline still cuts it."""
+async def _cut_by_its_read_timeout(deadline_in: float) -> Deadline:
+    """A call whose first attempt was cut by its read timeout, taken back (it goes on)."""
     loop = asyncio.get_running_loop()
-    deadlines = Deadlines(idle=0.001)
     now = loop.time()
-    watch = deadlines.start(loop, now + 0.05, now)
+    watch = Deadlines(idle=0.001).start(loop, now + deadline_in, now)
     watch.begin_reads(now)
     with pytest.raises(asyncio.CancelledError):
         await asyncio.sleep(30)
     assert watch.idled_out()
     watch.reading = False
+    return watch
+
+
+async def test_a_read_timeout_taken_back_keeps_the_calls_deadline() -> None:
+    """After ``idled_out`` the call goes on, and its deadline still cuts it."""
+    watch = await _cut_by_its_read_timeout(0.05)
     with pytest.raises(TimeoutError), watch:
         await asyncio.sleep(30)
     assert watch.expired
@@ -105,16 +110,8 @@ async def test_a_read_timeout_taken_back_keeps_the_calls_deadline() -> None:
 
 async def test_a_retry_after_a_read_timeout_is_timed_from_its_own_start() -> None:
     """The next attempt's reads are timed again, not left to the call's deadline."""
-    loop = asyncio.get_running_loop()
-    deadlines = Deadlines(idle=0.001)
-    now = loop.time()
-    watch = deadlines.start(loop, now + 3600.0, now)
-    watch.begin_reads(now)
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.sleep(30)
-    assert watch.idled_out()
-    watch.reading = False
-    watch.begin_reads(loop.time())  # the retry
+    watch = await _cut_by_its_read_timeout(3600.0)
+    watch.begin_reads(asyncio.get_running_loop().time())  # the retry
     with pytest.raises(TimeoutError), watch:
         await asyncio.sleep(30)
     assert not watch.expired
@@ -298,33 +295,30 @@ async def test_a_callers_session_keeps_aiohttps_read_timeout(scripted_api: Scrip
     assert isinstance(caught.value.__cause__, aiohttp.SocketTimeoutError)
 
 
-def test_only_the_clients_own_session_drops_sock_read() -> None:
-    """Our session's requests carry no ``sock_read`` (the call's deadline keeps it)."""
-    timeout = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=5.0)
-    ours = request_options(
+PER_ATTEMPT = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=5.0)
+
+
+def _options_on(session: aiohttp.ClientSession | None) -> dict[str, Any]:
+    return request_options(
         headers={},
-        timeout=timeout,
+        timeout=PER_ATTEMPT,
         middleware=RetryMiddleware(RetryPolicy()),
-        session=None,
+        session=session,
         derived=False,
         proxy=None,
     )
-    assert (ours["timeout"].sock_read, ours["timeout"].connect) == (None, 5.0)
+
+
+def test_only_the_clients_own_session_drops_sock_read() -> None:
+    """Our session's requests carry no ``sock_read`` (the call's deadline keeps it)."""
+    timeout = _options_on(None)["timeout"]
+    assert (timeout.sock_read, timeout.connect) == (None, 5.0)
 
 
 async def test_request_options_of_a_callers_session_keep_sock_read() -> None:
     """A caller's session's requests keep the whole per-attempt timeout."""
-    timeout = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=5.0)
     async with aiohttp.ClientSession() as session:
-        options = request_options(
-            headers={},
-            timeout=timeout,
-            middleware=RetryMiddleware(RetryPolicy()),
-            session=session,
-            derived=False,
-            proxy=None,
-        )
-    assert options["timeout"] is timeout
+        assert _options_on(session)["timeout"] is PER_ATTEMPT
 
 
 async def test_an_answer_that_came_as_its_read_timeout_fell_due_is_kept() -> None:
