@@ -2,7 +2,8 @@
 
 A call must end by its deadline (``RetryPolicy.timeout`` after it got its slot), however
 its attempts, backoffs and reads go; on the client's own session an attempt also fails
-after ``timeout`` seconds without progress (its read timeout). ``asyncio.timeout_at``
+after ``timeout`` seconds without progress (its read timeout; not for a raw request
+body, whose upload aiohttp's ``sock_read`` leaves out). ``asyncio.timeout_at``
 and aiohttp's ``sock_read`` would do, but each arms a timer: a push into the loop's
 heap, a pop once cancelled, and ``TimerHandle`` objects compared in Python, about as
 much as the rest of a call's own work. ``sock_read`` arms one when the request is sent
@@ -57,6 +58,7 @@ class Deadline:
 
     __slots__ = (
         "_cancelling",
+        "_cuts",
         "_handle",
         "_loop",
         "_owner",
@@ -85,6 +87,7 @@ class Deadline:
             raise RuntimeError("a call's deadline must run inside a task")
         self._task: asyncio.Task[Any] | None = task  # dropped at the end: pins nothing
         self._cancelling = task.cancelling()
+        self._cuts = 0  # the task's cancellations made here and not yet taken back
         self._loop = loop
         self._owner = owner
         self.deadline = deadline
@@ -118,14 +121,15 @@ class Deadline:
         """An attempt starts at ``now``: it fails after ``idle`` seconds without a touch."""
         self.reading = True
         self.touched = now
+        if self.idle is None or self.queued:
+            return  # no read timeout, or the shared timer comes first
+        due = now + self.idle
         handle = self._handle
-        if (
-            isinstance(handle, asyncio.TimerHandle)
-            and self.idle is not None
-            and handle.when() > now + self.idle
-        ):
+        if handle is None:  # off the queue with no timer (its cut was swallowed)
+            self._handle = self._loop.call_at(min(due, self.deadline), self.expire)
+        elif isinstance(handle, asyncio.TimerHandle) and handle.when() > due:
             handle.cancel()  # on its own timer, for later (a retry after a read timeout)
-            self._handle = self._loop.call_at(now + self.idle, self.expire)
+            self._handle = self._loop.call_at(due, self.expire)
 
     def touch(self) -> None:
         """The attempt made progress now: it has ``idle`` seconds from here."""
@@ -133,6 +137,7 @@ class Deadline:
 
     def expire(self) -> None:
         """It is due: cut the block for its deadline or an idle read, else wait on."""
+        self._handle = None  # the timer that called (if any) is spent
         task = self._task
         if self.finished or task is None:
             return
@@ -149,20 +154,25 @@ class Deadline:
             due = min(due, read_due)
         if due <= now:
             self.expired = True
-            task.cancel()
+            self._cut(task)
             return
         self._handle = self._loop.call_at(due, self.expire)
 
     def _cut_if_idle(self) -> None:
+        self._handle = None
         task = self._task
         if self.finished or task is None:
             return
         idle = self.idle
         if self.reading and idle is not None and self.touched + idle <= self._loop.time():
             self.idled = True
-            task.cancel()
+            self._cut(task)
             return
         self.expire()  # it made progress, or its attempt ended: wait on
+
+    def _cut(self, task: asyncio.Task[Any]) -> None:
+        self._cuts += 1
+        task.cancel()
 
     def timed_out(self) -> bool:
         """Whether the cancellation caught in the block is the call's deadline's own.
@@ -174,6 +184,7 @@ class Deadline:
         if not self.expired or task is None:
             return False
         self._task = None
+        self._cuts -= 1
         return task.uncancel() <= self._cancelling
 
     def idled_out(self) -> bool:
@@ -189,14 +200,16 @@ class Deadline:
         if self._handle is not None:
             self._handle.cancel()
         self._handle = self._loop.call_at(self.deadline, self.expire)
+        self._cuts -= 1
         return task.uncancel() <= self._cancelling
 
     def end(self) -> None:
         """The block is left: no expiry after this; the entry leaves its queue."""
         self.finished = True
         task, self._task = self._task, None
-        if task is not None and (self.expired or self.idled):
-            task.uncancel()  # its cancellation never came out of the block
+        if task is not None:
+            for _ in range(self._cuts):
+                task.uncancel()  # a cancellation of its own that never came out of the block
         if self._handle is not None:
             self._handle.cancel()
         if self.queued and self._owner is not None:
@@ -274,6 +287,8 @@ class Deadlines:
             self._armed = float("-inf")
         elif when < (queue[-1].when if queue else self._armed):
             return self._alone(entry)  # out of order: its own timer
+        if now is None and self.idle is not None:
+            return self._alone(entry)  # reads not timed (an upload): due after the rest
         queue.append(entry)
         if self._timer is None:
             self._arm(loop, when)

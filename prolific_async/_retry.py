@@ -63,7 +63,8 @@ class RetryMiddleware:
     ``idle``) times each attempt's reads: an attempt fails after ``idle`` seconds
     without progress (its connection made, the answer's headers, each chunk of the
     body read), with aiohttp's own errors for a read or a connect timeout. On a
-    caller's ``session=``, the request's ``sock_read`` does.
+    caller's ``session=``, and for a raw request body (its upload is not the answer's
+    time), the request's ``sock_read`` does.
     """
 
     def __init__(self, policy: RetryPolicy, gate: RateGate | None = None) -> None:

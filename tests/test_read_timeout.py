@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from unittest import mock
 
 import aiohttp
 import pytest
@@ -328,12 +329,18 @@ async def test_an_answer_that_came_as_its_read_timeout_fell_due_is_kept() -> Non
     head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
     answer = head.encode() + b"\r\n\r\n" + body
     blocking, sent = threading.Event(), threading.Event()
-    started: list[float] = []
+    found_due: list[bool] = []
+    real_expire = Deadline.expire
+
+    def expire(self: Deadline) -> None:
+        found_due.append(self.reading and self.touched + READ_TIMEOUT <= loop.time())
+        real_expire(self)
 
     def hold_the_loop() -> None:  # in the loop: the answer comes, the timeout falls due
+        until = loop.time() + READ_TIMEOUT + 0.05  # every touch came before the request
         blocking.set()
         sent.wait(5)
-        while loop.time() < started[0] + READ_TIMEOUT + 0.05:
+        while loop.time() < until:
             time.sleep(0.005)
 
     def serve(listener: socket.socket) -> None:
@@ -356,13 +363,14 @@ async def test_an_answer_that_came_as_its_read_timeout_fell_due_is_kept() -> Non
         server = threading.Thread(target=serve, args=(listener,), daemon=True)
         server.start()
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        async with ProlificClient(
-            TOKEN, base_url=url, timeout=READ_TIMEOUT, retry=ONE_ATTEMPT
-        ) as client:
-            started.append(loop.time())
-            batch = await client.batches.get(SCRIPTED_BATCH["id"])
+        with mock.patch.object(Deadline, "expire", expire):
+            async with ProlificClient(
+                TOKEN, base_url=url, timeout=READ_TIMEOUT, retry=ONE_ATTEMPT
+            ) as client:
+                batch = await client.batches.get(SCRIPTED_BATCH["id"])
         server.join(5)
     assert batch.id == SCRIPTED_BATCH["id"]
+    assert found_due == [True]  # the read was due as the answer came: the race was run
 
 
 async def test_the_answers_headers_give_its_body_the_read_timeout_anew(
@@ -455,3 +463,82 @@ async def test_a_raw_body_upload_leaves_its_reads_to_aiohttps_sock_read(
         {"headers": {}, "json": None}, RawBody(b"", "x"), None, upload_timeout=timeout
     )
     assert options["timeout"] is timeout
+
+
+async def _read_due_and_looked_at_next_turn() -> Deadline:
+    """An entry on its own timer whose read fell due: this step runs before the look."""
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    watch = Deadline(loop, now + 3600.0, idle=0.05, now=now - 1.0)  # fires next turn
+    watch.begin_reads(now - 1.0)
+    await asyncio.sleep(0)  # its timer fires in this turn, after this step...
+    await asyncio.sleep(0)  # ...and looks again in the next, after this step
+    return watch
+
+
+async def test_progress_before_the_look_waits_on_and_is_timed_from_there() -> None:
+    """Progress between the read falling due and the look: no cut, re-armed from it."""
+    watch = await _read_due_and_looked_at_next_turn()
+    watch.touch()  # the answer's data came in the turn its read fell due
+    await asyncio.sleep(0)
+    assert not watch.idled
+    with pytest.raises(TimeoutError), watch:
+        await asyncio.sleep(1)  # re-armed: cut 0.05 s after the touch
+    assert not watch.expired
+
+
+async def test_an_attempt_that_ended_before_the_look_is_not_cut() -> None:
+    """An attempt that ended before the look (a status to retry) is not cancelled."""
+    watch = await _read_due_and_looked_at_next_turn()
+    watch.reading = False  # a 503 to retry came: the attempt ended before the look
+    await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    assert not watch.idled
+    watch.end()
+
+
+async def test_a_new_attempt_begun_before_the_look_has_its_own_read_timeout() -> None:
+    """A new attempt begun before the look (read_left, a retry at once) is timed anew."""
+    watch = await _read_due_and_looked_at_next_turn()
+    watch.reading = False
+    watch.begin_reads(asyncio.get_running_loop().time())  # read_left, or a retry at once
+    await asyncio.sleep(0)
+    assert not watch.idled
+    with pytest.raises(TimeoutError), watch:
+        await asyncio.sleep(1)
+    assert not watch.expired
+
+
+async def test_a_retry_after_a_swallowed_cut_is_still_timed() -> None:
+    """A read-timeout cut caught and dropped: the next attempt still has its read timeout."""
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    watch = Deadlines(idle=0.02).start(loop, now + 3600.0, now)
+    watch.begin_reads(now)
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.sleep(30)  # cut, and the cut is swallowed (never idled_out)
+    watch.reading = False
+    watch.begin_reads(loop.time())  # the retry
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.sleep(30)  # cut again (a cancel: the first one was never taken back)
+    watch.end()
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+def test_an_upload_waits_on_its_own_timer_and_leaves_the_queue_in_order() -> None:
+    """A call whose reads are not timed (a raw body) never holds later calls off the queue."""
+
+    async def calls() -> tuple[bool, bool, bool]:
+        loop = asyncio.get_running_loop()
+        deadlines = Deadlines(idle=30.0)
+        now = loop.time()
+        upload = deadlines.start(loop, now + 60.0, None)
+        later = deadlines.start(loop, now + 60.0, now)
+        upload.end()
+        after = deadlines.start(loop, loop.time() + 60.0, loop.time())
+        queued = (upload.queued, later.queued, after.queued)
+        later.end()
+        after.end()
+        return queued
+
+    assert asyncio.run(calls()) == (False, True, True)
