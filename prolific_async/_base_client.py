@@ -322,7 +322,7 @@ class BaseClient(RequestVerbs):
             options = self._request_options
             if body is not None or params is not None:
                 options = with_body(options, body, params, upload_timeout=self._timeout)
-            reads_from = None if "data" in options else now  # an upload's: aiohttp's, after
+            reads_from = None if "data" in options else now  # a raw body: sock_read times it
             deadline = state.watch = self._deadlines.start(loop, state.deadline, reads_from)
             reset_token = current_call.set(state)
             failure: ProlificError | None = None

@@ -72,9 +72,15 @@ class CallState:
     so that fewer requests go out together when it opens.
     """
 
-    async def read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        """Read ``response``'s body within its cap: a 2xx's, or an error's."""
-        return await read_body(response, self.max_body_bytes, error_limit=self.max_error_bytes)
+    async def read_capped(
+        self, response: aiohttp.ClientResponse, progress: Deadline | None = None
+    ) -> bytes:
+        """Read ``response``'s body within its cap: a 2xx's, or an error's.
+
+        ``progress``, a read timeout, is touched as the body's chunks come.
+        """
+        cap, error_cap = self.max_body_bytes, self.max_error_bytes
+        return await read_body(response, cap, error_limit=error_cap, progress=progress)
 
     @property
     def sent_at(self) -> datetime | None:

@@ -110,7 +110,7 @@ class Deadline:
         """Whether it waits in its owner's queue."""
         self._handle: asyncio.Handle | None = None
         if owner is None:
-            self._handle = loop.call_at(self.when, self.expire)
+            self.arm()
 
     def arm(self) -> None:
         """Wait on a timer of its own, outside any queue, for ``when``."""

@@ -63,7 +63,7 @@ def request_options(
     session has no proxy either. On our own session the call's deadline times the reads
     (:class:`~prolific_async._deadline.Deadline`), so ``sock_read`` is left out.
     """
-    if session is None:  # the middleware keeps the read timeout: no timer per read
+    if session is None:  # the call's deadline times the reads: no timer per read
         timeout = aiohttp.ClientTimeout(total=None, connect=timeout.connect)
     options: dict[str, Any] = {
         "headers": headers,

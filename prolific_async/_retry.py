@@ -36,7 +36,8 @@ from ._testing import testing_enabled
 
 __all__ = ["RetryMiddleware", "RetryPolicy", "parse_retry_after", "read_timeout_error"]
 
-#: aiohttp's words for its ``sock_read`` timeout, which the middleware's read timeout replaces.
+#: aiohttp's words for its ``sock_read`` timeout, which the call deadline's read timeout
+#: replaces on the client's own session.
 _READ_TIMEOUT: Final = "Timeout on reading data from socket"
 
 
@@ -243,8 +244,7 @@ class RetryMiddleware:
             return await state.read_capped(response)
         reads.begin_reads(asyncio.get_running_loop().time())
         try:
-            cap, error_cap = state.max_body_bytes, state.max_error_bytes
-            return await read_body(response, cap, error_limit=error_cap, progress=reads)
+            return await state.read_capped(response, reads)
         except asyncio.CancelledError:
             if not reads.idled_out():
                 raise
