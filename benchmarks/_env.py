@@ -78,6 +78,21 @@ def per_call(fn: Callable[[], Any], number: int, rounds: int = 5) -> float:
     return best * 1e6
 
 
+def settle_allocator() -> None:
+    """Free one large block first, so every socket read of the run costs the same.
+
+    asyncio reads a socket into a fresh 256 KiB buffer and shrinks it to what came.
+    glibc maps a block that large with ``mmap`` until a freed mapped block raises its
+    threshold; until then every read maps, shrinks and unmaps its buffer, with a page
+    fault or two. When that happens depends on what the process freed before, so the
+    same client measured 145 or 195 µs a call from one process to the next (2 page
+    faults a call). Freeing a 1 MiB block settles it at once, for every client alike;
+    a long-running service gets there by itself. Elsewhere it costs nothing.
+    """
+    block = bytearray(1 << 20)
+    del block
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     """A Markdown table (the same one benchmarks/README.md shows)."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]

@@ -7,7 +7,9 @@ absent; it has no Task Builder endpoints, so its row times its httpx client on t
 GET). Each runs sequentially and at concurrency 64, for the small batch and the
 realistic one (with a layout). Figures are the client process's CPU time per call
 (``time.process_time``), the median of 3 rounds that interleave the clients; ratios are
-to the floor of the same round set.
+to the floor of the same round set. The process settles glibc's ``mmap`` threshold
+first (``_env.settle_allocator``): before that, every socket read mapped and unmapped
+a fresh buffer for one client and not for the next, by chance.
 
 With ``--ablate`` the same run also times prolific_async with one piece of its request
 path switched off at a time (by monkeypatching, in this process only): the call's
@@ -40,7 +42,7 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _env import add_json_option, table, write_json
+from _env import add_json_option, settle_allocator, table, write_json
 from _payloads import REALISTIC, SMALL, encoded
 
 TOKEN = "bench-token"  # noqa: S105 (a stand-in the local server ignores)
@@ -349,6 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     add_json_option(parser)
     args = parser.parse_args(argv)
+    settle_allocator()  # else a client's figure depends on what ran before it
     ablations = (*ABLATIONS, ALL_OFF) if args.ablate else ()
     port = free_port()
     ready = multiprocessing.Event()
