@@ -59,6 +59,8 @@ def serve(port: int, ready: Any) -> None:
     """The server process: a bare aiohttp app answering each batch id with a fixed body."""
     from aiohttp import web
 
+    settle_allocator()  # however it was started (forked or not): the same mode every run
+
     bodies = {"small": encoded(SMALL), "realistic": encoded(REALISTIC)}
 
     async def handler(request: web.Request) -> web.Response:
@@ -337,16 +339,26 @@ def in_child(name: str, base: str, calls: int, ablation: str | None) -> list[flo
     process of its own, each client runs after nothing but its own earlier figures.
     """
     job = json.dumps({"name": name, "base": base, "calls": calls, "ablation": ablation})
-    done = subprocess.run(  # noqa: S603 (this script, run by the interpreter running it)
-        [sys.executable, __file__, "--child", job],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"measuring {name!r} failed:\n{done.stderr[-2000:]}")
-    figures: list[float] = json.loads(done.stdout)
+    what = name if ablation is None else f"{name} without {ablation}"
+    try:
+        done = subprocess.run(  # noqa: S603 (this script, run by the interpreter running it)
+            [sys.executable, __file__, "--child", job],
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SystemExit(f"measuring {what!r} took over {CHILD_TIMEOUT} s") from exc
+    lines = done.stdout.strip().splitlines()
+    try:
+        if done.returncode != 0 or not lines:
+            raise ValueError(f"exit status {done.returncode}")
+        figures = [float(figure) for figure in json.loads(lines[-1])]  # its last line
+    except ValueError as exc:  # JSONDecodeError is one
+        raise SystemExit(f"measuring {what!r} failed ({exc}):\n{done.stderr[-2000:]}") from exc
+    if len(figures) != len(CONFIGS):
+        raise SystemExit(f"measuring {what!r} gave {len(figures)} figures, not {len(CONFIGS)}")
     return figures
 
 
@@ -393,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)  # one client's figures (in_child)
     add_json_option(parser)
     args = parser.parse_args(argv)
-    settle_allocator()  # one malloc mode for every client (and, forked, for the server)
+    settle_allocator()  # one malloc mode for every client
     if args.child is not None:
         job = json.loads(args.child)
         print(json.dumps(measure_client(job["name"], job["base"], job["calls"], job["ablation"])))
