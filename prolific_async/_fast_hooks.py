@@ -8,10 +8,9 @@ missing field with a default is its default, and so is a ``null`` (the null-as-d
 rule) unless the class is made with ``null_is_default=False``. The object is then built
 with one call of the class, or, for a plain slotted class whose ``__init__`` only stores
 the fields (and checks text the function has checked), by storing each field in its
-slot (through the slot's descriptor, bound once), which is what that ``__init__`` does,
-without its calls. No class is made for it: a subclass of a model would show in its
-``__subclasses__()`` (and confuse, say, cattrs' ``include_subclasses``), and a class of
-the same slots unrelated to it cannot take its ``__class__`` (its ``__weakref__`` slot).
+slot, which is what that ``__init__`` does, without its calls: for a model, in an
+unfrozen twin of it that then becomes the model; else through each slot's descriptor
+(see :mod:`._fast_build`).
 A list is read by a loop (cheaper than a comprehension on Python 3.11); a list of a
 :class:`Tagged` union picks each element's hook in that loop. A field type with no
 inline check goes through the converter's own hook for it, looked up once, when the
@@ -31,8 +30,8 @@ from typing import Any, Final
 import attrs
 from cattrs import Converter
 
+from ._fast_build import setters_of, twin_of
 from ._scalar_hooks import MAX_INTEGER, answer_value_hook, strict, structure_datetime
-from .models._text import valid_text_field
 from .models.layout import AnswerValue
 
 __all__ = ["BUILDING", "LazyHook", "Tagged", "can_generate", "class_hook", "resolved_hook"]
@@ -271,45 +270,6 @@ def can_generate(cls: type[Any]) -> bool:
     )
 
 
-def _setters(cls: type[Any]) -> dict[str, Any] | None:
-    """Each field's slot store, when storing the fields there is all ``cls(...)`` would do.
-
-    That is: attrs' own ``__init__``, no pre- or post-init, no converter, every field
-    set by ``__init__`` and held in a slot of ``cls`` itself (no base but ``object``, no
-    cached hash or other slot), and no validator but the text check, on a ``str`` field
-    (the generated function checks it).
-    """
-    init = getattr(cls.__init__, "__code__", None)
-    new: Any = cls.__new__
-    if (
-        init is None
-        or not init.co_filename.startswith("<attrs generated")
-        or new is not object.__new__
-        or type(cls) is not type
-        or cls.__bases__ != (object,)
-        or "__init_subclass__" in cls.__dict__
-        or hasattr(cls, "__attrs_pre_init__")
-        or hasattr(cls, "__attrs_post_init__")
-    ):
-        return None
-    fields = attrs.fields(attrs.resolve_types(cls))
-    slots = cls.__dict__.get("__slots__", ())
-    if set(slots) - {"__weakref__"} != {a.name for a in fields}:
-        return None
-    setters = {}
-    for a in fields:
-        checked = a.validator is None or (
-            a.validator is valid_text_field and a.type in (str, str | None)
-        )
-        slot = cls.__dict__.get(a.name)
-        if not a.init or a.converter is not None or not checked:
-            return None
-        if not isinstance(slot, types.MemberDescriptorType):
-            return None
-        setters[a.name] = slot.__set__
-    return setters
-
-
 def class_hook(
     converter: Converter,
     cls: type[Any],
@@ -366,10 +326,15 @@ def class_hook(
             lines.append(f"if {v} is _MISSING: {v} = {default}")
             lines.append("else:")
             writer.check(type_, v, "    ")
-    setters = _setters(cls)
+    setters = setters_of(cls)
     if setters is None:
         call = ", ".join(f"{name}={v}" for name, v in arguments)
         lines.append(f"return {writer.bind(cls)}({call})")
+    elif (twin := twin_of(cls)) is not None:  # filled in as its twin, then made a cls
+        lines.append(f"_o = {writer.bind(object.__new__)}({writer.bind(twin)})")
+        lines.extend(f"_o.{name} = {v}" for name, v in arguments)
+        lines.append(f"_o.__class__ = {writer.bind(cls)}")
+        lines.append("return _o")
     else:  # made as object.__new__ makes it, each field stored through its slot
         lines.append(f"_o = {writer.bind(object.__new__)}({writer.bind(cls)})")
         lines.extend(f"{writer.bind(setters[name])}(_o, {v})" for name, v in arguments)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from attrs import field, frozen
 
+from ._base import Model
 from ._text import valid_text_field
 from .layout import Page
 
@@ -33,7 +34,7 @@ class BatchStatus(enum.StrEnum):
 
 
 @frozen(kw_only=True)
-class TaskDetails:
+class TaskDetails(Model):
     """What participants are shown about the task."""
 
     # A lone surrogate is refused here, before any request: it has no UTF-8 form to send.
@@ -46,7 +47,7 @@ class TaskDetails:
 
 
 @frozen(kw_only=True)
-class BatchDataset:
+class BatchDataset(Model):
     """A dataset attached to a batch."""
 
     id: str
@@ -58,7 +59,7 @@ class BatchDataset:
 
 
 @frozen(kw_only=True)
-class Batch:
+class Batch(Model):
     """An AI Task Builder batch: the unit of work participants are allocated tasks from."""
 
     id: str

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import Attribute, field, frozen, validators
 
+from ._base import Model
 from ._text import first_bad_text, valid_text_field
 from .batches import Batch, TaskDetails
 from .layout import Page
@@ -61,7 +62,7 @@ def _layout(value: Sequence[Page] | None) -> tuple[Page, ...] | None:
 
 
 @frozen
-class CreateBatchRequest:
+class CreateBatchRequest(Model):
     """One batch for :meth:`~prolific_async.resources.batches.BatchesResource.create_many`."""
 
     name: str = field(validator=_non_empty)
@@ -87,7 +88,7 @@ class CreateBatchRequest:
 
 
 @frozen
-class DuplicateBatchRequest:
+class DuplicateBatchRequest(Model):
     """One copy for :meth:`~prolific_async.resources.batches.BatchesResource.duplicate_many`."""
 
     batch_id: str = field(validator=[_non_empty, _path_safe])
@@ -104,7 +105,7 @@ BulkRequest = CreateBatchRequest | DuplicateBatchRequest
 
 
 @frozen(kw_only=True)
-class BulkResult:
+class BulkResult(Model):
     """What happened to one request of a bulk run."""
 
     index: int

@@ -23,6 +23,7 @@ from typing import Any
 
 from attrs import Factory, frozen
 
+from ._base import Model
 from .datasets import Dataset, ImportRecordError
 
 __all__ = ["DatapointsAppended", "DatasetUpdate", "MigrationStatus", "SchemaMigration"]
@@ -41,7 +42,7 @@ class MigrationStatus(enum.StrEnum):
 
 
 @frozen(kw_only=True)
-class DatapointsAppended:
+class DatapointsAppended(Model):
     """What appending datapoints did: the records accepted, and why the others were not.
 
     A rejected record does not fail the request; re-appending an identical record counts
@@ -59,7 +60,7 @@ class DatapointsAppended:
 
 
 @frozen(kw_only=True)
-class DatasetUpdate:
+class DatasetUpdate(Model):
     """A dataset after an update, and the schema migration the update started, if any."""
 
     dataset: Dataset
@@ -70,7 +71,7 @@ class DatasetUpdate:
 
 
 @frozen(kw_only=True)
-class SchemaMigration:
+class SchemaMigration(Model):
     """A schema migration job: a V4 dataset's datapoints re-normalised to a new schema."""
 
     job_id: str

@@ -14,6 +14,8 @@ from datetime import datetime
 
 from attrs import Factory, frozen
 
+from ._base import Model
+
 __all__ = [
     "Dataset",
     "DatasetSchema",
@@ -77,7 +79,7 @@ class SchemaFieldType(enum.StrEnum):
 
 
 @frozen(kw_only=True)
-class SchemaField:
+class SchemaField(Model):
     """One named field of a V4 dataset schema."""
 
     type: SchemaFieldType | str
@@ -87,7 +89,7 @@ class SchemaField:
 
 
 @frozen(kw_only=True)
-class DatasetSchema:
+class DatasetSchema(Model):
     """The named, typed fields of a V4 dataset; creating a dataset with one makes it V4."""
 
     fields: dict[str, SchemaField]
@@ -97,7 +99,7 @@ class DatasetSchema:
 
 
 @frozen(kw_only=True)
-class ImportRecordError:
+class ImportRecordError(Model):
     """Why one record of a V4 upload was rejected."""
 
     reason: str
@@ -109,7 +111,7 @@ class ImportRecordError:
 
 
 @frozen(kw_only=True)
-class ImportJob:
+class ImportJob(Model):
     """One upload into a V4 dataset and how its processing went."""
 
     import_id: str
@@ -137,7 +139,7 @@ class ImportJob:
 
 
 @frozen(kw_only=True)
-class Dataset:
+class Dataset(Model):
     """A Task Builder dataset (V3 without a schema, V4 with one)."""
 
     id: str
@@ -168,7 +170,7 @@ class Dataset:
 
 
 @frozen(kw_only=True)
-class UploadURL:
+class UploadURL(Model):
     """A presigned URL to upload one file to; it holds its own credentials and expires."""
 
     upload_url: str
@@ -189,7 +191,7 @@ class UploadURL:
 
 
 @frozen(kw_only=True)
-class DatasetUpload:
+class DatasetUpload(Model):
     """What :meth:`DatasetsResource.upload` did: a usable dataset, and any rejected records.
 
     For a V3 dataset ``status`` is ``READY``; for a V4 dataset it is the import job's

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from attrs import frozen
 
+from ._base import Model
+
 __all__ = [
     "BatchExport",
     "BatchReport",
@@ -26,7 +28,7 @@ class ExportStatus(enum.StrEnum):
 
 
 @frozen(kw_only=True)
-class BatchExport:
+class BatchExport(Model):
     """An export job of a batch's responses, or its finished ZIP.
 
     The export endpoint answers ``202 {"status": "generating", "export_id"}`` for a new
@@ -58,7 +60,7 @@ class BatchExport:
 
 
 @frozen(kw_only=True)
-class BatchReport:
+class BatchReport(Model):
     """A presigned link to a batch's CSV report."""
 
     url: str

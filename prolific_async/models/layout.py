@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeAlias
 
 from attrs import Factory, frozen
 
+from ._base import Model
 from ._layout_kinds import (
     AnswerValue,
     ContentFormat,
@@ -55,7 +56,7 @@ __all__ = [
 
 
 @frozen(kw_only=True)
-class ValidationRule:
+class ValidationRule(Model):
     """Bounds on a free-text answer: its length for ``string``, its value for ``number``."""
 
     type: str
@@ -67,7 +68,7 @@ class ValidationRule:
 
 
 @frozen(kw_only=True)
-class ChoiceOption:
+class ChoiceOption(Model):
     """One option of a multiple-choice question."""
 
     label: str
@@ -81,7 +82,7 @@ class ChoiceOption:
 
 
 @frozen(kw_only=True)
-class UnitOption:
+class UnitOption(Model):
     """One unit a free-text-with-unit question offers (``kg``, ``lbs`` ...)."""
 
     label: str
@@ -93,7 +94,7 @@ class UnitOption:
 
 
 @frozen(kw_only=True)
-class DatasetFieldItem:
+class DatasetFieldItem(Model):
     """Shows one field of the current datapoint (V4 datasets with a schema only).
 
     Only schema fields of type ``text``, ``image_url``, ``audio_url`` or ``video_url``
@@ -110,7 +111,7 @@ class DatasetFieldItem:
 
 
 @frozen(kw_only=True)
-class ImageItem:
+class ImageItem(Model):
     """A fixed image, the same for every datapoint."""
 
     type: ClassVar[str] = ItemType.IMAGE
@@ -127,7 +128,7 @@ class ImageItem:
 
 
 @frozen(kw_only=True)
-class RichTextItem:
+class RichTextItem(Model):
     """A fixed block of text (HTML or Markdown), the same for every datapoint."""
 
     type: ClassVar[str] = ItemType.RICH_TEXT
@@ -142,7 +143,7 @@ class RichTextItem:
 
 
 @frozen(kw_only=True)
-class FreeTextItem:
+class FreeTextItem(Model):
     """A question answered in free text."""
 
     type: ClassVar[str] = ItemType.FREE_TEXT
@@ -161,7 +162,7 @@ class FreeTextItem:
 
 
 @frozen(kw_only=True)
-class FreeTextWithUnitItem:
+class FreeTextWithUnitItem(Model):
     """A question answered with a value and a unit chosen from a list."""
 
     type: ClassVar[str] = ItemType.FREE_TEXT_WITH_UNIT
@@ -186,7 +187,7 @@ class FreeTextWithUnitItem:
 
 
 @frozen(kw_only=True)
-class MultipleChoiceItem:
+class MultipleChoiceItem(Model):
     """A question answered by choosing up to ``answer_limit`` options."""
 
     type: ClassVar[str] = ItemType.MULTIPLE_CHOICE
@@ -207,7 +208,7 @@ class MultipleChoiceItem:
 
 
 @frozen(kw_only=True)
-class MultipleChoiceWithFreeTextItem:
+class MultipleChoiceWithFreeTextItem(Model):
     """A multiple-choice question where each chosen option also asks for free text.
 
     Each option's ``heading`` is the free-text prompt shown once it is chosen.
@@ -233,7 +234,7 @@ class MultipleChoiceWithFreeTextItem:
 
 
 @frozen(kw_only=True)
-class FileUploadItem:
+class FileUploadItem(Model):
     """A request for the participant to upload files."""
 
     type: ClassVar[str] = ItemType.FILE_UPLOAD
@@ -256,7 +257,7 @@ class FileUploadItem:
 
 
 @frozen(kw_only=True)
-class VideoNarrationItem:
+class VideoNarrationItem(Model):
     """A request for the participant to record a narrated video.
 
     The public documentation names this type but not its settings: any setting other
@@ -275,7 +276,7 @@ class VideoNarrationItem:
 
 
 @frozen(kw_only=True)
-class UnknownItem:
+class UnknownItem(Model):
     """An item whose ``type`` this library does not know; its JSON is kept whole.
 
     It is sent back exactly as it came, so reading and updating a batch with a new
@@ -310,7 +311,7 @@ LayoutItem: TypeAlias = (
 
 
 @frozen(kw_only=True)
-class Column:
+class Column(Model):
     """One column of a row: its items, shown top to bottom."""
 
     items: list[LayoutItem]
@@ -322,7 +323,7 @@ class Column:
 
 
 @frozen(kw_only=True)
-class Row:
+class Row(Model):
     """One row of a page: one column, or two shown side by side."""
 
     columns: list[Column]
@@ -334,7 +335,7 @@ class Row:
 
 
 @frozen(kw_only=True)
-class Page:
+class Page(Model):
     """One participant screen of a batch's layout."""
 
     rows: list[Row]

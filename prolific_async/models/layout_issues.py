@@ -11,6 +11,8 @@ from typing import Any
 
 from attrs import Factory, frozen
 
+from ._base import Model
+
 __all__ = ["LayoutIssue"]
 
 #: Each level of a layout with the key its entries sit under (a page is under the list).
@@ -18,7 +20,7 @@ _LEVELS = (("page", ""), ("row", "rows"), ("column", "columns"), ("item", "items
 
 
 @frozen(kw_only=True)
-class LayoutIssue:
+class LayoutIssue(Model):
     """One problem of a batch layout, located by 0-based indices.
 
     The indices go down to the entry at fault: a problem of a row has ``page`` and

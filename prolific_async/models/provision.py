@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen, validators
 
+from ._base import Model
 from .batches import Batch, TaskDetails
 from .bulk import CreateBatchRequest
 from .datasets import Dataset, DatasetSchema
@@ -33,7 +34,7 @@ def _positive_seconds(instance: object, attribute: Any, value: float | None) -> 
 
 
 @frozen(kw_only=True)
-class ProvisionRequest:
+class ProvisionRequest(Model):
     """Everything one pipeline needs: the batch, and the file that becomes its dataset."""
 
     name: str = field(validator=_non_empty)
@@ -84,7 +85,7 @@ class ProvisionRequest:
 
 
 @frozen(kw_only=True)
-class ProvisionResult:
+class ProvisionResult(Model):
     """How one pipeline of ``provision_many`` ended."""
 
     index: int

@@ -7,6 +7,7 @@ from typing import Any
 
 from attrs import Factory, frozen
 
+from ._base import Model
 from .layout import AnswerValue, InstructionType
 
 __all__ = [
@@ -17,7 +18,7 @@ __all__ = [
 
 
 @frozen(kw_only=True)
-class ResponseAnswer:
+class ResponseAnswer(Model):
     """One answer value; which fields are set depends on the instruction type.
 
     ``free_text`` and ``multiple_choice``: ``value``. ``free_text_with_unit``: ``value``
@@ -46,7 +47,7 @@ class ResponseAnswer:
 
 
 @frozen(kw_only=True)
-class InstructionResponse:
+class InstructionResponse(Model):
     """A participant's answer to one instruction of one task."""
 
     instruction_id: str
@@ -58,7 +59,7 @@ class InstructionResponse:
 
 
 @frozen(kw_only=True)
-class TaskResponse:
+class TaskResponse(Model):
     """One response recorded for a task of a batch."""
 
     id: str

@@ -18,6 +18,8 @@ from datetime import datetime
 
 from attrs import frozen
 
+from ._base import Model
+
 __all__ = ["BatchSync", "SyncStatus"]
 
 
@@ -34,7 +36,7 @@ class SyncStatus(enum.StrEnum):
 
 
 @frozen(kw_only=True)
-class BatchSync:
+class BatchSync(Model):
     """A sync job of a batch, as started (``queued``) or as polled.
 
     Every field but ``status`` may be absent: the official CLI reads each as optional.
