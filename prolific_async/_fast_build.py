@@ -11,7 +11,8 @@ store per field); for another slotted class through each slot's descriptor.
 from __future__ import annotations
 
 import types
-from typing import Any
+import weakref
+from typing import Any, Final
 
 import attrs
 
@@ -60,6 +61,11 @@ def setters_of(cls: type[Any]) -> dict[str, Any] | None:
     return setters
 
 
+#: Each class's twin (or ``None``), made once however many converters make hooks for it;
+#: held weakly by its class (a twin holds nothing of it), so a class made on the fly goes.
+_TWINS: Final = weakref.WeakKeyDictionary[type[Any], type[Any] | None]()
+
+
 def twin_of(cls: type[Any]) -> type[Any] | None:
     """An unfrozen class ``cls``'s objects can be filled in as, then become ``cls``.
 
@@ -67,8 +73,16 @@ def twin_of(cls: type[Any]) -> type[Any] | None:
     in its slot is a plain attribute store (a frozen class's refuses it, and its slot
     descriptor's ``__set__`` costs three times as much), and ``__class__`` may then be set
     to ``cls``. It is no subclass of ``cls``: ``cls.__subclasses__()`` stays as it was.
-    ``None`` where CPython refuses the change (``cls`` not of that shape).
+    ``None`` for a class not on :class:`Model` (or without slots), or where CPython
+    refuses the change.
     """
+    if cls in _TWINS:
+        return _TWINS[cls]
+    twin = _TWINS[cls] = _new_twin(cls)
+    return twin
+
+
+def _new_twin(cls: type[Any]) -> type[Any] | None:
     slots = cls.__dict__.get("__slots__")
     if cls.__bases__ != (Model,) or slots is None:
         return None
@@ -77,6 +91,6 @@ def twin_of(cls: type[Any]) -> type[Any] | None:
     probe: Any = object.__new__(twin)
     try:
         probe.__class__ = cls
-    except TypeError:  # a layout CPython does not see as the same
+    except TypeError:  # a layout CPython does not see as the same: never seen, kept safe
         return None
     return twin

@@ -75,7 +75,9 @@ def test_every_decoded_model_is_built_through_its_twin() -> None:
 
 def test_an_object_built_through_its_twin_is_the_model_in_every_way() -> None:
     """Built by the hook, it is of its class, equal, frozen, weak-referenceable and picklable."""
-    got = _hook(Based)({"name": "a", "size": 4}, Based)
+    hook = _hook(Based)
+    assert twin_of(Based) in hook.__globals__.values()  # built through the twin
+    got = hook({"name": "a", "size": 4}, Based)
     expected = Based(name="a", size=4)
     assert type(got) is Based
     assert got == expected
@@ -100,14 +102,23 @@ def test_a_decoded_batch_keeps_every_field_its_init_would_store() -> None:
     assert got.batch_items
 
 
-def test_a_class_with_its_own_weakref_slot_gets_no_twin_and_is_still_built() -> None:
-    """On object (its own __weakref__ slot) there is no twin: its slots are stored one by one."""
+def test_a_class_not_on_the_models_base_gets_no_twin_and_is_still_built() -> None:
+    """A class on object gets no twin: its slots are stored one by one, through descriptors."""
     assert setters_of(Plain) is not None
     assert twin_of(Plain) is None
     got = _hook(Plain)({"name": "a"}, Plain)
     assert type(got) is Plain
     assert got == Plain(name="a")
     assert weakref.ref(got)() is got
+
+
+def test_a_class_has_one_twin_however_many_converters_build_its_hook() -> None:
+    """Hooks made by many converters share one twin: the base's subclasses do not grow."""
+    make_fast_converter().structure(_fixture_batch(), Batch)
+    before = len(Model.__subclasses__())
+    for _ in range(3):
+        make_fast_converter().structure(_fixture_batch(), Batch)
+    assert len(Model.__subclasses__()) == before
 
 
 def test_a_class_on_the_base_without_slots_gets_no_twin() -> None:
