@@ -370,8 +370,8 @@ def measure(
     samples: dict[tuple[str, str, int], list[float]] = {}
     for _ in range(rounds):  # interleaved: every client once per round, each in its process
         for label, off in runs:
-            figures = in_child(OURS if off else label, base, calls, off)
-            for (kind, concurrency), figure in zip(CONFIGS, figures, strict=True):
+            got = in_child(OURS if off else label, base, calls, off)
+            for (kind, concurrency), figure in zip(CONFIGS, got, strict=True):
                 samples.setdefault((label, kind, concurrency), []).append(figure)
     figures = []
     for kind, concurrency in CONFIGS:
