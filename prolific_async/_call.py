@@ -9,6 +9,7 @@ aiohttp's middleware signature has no room for it.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import aiohttp
@@ -18,6 +19,8 @@ from attrs import define
 
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, read_body
 from ._deadline import Deadline
+from ._headers import request_id_of
+from ._redact import Redactor
 
 __all__ = [
     "CallState",
@@ -59,8 +62,10 @@ class CallState:
     """The most a non-2xx answer's body may have (an error is one object)."""
     body: bytes | None = None
     """The body of the answer the middleware returned, read within ``max_body_bytes``."""
-    request_id: str | None = None
-    """The request id of the answer the call ended on (``None``: no answer was read)."""
+    answer_headers: Mapping[str, str] | None = None
+    """The headers of the answer the call ended on (``None``: no answer was read)."""
+    redactor: Redactor | None = None
+    """Masks the client's token in what is taken from the answer (its request id)."""
     watch: Deadline | None = None
     """The call's deadline while it runs; on the client's own session it also times the
     attempts' reads (progress is told to it: the connection made, the answer's headers,
@@ -90,6 +95,19 @@ class CallState:
         """
         sent = self.sent_time
         return None if sent is None else datetime.fromtimestamp(sent, UTC)
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id of the answer the call ended on (``None``: no answer, or none).
+
+        Looked up when asked, not on every answer: a plain call never asks. Masked as
+        an error's parts are: a server that copies ``Authorization`` into
+        ``X-Request-Id`` must not put the token in a result.
+        """
+        request_id = request_id_of(self.answer_headers)
+        if request_id is None or self.redactor is None:
+            return request_id
+        return self.redactor.text(request_id)
 
     @property
     def maybe_sent(self) -> bool:

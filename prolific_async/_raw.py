@@ -70,14 +70,15 @@ def record_answer(
     url: str,
     redactor: Redactor,
 ) -> None:
-    """Note the answer a call ended on: its request id, and all of it for a raw call.
+    """Note the answer a call ended on: its headers (its request id), all of it for a raw call.
 
     Both pass ``redactor`` first, as an error's parts do: a server (or a proxy) that
     copies ``Authorization`` into ``X-Request-Id`` or the body must not put the token
-    in a result's ``request_id``, a raw response's headers or its repr.
+    in a result's ``request_id``, a raw response's headers or its repr. The request id
+    is looked up only when asked (``CallState.request_id``).
     """
-    request_id = request_id_of(headers)
-    state.request_id = request_id and redactor.text(request_id)
+    state.answer_headers = headers
+    state.redactor = redactor
     record = current_record.get()
     if record is None:
         return
