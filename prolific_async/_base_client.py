@@ -4,8 +4,8 @@
 ``aiohttp.ClientSession`` (created lazily, inside the running loop), the retry middleware,
 the 429 gate and the request path::
 
-    get/post/patch/delete -> request -> _send: slot, deadline (_deadline), send, map errors
-                                     -> _finish: deprecation, status, decode
+    get/post/patch/delete -> request: slot, deadline (_deadline), send, map errors
+                                   -> _finish: deprecation, status, decode
 
 Resources, the bulk layer, storage transfers and provisioning use only its public
 members; :class:`~prolific_async.ProlificClient` adds the resources on top.
@@ -284,30 +284,13 @@ class BaseClient(RequestVerbs):
         """
         if state is None:
             state = CallState(deadline=0.0)
-        state.max_body_bytes = self._body_caps.for_answer(cast_to)
-        state.max_error_bytes = self._body_caps.max_response_bytes
+        caps = self._body_caps
+        state.max_body_bytes = caps.for_answer(cast_to)
+        state.max_error_bytes = caps.max_response_bytes
         url = self._base_url + path
-        status, reason, headers, raw = await self._send(method, url, body, params, state)
-        record_answer(state, status, headers, raw, method=method, url=url, redactor=self._redactor)
-        data = self._finish(method, url, template or path, status, reason, headers, raw)
-        if cast_to is APIResponse:
-            return APIResponse(status=status, data=data, method=method, url=url, sent=state.sent)  # type: ignore[return-value]
-        return structure_response(data, cast_to, status_code=status, method=method, url=url)
-
-    # -- requests: the steps ---------------------------------------------------------------
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        body: Any,
-        params: Mapping[str, str] | None,
-        state: CallState,
-    ) -> tuple[int, str | None, Mapping[str, str], bytes]:
-        """Send within a slot and the call's deadline; turn what goes wrong into our error.
-
-        One coroutine for the exchange: each frame is resumed whenever the call waits.
-        """
+        # The exchange, within a slot and the call's deadline, with what goes wrong made
+        # our error. Inline, not a coroutine of its own: every frame of the await chain
+        # is resumed whenever the call waits.
         session = self._lifecycle.ensure()
         if not self._in_flight.take_now():  # more calls than connections wait, untimed
             await self._in_flight.take()
@@ -328,10 +311,14 @@ class BaseClient(RequestVerbs):
             failure: ProlificError | None = None
             try:
                 async with session.request(method, URL(url, encoded=True), **options) as response:
-                    raw, state.body = state.body, None  # as the middleware read it
-                    if raw is None:  # a status the middleware left unread
-                        raw = await self._middleware.read_left(response, state)
-                return response.status, response.reason, response.headers, raw
+                    read, state.body = state.body, None  # as the middleware read it
+                    # None: a status the middleware left unread.
+                    raw = (
+                        read
+                        if read is not None
+                        else await self._middleware.read_left(response, state)
+                    )
+                status, reason, headers = response.status, response.reason, response.headers
             except aiohttp.ClientError as exc:
                 failure = connection_error(exc, method, url, state, closed=self._closed())
             except (TimeoutError, asyncio.CancelledError) as exc:
@@ -348,10 +335,18 @@ class BaseClient(RequestVerbs):
                 deadline.end()
                 state.watch = None
                 current_call.reset(reset_token)
-            # Outside the except block: aiohttp's errors hold our headers (the token).
-            raise failure
+            if failure is not None:
+                # Outside the except block: aiohttp's errors hold our headers (the token).
+                raise failure
         finally:
             self._in_flight.give()
+        record_answer(state, status, headers, raw, method=method, url=url, redactor=self._redactor)
+        data = self._finish(method, url, template or path, status, reason, headers, raw)
+        if cast_to is APIResponse:
+            return APIResponse(status=status, data=data, method=method, url=url, sent=state.sent)  # type: ignore[return-value]
+        return structure_response(data, cast_to, status_code=status, method=method, url=url)
+
+    # -- requests: the steps ---------------------------------------------------------------
 
     @functools.cached_property
     def _deadlines(self) -> Deadlines:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Final
 
 import aiohttp
 from aiohttp.connector import Connection
@@ -144,15 +145,20 @@ class TrackingConnector(aiohttp.TCPConnector):
         traces: list[Trace],
         timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's signature)
     ) -> Connection:
-        connection = await super().connect(req, traces, timeout)
-        state = current_call.get()
+        connection = await _tcp_connect(self, req, traces, timeout)  # super(), unlooked-up
+        state = _get_call()
         if state is not None:
             state.connected = True
-            if state.watch is not None:
-                state.watch.touch()  # connected: the request has its own time to answer
+            watch = state.watch
+            if watch is not None:
+                watch.touch()  # connected: the request has its own time to answer
         return connection
+
+
+_tcp_connect: Final = aiohttp.TCPConnector.connect
 
 
 current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
     "prolific_async_current_call", default=None
 )
+_get_call: Final = current_call.get

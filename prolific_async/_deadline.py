@@ -92,10 +92,15 @@ class Deadline:
         self._owner = owner
         self.deadline = deadline
         """When the call must have ended."""
-        self.idle = idle if now is not None else None
-        """Seconds an attempt may read without progress (``None``: no read timeout)."""
-        self.when = deadline if idle is None or now is None else min(deadline, now + idle)
-        """When it is first due: the deadline, or an attempt's read timeout."""
+        if now is None or idle is None:
+            self.idle = None
+            """Seconds an attempt may read without progress (``None``: no read timeout)."""
+            self.when = deadline
+            """When it is first due: the deadline, or an attempt's read timeout."""
+        else:
+            self.idle = idle
+            read_due = now + idle
+            self.when = read_due if read_due < deadline else deadline
         self.touched = deadline if now is None else now
         """When the reading attempt last made progress (``loop.time()``)."""
         self.reading = False
@@ -207,7 +212,7 @@ class Deadline:
         """The block is left: no expiry after this; the entry leaves its queue."""
         self.finished = True
         task, self._task = self._task, None
-        if task is not None:
+        if task is not None and self._cuts:
             for _ in range(self._cuts):
                 task.uncancel()  # a cancellation of its own that never came out of the block
         if self._handle is not None:

@@ -79,14 +79,15 @@ class RetryMiddleware:
         state = current_call.get()
         if state is None:
             state = CallState(deadline=loop.time() + self.policy.timeout)
-        if state.sent >= self.policy.attempts and state.last_failure is not None:
+        attempts = self.policy.attempts
+        if state.sent >= attempts and state.last_failure is not None:
             # aiohttp resends a GET once after a dropped connection, running this
             # middleware again: the attempts already spent still count.
             raise state.last_failure
-        for attempt in range(state.sent + 1, self.policy.attempts + 1):
-            is_last = attempt == self.policy.attempts
+        for attempt in range(state.sent + 1, attempts + 1):
+            is_last = attempt == attempts
             try:
-                answer = await self._attempt(req, handler, loop, state, is_last=is_last)
+                answer = await self._attempt(req, handler, loop, state, is_last)
             except BaseException as exc:
                 # Every attempt handed to aiohttp gets its line, however it ended: an
                 # error, a body past its cap, or a cut by the call's deadline (a cancel).
@@ -167,7 +168,6 @@ class RetryMiddleware:
         handler: ClientHandlerType,
         loop: asyncio.AbstractEventLoop,
         state: CallState,
-        *,
         is_last: bool,
     ) -> ClientResponse | aiohttp.ClientError:
         """Send once. Returns the response, or the error when it is worth retrying.
@@ -195,10 +195,9 @@ class RetryMiddleware:
         try:
             response = await handler(req)
             now = loop.time()
-            self.gate.answered(paced_at, now, response.status)
-            if response.status not in TRANSIENT_STATUSES or not retry_status(
-                response.status, req.method
-            ):
+            status = response.status
+            self.gate.answered(paced_at, now, status)
+            if status not in TRANSIENT_STATUSES or not retry_status(status, req.method):
                 if reads is not None:
                     reads.touched = now  # the headers came: the body has its own time
                 # read_body itself, not state.read_capped: one coroutine fewer per call.
