@@ -10,6 +10,7 @@ import pytest
 from prolific_async import CreateBatchRequest, TaskDetails
 from prolific_async._call import GateClosedError
 from prolific_async._pacer import (
+    _KEPT,
     CUT,
     DOUBLING,
     MAX_PLATEAU,
@@ -235,3 +236,18 @@ async def test_a_concurrency_above_max_connections_warns_at_once(
             results = client.batches.create_many([request], concurrency=16)
             assert "concurrency=16 is above the client's max_connections=4" in caplog.text
             assert [result.ok async for result in results] == [True]
+
+
+@pytest.mark.parametrize("send", ["took", "take_now"])
+def test_the_pacer_keeps_only_the_times_of_its_window(send: str) -> None:
+    """However long a client runs unpaced, its pacer holds the times of about one window."""
+    pacer = Pacer()
+    rate, now = 100.0, 0.0
+    while now < 10 * _KEPT:
+        if send == "took":
+            pacer.took(now)
+        else:
+            assert pacer.take_now(now)
+        pacer.answered(now, now, throttled=False)
+        now += 1.0 / rate
+    assert pacer.kept() <= 2 * (_KEPT * rate + 2)
