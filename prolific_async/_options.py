@@ -61,19 +61,19 @@ def request_options(
     ``proxy`` goes with each request on our own session (storage chooses its own; a
     caller's session keeps its own proxy settings); ``None`` needs no argument, as our
     session has no proxy either. On our own session the call's deadline times the reads
-    (:class:`~prolific_async._deadline.Deadline`), so ``sock_read`` is left out.
+    (:class:`~prolific_async._deadline.Deadline`), so ``sock_read`` is left out. Only
+    what differs from aiohttp's defaults and our session's is passed: each argument
+    costs its binding into ``ClientSession._request``'s long signature on every call.
     """
     if session is None:  # the call's deadline times the reads: no timer per read
         timeout = aiohttp.ClientTimeout(total=None, connect=timeout.connect)
     options: dict[str, Any] = {
         "headers": headers,
-        "json": None,
-        "params": None,
         "timeout": timeout,
         "allow_redirects": False,
-        "raise_for_status": False,  # a caller's session may say otherwise
     }
     if session is not None:
+        options["raise_for_status"] = False  # a caller's session may say otherwise
         options["middlewares"] = (middleware, *getattr(session, "_middlewares", ()))
     elif derived:
         options["middlewares"] = (middleware,)  # the session holds its parent's

@@ -48,7 +48,7 @@ async def test_sync_posts_no_body_and_parses_the_queued_job(
     assert sync.created_at is not None
     assert sync.created_at.tzinfo is not None
     assert not sync.is_finished
-    assert mocked_call(mocked, "POST", SYNC)["json"] is None
+    assert mocked_call(mocked, "POST", SYNC).get("json") is None
 
 
 async def test_sync_accepts_200_and_a_bare_status(

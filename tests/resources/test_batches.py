@@ -89,7 +89,7 @@ async def test_get_uses_the_batch_path(mocked_client: ProlificClient, mocked: An
     mocked.get(f"{BATCHES}/abc", payload=fixture("get_batch_200.json"))
     batch = await mocked_client.batches.get("abc")
     assert batch.total_task_groups == 3
-    assert sent(mocked, "GET", f"{BATCHES}/abc")["json"] is None
+    assert sent(mocked, "GET", f"{BATCHES}/abc").get("json") is None
 
 
 @pytest.mark.parametrize(

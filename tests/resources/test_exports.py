@@ -67,8 +67,8 @@ async def test_request_export_202_is_a_generating_job(
     assert export == BatchExport(status=ExportStatus.GENERATING, export_id="e1")
     assert not export.is_complete
     kwargs = mocked_call(mocked, "POST", EXPORT)
-    assert kwargs["json"] is None
-    assert kwargs["params"] is None
+    assert kwargs.get("json") is None
+    assert kwargs.get("params") is None
 
 
 async def test_request_export_legacy_200_is_complete(
@@ -178,7 +178,7 @@ async def test_delete_export_returns_none(mocked_client: ProlificClient, mocked:
     """delete_export sends DELETE /export/{id} and returns None on the empty 204."""
     mocked.delete(f"{EXPORT}/e1", status=204, body="")
     await mocked_client.batches.delete_export("b1", "e1")
-    assert mocked_call(mocked, "DELETE", f"{EXPORT}/e1")["json"] is None
+    assert mocked_call(mocked, "DELETE", f"{EXPORT}/e1").get("json") is None
 
 
 async def test_delete_generating_export_conflicts(
