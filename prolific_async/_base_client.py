@@ -340,6 +340,9 @@ class BaseClient(RequestVerbs):
                 raise failure
         finally:
             self._in_flight.give()
+        # The request's arguments and the response hold our headers (the token): a status
+        # or a decoding error raised below must not have them in its frame's locals.
+        del options, session, response
         record_answer(state, status, headers, raw, method=method, url=url, redactor=self._redactor)
         data = self._finish(method, url, template or path, status, reason, headers, raw)
         if cast_to is APIResponse:

@@ -192,19 +192,17 @@ def with_body(
 
     ``body`` goes as JSON, or as it is for a :class:`RawBody` (with its content type,
     and ``upload_timeout``: aiohttp's ``sock_read`` starts once the body is sent, so the
-    time a large body takes to upload is not counted as the answer's).
+    time a large body takes to upload is not counted as the answer's). What is ``None``
+    is not passed: aiohttp's default is the same.
     """
+    sent = {**options} if params is None else {**options, "params": params}
     if isinstance(body, RawBody):
-        headers = {**options["headers"], "Content-Type": body.content_type}
-        without_json = {name: value for name, value in options.items() if name != "json"}
-        return {
-            **without_json,
-            "params": params,
-            "data": body.content,
-            "headers": headers,
-            "timeout": upload_timeout,
-        }
-    return {**options, "params": params, "json": body}
+        sent["headers"] = {**options["headers"], "Content-Type": body.content_type}
+        sent["data"] = body.content
+        sent["timeout"] = upload_timeout
+    elif body is not None:
+        sent["json"] = body
+    return sent
 
 
 @frozen

@@ -16,7 +16,7 @@ from typing import Final
 import aiohttp
 from aiohttp.connector import Connection
 from aiohttp.tracing import Trace
-from attrs import define
+from attrs import define, field
 
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, read_body
 from ._deadline import Deadline
@@ -63,9 +63,10 @@ class CallState:
     """The most a non-2xx answer's body may have (an error is one object)."""
     body: bytes | None = None
     """The body of the answer the middleware returned, read within ``max_body_bytes``."""
-    answer_headers: Mapping[str, str] | None = None
-    """The headers of the answer the call ended on (``None``: no answer was read)."""
-    redactor: Redactor | None = None
+    answer_headers: Mapping[str, str] | None = field(default=None, repr=False)
+    """The headers of the answer the call ended on (``None``: no answer was read), as
+    read: unmasked (a server may echo the token), so not in the repr."""
+    redactor: Redactor | None = field(default=None, repr=False)
     """Masks the client's token in what is taken from the answer (its request id)."""
     watch: Deadline | None = None
     """The call's deadline while it runs; on the client's own session it also times the
@@ -145,7 +146,8 @@ class TrackingConnector(aiohttp.TCPConnector):
         traces: list[Trace],
         timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's signature)
     ) -> Connection:
-        connection = await _tcp_connect(self, req, traces, timeout)  # super(), unlooked-up
+        # TCPConnector's, looked up on each call as super() would be, without super()'s cost.
+        connection = await aiohttp.TCPConnector.connect(self, req, traces, timeout)
         state = _get_call()
         if state is not None:
             state.connected = True
@@ -153,9 +155,6 @@ class TrackingConnector(aiohttp.TCPConnector):
             if watch is not None:
                 watch.touch()  # connected: the request has its own time to answer
         return connection
-
-
-_tcp_connect: Final = aiohttp.TCPConnector.connect
 
 
 current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(

@@ -76,7 +76,7 @@ def request_id_of(headers: Mapping[str, str] | None) -> str | None:
         return None
     if not isinstance(headers, _CASE_INSENSITIVE):
         headers = {key.lower(): value for key, value in headers.items()}
-    for name in REQUEST_ID_HEADERS:  # a loop, not next(genexpr): asked on every answer
+    for name in REQUEST_ID_HEADERS:  # a loop: cheaper than next() over a generator
         value = headers.get(name)
         if value is not None:
             return value

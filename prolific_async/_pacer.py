@@ -135,17 +135,9 @@ class Pacer:
         :meth:`ready_at` and :meth:`took` in one call, cheap while nothing is paced:
         asked before every send.
         """
-        if self._base is not None:  # paced: it may have to wait
-            if self.ready_at(now) > now:
-                return False
-            self.took(now)
-            return True
-        # Nothing learnt (the common case): :meth:`took`'s count alone, without its call
-        # (no cut was made yet, so there is no fresh one to clear).
-        sends = self._sends
-        sends.append(now)
-        if sends[0] < now - _KEPT:
-            self._trim(sends, now)
+        if self._base is not None and self.ready_at(now) > now:  # paced, and not yet
+            return False
+        self.took(now)
         return True
 
     def took(self, now: float) -> None:
@@ -170,7 +162,7 @@ class Pacer:
 
     # -- learning ------------------------------------------------------------------------
 
-    def answered(self, sent_at: float, now: float, throttled: bool) -> None:
+    def answered(self, sent_at: float, now: float, *, throttled: bool) -> None:
         """Learn from the answer (at ``now``) to a send that went at ``sent_at``."""
         if sent_at > self._answered_up_to:
             self._answered_up_to = sent_at

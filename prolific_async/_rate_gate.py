@@ -151,7 +151,7 @@ class RateGate:
 
     def answered(self, sent_at: float, now: float, status: int) -> None:
         """Tell the pacer how a send that went at ``sent_at`` was answered."""
-        self.pacer.answered(sent_at, now, status == 429)
+        self.pacer.answered(sent_at, now, throttled=status == 429)
 
     def hold_back(self, loop: asyncio.AbstractEventLoop, wait: float) -> None:
         """Close the gate for ``wait`` seconds from now (never shortening a longer hold)."""

@@ -72,10 +72,10 @@ def record_answer(
 ) -> None:
     """Note the answer a call ended on: its headers (its request id), all of it for a raw call.
 
-    Both pass ``redactor`` first, as an error's parts do: a server (or a proxy) that
-    copies ``Authorization`` into ``X-Request-Id`` or the body must not put the token
-    in a result's ``request_id``, a raw response's headers or its repr. The request id
-    is looked up only when asked (``CallState.request_id``).
+    What a caller sees passes ``redactor`` first, as an error's parts do: a server (or a
+    proxy) that copies ``Authorization`` into ``X-Request-Id`` or the body must not put
+    the token in a result's ``request_id``, a raw response's headers or its repr. The
+    record is masked here; ``CallState.request_id`` is looked up, and masked, when read.
     """
     state.answer_headers = headers
     state.redactor = redactor

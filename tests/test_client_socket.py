@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from prolific_async import ProlificClient, RetryPolicy, TaskDetails, errors
+from prolific_async.testing import FakeProlific
 
 from .conftest import BATCHES_PATH, TOKEN, ScriptedAPI, assert_token_absent
 
@@ -219,6 +220,31 @@ async def test_caller_session_raise_for_status_does_not_change_errors(
             await client.batches.get("b1")
         with pytest.raises(errors.BadRequestError):
             await create(client)
+
+
+async def test_a_derived_client_on_a_raise_for_status_session_keeps_our_errors(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """with_options on a caller session with raise_for_status=True still yields our errors."""
+    scripted_api.then(("status", 404, None, b'{"error": {"detail": "gone"}}'))
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        make_client(scripted_api, session=session) as client,
+    ):
+        with pytest.raises(errors.NotFoundError, match="gone"):
+            await client.with_options(timeout=5.0).batches.get("b1")
+
+
+async def test_a_raw_body_on_a_raise_for_status_session_keeps_our_errors(
+    prolific_fake: FakeProlific,
+) -> None:
+    """A datapoint append (a raw body) through a raise_for_status=True session: our 404."""
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        ProlificClient(prolific_fake.token, base_url=prolific_fake.url, session=session) as client,
+    ):
+        with pytest.raises(errors.NotFoundError):
+            await client.datasets.add_datapoints("no-such-dataset", [{"text": "hi"}])
 
 
 async def test_max_connections_sets_our_connector_limit(scripted_api: ScriptedAPI) -> None:

@@ -234,6 +234,7 @@ async def test_a_connect_past_the_read_timeout_was_not_sent_so_a_post_is_retried
         TOKEN, base_url=scripted_api.url, timeout=READ_TIMEOUT, retry=TWO_ATTEMPTS
     ) as client:
         batch = await client.batches.create(name="n", workspace_id="w", task_details=DETAILS)
+    assert hung == [True]  # the first connect was the one cut
     assert batch.id == SCRIPTED_BATCH["id"]
     assert (scripted_api.received, scripted_api.applied) == (1, 1)
 

@@ -153,3 +153,38 @@ async def test_a_provision_result_has_its_batch_creates_request_id(
     assert result.ok, result.error
     assert result.request_id is not None
     assert result.request_id != "req-first"  # the answer that made it, not the refused one
+
+
+@pytest.mark.parametrize("status", [200, 404])
+async def test_a_call_state_shows_no_echoed_token_in_its_repr(
+    start_server: StartServer, status: int
+) -> None:
+    """A CallState that read an answer echoing the token keeps it out of its repr."""
+    from prolific_async import CallState
+    from prolific_async.models import Batch
+
+    echo = HeaderEcho("X-Request-Id", status=status)
+    async with await echo_client(start_server, echo) as client:
+        state = CallState(deadline=0.0)
+        if status == 200:
+            await client.request("GET", f"{BATCHES_PATH}/b1", cast_to=Batch, state=state)
+        else:
+            with pytest.raises(errors.NotFoundError):
+                await client.request("GET", f"{BATCHES_PATH}/b1", cast_to=Batch, state=state)
+    assert state.request_id == "Token ***"
+    assert TOKEN not in repr(state)
+
+
+async def test_an_error_raised_after_the_answer_holds_no_token_in_its_frames(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """A status error's traceback locals (as error trackers record them) hold no token."""
+    import traceback
+
+    with pytest.raises(errors.NotFoundError) as caught:
+        await prolific_client.batches.get("missing")
+    exception = traceback.TracebackException.from_exception(caught.value, capture_locals=True)
+    frames = [frame for frame in exception.stack if frame.name == "request"]
+    assert frames  # the client's frame is there,
+    assert frames[0].locals  # with its locals
+    assert prolific_fake.token not in "".join(exception.format())
