@@ -43,7 +43,7 @@ from ._logging import configure_from_environment, register_secret
 from ._options import Followers, attempt_timeout, derive, request_options
 from ._rate_gate import RateGate
 from ._raw import record_answer
-from ._redact import Redactor
+from ._redact import Redactor, forget_locals_below
 from ._retry import RetryMiddleware, RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._session import SessionLifecycle, proxy_for
@@ -53,7 +53,6 @@ from ._verbs import RequestVerbs
 from .errors import ProlificError
 
 if TYPE_CHECKING:
-    from types import TracebackType
     from typing import Self
 
 __all__ = ["DEFAULT_BASE_URL", "APIResponse", "BaseClient"]
@@ -141,13 +140,11 @@ class BaseClient(RequestVerbs):
     ) -> Self:
         """A client like this one with another ``timeout``, ``retry`` policy or more ``headers``.
 
-        ``await client.with_options(timeout=5).batches.get(batch_id)``: the derived
-        client shares this one's session, connection pool and limit and 429 gate. It
-        owns nothing: closing it (or its ``async with``) does nothing, and closing this
-        client ends it too (:class:`ClientClosedError`). It keeps this client alive, so
-        ``ProlificClient(token).with_options(...)`` works (this one unnamed); but only
-        this one's ``aclose()`` closes the session. ``headers`` each replace a
-        ``default_headers`` one; ``ValueError`` for a bad ``timeout`` or ``Authorization``.
+        ``await client.with_options(timeout=5).batches.get(batch_id)``: it shares this
+        client's session, connection pool and limit and 429 gate, and keeps it alive; it
+        owns nothing (closing it does nothing; closing this client ends it too, with
+        :class:`ClientClosedError`). ``headers`` each replace a ``default_headers`` one;
+        ``ValueError`` for a bad ``timeout`` or ``Authorization``.
         """
         policy = self._retry_policy if isinstance(retry, NotGiven) else retry
         per_attempt = self._timeout if isinstance(timeout, NotGiven) else attempt_timeout(timeout)
@@ -206,10 +203,7 @@ class BaseClient(RequestVerbs):
         return self._lifecycle.closed()
 
     def storage_session(self) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientSession]:
-        """The session for presigned transfers (beside a caller's ``session=``, a plain one).
-
-        A caller's session's default headers might hold a token: none of it reaches storage.
-        """
+        """The session for presigned transfers (a plain one beside a caller's ``session=``)."""
         return self._lifecycle.storage_session()
 
     def storage_proxy(self, url: str) -> URL | None:
@@ -222,12 +216,7 @@ class BaseClient(RequestVerbs):
         self._ensure_session()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -288,9 +277,8 @@ class BaseClient(RequestVerbs):
         state.max_body_bytes = caps.for_answer(cast_to)
         state.max_error_bytes = caps.max_response_bytes
         url = self._base_url + path
-        # The exchange, within a slot and the call's deadline, with what goes wrong made
-        # our error. Inline, not a coroutine of its own: every frame of the await chain
-        # is resumed whenever the call waits.
+        # The exchange, in a slot and the call's deadline, what goes wrong made our error.
+        # Inline, not a coroutine of its own: every frame of an await chain is resumed.
         session = self._lifecycle.ensure()
         if not self._in_flight.take_now():  # more calls than connections wait, untimed
             await self._in_flight.take()
@@ -320,7 +308,9 @@ class BaseClient(RequestVerbs):
                     )
                 status, reason, headers = response.status, response.reason, response.headers
             except aiohttp.ClientError as exc:
-                failure = connection_error(exc, method, url, state, closed=self._closed())
+                failure = connection_error(
+                    exc, method, url, state, closed=self._closed(), redact=self._redactor.text
+                )
             except (TimeoutError, asyncio.CancelledError) as exc:
                 if isinstance(exc, asyncio.CancelledError) and not deadline.timed_out():
                     raise  # a cancel from outside, not the deadline's
@@ -340,14 +330,24 @@ class BaseClient(RequestVerbs):
                 raise failure
         finally:
             self._in_flight.give()
-        # The request's arguments and the response hold our headers (the token): a status
-        # or a decoding error raised below must not have them in its frame's locals.
+        # A status or decoding error raised below leaves, in its frames' locals, nothing a
+        # server sent (it may echo the token): not the response, not its parts.
         del options, session, response
-        record_answer(state, status, headers, raw, method=method, url=url, redactor=self._redactor)
-        data = self._finish(method, url, template or path, status, reason, headers, raw)
-        if cast_to is APIResponse:
-            return APIResponse(status=status, data=data, method=method, url=url, sent=state.sent)  # type: ignore[return-value]
-        return structure_response(data, cast_to, status_code=status, method=method, url=url)
+        try:
+            record_answer(
+                state, status, headers, raw, method=method, url=url, redactor=self._redactor
+            )
+            data = self._finish(method, url, template or path, status, reason, headers, raw)
+            if cast_to is APIResponse:
+                return APIResponse(
+                    status=status, data=data, method=method, url=url, sent=state.sent
+                )  # type: ignore[return-value]
+            return structure_response(data, cast_to, status_code=status, method=method, url=url)
+        except ProlificError as error:
+            del read, raw, headers, reason
+            data = None
+            forget_locals_below(error)
+            raise
 
     # -- requests: the steps ---------------------------------------------------------------
 

@@ -52,8 +52,9 @@ class CallState:
     """``time.time()`` when the last attempt was handed to aiohttp (see ``sent_at``)."""
     attempt_started: float = 0.0
     """``loop.time()`` when the running attempt went out (its log line's elapsed time)."""
-    last_failure: aiohttp.ClientError | None = None
-    """The error the middleware last let through, if aiohttp calls it again."""
+    last_failure: aiohttp.ClientError | None = field(default=None, repr=False)
+    """The error the middleware last let through, if aiohttp calls it again; not in the
+    repr (aiohttp's message may quote what the server sent)."""
     throttle_round: int = 1
     """With ``return_rate_limited``: how many 429s the request met before, plus one
     (the gate then backs off exponentially when the answer has no ``Retry-After``)."""

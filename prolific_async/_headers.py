@@ -8,6 +8,7 @@ from typing import Final
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._config import USER_AGENT
+from ._redact import Secret
 
 __all__ = ["REQUEST_ID_HEADERS", "request_headers", "request_id_of", "with_more_defaults"]
 
@@ -24,13 +25,15 @@ OWN_HEADERS: Final = frozenset({"accept", "user-agent", "content-type"})
 def request_headers(token: str, default_headers: Mapping[str, str] | None) -> dict[str, str]:
     """The headers of every API request: a caller's ``default_headers`` under ours.
 
+    The ``Authorization`` value is a :class:`Secret`: its repr is masked.
+
     Raises:
         ValueError: ``default_headers`` sets ``Authorization`` (the token is ``token=``),
             or maps something other than strings to strings.
     """
     return {
         **_checked_defaults(default_headers, "default_headers"),
-        "Authorization": f"Token {token}",
+        "Authorization": Secret(f"Token {token}"),  # masked wherever aiohttp shows it
         "Accept": "application/json",
         "User-Agent": USER_AGENT,
     }

@@ -8,12 +8,13 @@ so everything the client builds from an answer passes through :class:`Redactor` 
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Mapping
 from typing import Final
 
 from multidict import CIMultiDict
 
-__all__ = ["MASK", "Redactor"]
+__all__ = ["MASK", "Redactor", "Secret", "forget_locals_below"]
 
 MASK: Final = "***"
 #: A secret at least this long is masked wherever it appears; a shorter one (a test's
@@ -95,3 +96,30 @@ class Redactor:
     def headers(self, headers: Mapping[str, str]) -> CIMultiDict[str]:
         """A copy of ``headers`` with the secret masked in every value."""
         return CIMultiDict((key, self.text(value)) for key, value in headers.items())
+
+
+class Secret(str):
+    """A string that is itself when sent, joined or compared, and :data:`MASK` when repr'd.
+
+    The ``Authorization`` value is one. aiohttp copies a request's headers into its own
+    objects and frames (a ``request_info``, a connection error's traceback): wherever a
+    repr shows them, as a traceback with its locals does for an error tracker, the token
+    reads as ``'***'``. ``str(secret)`` and an f-string give the plain text.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+
+def forget_locals_below(error: BaseException) -> None:
+    """Clear the locals of the frames ``error`` has passed below the one handling it.
+
+    For an error raised from an answer: those frames (all ended, none a coroutine) hold
+    what the server sent, which may echo the token, and a traceback recorded with its
+    locals would show them. Their lines stay in the traceback.
+    """
+    handled_in = error.__traceback__
+    if handled_in is not None and handled_in.tb_next is not None:
+        traceback.clear_frames(handled_in.tb_next)

@@ -8,16 +8,14 @@ chosen by :mod:`prolific_async._outcome` (whether the request may have taken eff
 from __future__ import annotations
 
 import asyncio
-import json
-import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
 
 import aiohttp
 from yarl import URL
 
 from ._call import CallState, ClientClosingError, GateClosedError
 from ._deadline import as_timeout
+from ._error_body import decode_error_body, describe_error_body, layout_issues
 from ._headers import request_id_of
 from ._outcome import Outcome, exception_outcome, may_have_acted
 from .errors import (
@@ -37,14 +35,6 @@ from .errors import (
     UnprocessableEntityError,
 )
 
-if TYPE_CHECKING:
-    from .models.layout_issues import LayoutIssue
-
-_MAX_DETAIL_CHARS = 500
-#: How deep an error body is read when it is summarised; deeper values show as "…" (JSON
-#: allows any depth, and a walk per level would hit Python's recursion limit).
-_MAX_DETAIL_DEPTH = 20
-
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -61,197 +51,6 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status_code, APIStatusError)
-
-
-def decode_error_body(raw: bytes) -> Any:
-    """Decode an error body: JSON when it parses, else the text (``""`` when empty)."""
-    text = raw.decode("utf-8", errors="replace")
-    if not text.strip():
-        return ""
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):  # nested deeper than the stack: kept as text
-        return text
-
-
-def _shorten(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    if len(text) > _MAX_DETAIL_CHARS:
-        return text[: _MAX_DETAIL_CHARS - 3] + "..."
-    return text
-
-
-#: Where a FastAPI-style ``loc`` starts with the request part, that part is dropped.
-_REQUEST_PARTS = frozenset({"body", "query", "path", "header"})
-
-
-#: The keys of a flat layout issue that locate it, and every key :class:`LayoutIssue` models.
-_LAYOUT_INDICES = frozenset({"page", "row", "column", "item"})
-_ISSUE_KEYS = _LAYOUT_INDICES | {"type", "field", "message"}
-
-
-def _index(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _issue(entry: Mapping[str, Any]) -> LayoutIssue:
-    """One layout issue; a value of the wrong type reads as ``None`` (``body`` has it)."""
-    # Imported here: the models load only when used (a plain client imports none).
-    from .models.layout_issues import LayoutIssue
-
-    return LayoutIssue(
-        message=_text(entry.get("message")) or "",
-        page=_index(entry.get("page")),
-        row=_index(entry.get("row")),
-        column=_index(entry.get("column")),
-        item=_index(entry.get("item")),
-        type=_text(entry.get("type")),
-        field=_text(entry.get("field")),
-        extra={key: value for key, value in entry.items() if key not in _ISSUE_KEYS},
-    )
-
-
-def layout_issues(body: Any) -> tuple[LayoutIssue, ...]:
-    """The ``issues`` of a refused layout's body (flat, or inside ``error``), if any.
-
-    Read whatever the status (the API answers ``INVALID_BATCH_ITEMS`` with 422, and
-    with 400 on some endpoints); a body whose ``type`` names another error has none.
-
-    Never raises: an error body is read as far as it makes sense, entries that are not
-    objects are skipped.
-    """
-    if not isinstance(body, dict):
-        return ()
-    kind = body.get("type")
-    if isinstance(kind, str) and kind != "INVALID_BATCH_ITEMS":
-        return ()
-    issues = body.get("issues")
-    nested = body.get("error")
-    if not isinstance(issues, list) and isinstance(nested, dict):
-        issues = nested.get("issues")
-    if not isinstance(issues, list):
-        return ()
-    return tuple(_issue(entry) for entry in issues if isinstance(entry, dict))
-
-
-def _compact(value: Any, depth: int = 0) -> str:
-    """``value`` as :func:`json.dumps` writes it, with what lies deeper than the bound as "…"."""
-    if depth >= _MAX_DETAIL_DEPTH:
-        return "…"
-    if isinstance(value, list):
-        return "[" + ", ".join(_compact(item, depth + 1) for item in value) + "]"
-    if isinstance(value, dict):
-        pairs = (f"{json.dumps(str(k))}: {_compact(v, depth + 1)}" for k, v in value.items())
-        return "{" + ", ".join(pairs) + "}"
-    return json.dumps(value)
-
-
-def _plain(value: Any) -> str:
-    """A location part as text: a nested value bounded like the rest of the body."""
-    return _compact(value, 1) if isinstance(value, list | dict) else str(value)
-
-
-def _format_location(loc: Any) -> str:
-    """``["body", "batch_items", 0, "rows", 1]`` -> ``batch_items[0].rows[1]``."""
-    if not isinstance(loc, list | tuple):
-        return _plain(loc)
-    parts = list(loc)
-    if len(parts) > 1 and parts[0] in _REQUEST_PARTS:
-        parts = parts[1:]
-    text = ""
-    for part in parts:
-        if isinstance(part, int) and not isinstance(part, bool):
-            text += f"[{part}]"
-        else:
-            text += f".{_plain(part)}" if text else _plain(part)
-    return text or "$"
-
-
-def _layout_location(issue: Mapping[str, Any]) -> str | None:
-    """Where a flat layout issue is, or ``None`` if it names no page, row, column or item.
-
-    ``batch_items[0].rows[1].columns[0].items[2] (dataset_field "prompt")``.
-    """
-    if not _LAYOUT_INDICES.intersection(issue):
-        return None
-    parsed = _issue(issue)
-    what = " ".join(filter(None, (parsed.type, f'"{parsed.field}"' if parsed.field else None)))
-    return f"{parsed.location} ({what})" if what else parsed.location
-
-
-def _format_issue(issue: Mapping[str, Any]) -> str | None:
-    """One validation issue as ``location: message``; ``None`` if it is not one."""
-    message = issue.get("msg", issue.get("message"))
-    if not isinstance(message, str):
-        return None
-    where = _format_location(issue["loc"]) if "loc" in issue else _layout_location(issue)
-    return f"{where}: {message}" if where else message
-
-
-def _format_detail(detail: Any, depth: int = 0) -> str:
-    """A ``detail`` (or ``message``, ``issues``...) in one line, read to a bounded depth."""
-    if isinstance(detail, str):
-        return detail
-    if depth >= _MAX_DETAIL_DEPTH:
-        return "…"
-    if isinstance(detail, list):
-        return "; ".join(_format_detail(item, depth + 1) for item in detail)
-    if isinstance(detail, dict):
-        issue = _format_issue(detail)
-        if issue is not None:
-            return issue
-        return "; ".join(
-            f"{key}: {_format_detail(value, depth + 1)}" for key, value in detail.items()
-        )
-    return json.dumps(detail)
-
-
-def _summarise(body: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
-    parts = [_format_detail(body[key]) for key in keys if body.get(key)]
-    if body.get("issues"):
-        if not parts and body.get("type"):
-            parts.append(_plain(body["type"]))
-        parts.append(_format_detail(body["issues"]))
-    return parts
-
-
-def describe_error_body(body: Any) -> str:
-    """Summarise a server error body in one line.
-
-    Prolific uses a nested ``{"error": {"title", "detail", ...}}`` body on most
-    endpoints and a flat ``{"message", "detail"}`` on some; anything else (HTML from a
-    proxy, plain text) is shown shortened. Validation issues, whether FastAPI-style
-    ``{"loc", "msg"}`` entries in ``detail`` (``batch_items[0].rows[1].options: message``)
-    or the layout's flat ``issues`` (``{"page", "row", "column", "item", "type", "field",
-    "message"}``: ``batch_items[0].rows[1].columns[0].items[2] (dataset_field "prompt"):
-    message``), are shown with their location.
-    """
-    if isinstance(body, dict):
-        nested = body.get("error")
-        if isinstance(nested, dict):
-            parts = _summarise(nested, ("title", "detail", "additional_information"))
-            if parts:
-                return _shorten(": ".join(parts))
-        elif isinstance(nested, str) and nested:
-            return _shorten(nested)
-        parts = _summarise(body, ("message", "detail"))
-        if parts:
-            return _shorten(": ".join(parts))
-        return _shorten(_compact(body))
-    if isinstance(body, str):
-        if not body:
-            return "empty body"
-        title = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
-        if title:
-            return f"HTML page: {_shorten(title.group(1))}"
-        if body.lstrip().startswith("<"):
-            return f"HTML page: {_shorten(re.sub(r'<[^>]+>', ' ', body))}"
-        return _shorten(body)
-    return _shorten(_compact(body))
 
 
 def _redirect_note(location: str | None) -> str:
@@ -313,9 +112,19 @@ def closed_error(method: str = "", url: str = "", state: CallState | None = None
 
 
 def connection_error(
-    exc: aiohttp.ClientError, method: str, url: str, state: CallState, *, closed: bool
+    exc: aiohttp.ClientError,
+    method: str,
+    url: str,
+    state: CallState,
+    *,
+    closed: bool,
+    redact: Callable[[str], str] = str,
 ) -> ProlificError:
-    """The error for a call whose last attempt raised ``exc`` (no HTTP answer)."""
+    """The error for a call whose last attempt raised ``exc`` (no HTTP answer).
+
+    ``redact`` masks the token in what it quotes of ``exc``: aiohttp's parser quotes the
+    line it refused, which may be a header echoing ``Authorization``.
+    """
     if closed or isinstance(exc, ClientClosingError):
         failure: ProlificError = closed_error(method, url, state)
         failure.__cause__ = exc
@@ -331,7 +140,8 @@ def connection_error(
             url=url,
         )
     attempts = f"after {state.sent} attempt{'s' if state.sent != 1 else ''}"
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = str(exc)
+    detail = f"{type(exc).__name__}: {redact(text)}" if text else type(exc).__name__
     outcome = exception_outcome(exc)
     if outcome is Outcome.NOT_SENT:
         cls = (
@@ -362,7 +172,8 @@ def connection_error(
         failure = APIConnectionError(
             f"{method} {url}: connection failed {attempts} ({detail})", method=method, url=url
         )
-    if not isinstance(exc, aiohttp.ClientResponseError):  # those carry our headers
+    # Not chained: a response error (it carries our headers), or one quoting the token.
+    if not isinstance(exc, aiohttp.ClientResponseError) and redact(text) == text:
         failure.__cause__ = exc
     return failure
 
