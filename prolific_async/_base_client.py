@@ -128,6 +128,8 @@ class BaseClient(RequestVerbs):
         self._parent: Final[BaseClient | None] = None  # a derived client's (kept alive)
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_lifecycle"):  # __init__ raised (a traceback's locals show it)
+            return f"<{type(self).__name__} not made>"
         state = self._lifecycle.state.value
         return f"<{type(self).__name__} base_url={self._base_url!r} state={state}>"
 

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from yarl import URL
 
+from ._redact import Secret
 from ._version import __version__
 from .errors import MissingTokenError
 
@@ -29,7 +30,11 @@ USER_AGENT: Final = f"prolific_async/{__version__}"
 
 
 def token_from(token: str | None) -> str:
-    """The API token: the argument, else ``PROLIFIC_TOKEN``; surrounding blanks dropped."""
+    """The API token: the argument, else ``PROLIFIC_TOKEN``; surrounding blanks dropped.
+
+    A :class:`Secret`: a frame that holds it (the client's ``__init__``, should a later
+    argument be refused) shows it masked in a traceback's locals.
+    """
     value = token if token is not None else os.environ.get("PROLIFIC_TOKEN")
     value = value.strip() if isinstance(value, str) else value
     if not value:
@@ -38,7 +43,7 @@ def token_from(token: str | None) -> str:
             "environment variable (create a token in the Prolific app under "
             "Settings > API tokens)."
         )
-    return value
+    return Secret(value)
 
 
 def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) -> str:

@@ -121,3 +121,16 @@ def test_a_secret_is_itself_but_for_its_repr() -> None:
     assert type(str(secret)) is str
     assert TOKEN not in repr(secret)
     assert TOKEN not in repr({"Authorization": secret})
+
+
+def test_a_refused_argument_shows_no_token_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refused __init__'s locals show the PROLIFIC_TOKEN token masked and the client reprs."""
+    monkeypatch.setenv("PROLIFIC_TOKEN", TOKEN)
+    with pytest.raises(ValueError, match="max_connections") as caught:
+        ProlificClient(max_connections=0)
+    text = rendered(caught.value)
+    assert "token = '***'" in text
+    assert TOKEN not in text
+    assert "self = <ProlificClient not made>" in text
