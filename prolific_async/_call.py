@@ -147,7 +147,8 @@ class TrackingConnector(aiohttp.TCPConnector):
         traces: list[Trace],
         timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's signature)
     ) -> Connection:
-        # TCPConnector's, looked up on each call as super() would be, without super()'s cost.
+        # BaseConnector.connect, found through TCPConnector on each call as super() would
+        # find it (a patch of either reaches it), without super()'s cost.
         connection = await aiohttp.TCPConnector.connect(self, req, traces, timeout)
         state = _get_call()
         if state is not None:
