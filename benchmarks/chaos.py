@@ -224,9 +224,14 @@ class SoakReport:
     requests: int = 0
     faults: dict[str, int] = attrs.field(factory=dict)
     """How often each configured fault fired, by method and label (``"GET 429"``)."""
+    listings: int = 0
+    """Listing requests (GETs of the batches collection) the emulator got, faulted ones too."""
     unfired: list[str] = attrs.field(factory=list)
-    """Configured faults that never fired: a kind went untested (the table says so; a
-    tiny run may not reach every kind of listing fault, the suite's run must)."""
+    """Configured faults that never fired although their turn came: a kind went untested."""
+    unreached: list[str] = attrs.field(factory=list)
+    """Listing kinds whose turn never came. Each of the first listing requests takes the
+    next kind for sure, so with fewer listings than kinds the last ones cannot fire (how
+    many listings a run makes depends on when its creates fail and its kills land)."""
     errors: dict[str, int] = attrs.field(factory=dict)
     """The last run's failed items, by the first words of their error."""
     seconds: float = 0.0
@@ -276,6 +281,7 @@ def _drain(fake: FakeProlific, traffic: Counter[str]) -> None:
     would grow the host's memory with the square of the items.
     """
     traffic["requests"] += len(fake.requests)
+    traffic["listings"] += sum(1 for r in fake.requests if r.method == "GET" and r.path == CREATE)
     traffic["401"] += sum(1 for request in fake.requests if request.response_status == 401)
     fake.requests.clear()
 
@@ -349,11 +355,22 @@ async def soak(
         report.missing = sum(1 for name in names if made[name] == 0)
         _drain(fake, traffic)
         report.requests = traffic["requests"]
+        report.listings = traffic["listings"]
         fired = Counter(labels[entry.fault - 1] for entry in fake.fault_log)
         report.faults = dict(sorted(fired.items()))
-        report.unfired = sorted(set(labels) - set(fired))
+        report.unfired, report.unreached = coverage(labels, set(fired), report.listings)
     report.seconds = time.monotonic() - started
     return report
+
+
+def coverage(labels: list[str], fired: set[str], listings: int) -> tuple[list[str], list[str]]:
+    """The configured kinds that never fired although their turn came, and those with no turn.
+
+    The first listing requests take the listing kinds in order, one each, for sure: with
+    ``listings`` of them, the kinds past that count had no listing to fire on.
+    """
+    turnless = {f"GET {label}" for label, _, _ in GET_FAULTS[listings:]}
+    return sorted(set(labels) - fired - turnless), sorted(turnless - fired)
 
 
 async def _rival(
@@ -484,7 +501,8 @@ def table(soak_report: SoakReport, late: LateReport) -> str:
         ),
         ("soak seconds", f"{soak_report.seconds:.1f}"),
         ("soak passed", soak_report.passed),
-        ("every configured fault kind fired", not soak_report.unfired),
+        ("listing requests", soak_report.listings),
+        ("every configured fault kind fired (once its turn came)", not soak_report.unfired),
         ("late applies (after reconcile_delay): items", late.items),
         ("  late applies", late.late_applies),
         ("  duplicate batches they made", late.duplicates),
@@ -494,6 +512,10 @@ def table(soak_report: SoakReport, late: LateReport) -> str:
     lines = [f"{label:<{width}}  {value}" for label, value in rows]
     lines.append("faults by kind: " + ", ".join(f"{k} {v}" for k, v in soak_report.faults.items()))
     lines.append("kinds that never fired: " + (", ".join(soak_report.unfired) or "none"))
+    if soak_report.unreached:
+        lines.append(
+            "listing kinds with no listing left to fire on: " + ", ".join(soak_report.unreached)
+        )
     lines += [f"failed: {count} x {error}" for error, count in soak_report.errors.items()]
     return "\n".join(lines)
 
