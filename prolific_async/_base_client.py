@@ -43,7 +43,7 @@ from ._logging import configure_from_environment, register_secret
 from ._options import Followers, attempt_timeout, derive, request_options
 from ._rate_gate import RateGate
 from ._raw import record_answer
-from ._redact import Redactor, forget_locals_below
+from ._redact import Redactor, forget_locals_below, frameless
 from ._retry import RetryMiddleware, RetryPolicy
 from ._sentinel import NOT_GIVEN, NotGiven
 from ._session import SessionLifecycle, proxy_for
@@ -322,13 +322,15 @@ class BaseClient(RequestVerbs):
                 if not self._closed():
                     raise
                 failure = closed_error(method, url, state)
-                failure.__cause__ = exc
+                failure.__cause__ = frameless(exc)
             finally:
                 deadline.end()
                 state.watch = None
                 current_call.reset(reset_token)
             if failure is not None:
-                # Outside the except block: aiohttp's errors hold our headers (the token).
+                # Outside the except block (aiohttp's errors hold our headers), and with
+                # no response in this frame's locals (its headers may echo the token).
+                response = None  # type: ignore[assignment]
                 raise failure
         finally:
             self._in_flight.give()
@@ -384,8 +386,8 @@ class BaseClient(RequestVerbs):
         raw: bytes,
     ) -> Any:
         """Warn of a deprecated endpoint, raise for a non-2xx status, decode the body."""
-        if "Deprecation" in headers:
-            self._deprecations.notice(method, endpoint, headers)
+        if "Deprecation" in headers:  # its Sunset is quoted: masked as an error's parts
+            self._deprecations.notice(method, endpoint, self._redactor.headers(headers))
         if not 200 <= status < 300:
             raise make_status_error(  # whatever the server echoes, never with our token
                 status_code=status,

@@ -7,14 +7,15 @@ so everything the client builds from an answer passes through :class:`Redactor` 
 
 from __future__ import annotations
 
+import copy
 import re
 import traceback
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, TypeVar
 
 from multidict import CIMultiDict
 
-__all__ = ["MASK", "Redactor", "Secret", "forget_locals_below"]
+__all__ = ["MASK", "Redactor", "Secret", "forget_locals_below", "frameless"]
 
 MASK: Final = "***"
 #: A secret at least this long is masked wherever it appears; a shorter one (a test's
@@ -123,3 +124,20 @@ def forget_locals_below(error: BaseException) -> None:
     handled_in = error.__traceback__
     if handled_in is not None and handled_in.tb_next is not None:
         traceback.clear_frames(handled_in.tb_next)
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def frameless(error: E) -> E | None:
+    """A copy of ``error`` (its type, message and attributes) with no traceback nor chain.
+
+    What is chained as a cause: the frames of aiohttp's error hold the response (whose
+    headers may echo the token) and the request's headers as written, bytes no repr
+    masks. They are not cleared (one of them may be another call's, still running):
+    the copy leaves them out. ``None`` for an error that cannot be copied.
+    """
+    try:
+        return copy.copy(error)
+    except Exception:  # an exception type whose arguments do not rebuild it
+        return None

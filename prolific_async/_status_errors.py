@@ -18,6 +18,7 @@ from ._deadline import as_timeout
 from ._error_body import decode_error_body, describe_error_body, layout_issues
 from ._headers import request_id_of
 from ._outcome import Outcome, exception_outcome, may_have_acted
+from ._redact import frameless
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -127,7 +128,7 @@ def connection_error(
     """
     if closed or isinstance(exc, ClientClosingError):
         failure: ProlificError = closed_error(method, url, state)
-        failure.__cause__ = exc
+        failure.__cause__ = frameless(exc)
         return failure
     if isinstance(exc, GateClosedError):
         return RateLimitError(
@@ -174,7 +175,7 @@ def connection_error(
         )
     # Not chained: a response error (it carries our headers), or one quoting the token.
     if not isinstance(exc, aiohttp.ClientResponseError) and redact(text) == text:
-        failure.__cause__ = exc
+        failure.__cause__ = frameless(exc)
     return failure
 
 
@@ -206,5 +207,5 @@ def deadline_error(
             method=method,
             url=url,
         )
-    failure.__cause__ = exc
+    failure.__cause__ = frameless(exc)  # not its frames: they may hold the response
     return failure

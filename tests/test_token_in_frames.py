@@ -7,7 +7,10 @@ frames, aiohttp's below them, and the errors chained as causes.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import traceback
+import warnings
 from typing import Any
 
 import aiohttp
@@ -33,6 +36,10 @@ SCRIPTED: dict[str, tuple[str, tuple[Any, ...]]] = {
     "connections dropped unanswered": ("get", (("drop_before",),) * 2),
     "a create's connection dropped": ("create", (("drop_after",),)),
     "a create's answer cut short": ("create", (("truncated_after",),)),
+    "a 503 echoing it, then a dropped connection": (
+        "get",
+        (("status", 503, {"X-Request-Id": ECHO}, f'{{"detail": "{ECHO}"}}'), ("drop_before",)),
+    ),
 }
 
 
@@ -64,6 +71,50 @@ async def test_an_error_holds_no_token_in_its_frames(scripted_api: ScriptedAPI, 
     assert "    self = <ProlificClient" in text  # the locals are there,
     assert "request" in [frame.name for frame in traceback.extract_tb(error.__traceback__)]
     assert TOKEN not in text  # but never the token
+
+
+#: How the body fails after the headers: cut, stalled past the read timeout, or stalled
+#: past the whole call's deadline (its read timeout longer).
+BODY_FAILURES = {
+    "cut": (200, "cut", 0.05, 5.0),
+    "read timeout": (200, "stall", 0.05, 5.0),
+    "deadline": (200, "stall", 5.0, 0.1),
+    "cut, on a 503 the client reads": (503, "cut", 0.05, 5.0),
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "after", "read_timeout", "deadline"), BODY_FAILURES.values(), ids=list(BODY_FAILURES)
+)
+async def test_a_body_failing_after_echoing_headers_leaves_no_token(
+    start_server: StartServer, status: int, after: str, read_timeout: float, deadline: float
+) -> None:
+    """Headers echoing the token, then a body cut short or stalled: no token in the frames."""
+    stalled = asyncio.Event()
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        head = (
+            f"HTTP/1.1 {status} X\r\nX-Request-Id: {request.headers['Authorization']}\r\n"
+            f'Content-Length: 1000\r\n\r\n{{"id": "{ECHO}'
+        )
+        request.transport.write(head.encode())
+        if after == "stall":
+            await stalled.wait()
+        return cut(request)
+
+    app = web.Application()
+    app.router.add_get(BATCHES_PATH + "/{batch_id}", answer)
+    url = server_url(await start_server(app))
+    with set_testing():
+        once = RetryPolicy(attempts=1, timeout=deadline)  # a 503 is then read by the client
+        async with ProlificClient(TOKEN, base_url=url, retry=once, timeout=read_timeout) as client:
+            error = await failure_of(client, "get")
+    stalled.set()
+    assert isinstance(error, errors.APIConnectionError)
+    assert error.__cause__ is not None  # aiohttp's error, chained as a copy without its frames
+    assert error.__cause__.__traceback__ is None
+    assert TOKEN not in rendered(error)
 
 
 #: Header lines aiohttp's parser refuses, quoting them in its error (``{}``: the echo).
@@ -109,7 +160,12 @@ def test_a_connection_error_quoting_the_token_is_not_chained(quoted: bool) -> No
         cause, "GET", "u", CallState(deadline=0.0), closed=False, redact=Redactor(TOKEN).text
     )
     assert TOKEN not in str(failure)
-    assert failure.__cause__ is (None if quoted else cause)
+    if quoted:
+        assert failure.__cause__ is None
+    else:  # aiohttp's error, copied without its frames
+        assert type(failure.__cause__) is type(cause)
+        assert str(failure.__cause__) == said
+        assert failure.__cause__.__traceback__ is None
 
 
 def test_a_secret_is_itself_but_for_its_repr() -> None:
@@ -134,3 +190,20 @@ def test_a_refused_argument_shows_no_token_from_the_environment(
     assert "token = '***'" in text
     assert TOKEN not in text
     assert "self = <ProlificClient not made>" in text
+
+
+async def test_a_sunset_echoing_the_token_is_masked_in_its_warning(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """A deprecated endpoint's Sunset header quoting the token warns with it masked."""
+    from tests.conftest import SCRIPTED_BATCH
+
+    body = json.dumps(SCRIPTED_BATCH)
+    scripted_api.then(("status", 200, {"Deprecation": "true", "Sunset": ECHO}, body))
+    with set_testing(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
+            await client.batches.get("b1")
+    (warned,) = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert "stops working on Token ***" in str(warned.message)
+    assert TOKEN not in str(warned.message)
