@@ -315,6 +315,8 @@ class BaseClient(RequestVerbs):
                 )
             except (TimeoutError, asyncio.CancelledError) as exc:
                 if isinstance(exc, asyncio.CancelledError) and not deadline.timed_out():
+                    response = None
+                    forget_locals_below(exc)  # ended frames, which may hold the response
                     raise  # a cancel from outside, not the deadline's
                 failure = deadline_error(exc, method, url, state, self._retry_policy.timeout)
             except (RuntimeError, AssertionError) as exc:
@@ -328,14 +330,12 @@ class BaseClient(RequestVerbs):
                 state.watch = None
                 current_call.reset(reset_token)
             if failure is not None:
-                # Outside the except block (aiohttp's errors hold our headers), and with
-                # no response in this frame's locals (its headers may echo the token).
-                response = None  # type: ignore[assignment]
+                # Outside the except block, and with no response (its headers) in locals.
+                response = None
                 raise failure
         finally:
             self._in_flight.give()
-        # A status or decoding error raised below leaves, in its frames' locals, nothing a
-        # server sent (it may echo the token): not the response, not its parts.
+        # What the server sent (it may echo the token) stays out of the locals of errors.
         del options, session, response
         try:
             record_answer(

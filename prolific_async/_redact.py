@@ -117,9 +117,11 @@ class Secret(str):
 def forget_locals_below(error: BaseException) -> None:
     """Clear the locals of the frames ``error`` has passed below the one handling it.
 
-    For an error raised from an answer: those frames (all ended, none a coroutine) hold
-    what the server sent, which may echo the token, and a traceback recorded with its
-    locals would show them. Their lines stay in the traceback.
+    For an error raised from an answer, or a cancellation passing through the call: those
+    frames have all ended (``error`` left each of them) and may hold what the server sent,
+    which may echo the token; a traceback recorded with its locals would show them. Their
+    lines stay in the traceback. Never for an error aiohttp may have raised in another
+    call too (its frames may still run): see :func:`frameless`.
     """
     handled_in = error.__traceback__
     if handled_in is not None and handled_in.tb_next is not None:

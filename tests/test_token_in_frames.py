@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from prolific_async import ProlificClient, RetryPolicy, TaskDetails, errors, set_testing
+from prolific_async import ProlificClient, RetryPolicy, TaskDetails, _retry, errors, set_testing
 from prolific_async._call import CallState
 from prolific_async._redact import Redactor, Secret
 from prolific_async._status_errors import connection_error
@@ -115,6 +115,44 @@ async def test_a_body_failing_after_echoing_headers_leaves_no_token(
     assert error.__cause__ is not None  # aiohttp's error, chained as a copy without its frames
     assert error.__cause__.__traceback__ is None
     assert TOKEN not in rendered(error)
+
+
+async def test_a_cancel_from_outside_leaves_no_token_in_its_frames(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller's cancel while a body is read after echoing headers: no token in the frames."""
+    body_begun, stalled = asyncio.Event(), asyncio.Event()
+    read_body = _retry.read_body
+
+    async def reading(*args: Any, **kwargs: Any) -> bytes:
+        body_begun.set()  # the headers came; the rest of the body never will
+        return await read_body(*args, **kwargs)
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        head = (
+            f"HTTP/1.1 200 OK\r\nX-Request-Id: {request.headers['Authorization']}\r\n"
+            f'Content-Length: 1000\r\n\r\n{{"id": "{ECHO}'
+        )
+        request.transport.write(head.encode())
+        await stalled.wait()
+        return cut(request)
+
+    monkeypatch.setattr(_retry, "read_body", reading)
+    app = web.Application()
+    app.router.add_get(BATCHES_PATH + "/{batch_id}", answer)
+    url = server_url(await start_server(app))
+    with set_testing():
+        async with ProlificClient(TOKEN, base_url=url, retry=FAST) as client:
+            call = asyncio.ensure_future(client.batches.get("b1"))
+            await body_begun.wait()
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError) as caught:
+                await call
+    stalled.set()
+    text = rendered(caught.value)
+    assert "in read_body" in text  # cut while reading the body, the frames below are there,
+    assert TOKEN not in text  # without their locals
 
 
 #: Header lines aiohttp's parser refuses, quoting them in its error (``{}``: the echo).
