@@ -315,8 +315,6 @@ class BaseClient(RequestVerbs):
                 )
             except (TimeoutError, asyncio.CancelledError) as exc:
                 if isinstance(exc, asyncio.CancelledError) and not deadline.timed_out():
-                    response = None
-                    forget_locals_below(exc)  # ended frames, which may hold the response
                     raise  # a cancel from outside, not the deadline's
                 failure = deadline_error(exc, method, url, state, self._retry_policy.timeout)
             except (RuntimeError, AssertionError) as exc:
@@ -330,9 +328,12 @@ class BaseClient(RequestVerbs):
                 state.watch = None
                 current_call.reset(reset_token)
             if failure is not None:
-                # Outside the except block, and with no response (its headers) in locals.
-                response = None
+                # Outside the except block: aiohttp's errors hold our headers (the token).
                 raise failure
+        except BaseException as exc:  # a cancel, an answer refused as read (past its cap):
+            response, read, raw = None, None, b""
+            forget_locals_below(exc)  # no part of the answer in these locals, nor below
+            raise
         finally:
             self._in_flight.give()
         # What the server sent (it may echo the token) stays out of the locals of errors.
@@ -347,7 +348,7 @@ class BaseClient(RequestVerbs):
                     status=status, data=data, method=method, url=url, sent=state.sent
                 )  # type: ignore[return-value]
             return structure_response(data, cast_to, status_code=status, method=method, url=url)
-        except ProlificError as error:
+        except BaseException as error:  # a status or decoding error; a warning made one
             del read, raw, headers, reason
             data = None
             forget_locals_below(error)
@@ -362,10 +363,7 @@ class BaseClient(RequestVerbs):
 
     @functools.cached_property
     def _request_options(self) -> Mapping[str, Any]:
-        """The ``session.request`` arguments of every call, made once per client.
-
-        A cached property: a client made by :meth:`with_options` builds its own.
-        """
+        """The ``session.request`` arguments of every call, made once per client (and derived)."""
         return request_options(
             headers=self._headers,
             timeout=self._timeout,

@@ -126,9 +126,13 @@ def connection_error(
     ``redact`` masks the token in what it quotes of ``exc``: aiohttp's parser quotes the
     line it refused, which may be a header echoing ``Authorization``.
     """
+    text = str(exc)
+    # Not chained: a response error (it carries our headers), or one quoting the token.
+    quotes = isinstance(exc, aiohttp.ClientResponseError) or redact(text) != text
+    cause = None if quotes else frameless(exc)
     if closed or isinstance(exc, ClientClosingError):
         failure: ProlificError = closed_error(method, url, state)
-        failure.__cause__ = frameless(exc)
+        failure.__cause__ = cause
         return failure
     if isinstance(exc, GateClosedError):
         return RateLimitError(
@@ -141,7 +145,6 @@ def connection_error(
             url=url,
         )
     attempts = f"after {state.sent} attempt{'s' if state.sent != 1 else ''}"
-    text = str(exc)
     detail = f"{type(exc).__name__}: {redact(text)}" if text else type(exc).__name__
     outcome = exception_outcome(exc)
     if outcome is Outcome.NOT_SENT:
@@ -173,9 +176,7 @@ def connection_error(
         failure = APIConnectionError(
             f"{method} {url}: connection failed {attempts} ({detail})", method=method, url=url
         )
-    # Not chained: a response error (it carries our headers), or one quoting the token.
-    if not isinstance(exc, aiohttp.ClientResponseError) and redact(text) == text:
-        failure.__cause__ = frameless(exc)
+    failure.__cause__ = cause
     return failure
 
 

@@ -17,11 +17,27 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from prolific_async import ProlificClient, RetryPolicy, TaskDetails, _retry, errors, set_testing
-from prolific_async._call import CallState
+from prolific_async import (
+    ProlificClient,
+    RetryPolicy,
+    TaskDetails,
+    _call,
+    _retry,
+    errors,
+    set_testing,
+)
+from prolific_async._body import read_body
 from prolific_async._redact import Redactor, Secret
 from prolific_async._status_errors import connection_error
-from tests.conftest import BATCHES_PATH, TOKEN, ScriptedAPI, StartServer, cut, server_url
+from tests.conftest import (
+    BATCHES_PATH,
+    SCRIPTED_BATCH,
+    TOKEN,
+    ScriptedAPI,
+    StartServer,
+    cut,
+    server_url,
+)
 
 FAST = RetryPolicy(attempts=2, timeout=5.0, wait_initial=0.0, wait_jitter=0.0)
 ECHO = f"Token {TOKEN}"
@@ -73,24 +89,25 @@ async def test_an_error_holds_no_token_in_its_frames(scripted_api: ScriptedAPI, 
     assert TOKEN not in text  # but never the token
 
 
-#: How the body fails after the headers: cut, stalled past the read timeout, or stalled
-#: past the whole call's deadline (its read timeout longer).
-BODY_FAILURES = {
-    "cut": (200, "cut", 0.05, 5.0),
-    "read timeout": (200, "stall", 0.05, 5.0),
-    "deadline": (200, "stall", 5.0, 0.1),
-    "cut, on a 503 the client reads": (503, "cut", 0.05, 5.0),
-}
+@pytest.fixture
+def body_begun(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Set once the client starts reading a body: the answer's headers have been read."""
+    begun = asyncio.Event()
+
+    async def reading(*args: Any, **kwargs: Any) -> bytes:
+        begun.set()
+        return await read_body(*args, **kwargs)
+
+    monkeypatch.setattr(_retry, "read_body", reading)  # the middleware's reads
+    monkeypatch.setattr(_call, "read_body", reading)  # the client's, of a status left unread
+    return begun
 
 
-@pytest.mark.parametrize(
-    ("status", "after", "read_timeout", "deadline"), BODY_FAILURES.values(), ids=list(BODY_FAILURES)
-)
-async def test_a_body_failing_after_echoing_headers_leaves_no_token(
-    start_server: StartServer, status: int, after: str, read_timeout: float, deadline: float
-) -> None:
-    """Headers echoing the token, then a body cut short or stalled: no token in the frames."""
-    stalled = asyncio.Event()
+async def echoing_then(start_server: StartServer, status: int, stalled: asyncio.Event) -> str:
+    """A server answering ``status`` with headers echoing the token, then part of a body.
+
+    The rest never comes: the connection is cut once ``stalled`` is set. Returns its URL.
+    """
 
     async def answer(request: web.Request) -> web.StreamResponse:
         assert request.transport is not None
@@ -99,53 +116,66 @@ async def test_a_body_failing_after_echoing_headers_leaves_no_token(
             f'Content-Length: 1000\r\n\r\n{{"id": "{ECHO}'
         )
         request.transport.write(head.encode())
-        if after == "stall":
-            await stalled.wait()
+        await stalled.wait()
         return cut(request)
 
     app = web.Application()
     app.router.add_get(BATCHES_PATH + "/{batch_id}", answer)
-    url = server_url(await start_server(app))
+    return server_url(await start_server(app))
+
+
+#: How the body fails after the headers: cut, stalled past the read timeout, or stalled
+#: past the whole call's deadline (its read timeout longer); on a 200, or on a 503 the
+#: middleware leaves to the client to read (no attempt left).
+BODY_FAILURES = {
+    "cut": (200, "cut", 5.0, 5.0),
+    "read timeout": (200, "stall", 0.05, 5.0),
+    "deadline": (200, "stall", 5.0, 0.1),
+    "cut, on a 503 the client reads": (503, "cut", 5.0, 5.0),
+    "read timeout, on a 503 the client reads": (503, "stall", 0.05, 5.0),
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "after", "read_timeout", "deadline"), BODY_FAILURES.values(), ids=list(BODY_FAILURES)
+)
+async def test_a_body_failing_after_echoing_headers_leaves_no_token(
+    start_server: StartServer,
+    body_begun: asyncio.Event,
+    status: int,
+    after: str,
+    read_timeout: float,
+    deadline: float,
+) -> None:
+    """Headers echoing the token, then a body cut short or stalled: no token in the frames."""
+    stalled = asyncio.Event()
+    if after == "cut":
+        stalled.set()
+    url = await echoing_then(start_server, status, stalled)
     with set_testing():
-        once = RetryPolicy(attempts=1, timeout=deadline)  # a 503 is then read by the client
+        once = RetryPolicy(attempts=1, timeout=deadline)
         async with ProlificClient(TOKEN, base_url=url, retry=once, timeout=read_timeout) as client:
             error = await failure_of(client, "get")
     stalled.set()
+    assert body_begun.is_set()  # the echoing headers were read
     assert isinstance(error, errors.APIConnectionError)
     assert error.__cause__ is not None  # aiohttp's error, chained as a copy without its frames
     assert error.__cause__.__traceback__ is None
     assert TOKEN not in rendered(error)
 
 
+@pytest.mark.parametrize("status", [200, 503])
 async def test_a_cancel_from_outside_leaves_no_token_in_its_frames(
-    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+    start_server: StartServer, body_begun: asyncio.Event, status: int
 ) -> None:
     """A caller's cancel while a body is read after echoing headers: no token in the frames."""
-    body_begun, stalled = asyncio.Event(), asyncio.Event()
-    read_body = _retry.read_body
-
-    async def reading(*args: Any, **kwargs: Any) -> bytes:
-        body_begun.set()  # the headers came; the rest of the body never will
-        return await read_body(*args, **kwargs)
-
-    async def answer(request: web.Request) -> web.StreamResponse:
-        assert request.transport is not None
-        head = (
-            f"HTTP/1.1 200 OK\r\nX-Request-Id: {request.headers['Authorization']}\r\n"
-            f'Content-Length: 1000\r\n\r\n{{"id": "{ECHO}'
-        )
-        request.transport.write(head.encode())
-        await stalled.wait()
-        return cut(request)
-
-    monkeypatch.setattr(_retry, "read_body", reading)
-    app = web.Application()
-    app.router.add_get(BATCHES_PATH + "/{batch_id}", answer)
-    url = server_url(await start_server(app))
+    stalled = asyncio.Event()
+    url = await echoing_then(start_server, status, stalled)
+    once = RetryPolicy(attempts=1, timeout=5.0)
     with set_testing():
-        async with ProlificClient(TOKEN, base_url=url, retry=FAST) as client:
+        async with ProlificClient(TOKEN, base_url=url, retry=once) as client:
             call = asyncio.ensure_future(client.batches.get("b1"))
-            await body_begun.wait()
+            await body_begun.wait()  # the client waits for the rest of the body
             call.cancel()
             with pytest.raises(asyncio.CancelledError) as caught:
                 await call
@@ -153,6 +183,37 @@ async def test_a_cancel_from_outside_leaves_no_token_in_its_frames(
     text = rendered(caught.value)
     assert "in read_body" in text  # cut while reading the body, the frames below are there,
     assert TOKEN not in text  # without their locals
+
+
+@pytest.mark.parametrize("status", [200, 503])
+async def test_an_answer_past_its_cap_leaves_no_token_in_its_frames(
+    scripted_api: ScriptedAPI, status: int
+) -> None:
+    """A body over max_response_bytes, after headers echoing the token: none in the frames."""
+    scripted_api.then(("status", status, {"X-Request-Id": ECHO}, "x" * 1000))
+    once = RetryPolicy(attempts=1, timeout=5.0)  # a 503 is read by the client
+    with set_testing():
+        async with ProlificClient(
+            TOKEN, base_url=scripted_api.url, retry=once, max_response_bytes=100
+        ) as client:
+            error = await failure_of(client, "get")
+    assert isinstance(error, errors.ResponseTooLargeError)
+    assert TOKEN not in rendered(error)
+
+
+async def test_a_warning_made_an_error_leaves_no_token_in_its_frames(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """A deprecation warning raised as an error (-W error) holds no echoed token in its frames."""
+    echoing = ("status", 200, {"Deprecation": "true", "X-Request-Id": ECHO})
+    scripted_api.then((*echoing, json.dumps(SCRIPTED_BATCH)))
+    del echoing  # this test's own frame is in the traceback too
+    with set_testing(), warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
+            with pytest.raises(DeprecationWarning) as caught:
+                await client.batches.get("b1")
+    assert TOKEN not in rendered(caught.value)
 
 
 #: Header lines aiohttp's parser refuses, quoting them in its error (``{}``: the echo).
@@ -195,7 +256,7 @@ def test_a_connection_error_quoting_the_token_is_not_chained(quoted: bool) -> No
     said = f"Invalid chunk size: {ECHO if quoted else 'x'}"
     cause = aiohttp.ClientPayloadError(said)
     failure = connection_error(
-        cause, "GET", "u", CallState(deadline=0.0), closed=False, redact=Redactor(TOKEN).text
+        cause, "GET", "u", _call.CallState(deadline=0.0), closed=False, redact=Redactor(TOKEN).text
     )
     assert TOKEN not in str(failure)
     if quoted:
@@ -234,8 +295,6 @@ async def test_a_sunset_echoing_the_token_is_masked_in_its_warning(
     scripted_api: ScriptedAPI,
 ) -> None:
     """A deprecated endpoint's Sunset header quoting the token warns with it masked."""
-    from tests.conftest import SCRIPTED_BATCH
-
     body = json.dumps(SCRIPTED_BATCH)
     scripted_api.then(("status", 200, {"Deprecation": "true", "Sunset": ECHO}, body))
     with set_testing(), warnings.catch_warnings(record=True) as caught:
