@@ -127,8 +127,9 @@ def connection_error(
     line it refused, which may be a header echoing ``Authorization``.
     """
     text = str(exc)
+    shown = redact(text)
     # Not chained: a response error (it carries our headers), or one quoting the token.
-    quotes = isinstance(exc, aiohttp.ClientResponseError) or redact(text) != text
+    quotes = isinstance(exc, aiohttp.ClientResponseError) or shown != text
     cause = None if quotes else frameless(exc)
     if closed or isinstance(exc, ClientClosingError):
         failure: ProlificError = closed_error(method, url, state)
@@ -145,7 +146,7 @@ def connection_error(
             url=url,
         )
     attempts = f"after {state.sent} attempt{'s' if state.sent != 1 else ''}"
-    detail = f"{type(exc).__name__}: {redact(text)}" if text else type(exc).__name__
+    detail = f"{type(exc).__name__}: {shown}" if text else type(exc).__name__
     outcome = exception_outcome(exc)
     if outcome is Outcome.NOT_SENT:
         cls = (
