@@ -23,6 +23,9 @@ MASK: Final = "***"
 BARE_MINIMUM: Final = 8
 
 
+#: The runs of characters found to be pieces of the secret (see ``Redactor.text``).
+_RUNS: Final = re.compile(b"\x01+")
+
 #: The short escapes a JSON string may use for a character (``\\u`` works for any).
 _SHORT_ESCAPES: Final = {
     '"': '\\"',
@@ -65,7 +68,9 @@ class Redactor:
 
     Also where it is written with JSON escapes (``Token \u0073\u0065...``, in any mix
     with plain characters): a body that decodes to the secret is masked before it is
-    decoded, and text quoting such a body shows no readable form of it either.
+    decoded, and text quoting such a body shows no readable form of it either. In text
+    (not in a body's bytes: a listing may be megabytes) a piece of it cut short is masked
+    too.
     """
 
     def __init__(self, secret: str) -> None:
@@ -74,17 +79,48 @@ class Redactor:
         pattern = _escaped_pattern(self._text)
         self._escaped_text = re.compile(pattern)
         self._escaped_bytes = re.compile(pattern.encode())
+        size = BARE_MINIMUM
+        #: Every run of BARE_MINIMUM characters of the secret: text cut short where it
+        #: quotes the secret (aiohttp quotes 100 bytes of a line too long, a parser the
+        #: part of a line in one read) holds only a piece of it.
+        self._pieces = tuple(
+            dict.fromkeys(self._text[at : at + size] for at in range(len(self._text) - size + 1))
+        )
 
     def __repr__(self) -> str:
         return "<Redactor>"
 
     def text(self, value: str) -> str:
-        """``value`` with the secret masked, written plainly or with JSON escapes."""
+        """``value`` with the secret masked, written plainly or with JSON escapes.
+
+        So is any piece of it :data:`BARE_MINIMUM` characters long or more, where a quote
+        cut it short: at most ``BARE_MINIMUM - 1`` of its characters show at a cut.
+        """
         if self._text in value:
             value = value.replace(self._text, MASK)
         if "\\" in value:
             value = self._escaped_text.sub(MASK, value)
+        for piece in self._pieces:
+            if piece in value:
+                return self._without_pieces(value)
         return value
+
+    def _without_pieces(self, value: str) -> str:
+        """``value`` with each run of characters that are pieces of the secret masked."""
+        size = BARE_MINIMUM
+        covered = bytearray(len(value))
+        for piece in self._pieces:
+            at = value.find(piece)
+            while at >= 0:
+                covered[at : at + size] = b"\x01" * size
+                at = value.find(piece, at + 1)
+        kept: list[str] = []
+        end = 0
+        for run in _RUNS.finditer(covered):
+            kept += (value[end : run.start()], MASK)
+            end = run.end()
+        kept.append(value[end:])
+        return "".join(kept)
 
     def data(self, raw: bytes) -> bytes:
         """Raw bytes (a body) with the secret masked, written plainly or with JSON escapes."""

@@ -135,6 +135,17 @@ def test_an_exception_logged_with_the_token_is_masked(caplog: pytest.LogCaptureF
     assert TOKEN not in caplog.text
 
 
+async def test_a_log_line_quoting_a_piece_of_the_token_is_masked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A record quoting the token cut short (as aiohttp quotes a line) shows none of it."""
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    async with ProlificClient(TOKEN):  # its token is looked for in every record meanwhile
+        logging.getLogger(LOGGER).debug("refused %r", f"X-Echo: Token {TOKEN[:12]}...")
+    (record,) = caplog.records
+    assert record.getMessage() == "refused 'X-Echo: Token ***...'"
+
+
 PROBE = f"""
 import logging
 from prolific_async import ProlificClient

@@ -250,16 +250,70 @@ async def test_a_refused_header_echoing_the_token_is_masked(
     assert TOKEN not in rendered(error)
 
 
-@pytest.mark.parametrize("quoted", [False, True])
-def test_a_connection_error_quoting_the_token_is_not_chained(quoted: bool) -> None:
-    """The aiohttp error is the cause unless its text quotes the token; ours is masked."""
-    said = f"Invalid chunk size: {ECHO if quoted else 'x'}"
+def pieces_of(secret: str) -> set[str]:
+    """Every run of eight characters of ``secret`` (the least the redactor masks)."""
+    return {secret[at : at + 8] for at in range(len(secret) - 7)}
+
+
+async def test_a_header_too_long_cut_mid_token_shows_no_piece_of_it(
+    start_server: StartServer,
+) -> None:
+    """A header too long is quoted by its first 100 bytes: the token's piece there is masked."""
+
+    async def answer(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        echoed = request.headers["Authorization"]
+        # The echo starts 80 bytes in: the quote ends 14 characters into the token.
+        value = "a" * 80 + echoed + "b" * 9000
+        head = f"HTTP/1.1 200 OK\r\nX-Echo: {value}\r\nContent-Length: 2\r\n\r\n{{}}"
+        request.transport.write(head.encode())
+        return cut(request)
+
+    app = web.Application()
+    app.router.add_get(BATCHES_PATH + "/{batch_id}", answer)
+    url = server_url(await start_server(app))
+    with set_testing():
+        async with ProlificClient(TOKEN, base_url=url, retry=FAST) as client:
+            error = await failure_of(client, "get")
+    assert isinstance(error, errors.APIConnectionError)
+    assert "aaaaToken ***" in str(error)  # the quote is kept, its piece of the token masked
+    shown = rendered(error)
+    assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [ECHO[:20], TOKEN[5:], TOKEN[3:11], f"{TOKEN[:9]} and {TOKEN[-9:]}"],
+    ids=["its start", "its end", "eight characters inside", "two pieces"],
+)
+def test_a_piece_of_the_token_is_masked_in_text(quote: str) -> None:
+    """Text quoting a piece of the token eight characters long or more shows none of it."""
+    shown = Redactor(TOKEN).text(f"quoted: {quote}...")
+    assert shown.startswith("quoted: ")
+    assert shown.endswith("...")
+    assert "***" in shown
+    assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
+
+
+def test_text_with_less_than_eight_characters_of_the_token_is_left_as_it_is() -> None:
+    """Seven characters of the token at a cut are not masked (nor is unrelated text)."""
+    redactor = Redactor(TOKEN)
+    for text in (f"cut at {TOKEN[-7:]}", "nothing secret here", "Token"):
+        assert redactor.text(text) == text
+
+
+@pytest.mark.parametrize(
+    "quote", [None, ECHO, ECHO[:16]], ids=["nothing secret", "the token", "a piece of it"]
+)
+def test_a_connection_error_quoting_the_token_is_not_chained(quote: str | None) -> None:
+    """The aiohttp error is the cause unless its text quotes the token (or a piece of it)."""
+    said = f"Invalid chunk size: {quote or 'x'}"
     cause = aiohttp.ClientPayloadError(said)
     failure = connection_error(
         cause, "GET", "u", _call.CallState(deadline=0.0), closed=False, redact=Redactor(TOKEN).text
     )
-    assert TOKEN not in str(failure)
-    if quoted:
+    assert not [piece for piece in pieces_of(TOKEN) if piece in str(failure)]
+    if quote:
         assert failure.__cause__ is None
     else:  # aiohttp's error, copied without its frames
         assert type(failure.__cause__) is type(cause)
