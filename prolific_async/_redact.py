@@ -68,9 +68,8 @@ class Redactor:
 
     Also where it is written with JSON escapes (``Token \u0073\u0065...``, in any mix
     with plain characters): a body that decodes to the secret is masked before it is
-    decoded, and text quoting such a body shows no readable form of it either. In text
-    (not in a body's bytes: a listing may be megabytes) a piece of it cut short is masked
-    too.
+    decoded, and text quoting such a body shows no readable form of it either. In text,
+    and in an error's body, a piece of it cut short is masked too.
     """
 
     def __init__(self, secret: str) -> None:
@@ -82,10 +81,11 @@ class Redactor:
         size = BARE_MINIMUM
         #: Every run of BARE_MINIMUM characters of the secret: text cut short where it
         #: quotes the secret (aiohttp quotes 100 bytes of a line too long, a parser the
-        #: part of a line in one read) holds only a piece of it.
+        #: part of a line in one read, a server a few characters) holds only a piece of it.
         self._pieces = tuple(
             dict.fromkeys(self._text[at : at + size] for at in range(len(self._text) - size + 1))
         )
+        self._byte_pieces = tuple(piece.encode() for piece in self._pieces)
 
     def __repr__(self) -> str:
         return "<Redactor>"
@@ -100,39 +100,45 @@ class Redactor:
             value = value.replace(self._text, MASK)
         if "\\" in value:
             value = self._escaped_text.sub(MASK, value)
-        for piece in self._pieces:
-            if piece in value:
-                return self._without_pieces(value)
-        return value
+        return _without_pieces(value, self._pieces, MASK)
 
-    def _without_pieces(self, value: str) -> str:
-        """``value`` with each run of characters that are pieces of the secret masked."""
-        size = BARE_MINIMUM
-        covered = bytearray(len(value))
-        for piece in self._pieces:
-            at = value.find(piece)
-            while at >= 0:
-                covered[at : at + size] = b"\x01" * size
-                at = value.find(piece, at + 1)
-        kept: list[str] = []
-        end = 0
-        for run in _RUNS.finditer(covered):
-            kept += (value[end : run.start()], MASK)
-            end = run.end()
-        kept.append(value[end:])
-        return "".join(kept)
+    def data(self, raw: bytes, *, pieces: bool = False) -> bytes:
+        """Raw bytes (a body) with the secret masked, written plainly or with JSON escapes.
 
-    def data(self, raw: bytes) -> bytes:
-        """Raw bytes (a body) with the secret masked, written plainly or with JSON escapes."""
+        With ``pieces`` (an error's body, which its message quotes), any piece of it as
+        :meth:`text` masks; not by default: a listing's bytes may be megabytes.
+        """
         if self._bytes in raw:
             raw = raw.replace(self._bytes, MASK.encode())
         if b"\\" in raw:
             raw = self._escaped_bytes.sub(MASK.encode(), raw)
-        return raw
+        return _without_pieces(raw, self._byte_pieces, MASK.encode()) if pieces else raw
 
     def headers(self, headers: Mapping[str, str]) -> CIMultiDict[str]:
         """A copy of ``headers`` with the secret masked in every value."""
         return CIMultiDict((key, self.text(value)) for key, value in headers.items())
+
+
+_Text = TypeVar("_Text", str, bytes)
+
+
+def _without_pieces(value: _Text, pieces: tuple[_Text, ...], mask: _Text) -> _Text:
+    """``value`` with each run of characters that are ``pieces`` of the secret masked."""
+    if not any(piece in value for piece in pieces):
+        return value
+    covered = bytearray(len(value))
+    for piece in pieces:
+        at = value.find(piece)
+        while at >= 0:
+            covered[at : at + len(piece)] = b"\x01" * len(piece)
+            at = value.find(piece, at + 1)
+    kept: list[_Text] = []
+    end = 0
+    for run in _RUNS.finditer(covered):
+        kept += (value[end : run.start()], mask)
+        end = run.end()
+    kept.append(value[end:])
+    return mask[:0].join(kept)
 
 
 class Secret(str):

@@ -281,6 +281,22 @@ async def test_a_header_too_long_cut_mid_token_shows_no_piece_of_it(
     assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
 
 
+async def test_an_error_body_quoting_a_piece_of_the_token_shows_none_of_it(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """A 401 whose body and request id quote the token cut short shows no piece of it."""
+    piece = ECHO[:18]
+    scripted_api.then(("status", 401, {"X-Request-Id": piece}, f'{{"detail": "bad {piece}..."}}'))
+    with set_testing():
+        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
+            error = await failure_of(client, "get")
+    assert isinstance(error, errors.AuthenticationError)
+    assert error.body == {"detail": "bad Token ***..."}
+    assert error.request_id == "Token ***"
+    shown = rendered(error) + repr(error) + repr(error.headers)
+    assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
+
+
 @pytest.mark.parametrize(
     "quote",
     [ECHO[:20], TOKEN[5:], TOKEN[3:11], f"{TOKEN[:9]} and {TOKEN[-9:]}"],
