@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._redact import mask_known
+
 if TYPE_CHECKING:
     from .models.layout_issues import LayoutIssue
 
@@ -38,7 +40,14 @@ __all__ = [
 
 
 class ProlificError(Exception):
-    """Base class of every error raised by prolific_async."""
+    """Base class of every error raised by prolific_async.
+
+    Its message has the token of every live client (and of the last few closed) masked,
+    as a log line has, whatever a server put in what it quotes.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(mask_known(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class MissingTokenError(ProlificError):
@@ -66,7 +75,7 @@ class ResponseValidationError(ProlificError):
         self.status_code = status_code
         self.method = method
         self.url = url
-        self.errors = errors
+        self.errors = [mask_known(error) for error in errors]  # they quote the body's keys
 
 
 class CreatedButUnreadableError(ResponseValidationError):

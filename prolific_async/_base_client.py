@@ -390,7 +390,7 @@ class BaseClient(RequestVerbs):
             raise make_status_error(  # whatever the server echoes, never with our token
                 status_code=status,
                 reason=reason and self._redactor.text(reason),
-                raw_body=self._redactor.data(raw, pieces=True),
+                raw_body=self._redactor.data(raw),
                 headers=self._redactor.headers(headers),
                 method=method,
                 url=url,

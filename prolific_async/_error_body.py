@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._redact import KNOWN, mask_known
+
 if TYPE_CHECKING:
     from .models.layout_issues import LayoutIssue
 
@@ -23,14 +25,44 @@ _MAX_DETAIL_DEPTH = 20
 
 
 def decode_error_body(raw: bytes) -> Any:
-    """Decode an error body: JSON when it parses, else the text (``""`` when empty)."""
+    """Decode an error body: JSON when it parses, else the text (``""`` when empty).
+
+    Every string in it (keys too) has the token of every live client masked, a piece
+    of it cut short or written with JSON escapes too: the error quotes them.
+    """
     text = raw.decode("utf-8", errors="replace")
     if not text.strip():
         return ""
     try:
-        return json.loads(text)
+        body = json.loads(text)
     except (ValueError, RecursionError):  # nested deeper than the stack: kept as text
-        return text
+        return mask_known(text)
+    return _masked_strings(body) if KNOWN else body
+
+
+def _masked_strings(body: Any) -> Any:
+    """``body`` (decoded JSON, ours to change) with :func:`mask_known` over each string."""
+    if isinstance(body, str):
+        return mask_known(body)
+    pending = [body]  # a loop, not recursion: JSON may nest deeper than the stack
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    node[index] = mask_known(item)
+                elif isinstance(item, (dict, list)):
+                    pending.append(item)
+        elif isinstance(node, dict):
+            for key, item in list(node.items()):
+                if isinstance(item, str):
+                    item = node[key] = mask_known(item)
+                elif isinstance(item, (dict, list)):
+                    pending.append(item)
+                if isinstance(key, str) and (shown := mask_known(key)) != key:
+                    del node[key]
+                    node[shown] = item
+    return body
 
 
 def _shorten(text: str) -> str:

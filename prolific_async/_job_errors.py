@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._api_errors import ProlificError
+from ._redact import mask_known
 
 __all__ = [
     "BatchSetupError",
@@ -20,6 +21,11 @@ __all__ = [
     "SchemaMigrationFailedError",
     "WaitTimeoutError",
 ]
+
+
+def _masked(text: str | None) -> str | None:
+    """A server's word (a status, a reason) with every live client's token masked."""
+    return text if text is None else mask_known(text)
 
 
 class WaitTimeoutError(ProlificError, TimeoutError):
@@ -40,7 +46,7 @@ class WaitTimeoutError(ProlificError, TimeoutError):
         super().__init__(message)
         self.resource = resource
         self.timeout = timeout
-        self.last_status = last_status
+        self.last_status = _masked(last_status)  # as the server sent it: no token
 
 
 class JobFailedError(ProlificError):
@@ -65,7 +71,7 @@ class BatchSetupError(JobFailedError):
     def __init__(self, message: str, *, batch_id: str, status: str) -> None:
         super().__init__(message)
         self.batch_id = batch_id
-        self.status = status
+        self.status = mask_known(status)
 
 
 class DatasetProcessingError(JobFailedError):
@@ -95,8 +101,8 @@ class DatasetProcessingError(JobFailedError):
         super().__init__(message)
         self.dataset_id = dataset_id
         self.import_id = import_id
-        self.status = status
-        self.reason = reason
+        self.status = mask_known(status)
+        self.reason = _masked(reason)
         self.import_job = import_job
 
 
@@ -134,7 +140,7 @@ class BatchSyncFailedError(JobFailedError):
         super().__init__(message)
         self.batch_id = batch_id
         self.sync_id = sync_id
-        self.reason = reason
+        self.reason = _masked(reason)
         self.sync = sync
 
 
@@ -154,7 +160,7 @@ class SchemaMigrationFailedError(JobFailedError):
         super().__init__(message)
         self.dataset_id = dataset_id
         self.job_id = job_id
-        self.reason = reason
+        self.reason = _masked(reason)
         self.migration = migration
 
 

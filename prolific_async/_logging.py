@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from ._headers import request_id_of
-from ._redact import Redactor
+from ._redact import KNOWN, Redactor
 
 __all__ = [
     "configure_from_environment",
@@ -70,9 +70,11 @@ class RedactingFilter(logging.Filter):
 
     KEPT_AFTER_CLOSE: Final = 16
 
-    def __init__(self) -> None:
+    def __init__(self, redactors: dict[str, Redactor] | None = None) -> None:
         super().__init__()
-        self._redactors: dict[str, Redactor] = {}
+        self._redactors = {} if redactors is None else redactors
+        """The redactors of the secrets masked now (the logger's: ``_redact.KNOWN``,
+        which the package's errors mask their messages with too)."""
         self._holders: dict[str, int] = {}
         self._released: OrderedDict[str, None] = OrderedDict()
 
@@ -117,7 +119,7 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-_filter: Final = RedactingFilter()
+_filter: Final = RedactingFilter(KNOWN)
 logger.addFilter(_filter)
 
 _handler: logging.Handler | None = None

@@ -185,6 +185,9 @@ def raw_response_wrapper(
         started = time.monotonic()
         try:
             parsed = await method(*args, **kwargs)
+        except BaseException:
+            del record  # the answer an error ended on stays out of its traceback's locals
+            raise
         finally:
             current_record.reset(reset)
         return RawResponse(parsed, record, elapsed=time.monotonic() - started)

@@ -15,7 +15,7 @@ from typing import Final, TypeVar
 
 from multidict import CIMultiDict
 
-__all__ = ["MASK", "Redactor", "Secret", "forget_locals_below", "frameless"]
+__all__ = ["KNOWN", "MASK", "Redactor", "Secret", "forget_locals_below", "frameless", "mask_known"]
 
 MASK: Final = "***"
 #: A secret at least this long is masked wherever it appears; a shorter one (a test's
@@ -69,7 +69,8 @@ class Redactor:
     Also where it is written with JSON escapes (``Token \u0073\u0065...``, in any mix
     with plain characters): a body that decodes to the secret is masked before it is
     decoded, and text quoting such a body shows no readable form of it either. In text,
-    and in an error's body, a piece of it cut short is masked too.
+    a piece cut short of a secret of at least :data:`BARE_MINIMUM` characters is masked
+    too (an error's body is, as the error decodes it).
     """
 
     def __init__(self, secret: str) -> None:
@@ -79,13 +80,12 @@ class Redactor:
         self._escaped_text = re.compile(pattern)
         self._escaped_bytes = re.compile(pattern.encode())
         size = BARE_MINIMUM
-        #: Every run of BARE_MINIMUM characters of the secret: text cut short where it
-        #: quotes the secret (aiohttp quotes 100 bytes of a line too long, a parser the
-        #: part of a line in one read, a server a few characters) holds only a piece of it.
+        #: Every run of BARE_MINIMUM characters of the secret (none for a short one):
+        #: text cut short where it quotes the secret (aiohttp quotes 100 bytes of a line
+        #: too long, a parser the part of a line in one read) holds only a piece of it.
         self._pieces = tuple(
-            dict.fromkeys(self._text[at : at + size] for at in range(len(self._text) - size + 1))
+            dict.fromkeys(secret[at : at + size] for at in range(len(secret) - size + 1))
         )
-        self._byte_pieces = tuple(piece.encode() for piece in self._pieces)
 
     def __repr__(self) -> str:
         return "<Redactor>"
@@ -102,27 +102,24 @@ class Redactor:
             value = self._escaped_text.sub(MASK, value)
         return _without_pieces(value, self._pieces, MASK)
 
-    def data(self, raw: bytes, *, pieces: bool = False) -> bytes:
+    def data(self, raw: bytes) -> bytes:
         """Raw bytes (a body) with the secret masked, written plainly or with JSON escapes.
 
-        With ``pieces`` (an error's body, which its message quotes), any piece of it as
-        :meth:`text` masks; not by default: a listing's bytes may be megabytes.
+        Only whole: a piece of it is masked where the body is quoted as text (an error's,
+        once decoded), not in the bytes (a listing's may be megabytes).
         """
         if self._bytes in raw:
             raw = raw.replace(self._bytes, MASK.encode())
         if b"\\" in raw:
             raw = self._escaped_bytes.sub(MASK.encode(), raw)
-        return _without_pieces(raw, self._byte_pieces, MASK.encode()) if pieces else raw
+        return raw
 
     def headers(self, headers: Mapping[str, str]) -> CIMultiDict[str]:
         """A copy of ``headers`` with the secret masked in every value."""
         return CIMultiDict((key, self.text(value)) for key, value in headers.items())
 
 
-_Text = TypeVar("_Text", str, bytes)
-
-
-def _without_pieces(value: _Text, pieces: tuple[_Text, ...], mask: _Text) -> _Text:
+def _without_pieces(value: str, pieces: tuple[str, ...], mask: str) -> str:
     """``value`` with each run of characters that are ``pieces`` of the secret masked."""
     if not any(piece in value for piece in pieces):
         return value
@@ -132,13 +129,25 @@ def _without_pieces(value: _Text, pieces: tuple[_Text, ...], mask: _Text) -> _Te
         while at >= 0:
             covered[at : at + len(piece)] = b"\x01" * len(piece)
             at = value.find(piece, at + 1)
-    kept: list[_Text] = []
+    kept: list[str] = []
     end = 0
     for run in _RUNS.finditer(covered):
         kept += (value[end : run.start()], mask)
         end = run.end()
     kept.append(value[end:])
-    return mask[:0].join(kept)
+    return "".join(kept)
+
+
+#: The redactors of the secrets masked now, by secret: the token of every live client and
+#: of the last few closed ones (kept by the logger's filter, which masks records with them).
+KNOWN: Final[dict[str, Redactor]] = {}
+
+
+def mask_known(text: str) -> str:
+    """``text`` with every secret in :data:`KNOWN` masked (as a log record is)."""
+    for redactor in list(KNOWN.values()):
+        text = redactor.text(text)
+    return text
 
 
 class Secret(str):

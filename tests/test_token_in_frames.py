@@ -297,6 +297,77 @@ async def test_an_error_body_quoting_a_piece_of_the_token_shows_none_of_it(
     assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
 
 
+#: The token's first 14 characters, every third one written as a JSON escape.
+ESCAPED_PIECE = "".join(
+    f"\\u{ord(char):04x}" if at % 3 == 0 else char for at, char in enumerate(TOKEN[:14])
+)
+
+
+async def test_an_error_body_quoting_an_escaped_piece_of_the_token_shows_none_of_it(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """A piece of the token written with JSON escapes in an error body is masked, decoded."""
+    scripted_api.then(("status", 400, {}, f'{{"detail": "bad {ESCAPED_PIECE}..."}}'))
+    with set_testing():
+        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
+            error = await failure_of(client, "get")
+    assert isinstance(error, errors.BadRequestError)
+    assert error.body == {"detail": "bad ***..."}
+    shown = rendered(error) + repr(error)
+    assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
+
+
+async def test_a_2xx_body_whose_key_quotes_a_piece_of_the_token_shows_none_of_it(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """A decoding error naming a key that holds a piece of the token masks it, message and lines."""
+    body = f'{{"{ECHO[:18]}": "\\ud800"}}'  # a lone surrogate: the error names its key
+    scripted_api.then(("status", 200, {}, body))
+    with set_testing():
+        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
+            error = await failure_of(client, "get")
+    assert isinstance(error, errors.ResponseValidationError)
+    assert "Token ***" in str(error)
+    shown = rendered(error) + repr(error) + repr(error.errors)
+    assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
+
+
+async def test_a_raw_call_that_fails_keeps_no_answer_in_its_frames(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """A raw call's error leaves the answer it recorded (quoting the token) out of its frames."""
+    scripted_api.then(("status", 401, {}, f'{{"detail": "{ECHO[:18]}"}}'))
+    with set_testing():
+        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
+            with pytest.raises(errors.AuthenticationError) as caught:
+                await client.batches.with_raw_response.get("b1")
+    shown = rendered(caught.value)
+    assert "wrapped" in [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
+    assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
+
+
+async def test_every_error_of_the_package_masks_a_live_clients_token() -> None:
+    """An error's message and the server's words it keeps have every live token masked."""
+    cut_short = f"{ECHO[:16]}..."
+    async with ProlificClient(TOKEN):
+        failures: list[errors.ProlificError] = [
+            errors.ProlificError(f"said {ECHO}"),
+            errors.BatchSyncFailedError(
+                f"failed: {cut_short}", batch_id="b", sync_id="s", reason=cut_short, sync=None
+            ),
+            errors.WaitTimeoutError(
+                f"still {cut_short}", resource="batch b", timeout=1.0, last_status=cut_short
+            ),
+            errors.ResponseValidationError(
+                "bad", status_code=200, method="GET", url="u", errors=[f"@ $.{cut_short}"]
+            ),
+        ]
+    for failure in failures:
+        shown = repr(failure) + repr(vars(failure))
+        assert "***" in shown
+        assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
+
+
 @pytest.mark.parametrize(
     "quote",
     [ECHO[:20], TOKEN[5:], TOKEN[3:11], f"{TOKEN[:9]} and {TOKEN[-9:]}"],
