@@ -22,6 +22,7 @@ from prolific_async import (
     RetryPolicy,
     TaskDetails,
     _call,
+    _error_body,
     _retry,
     errors,
     set_testing,
@@ -315,6 +316,22 @@ async def test_an_error_body_quoting_an_escaped_piece_of_the_token_shows_none_of
     assert error.body == {"detail": "bad ***..."}
     shown = rendered(error) + repr(error)
     assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
+
+
+async def test_an_error_body_past_the_walked_size_keeps_its_strings_but_masks_its_message(
+    scripted_api: ScriptedAPI,
+) -> None:
+    """A body longer than 64 KiB is not walked string by string; the message is still masked."""
+    piece = ECHO[:18]
+    padding = "x" * (_error_body._MASKED_UP_TO + 1)
+    scripted_api.then(("status", 400, {}, json.dumps({"detail": piece, "padding": padding})))
+    with set_testing():
+        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
+            error = await failure_of(client, "get")
+    assert isinstance(error, errors.BadRequestError)
+    assert error.body["detail"] == piece  # as sent: only the whole token is masked there
+    assert "Token ***" in str(error)
+    assert not [part for part in pieces_of(TOKEN) if part in str(error)]
 
 
 async def test_a_2xx_body_whose_key_quotes_a_piece_of_the_token_shows_none_of_it(
