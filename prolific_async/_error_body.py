@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from ._redact import KNOWN, mask_known
+from ._redact import KNOWN, Redactor
 
 if TYPE_CHECKING:
     from .models.layout_issues import LayoutIssue
@@ -24,50 +24,61 @@ _MAX_DETAIL_CHARS = 500
 _MAX_DETAIL_DEPTH = 20
 
 
-#: The longest error body (in characters) whose strings are masked one by one: about 10 ms
-#: for one of short strings, against 2 s for the 8 MiB an error body may have.
-_MASKED_UP_TO: Final = 64 * 1024
+#: The longest error body (in characters) masked string by string: about 2 ms a token
+#: masked (a live client's, or one of the last 16 closed) for one of short strings; an
+#: error body may have 8 MiB, which would take seconds.
+_MASKED_UP_TO: Final = 16 * 1024
 
 
 def decode_error_body(raw: bytes) -> Any:
     """Decode an error body: JSON when it parses, else the text (``""`` when empty).
 
     Every string in it (keys too) has the token of every live client masked, a piece
-    of it cut short or written with JSON escapes too: the error quotes them. Not in a
-    body longer than :data:`_MASKED_UP_TO` characters, whose walk could take seconds:
-    its bytes had the whole token masked, and the error's message is masked anyway.
+    of it cut short too (and, in JSON, one written with escapes: it is masked decoded),
+    as the error quotes them. Not in a body longer than :data:`_MASKED_UP_TO`
+    characters: its bytes had the whole token masked, and the error's message is
+    masked in full anyway.
     """
     text = raw.decode("utf-8", errors="replace")
     if not text.strip():
         return ""
+    redactors = list(KNOWN.values()) if len(text) <= _MASKED_UP_TO else []
     try:
         body = json.loads(text)
     except (ValueError, RecursionError):  # nested deeper than the stack: kept as text
-        return mask_known(text)
-    return _masked_strings(body) if KNOWN and len(text) <= _MASKED_UP_TO else body
+        return _masked(text, redactors)
+    return _masked_strings(body, redactors) if redactors else body
 
 
-def _masked_strings(body: Any) -> Any:
-    """``body`` (decoded JSON, ours to change) with :func:`mask_known` over each string."""
+def _masked(text: str, redactors: list[Redactor]) -> str:
+    for redactor in redactors:
+        text = redactor.text(text)
+    return text
+
+
+def _masked_strings(body: Any, redactors: list[Redactor]) -> Any:
+    """``body`` (decoded JSON, ours to change) with each string masked by ``redactors``."""
     if isinstance(body, str):
-        return mask_known(body)
+        return _masked(body, redactors)
     pending = [body]  # a loop, not recursion: JSON may nest deeper than the stack
     while pending:
         node = pending.pop()
         if isinstance(node, list):
             for index, item in enumerate(node):
                 if isinstance(item, str):
-                    node[index] = mask_known(item)
+                    node[index] = _masked(item, redactors)
                 elif isinstance(item, (dict, list)):
                     pending.append(item)
         elif isinstance(node, dict):
             for key, item in list(node.items()):
                 if isinstance(item, str):
-                    item = node[key] = mask_known(item)
+                    item = node[key] = _masked(item, redactors)
                 elif isinstance(item, (dict, list)):
                     pending.append(item)
-                if isinstance(key, str) and (shown := mask_known(key)) != key:
+                if isinstance(key, str) and (shown := _masked(key, redactors)) != key:
                     del node[key]
+                    while shown in node:  # another key masks the same: keep both values
+                        shown += "*"
                     node[shown] = item
     return body
 

@@ -18,7 +18,7 @@ from ._deadline import as_timeout
 from ._error_body import decode_error_body, describe_error_body, layout_issues
 from ._headers import request_id_of
 from ._outcome import Outcome, exception_outcome, may_have_acted
-from ._redact import frameless, mask_known
+from ._redact import frameless
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -79,7 +79,6 @@ def make_status_error(
     body = decode_error_body(raw_body)
     lowered = {key.lower(): value for key, value in headers.items()}
     request_id = request_id_of(headers)
-    request_id = request_id and mask_known(request_id)
     status_text = f"{status_code} {reason}" if reason else str(status_code)
     message = f"{method} {url} failed with {status_text}: {describe_error_body(body)}"
     if 300 <= status_code < 400:

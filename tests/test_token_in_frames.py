@@ -363,14 +363,31 @@ async def test_a_raw_call_that_fails_keeps_no_answer_in_its_frames(
     assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
 
 
+#: A token no other test's client uses: masked here only if this test's client registers it.
+OWN_TOKEN = "a-token-only-this-module-uses-0042"
+
+
 async def test_every_error_of_the_package_masks_a_live_clients_token() -> None:
     """An error's message and the server's words it keeps have every live token masked."""
-    cut_short = f"{ECHO[:16]}..."
-    async with ProlificClient(TOKEN):
+    cut_short = f"Token {OWN_TOKEN[:16]}..."
+    async with ProlificClient(OWN_TOKEN):
         failures: list[errors.ProlificError] = [
-            errors.ProlificError(f"said {ECHO}"),
+            errors.ProlificError(f"said Token {OWN_TOKEN}"),
+            errors.ClientClosedError(f"closed {cut_short}"),
+            errors.APITimeoutError(f"slow {cut_short}", method="GET", url="u"),
+            errors.BatchSetupError(f"setup {cut_short}", batch_id="b", status=cut_short),
+            errors.DatasetProcessingError(
+                f"failed {cut_short}",
+                dataset_id="d",
+                import_id=None,
+                status="failed",
+                reason=cut_short,
+            ),
             errors.BatchSyncFailedError(
                 f"failed: {cut_short}", batch_id="b", sync_id="s", reason=cut_short, sync=None
+            ),
+            errors.SchemaMigrationFailedError(
+                f"failed {cut_short}", dataset_id="d", job_id="j", reason=cut_short, migration=None
             ),
             errors.WaitTimeoutError(
                 f"still {cut_short}", resource="batch b", timeout=1.0, last_status=cut_short
@@ -382,7 +399,17 @@ async def test_every_error_of_the_package_masks_a_live_clients_token() -> None:
     for failure in failures:
         shown = repr(failure) + repr(vars(failure))
         assert "***" in shown
-        assert not [piece for piece in pieces_of(TOKEN) if piece in shown]
+        assert not [piece for piece in pieces_of(OWN_TOKEN) if piece in shown]
+
+
+async def test_an_error_body_has_every_string_masked_keys_and_list_items_too() -> None:
+    """Decoding an error body masks each key, value and list item; two keys masked alike stay."""
+    body = {"***": "kept", OWN_TOKEN: "also kept", "list": [OWN_TOKEN[:20], {"k": OWN_TOKEN[2:30]}]}
+    async with ProlificClient(OWN_TOKEN):
+        decoded = _error_body.decode_error_body(json.dumps(body).encode())
+        text = _error_body.decode_error_body(f"<p>bad {OWN_TOKEN[:20]}</p>".encode())
+    assert decoded == {"***": "kept", "****": "also kept", "list": ["***", {"k": "***"}]}
+    assert text == "<p>bad ***</p>"  # a body that is not JSON is masked as text
 
 
 @pytest.mark.parametrize(
