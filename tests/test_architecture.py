@@ -18,6 +18,9 @@ ALLOWED_FOREIGN_PRIVATE = {
     "sys._getframe",  # CPython's documented frame access (the deprecation stacklevel)
     # A caller's own session keeps its middlewares behind ours; aiohttp has no accessor.
     "getattr(session, '_middlewares', ())",
+    # aiohttp's process-wide cache of middleware chains pins a stopped emulator's state;
+    # it has no public way to empty it.
+    "getattr(web_app, '_cached_build_middleware', None)",
 }
 
 #: Lines a module may hold; past it a module holds two concepts.

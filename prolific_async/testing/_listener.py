@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
-from aiohttp import web
+from aiohttp import web, web_app
 
 from ._tls import ThrowawayCA
 
@@ -60,3 +60,18 @@ class Listener:
         """Stop listening and finish the handlers (within the shutdown timeout)."""
         # Shielded: a cancelled caller must not leave the socket listening.
         await asyncio.shield(self.runner.cleanup())
+        _forget_middleware_chains()
+
+
+def _forget_middleware_chains() -> None:
+    """Empty aiohttp's cache of built middleware chains, so a stopped fake can be collected.
+
+    aiohttp keeps each route's chain, with its application, in a process-wide cache of
+    1,024 entries: without this, every stopped emulator's state (its batches, datasets
+    and logs) stays alive for the rest of a test session, and garbage collection slows
+    as it grows. The cache is aiohttp's own; other servers' chains are built again on
+    their next request (a few ``partial`` objects).
+    """
+    cache = getattr(web_app, "_cached_build_middleware", None)
+    if cache is not None and hasattr(cache, "cache_clear"):
+        cache.cache_clear()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
+import weakref
 from typing import Any
 
 import aiohttp
 import pytest
 
 import prolific_async.testing
-from prolific_async import ProlificClient
+from prolific_async import ProlificClient, TaskDetails
 from prolific_async.testing import FakeProlific
 
 from .conftest import BATCHES, WORKSPACE
@@ -77,6 +79,18 @@ async def test_stop_closes_the_clients_it_made_and_the_socket() -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.ClientConnectorError):
             await session.get(url + BATCHES)
+
+
+async def test_a_stopped_fake_that_served_requests_can_be_collected() -> None:
+    """No cache of aiohttp's keeps a stopped fake's state (its batches) alive."""
+    async with FakeProlific() as fake, fake.client() as client:
+        details = TaskDetails(task_name="t", task_introduction="i", task_steps="s")
+        await client.batches.create(name="b", workspace_id=WORKSPACE, task_details=details)
+        (stored,) = fake.batches.values()
+        kept = weakref.ref(stored)
+    del fake, client, stored
+    gc.collect()
+    assert kept() is None
 
 
 @pytest.mark.parametrize(
