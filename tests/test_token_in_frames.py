@@ -226,11 +226,8 @@ REFUSED_LINES = {
 }
 
 
-@pytest.mark.parametrize("line", REFUSED_LINES.values(), ids=list(REFUSED_LINES))
-async def test_a_refused_header_echoing_the_token_is_masked(
-    start_server: StartServer, line: str
-) -> None:
-    """A malformed header that quotes the token reaches neither the error's text nor its chain."""
+async def failure_of_a_head_line(start_server: StartServer, line: str) -> errors.ProlificError:
+    """The error of a GET answered with header ``line`` (``{}``: the echoed Authorization)."""
 
     async def answer(request: web.Request) -> web.Response:
         assert request.transport is not None
@@ -244,7 +241,15 @@ async def test_a_refused_header_echoing_the_token_is_masked(
     url = server_url(await start_server(app))
     with set_testing():
         async with ProlificClient(TOKEN, base_url=url, retry=FAST) as client:
-            error = await failure_of(client, "get")
+            return await failure_of(client, "get")
+
+
+@pytest.mark.parametrize("line", REFUSED_LINES.values(), ids=list(REFUSED_LINES))
+async def test_a_refused_header_echoing_the_token_is_masked(
+    start_server: StartServer, line: str
+) -> None:
+    """A malformed header that quotes the token reaches neither the error's text nor its chain."""
+    error = await failure_of_a_head_line(start_server, line)
     assert isinstance(error, errors.APIConnectionError)
     assert "***" in str(error)  # the parser's quote is kept, masked
     assert TOKEN not in str(error)
@@ -256,26 +261,22 @@ def pieces_of(secret: str) -> set[str]:
     return {secret[at : at + 8] for at in range(len(secret) - 7)}
 
 
+async def failure_answered(
+    scripted_api: ScriptedAPI, step: tuple[Any, ...]
+) -> errors.ProlificError:
+    """The error of a GET answered as ``step`` scripts it."""
+    scripted_api.then(step)
+    with set_testing():
+        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
+            return await failure_of(client, "get")
+
+
 async def test_a_header_too_long_cut_mid_token_shows_no_piece_of_it(
     start_server: StartServer,
 ) -> None:
     """A header too long is quoted by its first 100 bytes: the token's piece there is masked."""
-
-    async def answer(request: web.Request) -> web.Response:
-        assert request.transport is not None
-        echoed = request.headers["Authorization"]
-        # The echo starts 80 bytes in: the quote ends 14 characters into the token.
-        value = "a" * 80 + echoed + "b" * 9000
-        head = f"HTTP/1.1 200 OK\r\nX-Echo: {value}\r\nContent-Length: 2\r\n\r\n{{}}"
-        request.transport.write(head.encode())
-        return cut(request)
-
-    app = web.Application()
-    app.router.add_get(BATCHES_PATH + "/{batch_id}", answer)
-    url = server_url(await start_server(app))
-    with set_testing():
-        async with ProlificClient(TOKEN, base_url=url, retry=FAST) as client:
-            error = await failure_of(client, "get")
+    # The echo starts 80 bytes into the value: the quote ends 14 characters into the token.
+    error = await failure_of_a_head_line(start_server, "X-Echo: " + "a" * 80 + "{}" + "b" * 9000)
     assert isinstance(error, errors.APIConnectionError)
     assert "aaaaToken ***" in str(error)  # the quote is kept, its piece of the token masked
     shown = rendered(error)
@@ -287,10 +288,9 @@ async def test_an_error_body_quoting_a_piece_of_the_token_shows_none_of_it(
 ) -> None:
     """A 401 whose body and request id quote the token cut short shows no piece of it."""
     piece = ECHO[:18]
-    scripted_api.then(("status", 401, {"X-Request-Id": piece}, f'{{"detail": "bad {piece}..."}}'))
-    with set_testing():
-        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
-            error = await failure_of(client, "get")
+    error = await failure_answered(
+        scripted_api, ("status", 401, {"X-Request-Id": piece}, f'{{"detail": "bad {piece}..."}}')
+    )
     assert isinstance(error, errors.AuthenticationError)
     assert error.body == {"detail": "bad Token ***..."}
     assert error.request_id == "Token ***"
@@ -308,10 +308,9 @@ async def test_an_error_body_quoting_an_escaped_piece_of_the_token_shows_none_of
     scripted_api: ScriptedAPI,
 ) -> None:
     """A piece of the token written with JSON escapes in an error body is masked, decoded."""
-    scripted_api.then(("status", 400, {}, f'{{"detail": "bad {ESCAPED_PIECE}..."}}'))
-    with set_testing():
-        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
-            error = await failure_of(client, "get")
+    error = await failure_answered(
+        scripted_api, ("status", 400, {}, f'{{"detail": "bad {ESCAPED_PIECE}..."}}')
+    )
     assert isinstance(error, errors.BadRequestError)
     assert error.body == {"detail": "bad ***..."}
     shown = rendered(error) + repr(error)
@@ -321,13 +320,12 @@ async def test_an_error_body_quoting_an_escaped_piece_of_the_token_shows_none_of
 async def test_an_error_body_past_the_walked_size_keeps_its_strings_but_masks_its_message(
     scripted_api: ScriptedAPI,
 ) -> None:
-    """A body longer than 64 KiB is not walked string by string; the message is still masked."""
+    """A body past 16 Ki characters is not walked string by string; its message is masked."""
     piece = ECHO[:18]
     padding = "x" * (_error_body._MASKED_UP_TO + 1)
-    scripted_api.then(("status", 400, {}, json.dumps({"detail": piece, "padding": padding})))
-    with set_testing():
-        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
-            error = await failure_of(client, "get")
+    error = await failure_answered(
+        scripted_api, ("status", 400, {}, json.dumps({"detail": piece, "padding": padding}))
+    )
     assert isinstance(error, errors.BadRequestError)
     assert error.body["detail"] == piece  # as sent: only the whole token is masked there
     assert "Token ***" in str(error)
@@ -339,10 +337,7 @@ async def test_a_2xx_body_whose_key_quotes_a_piece_of_the_token_shows_none_of_it
 ) -> None:
     """A decoding error naming a key that holds a piece of the token masks it, message and lines."""
     body = f'{{"{ECHO[:18]}": "\\ud800"}}'  # a lone surrogate: the error names its key
-    scripted_api.then(("status", 200, {}, body))
-    with set_testing():
-        async with ProlificClient(TOKEN, base_url=scripted_api.url, retry=FAST) as client:
-            error = await failure_of(client, "get")
+    error = await failure_answered(scripted_api, ("status", 200, {}, body))
     assert isinstance(error, errors.ResponseValidationError)
     assert "Token ***" in str(error)
     shown = rendered(error) + repr(error) + repr(error.errors)
