@@ -58,9 +58,11 @@ class Listener:
 
     async def close(self) -> None:
         """Stop listening and finish the handlers (within the shutdown timeout)."""
-        # Shielded: a cancelled caller must not leave the socket listening.
-        await asyncio.shield(self.runner.cleanup())
-        _forget_middleware_chains()
+        try:
+            # Shielded: a cancelled caller must not leave the socket listening.
+            await asyncio.shield(self.runner.cleanup())
+        finally:
+            _forget_middleware_chains()
 
 
 def _forget_middleware_chains() -> None:

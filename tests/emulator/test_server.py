@@ -87,10 +87,11 @@ async def test_a_stopped_fake_that_served_requests_can_be_collected() -> None:
         details = TaskDetails(task_name="t", task_introduction="i", task_steps="s")
         await client.batches.create(name="b", workspace_id=WORKSPACE, task_details=details)
         (stored,) = fake.batches.values()
-        kept = weakref.ref(stored)
+        kept, fake_kept = weakref.ref(stored), weakref.ref(fake)
     del fake, client, stored
     gc.collect()
     assert kept() is None
+    assert fake_kept() is None
 
 
 @pytest.mark.parametrize(
