@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from ._redact import KNOWN, Redactor
+from ._redact import KNOWN, Redactor, mask_known
 
 if TYPE_CHECKING:
     from .models.layout_issues import LayoutIssue
@@ -46,36 +46,30 @@ def decode_error_body(raw: bytes) -> Any:
     try:
         body = json.loads(text)
     except (ValueError, RecursionError):  # nested deeper than the stack: kept as text
-        return _masked(text, redactors)
+        return mask_known(text, redactors)
     return _masked_strings(body, redactors) if redactors else body
-
-
-def _masked(text: str, redactors: list[Redactor]) -> str:
-    for redactor in redactors:
-        text = redactor.text(text)
-    return text
 
 
 def _masked_strings(body: Any, redactors: list[Redactor]) -> Any:
     """``body`` (decoded JSON, ours to change) with each string masked by ``redactors``."""
     if isinstance(body, str):
-        return _masked(body, redactors)
+        return mask_known(body, redactors)
     pending = [body]  # a loop, not recursion: JSON may nest deeper than the stack
     while pending:
         node = pending.pop()
         if isinstance(node, list):
             for index, item in enumerate(node):
                 if isinstance(item, str):
-                    node[index] = _masked(item, redactors)
+                    node[index] = mask_known(item, redactors)
                 elif isinstance(item, (dict, list)):
                     pending.append(item)
         elif isinstance(node, dict):
             for key, item in list(node.items()):
                 if isinstance(item, str):
-                    item = node[key] = _masked(item, redactors)
+                    item = node[key] = mask_known(item, redactors)
                 elif isinstance(item, (dict, list)):
                     pending.append(item)
-                if isinstance(key, str) and (shown := _masked(key, redactors)) != key:
+                if isinstance(key, str) and (shown := mask_known(key, redactors)) != key:
                     del node[key]
                     while shown in node:  # another key masks the same: keep both values
                         shown += "*"
