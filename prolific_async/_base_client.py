@@ -230,6 +230,8 @@ class BaseClient(RequestVerbs):
         if not self._derived:
             self._followers.close()
             await self._lifecycle.close()
+            if "_deadlines" in vars(self):  # calls were made: no timer outlives the client
+                self._deadlines.close()
             self._release_secret()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:

@@ -299,6 +299,19 @@ class Deadlines:
             self._arm(loop, when)
         return entry
 
+    def close(self) -> None:
+        """Its client is closed: with no call left running, drop the timer now.
+
+        Else it waits for them as before (a call between attempts still needs it), and
+        fires once more at most: with every call finished it is not armed again.
+        """
+        timer = self._timer
+        if timer is not None and all(entry.finished for entry in self._queue):
+            timer.cancel()  # a cancelled handle keeps nothing of ours alive
+            self._timer = None
+            self._queue.clear()
+            self._finished = 0
+
     @staticmethod
     def _alone(entry: Deadline) -> Deadline:
         entry.arm()

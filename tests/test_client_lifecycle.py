@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from typing import Any
 
 import aiohttp
@@ -111,6 +112,18 @@ async def test_aclose_is_idempotent_and_closes_our_session() -> None:
     assert client.is_closed
     await client.aclose()
     await client.aclose()
+
+
+async def test_a_closed_client_leaves_no_deadline_timer_behind(mocked: Any) -> None:
+    """After aclose() with no call running, the calls' shared deadline timer is gone."""
+    client = ProlificClient("t", base_url="http://127.0.0.1:9")
+    mocked.get(f"{client.base_url}{BATCHES_PATH}/b1", payload=BATCH)
+    async with client:
+        await client.batches.get("b1")
+        timer_keeps = weakref.ref(client._deadlines)  # the one a pending timer would pin
+    del client
+    gc.collect()
+    assert timer_keeps() is None
 
 
 async def test_closed_client_refuses_requests() -> None:

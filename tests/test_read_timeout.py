@@ -442,6 +442,18 @@ async def test_ending_takes_back_an_expiry_its_block_swallowed() -> None:
     assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
 
 
+async def test_closing_the_deadlines_keeps_the_timer_of_a_call_still_running() -> None:
+    """Closed with a call still running, the shared timer still cuts it at its deadline."""
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines()
+    watch = deadlines.start(loop, loop.time())  # due at the next turn
+    deadlines.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.sleep(30)
+    watch.end()
+    assert watch.expired
+
+
 async def test_a_raw_body_upload_leaves_its_reads_to_aiohttps_sock_read(
     start_server: StartServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
