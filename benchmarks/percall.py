@@ -193,6 +193,9 @@ class _NoDeadlines:
     def start(self, _loop: Any, _deadline: float, _now: float | None = None) -> _NoDeadline:
         return _NoDeadline()
 
+    def close(self) -> None:
+        pass
+
 
 def _no_reads(_self: Any, _now: float) -> None:
     return None
