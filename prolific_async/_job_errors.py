@@ -77,15 +77,15 @@ class BatchSetupError(JobFailedError):
 class DatasetProcessingError(JobFailedError):
     """An uploaded file did not become usable data.
 
-    A V3 dataset ended in ``ERROR``, or a V4 import job ended ``failed`` (nothing was
-    ingested; ``reason`` says why).
+    The upload's import job ended ``failed`` (nothing was ingested; ``reason`` says
+    why), or a V3 dataset followed by its status (no import job) ended in ``ERROR``.
 
     Attributes:
         dataset_id: the dataset.
-        import_id: the V4 import job, or ``None`` for a V3 dataset.
+        import_id: the import job, or ``None`` for a V3 upload without one.
         status: the status it ended in (``"ERROR"``, ``"failed"``, ``"pending_schema"``).
         reason: the server's reason, when it gives one.
-        import_job: the finished V4 :class:`~prolific_async.models.ImportJob`, or ``None``.
+        import_job: the finished :class:`~prolific_async.models.ImportJob`, or ``None``.
     """
 
     def __init__(

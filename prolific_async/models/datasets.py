@@ -182,7 +182,8 @@ class UploadURL(Model):
     dataset_id: str | None = None
     """The dataset the file goes into."""
     import_id: str | None = None
-    """The V4 import job this upload starts; ``None`` for a V3 dataset."""
+    """The import job this upload starts (every V4 one; a V3 one where the server names
+    one, as the official CLI expects); ``None``: a V3 upload followed by its status."""
     content_type: str | None = None
     """The ``Content-Type`` the URL was signed for (``text/csv``, ``application/x-ndjson``),
     when the server names one: storage refuses an upload with any other."""
@@ -194,8 +195,9 @@ class UploadURL(Model):
 class DatasetUpload(Model):
     """What :meth:`DatasetsResource.upload` did: a usable dataset, and any rejected records.
 
-    For a V3 dataset ``status`` is ``READY``; for a V4 dataset it is the import job's
-    ``complete`` or ``partial``, and ``import_job`` holds the details.
+    Where the upload URL named an import job (every V4 upload; a V3 one where the
+    server names one) ``status`` is its ``complete`` or ``partial`` and ``import_job``
+    holds the details; a V3 upload without one ends ``READY``.
     """
 
     dataset_id: str
@@ -203,9 +205,9 @@ class DatasetUpload(Model):
     filename: str
     """The name the file was uploaded as."""
     status: DatasetStatus | ImportStatus | str
-    """``READY`` (V3), or ``complete``/``partial`` (V4)."""
+    """``complete``/``partial`` (the import job's), or ``READY`` (V3 without a job)."""
     import_job: ImportJob | None = None
-    """The finished V4 import job; ``None`` for a V3 dataset."""
+    """The finished import job; ``None`` for a V3 upload without one."""
 
     @property
     def rejected_records(self) -> list[ImportRecordError]:

@@ -186,11 +186,12 @@ class DatasetsResource(DatasetChangesMixin, Resource):
         """Upload a file to a dataset and wait until its data is usable.
 
         Gets an upload URL, sends the file there (without the Prolific token: it is a
-        presigned URL on another host), then waits: for a V3 dataset until it is
-        ``READY``, for a V4 dataset until the upload's import job finishes. The upload
-        URL tells the two apart: only a V4 dataset's carries an ``import_id``. A V3
-        dataset that was already ``READY`` may be read as ready before the new file is
-        processed (its status is all there is to go by); V4 imports have no such gap.
+        presigned URL on another host), then waits: until the import job the upload URL
+        names finishes (every V4 upload's; a V3 one's too where the server names one, as
+        the official CLI expects), else, for a V3 upload URL without an ``import_id``
+        (as the docs describe it), until the dataset is ``READY``. There, a dataset that
+        was already ``READY`` may be read as ready before the new file is processed (its
+        status is all there is to go by); an import job has no such gap.
 
         An async byte stream is read into memory first: a presigned ``PUT`` needs a
         ``Content-Length``, and a retried ``PUT`` must send the same bytes again. A file
@@ -214,14 +215,14 @@ class DatasetsResource(DatasetChangesMixin, Resource):
                 default); the wait for processing is ``timeout``'s.
 
         Returns:
-            The outcome: ``READY`` (V3), or the finished import job (V4), whose
-            ``partial`` status lists the records it rejected in ``rejected_records``.
+            The outcome: the finished import job, whose ``partial`` status lists the
+            records it rejected in ``rejected_records``; or ``READY`` (V3 without a job).
 
         Raises:
             FileNotFoundError: ``file`` is a path to no file (checked before any request).
-            DatasetProcessingError: the V3 dataset ended in ``ERROR`` or the V4 import
-                ``failed`` (``reason`` says why).
-            DatasetSchemaPendingError: the V4 import waits for the dataset to get a schema.
+            DatasetProcessingError: the import ``failed`` or the V3 dataset ended in
+                ``ERROR`` (``reason`` says why).
+            DatasetSchemaPendingError: the import waits for the dataset to get a schema.
             WaitTimeoutError: processing did not finish within ``timeout``.
             APIStatusError: the storage host refused the file (403: the URL expired).
             APITimeoutError: sending the file took longer than ``transfer_deadline``.

@@ -2,6 +2,8 @@
 
 A V3 upload moves its dataset ``PROCESSING``, then, after ``processing_delay``, ``READY``
 (or ``ERROR`` for an empty or unparsable file); only the latest upload's result applies.
+Its import job, if its URL named one, goes ``processing``, then ``complete`` or
+``failed`` with it (``failed`` too when a later upload replaced its file).
 A V4 upload runs its import job: ``processing`` (rendered ``queued`` while an earlier
 import of the dataset is still running), then ``complete``, ``partial`` or ``failed``;
 uploading again re-runs the job and takes back what its previous run added.
@@ -42,6 +44,8 @@ class UploadProcessing:
         self._done_at: dict[str, float] = {}
         # What each V4 import added to its dataset, taken back if it is uploaded again.
         self._accepted: dict[str, list[dict[str, Any]]] = {}
+        # The import job of each V3 dataset's latest upload (None: its URL named none).
+        self._v3_jobs: dict[str, StoredImport | None] = {}
 
     def is_queued(self, job: StoredImport) -> bool:
         """Whether a processing import still waits for an earlier one of its dataset."""
@@ -55,30 +59,52 @@ class UploadProcessing:
         """What a PUT to this upload URL does: process the bytes as V3 or V4."""
 
         def on_put(body: bytes) -> None:
-            if job is None:
-                self._process_v3(dataset, filename, body)
-            else:
+            if dataset.schema is None:
+                self._process_v3(dataset, job, filename, body)
+            elif job is not None:
                 self._process_v4(dataset, job, body)
 
         return on_put
 
-    def _process_v3(self, dataset: StoredDataset, filename: str, body: bytes) -> None:
+    def _process_v3(
+        self, dataset: StoredDataset, job: StoredImport | None, filename: str, body: bytes
+    ) -> None:
         """Move a V3 dataset to PROCESSING; READY or ERROR once the delay has passed."""
         upload = self._uploads[dataset.id] = self._uploads.get(dataset.id, 0) + 1
+        self._v3_jobs[dataset.id] = job
         dataset.status, dataset.filename = "PROCESSING", filename
+        if job is not None:
+            job.status, job.updated_at = "processing", self.stamps.now()
+            job.accepted_count = job.rejected_count = job.reason = None
         records = read_v3(filename, body)
 
         def finish() -> None:
             if self._uploads.get(dataset.id) != upload:
-                return  # a later upload replaced this one
+                if self._v3_jobs.get(dataset.id) is not job:  # not the same URL put again
+                    self._end_v3_job(job, None, "A later upload to the dataset replaced this file.")
+                return
             if records is None:
                 dataset.status = "ERROR"
+                self._end_v3_job(job, None, "The file is empty or could not be read.")
                 return
             dataset.records = records
             dataset.total_datapoint_count = len(records)
             dataset.status = "READY"
+            self._end_v3_job(job, len(records), None)
 
         self.timeline.after(self.config.processing_delay, finish)
+
+    def _end_v3_job(
+        self, job: StoredImport | None, accepted: int | None, reason: str | None
+    ) -> None:
+        """End a V3 upload's import job: ``complete`` with ``accepted`` records, else failed."""
+        if job is None or job.status != "processing":
+            return  # no job named, or restaged by a test
+        job.updated_at, job.reason = self.stamps.now(), reason
+        if accepted is None:
+            job.status, job.accepted_count = "failed", 0
+        else:
+            job.status, job.accepted_count, job.rejected_count = "complete", accepted, 0
 
     def _process_v4(self, dataset: StoredDataset, job: StoredImport, body: bytes) -> None:
         """Start a V4 import (queued behind the dataset's others); it ends after the delay."""

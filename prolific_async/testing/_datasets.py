@@ -41,7 +41,11 @@ _SEEDED_IMPORT: Final = {"PROCESSING": "processing", "READY": "complete", "ERROR
 
 @define(kw_only=True)
 class StoredImport:
-    """One V4 import job: created by an upload-URL request, driven by the upload."""
+    """One import job: created by an upload-URL request, driven by the upload.
+
+    A V3 dataset's job follows its dataset's processing (``complete`` when it is
+    ``READY``, ``failed`` when ``ERROR``); only a V4 dataset renders its jobs.
+    """
 
     import_id: str
     """The job's id."""
@@ -106,7 +110,7 @@ class StoredDataset:
 
         The upload's name (V3, or the latest V4 import), else the dataset's name.
         """
-        latest = self.imports[-1].filename if self.imports else self.name
+        latest = self.imports[-1].filename if self.imports and self.schema else self.name
         return self.filename if self.filename is not None else latest
 
     @property
@@ -221,10 +225,10 @@ class DatasetService:
         return "PROCESSING" if running else "UNINITIALISED"
 
     def upload_url(self, dataset: StoredDataset, filename: str) -> dict[str, Any]:
-        """Issue an upload URL (V4: with a new import job) for an allowed file type."""
+        """Issue an upload URL with a new import job (not for V3 with ``legacy_v3_uploads``)."""
         content_type = upload_content_type(dataset.schema_version, filename)
         job: StoredImport | None = None
-        if dataset.schema is not None:
+        if dataset.schema is not None or not self.config.legacy_v3_uploads:
             job = StoredImport(
                 import_id=self.stamps.new_id(),
                 dataset_id=dataset.id,
@@ -238,7 +242,10 @@ class DatasetService:
         answer: dict[str, Any] = {"dataset_id": dataset.id}
         if job is not None:
             answer["import_id"] = job.import_id
-        folder = f"datasets/{dataset.id}/" + ("" if job is None else f"imports/{job.import_id}/")
+        v3 = dataset.schema is None
+        folder = f"datasets/{dataset.id}/" + (
+            "" if v3 or job is None else f"imports/{job.import_id}/"
+        )
         answer.update(upload_url=url, http_method="PUT", content_type=content_type)
         answer.update(expires_at=expires_at, file_key=folder + filename)
         return answer

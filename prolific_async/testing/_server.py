@@ -85,13 +85,13 @@ class FakeProlific(StagingMixin):
         clock: returns "now" for ``created_at`` (skew it to test clock handling).
         fractional_seconds: render ``created_at`` with microseconds instead of the
             whole seconds of the API's examples.
-        processing_delay: seconds an upload takes to process (settable).
-        setup_delay: seconds a batch stays PROCESSING after setup (settable).
-        export_delay: seconds an export job stays ``generating`` (settable).
-        sync_delay: seconds a batch sync job takes, manual or automatic (settable).
-        migration_delay: seconds a schema migration stays ``processing`` (settable).
+        processing_delay, setup_delay, export_delay, sync_delay, migration_delay: the
+            seconds an upload takes to process, a batch stays PROCESSING after setup, an
+            export job ``generating``, a sync job (manual or automatic), a schema
+            migration ``processing`` (all settable).
         legacy_exports: answer export requests the older way, 200 ``complete`` with
-            the URL at once (settable).
+            the URL at once; ``legacy_v3_uploads``: a V3 dataset's upload URL without an
+            ``import_id``, as the docs describe it (the official CLI needs one). Settable.
         tls: serve HTTPS with a throwaway CA (needs the ``tls`` extra: trustme).
         max_upload_size: the largest dataset file (bytes) the storage stand-in takes; a
             larger one answers 413 with Prolific's error body (API requests: 1 MiB).
@@ -119,6 +119,7 @@ class FakeProlific(StagingMixin):
         sync_delay: float = 0.05,
         migration_delay: float = 0.05,
         legacy_exports: bool = False,
+        legacy_v3_uploads: bool = False,
         tls: bool = False,
         max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE,
     ) -> None:
@@ -155,6 +156,7 @@ class FakeProlific(StagingMixin):
             sync_delay=check_delay("sync_delay", sync_delay),
             migration_delay=check_delay("migration_delay", migration_delay),
             legacy_exports=legacy_exports,
+            legacy_v3_uploads=legacy_v3_uploads,
         )
         storage_rng = random.Random(f"{self._seed}/storage")  # noqa: S311
         self._services = Services(stamps=stamps, config=config, storage_rng=storage_rng)
@@ -177,8 +179,7 @@ class FakeProlific(StagingMixin):
     def url(self) -> str:
         """The base URL clients use, e.g. ``http://127.0.0.1:54321`` (``https`` with tls).
 
-        Raises:
-            RuntimeError: the fake has not been started.
+        Raises ``RuntimeError`` before the fake has been started.
         """
         if self._url is None:
             raise RuntimeError("FakeProlific has no URL before start(): use 'async with'")
@@ -193,8 +194,7 @@ class FakeProlific(StagingMixin):
     def ca_file(self) -> Path | None:
         """The PEM file of the CA to trust for HTTPS (``SSL_CERT_FILE=<it>``).
 
-        ``None`` without ``tls``, before :meth:`start` and after :meth:`stop` (which
-        deletes the file).
+        ``None`` without ``tls``, before :meth:`start` and after :meth:`stop` (deleted).
         """
         return None if self._ca is None else self._ca.ca_file
 

@@ -175,6 +175,15 @@ class StagingMixin:
     def legacy_exports(self, value: bool) -> None:
         self._services.config.legacy_exports = bool(value)
 
+    @property
+    def legacy_v3_uploads(self) -> bool:
+        """Whether a V3 dataset's upload URL comes without an ``import_id``; settable."""
+        return self._services.config.legacy_v3_uploads
+
+    @legacy_v3_uploads.setter
+    def legacy_v3_uploads(self, value: bool) -> None:
+        self._services.config.legacy_v3_uploads = bool(value)
+
     # -- seeding ---------------------------------------------------------------------
 
     def add_dataset(

@@ -39,6 +39,10 @@ class WorkflowConfig:
     """Seconds a dataset's schema migration spends ``processing``."""
     legacy_exports: bool = False
     """Answer export requests the older way: 200 ``complete`` with the URL at once."""
+    legacy_v3_uploads: bool = False
+    """Give a V3 dataset's upload URL no ``import_id``, as the docs describe it. By
+    default it names an import job, as every V4 one does: the official CLI refuses an
+    upload URL without one and follows the upload through that job."""
 
 
 class Timeline:

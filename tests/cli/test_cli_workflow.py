@@ -81,7 +81,9 @@ async def test_pipeline_from_csv_to_export_zip_with_tables(
 
     code, out, err = await cli("datasets", "upload", dataset_id, str(data), *FAST)
     assert (code, err) == (0, "")
-    assert out.strip() == f"Uploaded rows.csv to dataset {dataset_id}: READY."
+    (job,) = fake.datasets[dataset_id].imports  # a V3 upload's import job, as the CLI's
+    expected = f"import {job.import_id} complete (3 accepted, 0 rejected)"
+    assert out.strip() == f"Uploaded rows.csv to dataset {dataset_id}: {expected}."
     code, out, _ = await cli("datasets", "status", dataset_id)
     assert "READY" in out
     assert "datapoints" in out
@@ -142,12 +144,15 @@ async def test_json_output_of_every_command_parses(
         None,
     )
     upload = await run_json(cli, "datasets", "upload", dataset["id"], str(data), *FAST)
-    assert upload == {
+    assert {key: upload[key] for key in ("dataset_id", "filename", "status")} == {
         "dataset_id": dataset["id"],
         "filename": "rows.csv",
-        "status": "READY",
-        "import_job": None,
+        "status": "complete",
     }
+    assert (upload["import_job"]["status"], upload["import_job"]["accepted_count"]) == (
+        "complete",
+        3,
+    )
     status = await run_json(cli, "datasets", "status", dataset["id"])
     assert (status["status"], status["total_datapoint_count"]) == ("READY", 3)
 

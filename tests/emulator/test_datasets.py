@@ -135,7 +135,7 @@ async def test_upload_url_allows_the_file_types_of_each_version(
     allowed: dict[str, str],
     refused: list[str],
 ) -> None:
-    """V3 takes .csv/.zip and V4 .csv/.jsonl (201, with the type signed for); others 400."""
+    """V3 takes .csv/.zip and V4 .csv/.jsonl (201, signed for the type, an import); others 400."""
     dataset_id = await new_dataset(fake_http, schema)
     for filename, content_type in allowed.items():
         status, body, _ = await call(
@@ -144,7 +144,7 @@ async def test_upload_url_allows_the_file_types_of_each_version(
         assert status == 201
         assert (body["http_method"], body["dataset_id"]) == ("PUT", dataset_id)
         assert body["upload_url"].startswith(f"{prolific_fake.url}/_storage/uploads/")
-        assert ("import_id" in body) is (schema is not None)
+        assert isinstance(body["import_id"], str)  # V3 too: the official CLI requires it
         assert body["content_type"] == content_type
         assert body["file_key"].startswith(f"datasets/{dataset_id}/")
         assert body["file_key"].endswith(f"/{filename}")
@@ -174,6 +174,78 @@ async def test_v3_upload_goes_processing_then_ready_with_the_row_count(
     _, body, _ = await call(fake_http, "GET", f"{DATASETS}/{dataset_id}")
     assert (body["total_datapoint_count"], body["filename"]) == (3, "rows.csv")
     assert prolific_fake.datasets[dataset_id].records[2] == {"text": "again", "label": "c"}
+
+
+async def test_a_v3_uploads_import_job_follows_its_dataset_to_complete(
+    prolific_fake: FakeProlific,
+    fake_http: aiohttp.ClientSession,
+    storage_http: aiohttp.ClientSession,
+) -> None:
+    """A V3 upload URL's import job is processing, then complete with the row count."""
+    prolific_fake.processing_delay = 0.1  # ample time to observe "processing"
+    dataset_id = await new_dataset(fake_http)
+    answer = await upload(fake_http, storage_http, dataset_id, "rows.csv", CSV)
+    assert answer["file_key"] == f"datasets/{dataset_id}/rows.csv"  # the V3 folder
+    job_path = f"{DATASETS}/{dataset_id}/imports/{answer['import_id']}"
+    assert (await call(fake_http, "GET", job_path))[1]["status"] == "processing"
+    job = await until(fake_http, job_path, "status", "complete")
+    assert (job["accepted_count"], job["rejected_count"], job["errors"]) == (3, 0, [])
+    _, dataset, _ = await call(fake_http, "GET", f"{DATASETS}/{dataset_id}")
+    assert (dataset["status"], dataset["filename"], "imports" in dataset) == (
+        "READY",
+        "rows.csv",
+        False,  # a V3 dataset's answer keeps its own shape
+    )
+
+
+async def test_a_v3_uploads_import_job_fails_with_its_dataset(
+    fake_http: aiohttp.ClientSession, storage_http: aiohttp.ClientSession
+) -> None:
+    """An unreadable V3 file fails its import job, with a reason, as the dataset goes ERROR."""
+    dataset_id = await new_dataset(fake_http)
+    answer = await upload(fake_http, storage_http, dataset_id, "bad.csv", b"")
+    job = await until(
+        fake_http, f"{DATASETS}/{dataset_id}/imports/{answer['import_id']}", "status", "failed"
+    )
+    assert (job["accepted_count"], job["reason"]) == (0, "The file is empty or could not be read.")
+    assert (await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/status"))[1] == {
+        "status": "ERROR"
+    }
+
+
+async def test_a_v3_upload_replaced_by_a_later_one_fails_its_import_job(
+    prolific_fake: FakeProlific,
+    fake_http: aiohttp.ClientSession,
+    storage_http: aiohttp.ClientSession,
+) -> None:
+    """Only a V3 dataset's latest file counts: the job of the one it replaced fails."""
+    prolific_fake.processing_delay = 0.2  # both files arrive before the first is processed
+    dataset_id = await new_dataset(fake_http)
+    first = await upload(fake_http, storage_http, dataset_id, "one.csv", CSV)
+    second = await upload(fake_http, storage_http, dataset_id, "two.csv", b"text\nonly\n")
+    jobs = f"{DATASETS}/{dataset_id}/imports/"
+    done = await until(fake_http, jobs + second["import_id"], "status", "complete")
+    replaced = await until(fake_http, jobs + first["import_id"], "status", "failed")
+    assert (done["accepted_count"], replaced["accepted_count"]) == (1, 0)
+    assert replaced["reason"] == "A later upload to the dataset replaced this file."
+    assert prolific_fake.datasets[dataset_id].records == [{"text": "only"}]
+
+
+async def test_legacy_v3_uploads_answer_without_an_import_job(
+    prolific_fake: FakeProlific,
+    fake_http: aiohttp.ClientSession,
+    storage_http: aiohttp.ClientSession,
+) -> None:
+    """legacy_v3_uploads=True: a V3 upload URL as the docs describe it, no import_id."""
+    prolific_fake.legacy_v3_uploads = True
+    dataset_id = await new_dataset(fake_http)
+    answer = await upload(fake_http, storage_http, dataset_id, "rows.csv", CSV)
+    assert "import_id" not in answer
+    assert answer["file_key"] == f"datasets/{dataset_id}/rows.csv"
+    await until(fake_http, f"{DATASETS}/{dataset_id}/status", "status", "READY")
+    assert prolific_fake.datasets[dataset_id].imports == []
+    v4 = await new_dataset(fake_http, STRICT_SCHEMA)  # V4 upload URLs still name their job
+    assert "import_id" in (await call(fake_http, "GET", f"{DATASETS}/{v4}/upload-url/a.jsonl"))[1]
 
 
 async def test_v3_zip_counts_as_one_datapoint(
@@ -293,6 +365,8 @@ async def test_uploading_again_to_the_same_url_replaces_the_upload(
         assert response.status == 200
     await until(fake_http, f"{DATASETS}/{v3}/status", "status", "READY")
     assert (await call(fake_http, "GET", f"{DATASETS}/{v3}"))[1]["total_datapoint_count"] == 3
+    v3_job = f"{DATASETS}/{v3}/imports/{answer['import_id']}"  # the same job, not replaced
+    assert (await until(fake_http, v3_job, "status", "complete"))["accepted_count"] == 3
     v4 = await new_dataset(fake_http, STRICT_SCHEMA)
     line = b'{"prompt": "p", "group": "g"}\n'
     answer = await upload(fake_http, storage_http, v4, "d.jsonl", line)

@@ -153,7 +153,7 @@ async def test_a_2_mib_dataset_uploads_through_the_client(
     async with prolific_fake.client() as client:
         dataset = await client.datasets.create(name="Big", workspace_id=WORKSPACE)
         uploaded = await client.datasets.upload(dataset.id, big, timeout=10, poll_interval=0.01)
-    assert uploaded.status == "READY"
+    assert uploaded.status == "complete"
     assert prolific_fake.datasets[dataset.id].total_datapoint_count == BIG_CSV.count(b"\n") - 1
     assert prolific_fake.storage_requests[-1].response_status == 200
 

@@ -60,7 +60,7 @@ async def test_a_whole_workflow_runs_over_tls(tls_fake: FakeProlific, tmp_path: 
         job = await client.batches.request_export(batch.id)
         export = await client.batches.wait_for_export(batch.id, job, timeout=5)
         archive = await client.batches.download_export(export, tmp_path / "export.zip")
-    assert str(upload.status) == "READY"
+    assert str(upload.status) == "complete"  # the V3 upload's import job
     assert ready.total_task_count == 3
     assert export.url is not None
     assert export.url.startswith("https://")

@@ -501,6 +501,31 @@ async def test_expired_upload_url_hides_the_signature(
 # -- on real sockets: the emulator, and a loopback app with API and storage routes -------
 
 
+async def test_a_v3_upload_naming_an_import_job_waits_for_that_job(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """A V3 upload URL with an import_id (as the official CLI expects): its job's outcome."""
+    dataset = prolific_fake.add_dataset(status="UNINITIALISED", filename=None)
+    result = await prolific_client.datasets.upload(dataset.id, CSV, filename="a.csv", **FAST)
+    assert result.status is ImportStatus.COMPLETE
+    assert result.import_job is not None
+    assert (result.import_job.accepted_count, result.rejected_records) == (2, [])
+    polled = {r.path.rsplit("/", 2)[-2] for r in prolific_fake.requests if r.method == "GET"}
+    assert "imports" in polled
+    assert "status" not in {r.path.rsplit("/", 1)[-1] for r in prolific_fake.requests}
+
+
+async def test_a_v3_upload_without_an_import_job_waits_for_the_dataset_status(
+    prolific_fake: FakeProlific, prolific_client: ProlificClient
+) -> None:
+    """A V3 upload URL as the docs describe it (no import_id): the status is polled to READY."""
+    prolific_fake.legacy_v3_uploads = True
+    dataset = prolific_fake.add_dataset(status="UNINITIALISED", filename=None)
+    result = await prolific_client.datasets.upload(dataset.id, CSV, filename="a.csv", **FAST)
+    assert (result.status, result.import_job) == (DatasetStatus.READY, None)
+    assert f"{DATASETS_PATH}/{dataset.id}/status" in {r.path for r in prolific_fake.requests}
+
+
 async def test_storage_503_is_retried_with_the_same_bytes(
     prolific_fake: FakeProlific, prolific_client: ProlificClient, testing_mode: None
 ) -> None:
@@ -508,7 +533,7 @@ async def test_storage_503_is_retried_with_the_same_bytes(
     dataset = prolific_fake.add_dataset(status="UNINITIALISED", filename=None)
     fault = prolific_fake.add_fault("PUT", "/_storage/*", "status", status=503)
     result = await prolific_client.datasets.upload(dataset.id, CSV, filename="a.csv", **FAST)
-    assert result.status is DatasetStatus.READY
+    assert result.status is ImportStatus.COMPLETE
     assert fault.fired == 1
     puts = [r for r in prolific_fake.storage_requests if r.method == "PUT"]
     assert len(puts) == 2
