@@ -230,8 +230,7 @@ class BaseClient(RequestVerbs):
         if not self._derived:
             self._followers.close()
             await self._lifecycle.close()
-            if "_deadlines" in vars(self):  # calls were made: no timer outlives the client
-                self._deadlines.close()
+            self._followers.drop_timers()  # of its calls' deadlines, and its derived clients'
             self._release_secret()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
@@ -361,7 +360,8 @@ class BaseClient(RequestVerbs):
     @functools.cached_property
     def _deadlines(self) -> Deadlines:
         """The deadlines of this client's calls under one timer; on our session, reads' too."""
-        return Deadlines(idle=self._timeout.sock_read if self._owns_session else None)
+        deadlines = Deadlines(idle=self._timeout.sock_read if self._owns_session else None)
+        return self._followers.keep(deadlines)
 
     @functools.cached_property
     def _request_options(self) -> Mapping[str, Any]:

@@ -302,8 +302,8 @@ class Deadlines:
     def close(self) -> None:
         """Its client is closed: with no call left running, drop the timer now.
 
-        Else it waits for them as before (a call between attempts still needs it), and
-        fires once more at most: with every call finished it is not armed again.
+        Else it keeps timing them as before (a call between attempts still needs it);
+        once every call has finished it is not armed again.
         """
         timer = self._timer
         if timer is not None and all(entry.finished for entry in self._queue):

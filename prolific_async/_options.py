@@ -24,6 +24,7 @@ import aiohttp
 from yarl import URL
 
 from ._config import seconds
+from ._deadline import Deadlines
 from ._retry import RetryMiddleware
 
 __all__ = ["Followers", "attempt_timeout", "derive", "request_options"]
@@ -83,10 +84,14 @@ def request_options(
 
 
 class Followers:
-    """The retry middlewares of a client's derived clients, held weakly."""
+    """What a client's close reaches, held weakly: its derived clients' retry middlewares.
+
+    And the call deadlines of the client and of each client derived from it.
+    """
 
     def __init__(self) -> None:
         self._middlewares = weakref.WeakSet[RetryMiddleware]()
+        self._deadlines = weakref.WeakSet[Deadlines]()
         self._closing = False
 
     def add(self, middleware: RetryMiddleware) -> RetryMiddleware:
@@ -100,6 +105,16 @@ class Followers:
         self._closing = True
         for middleware in list(self._middlewares):
             middleware.closing = True
+
+    def keep(self, deadlines: Deadlines) -> Deadlines:
+        """Follow a client's call deadlines: :meth:`drop_timers` reaches them."""
+        self._deadlines.add(deadlines)
+        return deadlines
+
+    def drop_timers(self) -> None:
+        """The session is closed: each deadlines' timer goes, unless a call still runs."""
+        for deadlines in list(self._deadlines):
+            deadlines.close()
 
 
 def derive(client: C, **replaced: Any) -> C:

@@ -126,6 +126,21 @@ async def test_a_closed_client_leaves_no_deadline_timer_behind(mocked: Any) -> N
     assert timer_keeps() is None
 
 
+async def test_closing_a_client_drops_the_deadline_timers_of_its_derived_clients(
+    mocked: Any,
+) -> None:
+    """A with_options client's calls have their own deadline timer; the parent's close drops it."""
+    client = ProlificClient("t", base_url="http://127.0.0.1:9")
+    mocked.get(f"{client.base_url}{BATCHES_PATH}/b1", payload=BATCH)
+    async with client:
+        derived = client.with_options(timeout=5)
+        await derived.batches.get("b1")
+        timer_keeps = weakref.ref(derived._deadlines)
+    del client, derived
+    gc.collect()
+    assert timer_keeps() is None
+
+
 async def test_closed_client_refuses_requests() -> None:
     """A request on a closed client raises ClientClosedError, also a RuntimeError."""
     client = ProlificClient("t")

@@ -85,13 +85,15 @@ class FakeProlific(StagingMixin):
         clock: returns "now" for ``created_at`` (skew it to test clock handling).
         fractional_seconds: render ``created_at`` with microseconds instead of the
             whole seconds of the API's examples.
-        processing_delay, setup_delay, export_delay, sync_delay, migration_delay: the
-            seconds an upload takes to process, a batch stays PROCESSING after setup, an
-            export job ``generating``, a sync job (manual or automatic), a schema
-            migration ``processing`` (all settable).
+        processing_delay: seconds an upload takes to process (settable).
+        setup_delay: seconds a batch stays PROCESSING after setup (settable).
+        export_delay: seconds an export job stays ``generating`` (settable).
+        sync_delay: seconds a batch sync job takes, manual or automatic (settable).
+        migration_delay: seconds a schema migration stays ``processing`` (settable).
         legacy_exports: answer export requests the older way, 200 ``complete`` with
-            the URL at once; ``legacy_v3_uploads``: a V3 dataset's upload URL without an
-            ``import_id``, as the docs describe it (the official CLI needs one). Settable.
+            the URL at once (settable).
+        legacy_v3_uploads: give a V3 dataset's upload URL no ``import_id``, as the docs
+            describe it; the official CLI needs one (settable).
         tls: serve HTTPS with a throwaway CA (needs the ``tls`` extra: trustme).
         max_upload_size: the largest dataset file (bytes) the storage stand-in takes; a
             larger one answers 413 with Prolific's error body (API requests: 1 MiB).
@@ -179,7 +181,8 @@ class FakeProlific(StagingMixin):
     def url(self) -> str:
         """The base URL clients use, e.g. ``http://127.0.0.1:54321`` (``https`` with tls).
 
-        Raises ``RuntimeError`` before the fake has been started.
+        Raises:
+            RuntimeError: the fake has not been started.
         """
         if self._url is None:
             raise RuntimeError("FakeProlific has no URL before start(): use 'async with'")
@@ -194,7 +197,8 @@ class FakeProlific(StagingMixin):
     def ca_file(self) -> Path | None:
         """The PEM file of the CA to trust for HTTPS (``SSL_CERT_FILE=<it>``).
 
-        ``None`` without ``tls``, before :meth:`start` and after :meth:`stop` (deleted).
+        ``None`` without ``tls``, before :meth:`start` and after :meth:`stop` (which
+        deletes the file).
         """
         return None if self._ca is None else self._ca.ca_file
 
@@ -255,15 +259,6 @@ class FakeProlific(StagingMixin):
     def max_concurrency(self) -> int | None:
         """How many requests are served at once (``None``: no limit)."""
         return self._max_concurrency
-
-    @property
-    def clock(self) -> Callable[[], datetime]:
-        """Returns "now" for new batches; replace it to skew the server's clock."""
-        return self._services.stamps.clock
-
-    @clock.setter
-    def clock(self, value: Callable[[], datetime]) -> None:
-        self._services.stamps.clock = value
 
     # -- staging -----------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -183,6 +184,15 @@ class StagingMixin:
     @legacy_v3_uploads.setter
     def legacy_v3_uploads(self, value: bool) -> None:
         self._services.config.legacy_v3_uploads = bool(value)
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """Returns "now" for new batches and datasets; replace it to skew the server's clock."""
+        return self._services.stamps.clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], datetime]) -> None:
+        self._services.stamps.clock = value
 
     # -- seeding ---------------------------------------------------------------------
 
