@@ -234,7 +234,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
         if isinstance(file, str | os.PathLike):
             body = Path(file)
             filename = require_str(body.name if filename is None else filename, "filename")
-            # Checked before asking for a URL: for a V4 dataset that starts an import job.
+            # Checked before asking for a URL: that may start an import job.
             if not await asyncio.to_thread(body.is_file):
                 raise FileNotFoundError(f"no file to upload at {str(body)!r}")
         elif isinstance(file, bytes | bytearray | AsyncIterable):

@@ -101,10 +101,8 @@ class UploadProcessing:
         if job is None or job.status != "processing":
             return  # no job named, or restaged by a test
         job.updated_at, job.reason = self.stamps.now(), reason
-        if accepted is None:
-            job.status, job.accepted_count = "failed", 0
-        else:
-            job.status, job.accepted_count, job.rejected_count = "complete", accepted, 0
+        job.accepted_count, job.rejected_count, job.errors = accepted or 0, 0, []
+        job.status = "failed" if accepted is None else "complete"
 
     def _process_v4(self, dataset: StoredDataset, job: StoredImport, body: bytes) -> None:
         """Start a V4 import (queued behind the dataset's others); it ends after the delay."""

@@ -2,10 +2,12 @@
 
 A dataset without a ``schema`` is V3: an upload moves it ``PROCESSING``, then, after
 ``processing_delay``, ``READY`` with one datapoint per CSV data row (a ``.zip`` counts as
-one) or ``ERROR`` for an empty or unparsable file. A dataset with a schema is V4: every
-upload URL creates an import job, which an upload moves ``processing`` (``queued`` while
-an earlier import of the dataset is still running), then ``complete``, ``partial`` or
-``failed`` after the delay, according to which records the schema accepts.
+one) or ``ERROR`` for an empty or unparsable file; its upload URL names an import job
+that follows it (``complete`` or ``failed``), as the official CLI requires, unless
+``legacy_v3_uploads``. A dataset with a schema is V4: every upload URL creates an import
+job, which an upload moves ``processing`` (``queued`` while an earlier import of the
+dataset is still running), then ``complete``, ``partial`` or ``failed`` after the delay,
+according to which records the schema accepts.
 An upload URL answer names the ``content_type`` its URL is signed for (the storage
 stand-in refuses any other) and the object's ``file_key``, as the official CLI reads them.
 """
@@ -95,7 +97,7 @@ class StoredDataset:
     records: list[dict[str, Any]] = field(factory=list)
     """The processed datapoints (CSV rows or JSON objects), for reports and grouping."""
     imports: list[StoredImport] = field(factory=list)
-    """V4: the import jobs, oldest first."""
+    """The import jobs, oldest first (a V3 dataset's are never rendered in its answer)."""
     has_predetermined_grouping_id: bool = False
     """V3: rendered as is."""
 
@@ -110,7 +112,8 @@ class StoredDataset:
 
         The upload's name (V3, or the latest V4 import), else the dataset's name.
         """
-        latest = self.imports[-1].filename if self.imports and self.schema else self.name
+        v4 = self.schema is not None
+        latest = self.imports[-1].filename if self.imports and v4 else self.name
         return self.filename if self.filename is not None else latest
 
     @property

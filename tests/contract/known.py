@@ -260,7 +260,7 @@ KNOWN: Final = (
     Known("GET", DATASET, "route", "", f"{SPEC_LAGS}: Get a Dataset (get-task-builder-dataset "
           f"in the live spec, per the coverage table of {CLI_COMMIT}); {_GO}: "
           "GetAITaskBuilderDatasetResponse", answers={200: _DATASET}),
-    Known("GET", DATASET + "/imports/{import_id}", "route", "", f"{SPEC_LAGS}: a V4 import "
+    Known("GET", DATASET + "/imports/{import_id}", "route", "", f"{SPEC_LAGS}: an import "
           f"job's status (get-dataset-import-status in the live spec); {_GO}: "
           "DatasetImportJob", answers={200: _IMPORT_JOB}),
     Known("GET", BATCH + "/tasks", "route", "", f"{SPEC_LAGS}: the CLI's GetAITaskBuilderTasks "

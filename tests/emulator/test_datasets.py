@@ -207,7 +207,8 @@ async def test_a_v3_uploads_import_job_fails_with_its_dataset(
     job = await until(
         fake_http, f"{DATASETS}/{dataset_id}/imports/{answer['import_id']}", "status", "failed"
     )
-    assert (job["accepted_count"], job["reason"]) == (0, "The file is empty or could not be read.")
+    assert (job["accepted_count"], job["rejected_count"], job["errors"]) == (0, 0, [])
+    assert job["reason"] == "The file is empty or could not be read."
     assert (await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/status"))[1] == {
         "status": "ERROR"
     }
@@ -229,6 +230,30 @@ async def test_a_v3_upload_replaced_by_a_later_one_fails_its_import_job(
     assert (done["accepted_count"], replaced["accepted_count"]) == (1, 0)
     assert replaced["reason"] == "A later upload to the dataset replaced this file."
     assert prolific_fake.datasets[dataset_id].records == [{"text": "only"}]
+
+
+async def test_a_v3_file_put_again_to_its_url_keeps_its_import_job(
+    prolific_fake: FakeProlific,
+    fake_http: aiohttp.ClientSession,
+    storage_http: aiohttp.ClientSession,
+) -> None:
+    """A V3 URL put again while its first file is processing (a retried PUT): one job."""
+    prolific_fake.processing_delay = 0.2  # the second PUT comes before the first is done
+    dataset_id = await new_dataset(fake_http)
+    answer = await upload(fake_http, storage_http, dataset_id, "rows.csv", b"text\nx\n")
+    async with storage_http.put(answer["upload_url"], data=CSV, headers=signed(answer)) as response:
+        assert response.status == 200
+    job_path = f"{DATASETS}/{dataset_id}/imports/{answer['import_id']}"
+    assert (await until(fake_http, job_path, "status", "complete"))["accepted_count"] == 3
+
+
+async def test_a_batch_on_a_v3_dataset_names_the_dataset_until_a_file_arrives(
+    prolific_fake: FakeProlific, fake_http: aiohttp.ClientSession
+) -> None:
+    """An upload URL issued but not used leaves a V3 batch's dataset filename the name."""
+    dataset_id = await new_dataset(fake_http)
+    await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/upload-url/later.csv")
+    assert prolific_fake.datasets[dataset_id].batch_filename == "Data"
 
 
 async def test_legacy_v3_uploads_answer_without_an_import_job(
@@ -403,7 +428,7 @@ async def test_v4_imports_of_one_dataset_queue_behind_each_other(
 async def test_unknown_imports_answer_404(
     prolific_fake: FakeProlific, fake_http: aiohttp.ClientSession
 ) -> None:
-    """An unknown import id, or any import of a V3 dataset, answers 404."""
+    """An unknown import id answers 404, on a V3 dataset as on a V4 one."""
     v3 = prolific_fake.add_dataset()
     v4 = prolific_fake.add_dataset(schema=STRICT_SCHEMA)
     for dataset_id in (v3.id, v4.id):

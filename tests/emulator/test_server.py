@@ -125,6 +125,8 @@ def test_delays_default_to_50_ms_and_refuse_negative_values(knob: str) -> None:
     with pytest.raises(ValueError, match=knob):
         FakeProlific(**kwargs)
     assert FakeProlific(legacy_exports=True).legacy_exports is True
+    assert FakeProlific(legacy_v3_uploads=True).legacy_v3_uploads is True
+    assert FakeProlific().legacy_v3_uploads is False
 
 
 # -- standalone ------------------------------------------------------------------------
