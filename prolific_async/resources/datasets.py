@@ -42,7 +42,7 @@ CONTENT_TYPES: Final = {
     ".zip": "application/zip",
     ".jsonl": "application/jsonl",
 }
-#: Import statuses after which a V4 import job changes no more.
+#: Import statuses after which an import job changes no more.
 _FINISHED_IMPORT: Final = frozenset(
     {
         ImportStatus.COMPLETE,
@@ -140,7 +140,8 @@ class DatasetsResource(DatasetChangesMixin, Resource):
         """Get a presigned URL to upload one file to (``GET .../upload-url/{filename}``).
 
         The documentation and the official CLI disagree on 200 and 201: any 2xx is
-        accepted. For a V4 dataset each call starts a new import job (``import_id``).
+        accepted. Each call may start a new import job (``import_id``): every V4 one
+        does, and a V3 one where the server names one.
 
         Args:
             dataset_id: the dataset.
@@ -159,7 +160,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
         )
 
     async def get_import(self, dataset_id: str, import_id: str) -> ImportJob:
-        """Get one V4 import job (``GET /datasets/{dataset_id}/imports/{import_id}``).
+        """Get one import job (``GET /datasets/{dataset_id}/imports/{import_id}``).
 
         Raises:
             NotFoundError: no such dataset or import job.

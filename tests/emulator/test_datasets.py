@@ -237,7 +237,7 @@ async def test_a_v3_file_put_again_to_its_url_keeps_its_import_job(
     fake_http: aiohttp.ClientSession,
     storage_http: aiohttp.ClientSession,
 ) -> None:
-    """A V3 URL put again while its first file is processing (a retried PUT): one job."""
+    """A V3 URL put again while its file processes (a retried PUT): its job takes the second."""
     prolific_fake.processing_delay = 0.2  # the second PUT comes before the first is done
     dataset_id = await new_dataset(fake_http)
     answer = await upload(fake_http, storage_http, dataset_id, "rows.csv", b"text\nx\n")
@@ -247,10 +247,10 @@ async def test_a_v3_file_put_again_to_its_url_keeps_its_import_job(
     assert (await until(fake_http, job_path, "status", "complete"))["accepted_count"] == 3
 
 
-async def test_a_batch_on_a_v3_dataset_names_the_dataset_until_a_file_arrives(
+async def test_a_v3_dataset_gives_batches_its_name_until_a_file_arrives(
     prolific_fake: FakeProlific, fake_http: aiohttp.ClientSession
 ) -> None:
-    """An upload URL issued but not used leaves a V3 batch's dataset filename the name."""
+    """An unused upload URL leaves a V3 dataset's filename for batches its name."""
     dataset_id = await new_dataset(fake_http)
     await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/upload-url/later.csv")
     assert prolific_fake.datasets[dataset_id].batch_filename == "Data"

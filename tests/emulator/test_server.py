@@ -124,9 +124,13 @@ def test_delays_default_to_50_ms_and_refuse_negative_values(knob: str) -> None:
     kwargs: dict[str, Any] = {knob: -0.5}
     with pytest.raises(ValueError, match=knob):
         FakeProlific(**kwargs)
-    assert FakeProlific(legacy_exports=True).legacy_exports is True
-    assert FakeProlific(legacy_v3_uploads=True).legacy_v3_uploads is True
-    assert FakeProlific().legacy_v3_uploads is False
+
+
+@pytest.mark.parametrize("switch", ["legacy_exports", "legacy_v3_uploads"])
+def test_the_legacy_switches_are_off_by_default_and_keywords(switch: str) -> None:
+    """legacy_exports and legacy_v3_uploads default to False and can be set as keywords."""
+    assert getattr(FakeProlific(), switch) is False
+    assert getattr(FakeProlific(**{switch: True}), switch) is True
 
 
 # -- standalone ------------------------------------------------------------------------
