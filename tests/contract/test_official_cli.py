@@ -250,7 +250,7 @@ async def _is_the_official_cli() -> bool:
 
 
 async def test_the_official_cli_runs_its_task_builder_commands(tmp_path: Path) -> None:
-    """Datasets V3/V4, batches with layouts, setup, tasks, responses, export, sync work."""
+    """Datasets V3/V4 (a strict one's partial import), batches, setup, responses, export, sync."""
     if not await _is_the_official_cli():
         pytest.skip("the 'prolific' on PATH has no 'aitaskbuilder' command: not the official CLI")
     (tmp_path / "home").mkdir()
@@ -262,6 +262,8 @@ async def test_the_official_cli_runs_its_task_builder_commands(tmp_path: Path) -
     csv.write_text("text\nfirst\nsecond\n", encoding="utf-8")
     records = [{"prompt": "p1", "group": "g1"}, {"prompt": "p2", "group": "g2"}]
     jsonl.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    partial = tmp_path / "partial.jsonl"  # a strict schema rejects the second record
+    partial.write_text(json.dumps(records[0]) + "\n" + json.dumps({"prompt": "p9"}) + "\n")
     export = tmp_path / "export.zip"
     task = ("--task-name", "Rate it", "--task-introduction", "<p>Hi</p>", "--task-steps", "1.")
     create_batch = ("batch", "create", "-w", WORKSPACE, *task)
@@ -275,6 +277,13 @@ async def test_the_official_cli_runs_its_task_builder_commands(tmp_path: Path) -
             "dataset", "create", "-n", "V4", "-w", WORKSPACE, "--schema", str(schema)
         )
         await cli.run("dataset", "upload", "-d", str(v4), "-f", str(jsonl), needs=(v4,))
+        strict = await cli.created_id(
+            "dataset", "create", "-n", "Strict", "-w", WORKSPACE, "--schema", str(schema),
+            "--strict",
+        )  # fmt: skip
+        partial_upload = await cli.run(
+            "dataset", "upload", "-d", str(strict), "-f", str(partial), needs=(strict,)
+        )
 
         on_v4 = await cli.created_id(
             *create_batch, "-n", "On V4", "-d", str(v4), "-f", str(v4_layout), needs=(v4,)
@@ -317,5 +326,7 @@ async def test_the_official_cli_runs_its_task_builder_commands(tmp_path: Path) -
     failed = [step.describe() for step in cli.steps if not step.ok]
     assert not failed, "CLI commands that failed against the emulator:\n\n" + "\n\n".join(failed)
     assert exported.ok
+    assert re.search(r"^Accepted: 1$", partial_upload.output, re.MULTILINE)
+    assert re.search(r"^Rejected: 1$", partial_upload.output, re.MULTILINE)
     with zipfile.ZipFile(export) as archive:
         assert set(archive.namelist()) >= EXPORT_MEMBERS
