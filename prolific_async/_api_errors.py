@@ -206,11 +206,13 @@ class APIStatusError(ProlificError):
         self.issues: tuple[LayoutIssue, ...] = tuple(issues)
         self.status_code = status_code
         self.body = body
-        self.request_id = request_id
+        # What the server sent back, masked for every live client's token (as the message).
+        self.request_id = None if request_id is None else mask_known(request_id)
         self.method = method
         self.url = url
         # Case-insensitive, like HTTP: headers["retry-after"] finds "Retry-After".
-        self.headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(headers or {}))
+        masked = [(name, mask_known(value)) for name, value in (headers or {}).items()]
+        self.headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(masked))
 
 
 class BadRequestError(APIStatusError):

@@ -363,7 +363,7 @@ OWN_TOKEN = "a-token-only-this-module-uses-0042"
 
 
 async def test_every_error_of_the_package_masks_a_live_clients_token() -> None:
-    """An error's message and the server's words it keeps have every live token masked."""
+    """An error's message and the server's words it keeps (headers too) mask every live token."""
     cut_short = f"Token {OWN_TOKEN[:16]}..."
     async with ProlificClient(OWN_TOKEN):
         failures: list[errors.ProlificError] = [
@@ -389,6 +389,15 @@ async def test_every_error_of_the_package_masks_a_live_clients_token() -> None:
             ),
             errors.ResponseValidationError(
                 "bad", status_code=200, method="GET", url="u", errors=[f"@ $.{cut_short}"]
+            ),
+            errors.BadRequestError(
+                "bad",
+                status_code=400,
+                body=None,
+                request_id=cut_short,
+                method="GET",
+                url="u",
+                headers={"X-Echo": cut_short},
             ),
         ]
     for failure in failures:
