@@ -62,6 +62,21 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Threaded
         threaded.close()
 
 
+@pytest.fixture
+def ctrl_c_delivered() -> Iterator[None]:
+    """SIGINT raising KeyboardInterrupt, as in a terminal, however the suite was started.
+
+    A process started in the background without job control inherits SIGINT ignored,
+    and then neither Python nor ``asyncio.run`` handles it: the test would wait forever.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_delivered")
 def test_ctrl_c_counts_only_sent_requests_as_in_flight(
     served: ThreadedFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
