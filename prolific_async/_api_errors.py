@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._redact import mask_known
+from ._redact import KNOWN, mask_known, mask_optional
 
 if TYPE_CHECKING:
     from .models.layout_issues import LayoutIssue
@@ -207,11 +207,12 @@ class APIStatusError(ProlificError):
         self.status_code = status_code
         self.body = body
         # What the server sent back, masked for every live client's token (as the message).
-        self.request_id = None if request_id is None else mask_known(request_id)
+        self.request_id = mask_optional(request_id)
         self.method = method
         self.url = url
         # Case-insensitive, like HTTP: headers["retry-after"] finds "Retry-After".
-        masked = [(name, mask_known(value)) for name, value in (headers or {}).items()]
+        known = list(KNOWN.values())
+        masked = [(name, mask_known(value, known)) for name, value in (headers or {}).items()]
         self.headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(masked))
 
 

@@ -123,7 +123,7 @@ class BaseClient(RequestVerbs):
             trace_configs=trace_configs,
         )
         self._deprecations: Final = DeprecationNotices()
-        self._followers: Final = Followers()  # derived clients' middlewares; every deadlines
+        self._followers: Final = Followers()  # what aclose reaches beyond the session
         self._derived: Final = False
         self._parent: Final[BaseClient | None] = None  # a derived client's (kept alive)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._api_errors import ProlificError
-from ._redact import mask_known
+from ._redact import mask_known, mask_optional
 
 __all__ = [
     "BatchSetupError",
@@ -21,11 +21,6 @@ __all__ = [
     "SchemaMigrationFailedError",
     "WaitTimeoutError",
 ]
-
-
-def _masked(text: str | None) -> str | None:
-    """A server's word (a status, a reason) with every live client's token masked."""
-    return text if text is None else mask_known(text)
 
 
 class WaitTimeoutError(ProlificError, TimeoutError):
@@ -46,7 +41,7 @@ class WaitTimeoutError(ProlificError, TimeoutError):
         super().__init__(message)
         self.resource = resource
         self.timeout = timeout
-        self.last_status = _masked(last_status)  # as the server sent it: no token
+        self.last_status = mask_optional(last_status)  # as the server sent it: no token
 
 
 class JobFailedError(ProlificError):
@@ -102,7 +97,7 @@ class DatasetProcessingError(JobFailedError):
         self.dataset_id = dataset_id
         self.import_id = import_id
         self.status = mask_known(status)
-        self.reason = _masked(reason)
+        self.reason = mask_optional(reason)
         self.import_job = import_job
 
 
@@ -140,7 +135,7 @@ class BatchSyncFailedError(JobFailedError):
         super().__init__(message)
         self.batch_id = batch_id
         self.sync_id = sync_id
-        self.reason = _masked(reason)
+        self.reason = mask_optional(reason)
         self.sync = sync
 
 
@@ -160,7 +155,7 @@ class SchemaMigrationFailedError(JobFailedError):
         super().__init__(message)
         self.dataset_id = dataset_id
         self.job_id = job_id
-        self.reason = _masked(reason)
+        self.reason = mask_optional(reason)
         self.migration = migration
 
 

@@ -15,7 +15,16 @@ from typing import Final, TypeVar
 
 from multidict import CIMultiDict
 
-__all__ = ["KNOWN", "MASK", "Redactor", "Secret", "forget_locals_below", "frameless", "mask_known"]
+__all__ = [
+    "KNOWN",
+    "MASK",
+    "Redactor",
+    "Secret",
+    "forget_locals_below",
+    "frameless",
+    "mask_known",
+    "mask_optional",
+]
 
 MASK: Final = "***"
 #: A secret at least this long is masked wherever it appears; a shorter one (a test's
@@ -151,6 +160,11 @@ def mask_known(text: str, redactors: Iterable[Redactor] | None = None) -> str:
     for redactor in list(KNOWN.values()) if redactors is None else redactors:
         text = redactor.text(text)
     return text
+
+
+def mask_optional(text: str | None) -> str | None:
+    """:func:`mask_known` for a value the server may have left out (``None`` stays)."""
+    return None if text is None else mask_known(text)
 
 
 class Secret(str):

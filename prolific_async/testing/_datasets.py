@@ -243,12 +243,11 @@ class DatasetService:
             self.processing.receiver(dataset, job, filename), content_type=content_type
         )
         answer: dict[str, Any] = {"dataset_id": dataset.id}
+        folder = f"datasets/{dataset.id}/"  # a V3 file's, with a job or without
         if job is not None:
             answer["import_id"] = job.import_id
-        v3 = dataset.schema is None
-        folder = f"datasets/{dataset.id}/" + (
-            "" if v3 or job is None else f"imports/{job.import_id}/"
-        )
+            if dataset.schema is not None:
+                folder += f"imports/{job.import_id}/"
         answer.update(upload_url=url, http_method="PUT", content_type=content_type)
         answer.update(expires_at=expires_at, file_key=folder + filename)
         return answer
