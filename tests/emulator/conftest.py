@@ -4,6 +4,8 @@ The tests use the fixtures the package ships (``prolific_fake``, ``prolific_clie
 here ``prolific_fake``'s state machines take 20 ms instead of 50, so tests that wait for
 an upload, a setup or an export finish sooner. Raw requests go through ``fake_http``
 (with the fake's token) or ``storage_http`` (without it, as presigned URLs are used).
+A test that must see a passing state (``processing``, ``queued``) takes ``manual_clock``:
+the fake's state machines then move only when it advances, however loaded the machine.
 """
 
 from __future__ import annotations
@@ -49,6 +51,32 @@ def prolific_fake(prolific_fake: FakeProlific) -> FakeProlific:
     prolific_fake.setup_delay = 0.02
     prolific_fake.export_delay = 0.02
     return prolific_fake
+
+
+class ManualClock:
+    """The clock the emulator's state machines run on, moved only by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass: what falls due applies at the fake's next request."""
+        self.now += seconds
+
+
+@pytest.fixture
+def manual_clock(prolific_fake: FakeProlific, monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """Freeze ``prolific_fake``'s processing, setups and exports until the test moves on.
+
+    For a test that must see a state before it changes (``processing``, two uploads
+    before either is processed) whatever the machine's load: no race with a delay.
+    """
+    clock = ManualClock()
+    monkeypatch.setattr(prolific_fake._services.timeline, "_monotonic", clock)
+    return clock
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from .conftest import (
     REQUIRED,
     STRICT_SCHEMA,
     WORKSPACE,
+    ManualClock,
     call,
     new_dataset,
     signed,
@@ -160,16 +161,17 @@ async def test_upload_url_allows_the_file_types_of_each_version(
 
 async def test_v3_upload_goes_processing_then_ready_with_the_row_count(
     prolific_fake: FakeProlific,
+    manual_clock: ManualClock,
     fake_http: aiohttp.ClientSession,
     storage_http: aiohttp.ClientSession,
 ) -> None:
     """After the PUT a V3 dataset is PROCESSING, then READY with one datapoint per data row."""
-    prolific_fake.processing_delay = 0.1  # ample time to observe PROCESSING
     dataset_id = await new_dataset(fake_http)
     status_path = f"{DATASETS}/{dataset_id}/status"
     assert (await call(fake_http, "GET", status_path))[1] == {"status": "UNINITIALISED"}
     await upload(fake_http, storage_http, dataset_id, "rows.csv", CSV)
     assert (await call(fake_http, "GET", status_path))[1] == {"status": "PROCESSING"}
+    manual_clock.advance(prolific_fake.processing_delay)
     await until(fake_http, status_path, "status", "READY")
     _, body, _ = await call(fake_http, "GET", f"{DATASETS}/{dataset_id}")
     assert (body["total_datapoint_count"], body["filename"]) == (3, "rows.csv")
@@ -178,17 +180,19 @@ async def test_v3_upload_goes_processing_then_ready_with_the_row_count(
 
 async def test_a_v3_uploads_import_job_follows_its_dataset_to_complete(
     prolific_fake: FakeProlific,
+    manual_clock: ManualClock,
     fake_http: aiohttp.ClientSession,
     storage_http: aiohttp.ClientSession,
 ) -> None:
     """A V3 upload URL's import job is processing, then complete with the row count."""
-    prolific_fake.processing_delay = 0.1  # ample time to observe "processing"
     dataset_id = await new_dataset(fake_http)
     answer = await upload(fake_http, storage_http, dataset_id, "rows.csv", CSV)
     assert answer["file_key"] == f"datasets/{dataset_id}/rows.csv"  # the V3 folder
     job_path = f"{DATASETS}/{dataset_id}/imports/{answer['import_id']}"
     assert (await call(fake_http, "GET", job_path))[1]["status"] == "processing"
-    job = await until(fake_http, job_path, "status", "complete")
+    manual_clock.advance(prolific_fake.processing_delay)
+    _, job, _ = await call(fake_http, "GET", job_path)
+    assert job["status"] == "complete"
     assert (job["accepted_count"], job["rejected_count"], job["errors"]) == (3, 0, [])
     _, dataset, _ = await call(fake_http, "GET", f"{DATASETS}/{dataset_id}")
     assert (dataset["status"], dataset["filename"], "imports" in dataset) == (
@@ -216,17 +220,19 @@ async def test_a_v3_uploads_import_job_fails_with_its_dataset(
 
 async def test_a_v3_upload_replaced_by_a_later_one_fails_its_import_job(
     prolific_fake: FakeProlific,
+    manual_clock: ManualClock,
     fake_http: aiohttp.ClientSession,
     storage_http: aiohttp.ClientSession,
 ) -> None:
     """Only a V3 dataset's latest file counts: the job of the one it replaced fails."""
-    prolific_fake.processing_delay = 0.2  # both files arrive before the first is processed
     dataset_id = await new_dataset(fake_http)
     first = await upload(fake_http, storage_http, dataset_id, "one.csv", CSV)
     second = await upload(fake_http, storage_http, dataset_id, "two.csv", b"text\nonly\n")
+    manual_clock.advance(prolific_fake.processing_delay)  # both arrived: now both are done
     jobs = f"{DATASETS}/{dataset_id}/imports/"
-    done = await until(fake_http, jobs + second["import_id"], "status", "complete")
-    replaced = await until(fake_http, jobs + first["import_id"], "status", "failed")
+    _, done, _ = await call(fake_http, "GET", jobs + second["import_id"])
+    _, replaced, _ = await call(fake_http, "GET", jobs + first["import_id"])
+    assert (done["status"], replaced["status"]) == ("complete", "failed")
     assert (done["accepted_count"], replaced["accepted_count"]) == (1, 0)
     assert replaced["reason"] == "A later upload to the dataset replaced this file."
     assert prolific_fake.datasets[dataset_id].records == [{"text": "only"}]
@@ -234,17 +240,19 @@ async def test_a_v3_upload_replaced_by_a_later_one_fails_its_import_job(
 
 async def test_a_v3_file_put_again_to_its_url_keeps_its_import_job(
     prolific_fake: FakeProlific,
+    manual_clock: ManualClock,
     fake_http: aiohttp.ClientSession,
     storage_http: aiohttp.ClientSession,
 ) -> None:
     """A V3 URL put again while its file processes (a retried PUT): its job takes the second."""
-    prolific_fake.processing_delay = 0.2  # the second PUT comes before the first is done
     dataset_id = await new_dataset(fake_http)
     answer = await upload(fake_http, storage_http, dataset_id, "rows.csv", b"text\nx\n")
     async with storage_http.put(answer["upload_url"], data=CSV, headers=signed(answer)) as response:
         assert response.status == 200
+    manual_clock.advance(prolific_fake.processing_delay)
     job_path = f"{DATASETS}/{dataset_id}/imports/{answer['import_id']}"
-    assert (await until(fake_http, job_path, "status", "complete"))["accepted_count"] == 3
+    _, job, _ = await call(fake_http, "GET", job_path)
+    assert (job["status"], job["accepted_count"]) == ("complete", 3)
 
 
 async def test_a_v3_dataset_gives_batches_its_name_until_a_file_arrives(
@@ -300,11 +308,11 @@ async def test_v3_empty_or_unparsable_csv_ends_in_error(
 
 async def test_v4_import_goes_processing_then_complete(
     prolific_fake: FakeProlific,
+    manual_clock: ManualClock,
     fake_http: aiohttp.ClientSession,
     storage_http: aiohttp.ClientSession,
 ) -> None:
     """A V4 import is uninitialised until the PUT, processing, then complete with counts."""
-    prolific_fake.processing_delay = 0.1  # ample time to observe "processing"
     dataset_id = await new_dataset(fake_http, STRICT_SCHEMA)
     answer = await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/upload-url/data.jsonl")
     job_path = f"{DATASETS}/{dataset_id}/imports/{answer[1]['import_id']}"
@@ -323,6 +331,7 @@ async def test_v4_import_goes_processing_then_complete(
     assert (await call(fake_http, "GET", f"{DATASETS}/{dataset_id}/status"))[1][
         "status"
     ] == "PROCESSING"
+    manual_clock.advance(prolific_fake.processing_delay)
     job = await until(fake_http, job_path, "status", "complete")
     assert (job["accepted_count"], job["rejected_count"], job["errors"]) == (2, 0, [])
     assert job["updated_at"].endswith("Z")
@@ -407,11 +416,11 @@ async def test_uploading_again_to_the_same_url_replaces_the_upload(
 
 async def test_v4_imports_of_one_dataset_queue_behind_each_other(
     prolific_fake: FakeProlific,
+    manual_clock: ManualClock,
     fake_http: aiohttp.ClientSession,
     storage_http: aiohttp.ClientSession,
 ) -> None:
     """Each upload URL is its own import; a second upload waits as queued, then completes."""
-    prolific_fake.processing_delay = 0.1
     dataset_id = await new_dataset(fake_http, STRICT_SCHEMA)
     lines = b'{"prompt": "a", "group": "1"}\n'
     first = await upload(fake_http, storage_http, dataset_id, "one.jsonl", lines)
@@ -419,6 +428,7 @@ async def test_v4_imports_of_one_dataset_queue_behind_each_other(
     assert first["import_id"] != second["import_id"]
     second_path = f"{DATASETS}/{dataset_id}/imports/{second['import_id']}"
     assert (await call(fake_http, "GET", second_path))[1]["status"] == "queued"
+    manual_clock.advance(2 * prolific_fake.processing_delay)  # one after the other
     await until(fake_http, second_path, "status", "complete")
     _, dataset, _ = await call(fake_http, "GET", f"{DATASETS}/{dataset_id}")
     assert [job["status"] for job in dataset["imports"]] == ["complete", "complete"]

@@ -20,6 +20,7 @@ from .conftest import (
     CSV,
     DATASETS,
     STRICT_SCHEMA,
+    ManualClock,
     call,
     new_batch,
     new_dataset,
@@ -36,16 +37,17 @@ NOT_INTEGER = ["A valid integer is required."]
 
 async def test_setup_answers_202_empty_then_processing_then_ready(
     prolific_fake: FakeProlific,
+    manual_clock: ManualClock,
     fake_http: aiohttp.ClientSession,
     storage_http: aiohttp.ClientSession,
 ) -> None:
     """Setup: 202 with no body, PROCESSING at once, READY with tasks and groups later."""
     dataset_id = await new_dataset(fake_http)
     await upload(fake_http, storage_http, dataset_id, "rows.csv", CSV)
+    manual_clock.advance(prolific_fake.processing_delay)
     await until(fake_http, f"{DATASETS}/{dataset_id}/status", "status", "READY")
     batch_id = await new_batch(fake_http)
     assert (await call(fake_http, "GET", f"{BATCHES}/{batch_id}/tasks"))[1] == []
-    prolific_fake.setup_delay = 0.1  # ample time to observe PROCESSING
     body = {"dataset_id": dataset_id, "tasks_per_group": 2}
     status, data, response = await call(fake_http, "POST", f"{BATCHES}/{batch_id}/setup", json=body)
     assert (status, data, response.content_length) == (202, b"", 0)
@@ -53,6 +55,7 @@ async def test_setup_answers_202_empty_then_processing_then_ready(
         "status": "PROCESSING"
     }
     assert (await call(fake_http, "GET", f"{BATCHES}/{batch_id}/tasks"))[1] == []
+    manual_clock.advance(prolific_fake.setup_delay)
     batch = await until(fake_http, f"{BATCHES}/{batch_id}", "status", "READY")
     assert (batch["total_task_count"], batch["total_task_groups"]) == (3, 2)
     assert batch["datasets"] == [
