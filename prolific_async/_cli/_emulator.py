@@ -44,6 +44,18 @@ def _token(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     help="Serve HTTPS with a throwaway CA; print SSL_CERT_FILE=<path> (prolific-async[tls]).",
 )
 @click.option(
+    "--legacy-exports",
+    is_flag=True,
+    help="Answer export requests the older way: 200 'complete' with the URL at once, no"
+    " job (to test a client written against that older answer).",
+)
+@click.option(
+    "--legacy-v3-uploads",
+    is_flag=True,
+    help="Give a V3 dataset's upload URL no import_id, as the API docs describe it (to"
+    " test a client written against the docs; the official CLI needs the import_id).",
+)
+@click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -56,6 +68,8 @@ def emulator(
     seed: int | None,
     latency: float,
     tls: bool,
+    legacy_exports: bool,
+    legacy_v3_uploads: bool,
     env_file: Path | None,
 ) -> int:
     """Serve the embedded API emulator until Ctrl-C or SIGTERM, printing its URL and token.
@@ -77,6 +91,8 @@ def emulator(
                 seed=seed,
                 latency=latency,
                 tls=tls,
+                legacy_exports=legacy_exports,
+                legacy_v3_uploads=legacy_v3_uploads,
                 env_file=env_file,
             )
         )

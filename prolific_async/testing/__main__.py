@@ -57,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
         help="serve HTTPS with a throwaway CA and print SSL_CERT_FILE=<its PEM file> "
         "(needs prolific-async[tls])",
     )
+    parser.add_argument(
+        "--legacy-exports",
+        action="store_true",
+        help="answer export requests the older way: 200 'complete' with the URL at once",
+    )
+    parser.add_argument(
+        "--legacy-v3-uploads",
+        action="store_true",
+        help="give a V3 dataset's upload URL no import_id, as the API docs describe it",
+    )
     return parser
 
 
@@ -73,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 latency=args.latency,
                 tls=args.tls,
+                legacy_exports=args.legacy_exports,
+                legacy_v3_uploads=args.legacy_v3_uploads,
             )
         )
     except KeyboardInterrupt:  # Ctrl-C where no signal handler could be installed

@@ -28,6 +28,8 @@ async def serve(
     seed: int | None = None,
     latency: float = 0.0,
     tls: bool = False,
+    legacy_exports: bool = False,
+    legacy_v3_uploads: bool = False,
     env_file: Path | None = None,
 ) -> None:
     """Serve a :class:`FakeProlific` until SIGINT or SIGTERM, then stop it.
@@ -45,6 +47,10 @@ async def serve(
         latency: seconds added to each request.
         tls: serve HTTPS with a throwaway CA, and print ``SSL_CERT_FILE=<its PEM file>``
             so any client can trust it (needs the ``tls`` extra).
+        legacy_exports: answer export requests the older way, 200 ``complete`` with the
+            URL at once (see :class:`FakeProlific`).
+        legacy_v3_uploads: give a V3 dataset's upload URL no ``import_id``, as the docs
+            describe it.
         env_file: once listening, write the ``export NAME=value`` lines to this file
             (whole, then renamed into place: a shell that sees it can ``source`` it). It
             is left in place when the server stops.
@@ -57,7 +63,16 @@ async def serve(
     """
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"port must be 0 to 65535, got {port!r}")
-    fake = FakeProlific(host=host, port=port, token=token, seed=seed, latency=latency, tls=tls)
+    fake = FakeProlific(
+        host=host,
+        port=port,
+        token=token,
+        seed=seed,
+        latency=latency,
+        tls=tls,
+        legacy_exports=legacy_exports,
+        legacy_v3_uploads=legacy_v3_uploads,
+    )
     async with fake:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -14,9 +14,10 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 
 from prolific_async import Journal, ProlificClient, TaskDetails
 from prolific_async.cli import main
@@ -24,6 +25,7 @@ from prolific_async.testing import FakeProlific
 
 from ..conftest import wait_until
 from .conftest import (
+    CREATE_PATH,
     DETAILS,
     WS,
     RunCli,
@@ -35,6 +37,7 @@ from .conftest import (
 )
 
 ROOT = Path(__file__).parent.parent.parent
+DATASETS = "/api/v1/data-collection/datasets"
 EXAMPLE = ROOT / "examples" / "batches.jsonl"
 #: A batch as the API answers a create (the name is the request's).
 BATCH = {
@@ -449,6 +452,71 @@ async def test_emulator_tls_prints_the_ca_file_a_client_can_trust() -> None:
             await process.wait()
     assert process.returncode == 0, err.decode()
     assert not await asyncio.to_thread(os.path.exists, ca_file)  # gone with the server
+
+
+async def _legacy_answers(*flags: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Start `emulator` with ``flags``; return its export answer and a V3 upload URL answer."""
+    process = await spawn_cli(
+        None,
+        "emulator",
+        "--port",
+        "0",
+        "--token",
+        "cli-token",
+        *flags,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(2)]
+        url = lines[1].strip().removeprefix("PROLIFIC_URL=")
+        async with ClientSession(
+            base_url=url,
+            headers={"Authorization": "Token cli-token"},
+            timeout=ClientTimeout(total=20),
+        ) as http:
+            body = {"name": "b", "workspace_id": WS, "task_details": DETAILS}
+            async with http.post(CREATE_PATH, json=body) as response:
+                batch = await response.json()
+            async with http.post(f"{CREATE_PATH}/{batch['id']}/export") as response:
+                export_status, export = response.status, await response.json()
+            async with http.post(DATASETS, json={"name": "d", "workspace_id": WS}) as response:
+                dataset = await response.json()  # no schema: V3
+            async with http.get(f"{DATASETS}/{dataset['id']}/upload-url/rows.csv") as response:
+                assert response.status == 201
+                upload_url = await response.json()
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    return export_status, export, upload_url
+
+
+async def test_emulator_answers_exports_and_v3_upload_urls_the_current_way_by_default() -> None:
+    """Without legacy flags an export is 202 `generating` and a V3 upload URL names its job."""
+    status, export, upload_url = await _legacy_answers()
+    assert (status, export["status"], "export_id" in export) == (202, "generating", True)
+    assert "import_id" in upload_url
+
+
+async def test_emulator_legacy_exports_answers_an_export_200_complete_at_once() -> None:
+    """``emulator --legacy-exports``: an export is 200 `complete` with its URL, no job."""
+    status, export, upload_url = await _legacy_answers("--legacy-exports")
+    assert (status, export["status"], "export_id" in export) == (200, "complete", False)
+    assert export["url"].startswith("http://127.0.0.1:")
+    assert "import_id" in upload_url  # the other answer unchanged
+
+
+async def test_emulator_legacy_v3_uploads_gives_a_v3_upload_url_no_import_id() -> None:
+    """``emulator --legacy-v3-uploads``: a V3 upload URL comes without an import_id."""
+    status, export, upload_url = await _legacy_answers("--legacy-v3-uploads")
+    assert "import_id" not in upload_url
+    assert upload_url["upload_url"].startswith("http://127.0.0.1:")
+    assert (status, export["status"]) == (202, "generating")  # the other answer unchanged
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])

@@ -162,3 +162,27 @@ async def test_python_m_runs_standalone_and_stops_on_ctrl_c() -> None:
     stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 0, stderr.decode()
     assert stdout.decode().strip().endswith("Stopped.")
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], {"legacy_exports": False, "legacy_v3_uploads": False}),
+        (["--legacy-exports"], {"legacy_exports": True, "legacy_v3_uploads": False}),
+        (["--legacy-v3-uploads"], {"legacy_exports": False, "legacy_v3_uploads": True}),
+    ],
+)
+def test_python_m_passes_the_legacy_switches_on(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], expected: dict[str, bool]
+) -> None:
+    """`python -m prolific_async.testing --legacy-exports/--legacy-v3-uploads` reach serve()."""
+    from prolific_async.testing import __main__ as standalone
+
+    given: dict[str, object] = {}
+
+    async def serve(**kwargs: object) -> None:
+        given.update(kwargs)
+
+    monkeypatch.setattr(standalone, "serve", serve)
+    assert standalone.main(["--port", "0", *flags]) == 0
+    assert {name: given[name] for name in expected} == expected
