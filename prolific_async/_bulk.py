@@ -2,10 +2,9 @@
 
 See :mod:`prolific_async.bulk` for the design. The pieces live beside this module: the
 request bodies in the converter, the match key in ``_match_key``, the reconciler in
-``_reconcile`` (with the listing checks of ``_listing``),
-the journal's records in ``_journal``,
-the bounded reading of the input in ``_fanout``, one item's sends in ``_bulk_send`` and
-the rule that stops a run that cannot succeed in ``_bulk_stop``.
+``_reconcile`` (with the listing checks of ``_listing``), the journal's records in
+``_journal``, the bounded reading of the input in ``_fanout``, one item's sends in
+``_bulk_send`` and the rule that stops a run that cannot succeed in ``_bulk_stop``.
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from ._bulk_send import Item, Sender
 from ._bulk_stop import DEFAULT_MAX_CONSECUTIVE_UNSENT, RunStop, scope_of
 from ._converter import converter
 from ._fanout import Parking, fan_out
-from ._journal import ItemKey, Journal, JournalEntry, body_fingerprint, is_final_failure
+from ._fingerprint import body_fingerprint
+from ._journal import ItemKey, Journal, JournalEntry, is_final_failure
 from ._listing import fetch_listing
 from ._logging import logger
 from ._outcome import Outcome, error_outcome
@@ -138,8 +138,7 @@ class _Run:
     ) -> AsyncGenerator[BulkResult, None]:
         if self.journal is not None:
             self.journal.open(self.operation)
-            # The journal's batches are claimed by a look-up when a listing shows one,
-            # not loaded: a long journal costs no memory.
+            # Its batches are claimed by a look-up, not loaded: a long journal costs no memory.
             self.reconciler.claimed = self.journal.claimed_ids()
         try:
             # A task that raises (a bug, a journal failure) stops the run.
@@ -237,13 +236,16 @@ class _Run:
                 index=item.index,
                 request=item.request,
                 batch=batch,
-                attempts=0,
                 reconciled=entry.reconciled,
                 resumed=True,
+                request_id=entry.request_id,
             )
         error = entry.to_error()
         if error is not None and not self.retry_failed:
-            return BulkResult(index=item.index, request=item.request, error=error, resumed=True)
+            rid = entry.request_id
+            return BulkResult(
+                index=item.index, request=item.request, error=error, resumed=True, request_id=rid
+            )
         if error is None:
             item.started_at = entry.started_at
             item.last_sent_at = entry.last_sent_at
@@ -300,6 +302,7 @@ class _Run:
                 batch=batch,
                 reconciled=reconciled,
                 attempts=item.attempts,
+                request_id=item.request_id,
             )
             await self.parking.waiting(done)
         return BulkResult(

@@ -14,8 +14,6 @@ A JSON Lines journal of the first format is refused with the command that conver
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,15 +46,12 @@ from .errors import (
     ProlificError,
 )
 from .models.batches import Batch
-from .models.bulk import BulkRequest, CreateBatchRequest
 
 __all__ = [
     "ClaimedIds",
     "ItemKey",
     "Journal",
     "JournalEntry",
-    "body_fingerprint",
-    "fingerprint",
     "is_final_failure",
     "stored_operation",
 ]
@@ -246,20 +241,31 @@ class Journal:
         await self._queue(item, entry)
 
     async def write_done(
-        self, item: ItemKey, fingerprint: str, *, batch: Batch, reconciled: bool, attempts: int
+        self,
+        item: ItemKey,
+        fingerprint: str,
+        *,
+        batch: Batch,
+        reconciled: bool,
+        attempts: int,
+        request_id: str | None = None,
     ) -> None:
-        """Record the batch that exists for ``item``."""
+        """Record the batch that exists for ``item`` (and the id of the answer that said so)."""
         entry = self._next_entry(item, fingerprint)
         entry.batch = converter.unstructure(batch)
         entry.reconciled, entry.attempts = bool(reconciled), attempts
+        entry.request_id = request_id
         await self._queue(item, entry)
 
     async def write_failed(self, item: ItemKey, fingerprint: str, *, error: ProlificError) -> None:
         """Record that ``item`` failed for good (a re-run reports it unless retrying)."""
         recorded: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+        request_id = None
         if isinstance(error, APIStatusError):
             recorded.update(status_code=error.status_code, method=error.method, url=error.url)
-        await self.append(_record("failed", item, fingerprint, error=recorded))
+            request_id = error.request_id
+        record = _record("failed", item, fingerprint, error=recorded, request_id=request_id)
+        await self.append(record)
 
     async def write_not_attempted(self, item: ItemKey, fingerprint: str) -> None:
         """Record that a stopped run never sent ``item`` (a plain re-run sends it)."""
@@ -352,31 +358,6 @@ class ClaimedIds(set[str]):
             return True
         reader = self._reader
         return reader is not None and isinstance(batch_id, str) and reader.has_batch(batch_id)
-
-
-def fingerprint(request: BulkRequest) -> str:
-    """A stable digest of what a request asks for: its wire form, its ``key`` left out.
-
-    A journal knows each request by it, to refuse a journal of another manifest. The
-    digest is of the request's POST body (and a duplicate's source id), with the fields
-    of the first journal format always present (a create's ``dataset_id`` and a
-    duplicate's ``name``, ``null`` when not given), so every journal written since keeps
-    matching its manifest. Fields added since, such as a create's ``batch_items`` and
-    ``auto_sync_enabled``, enter only when set. Both also join the match key
-    (``_match_key.MatchKey``: the layout without the ids the server gives it, the sync
-    flag when the request sets it).
-    """
-    return body_fingerprint(request, converter.unstructure(request))
-
-
-def body_fingerprint(request: BulkRequest, body: dict[str, Any]) -> str:
-    """:func:`fingerprint` of ``request``, from the ``body`` the converter gives for it."""
-    if isinstance(request, CreateBatchRequest):
-        data = {"dataset_id": None, **body}
-    else:
-        data = {"batch_id": request.batch_id, "name": None, **body}
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def _record(kind: str, item: ItemKey, fingerprint: str, **fields: Any) -> dict[str, Any]:

@@ -6,12 +6,14 @@ of the first format stored it, one a line::
     {"type": "start", "item": 0, "fingerprint": "...", "started_at": "2026-...Z"}
     {"type": "sent", "item": 0, "fingerprint": "...", "at": "..."}
     {"type": "done", "item": 0, "fingerprint": "...", "batch": {...}, "reconciled": false,
-     "attempts": 1}
-    {"type": "failed", "item": 0, "fingerprint": "...", "error": {...}}
+     "attempts": 1, "request_id": "..."}
+    {"type": "failed", "item": 0, "fingerprint": "...", "error": {...}, "request_id": "..."}
     {"type": "not_attempted", "item": 0, "fingerprint": "..."}
 
 ``not_attempted`` is an item a stopped run never sent (``RunStoppedError``): not
-final, so a plain re-run sends it.
+final, so a plain re-run sends it. ``request_id`` (optional, ``null`` or absent when no
+answer named one; the first format never had it) is the id of the answer that made or
+decided the item, so a resumed run reports it as the run that read it did.
 
 :func:`apply_record` folds one into the item's :class:`JournalEntry`; the SQLite journal
 stores the entry, one row per item (:data:`COLUMNS`). Both directions check the shape of
@@ -57,6 +59,7 @@ COLUMNS: Final = (
     "reconciled",
     "attempts",
     "error",
+    "request_id",
 )
 RECORD_TYPES: Final = ("start", "sent", "done", "failed", "not_attempted")
 
@@ -76,6 +79,8 @@ class JournalEntry:
     error: dict[str, Any] | None = None
     reconciled: bool = False
     attempts: int = 0
+    request_id: str | None = None
+    """Of the answer that made or decided the item (journal format 3; masked as read)."""
 
     @property
     def batch_id(self) -> str | None:
@@ -97,7 +102,7 @@ class JournalEntry:
                 message,
                 status_code=status,
                 body=None,
-                request_id=None,
+                request_id=self.request_id,
                 method=str(self.error.get("method", "POST")),
                 url=str(self.error.get("url", "")),
             )
@@ -154,15 +159,17 @@ def apply_record(record: dict[str, Any], current: JournalEntry | None) -> Journa
     if kind == "start":
         entry.started_at = _timestamp(_field(record, "started_at"), "started_at")
         entry.last_sent_at = entry.started_at
-        entry.error = None  # a retried failure starts over
+        entry.error = entry.request_id = None  # a retried failure starts over
     elif kind == "sent":
         entry.last_sent_at = _timestamp(_field(record, "at"), "at")
     elif kind == "done":
         entry.batch = _batch(_field(record, "batch"))
         entry.reconciled = _bool(record.get("reconciled", False), "reconciled")
         entry.attempts = _count(record.get("attempts", 0), "attempts")
+        entry.request_id = _text(record.get("request_id"), "request_id")
     elif kind == "failed":
         entry.error = _object(_field(record, "error"), "error")
+        entry.request_id = _text(record.get("request_id"), "request_id")
     # not_attempted: the entry as it was (a new one has no start, batch or error)
     return entry
 
@@ -201,6 +208,12 @@ def _object(value: object, name: str) -> dict[str, Any]:
     return dict(value)
 
 
+def _text(value: object, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise RecordError(f"{name!r} must be a string or null")
+    return value
+
+
 def _bool(value: object, name: str) -> bool:
     if not isinstance(value, bool | int) or value not in (0, 1):
         raise RecordError(f"{name!r} must be true or false")
@@ -232,6 +245,7 @@ def entry_to_row(item: ItemKey, entry: JournalEntry) -> tuple[object, ...]:
         int(entry.reconciled),
         entry.attempts,
         None if entry.error is None else _dumps(entry.error),
+        entry.request_id,
     )
 
 
@@ -243,7 +257,7 @@ def entry_from_row(row: tuple[Any, ...]) -> tuple[ItemKey, JournalEntry]:
     """
     if len(row) != len(COLUMNS):
         raise RecordError(f"{len(row)} columns, not {len(COLUMNS)}")
-    item, fingerprint, started_at, last_sent_at, _, batch, reconciled, attempts, error = row
+    item, fingerprint, started_at, last_sent_at, _, batch, reconciled, attempts, error, rid = row
     item = _item_key(item)
     if not isinstance(fingerprint, str):
         raise RecordError("'fingerprint' must be a string")
@@ -255,6 +269,7 @@ def entry_from_row(row: tuple[Any, ...]) -> tuple[ItemKey, JournalEntry]:
         error=None if error is None else _object(_loads(error, "error"), "error"),
         reconciled=_bool(reconciled, "reconciled"),
         attempts=_count(attempts, "attempts"),
+        request_id=_text(rid, "request_id"),
     )
     return item, entry
 

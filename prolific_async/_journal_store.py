@@ -40,8 +40,10 @@ __all__ = [
 
 #: ``PRAGMA application_id`` of a journal ("PAJL"), so no other database is taken for one.
 APPLICATION_ID: Final = 0x50414A4C
-#: The format: 1 was JSON Lines, 2 is this database.
-VERSION: Final = 2
+#: The format: 1 was JSON Lines, 2 this database, 3 added each item's ``request_id``. A
+#: journal of format 2 is read as it is and gains the column when a run opens it.
+VERSION: Final = 3
+READABLE_VERSIONS: Final = (2, VERSION)
 SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 IMPORT_COMMAND: Final = "prolific-async journal import OLD NEW"
 SCHEMA: Final = (
@@ -50,20 +52,25 @@ SCHEMA: Final = (
     "CREATE TABLE items (item PRIMARY KEY NOT NULL, fingerprint TEXT NOT NULL, "
     "started_at TEXT, last_sent_at TEXT, batch_id TEXT, batch TEXT, "
     "reconciled INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, "
-    "error TEXT) WITHOUT ROWID",
+    "error TEXT, request_id TEXT) WITHOUT ROWID",
     "CREATE INDEX items_by_batch ON items (batch_id) WHERE batch_id IS NOT NULL",
 )
 #: Rows are read and written in the order of ``_journal_records.COLUMNS`` (the SQL is
 #: spelled out: none is built from strings).
 SELECT_ITEM: Final = (
     "SELECT item, fingerprint, started_at, last_sent_at, batch_id, batch, reconciled, "
-    "attempts, error FROM items WHERE item = ?"
+    "attempts, error, request_id FROM items WHERE item = ?"
 )
 SELECT_ALL: Final = (
     "SELECT item, fingerprint, started_at, last_sent_at, batch_id, batch, reconciled, "
-    "attempts, error FROM items ORDER BY item"
+    "attempts, error, request_id FROM items ORDER BY item"
 )
-REPLACE_ITEM: Final = "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: The same of a format 2 journal, read where it may not be written (no ``request_id``).
+SELECT_ITEM_2: Final = SELECT_ITEM.replace("error, request_id", "error, NULL")
+SELECT_ALL_2: Final = SELECT_ALL.replace("error, request_id", "error, NULL")
+REPLACE_ITEM: Final = "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: Format 2 to 3, in one transaction with the version it sets.
+MIGRATE_2: Final = "ALTER TABLE items ADD COLUMN request_id TEXT"
 COUNTS: Final = (
     "SELECT count(*), count(batch), "
     "count(CASE WHEN batch IS NULL AND error IS NOT NULL THEN 1 END), "
@@ -133,16 +140,19 @@ def _connect_reader(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _check(connection: sqlite3.Connection, path: Path, operation: str) -> None:
-    """Refuse a database that is not a journal, is newer, or records another operation."""
+def _check(connection: sqlite3.Connection, path: Path, operation: str) -> int:
+    """Refuse a database that is not a journal, is newer, or records another operation.
+
+    Returns its format (one of :data:`READABLE_VERSIONS`).
+    """
     (application_id,) = connection.execute("PRAGMA application_id").fetchone()
     if application_id != APPLICATION_ID:
         raise JournalError(f"{path} is not a prolific_async journal (another SQLite database)")
     (version,) = connection.execute("PRAGMA user_version").fetchone()
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
         raise JournalError(
             f"{path} is a journal of format {version}; this version of prolific_async "
-            f"reads format {VERSION}"
+            f"reads formats {READABLE_VERSIONS[0]} to {VERSION}"
         )
     row = connection.execute("SELECT value FROM meta WHERE key = 'operation'").fetchone()
     recorded = None if row is None else row[0]
@@ -150,6 +160,7 @@ def _check(connection: sqlite3.Connection, path: Path, operation: str) -> None:
         raise JournalError(
             f"{path} records a {recorded!r} run; it cannot be used for a {operation!r} run"
         )
+    return int(version)
 
 
 def connect_for_writing(path: Path, operation: str) -> sqlite3.Connection:
@@ -176,7 +187,8 @@ def connect_for_writing(path: Path, operation: str) -> sqlite3.Connection:
             connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version = {VERSION}")
             connection.execute("COMMIT")
-        _check(connection, path, operation)
+        if _check(connection, path, operation) < VERSION:
+            _migrate(connection)
     except sqlite3.Error as exc:
         connection.close()
         raise JournalError(f"{path} is not a usable journal: {exc}") from exc
@@ -184,6 +196,21 @@ def connect_for_writing(path: Path, operation: str) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring a format 2 journal to this format: all of it or, on any failure, none."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        if version == 2:  # not migrated meanwhile by another process
+            connection.execute(MIGRATE_2)
+            connection.execute(f"PRAGMA user_version = {VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            connection.execute("ROLLBACK")
+        raise
 
 
 def write_records(connection: sqlite3.Connection, records: Iterable[dict[str, Any]]) -> None:
@@ -210,15 +237,15 @@ def write_records(connection: sqlite3.Connection, records: Iterable[dict[str, An
         raise
 
 
-#: Rows per INSERT in :func:`write_rows`: 9 parameters a row, within SQLite's limit on
+#: Rows per INSERT in :func:`write_rows`: 10 parameters a row, within SQLite's limit on
 #: parameters a statement (32766 since SQLite 3.32, 999 before).
-ROWS_PER_STATEMENT: Final = 3000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 100
+ROWS_PER_STATEMENT: Final = 3000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 99
 
 
 @functools.cache
 def _replace_rows(count: int) -> str:
     """``INSERT OR REPLACE`` of ``count`` rows in one statement (placeholders only)."""
-    placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * count)
+    placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * count)
     return f"INSERT OR REPLACE INTO items VALUES {placeholders}"  # noqa: S608 (no values)
 
 
@@ -273,6 +300,7 @@ class Reader:
         self.path = path
         self._connection: sqlite3.Connection | None = None
         self.operation = operation
+        self._select_item, self._select_all = SELECT_ITEM, SELECT_ALL
         if not ensure_journal_file(path):
             return
         connection = _connect_reader(path)
@@ -281,7 +309,8 @@ class Reader:
                 row = connection.execute("SELECT value FROM meta WHERE key = 'operation'")
                 found = row.fetchone()
                 operation = self.operation = None if found is None else str(found[0])
-            _check(connection, path, str(operation))
+            if _check(connection, path, str(operation)) == 2:
+                self._select_item, self._select_all = SELECT_ITEM_2, SELECT_ALL_2
         except sqlite3.Error as exc:
             connection.close()
             raise JournalError(f"{path} is not a usable journal: {exc}") from exc
@@ -304,14 +333,14 @@ class Reader:
         """
         if self._connection is None:
             return None
-        row = self._query(SELECT_ITEM, (item,)).fetchone()
+        row = self._query(self._select_item, (item,)).fetchone()
         return None if row is None else _entry(row, f"{self.path}: ")[1]
 
     def entries(self) -> Iterator[tuple[ItemKey, JournalEntry]]:
         """Every item's entry, read as it goes (memory stays flat in the journal's size)."""
         if self._connection is None:
             return
-        for row in self._query(SELECT_ALL, ()):
+        for row in self._query(self._select_all, ()):
             yield _entry(row, f"{self.path}: ")
 
     def has_batch(self, batch_id: str) -> bool:

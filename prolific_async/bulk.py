@@ -110,9 +110,9 @@ This module keeps the design and the public names. The run is in ``_bulk`` (one
 request's path: admit, prepare, reconcile, journal), its sends in ``_bulk_send``, the
 stop rule in ``_bulk_stop``, the match key in ``_match_key``, the reconciler in
 ``_reconcile`` and its shared listings in ``_reconcile_listing`` (read and checked in
-``_listing``), the live view in ``_bulk_progress``, the journal's records and the
-fingerprint in ``_journal``, the bounded reading of the input in ``_fanout``, and the
-body of each request in the converter (``_converter``), which
+``_listing``), the live view in ``_bulk_progress``, the journal's records in
+``_journal``, the fingerprint in ``_fingerprint``, the bounded reading of the input in
+``_fanout``, and the body of each request in the converter (``_converter``), which
 ``client.batches.create``/``duplicate`` use too. The pace of sends is the client's
 (``_pacer``).
 """
@@ -121,7 +121,8 @@ from __future__ import annotations
 
 from ._bulk import run_bulk
 from ._bulk_progress import BulkProgress
-from ._journal import Journal, fingerprint
+from ._fingerprint import fingerprint
+from ._journal import Journal
 from .models.bulk import BulkResult, CreateBatchRequest, DuplicateBatchRequest
 
 __all__ = [

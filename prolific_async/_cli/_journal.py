@@ -136,6 +136,7 @@ def _exported(item: ItemKey, entry: JournalEntry) -> dict[str, Any]:
         "attempts": entry.attempts,
         "batch": entry.batch,
         "error": entry.error,
+        "request_id": entry.request_id,
     }
 
 

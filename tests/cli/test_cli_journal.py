@@ -92,6 +92,9 @@ async def test_show_and_export_describe_a_run(
     ]
     assert {r["batch_id"] for r in records[:3]} == set(fake.batches)
     assert records[3]["error"]["status_code"] == 400
+    # The ids of the answers that made and refused them, as the run's results had them.
+    assert all(isinstance(r["request_id"], str) and r["request_id"] for r in records)
+    assert len({r["request_id"] for r in records}) == 4
 
 
 async def test_an_old_journal_is_refused_then_imported_and_resumed(

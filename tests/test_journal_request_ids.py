@@ -1,0 +1,196 @@
+"""Journal format 3: each item's request id kept, resumed runs report it, format 2 migrated."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from prolific_async import (
+    BadRequestError,
+    CreateBatchRequest,
+    Journal,
+    JournalError,
+    ProlificClient,
+    _journal_store,
+)
+from prolific_async.testing import FakeProlific
+from tests.conftest import TOKEN, StartServer
+
+from .test_bulk import CREATE, DETAILS, WS, assert_exactly_once, client, collect, creates, fake
+from .test_request_ids import HeaderEcho, echo_client
+
+__all__ = ["client", "fake"]  # the fixtures, shared with the bulk tests
+
+AT = "2026-01-01T00:00:00+00:00"
+
+
+def user_version(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
+def columns(path: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return [row[1] for row in connection.execute("PRAGMA table_info(items)")]
+
+
+def as_format_2(path: Path) -> None:
+    """Make ``path`` a journal as format 2 wrote it: no request_id column, user_version 2."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        connection.execute("ALTER TABLE items DROP COLUMN request_id")
+        connection.execute("PRAGMA user_version = 2")
+    assert columns(path)[-1] == "error"
+
+
+async def test_the_typed_writers_keep_the_request_ids_of_done_and_failed_items(
+    tmp_path: Path,
+) -> None:
+    """write_done's request_id and a failure's own id read back; a new start clears it."""
+    error = BadRequestError(
+        "bad", status_code=400, body=None, request_id="req-400", method="POST", url="http://x/b"
+    )
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.append({"type": "start", "item": 0, "fingerprint": "f", "started_at": AT})
+    await journal.append(
+        {"type": "done", "item": 0, "fingerprint": "f", "batch": {"id": "b"}, "request_id": "r0"}
+    )
+    await journal.write_failed(1, "g", error=error)
+    await journal.write_failed(2, "h", error=error)
+    await journal.append({"type": "start", "item": 2, "fingerprint": "h", "started_at": AT})
+    await journal.close()
+    entries = journal.read("create")
+    assert entries[0].request_id == "r0"
+    assert entries[1].request_id == "req-400"
+    recorded = entries[1].to_error()
+    assert isinstance(recorded, BadRequestError)
+    assert recorded.request_id == "req-400"
+    assert (entries[2].error, entries[2].request_id) == (None, None)  # retried: starts over
+
+
+async def test_a_request_id_of_the_wrong_type_is_refused_by_name(tmp_path: Path) -> None:
+    """A record whose request_id is not a string (or null) is refused, naming the field."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    try:
+        bad = {"type": "done", "item": 0, "fingerprint": "f", "batch": {"id": "b"}}
+        with pytest.raises(JournalError, match="'request_id' must be a string or null"):
+            await journal.append({**bad, "request_id": 7})
+    finally:
+        await journal.close()
+    assert journal.read("create") == {}
+
+
+async def test_a_resumed_run_reports_the_request_ids_the_first_run_read(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """Done and failed items resumed from the journal carry their answers' request ids."""
+    fake.add_fault("POST", CREATE, "status", status=400, headers={"X-Request-Id": "req-refused"})
+    path = tmp_path / "j.journal"
+    requests = [CreateBatchRequest("bad", WS, DETAILS), *creates(3)]
+    first = await collect(
+        client.batches.create_many(requests, concurrency=1, journal=Journal(path))
+    )
+    assert [r.ok for r in first] == [False, True, True, True]
+    assert first[0].request_id == "req-refused"
+    assert all(r.request_id for r in first)
+    again = await collect(client.batches.create_many(requests, journal=Journal(path)))
+    assert all(r.resumed for r in again)
+    assert [r.request_id for r in again] == [r.request_id for r in first]
+    assert isinstance(again[0].error, BadRequestError)
+    assert again[0].error.request_id == "req-refused"
+
+
+async def test_a_format_2_journal_is_read_as_it_is(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """Reading a format 2 journal (journal show/export) gives no request ids and changes nothing."""
+    path = tmp_path / "j.journal"
+    await collect(client.batches.create_many(creates(2), journal=Journal(path)))
+    as_format_2(path)
+    before = path.read_bytes()
+    entries = Journal(path).read("create")
+    assert [e.batch_id is not None for e in entries.values()] == [True, True]
+    assert [e.request_id for e in entries.values()] == [None, None]
+    with Journal(path).reading(None) as reader:
+        assert reader.get(1) is not None
+        assert reader.counts()["done"] == 2
+    assert path.read_bytes() == before
+    assert user_version(path) == 2
+
+
+async def test_a_run_migrates_a_format_2_journal_and_resumes_it_exactly_once(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A run on a format 2 journal adds the column, keeps every row, and records new ids."""
+    path = tmp_path / "j.journal"
+    requests = creates(4)
+    first = await collect(client.batches.create_many(requests[:2], journal=Journal(path)))
+    as_format_2(path)
+    results = await collect(client.batches.create_many(requests, journal=Journal(path)))
+    assert user_version(path) == _journal_store.VERSION == 3
+    assert columns(path)[-1] == "request_id"
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 4
+    assert [r.resumed for r in results] == [True, True, False, False]
+    assert [r.batch.id for r in results[:2] if r.batch] == [r.batch.id for r in first if r.batch]
+    assert [r.request_id is None for r in results] == [True, True, False, False]
+    entries = Journal(path).read("create")
+    assert [entries[i].request_id for i in (2, 3)] == [r.request_id for r in results[2:]]
+
+
+async def test_a_failed_migration_leaves_the_journal_at_format_2(
+    client: ProlificClient,
+    fake: FakeProlific,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If the migration fails the run is refused and the file is still a readable format 2."""
+    path = tmp_path / "j.journal"
+    await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+    as_format_2(path)
+    monkeypatch.setattr(_journal_store, "MIGRATE_2", "ALTER TABLE no_such_table ADD COLUMN x")
+    with pytest.raises(JournalError, match="is not a usable journal"):
+        await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+    assert user_version(path) == 2
+    assert columns(path)[-1] == "error"
+    assert len(Journal(path).read("create")) == 1
+    monkeypatch.undo()
+    again = await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+    assert again[0].resumed
+    assert len(fake.batches) == 1
+
+
+async def test_a_journal_of_a_newer_format_is_refused_naming_the_formats(
+    tmp_path: Path,
+) -> None:
+    """A journal a later version wrote (format 4) is refused, saying which formats are read."""
+    path = tmp_path / "j.journal"
+    journal = Journal(path)
+    journal.open("create")
+    await journal.close()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        connection.execute("PRAGMA user_version = 4")
+    with pytest.raises(JournalError, match=r"journal of format 4; .* reads formats 2 to 3"):
+        journal.open("create")
+    with pytest.raises(JournalError, match="journal of format 4"):
+        journal.read("create")
+
+
+async def test_a_request_id_echoing_the_token_is_journaled_masked(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """A server copying Authorization into X-Request-Id: the journal file holds no token."""
+    path = tmp_path / "j.journal"
+    async with await echo_client(start_server, HeaderEcho("X-Request-Id")) as echoing:
+        request = CreateBatchRequest("echoed", WS, DETAILS, dataset_id="ds1")
+        (result,) = await collect(echoing.batches.create_many([request], journal=Journal(path)))
+    assert result.ok
+    assert Journal(path).read("create")[0].request_id == "Token ***"
+    names = os.listdir(tmp_path)  # the journal, its lock and any file SQLite left beside it
+    written = b"".join((tmp_path / name).read_bytes() for name in names)
+    assert TOKEN.encode() not in written
