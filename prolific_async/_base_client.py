@@ -62,10 +62,7 @@ T = TypeVar("T")
 
 
 class BaseClient(RequestVerbs):
-    """Configuration, the ``aiohttp`` session and its lifecycle, and the request path.
-
-    See :class:`~prolific_async.ProlificClient` for the arguments.
-    """
+    """The configuration, session, lifecycle and request path (arguments: ``ProlificClient``)."""
 
     def __init__(
         self,
@@ -229,8 +226,10 @@ class BaseClient(RequestVerbs):
         """
         if not self._derived:
             self._followers.close()
-            await self._lifecycle.close()
-            self._followers.drop_timers()  # of its calls' deadlines, and its derived clients'
+            try:
+                await self._lifecycle.close()
+            finally:  # even cancelled: its calls' deadline timers, and its derived clients'
+                self._followers.drop_timers()
             self._release_secret()
 
     def __del__(self, _warn: Any = warnings.warn) -> None:

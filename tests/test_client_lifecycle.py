@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from prolific_async import ClientClosedError, MissingTokenError, ProlificClient, ProlificError
 
-from .conftest import BATCHES_PATH, fixture_json, mocked_call
+from .conftest import BATCHES_PATH, fixture_json, mocked_call, wait_until
 
 BATCH = fixture_json("get_batch_200.json")
 
@@ -139,6 +140,25 @@ async def test_closing_a_client_drops_the_deadline_timers_of_its_derived_clients
     del client, derived
     gc.collect()
     assert timer_keeps() is None
+
+
+async def test_a_cancelled_aclose_still_drops_the_deadline_timer(mocked: Any) -> None:
+    """aclose() cancelled while the session closes: the session closes, the timer is cancelled."""
+    client = ProlificClient("t", base_url="http://127.0.0.1:9")
+    mocked.get(f"{client.base_url}{BATCHES_PATH}/b1", payload=BATCH)
+    async with client.storage_session() as session:  # the client's own session
+        await client.batches.get("b1")
+    timer = client._deadlines._timer  # still armed for the finished call's deadline
+    assert timer is not None
+    assert not timer.cancelled()
+    closing = asyncio.create_task(client.aclose())
+    await asyncio.sleep(0)  # it runs up to the session's (shielded) close, and waits there
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert client.is_closed
+    assert timer.cancelled()
+    await wait_until(lambda: session.closed)  # the shielded close goes on to the end
 
 
 async def test_closed_client_refuses_requests() -> None:
