@@ -231,7 +231,7 @@ class Journal:
         """Record the first send of ``item``, before it goes out."""
         entry = self._next_entry(item, fingerprint)
         entry.started_at = entry.last_sent_at = at
-        entry.error = None  # a retried failure starts over
+        entry.error = entry.request_id = None  # a retried failure starts over
         await self._queue(item, entry)
 
     async def write_sent(self, item: ItemKey, fingerprint: str, *, at: datetime) -> None:

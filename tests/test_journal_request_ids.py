@@ -5,16 +5,19 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from prolific_async import (
     BadRequestError,
+    Batch,
     CreateBatchRequest,
     Journal,
     JournalError,
     ProlificClient,
+    TaskDetails,
     _journal_store,
 )
 from prolific_async.testing import FakeProlific
@@ -26,6 +29,18 @@ from .test_request_ids import HeaderEcho, echo_client
 __all__ = ["client", "fake"]  # the fixtures, shared with the bulk tests
 
 AT = "2026-01-01T00:00:00+00:00"
+BATCH = Batch(
+    id="b0",
+    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    created_by="u",
+    datasets=[],
+    name="n",
+    status="UNINITIALISED",
+    total_task_count=0,
+    total_instruction_count=0,
+    workspace_id="w",
+    task_details=TaskDetails(task_name="t", task_introduction="", task_steps=""),
+)
 
 
 def user_version(path: Path) -> int:
@@ -70,6 +85,22 @@ async def test_the_typed_writers_keep_the_request_ids_of_done_and_failed_items(
     assert isinstance(recorded, BadRequestError)
     assert recorded.request_id == "req-400"
     assert (entries[2].error, entries[2].request_id) == (None, None)  # retried: starts over
+
+
+async def test_write_start_after_a_failure_clears_its_request_id(tmp_path: Path) -> None:
+    """write_done keeps its request_id; write_start on a failed item drops the old answer's id."""
+    error = BadRequestError(
+        "bad", status_code=400, body=None, request_id="req-400", method="POST", url="http://x/b"
+    )
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.write_done(0, "f", batch=BATCH, reconciled=False, attempts=1, request_id="r0")
+    await journal.write_failed(1, "g", error=error)
+    await journal.write_start(1, "g", at=datetime(2026, 1, 1, tzinfo=UTC))
+    await journal.close()
+    entries = journal.read("create")
+    assert entries[0].request_id == "r0"
+    assert (entries[1].error, entries[1].request_id) == (None, None)
 
 
 async def test_a_request_id_of_the_wrong_type_is_refused_by_name(tmp_path: Path) -> None:
