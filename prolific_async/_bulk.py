@@ -220,17 +220,15 @@ class _Run:
         if entry is None or self.journal is None:
             return None
         batch = self.journal.batch_of(item.key, entry)
+        state = "failed before" if entry.error is not None else "unfinished, checked again"
         logger.info(
             "request %d (journal item %r) resumed from journal %s: %s",
             item.index,
             item.key,
             self.journal.path,
-            f"made {batch.id}"
-            if batch is not None
-            else "failed before"
-            if entry.error is not None
-            else "unfinished, checked again",
+            state if batch is None else f"made {batch.id}",
         )
+        rid = entry.request_id
         if batch is not None:
             return BulkResult(
                 index=item.index,
@@ -238,11 +236,10 @@ class _Run:
                 batch=batch,
                 reconciled=entry.reconciled,
                 resumed=True,
-                request_id=entry.request_id,
+                request_id=rid,
             )
         error = entry.to_error()
         if error is not None and not self.retry_failed:
-            rid = entry.request_id
             return BulkResult(
                 index=item.index, request=item.request, error=error, resumed=True, request_id=rid
             )
@@ -279,6 +276,7 @@ class _Run:
         except ProlificError as error:
             if isinstance(error, JournalError):
                 raise
+            rid = error.request_id if isinstance(error, APIStatusError) else item.request_id
             if self.journal is not None and is_final_failure(error):
                 await self.journal.write_failed(item.key, item.fingerprint, error=error)
             elif isinstance(error, RunStoppedError) and self.journal is not None:
@@ -290,9 +288,7 @@ class _Run:
                 error=error,
                 attempts=item.attempts,
                 unsent_attempts=item.unsent_attempts,
-                request_id=error.request_id
-                if isinstance(error, APIStatusError)
-                else item.request_id,
+                request_id=rid,
             )
         if self.journal is not None:
             # Reported once its record is durable; the commit holds no slot meanwhile.

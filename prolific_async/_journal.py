@@ -26,6 +26,7 @@ from cattrs.errors import BaseValidationError
 
 from ._converter import converter
 from ._journal_lock import RunLock
+from ._journal_reader import Reader
 from ._journal_records import (
     ItemKey,
     JournalEntry,
@@ -34,7 +35,7 @@ from ._journal_records import (
     entry_to_row,
     record_item,
 )
-from ._journal_store import Reader, connect_for_writing, ensure_journal_file
+from ._journal_store import connect_for_writing, ensure_journal_file
 from ._journal_writer import Writer
 from ._logging import logger
 from ._outcome import Outcome, error_outcome
@@ -258,7 +259,10 @@ class Journal:
         await self._queue(item, entry)
 
     async def write_failed(self, item: ItemKey, fingerprint: str, *, error: ProlificError) -> None:
-        """Record that ``item`` failed for good (a re-run reports it unless retrying)."""
+        """Record that ``item`` failed for good (a re-run reports it unless retrying).
+
+        Only a status error is final (:func:`is_final_failure`): its request id is kept.
+        """
         recorded: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
         request_id = None
         if isinstance(error, APIStatusError):

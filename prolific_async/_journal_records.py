@@ -1,7 +1,7 @@
 """What a journal knows of one item, and the records that change it (no I/O here).
 
-A record is one step of one item, as the run reports it and as the JSON Lines journals
-of the first format stored it, one a line::
+A record is one step of one item, as the run reports it and as ``journal import`` reads
+it (the JSON Lines journals of the first format stored one a line)::
 
     {"type": "start", "item": 0, "fingerprint": "...", "started_at": "2026-...Z"}
     {"type": "sent", "item": 0, "fingerprint": "...", "at": "..."}
@@ -11,9 +11,9 @@ of the first format stored it, one a line::
     {"type": "not_attempted", "item": 0, "fingerprint": "..."}
 
 ``not_attempted`` is an item a stopped run never sent (``RunStoppedError``): not
-final, so a plain re-run sends it. ``request_id`` (optional, ``null`` or absent when no
-answer named one; the first format never had it) is the id of the answer that made or
-decided the item, so a resumed run reports it as the run that read it did.
+final, so a plain re-run sends it. ``request_id`` (optional: ``null`` or absent when no
+answer named one, and always absent from a first-format file) is the id of the answer
+that made or decided the item, so a resumed run reports it as the run that read it did.
 
 :func:`apply_record` folds one into the item's :class:`JournalEntry`; the SQLite journal
 stores the entry, one row per item (:data:`COLUMNS`). Both directions check the shape of
@@ -80,7 +80,11 @@ class JournalEntry:
     reconciled: bool = False
     attempts: int = 0
     request_id: str | None = None
-    """Of the answer that made or decided the item (journal format 3; masked as read)."""
+    """Of the answer that made or decided the item (journal format 3).
+
+    A run stores the id as its result reported it, masked already; one given in a
+    record (:meth:`Journal.append`, ``journal import``) is stored as given.
+    """
 
     @property
     def batch_id(self) -> str | None:
@@ -92,7 +96,11 @@ class JournalEntry:
         return None if self.batch is None else converter.structure(self.batch, Batch)
 
     def to_error(self) -> ProlificError | None:
-        """The recorded failure, if any, as the error it was (its message says so)."""
+        """The recorded failure, if any, as the error it was (its message says so).
+
+        A status error is rebuilt with its status and request id; any other comes back
+        as a :class:`ProlificError` with its message (the id stays in :attr:`request_id`).
+        """
         if self.error is None:
             return None
         status = self.error.get("status_code")

@@ -5,7 +5,7 @@ commit returns, and a crash at any point (``kill -9``, a power cut) leaves the l
 committed state. Readers (the run's per-item look-ups, ``journal show``) never wait for
 the writer, nor it for them.
 
-The lock a run holds on its journal is in :mod:`._journal_lock`.
+Reading it is in :mod:`._journal_reader`, the lock a run holds on it in :mod:`._journal_lock`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import contextlib
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
 from ._journal_records import (
+    COLUMNS,
     ItemKey,
     JournalEntry,
     RecordError,
@@ -31,9 +32,13 @@ from .errors import JournalError
 
 __all__ = [
     "IMPORT_COMMAND",
-    "Reader",
+    "SELECT_ALL",
+    "SELECT_ITEM",
+    "check",
+    "connect",
     "connect_for_writing",
     "ensure_journal_file",
+    "read_entry",
     "write_records",
     "write_rows",
 ]
@@ -65,19 +70,11 @@ SELECT_ALL: Final = (
     "SELECT item, fingerprint, started_at, last_sent_at, batch_id, batch, reconciled, "
     "attempts, error, request_id FROM items ORDER BY item"
 )
-#: The same of a format 2 journal, read where it may not be written (no ``request_id``).
-SELECT_ITEM_2: Final = SELECT_ITEM.replace("error, request_id", "error, NULL")
-SELECT_ALL_2: Final = SELECT_ALL.replace("error, request_id", "error, NULL")
-REPLACE_ITEM: Final = "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: One row's placeholders, one a column.
+ROW_PLACEHOLDERS: Final = "(" + ", ".join("?" * len(COLUMNS)) + ")"
+REPLACE_ITEM: Final = f"INSERT OR REPLACE INTO items VALUES {ROW_PLACEHOLDERS}"  # noqa: S608
 #: Format 2 to 3, in one transaction with the version it sets.
-MIGRATE_2: Final = "ALTER TABLE items ADD COLUMN request_id TEXT"
-COUNTS: Final = (
-    "SELECT count(*), count(batch), "
-    "count(CASE WHEN batch IS NULL AND error IS NOT NULL THEN 1 END), "
-    "count(CASE WHEN batch IS NOT NULL AND reconciled = 1 THEN 1 END), "
-    "count(CASE WHEN batch IS NULL AND error IS NULL AND started_at IS NULL THEN 1 END) "
-    "FROM items"
-)
+MIGRATE_2: Final = ("ALTER TABLE items ADD COLUMN request_id TEXT",)
 
 
 def ensure_journal_file(path: Path) -> bool:
@@ -112,7 +109,7 @@ def ensure_journal_file(path: Path) -> bool:
     raise JournalError(f"{path} is not a prolific_async journal (not an SQLite database)")
 
 
-def _connect(target: str, *, uri: bool = False, writer: bool = False) -> sqlite3.Connection:
+def connect(target: str, *, uri: bool = False, writer: bool = False) -> sqlite3.Connection:
     # isolation_level=None: no implicit transactions; the writer opens its own. The
     # writer's connection is made here and then used by its thread alone.
     connection = sqlite3.connect(
@@ -122,25 +119,7 @@ def _connect(target: str, *, uri: bool = False, writer: bool = False) -> sqlite3
     return connection
 
 
-def _connect_reader(path: Path) -> sqlite3.Connection:
-    """A connection that only reads (``query_only``), read-write underneath where it may be.
-
-    As the last connection to close, a read-write one folds the WAL back into the file
-    and removes it; a read-only one cannot, and would leave ``-wal`` and ``-shm`` behind.
-    """
-    uri = path.resolve().as_uri()
-    try:
-        try:
-            connection = _connect(f"{uri}?mode=rw", uri=True)
-        except sqlite3.OperationalError:  # a file we may not write: read it as it is
-            return _connect(f"{uri}?mode=ro", uri=True)
-        connection.execute("PRAGMA query_only = ON")
-    except sqlite3.Error as exc:
-        raise JournalError(f"cannot open the journal {path}: {exc}") from exc
-    return connection
-
-
-def _check(connection: sqlite3.Connection, path: Path, operation: str) -> int:
+def check(connection: sqlite3.Connection, path: Path, operation: str) -> int:
     """Refuse a database that is not a journal, is newer, or records another operation.
 
     Returns its format (one of :data:`READABLE_VERSIONS`).
@@ -166,13 +145,16 @@ def _check(connection: sqlite3.Connection, path: Path, operation: str) -> int:
 def connect_for_writing(path: Path, operation: str) -> sqlite3.Connection:
     """Open (creating it if need be) the journal for ``operation``; checked, in WAL mode.
 
+    A journal of format 2 is migrated to this format first (see :func:`_migrate`).
+
     Raises:
-        JournalError: the file is not a journal of this format and operation, or
-            cannot be opened.
+        JournalError: the file is not a journal of a format this version reads, or of
+            ``operation``; it cannot be opened; or its migration failed (it is then
+            unchanged).
     """
     exists = ensure_journal_file(path)
     try:
-        connection = _connect(str(path), writer=True)
+        connection = connect(str(path), writer=True)
     except sqlite3.Error as exc:
         raise JournalError(f"cannot open the journal {path}: {exc}") from exc
     try:
@@ -187,8 +169,8 @@ def connect_for_writing(path: Path, operation: str) -> sqlite3.Connection:
             connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version = {VERSION}")
             connection.execute("COMMIT")
-        if _check(connection, path, operation) < VERSION:
-            _migrate(connection)
+        if check(connection, path, operation) < VERSION:
+            _migrate(connection, path)
     except sqlite3.Error as exc:
         connection.close()
         raise JournalError(f"{path} is not a usable journal: {exc}") from exc
@@ -198,15 +180,36 @@ def connect_for_writing(path: Path, operation: str) -> sqlite3.Connection:
     return connection
 
 
-def _migrate(connection: sqlite3.Connection) -> None:
-    """Bring a format 2 journal to this format: all of it or, on any failure, none."""
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Bring a format 2 journal to this format: all of it or, on any failure, none.
+
+    The version is read again inside the transaction: another process may have
+    migrated the file (or a newer version rewritten it) since it was checked.
+
+    Raises:
+        JournalError: the migration failed (the file is still format 2), or the file
+            is now of a format this version does not read.
+    """
     connection.execute("BEGIN IMMEDIATE")
     try:
         (version,) = connection.execute("PRAGMA user_version").fetchone()
-        if version == 2:  # not migrated meanwhile by another process
-            connection.execute(MIGRATE_2)
+        if version == 2:
+            for statement in MIGRATE_2:
+                connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {VERSION}")
+        elif version != VERSION:
+            raise JournalError(
+                f"{path} became a journal of format {version} while it was opened; this "
+                f"version of prolific_async reads formats {READABLE_VERSIONS[0]} to {VERSION}"
+            )
         connection.execute("COMMIT")
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            connection.execute("ROLLBACK")
+        raise JournalError(
+            f"{path}: migrating the journal from format 2 to format {VERSION} failed "
+            f"({exc}); the file is unchanged, still of format 2, and can be read as it is"
+        ) from exc
     except BaseException:
         with contextlib.suppress(sqlite3.Error):
             connection.execute("ROLLBACK")
@@ -228,7 +231,7 @@ def write_records(connection: sqlite3.Connection, records: Iterable[dict[str, An
         for record in records:
             item = record_item(record)
             row = connection.execute(SELECT_ITEM, (item,)).fetchone()
-            current = None if row is None else _entry(row, "")[1]
+            current = None if row is None else read_entry(row, "")[1]
             connection.execute(REPLACE_ITEM, entry_to_row(item, apply_record(record, current)))
         connection.execute("COMMIT")
     except BaseException:
@@ -237,15 +240,16 @@ def write_records(connection: sqlite3.Connection, records: Iterable[dict[str, An
         raise
 
 
-#: Rows per INSERT in :func:`write_rows`: 10 parameters a row, within SQLite's limit on
-#: parameters a statement (32766 since SQLite 3.32, 999 before).
-ROWS_PER_STATEMENT: Final = 3000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 99
+#: SQLite's limit on parameters a statement (since SQLite 3.32; 999 before).
+MAX_PARAMETERS: Final = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+#: Rows per INSERT in :func:`write_rows`: one parameter a column, within that limit.
+ROWS_PER_STATEMENT: Final = MAX_PARAMETERS // len(COLUMNS)
 
 
 @functools.cache
 def _replace_rows(count: int) -> str:
     """``INSERT OR REPLACE`` of ``count`` rows in one statement (placeholders only)."""
-    placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * count)
+    placeholders = ", ".join([ROW_PLACEHOLDERS] * count)
     return f"INSERT OR REPLACE INTO items VALUES {placeholders}"  # noqa: S608 (no values)
 
 
@@ -276,106 +280,9 @@ def write_rows(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -
         raise
 
 
-def _entry(row: tuple[Any, ...], where: str) -> tuple[ItemKey, JournalEntry]:
+def read_entry(row: tuple[Any, ...], where: str) -> tuple[ItemKey, JournalEntry]:
     try:
         return entry_from_row(row)
     except RecordError as exc:
         item = row[0] if row else None
         raise JournalError(f"{where}the record of item {item!r} is not valid: {exc}") from exc
-
-
-class Reader:
-    """A read-only view of a journal: one item's entry, all entries, counts, claims.
-
-    Reads never wait for the run's writer (WAL), so the run looks items up on its own
-    thread. A missing or empty file reads as a journal with no items.
-    """
-
-    def __init__(self, path: Path, operation: str | None) -> None:
-        """Open ``path``, checking it records ``operation`` (any operation if ``None``).
-
-        Raises:
-            JournalError: it is not a journal of this format (and operation).
-        """
-        self.path = path
-        self._connection: sqlite3.Connection | None = None
-        self.operation = operation
-        self._select_item, self._select_all = SELECT_ITEM, SELECT_ALL
-        if not ensure_journal_file(path):
-            return
-        connection = _connect_reader(path)
-        try:
-            if operation is None:
-                row = connection.execute("SELECT value FROM meta WHERE key = 'operation'")
-                found = row.fetchone()
-                operation = self.operation = None if found is None else str(found[0])
-            if _check(connection, path, str(operation)) == 2:
-                self._select_item, self._select_all = SELECT_ITEM_2, SELECT_ALL_2
-        except sqlite3.Error as exc:
-            connection.close()
-            raise JournalError(f"{path} is not a usable journal: {exc}") from exc
-        except BaseException:
-            connection.close()
-            raise
-        self._connection = connection
-
-    def close(self) -> None:
-        """Close the connection. Safe to call more than once."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
-
-    def get(self, item: ItemKey) -> JournalEntry | None:
-        """The entry of ``item``, if the journal has one.
-
-        Raises:
-            JournalError: its row is corrupt, or the file cannot be read.
-        """
-        if self._connection is None:
-            return None
-        row = self._query(self._select_item, (item,)).fetchone()
-        return None if row is None else _entry(row, f"{self.path}: ")[1]
-
-    def entries(self) -> Iterator[tuple[ItemKey, JournalEntry]]:
-        """Every item's entry, read as it goes (memory stays flat in the journal's size)."""
-        if self._connection is None:
-            return
-        for row in self._query(self._select_all, ()):
-            yield _entry(row, f"{self.path}: ")
-
-    def has_batch(self, batch_id: str) -> bool:
-        """Whether the journal records ``batch_id`` as an item's batch."""
-        if self._connection is None:
-            return False
-        query = "SELECT 1 FROM items WHERE batch_id = ? LIMIT 1"
-        return self._query(query, (batch_id,)).fetchone() is not None
-
-    def has_any_batch(self) -> bool:
-        """Whether the journal records a batch for any item."""
-        if self._connection is None:
-            return False
-        query = "SELECT 1 FROM items WHERE batch_id IS NOT NULL LIMIT 1"
-        return self._query(query, ()).fetchone() is not None
-
-    def counts(self) -> dict[str, int]:
-        """Items in all, done, failed, in flight, not attempted, and done by adopting."""
-        if self._connection is None:
-            return dict.fromkeys(
-                ("items", "done", "failed", "in flight", "not attempted", "reconciled"), 0
-            )
-        total, done, failed, reconciled, unsent = self._query(COUNTS, ()).fetchone()
-        return {
-            "items": total,
-            "done": done,
-            "failed": failed,
-            "in flight": total - done - failed - unsent,
-            "not attempted": unsent,
-            "reconciled": reconciled,
-        }
-
-    def _query(self, sql: str, parameters: tuple[object, ...]) -> sqlite3.Cursor:
-        assert self._connection is not None  # noqa: S101 (the callers check)
-        try:
-            return self._connection.execute(sql, parameters)
-        except sqlite3.Error as exc:
-            raise JournalError(f"cannot read the journal {self.path}: {exc}") from exc

@@ -22,6 +22,7 @@ from prolific_async import (
     JournalError,
     TaskDetails,
     _journal,
+    _journal_reader,
     _journal_records,
     _journal_store,
     _journal_writer,
@@ -507,13 +508,13 @@ async def test_a_new_journal_looks_up_unwritten_indexes_without_a_read(
 ) -> None:
     """A new journal reads no row for an index above those written, and still finds the rest."""
     reads: list[object] = []
-    real = _journal_store.Reader.get
+    real = _journal_reader.Reader.get
 
     def counting(self: Any, item: Any) -> Any:
         reads.append(item)
         return real(self, item)
 
-    monkeypatch.setattr(_journal_store.Reader, "get", counting)
+    monkeypatch.setattr(_journal_reader.Reader, "get", counting)
     journal = Journal(tmp_path / "j.journal")
     journal.open("create")
     assert journal.entry(5) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 from datetime import UTC, datetime
@@ -14,12 +15,15 @@ from prolific_async import (
     BadRequestError,
     Batch,
     CreateBatchRequest,
+    DuplicateBatchRequest,
     Journal,
     JournalError,
     ProlificClient,
     TaskDetails,
     _journal_store,
 )
+from prolific_async._journal_import import import_journal
+from prolific_async._journal_records import COLUMNS, JournalEntry, entry_to_row
 from prolific_async.testing import FakeProlific
 from tests.conftest import TOKEN, StartServer
 
@@ -53,10 +57,31 @@ def columns(path: Path) -> list[str]:
         return [row[1] for row in connection.execute("PRAGMA table_info(items)")]
 
 
+#: The schema journal format 2 wrote (as released): no request_id column.
+FORMAT_2_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
+    "CREATE TABLE items (item PRIMARY KEY NOT NULL, fingerprint TEXT NOT NULL, "
+    "started_at TEXT, last_sent_at TEXT, batch_id TEXT, batch TEXT, "
+    "reconciled INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, "
+    "error TEXT) WITHOUT ROWID",
+    "CREATE INDEX items_by_batch ON items (batch_id) WHERE batch_id IS NOT NULL",
+)
+
+
 def as_format_2(path: Path) -> None:
-    """Make ``path`` a journal as format 2 wrote it: no request_id column, user_version 2."""
+    """Rewrite the journal at ``path`` as format 2 wrote it: its schema, user_version 2."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        meta = connection.execute("SELECT * FROM meta").fetchall()
+        items = connection.execute("SELECT * FROM items").fetchall()
+    path.unlink()
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
-        connection.execute("ALTER TABLE items DROP COLUMN request_id")
+        connection.execute("PRAGMA journal_mode=WAL")
+        for statement in FORMAT_2_SCHEMA:
+            connection.execute(statement)
+        connection.executemany("INSERT INTO meta VALUES (?, ?)", meta)
+        rows = [row[:-1] for row in items]  # every column but request_id
+        connection.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        connection.execute(f"PRAGMA application_id = {_journal_store.APPLICATION_ID}")
         connection.execute("PRAGMA user_version = 2")
     assert columns(path)[-1] == "error"
 
@@ -180,12 +205,15 @@ async def test_a_failed_migration_leaves_the_journal_at_format_2(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """If the migration fails the run is refused and the file is still a readable format 2."""
+    """A migration failing after its first statement is undone whole: the file stays format 2."""
     path = tmp_path / "j.journal"
     await collect(client.batches.create_many(creates(1), journal=Journal(path)))
     as_format_2(path)
-    monkeypatch.setattr(_journal_store, "MIGRATE_2", "ALTER TABLE no_such_table ADD COLUMN x")
-    with pytest.raises(JournalError, match="is not a usable journal"):
+    # The column is added, then a later statement of the same transaction fails.
+    failing = (*_journal_store.MIGRATE_2, "SELECT * FROM no_such_table")
+    monkeypatch.setattr(_journal_store, "MIGRATE_2", failing)
+    refused = "migrating the journal from format 2 to format 3 failed .* still of format 2"
+    with pytest.raises(JournalError, match=refused):
         await collect(client.batches.create_many(creates(1), journal=Journal(path)))
     assert user_version(path) == 2
     assert columns(path)[-1] == "error"
@@ -225,3 +253,114 @@ async def test_a_request_id_echoing_the_token_is_journaled_masked(
     names = os.listdir(tmp_path)  # the journal, its lock and any file SQLite left beside it
     written = b"".join((tmp_path / name).read_bytes() for name in names)
     assert TOKEN.encode() not in written
+
+
+async def test_a_migration_refuses_a_file_rewritten_to_a_newer_format_meanwhile(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A format 2 file another version moved to format 4 after the check is refused, untouched."""
+    path = tmp_path / "j.journal"
+    await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+    as_format_2(path)
+    real = _journal_store.check
+
+    def check_then_rewrite(*args: object) -> int:
+        version = real(*args)  # type: ignore[arg-type]
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("PRAGMA user_version = 4")
+        return version
+
+    monkeypatch.setattr(_journal_store, "check", check_then_rewrite)
+    with pytest.raises(JournalError, match=r"became a journal of format 4 .* reads formats 2 to 3"):
+        await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+    assert user_version(path) == 4
+    assert columns(path)[-1] == "error"
+    assert len(fake.batches) == 1
+
+
+async def test_a_reader_of_a_format_2_file_sees_the_ids_once_a_run_migrates_it(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A reader opened on format 2 (journal show in another process) reads ids after migration."""
+    path = tmp_path / "j.journal"
+    await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+    as_format_2(path)
+    with Journal(path).reading(None) as reader:
+        assert reader.get(0) is not None
+        results = await collect(client.batches.create_many(creates(2), journal=Journal(path)))
+        assert user_version(path) == 3
+        entry = reader.get(1)
+        assert entry is not None
+        assert entry.request_id == results[1].request_id is not None
+        listed = dict(reader.entries())
+        assert [listed[i].request_id for i in (0, 1)] == [None, results[1].request_id]
+
+
+async def test_a_refusal_echoing_the_token_is_journaled_masked(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """A 400 whose X-Request-Id and body copy Authorization: the failed record holds no token."""
+    path = tmp_path / "j.journal"
+    echo = HeaderEcho("X-Request-Id", status=400)
+    async with await echo_client(start_server, echo) as echoing:
+        request = CreateBatchRequest("echoed", WS, DETAILS, dataset_id="ds1")
+        (result,) = await collect(echoing.batches.create_many([request], journal=Journal(path)))
+    assert isinstance(result.error, BadRequestError)
+    entry = Journal(path).read("create")[0]
+    assert entry.error is not None
+    assert entry.request_id == "Token ***"
+    names = os.listdir(tmp_path)
+    written = b"".join((tmp_path / name).read_bytes() for name in names)
+    assert TOKEN.encode() not in written
+
+
+def test_an_imported_first_format_journal_keeps_a_request_id_given_and_none_otherwise(
+    tmp_path: Path,
+) -> None:
+    """Journal import: a record's request_id is stored as given; a record without one has none."""
+    old = tmp_path / "run.jsonl"
+    done = {"type": "done", "fingerprint": "f", "batch": {"id": "b"}, "attempts": 1}
+    lines = [
+        {"type": "header", "version": 1, "operation": "create"},
+        {**done, "item": 0},
+        {**done, "item": 1, "request_id": "r1"},
+    ]
+    old.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    new = tmp_path / "run.journal"
+    assert import_journal(old, new) == 2
+    entries = Journal(new).read("create")
+    assert [entries[0].request_id, entries[1].request_id] == [None, "r1"]
+    old.write_text(old.read_text().replace('"r1"', "7"))
+    with pytest.raises(JournalError, match=r"line 3: .*'request_id' must be a string or null"):
+        import_journal(old, tmp_path / "other.journal")
+
+
+async def test_resumed_duplicates_report_the_request_ids_the_first_run_read(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path
+) -> None:
+    """duplicate_many resumed from its journal carries each copy's request id."""
+    source = fake.add_batch(name="Source", workspace_id=WS, task_details=DETAILS)
+    path = tmp_path / "j.journal"
+    requests = [DuplicateBatchRequest(source.id, name=f"copy-{i}") for i in range(3)]
+    first = await collect(client.batches.duplicate_many(requests, journal=Journal(path)))
+    again = await collect(client.batches.duplicate_many(requests, journal=Journal(path)))
+    assert all(r.resumed for r in again)
+    assert [r.request_id for r in again] == [r.request_id for r in first]
+    assert all(r.request_id for r in first)
+    assert len(fake.batches) == 4
+
+
+def test_rows_per_statement_fit_sqlites_parameter_limit(tmp_path: Path) -> None:
+    """write_rows takes ROWS_PER_STATEMENT rows in one statement and one more in two."""
+    rows_per_statement = _journal_store.ROWS_PER_STATEMENT
+    connection = _journal_store.connect_for_writing(tmp_path / "j.journal", "create")
+    try:
+        limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        assert rows_per_statement * len(COLUMNS) <= limit
+        for count in (rows_per_statement, rows_per_statement + 1):
+            rows = [entry_to_row(i, JournalEntry("f", request_id=f"r{i}")) for i in range(count)]
+            _journal_store.write_rows(connection, rows)
+            (written,) = connection.execute("SELECT count(request_id) FROM items").fetchone()
+            assert written == count
+    finally:
+        connection.close()

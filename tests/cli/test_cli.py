@@ -519,6 +519,13 @@ async def test_emulator_legacy_v3_uploads_gives_a_v3_upload_url_no_import_id() -
     assert (status, export["status"]) == (202, "generating")  # the other answer unchanged
 
 
+async def test_emulator_takes_both_legacy_flags_at_once() -> None:
+    """``emulator --legacy-exports --legacy-v3-uploads``: both answers the legacy way."""
+    status, export, upload_url = await _legacy_answers("--legacy-exports", "--legacy-v3-uploads")
+    assert (status, export["status"], "export_id" in export) == (200, "complete", False)
+    assert "import_id" not in upload_url
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 async def test_a_signal_ignored_at_start_stays_ignored(
     tmp_path: Path, signum: signal.Signals

@@ -12,6 +12,7 @@ import pytest
 from prolific_async.testing import FakeProlific
 
 from ..conftest import wait_until
+from ..test_journal_request_ids import as_format_2, user_version
 from .conftest import DETAILS, WS, RunCli, creates, spawn_cli, stall_creates, write_manifest
 
 
@@ -69,8 +70,10 @@ async def test_show_and_export_describe_a_run(
         {"name": "bad", "workspace_id": WS, "task_details": DETAILS, "dataset_id": "missing"},
     ]
     manifest = write_manifest(tmp_path / "m.jsonl", lines)
-    journal = tmp_path / "j.journal"
-    code, _, _ = await cli("provision", manifest, "--journal", journal, "--no-progress")
+    journal, results = tmp_path / "j.journal", tmp_path / "r.jsonl"
+    code, _, _ = await cli(
+        "provision", manifest, "--journal", journal, "--no-progress", "--results", results
+    )
     assert code == 1
     code, out, _ = await cli("journal", "show", journal)
     assert code == 0
@@ -93,8 +96,31 @@ async def test_show_and_export_describe_a_run(
     assert {r["batch_id"] for r in records[:3]} == set(fake.batches)
     assert records[3]["error"]["status_code"] == 400
     # The ids of the answers that made and refused them, as the run's results had them.
+    reported = [json.loads(line) for line in results.read_text().splitlines()]
+    by_line = {r["line"]: r["request_id"] for r in reported}
+    assert [r["request_id"] for r in records] == [by_line[line] for line in (1, 2, 3, 4)]
     assert all(isinstance(r["request_id"], str) and r["request_id"] for r in records)
     assert len({r["request_id"] for r in records}) == 4
+
+
+async def test_show_and_export_read_a_format_2_journal_as_it_is(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """`journal show` and `export` read a format 2 file (ids null) and leave it format 2."""
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    journal = tmp_path / "j.journal"
+    code, _, _ = await cli("provision", manifest, "--journal", journal, "--no-progress")
+    assert code == 0
+    as_format_2(journal)
+    code, out, _ = await cli("journal", "show", journal)
+    assert code == 0
+    assert "a 'provision' journal with 2 items" in out
+    code, out, _ = await cli("journal", "export", journal)
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["status"], r["request_id"]) for r in records] == [("done", None), ("done", None)]
+    assert {r["batch_id"] for r in records} == set(fake.batches)
+    assert user_version(journal) == 2
 
 
 async def test_an_old_journal_is_refused_then_imported_and_resumed(

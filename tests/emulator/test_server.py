@@ -170,6 +170,10 @@ async def test_python_m_runs_standalone_and_stops_on_ctrl_c() -> None:
         ([], {"legacy_exports": False, "legacy_v3_uploads": False}),
         (["--legacy-exports"], {"legacy_exports": True, "legacy_v3_uploads": False}),
         (["--legacy-v3-uploads"], {"legacy_exports": False, "legacy_v3_uploads": True}),
+        (
+            ["--legacy-exports", "--legacy-v3-uploads"],
+            {"legacy_exports": True, "legacy_v3_uploads": True},
+        ),
     ],
 )
 def test_python_m_passes_the_legacy_switches_on(

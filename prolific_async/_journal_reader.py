@@ -1,0 +1,155 @@
+"""Reading a journal while a run may be writing it: the run's look-ups, ``journal show``.
+
+Reads never wait for the writer (the file is in WAL mode, :mod:`._journal_store`), so a
+run looks its items up on its own thread and another process can show the journal.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+from ._journal_records import ItemKey, JournalEntry
+from ._journal_store import SELECT_ALL, SELECT_ITEM, check, connect, ensure_journal_file, read_entry
+from .errors import JournalError
+
+__all__ = ["Reader"]
+
+#: The same of a format 2 journal, read where it may not be written (no ``request_id``).
+SELECT_ITEM_2: Final = SELECT_ITEM.replace("error, request_id", "error, NULL")
+SELECT_ALL_2: Final = SELECT_ALL.replace("error, request_id", "error, NULL")
+COUNTS: Final = (
+    "SELECT count(*), count(batch), "
+    "count(CASE WHEN batch IS NULL AND error IS NOT NULL THEN 1 END), "
+    "count(CASE WHEN batch IS NOT NULL AND reconciled = 1 THEN 1 END), "
+    "count(CASE WHEN batch IS NULL AND error IS NULL AND started_at IS NULL THEN 1 END) "
+    "FROM items"
+)
+
+
+def _connect_reader(path: Path) -> sqlite3.Connection:
+    """A connection that only reads (``query_only``), read-write underneath where it may be.
+
+    As the last connection to close, a read-write one folds the WAL back into the file
+    and removes it; a read-only one cannot, and would leave ``-wal`` and ``-shm`` behind.
+    """
+    uri = path.resolve().as_uri()
+    try:
+        try:
+            connection = connect(f"{uri}?mode=rw", uri=True)
+        except sqlite3.OperationalError:  # a file we may not write: read it as it is
+            return connect(f"{uri}?mode=ro", uri=True)
+        connection.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot open the journal {path}: {exc}") from exc
+    return connection
+
+
+class Reader:
+    """A read-only view of a journal: one item's entry, all entries, counts, claims.
+
+    Reads never wait for the run's writer (WAL), so the run looks items up on its own
+    thread. A missing or empty file reads as a journal with no items.
+    """
+
+    def __init__(self, path: Path, operation: str | None) -> None:
+        """Open ``path``, checking it records ``operation`` (any operation if ``None``).
+
+        Raises:
+            JournalError: it is not a journal of a format this version reads (or of
+                ``operation``).
+        """
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+        self.operation = operation
+        self._format_2 = False
+        if not ensure_journal_file(path):
+            return
+        connection = _connect_reader(path)
+        try:
+            if operation is None:
+                row = connection.execute("SELECT value FROM meta WHERE key = 'operation'")
+                found = row.fetchone()
+                operation = self.operation = None if found is None else str(found[0])
+            self._format_2 = check(connection, path, str(operation)) == 2
+        except sqlite3.Error as exc:
+            connection.close()
+            raise JournalError(f"{path} is not a usable journal: {exc}") from exc
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+
+    def close(self) -> None:
+        """Close the connection. Safe to call more than once."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    def get(self, item: ItemKey) -> JournalEntry | None:
+        """The entry of ``item``, if the journal has one.
+
+        Raises:
+            JournalError: its row is corrupt, or the file cannot be read.
+        """
+        if self._connection is None:
+            return None
+        row = self._query(self._select(SELECT_ITEM, SELECT_ITEM_2), (item,)).fetchone()
+        return None if row is None else read_entry(row, f"{self.path}: ")[1]
+
+    def entries(self) -> Iterator[tuple[ItemKey, JournalEntry]]:
+        """Every item's entry, read as it goes (memory stays flat in the journal's size)."""
+        if self._connection is None:
+            return
+        for row in self._query(self._select(SELECT_ALL, SELECT_ALL_2), ()):
+            yield read_entry(row, f"{self.path}: ")
+
+    def has_batch(self, batch_id: str) -> bool:
+        """Whether the journal records ``batch_id`` as an item's batch."""
+        if self._connection is None:
+            return False
+        query = "SELECT 1 FROM items WHERE batch_id = ? LIMIT 1"
+        return self._query(query, (batch_id,)).fetchone() is not None
+
+    def has_any_batch(self) -> bool:
+        """Whether the journal records a batch for any item."""
+        if self._connection is None:
+            return False
+        query = "SELECT 1 FROM items WHERE batch_id IS NOT NULL LIMIT 1"
+        return self._query(query, ()).fetchone() is not None
+
+    def counts(self) -> dict[str, int]:
+        """Items in all, done, failed, in flight, not attempted, and done by adopting."""
+        if self._connection is None:
+            return dict.fromkeys(
+                ("items", "done", "failed", "in flight", "not attempted", "reconciled"), 0
+            )
+        total, done, failed, reconciled, unsent = self._query(COUNTS, ()).fetchone()
+        return {
+            "items": total,
+            "done": done,
+            "failed": failed,
+            "in flight": total - done - failed - unsent,
+            "not attempted": unsent,
+            "reconciled": reconciled,
+        }
+
+    def _select(self, query: str, of_format_2: str) -> str:
+        """``query``, or ``of_format_2`` while the file is still format 2.
+
+        A run in another process may migrate the file while it is open here: from then
+        on its rows have a ``request_id`` to read.
+        """
+        if self._format_2:
+            (version,) = self._query("PRAGMA user_version", ()).fetchone()
+            self._format_2 = version == 2
+        return of_format_2 if self._format_2 else query
+
+    def _query(self, sql: str, parameters: tuple[object, ...]) -> sqlite3.Cursor:
+        assert self._connection is not None  # noqa: S101 (the callers check)
+        try:
+            return self._connection.execute(sql, parameters)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read the journal {self.path}: {exc}") from exc
