@@ -12,8 +12,9 @@ it (the JSON Lines journals of the first format stored one a line)::
 
 ``not_attempted`` is an item a stopped run never sent (``RunStoppedError``): not
 final, so a plain re-run sends it. ``request_id`` (optional: ``null`` or absent when no
-answer named one, and always absent from a first-format file) is the id of the answer
-that made or decided the item, so a resumed run reports it as the run that read it did.
+answer named one; the first format never wrote it, and an imported record keeps one it
+has) is the id of the answer that made or decided the item, so a resumed run reports it
+as the run that read it did.
 
 :func:`apply_record` folds one into the item's :class:`JournalEntry`; the SQLite journal
 stores the entry, one row per item (:data:`COLUMNS`). Both directions check the shape of

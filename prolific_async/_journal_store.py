@@ -39,6 +39,7 @@ __all__ = [
     "connect_for_writing",
     "ensure_journal_file",
     "read_entry",
+    "rows_per_statement",
     "write_records",
     "write_rows",
 ]
@@ -187,11 +188,11 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
     migrated the file (or a newer version rewritten it) since it was checked.
 
     Raises:
-        JournalError: the migration failed (the file is still format 2), or the file
-            is now of a format this version does not read.
+        JournalError: the migration failed, the file locked by another writer too (it
+            is then unchanged), or the file is now of a format this version does not read.
     """
-    connection.execute("BEGIN IMMEDIATE")
     try:
+        connection.execute("BEGIN IMMEDIATE")
         (version,) = connection.execute("PRAGMA user_version").fetchone()
         if version == 2:
             for statement in MIGRATE_2:
@@ -208,7 +209,7 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
             connection.execute("ROLLBACK")
         raise JournalError(
             f"{path}: migrating the journal from format 2 to format {VERSION} failed "
-            f"({exc}); the file is unchanged, still of format 2, and can be read as it is"
+            f"({exc}); the file is unchanged (a journal of format 2 can be read as it is)"
         ) from exc
     except BaseException:
         with contextlib.suppress(sqlite3.Error):
@@ -240,10 +241,15 @@ def write_records(connection: sqlite3.Connection, records: Iterable[dict[str, An
         raise
 
 
-#: SQLite's limit on parameters a statement (since SQLite 3.32; 999 before).
-MAX_PARAMETERS: Final = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
-#: Rows per INSERT in :func:`write_rows`: one parameter a column, within that limit.
-ROWS_PER_STATEMENT: Final = MAX_PARAMETERS // len(COLUMNS)
+#: At most this many rows per INSERT in :func:`write_rows` (fewer where the connection's
+#: limit on parameters a statement, one a column, is lower: 999 before SQLite 3.32).
+ROWS_PER_STATEMENT: Final = 3000
+
+
+def rows_per_statement(connection: sqlite3.Connection) -> int:
+    """How many rows one INSERT of :func:`write_rows` takes on ``connection``."""
+    limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return max(1, min(ROWS_PER_STATEMENT, limit // len(COLUMNS)))
 
 
 @functools.cache
@@ -258,20 +264,21 @@ def write_rows(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -
 
     The rows were folded on the event loop; here they only reach the file, in as few
     statements as possible: each one makes the writer thread give up the GIL and wait
-    to take it back while the loop is busy. Up to ``ROWS_PER_STATEMENT`` rows are one
+    to take it back while the loop is busy. Up to :func:`rows_per_statement` rows are one
     statement, which SQLite commits as its own transaction (one fsync); more are
     wrapped in an explicit one.
 
     Raises:
         sqlite3.Error: the transaction failed and was rolled back.
     """
-    if len(rows) <= ROWS_PER_STATEMENT:
+    per_statement = rows_per_statement(connection)
+    if len(rows) <= per_statement:
         connection.execute(_replace_rows(len(rows)), [value for row in rows for value in row])
         return
     connection.execute("BEGIN IMMEDIATE")
     try:
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_STATEMENT]
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
             connection.execute(_replace_rows(len(chunk)), [value for row in chunk for value in row])
         connection.execute("COMMIT")
     except BaseException:

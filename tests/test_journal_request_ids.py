@@ -8,6 +8,7 @@ import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,7 +74,8 @@ def as_format_2(path: Path) -> None:
     with contextlib.closing(sqlite3.connect(path)) as connection:
         meta = connection.execute("SELECT * FROM meta").fetchall()
         items = connection.execute("SELECT * FROM items").fetchall()
-    path.unlink()
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
         for statement in FORMAT_2_SCHEMA:
@@ -212,7 +214,7 @@ async def test_a_failed_migration_leaves_the_journal_at_format_2(
     # The column is added, then a later statement of the same transaction fails.
     failing = (*_journal_store.MIGRATE_2, "SELECT * FROM no_such_table")
     monkeypatch.setattr(_journal_store, "MIGRATE_2", failing)
-    refused = "migrating the journal from format 2 to format 3 failed .* still of format 2"
+    refused = "migrating the journal from format 2 to format 3 failed .* unchanged"
     with pytest.raises(JournalError, match=refused):
         await collect(client.batches.create_many(creates(1), journal=Journal(path)))
     assert user_version(path) == 2
@@ -350,17 +352,46 @@ async def test_resumed_duplicates_report_the_request_ids_the_first_run_read(
     assert len(fake.batches) == 4
 
 
-def test_rows_per_statement_fit_sqlites_parameter_limit(tmp_path: Path) -> None:
-    """write_rows takes ROWS_PER_STATEMENT rows in one statement and one more in two."""
-    rows_per_statement = _journal_store.ROWS_PER_STATEMENT
+@pytest.mark.parametrize("limit", [None, 25])
+def test_write_rows_fits_the_connections_parameter_limit(tmp_path: Path, limit: int | None) -> None:
+    """write_rows sends as many rows a statement as the limit allows, and one more in two."""
     connection = _journal_store.connect_for_writing(tmp_path / "j.journal", "create")
     try:
-        limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        assert rows_per_statement * len(COLUMNS) <= limit
-        for count in (rows_per_statement, rows_per_statement + 1):
+        if limit is not None:  # as SQLite before 3.32, or built with a lower limit
+            connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+        per_statement = _journal_store.rows_per_statement(connection)
+        allowed = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        assert per_statement * len(COLUMNS) <= allowed
+        assert per_statement == (2 if limit else _journal_store.ROWS_PER_STATEMENT)
+        for count in (per_statement, per_statement + 1):
             rows = [entry_to_row(i, JournalEntry("f", request_id=f"r{i}")) for i in range(count)]
             _journal_store.write_rows(connection, rows)
             (written,) = connection.execute("SELECT count(request_id) FROM items").fetchone()
             assert written == count
     finally:
         connection.close()
+
+
+async def test_a_migration_another_writer_blocks_says_so_and_leaves_the_file(
+    client: ProlificClient, fake: FakeProlific, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another connection holding the write lock: the migration error names it, file unchanged."""
+    path = tmp_path / "j.journal"
+    await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+    as_format_2(path)
+    real = _journal_store.connect
+
+    def impatient(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection = real(*args, **kwargs)
+        connection.execute("PRAGMA busy_timeout = 0")  # fail at once, not after 5 s
+        return connection
+
+    monkeypatch.setattr(_journal_store, "connect", impatient)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        refused = "migrating the journal from format 2 to format 3 failed .*locked.* unchanged"
+        with pytest.raises(JournalError, match=refused):
+            await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+        other.execute("ROLLBACK")
+    assert (user_version(path), columns(path)[-1]) == (2, "error")
+    assert len(fake.batches) == 1
