@@ -30,6 +30,18 @@ from prolific_async import (
 from prolific_async._journal_records import COLUMNS
 
 AT = "2026-01-01T00:00:00+00:00"
+BATCH = Batch(
+    id="b0",
+    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    created_by="u",
+    datasets=[],
+    name="n",
+    status="UNINITIALISED",
+    total_task_count=0,
+    total_instruction_count=0,
+    workspace_id="w",
+    task_details=TaskDetails(task_name="t", task_introduction="", task_steps=""),
+)
 
 
 def start(item: int | str, fingerprint: str = "f") -> dict[str, Any]:
@@ -104,18 +116,7 @@ async def test_typed_writers_record_what_the_reader_gives_back(tmp_path: Path) -
     """write_start/sent/done/failed give entries whose batch and error read back as they were."""
     at = datetime(2026, 1, 1, tzinfo=UTC)
     later = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
-    batch = Batch(
-        id="b0",
-        created_at=at,
-        created_by="u",
-        datasets=[],
-        name="n",
-        status="UNINITIALISED",
-        total_task_count=0,
-        total_instruction_count=0,
-        workspace_id="w",
-        task_details=TaskDetails(task_name="t", task_introduction="", task_steps=""),
-    )
+    batch = BATCH
     error = BadRequestError(
         "bad", status_code=400, body=None, request_id=None, method="POST", url="http://x/b"
     )

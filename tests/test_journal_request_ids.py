@@ -14,13 +14,12 @@ import pytest
 
 from prolific_async import (
     BadRequestError,
-    Batch,
+    BulkResult,
     CreateBatchRequest,
     DuplicateBatchRequest,
     Journal,
     JournalError,
     ProlificClient,
-    TaskDetails,
     _journal_store,
 )
 from prolific_async._journal_import import import_journal
@@ -29,23 +28,10 @@ from prolific_async.testing import FakeProlific
 from tests.conftest import TOKEN, StartServer
 
 from .test_bulk import CREATE, DETAILS, WS, assert_exactly_once, client, collect, creates, fake
+from .test_journal import AT, BATCH
 from .test_request_ids import HeaderEcho, echo_client
 
 __all__ = ["client", "fake"]  # the fixtures, shared with the bulk tests
-
-AT = "2026-01-01T00:00:00+00:00"
-BATCH = Batch(
-    id="b0",
-    created_at=datetime(2026, 1, 1, tzinfo=UTC),
-    created_by="u",
-    datasets=[],
-    name="n",
-    status="UNINITIALISED",
-    total_task_count=0,
-    total_instruction_count=0,
-    workspace_id="w",
-    task_details=TaskDetails(task_name="t", task_introduction="", task_steps=""),
-)
 
 
 def user_version(path: Path) -> int:
@@ -86,6 +72,13 @@ def as_format_2(path: Path) -> None:
         connection.execute(f"PRAGMA application_id = {_journal_store.APPLICATION_ID}")
         connection.execute("PRAGMA user_version = 2")
     assert columns(path)[-1] == "error"
+
+
+async def format_2_journal(client: ProlificClient, path: Path, count: int = 1) -> list[BulkResult]:
+    """A journal at ``path`` of ``count`` creates made, rewritten as format 2 wrote it."""
+    results = await collect(client.batches.create_many(creates(count), journal=Journal(path)))
+    as_format_2(path)
+    return results
 
 
 async def test_the_typed_writers_keep_the_request_ids_of_done_and_failed_items(
@@ -168,8 +161,7 @@ async def test_a_format_2_journal_is_read_as_it_is(
 ) -> None:
     """Reading a format 2 journal (journal show/export) gives no request ids and changes nothing."""
     path = tmp_path / "j.journal"
-    await collect(client.batches.create_many(creates(2), journal=Journal(path)))
-    as_format_2(path)
+    await format_2_journal(client, path, 2)
     before = path.read_bytes()
     entries = Journal(path).read("create")
     assert [e.batch_id is not None for e in entries.values()] == [True, True]
@@ -187,8 +179,7 @@ async def test_a_run_migrates_a_format_2_journal_and_resumes_it_exactly_once(
     """A run on a format 2 journal adds the column, keeps every row, and records new ids."""
     path = tmp_path / "j.journal"
     requests = creates(4)
-    first = await collect(client.batches.create_many(requests[:2], journal=Journal(path)))
-    as_format_2(path)
+    first = await format_2_journal(client, path, 2)
     results = await collect(client.batches.create_many(requests, journal=Journal(path)))
     assert user_version(path) == _journal_store.VERSION == 3
     assert columns(path)[-1] == "request_id"
@@ -209,8 +200,7 @@ async def test_a_failed_migration_leaves_the_journal_at_format_2(
 ) -> None:
     """A migration failing after its first statement is undone whole: the file stays format 2."""
     path = tmp_path / "j.journal"
-    await collect(client.batches.create_many(creates(1), journal=Journal(path)))
-    as_format_2(path)
+    await format_2_journal(client, path)
     # The column is added, then a later statement of the same transaction fails.
     failing = (*_journal_store.MIGRATE_2, "SELECT * FROM no_such_table")
     monkeypatch.setattr(_journal_store, "MIGRATE_2", failing)
@@ -262,8 +252,7 @@ async def test_a_migration_refuses_a_file_rewritten_to_a_newer_format_meanwhile(
 ) -> None:
     """A format 2 file another version moved to format 4 after the check is refused, untouched."""
     path = tmp_path / "j.journal"
-    await collect(client.batches.create_many(creates(1), journal=Journal(path)))
-    as_format_2(path)
+    await format_2_journal(client, path)
     real = _journal_store.check
 
     def check_then_rewrite(*args: object) -> int:
@@ -283,10 +272,9 @@ async def test_a_migration_refuses_a_file_rewritten_to_a_newer_format_meanwhile(
 async def test_a_reader_of_a_format_2_file_sees_the_ids_once_a_run_migrates_it(
     client: ProlificClient, fake: FakeProlific, tmp_path: Path
 ) -> None:
-    """A reader opened on format 2 (journal show in another process) reads ids after migration."""
+    """A reader opened on format 2 (a long-lived Journal.reading) reads ids after migration."""
     path = tmp_path / "j.journal"
-    await collect(client.batches.create_many(creates(1), journal=Journal(path)))
-    as_format_2(path)
+    await format_2_journal(client, path)
     with Journal(path).reading(None) as reader:
         assert reader.get(0) is not None
         results = await collect(client.batches.create_many(creates(2), journal=Journal(path)))
@@ -377,8 +365,7 @@ async def test_a_migration_another_writer_blocks_says_so_and_leaves_the_file(
 ) -> None:
     """Another connection holding the write lock: the migration error names it, file unchanged."""
     path = tmp_path / "j.journal"
-    await collect(client.batches.create_many(creates(1), journal=Journal(path)))
-    as_format_2(path)
+    await format_2_journal(client, path)
     real = _journal_store.connect
 
     def impatient(*args: Any, **kwargs: Any) -> sqlite3.Connection:

@@ -7,14 +7,16 @@ in a child process (:func:`spawn_cli`), which costs about a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from prolific_async.cli import main
@@ -126,3 +128,64 @@ async def spawn_cli(
         stderr=stderr,
         env=env,
     )
+
+
+@attrs.define
+class EmulatorRun:
+    """A running ``prolific-async emulator``: the lines it printed first, and all it printed."""
+
+    lines: list[str]
+    out: str = ""
+    """Everything on its stdout, once it stopped."""
+
+    @property
+    def url(self) -> str:
+        """The URL it printed (its ``PROLIFIC_URL=`` line)."""
+        return self.lines[1].strip().removeprefix("PROLIFIC_URL=")
+
+
+@contextlib.asynccontextmanager
+async def emulator_command(
+    *flags: str | Path,
+    token: str = "cli-token",  # noqa: S107 (the emulator's own throwaway token)
+    until: str | None = None,
+    lines: int = 2,
+) -> AsyncIterator[EmulatorRun]:
+    """Run ``prolific-async emulator --port 0 --token TOKEN FLAGS`` in a child process.
+
+    Yields once it printed ``lines`` lines (or up to one starting with ``until``). On
+    leaving it is stopped with SIGTERM and must exit 0; it is killed if the body raised.
+    """
+    process = await spawn_cli(
+        None,
+        "emulator",
+        "--port",
+        "0",
+        "--token",
+        token,
+        *flags,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        run = EmulatorRun([])
+        while not _printed_enough(run.lines, lines, until):
+            line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+            assert line, f"the emulator ended its output after {run.lines!r}"
+            run.lines.append(line)
+        yield run
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 20)
+        run.out = out.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+
+
+def _printed_enough(printed: list[str], lines: int, until: str | None) -> bool:
+    if until is None:
+        return len(printed) >= lines
+    return bool(printed) and printed[-1].startswith(until)

@@ -31,6 +31,7 @@ from .conftest import (
     RunCli,
     copies,
     creates,
+    emulator_command,
     spawn_cli,
     stall_creates,
     write_manifest,
@@ -391,108 +392,47 @@ def test_emulator_on_a_busy_port_exits_1_saying_why(capsys: pytest.CaptureFixtur
 
 async def test_emulator_command_serves_until_sigterm() -> None:
     """The emulator command prints its URL and token, serves, and stops on SIGTERM."""
-    process = await spawn_cli(
-        None,
-        "emulator",
-        "--port",
-        "0",
-        "--token",
-        "cli-token",
-        "--seed",
-        "5",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    try:
-        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(3)]
-        assert "(seed 5)" in lines[0]
-        url = lines[1].strip().removeprefix("PROLIFIC_URL=")
-        assert lines[2].strip() == "PROLIFIC_TOKEN=cli-token"
-        async with ProlificClient(token="cli-token", base_url=url) as client:
+    async with emulator_command("--seed", "5", lines=3) as run:
+        assert "(seed 5)" in run.lines[0]
+        assert run.lines[2].strip() == "PROLIFIC_TOKEN=cli-token"
+        async with ProlificClient(token="cli-token", base_url=run.url) as client:
             assert await client.batches.list(WS) == []
-        process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), 20)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()
-    assert out.decode().strip().endswith("Stopped.")
+    assert run.out.strip().endswith("Stopped.")
 
 
 async def test_emulator_tls_prints_the_ca_file_a_client_can_trust() -> None:
     """``emulator --tls`` serves HTTPS and prints SSL_CERT_FILE; a client trusting it works."""
-    process = await spawn_cli(
-        None,
-        "emulator",
-        "--port",
-        "0",
-        "--token",
-        "cli-token",
-        "--tls",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    try:
-        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(4)]
-        url = lines[1].strip().removeprefix("PROLIFIC_URL=")
-        assert url.startswith("https://")
-        ca_file = lines[3].strip().removeprefix("SSL_CERT_FILE=")
+    async with emulator_command("--tls", lines=4) as run:
+        assert run.url.startswith("https://")
+        ca_file = run.lines[3].strip().removeprefix("SSL_CERT_FILE=")
         context = ssl.create_default_context(cafile=ca_file)
+        url = run.url
         async with ProlificClient(token="cli-token", base_url=url, ssl_context=context) as client:
             assert await client.batches.list(WS) == []
-        process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), 20)
-        assert out.decode().strip().endswith("Stopped.")
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()
+    assert run.out.strip().endswith("Stopped.")
     assert not await asyncio.to_thread(os.path.exists, ca_file)  # gone with the server
 
 
 async def _legacy_answers(*flags: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
     """Start `emulator` with ``flags``; return its export answer and a V3 upload URL answer."""
-    process = await spawn_cli(
-        None,
-        "emulator",
-        "--port",
-        "0",
-        "--token",
-        "cli-token",
-        *flags,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    try:
-        lines = [(await asyncio.wait_for(process.stdout.readline(), 20)).decode() for _ in range(2)]
-        url = lines[1].strip().removeprefix("PROLIFIC_URL=")
-        async with ClientSession(
-            base_url=url,
+    async with (
+        emulator_command(*flags) as run,
+        ClientSession(
+            base_url=run.url,
             headers={"Authorization": "Token cli-token"},
             timeout=ClientTimeout(total=20),
-        ) as http:
-            body = {"name": "b", "workspace_id": WS, "task_details": DETAILS}
-            async with http.post(CREATE_PATH, json=body) as response:
-                batch = await response.json()
-            async with http.post(f"{CREATE_PATH}/{batch['id']}/export") as response:
-                export_status, export = response.status, await response.json()
-            async with http.post(DATASETS, json={"name": "d", "workspace_id": WS}) as response:
-                dataset = await response.json()  # no schema: V3
-            async with http.get(f"{DATASETS}/{dataset['id']}/upload-url/rows.csv") as response:
-                assert response.status == 201
-                upload_url = await response.json()
-        process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(process.communicate(), 20)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()
+        ) as http,
+    ):
+        body = {"name": "b", "workspace_id": WS, "task_details": DETAILS}
+        async with http.post(CREATE_PATH, json=body) as response:
+            batch = await response.json()
+        async with http.post(f"{CREATE_PATH}/{batch['id']}/export") as response:
+            export_status, export = response.status, await response.json()
+        async with http.post(DATASETS, json={"name": "d", "workspace_id": WS}) as response:
+            dataset = await response.json()  # no schema: V3
+        async with http.get(f"{DATASETS}/{dataset['id']}/upload-url/rows.csv") as response:
+            assert response.status == 201
+            upload_url = await response.json()
     return export_status, export, upload_url
 
 

@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +22,15 @@ from prolific_async._cli._options import FORMATS, model_columns
 from prolific_async.models import Batch, TaskResponse
 from prolific_async.testing import FakeProlific
 
-from .conftest import DETAILS, WS, RunCli, copies, creates, spawn_cli, write_manifest
+from .conftest import (
+    DETAILS,
+    WS,
+    RunCli,
+    copies,
+    creates,
+    emulator_command,
+    write_manifest,
+)
 
 TASK = ("--task-name", "t", "--task-introduction", "<p>i</p>", "--task-steps", "<ol></ol>")
 
@@ -652,24 +659,10 @@ async def test_dry_run_still_refuses_a_bad_manifest(
 async def test_emulator_prints_exports_and_writes_an_env_file_to_source(tmp_path: Path) -> None:
     """`emulator --env-file F` prints export lines and writes them to F, which a shell sources."""
     env_file = tmp_path / "emulator env.sh"  # a space: the values are quoted for the shell
-    process = await spawn_cli(
-        None,
-        "emulator",
-        "--port",
-        "0",
-        "--token",
-        "cli token",
-        "--env-file",
-        env_file,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    try:
-        lines: list[str] = []
-        while not lines or not lines[-1].startswith("Press Ctrl-C"):
-            lines.append((await asyncio.wait_for(process.stdout.readline(), 20)).decode())
-        url = lines[1].strip().removeprefix("PROLIFIC_URL=")
+    async with emulator_command(
+        "--env-file", env_file, token="cli token", until="Press Ctrl-C"
+    ) as run:
+        lines, url = run.lines, run.url
         assert lines[2] == "PROLIFIC_TOKEN=cli token\n"
         assert lines[3:5] == [f"export PROLIFIC_URL={url}\n", "export PROLIFIC_TOKEN='cli token'\n"]
         assert f"Wrote them to {env_file}" in lines[5]
@@ -685,13 +678,6 @@ async def test_emulator_prints_exports_and_writes_an_env_file_to_source(tmp_path
         assert sourced.decode() == f"{url}|cli token"
         async with ProlificClient(token="cli token", base_url=url) as client:
             assert await client.batches.list(WS) == []
-        process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(process.communicate(), 20)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, err.decode()
 
 
 async def test_emulator_refuses_an_env_file_it_cannot_write(cli: RunCli, tmp_path: Path) -> None:
