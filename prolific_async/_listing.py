@@ -34,7 +34,10 @@ def _incomplete(
 ) -> str | None:
     meta = meta or {}
     count = meta.get("count")
-    if isinstance(count, int) and not isinstance(count, bool) and count > len(results):
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
+        # Not a count: the answer cannot be known to hold the whole workspace.
+        return f"meta.count is {count!r}, not a whole number of batches"
+    if count is not None and count > len(results):
         return f"meta.count is {count} but it holds {len(results)} batches"
     link = link or meta.get("next")
     if link:

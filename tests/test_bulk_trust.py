@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from prolific_async import (
     APIConnectionError,
@@ -17,6 +18,7 @@ from prolific_async import (
 from prolific_async._listing import BatchListing
 from prolific_async.testing import FakeProlific
 
+from .conftest import TOKEN, StartServer, cut, server_url
 from .test_bulk import (
     CREATE,
     FAST,
@@ -99,7 +101,10 @@ async def test_a_listing_whole_the_second_time_is_used(
         ({"count": 1}, None, True),
         (None, "https://api.example/batches?page=2", True),
         ({"count": 0, "next": "https://api.example/batches?page=2"}, None, True),
-        ({"count": True}, None, False),
+        ({"count": True}, None, True),
+        ({"count": 1.0}, None, True),
+        ({"count": "0"}, None, True),
+        ({"count": None}, None, False),
         ({"next": None}, None, False),
         (None, None, False),
     ],
@@ -107,9 +112,30 @@ async def test_a_listing_whole_the_second_time_is_used(
 def test_a_listing_says_when_it_is_partial(
     meta: dict[str, object] | None, link: str | None, partial: bool
 ) -> None:
-    """meta.count above the results or a next link (top level or in meta) is partial."""
+    """meta.count above the results, or not an integer, or a next link (top level or in meta)."""
     listing = BatchListing(results=[], meta=meta, next=link)
     assert (listing.incomplete is not None) is partial
+
+
+@pytest.mark.parametrize("count", [1.0, "1", [1]])
+async def test_a_listing_whose_count_is_no_integer_is_never_resent_on(
+    start_server: StartServer, count: object
+) -> None:
+    """A create cut after the server made it, then listings with a meta.count of another type."""
+    sent: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.method == "POST":
+            sent.append(request.path)
+            return cut(request)  # made, its answer lost
+        return web.json_response({"results": [], "meta": {"count": count}})
+
+    server = await start_server(handler)
+    async with ProlificClient(TOKEN, base_url=server_url(server), retry=FAST) as client:
+        results = await collect(client.batches.create_many(creates(1), reconcile_delay=0))
+    assert isinstance(results[0].error, ReconciliationError)
+    assert "not a whole number of batches" in str(results[0].error)
+    assert sent == [CREATE]
 
 
 async def test_a_created_answer_with_a_claimed_id_is_reconciled(
