@@ -30,6 +30,7 @@ import contextlib
 import io
 import math
 import os
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -76,6 +77,48 @@ def require_transfer_deadline(value: float | None) -> float | None:
 def redact(url: str) -> str:
     """The URL without its query string and fragment (they hold the presigned signature)."""
     return str(URL(url, encoded=True).with_query(None).with_fragment(None))
+
+
+#: An HTTP method is a token (RFC 9110): no space, no control character.
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def checked_transfer(url: str, method: str, content_type: str | None = None) -> str:
+    """``url`` without its signature, once the URL, method and type an answer gave are usable.
+
+    They come from the API's answer (an upload URL's, an export's): one aiohttp or yarl
+    would refuse is the answer's fault, said as such before anything is sent.
+
+    Raises:
+        APIConnectionError: the URL is not an absolute http(s) URL, the method is not a
+            token, or the content type holds a line break.
+    """
+    try:
+        parsed = URL(url, encoded=True)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError("not an absolute http or https URL")
+        parsed.port  # noqa: B018 (a port out of range is refused only when read)
+    except (ValueError, TypeError) as exc:
+        raise APIConnectionError(
+            f"{method}: the API answered with a storage URL that cannot be used ({exc})",
+            method=method,
+            url="(unusable URL)",
+        ) from None
+    shown = redact(url)
+    if not _TOKEN.fullmatch(method):
+        raise APIConnectionError(
+            f"{shown}: the API answered with an HTTP method that cannot be sent: {method!r}",
+            method="(unusable)",
+            url=shown,
+        )
+    if content_type is not None and any(c in content_type for c in "\r\n\0"):
+        raise APIConnectionError(
+            f"{method} {shown}: the API answered with a content type that cannot be sent: "
+            f"{content_type!r}",
+            method=method,
+            url=shown,
+        )
+    return shown
 
 
 #: What one attempt returns: the status, the answer's headers (its request id) and result.
@@ -210,7 +253,7 @@ async def send_body(
         APITimeoutError: the deadline passed before the storage host answered.
         APIConnectionError: the transfer failed on every attempt.
     """
-    shown = redact(url)
+    shown = checked_transfer(url, method, content_type)
     headers = {**STORAGE_HEADERS, "Content-Type": content_type}
     proxy = client.storage_proxy(url)
     session: aiohttp.ClientSession
@@ -251,10 +294,16 @@ async def send_body(
 
 
 def _target(destination: Path, url: str) -> Path:
-    if destination.is_dir():
-        name = URL(url, encoded=True).name or "export.zip"
-        return destination / name
-    return destination
+    """``destination``, or in that directory the file the URL names (``export.zip`` if none).
+
+    The name comes from the server: one that would leave the directory (``..``, an
+    encoded ``/``, an absolute path) or that no file can have is not used.
+    """
+    if not destination.is_dir():
+        return destination
+    name = URL(url, encoded=True).name
+    unsafe = name in ("", ".", "..") or any(c in name for c in "/\\\0")
+    return destination / ("export.zip" if unsafe else name)
 
 
 async def download_to_file(
@@ -278,7 +327,7 @@ async def download_to_file(
         APITimeoutError: the deadline passed before the whole body arrived.
         APIConnectionError: the transfer failed on every attempt.
     """
-    shown = redact(url)
+    shown = checked_transfer(url, "GET")
     target = await asyncio.to_thread(_target, destination, url)
     proxy = client.storage_proxy(url)
     session: aiohttp.ClientSession

@@ -8,6 +8,7 @@ storage host receives are checked on real sockets (the emulator, a loopback app)
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -422,6 +423,26 @@ async def test_upload_sends_the_signed_type_else_the_given_else_the_extensions(
     await mocked_client.datasets.upload("d3", CSV, filename="a.csv", content_type=given, **FAST)
     (put,) = mocked_calls(mocked, "PUT", STORAGE)
     assert put["headers"]["Content-Type"] == sent
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"upload_url": "http://[::1/u"}, "storage URL that cannot be used"),
+        ({"upload_url": "http://127.0.0.1:99999/u"}, "storage URL that cannot be used"),
+        ({"http_method": "P UT"}, "HTTP method that cannot be sent: 'P UT'"),
+        ({"http_method": "PUT\r\nX-Evil: 1"}, "HTTP method that cannot be sent"),
+        ({"content_type": "text/csv\r\nX-Evil: 1"}, "content type that cannot be sent"),
+    ],
+)
+async def test_an_upload_url_answer_that_cannot_be_sent_is_a_connection_error(
+    mocked_client: ProlificClient, mocked: Any, changes: dict[str, str], said: str
+) -> None:
+    """A URL, method or type in the upload-URL answer aiohttp would refuse: typed, no PUT."""
+    mocked.get(f"{DATASETS}/d3/upload-url/a.csv", status=201, payload={**V3_URL, **changes})
+    with pytest.raises(errors.APIConnectionError, match=re.escape(said)):
+        await mocked_client.datasets.upload("d3", CSV, filename="a.csv", **FAST)
+    assert [method for method, _ in mocked.requests] == ["GET"]
 
 
 async def test_upload_reads_a_path_and_names_it(

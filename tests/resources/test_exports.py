@@ -269,6 +269,47 @@ async def test_download_into_a_directory_uses_the_url_name(
     assert path.read_bytes() == ZIP
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["..%2F..%2Fescaped.zip", "%2Ftmp%2Fabsolute.zip", "%2e%2e", "%2e", "a%00b", "a%5Cb"],
+)
+async def test_download_into_a_directory_never_writes_outside_it(
+    start_server: StartServer, tmp_path: Path, name: str
+) -> None:
+    """A URL whose last segment would leave the directory, or name no file, is export.zip."""
+
+    async def stored(request: web.Request) -> web.Response:
+        return web.Response(body=ZIP)
+
+    server = await start_server(stored)
+    inside = tmp_path / "a" / "b"
+    inside.mkdir(parents=True)
+    async with ProlificClient(TOKEN, base_url=server_url(server)) as client:
+        path = await client.batches.download_export(
+            f"{server_url(server)}/store/{name}?sig=s", inside
+        )
+    assert path == inside / "export.zip"
+    assert path.read_bytes() == ZIP
+    assert (listing(tmp_path), listing(tmp_path / "a"), listing(inside)) == (
+        ["a"],
+        ["b"],
+        ["export.zip"],
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1/e.zip", "http://127.0.0.1:99999/e.zip", "//storage/e.zip", "e.zip"]
+)
+async def test_download_from_an_unusable_url_is_a_connection_error_sending_nothing(
+    mocked_client: ProlificClient, mocked: Any, tmp_path: Path, url: str
+) -> None:
+    """An export URL yarl cannot use is an APIConnectionError saying so, before any request."""
+    with pytest.raises(errors.APIConnectionError, match="storage URL that cannot be used"):
+        await mocked_client.batches.download_export(url, tmp_path)
+    assert mocked.requests == {}
+    assert listing(tmp_path) == []
+
+
 async def test_download_expired_url_hides_the_signature(
     mocked_client: ProlificClient, mocked: Any, tmp_path: Path
 ) -> None:
