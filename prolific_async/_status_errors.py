@@ -58,8 +58,11 @@ def _redirect_note(location: str | None) -> str:
     """What a 3xx error adds: where it pointed (its origin only) and why it was not followed."""
     where = ""
     if location:
-        target = URL(location)
-        where = f" to {target.origin()}" if target.is_absolute() and target.host else ""
+        try:
+            target = URL(location)
+            where = f" to {target.origin()}" if target.is_absolute() and target.host else ""
+        except ValueError:  # a Location no URL parser takes: the note goes without it
+            where = ""
     return (
         f"; the redirect{where} was not followed (the client follows none, so the token "
         "never goes to another host): check the base URL"

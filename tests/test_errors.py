@@ -171,6 +171,24 @@ async def test_status_error_carries_status_body_request_id_method_url(
     )
 
 
+@pytest.mark.parametrize(
+    ("location", "said"),
+    [
+        ("https://other.example/batches", "the redirect to https://other.example was not"),
+        ("http://[::1", "the redirect was not followed"),
+        ("http://h:99999/", "the redirect was not followed"),
+        ("//other.example/x", "the redirect was not followed"),
+    ],
+)
+async def test_a_redirect_names_its_origin_or_nothing_when_it_is_no_url(
+    mocked_client: ProlificClient, mocked: Any, location: str, said: str
+) -> None:
+    """A 3xx is an APIStatusError naming where it pointed; an unparsable Location is left out."""
+    mocked.get(f"{MOCKED_BASE}{BATCHES_PATH}/abc", status=302, headers={"Location": location})
+    with pytest.raises(errors.APIStatusError, match=re.escape(said)):
+        await mocked_client.batches.get("abc")
+
+
 async def test_non_json_error_body_is_kept_as_text(
     mocked_client: ProlificClient, mocked: Any
 ) -> None:
