@@ -80,13 +80,14 @@ async def _make_ready(
 ) -> Batch:
     """Set a created batch up and wait until it is READY."""
     tasks_per_group = NOT_GIVEN if request.tasks_per_group is None else request.tasks_per_group
+    # ValueError: an id the server gave that no URL can hold (``..``), refused as a caller's.
     try:
         await client.batches.setup(batch.id, tasks_per_group=tasks_per_group)
-    except ProlificError as error:
+    except (ProlificError, ValueError) as error:
         raise ProvisionError.at("set up batch", error, dataset=dataset, batch=batch) from error
     try:
         return await client.batches.wait_until_ready(batch.id, timeout=request.timeout)
-    except ProlificError as error:
+    except (ProlificError, ValueError) as error:
         raise ProvisionError.at("wait until ready", error, dataset=dataset, batch=batch) from error
 
 
@@ -138,6 +139,8 @@ class _Pipelines:
         self.waiting: dict[str, _Waiting] = {}  # by the batch request's journal key
         self.finishing = asyncio.Semaphore(concurrency)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.crash: BaseException | None = None
+        """What a pipeline's task raised that is no result (a bug): it ends the run."""
 
     async def results(
         self, requests: Iterable[ProvisionRequest] | AsyncIterable[ProvisionRequest]
@@ -149,6 +152,8 @@ class _Pipelines:
             while result is not None:
                 yield result
                 result = await self.out.get()
+            if self.crash is not None:  # before the feeder, which may wait on a full queue
+                raise self.crash
             await feeder  # surface a bug or a journal error from the feeder
         finally:
             for task in (feeder, *self.tasks):
@@ -219,6 +224,9 @@ class _Pipelines:
             else:
                 result = await self._ready(index, request, dataset, created.batch)
             await self.out.put(attrs.evolve(result, request_id=created.request_id))
+        except Exception as exc:  # a bug: the run stops with it, the item is never just lost
+            self.crash = exc
+            await self.out.put(None)
         finally:
             self.finishing.release()
 

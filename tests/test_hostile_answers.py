@@ -359,6 +359,49 @@ async def test_one_unreadable_answer_fails_only_its_provision_pipeline(
     assert sorted(batch.name for batch in fake.batches.values()) == ["p0", "p1", "p2"]
 
 
+async def test_a_created_batch_id_no_url_can_hold_fails_only_its_provision_pipeline(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A batch created with the id '..': that pipeline fails at setup, naming what was made."""
+    fake.add_fault("POST", CREATE, "status_after", status=201, body=batch_body(id='".."'))
+    requests = [
+        ProvisionRequest(
+            name=f"p{i}", workspace_id=WS, task_details=DETAILS, dataset=CSV, filename=f"{i}.csv"
+        )
+        for i in range(3)
+    ]
+    results = sorted(
+        [r async for r in client.provision_many(requests, concurrency=1)], key=lambda r: r.index
+    )
+    assert [r.ok for r in results] == [False, True, True], [str(r.error) for r in results]
+    error = results[0].error
+    assert error is not None
+    assert error.step == "set up batch"
+    assert error.batch is not None
+    assert error.batch.id == ".."
+    assert error.dataset is not None
+    assert "already made: dataset" in str(error)
+
+
+async def test_a_pipeline_that_raises_a_bug_ends_provision_many_with_it(
+    client: ProlificClient, fake: FakeProlific, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline task raising something unexpected stops the run with it, never a lost item."""
+    from prolific_async import _provision
+
+    async def broken(*_args: Any) -> Any:
+        raise RuntimeError("a bug in a pipeline")
+
+    monkeypatch.setattr(_provision, "_make_ready", broken)
+    requests = [
+        ProvisionRequest(
+            name="p", workspace_id=WS, task_details=DETAILS, dataset=CSV, filename="a.csv"
+        )
+    ]
+    with pytest.raises(RuntimeError, match="a bug in a pipeline"):
+        [r async for r in client.provision_many(requests, concurrency=1)]
+
+
 @pytest.mark.parametrize("call", ["tasks", "task_groups"])
 @pytest.mark.parametrize("raw", ['{"results": [], "meta": {}}', '"abc"'], ids=["object", "string"])
 async def test_tasks_answered_with_an_object_or_a_string_is_refused(
