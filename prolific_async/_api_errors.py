@@ -212,7 +212,10 @@ class APIStatusError(ProlificError):
         self.url = url
         # Case-insensitive, like HTTP: headers["retry-after"] finds "Retry-After".
         known = list(KNOWN.values())
-        masked = [(name, mask_known(value, known)) for name, value in (headers or {}).items()]
+        masked = [
+            (mask_known(name, known), mask_known(value, known))
+            for name, value in (headers or {}).items()
+        ]
         self.headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(masked))
 
 

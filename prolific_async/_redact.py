@@ -124,8 +124,8 @@ class Redactor:
         return raw
 
     def headers(self, headers: Mapping[str, str]) -> CIMultiDict[str]:
-        """A copy of ``headers`` with the secret masked in every value."""
-        return CIMultiDict((key, self.text(value)) for key, value in headers.items())
+        """A copy of ``headers`` with the secret masked in every name and value."""
+        return CIMultiDict((self.text(key), self.text(value)) for key, value in headers.items())
 
 
 def _without_pieces(value: str, pieces: tuple[str, ...]) -> str:

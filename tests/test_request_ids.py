@@ -188,3 +188,26 @@ async def test_an_error_raised_after_the_answer_holds_no_token_in_its_frames(
     assert frames  # the client's frame is there,
     assert frames[0].locals  # with its locals
     assert prolific_fake.token not in "".join(exception.format())
+
+
+@pytest.mark.parametrize("status", [200, 400])
+async def test_a_header_named_after_the_token_is_masked(
+    start_server: StartServer, status: int
+) -> None:
+    """A server naming a header after the token: neither an error's nor a raw answer's keeps it."""
+
+    async def answer(request: web.Request) -> web.Response:
+        token = request.headers["Authorization"].removeprefix("Token ")
+        body = SCRIPTED_BATCH if status == 200 else {"detail": "refused"}
+        return web.json_response(body, status=status, headers={f"X-{token}": "1"})
+
+    server = await start_server(answer)
+    async with ProlificClient(TOKEN, base_url=server_url(server), retry=FAST) as client:
+        if status == 200:
+            headers = (await client.batches.with_raw_response.get("b1")).headers
+        else:
+            with pytest.raises(errors.APIStatusError) as caught:
+                await client.batches.get("b1")
+            headers = caught.value.headers
+    assert "X-***" in headers
+    assert not any(TOKEN in name for name in headers)
