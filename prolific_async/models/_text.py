@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["check_text", "first_bad_text", "valid_text_field"]
+__all__ = ["check_text", "first_bad_text", "usable_id_field", "valid_text_field"]
 
 
 def check_text(value: str) -> str:
@@ -75,3 +75,20 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def usable_id_field(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: an id the library puts in a later request's path is usable there.
+
+    The server gives it (a job's id) and the client waits on it next: one no path can
+    hold (empty, ``.``, ``..``) is refused as the answer is read, before anything else
+    is sent on its strength.
+
+    Raises:
+        ValueError: naming the field.
+    """
+    if isinstance(value, str) and value in ("", ".", ".."):
+        raise ValueError(
+            f"expected {attribute.name} to be an id a request path can hold, got {value!r}"
+        )
+    valid_text_field(_, attribute, value)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from attrs import Factory, frozen
+from attrs import Factory, field, frozen
 
 from ._base import Model
+from ._text import usable_id_field
 
 __all__ = [
     "Dataset",
@@ -114,7 +115,7 @@ class ImportRecordError(Model):
 class ImportJob(Model):
     """One upload into a V4 dataset and how its processing went."""
 
-    import_id: str
+    import_id: str = field(validator=usable_id_field)
     """The job's id, as returned with the upload URL."""
     status: ImportStatus | str
     """An :class:`ImportStatus`, or the raw string for one this library does not know."""
@@ -181,7 +182,7 @@ class UploadURL(Model):
     """When the URL stops working."""
     dataset_id: str | None = None
     """The dataset the file goes into."""
-    import_id: str | None = None
+    import_id: str | None = field(default=None, validator=usable_id_field)
     """The import job this upload starts (every V4 one; a V3 one where the server names
     one, as the official CLI expects); ``None``: a V3 upload followed by its status."""
     content_type: str | None = None

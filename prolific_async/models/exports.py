@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ._base import Model
+from ._text import usable_id_field
 
 __all__ = [
     "BatchExport",
@@ -38,7 +39,7 @@ class BatchExport(Model):
 
     status: ExportStatus | str
     """An :class:`ExportStatus`, or the raw string for one this library does not know."""
-    export_id: str | None = None
+    export_id: str | None = field(default=None, validator=usable_id_field)
     """The job's id; ``None`` in the older, immediately complete answer."""
     url: str | None = None
     """The presigned ZIP URL (when complete); it needs no Prolific token and expires."""

@@ -16,9 +16,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ._base import Model
+from ._text import usable_id_field
 
 __all__ = ["BatchSync", "SyncStatus"]
 
@@ -44,7 +45,7 @@ class BatchSync(Model):
 
     status: SyncStatus | str
     """A :class:`SyncStatus`, or the raw string for one this library does not know."""
-    sync_id: str | None = None
+    sync_id: str | None = field(default=None, validator=usable_id_field)
     """The job's id, to poll it with."""
     batch_id: str | None = None
     """The batch the job extends."""

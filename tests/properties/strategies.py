@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from prolific_async.models import Page, UnknownItem
 from prolific_async.models._item_classes import ITEM_CLASSES
+from prolific_async.models._text import usable_id_field
 from prolific_async.models.bulk import CreateBatchRequest, DuplicateBatchRequest
 from prolific_async.models.datasets import DatasetStatus, DatasetUpload, ImportStatus
 
@@ -134,6 +135,9 @@ def _fields_of(cls: type[Any]) -> st.SearchStrategy[Any]:
             fields[attribute.alias] = FIELD_OVERRIDES[cls, attribute.name]
         elif attribute.name == "extra":
             fields[attribute.alias] = _extra(cls)
+        elif attribute.validator is usable_id_field:  # a job id the client puts in a path
+            ids = _path_safe_ids()
+            fields[attribute.alias] = st.none() | ids if attribute.default is None else ids
         else:
             fields[attribute.alias] = for_type(attribute.type)
     return st.fixed_dictionaries(fields).map(lambda values: cls(**values))

@@ -51,6 +51,18 @@ async def test_sync_posts_no_body_and_parses_the_queued_job(
     assert mocked_call(mocked, "POST", SYNC).get("json") is None
 
 
+@pytest.mark.parametrize("sync_id", ["..", ".", ""])
+async def test_a_sync_id_no_path_can_hold_is_refused_as_read(
+    mocked_client: ProlificClient, mocked: Any, sync_id: str
+) -> None:
+    """A queued job whose sync_id would change the path: ResponseValidationError naming it."""
+    mocked.post(SYNC, status=202, payload={**QUEUED, "sync_id": sync_id})
+    with pytest.raises(
+        errors.ResponseValidationError, match="expected sync_id to be an id a request path can hold"
+    ):
+        await mocked_client.batches.sync("b1")
+
+
 async def test_sync_accepts_200_and_a_bare_status(
     mocked_client: ProlificClient, mocked: Any
 ) -> None:

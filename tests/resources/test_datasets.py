@@ -445,6 +445,22 @@ async def test_an_upload_url_answer_that_cannot_be_sent_is_a_connection_error(
     assert [method for method, _ in mocked.requests] == ["GET"]
 
 
+@pytest.mark.parametrize("import_id", ["..", ""])
+async def test_an_import_id_no_path_can_hold_is_refused_before_the_file_is_sent(
+    mocked_client: ProlificClient, mocked: Any, import_id: str
+) -> None:
+    """An upload URL naming the import '..': ResponseValidationError, and no PUT is made."""
+    mocked.get(
+        f"{DATASETS}/d4/upload-url/a.csv", status=201, payload={**V4_URL, "import_id": import_id}
+    )
+    with pytest.raises(
+        errors.ResponseValidationError,
+        match="expected import_id to be an id a request path can hold",
+    ):
+        await mocked_client.datasets.upload("d4", CSV, filename="a.csv", **FAST)
+    assert [method for method, _ in mocked.requests] == ["GET"]
+
+
 async def test_upload_reads_a_path_and_names_it(
     mocked_client: ProlificClient, mocked: Any, tmp_path: Path
 ) -> None:

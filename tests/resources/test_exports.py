@@ -71,6 +71,19 @@ async def test_request_export_202_is_a_generating_job(
     assert kwargs.get("params") is None
 
 
+@pytest.mark.parametrize("export_id", ["..", "."])
+async def test_an_export_id_no_path_can_hold_is_refused_as_read(
+    mocked_client: ProlificClient, mocked: Any, export_id: str
+) -> None:
+    """A generating job whose export_id would change the path: ResponseValidationError."""
+    mocked.post(EXPORT, status=202, payload={**GENERATING, "export_id": export_id})
+    with pytest.raises(
+        errors.ResponseValidationError,
+        match="expected export_id to be an id a request path can hold",
+    ):
+        await mocked_client.batches.request_export("b1")
+
+
 async def test_request_export_legacy_200_is_complete(
     mocked_client: ProlificClient, mocked: Any
 ) -> None:
