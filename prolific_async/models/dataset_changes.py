@@ -21,9 +21,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from attrs import Factory, frozen
+from attrs import Factory, field, frozen
 
 from ._base import Model
+from ._text import usable_id_field
 from .datasets import Dataset, ImportRecordError
 
 __all__ = ["DatapointsAppended", "DatasetUpdate", "MigrationStatus", "SchemaMigration"]
@@ -65,7 +66,7 @@ class DatasetUpdate(Model):
 
     dataset: Dataset
     """The updated dataset."""
-    migration_job_id: str | None = None
+    migration_job_id: str | None = field(default=None, validator=usable_id_field)
     """The :class:`SchemaMigration` to wait for; ``None`` when nothing needed migrating
     (the dataset's first schema, or no schema change)."""
 
@@ -74,7 +75,7 @@ class DatasetUpdate(Model):
 class SchemaMigration(Model):
     """A schema migration job: a V4 dataset's datapoints re-normalised to a new schema."""
 
-    job_id: str
+    job_id: str = field(validator=usable_id_field)
     """The job's id (the update's ``migration_job_id``)."""
     status: MigrationStatus | str
     """A :class:`MigrationStatus`, or the raw string for one this library does not know."""

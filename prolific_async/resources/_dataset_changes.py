@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from attrs import frozen
+from attrs import field, frozen
 
 from .._body import APIResponse, RawBody, structure_response
 from .._converter import converter
@@ -37,6 +37,7 @@ from .._polling import (
 from .._resource import Resource, path_id, require_str
 from .._sentinel import NOT_GIVEN, NotGiven
 from ..errors import SchemaMigrationFailedError
+from ..models._text import usable_id_field
 from ..models.dataset_changes import (
     DatapointsAppended,
     DatasetUpdate,
@@ -57,7 +58,7 @@ APPEND_CONTENT_TYPE: Final = "application/x-ndjson"
 class _MigrationReference:
     """The key an update answer adds to the dataset it returns."""
 
-    migration_job_id: str | None = None
+    migration_job_id: str | None = field(default=None, validator=usable_id_field)
 
 
 def _jsonl(records: object) -> bytes:

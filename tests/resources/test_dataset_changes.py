@@ -83,6 +83,17 @@ async def test_update_without_a_migration_has_no_job_id(
         await mocked_client.datasets.wait_for_schema_migration("d1", update)
 
 
+@pytest.mark.parametrize("job_id", ["..", "."])
+async def test_a_migration_job_id_no_path_can_hold_is_refused_as_read(
+    mocked_client: ProlificClient, mocked: Any, job_id: str
+) -> None:
+    """An update answer naming the migration '..': a ResponseValidationError, no bare ValueError."""
+    mocked.patch(DATASET, payload={**UPDATED, "migration_job_id": job_id})
+    refused = "expected migration_job_id to be an id a request path can hold"
+    with pytest.raises(errors.ResponseValidationError, match=refused):
+        await mocked_client.datasets.update("d1", name="Reviews", schema=SCHEMA)
+
+
 async def test_update_refuses_an_empty_or_wrong_update_before_sending(
     mocked_client: ProlificClient, mocked: Any
 ) -> None:
