@@ -235,7 +235,12 @@ def _same_file(first: Path, second: Path) -> bool:
 
 
 def _path_refusal(manifest: Path, journal: Path | None, results: Path | None) -> str | None:
-    """Why --journal or --results cannot be used, before the manifest is even read."""
+    """Why the manifest, --journal or --results cannot be used, before anything is read."""
+    if not manifest.is_file():  # a pipe, /dev/stdin, <(...): read once, it is empty after
+        return (
+            f"the manifest {manifest} is not a regular file: it is read twice (checked "
+            "whole, then sent), which a pipe cannot be; save it to a file first"
+        )
     if results is not None:
         for other, what in ((manifest, "the manifest"), (journal, "the --journal")):
             if other is not None and _same_file(results, other):

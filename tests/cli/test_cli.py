@@ -158,6 +158,18 @@ async def test_provision_against_an_api_reports_failures_with_exit_1(
     assert len(fake.batches) == 3
 
 
+async def test_a_manifest_that_is_a_pipe_is_refused_before_anything_is_sent(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """A FIFO (as /dev/stdin or <(...) are) is refused with exit 2: read twice it was empty."""
+    pipe = tmp_path / "m.jsonl"
+    os.mkfifo(pipe)
+    code, _, err = await cli("provision", str(pipe), "--no-progress")
+    assert code == 2
+    assert "is not a regular file" in err
+    assert fake.requests == []
+
+
 async def test_journal_of_another_manifest_is_refused_up_front(
     fake: FakeProlific, cli: RunCli, tmp_path: Path
 ) -> None:
