@@ -337,6 +337,18 @@ async def test_one_unreadable_duplicate_answer_fails_only_its_item(
     assert_only_the_first_was_hit(results, fake, names, fate)
 
 
+async def three_pipelines(client: ProlificClient) -> list[Any]:
+    """provision_many of pipelines p0, p1 and p2, one at a time; the results by index."""
+    requests = [
+        ProvisionRequest(
+            name=f"p{i}", workspace_id=WS, task_details=DETAILS, dataset=CSV, filename=f"{i}.csv"
+        )
+        for i in range(3)
+    ]
+    results = [r async for r in client.provision_many(requests, concurrency=1)]
+    return sorted(results, key=lambda r: r.index)
+
+
 async def test_one_unreadable_answer_fails_only_its_provision_pipeline(
     client: ProlificClient, fake: FakeProlific
 ) -> None:
@@ -344,15 +356,7 @@ async def test_one_unreadable_answer_fails_only_its_provision_pipeline(
     fake.add_fault(
         "POST", CREATE, "status_after", status=201, body=UNUSABLE_CREATED["out-of-range-date"][0]
     )
-    requests = [
-        ProvisionRequest(
-            name=f"p{i}", workspace_id=WS, task_details=DETAILS, dataset=CSV, filename=f"{i}.csv"
-        )
-        for i in range(3)
-    ]
-    results = sorted(
-        [r async for r in client.provision_many(requests, concurrency=1)], key=lambda r: r.index
-    )
+    results = await three_pipelines(client)
     assert [r.ok for r in results] == [False, True, True], [str(r.error) for r in results]
     assert results[0].error is not None
     assert isinstance(results[0].error.__cause__, CreatedButUnreadableError)
@@ -364,15 +368,7 @@ async def test_a_created_batch_id_no_url_can_hold_fails_only_its_provision_pipel
 ) -> None:
     """A batch created with the id '..': that pipeline fails at setup, naming what was made."""
     fake.add_fault("POST", CREATE, "status_after", status=201, body=batch_body(id='".."'))
-    requests = [
-        ProvisionRequest(
-            name=f"p{i}", workspace_id=WS, task_details=DETAILS, dataset=CSV, filename=f"{i}.csv"
-        )
-        for i in range(3)
-    ]
-    results = sorted(
-        [r async for r in client.provision_many(requests, concurrency=1)], key=lambda r: r.index
-    )
+    results = await three_pipelines(client)
     assert [r.ok for r in results] == [False, True, True], [str(r.error) for r in results]
     error = results[0].error
     assert error is not None
