@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Final
 
 from ._journal_records import ItemKey, JournalEntry
-from ._journal_store import SELECT_ALL, SELECT_ITEM, check, connect, ensure_journal_file, read_entry
+from ._journal_store import (
+    SELECT_ALL,
+    SELECT_ITEM,
+    check,
+    closed_on_error,
+    connect,
+    ensure_journal_file,
+    read_entry,
+)
 from .errors import JournalError
 
 __all__ = ["Reader"]
@@ -68,18 +76,12 @@ class Reader:
         if not ensure_journal_file(path):
             return
         connection = _connect_reader(path)
-        try:
+        with closed_on_error(connection, path):
             if operation is None:
                 row = connection.execute("SELECT value FROM meta WHERE key = 'operation'")
                 found = row.fetchone()
                 operation = self.operation = None if found is None else str(found[0])
             self._format_2 = check(connection, path, str(operation)) == 2
-        except sqlite3.Error as exc:
-            connection.close()
-            raise JournalError(f"{path} is not a usable journal: {exc}") from exc
-        except BaseException:
-            connection.close()
-            raise
         self._connection = connection
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,6 +35,7 @@ __all__ = [
     "SELECT_ALL",
     "SELECT_ITEM",
     "check",
+    "closed_on_error",
     "connect",
     "connect_for_writing",
     "ensure_journal_file",
@@ -158,7 +159,7 @@ def connect_for_writing(path: Path, operation: str) -> sqlite3.Connection:
         connection = connect(str(path), writer=True)
     except sqlite3.Error as exc:
         raise JournalError(f"cannot open the journal {path}: {exc}") from exc
-    try:
+    with closed_on_error(connection, path):
         (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
         if mode != "wal":
             raise JournalError(f"{path}: SQLite cannot keep a write-ahead log here ({mode})")
@@ -172,13 +173,20 @@ def connect_for_writing(path: Path, operation: str) -> sqlite3.Connection:
             connection.execute("COMMIT")
         if check(connection, path, operation) < VERSION:
             _migrate(connection, path)
+    return connection
+
+
+@contextlib.contextmanager
+def closed_on_error(connection: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """Close ``connection`` if the block fails; an SQLite error becomes a JournalError."""
+    try:
+        yield
     except sqlite3.Error as exc:
         connection.close()
         raise JournalError(f"{path} is not a usable journal: {exc}") from exc
     except BaseException:
         connection.close()
         raise
-    return connection
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
