@@ -17,15 +17,26 @@ starting with ``#`` are skipped.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from attrs import frozen
 
 from ._scalar_hooks import check_text
 from .models.batches import TaskDetails
 from .models.bulk import BulkRequest, CreateBatchRequest, DuplicateBatchRequest
 
-__all__ = ["ManifestError", "ManifestLine", "parse_line", "read_manifest", "validate_manifest"]
+__all__ = [
+    "ManifestChangedError",
+    "ManifestCheck",
+    "ManifestError",
+    "ManifestLine",
+    "parse_line",
+    "read_manifest",
+    "validate_manifest",
+]
 
 _CREATE_FIELDS = {"name", "workspace_id", "task_details", "dataset_id", "key"}
 _DUPLICATE_FIELDS = {"duplicate_of", "name", "upload_new_dataset", "key"}
@@ -42,7 +53,29 @@ class ManifestError(ValueError):
         self.problem = problem
 
 
+class ManifestChangedError(ManifestError):
+    """The manifest changed after it was checked: what is read now was never checked."""
+
+
 ManifestLine = tuple[int, BulkRequest]
+
+#: What identifies one version of a file: device, inode, size, modification time (ns).
+Stamp = tuple[int, int, int, int]
+
+
+def _stamp(descriptor: int) -> Stamp:
+    status = os.fstat(descriptor)
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+@frozen
+class ManifestCheck:
+    """What :func:`validate_manifest` found: the requests, the bad lines, the file's stamp."""
+
+    count: int
+    problems: list[ManifestError]
+    #: The file as it was checked; :func:`read_manifest` refuses to read another version.
+    stamp: Stamp
 
 
 def _text(value: str, field: str) -> str:
@@ -130,31 +163,53 @@ def parse_line(text: str) -> BulkRequest | None:
     )
 
 
-def read_manifest(path: Path) -> Iterator[ManifestLine]:
+def read_manifest(path: Path, *, checked: Stamp | None = None) -> Iterator[ManifestLine]:
     """Yield ``(line number, request)`` lazily, one line at a time.
+
+    ``checked``: the stamp of the version :func:`validate_manifest` checked. The file is
+    then compared with it before each line is used, so a manifest rewritten, truncated
+    or appended to meanwhile (a long run reads it as it goes) stops the reading instead
+    of sending lines nobody checked, or silently fewer.
 
     Raises:
         ManifestError: on the first bad line, naming it.
+        ManifestChangedError: the file is no longer the version checked.
     """
     with path.open("rb") as file:
+        number = 0
         for number, raw in enumerate(file, start=1):
+            if checked is not None and _stamp(file.fileno()) != checked:
+                raise _changed(path, number)
             try:
                 request = parse_line(_decode(raw))
             except (ValueError, TypeError) as exc:
                 raise ManifestError(str(path), number, str(exc)) from exc
             if request is not None:
                 yield number, request
+        if checked is not None and _stamp(file.fileno()) != checked:
+            raise _changed(path, number)
 
 
-def validate_manifest(path: Path, *, limit: int = 20) -> tuple[int, list[ManifestError]]:
-    """Check every line without keeping them; return the count and up to ``limit`` errors.
+def _changed(path: Path, line: int) -> ManifestChangedError:
+    return ManifestChangedError(
+        str(path),
+        line,
+        "the file changed after it was checked (rewritten, truncated or appended to); "
+        "the lines from here on were not sent",
+    )
 
-    Duplicate keys are reported too. Memory holds only the keys seen.
+
+def validate_manifest(path: Path, *, limit: int = 20) -> ManifestCheck:
+    """Check every line without keeping them: the count, up to ``limit`` errors, the stamp.
+
+    Duplicate keys are reported too. Memory holds only the keys seen. The stamp is taken
+    as the file is opened: a file changed while it is checked no longer matches it.
     """
     errors: list[ManifestError] = []
     keys: dict[str, int] = {}
     count = 0
     with path.open("rb") as file:
+        stamp = _stamp(file.fileno())
         for number, raw in enumerate(file, start=1):
             try:
                 request = parse_line(_decode(raw))
@@ -176,4 +231,4 @@ def validate_manifest(path: Path, *, limit: int = 20) -> tuple[int, list[Manifes
                         )
             if len(errors) >= limit:
                 break
-    return count, errors
+    return ManifestCheck(count, errors, stamp)

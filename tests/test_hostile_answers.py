@@ -233,7 +233,7 @@ def test_a_manifest_line_with_a_lone_surrogate_is_refused_with_its_line(tmp_path
     good = json.dumps(CREATE_LINE)
     bad = json.dumps({**CREATE_LINE, "name": "x"}).replace('"x"', '"bad \\ud800"')
     path = write_manifest(tmp_path, good, bad)
-    _, errors = validate_manifest(path)
+    errors = validate_manifest(path).problems
     assert [(error.line, "surrogate" in error.problem) for error in errors] == [(2, True)]
     assert "'name'" in errors[0].problem
     with pytest.raises(ManifestError) as caught:
@@ -250,7 +250,7 @@ def test_a_manifest_line_with_a_surrogate_in_a_key_or_detail_is_refused(tmp_path
     path = write_manifest(
         tmp_path, details.replace('"x"', '"\\udfff"'), keyed.replace('"x"', '"k\\udc00"')
     )
-    _, errors = validate_manifest(path)
+    errors = validate_manifest(path).problems
     assert [error.line for error in errors] == [1, 2]
     assert "task_details.task_steps" in errors[0].problem
 
@@ -258,7 +258,7 @@ def test_a_manifest_line_with_a_surrogate_in_a_key_or_detail_is_refused(tmp_path
 def test_a_deeply_nested_manifest_line_is_refused_with_its_line(tmp_path: Path) -> None:
     """A line nested 100,000 levels deep is a bad line, not a RecursionError."""
     path = write_manifest(tmp_path, json.dumps(CREATE_LINE), DEEP)
-    _, errors = validate_manifest(path)
+    errors = validate_manifest(path).problems
     assert [error.line for error in errors] == [2]
     assert "nested too deeply" in errors[0].problem
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from prolific_async import CreateBatchRequest, DuplicateBatchRequest, TaskDetails
 from prolific_async._manifest import (
+    ManifestChangedError,
     ManifestError,
     parse_line,
     read_manifest,
@@ -150,7 +152,8 @@ def test_read_manifest_is_lazy(tmp_path: Path) -> None:
 def test_validate_counts_requests_and_collects_every_error(tmp_path: Path) -> None:
     """Validation reads on past a bad line: the count of good lines and each bad one."""
     path = write(tmp_path, line(**CREATE), "oops", "# c", line(duplicate_of="b1"), "[]")
-    count, problems = validate_manifest(path)
+    check = validate_manifest(path)
+    count, problems = check.count, check.problems
     assert count == 2
     assert [problem.line for problem in problems] == [2, 5]
 
@@ -163,7 +166,8 @@ def test_a_duplicate_key_is_an_error_naming_both_lines(tmp_path: Path) -> None:
         line(duplicate_of="b1", key="other"),
         line(duplicate_of="b2", key="same"),
     )
-    count, problems = validate_manifest(path)
+    check = validate_manifest(path)
+    count, problems = check.count, check.problems
     assert count == 3
     assert [(p.line, p.problem) for p in problems] == [(3, "key 'same' already used on line 1")]
 
@@ -171,12 +175,59 @@ def test_a_duplicate_key_is_an_error_naming_both_lines(tmp_path: Path) -> None:
 def test_lines_without_keys_never_clash(tmp_path: Path) -> None:
     """Only explicit keys are checked for duplicates; identical keyless lines are fine."""
     path = write(tmp_path, line(**CREATE), line(**CREATE))
-    assert validate_manifest(path) == (2, [])
+    check = validate_manifest(path)
+    assert (check.count, check.problems) == (2, [])
 
 
 def test_validate_stops_after_the_limit(tmp_path: Path) -> None:
     """At most ``limit`` errors are collected, so a wrong file is not read to its end."""
     path = write(tmp_path, *["bad"] * 10)
-    count, problems = validate_manifest(path, limit=3)
+    check = validate_manifest(path, limit=3)
+    count, problems = check.count, check.problems
     assert count == 0
     assert [problem.line for problem in problems] == [1, 2, 3]
+
+
+# -- a manifest that changes after it was checked ----------------------------------------
+
+
+def test_an_unchanged_manifest_reads_whole_against_its_stamp(tmp_path: Path) -> None:
+    """A file left as it was checked yields every request against its stamp."""
+    path = write(tmp_path, line(**CREATE), "# c", line(duplicate_of="b1"))
+    check = validate_manifest(path)
+    assert [number for number, _ in read_manifest(path, checked=check.stamp)] == [1, 3]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda path: path.write_bytes(path.read_bytes()[: len(line(**CREATE)) + 1]),
+        lambda path: path.write_bytes(path.read_bytes() + line(duplicate_of="b9").encode()),
+        lambda path: path.write_bytes(path.read_bytes().replace(b'"b1"', b'"b2"')),
+    ],
+    ids=["truncated", "appended", "rewritten-same-size"],
+)
+def test_a_manifest_changed_mid_read_stops_at_the_next_line(tmp_path: Path, change: Any) -> None:
+    """Truncating, appending to or rewriting the file mid-read stops it, naming the line."""
+    path = write(tmp_path, line(**CREATE), line(duplicate_of="b1"), line(duplicate_of="b3"))
+    check = validate_manifest(path)
+    lines = read_manifest(path, checked=check.stamp)
+    assert next(lines)[0] == 1
+    stamp = path.stat()
+    change(path)
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000))  # a coarse clock
+    with pytest.raises(ManifestChangedError) as caught:
+        next(lines)
+    assert caught.value.line == 2
+    assert "changed after it was checked" in str(caught.value)
+
+
+def test_a_manifest_replaced_before_the_read_yields_nothing(tmp_path: Path) -> None:
+    """A file renamed over the checked one is refused before its first line."""
+    path = write(tmp_path, line(**CREATE))
+    check = validate_manifest(path)
+    (tmp_path / "other").mkdir()
+    write(tmp_path / "other", line(**CREATE)).replace(path)
+    with pytest.raises(ManifestChangedError) as caught:
+        next(read_manifest(path, checked=check.stamp))
+    assert caught.value.line == 1

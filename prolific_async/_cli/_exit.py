@@ -8,9 +8,11 @@ one ``error:`` line too (and exit 1), naming its type so that it can be reported
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import re
 import signal
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import click
 
@@ -24,8 +26,10 @@ __all__ = [
     "SIGNAL_STATUS",
     "CommandError",
     "InputError",
+    "broken_output",
     "exit_status_for",
     "message_of",
+    "output_message",
     "print_error",
     "run_command",
     "shorten",
@@ -102,6 +106,22 @@ def shorten(message: str) -> str:
     return message
 
 
+#: A write to stdout or stderr that failed: a full disk, a closed pipe or descriptor.
+_OUTPUT_ERRNOS: Final = frozenset(
+    {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EBADF, errno.EFBIG, errno.EDQUOT}
+)
+
+
+def broken_output(exc: BaseException) -> TypeGuard[OSError]:
+    """Whether ``exc`` is a failed write to the command's output (it names no file)."""
+    return isinstance(exc, OSError) and exc.filename is None and exc.errno in _OUTPUT_ERRNOS
+
+
+def output_message(exc: OSError) -> str:
+    """The message for a failed write to the output: what failed, not "a bug"."""
+    return f"cannot write the command's output: {exc.strerror or exc}"
+
+
 def message_of(exc: BaseException) -> str:
     """What to tell a shell user about ``exc`` (the library's words, where they fit)."""
     if isinstance(exc, MissingTokenError):
@@ -167,6 +187,7 @@ def run_command(app: click.Command, argv: list[str] | None) -> int:
         print_error(NO_CREDENTIALS_MESSAGE)
         return EXIT_USAGE
     except Exception as exc:  # the last line of defence: an error line, no traceback
-        print_error(unexpected(exc))
+        with contextlib.suppress(OSError):  # stderr may be the broken output
+            print_error(output_message(exc) if broken_output(exc) else unexpected(exc))
         return EXIT_FAILED
     return result if isinstance(result, int) else EXIT_OK

@@ -8,12 +8,13 @@ counts only this run's work (results replayed from the journal cost nothing).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import (
     BarColumn,
@@ -33,7 +34,14 @@ if TYPE_CHECKING:
     from .._bulk_progress import BulkProgress
     from ..models.bulk import BulkResult
 
-__all__ = ["progress_bar", "result_record", "results_file", "wait_text"]
+__all__ = [
+    "ResultsFile",
+    "ResultsWriteError",
+    "progress_bar",
+    "result_record",
+    "results_file",
+    "wait_text",
+]
 
 
 #: The longest account of why a listing was partial the bar shows.
@@ -117,30 +125,64 @@ def progress_bar(
         yield bar
 
 
+class ResultsWriteError(Exception):
+    """The ``--results`` file could not be written; the whole lines before it are kept."""
+
+
+class ResultsFile:
+    """The ``--results`` file being written: one whole JSON line per finished request.
+
+    Each line is written unbuffered, at once: if a write fails (a full disk), the file
+    is cut back to the last whole line and kept, and :class:`ResultsWriteError` says so.
+    """
+
+    def __init__(self, descriptor: int, path: Path) -> None:
+        self.path = path
+        self.lines = 0
+        self._descriptor = descriptor
+        self._size = 0  # of the whole lines written
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Append one record as a line of JSON."""
+        line = (json.dumps(record) + "\n").encode("utf-8")
+        try:
+            rest = memoryview(line)
+            while rest:
+                rest = rest[os.write(self._descriptor, rest) :]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._descriptor, self._size)
+            raise ResultsWriteError(
+                f"cannot write --results {self.path}: {exc.strerror or exc}; the "
+                f"{self.lines} results written before are kept there"
+            ) from exc
+        self._size += len(line)
+        self.lines += 1
+
+
 @contextlib.contextmanager
-def results_file(path: Path | None) -> Iterator[IO[str] | None]:
+def results_file(path: Path | None) -> Iterator[ResultsFile | None]:
     """Write results to a temporary file beside ``path``, renamed into place at the end.
 
-    Only whole lines are ever written, so on an interruption the file is renamed too:
-    it lists every request that finished. Only a failure to write removes it.
+    Only whole lines are ever written, so however the run ends (done, interrupted, a
+    failed write to the file or to the terminal) the file is renamed into place: it
+    lists every request that finished. Nothing already written is thrown away.
     """
     if path is None:
         yield None
         return
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            try:
-                yield file
-            finally:
-                file.flush()
-    except OSError:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+        yield ResultsFile(descriptor, path)
     finally:
-        if os.path.exists(temporary):
+        os.close(descriptor)
+        try:
             os.replace(temporary, path)
+        except OSError as exc:
+            raise ResultsWriteError(
+                f"cannot put the results in --results {path} ({exc.strerror or exc}): "
+                f"they are in {temporary}"
+            ) from exc
 
 
 def result_record(result: BulkResult, line: int) -> dict[str, Any]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +16,15 @@ from rich.markup import escape
 from .._bulk import DEFAULT_MAX_CONSECUTIVE_UNSENT
 from .._bulk_progress import BulkProgress
 from .._journal import Journal
-from .._manifest import ManifestError, read_manifest, validate_manifest
+from .._manifest import (
+    ManifestChangedError,
+    ManifestError,
+    Stamp,
+    read_manifest,
+    validate_manifest,
+)
 from .._reconcile import MAX_RECONCILE_SECONDS
-from ..bulk import fingerprint, run_bulk
+from ..bulk import run_bulk
 from ..errors import JournalError, MissingTokenError, ProlificError
 from ..models.bulk import BulkRequest, CreateBatchRequest
 from ._demo import DEMO_RETRY, demo_emulator, print_emulator_check
@@ -30,13 +34,16 @@ from ._exit import (
     EXIT_OK,
     EXIT_USAGE,
     SIGNAL_STATUS,
+    broken_output,
     message_of,
+    output_message,
     print_error,
     unexpected,
 )
 from ._options import output_options
-from ._progress import progress_bar, result_record, results_file
-from ._shared import check_output, client_from_environment, os_message, stderr
+from ._progress import ResultsWriteError, progress_bar, result_record, results_file
+from ._provision_checks import journal_refusal, path_refusal
+from ._shared import client_from_environment, os_message, stderr
 from ._summary import Summary
 
 if TYPE_CHECKING:
@@ -55,6 +62,7 @@ STOP_SIGNALS: Final = tuple(
 
 @frozen(kw_only=True)
 class _Options:
+    stamp: Stamp  # the manifest as it was checked
     concurrency: int
     journal: Path | None
     results: Path | None
@@ -156,17 +164,18 @@ def provision(
     """
     # Decided at start: a signal the command was started with ignored stays ignored.
     stop_signals = [s for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
-    refusal = _path_refusal(manifest, journal, results)
+    refusal = path_refusal(manifest, journal, results)
     if refusal is not None:
         print_error(refusal)
         return EXIT_USAGE
     try:
-        count, problems = validate_manifest(manifest)
+        check = validate_manifest(manifest)
     except RecursionError:  # a line of JSON nested thousands of levels deep
         print_error(f"{manifest}: a line is nested too deeply to read; nothing was sent")
         return EXIT_USAGE
-    if problems:
-        for problem in problems:
+    count = check.count
+    if check.problems:
+        for problem in check.problems:
             print_error(str(problem))
         stderr.print(escape(f"{manifest}: nothing was sent; fix the lines above and run again."))
         return EXIT_USAGE
@@ -177,11 +186,12 @@ def provision(
         print_dry_run(manifest, count, output_format)
         return EXIT_OK
     if journal is not None:
-        refusal = _journal_refusal(manifest, journal, use_emulator)
+        refusal = journal_refusal(manifest, check.stamp, journal, use_emulator)
         if refusal is not None:
             print_error(refusal)
             return EXIT_USAGE
     options = _Options(
+        stamp=check.stamp,
         concurrency=concurrency,
         journal=journal,
         results=results,
@@ -208,87 +218,25 @@ def provision(
         print_error(message_of(exc))  # the input is wrong (changed since it was checked)
         return EXIT_USAGE
     except Exception as exc:  # an error that stopped the whole run: its summary first
-        if summary.read:
+        if summary.read and not broken_output(exc):
             summary.print(interrupted=True, journaled=journal is not None)
-        print_error(_failure(exc))
+        print_error(_failure(exc, results))
         return EXIT_FAILED
     summary.print(interrupted=True, journaled=journal is not None)
     stderr.print(escape(_interrupted(options, use_emulator, summary, signum)))
     return SIGNAL_STATUS[signal.Signals(signum)]
 
 
-def _failure(exc: Exception) -> str:
-    """What stopped the whole run: an error of the library, a file, or a bug."""
-    if isinstance(exc, ProlificError):
+def _failure(exc: Exception, results: Path | None) -> str:
+    """What stopped the whole run: an error of the library, a file, the output, or a bug."""
+    if isinstance(exc, ProlificError | ResultsWriteError):
         return message_of(exc)
+    if broken_output(exc):
+        kept = f"; every finished request is in --results {results}" if results else ""
+        return f"{output_message(exc)}{kept}"
     if isinstance(exc, OSError):
         return os_message(exc)
     return unexpected(exc)
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    if first.resolve() == second.resolve():
-        return True
-    with contextlib.suppress(OSError):  # hard links: one file under two names
-        return first.exists() and second.exists() and os.path.samefile(first, second)
-    return False
-
-
-def _path_refusal(manifest: Path, journal: Path | None, results: Path | None) -> str | None:
-    """Why the manifest, --journal or --results cannot be used, before anything is read."""
-    if not manifest.is_file():  # a pipe, /dev/stdin, <(...): read once, it is empty after
-        return (
-            f"the manifest {manifest} is not a regular file: it is read twice (checked "
-            "whole, then sent), which a pipe cannot be; save it to a file first"
-        )
-    if results is not None:
-        for other, what in ((manifest, "the manifest"), (journal, "the --journal")):
-            if other is not None and _same_file(results, other):
-                return (
-                    f"--results {results} is {what}: it would be overwritten; "
-                    "choose another file for the results"
-                )
-        check_output(results, "--results")
-    if journal is not None:
-        if _same_file(journal, manifest):
-            return f"--journal {journal} is the manifest; choose another file for the journal"
-        check_output(journal, "--journal")
-    return None
-
-
-def _journal_refusal(manifest: Path, journal: Path, use_emulator: bool) -> str | None:
-    """Why the journal cannot be used with this manifest, if it cannot."""
-    mismatch = _journal_mismatch(manifest, Journal(journal))
-    if mismatch:
-        return mismatch
-    if use_emulator and journal.exists() and journal.stat().st_size > 0:
-        return (
-            f"{journal} holds an earlier run, but the emulator keeps no state "
-            "between runs: its batches are gone, so that run cannot be resumed against "
-            "a new emulator. Delete the journal or choose another --journal."
-        )
-    return None
-
-
-def _journal_mismatch(manifest: Path, journal: Journal) -> str | None:
-    """Compare the journal with every line before anything is sent."""
-    try:
-        with journal.reading("mixed") as recorded:  # one item at a time: memory stays flat
-            for index, (line, request) in enumerate(read_manifest(manifest)):
-                entry = recorded.get(request.key if request.key is not None else index)
-                if entry is not None and entry.fingerprint != fingerprint(request):
-                    return (
-                        f"{manifest}:{line} differs from what {journal.path} recorded for "
-                        "it: the journal belongs to another manifest (use another --journal)"
-                    )
-    except (ProlificError, ManifestError) as exc:
-        return message_of(exc)
-    except (RecursionError, KeyError, TypeError, AttributeError) as exc:
-        return (
-            f"{journal.path} holds a record this version cannot read "
-            f"({type(exc).__name__}: {exc}); is it a prolific-async journal?"
-        )
-    return None
 
 
 def _interrupted(options: _Options, use_emulator: bool, summary: Summary, signum: int) -> str:
@@ -360,12 +308,21 @@ async def _provision(
         lines: dict[int, int] = {}
         kinds: dict[int, str] = {}  # of the requests in progress, for the bar's wait
 
+        changed: list[ManifestChangedError] = []  # the manifest, since it was checked
+
         def requests() -> Iterator[BulkRequest]:
-            for index, (line, request) in enumerate(read_manifest(manifest)):
-                lines[index] = line
-                kinds[index] = "create" if isinstance(request, CreateBatchRequest) else "duplicate"
-                summary.read += 1
-                yield request
+            try:
+                for index, (line, request) in enumerate(
+                    read_manifest(manifest, checked=options.stamp)
+                ):
+                    lines[index] = line
+                    kinds[index] = (
+                        "create" if isinstance(request, CreateBatchRequest) else "duplicate"
+                    )
+                    summary.read += 1
+                    yield request
+            except ManifestChangedError as exc:  # the requests read so far still finish
+                changed.append(exc)
 
         journal = Journal(options.journal) if options.journal is not None else None
         progress = summary.progress = BulkProgress()
@@ -390,9 +347,19 @@ async def _provision(
                     kinds.pop(result.index, None)
                     summary.add(result, line)
                     if sink is not None:
-                        sink.write(json.dumps(result_record(result, line)) + "\n")
-                        sink.flush()
+                        sink.add(result_record(result, line))
                     bar.update(task, advance=1, **summary.fields())
         summary.print()
+        if changed:
+            print_error(f"{changed[0]}; {_changed_advice(options, summary)}")
+            return EXIT_USAGE
         exact = print_emulator_check(fake, manifest, summary) if fake is not None else True
         return 1 if summary.failed or not exact else 0
+
+
+def _changed_advice(options: _Options, summary: Summary) -> str:
+    """How to go on after the manifest changed under a run, without making batches twice."""
+    made = f"the {summary.read} requests read before it finished"
+    if options.journal is not None:
+        return f"{made}; restore the manifest and run again with --journal {options.journal}"
+    return f"{made}; without a --journal, running the manifest again would make them again"

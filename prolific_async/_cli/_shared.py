@@ -133,11 +133,14 @@ def check_output(path: Path, option: str) -> None:
     a typo costs nothing; the message names the user's path, not a temporary file.
 
     Raises:
-        click.BadParameter: its directory is missing, is not a directory, or cannot be
-            written to (exit 2).
+        click.BadParameter: it is a device, pipe or socket (the file is written beside it
+            and renamed over it), or its directory is missing, is not a directory, or
+            cannot be written to (exit 2).
     """
     folder = path if path.is_dir() else path.parent
-    if not folder.exists():
+    if path.exists() and not path.is_dir() and not path.is_file():
+        problem = "it is not a regular file (a device, a pipe or a socket) and would be replaced"
+    elif not folder.exists():
         problem = f"the directory {str(folder)!r} does not exist"
     elif not folder.is_dir():
         problem = f"{str(folder)!r} is not a directory"

@@ -162,6 +162,8 @@ class Summary:
             )
             rows.append(("in flight when interrupted", f"{self.in_flight} (may exist: {fate})"))
             rows.append(("not attempted yet", self.unsent))  # a re-run does them
+        elif self.read < self.total:  # the manifest changed under the run
+            rows.append(("not read from the manifest", self.total - self.read))
         rows += [
             ("failed", self.failed),
             ("  not attempted (the run stopped)", self.not_attempted),

@@ -1,0 +1,81 @@
+"""What ``provision`` checks before it sends anything: its paths, and the journal's fit."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from .._journal import Journal
+from .._manifest import ManifestError, Stamp, read_manifest
+from ..bulk import fingerprint
+from ..errors import ProlificError
+from ._exit import message_of
+from ._shared import check_output
+
+__all__ = ["journal_refusal", "path_refusal"]
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    if first.resolve() == second.resolve():
+        return True
+    with contextlib.suppress(OSError):  # hard links: one file under two names
+        return first.exists() and second.exists() and os.path.samefile(first, second)
+    return False
+
+
+def path_refusal(manifest: Path, journal: Path | None, results: Path | None) -> str | None:
+    """Why the manifest, --journal or --results cannot be used, before anything is read."""
+    if not manifest.is_file():  # a pipe, /dev/stdin, <(...): read once, it is empty after
+        return (
+            f"the manifest {manifest} is not a regular file: it is read twice (checked "
+            "whole, then sent), which a pipe cannot be; save it to a file first"
+        )
+    if results is not None:
+        for other, what in ((manifest, "the manifest"), (journal, "the --journal")):
+            if other is not None and _same_file(results, other):
+                return (
+                    f"--results {results} is {what}: it would be overwritten; "
+                    "choose another file for the results"
+                )
+        check_output(results, "--results")
+    if journal is not None:
+        if _same_file(journal, manifest):
+            return f"--journal {journal} is the manifest; choose another file for the journal"
+        check_output(journal, "--journal")
+    return None
+
+
+def journal_refusal(manifest: Path, stamp: Stamp, journal: Path, use_emulator: bool) -> str | None:
+    """Why the journal cannot be used with this manifest, if it cannot."""
+    mismatch = _journal_mismatch(manifest, Journal(journal), stamp)
+    if mismatch:
+        return mismatch
+    if use_emulator and journal.exists() and journal.stat().st_size > 0:
+        return (
+            f"{journal} holds an earlier run, but the emulator keeps no state "
+            "between runs: its batches are gone, so that run cannot be resumed against "
+            "a new emulator. Delete the journal or choose another --journal."
+        )
+    return None
+
+
+def _journal_mismatch(manifest: Path, journal: Journal, stamp: Stamp) -> str | None:
+    """Compare the journal with every line before anything is sent."""
+    try:
+        with journal.reading("mixed") as recorded:  # one item at a time: memory stays flat
+            for index, (line, request) in enumerate(read_manifest(manifest, checked=stamp)):
+                entry = recorded.get(request.key if request.key is not None else index)
+                if entry is not None and entry.fingerprint != fingerprint(request):
+                    return (
+                        f"{manifest}:{line} differs from what {journal.path} recorded for "
+                        "it: the journal belongs to another manifest (use another --journal)"
+                    )
+    except (ProlificError, ManifestError) as exc:
+        return message_of(exc)
+    except (RecursionError, KeyError, TypeError, AttributeError) as exc:
+        return (
+            f"{journal.path} holds a record this version cannot read "
+            f"({type(exc).__name__}: {exc}); is it a prolific-async journal?"
+        )
+    return None
