@@ -36,6 +36,7 @@ from .models.batches import Batch
 from .models.bulk import BulkRequest
 
 if TYPE_CHECKING:
+    from ._match_key import MatchKey
     from .resources.batches import BatchesResource
 
 __all__ = ["MAX_THROTTLED", "Item", "Sender"]
@@ -176,8 +177,11 @@ class Sender:
                 )
                 try:
                     batch = await self._post(item, state)
+                    url = f"{self.client.base_url}{item.path}"
                     if batch.id in self.reconciler.claimed:
-                        raise _claimed_answer(item, batch.id, f"{self.client.base_url}{item.path}")
+                        raise _claimed_answer(item, batch.id, url)
+                    if batch.name != group.key.name or batch.workspace_id != group.key.workspace_id:
+                        raise _foreign_answer(item, batch, group.key, url)
                 except RunStoppedError:
                     raise  # cancelled by the stop before it reached the server
                 except ProlificError as error:
@@ -279,6 +283,20 @@ def _claimed_answer(item: Item, batch_id: str, url: str) -> ResponseValidationEr
         method="POST",
         url=url,
         errors=[f"$.id: {batch_id!r} is already claimed"],
+    )
+
+
+def _foreign_answer(item: Item, batch: Batch, key: MatchKey, url: str) -> ResponseValidationError:
+    """A 2xx naming a batch of another name or workspace: not the batch this request made."""
+    return ResponseValidationError(
+        f"the server answered request {item.index} with batch {batch.id!r} named "
+        f"{batch.name!r} in workspace {batch.workspace_id!r}, not the batch requested "
+        f"({key.name!r} in {key.workspace_id!r}): the batch this request made, if any, "
+        "is unknown, so the workspace is listed to find it",
+        status_code=201,
+        method="POST",
+        url=url,
+        errors=[f"$.name, $.workspace_id: not {key.name!r} in {key.workspace_id!r}"],
     )
 
 

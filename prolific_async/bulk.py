@@ -43,8 +43,9 @@ make a second one; giving up could lose one. Instead the bulk layer **reconciles
    ``next`` link; the endpoint has no page to follow) cannot prove a batch was not made:
    it is taken again after ``reconcile_delay``, and after three partial answers the
    requests fail with ``ReconciliationError``, never sent again on it. A 2xx naming a
-   batch this run already claimed is not a success: which batch that send made is
-   unknown, so it is reconciled like a dropped answer.
+   batch this run already claimed, or a batch of another name or workspace than the
+   request's, is not a success: which batch that send made is unknown, so it is
+   reconciled like a dropped answer.
 5. A request is sent at most ``RetryPolicy.attempts`` times; its last ambiguous send is
    reconciled too, so "may exist" becomes "was not made" (a plain
    :class:`~prolific_async.errors.APIConnectionError`) when the listing shows nothing.

@@ -154,6 +154,31 @@ async def test_a_created_answer_with_a_claimed_id_is_reconciled(
     assert len(fake.batches) == 2
 
 
+@pytest.mark.parametrize("differs", ["name", "workspace"])
+async def test_a_created_answer_naming_an_unrelated_batch_is_reconciled(
+    client: ProlificClient, fake: FakeProlific, differs: str
+) -> None:
+    """A 201 naming an existing batch of another name or workspace is not adopted as made."""
+    from prolific_async._converter import converter
+    from prolific_async.models.batches import Batch
+
+    from .test_bulk import DETAILS, WS
+
+    other = {"name": "Unrelated", "workspace_id": WS} if differs == "name" else {}
+    if differs == "workspace":
+        other = {"name": creates(1)[0].name, "workspace_id": "a" * 24}
+    unrelated = fake.add_batch(task_details=DETAILS, **other)
+    body = converter.unstructure(await client.batches.get(unrelated.id), Batch)
+    fake.add_fault("POST", CREATE, "status_after", status=201, body=body)
+    results = await collect(client.batches.create_many(creates(1)))
+    made = results[0].batch
+    assert made is not None, results[0].error
+    assert made.id != unrelated.id
+    assert results[0].reconciled
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 2
+
+
 async def test_an_unreadable_created_answer_naming_a_claimed_id_is_reconciled(
     fake: FakeProlific, tmp_path: Path
 ) -> None:

@@ -367,7 +367,8 @@ async def test_a_created_batch_id_no_url_can_hold_fails_only_its_provision_pipel
     client: ProlificClient, fake: FakeProlific
 ) -> None:
     """A batch created with the id '..': that pipeline fails at setup, naming what was made."""
-    fake.add_fault("POST", CREATE, "status_after", status=201, body=batch_body(id='".."'))
+    body = batch_body(id='".."', name='"p0"', workspace_id=json.dumps(WS))  # p0's own
+    fake.add_fault("POST", CREATE, "status_after", status=201, body=body)
     results = await three_pipelines(client)
     assert [r.ok for r in results] == [False, True, True], [str(r.error) for r in results]
     error = results[0].error

@@ -25,7 +25,7 @@ from prolific_async import (
 from prolific_async._journal_import import import_journal
 from prolific_async._journal_records import COLUMNS, JournalEntry, entry_to_row
 from prolific_async.testing import FakeProlific
-from tests.conftest import TOKEN, StartServer
+from tests.conftest import SCRIPTED_BATCH, TOKEN, StartServer
 
 from .test_bulk import CREATE, DETAILS, WS, assert_exactly_once, client, collect, creates, fake
 from .test_journal import AT, BATCH
@@ -238,7 +238,7 @@ async def test_a_request_id_echoing_the_token_is_journaled_masked(
     """A server copying Authorization into X-Request-Id: the journal file holds no token."""
     path = tmp_path / "j.journal"
     async with await echo_client(start_server, HeaderEcho("X-Request-Id")) as echoing:
-        request = CreateBatchRequest("echoed", WS, DETAILS, dataset_id="ds1")
+        request = CreateBatchRequest(SCRIPTED_BATCH["name"], WS, DETAILS, dataset_id="ds1")
         (result,) = await collect(echoing.batches.create_many([request], journal=Journal(path)))
     assert result.ok
     assert Journal(path).read("create")[0].request_id == "Token ***"
@@ -293,7 +293,7 @@ async def test_a_refusal_echoing_the_token_is_journaled_masked(
     path = tmp_path / "j.journal"
     echo = HeaderEcho("X-Request-Id", status=400)
     async with await echo_client(start_server, echo) as echoing:
-        request = CreateBatchRequest("echoed", WS, DETAILS, dataset_id="ds1")
+        request = CreateBatchRequest(SCRIPTED_BATCH["name"], WS, DETAILS, dataset_id="ds1")
         (result,) = await collect(echoing.batches.create_many([request], journal=Journal(path)))
     assert isinstance(result.error, BadRequestError)
     entry = Journal(path).read("create")[0]

@@ -74,7 +74,7 @@ async def test_a_request_id_copied_from_authorization_is_masked_in_a_bulk_result
     echoing: ProlificClient,
 ) -> None:
     """The 201 of a create that echoes the token: BulkResult.request_id holds no token."""
-    request = CreateBatchRequest("echoed", WS, DETAILS, dataset_id="ds1")
+    request = CreateBatchRequest(SCRIPTED_BATCH["name"], WS, DETAILS, dataset_id="ds1")
     (result,) = [r async for r in echoing.batches.create_many([request], concurrency=1)]
     assert result.ok
     assert result.request_id == "Token ***"
