@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import ssl
 from typing import Any, Final
 
@@ -43,7 +44,18 @@ def token_from(token: str | None) -> str:
             "environment variable (create a token in the Prolific app under "
             "Settings > API tokens)."
         )
+    if not isinstance(value, str) or not _HEADER_TEXT.fullmatch(value):
+        source = "token=" if token is not None else "PROLIFIC_TOKEN"
+        raise ValueError(  # never the token itself
+            f"the API token ({source}) holds a character an HTTP header cannot carry "
+            "(a newline, a control character or non-ASCII text): copy it again from "
+            "the Prolific app"
+        )
     return Secret(value)
+
+
+#: What a token may hold: printable ASCII, as an ``Authorization`` header carries it.
+_HEADER_TEXT: Final = re.compile(r"[\x20-\x7e]+")
 
 
 def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) -> str:
@@ -61,6 +73,11 @@ def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) ->
         raise ValueError(f"base_url is not a valid URL: {shorten(base)} ({exc})") from None
     if parsed.scheme not in ("http", "https") or not host:
         raise ValueError(f"base_url must be an http(s) URL with a host, got {shorten(base)}")
+    if parsed.user is not None or parsed.password is not None:  # neither is repeated
+        raise ValueError(
+            f"base_url must not hold a user name or password ({parsed.with_user(None)} "
+            "without them): the API token is the credential"
+        )
     insecure_ok = allow_insecure_http or os.environ.get("PROLIFIC_ALLOW_INSECURE_HTTP") == "1"
     if parsed.scheme == "http" and not is_loopback(host) and not insecure_ok:
         raise ValueError(

@@ -80,7 +80,7 @@ def _header(path: Path) -> str:
         raise JournalError(f"cannot read {path}: {exc}") from exc
     try:
         header = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, a 5000-digit number, nested too deep
         header = None
     if (
         not isinstance(header, dict)
@@ -109,7 +109,10 @@ def _records(path: Path) -> Iterator[dict[str, Any]]:
                 if not line.endswith(b"\n"):
                     raise ValueError("cut short")
                 record = json.loads(line)
-            except ValueError as exc:
+            except RecursionError:
+                torn = (number, "nested too deeply to read")
+                continue
+            except ValueError as exc:  # not JSON, cut short, a 5000-digit number
                 torn = (number, str(exc))
                 continue
             try:

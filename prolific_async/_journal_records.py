@@ -318,5 +318,5 @@ def _loads(value: object, name: str) -> object:
         raise RecordError(f"{name!r} must be JSON text")
     try:
         return json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # a 5000-digit number, thousands of levels
         raise RecordError(f"{name!r} is not valid JSON") from None

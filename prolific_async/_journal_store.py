@@ -99,7 +99,7 @@ def ensure_journal_file(path: Path) -> bool:
         return True
     try:
         header = json.loads(start.split(b"\n", 1)[0])
-    except ValueError:
+    except (ValueError, RecursionError):
         header = None
     if isinstance(header, dict) and header.get("type") == "header":
         raise JournalError(

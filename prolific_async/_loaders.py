@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -131,12 +132,7 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise _problem(
-                    file, f"line {number} is not valid JSON: {exc.msg} (column {exc.colno})"
-                ) from exc
+            record = _loads(file, line, f"line {number} ")
             if not isinstance(record, dict):
                 raise _problem(file, f"line {number}: expected a JSON object, got {_kind(record)}")
             records.append(record)
@@ -159,11 +155,26 @@ def _read_text(file: Path) -> str:
 
 
 def _parse(file: Path, text: str) -> Any:
+    return _loads(file, text)
+
+
+def _loads(file: Path, text: str, line: str = "") -> Any:
+    """``json.loads(text)``; what it cannot read is an :class:`InputFileError`.
+
+    ``line``: ``"line N "`` when ``text`` is one line of the file.
+    """
+    verb = f"{line}is " if line else ""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        at = f"column {exc.colno}" if line else f"line {exc.lineno}, column {exc.colno}"
+        raise _problem(file, f"{verb}not valid JSON: {exc.msg} ({at})") from exc
+    except RecursionError:
+        raise _problem(file, f"{verb}nested too deeply to read") from None
+    except ValueError as exc:  # Python's cap on the digits of an integer
+        limit = sys.get_int_max_str_digits()
         raise _problem(
-            file, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            file, f"{line}holds an integer too long to read (over {limit} digits)"
         ) from exc
 
 

@@ -126,6 +126,8 @@ def parse_line(text: str) -> BulkRequest | None:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
     except RecursionError:
         raise ValueError("JSON nested too deeply to read") from None
+    except ValueError:  # Python's cap on the digits of an integer
+        raise ValueError("holds an integer too long to read") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     key = _optional(data, "key")

@@ -82,3 +82,26 @@ def test_a_malformed_base_url_is_a_value_error_naming_it_briefly() -> None:
     with pytest.raises(ValueError, match=r"characters\)") as caught:
         ProlificClient("t", base_url="ftp://" + "x" * 5000)
     assert len(str(caught.value)) < 400
+
+
+@pytest.mark.parametrize("token", ["ab\ncd", "ab\r\ncd", "tab\there", "t\udcffk", "tøken"])
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_token_no_header_can_carry_is_refused_without_repeating_it(
+    token: str, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token with a newline, a control or non-ASCII character: a ValueError naming its source."""
+    monkeypatch.setenv("PROLIFIC_TOKEN", token)
+    with pytest.raises(ValueError, match="HTTP header cannot carry") as caught:
+        ProlificClient(token if source == "argument" else None)
+    assert ("PROLIFIC_TOKEN" in str(caught.value)) is (source == "environment")
+    assert token.strip() not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["https://user:pw-secret@api.example", "https://user@api.example"])
+def test_a_base_url_with_credentials_is_refused_without_repeating_them(url: str) -> None:
+    """A base_url with a user name or password: a ValueError showing the URL without them."""
+    with pytest.raises(ValueError, match="must not hold a user name or password") as caught:
+        ProlificClient("t", base_url=url)
+    assert "https://api.example" in str(caught.value)
+    assert "pw-secret" not in str(caught.value)
+    assert "user" not in str(caught.value).replace("user name", "")

@@ -231,3 +231,39 @@ def test_a_bad_records_file_names_the_file_and_line(
         load_records(file)
     assert caught.value.path == file
     assert message in str(caught.value)
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+LONG = '{"a": ' + "1" * 5000 + "}"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [(DEEP, "nested too deeply to read"), (LONG, "holds an integer too long to read")],
+    ids=["deep", "long-integer"],
+)
+@pytest.mark.parametrize("load", [load_layout, load_schema, load_records])
+def test_json_nested_too_deeply_or_too_long_is_an_input_file_error(
+    tmp_path: Path, load: Any, text: str, problem: str
+) -> None:
+    """Deep nesting or a 5000-digit integer is an InputFileError naming the file, not a crash."""
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(InputFileError, match=problem) as caught:
+        load(path)
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [(DEEP, "line 2 is nested too deeply"), (LONG, "line 2 holds an integer too long")],
+    ids=["deep", "long-integer"],
+)
+def test_a_json_line_nested_too_deeply_or_too_long_is_named_by_line(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    """In JSON Lines records, the deep or overlong line is named by its number."""
+    path = tmp_path / "records.jsonl"
+    path.write_text('{"a": 1}\n' + line + "\n")
+    with pytest.raises(InputFileError, match=problem):
+        load_records(path)

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import click
 
-from ._exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_error
+from ._exit import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    broken_output,
+    output_message,
+    print_error,
+)
 from ._shared import check_output, os_message
 
 __all__ = ["emulator"]
@@ -80,6 +88,9 @@ def emulator(
     """
     from ..testing._serve import serve  # the emulator's modules load only for this command
 
+    if sys.stdout is None:  # started with stdout closed (``>&-``)
+        print_error("stdout is closed: the emulator prints its URL and token there")
+        return EXIT_USAGE
     if env_file is not None:
         check_output(env_file, "--env-file")  # before the port is taken
     try:
@@ -107,6 +118,8 @@ def emulator(
     except OSError as exc:
         if env_file is not None and exc.filename == str(env_file):
             print_error(f"cannot write --env-file: {os_message(exc)}")
+        elif broken_output(exc):  # ``| true``: the reader of its URL and token is gone
+            print_error(f"cannot print the emulator's URL and token: {output_message(exc)}")
         else:
             print_error(f"cannot listen on {host}:{port}: {exc}")
         return EXIT_FAILED

@@ -102,6 +102,10 @@ def _read_config(path: Path, *, explicit: bool) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         problem = " ".join(str(exc).split())
         raise InputError(f"the config file {path} is not valid YAML: {problem}") from exc
+    except RecursionError:  # thousands of nested [ or {
+        raise InputError(f"the config file {path} is nested too deeply to read") from None
+    except ValueError as exc:  # an integer beyond Python's cap on its digits
+        raise InputError(f"the config file {path} holds a value too long to read") from exc
     if data is None:  # an empty file
         return {}
     if not isinstance(data, dict):

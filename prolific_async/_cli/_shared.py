@@ -57,6 +57,11 @@ def _check_url(url: str) -> None:
         _ = parsed.port  # parsed lazily: an out-of-range port raises here
         if parsed.scheme not in ("http", "https") or not parsed.host:
             problem = "it is not an http(s) URL with a host"
+        elif parsed.user is not None or parsed.password is not None:
+            raise InputError(  # the URL without them: a password is never repeated
+                f"PROLIFIC_URL holds a user name or password; set it without them "
+                f"({parsed.with_user(None)}): the API token is the credential"
+            )
     except ValueError as exc:  # yarl: "Invalid IPv6 URL", a bad port, a bad host
         problem = f"it cannot be parsed ({exc})"
     if problem is not None:

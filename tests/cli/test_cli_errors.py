@@ -83,6 +83,42 @@ async def test_a_malformed_prolific_url_exits_2_naming_it(
 
 
 @pytest.mark.parametrize(
+    "command", [("batches", "get", "b1"), ("provision", "m.jsonl", "--no-progress")]
+)
+async def test_a_prolific_url_with_a_password_exits_2_without_repeating_it(
+    fake: FakeProlific,
+    cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    command: tuple[str, ...],
+) -> None:
+    """A PROLIFIC_URL with user:password@: exit 2 naming it, the password never printed."""
+    write_manifest(tmp_path / "m.jsonl", creates(1))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROLIFIC_URL", str(URL(fake.url).with_user("me").with_password("pw9")))
+    code, out, err = await cli(*command)
+    assert code == 2
+    message = assert_one_error_line(err)
+    assert message.startswith("PROLIFIC_URL holds a user name or password")
+    assert fake.url in message
+    assert "pw9" not in out + err
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("token", ["ab\ncd", "ab\udcffcd"], ids=["newline", "not-utf-8"])
+async def test_a_token_no_header_can_carry_exits_2_naming_the_variable(
+    fake: FakeProlific, cli: RunCli, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    """PROLIFIC_TOKEN with a newline or undecodable bytes: exit 2 naming it, unsent."""
+    monkeypatch.setenv("PROLIFIC_TOKEN", token)
+    code, _, err = await cli("batches", "get", "b1")
+    assert code == 2
+    message = assert_one_error_line(err)
+    assert "the API token (PROLIFIC_TOKEN) holds a character" in message
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
     "command",
     [
         ("batches", "get", "b1"),
@@ -225,33 +261,51 @@ async def test_results_naming_the_manifest_or_the_journal_is_refused(
 # -- input files -----------------------------------------------------------------------
 
 DEEP = "[" * 100_000 + "]" * 100_000
+#: An integer past Python's cap on the digits it converts (4300): json.loads refuses it.
+LONG = '{"a": ' + "1" * 5000 + "}"
 
 
+@pytest.mark.parametrize("content", [DEEP, LONG], ids=["deep", "long-integer"])
 @pytest.mark.parametrize(
     "command",
     [
-        (*CREATE, "--batch-items-file", "deep.json"),
-        ("datasets", "create", "--name", "n", "--workspace-id", WS, "--schema", "deep.json"),
-        ("datasets", "add-datapoints", "d1", "deep.json"),
-        ("provision", "deep.json", "--no-progress"),
-        ("provision", "m.jsonl", "--journal", "deep.json", "--no-progress"),
+        (*CREATE, "--batch-items-file", "bad.json"),
+        ("batches", "update", "b1", "--batch-items-file", "bad.json"),
+        ("datasets", "create", "--name", "n", "--workspace-id", WS, "--schema", "bad.json"),
+        ("datasets", "add-datapoints", "d1", "bad.json"),
+        ("provision", "bad.json", "--no-progress"),
+        ("provision", "m.jsonl", "--journal", "bad.json", "--no-progress"),
+        ("journal", "import", "bad.json", "out.journal"),
+        ("journal", "show", "bad.json"),
+        ("--config", "bad.json", "batches", "list"),
     ],
-    ids=["layout", "schema", "datapoints", "manifest", "journal"],
+    ids=[
+        "layout",
+        "update-layout",
+        "schema",
+        "datapoints",
+        "manifest",
+        "journal",
+        "import",
+        "show",
+        "config",
+    ],
 )
-async def test_an_input_file_nested_too_deeply_is_bad_input(
+async def test_an_input_file_nested_too_deeply_or_too_long_is_bad_input(
     fake: FakeProlific,
     cli: RunCli,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     command: tuple[str, ...],
+    content: str,
 ) -> None:
-    """JSON nested 100,000 levels deep in any input file exits 2 naming it, nothing sent."""
-    (tmp_path / "deep.json").write_text(DEEP + "\n")
+    """JSON nested 100,000 deep, or a 5000-digit integer, in any input file: exit 2 naming it."""
+    (tmp_path / "bad.json").write_text(content + "\n")
     write_manifest(tmp_path / "m.jsonl", creates(1))
     monkeypatch.chdir(tmp_path)
     code, _, err = await cli(*command)
-    assert code == 2
-    assert "deep.json" in assert_one_error_line(err)
+    assert code == 2, err
+    assert "bad.json" in assert_one_error_line(err)
     assert fake.requests == []
 
 

@@ -11,6 +11,7 @@ import asyncio
 import errno
 import json
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 
 from prolific_async._cli import _progress, _provision
 from prolific_async._manifest import ManifestLine, read_manifest
+from prolific_async.cli import main
 from prolific_async.testing import FakeProlific
 
 from .conftest import RunCli, creates, spawn_cli, write_manifest
@@ -208,3 +210,31 @@ async def test_any_command_whose_stdout_is_full_says_so_not_a_bug(tmp_path: Path
     assert process.returncode == 1, err.decode()
     message = assert_one_error_line(err.decode())
     assert message == "cannot write the command's output: No space left on device"
+
+
+async def test_an_emulator_whose_stdout_reader_is_gone_says_so_not_the_port() -> None:
+    """``emulator | true``: the URL cannot be printed, said as such (not "cannot listen")."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        process = await spawn_cli(
+            None, "emulator", "--port", "0", stdout=writer, stderr=asyncio.subprocess.PIPE
+        )
+    finally:
+        os.close(writer)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1, err.decode()
+    message = assert_one_error_line(err.decode())
+    assert message == (
+        "cannot print the emulator's URL and token: cannot write the command's output: Broken pipe"
+    )
+
+
+def test_an_emulator_started_with_stdout_closed_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``emulator >&-`` (no stdout at all): exit 2 saying where its URL would go."""
+    monkeypatch.setattr(sys, "stdout", None)
+    assert main(["emulator", "--port", "0"]) == 2
+    message = assert_one_error_line(capsys.readouterr().err)
+    assert message == "stdout is closed: the emulator prints its URL and token there"
