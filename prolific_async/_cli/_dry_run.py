@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any, Final
@@ -14,6 +13,7 @@ from .._manifest import read_manifest
 from .._paths import BATCHES_PATH, DUPLICATE_TEMPLATE
 from .._resource import expand
 from ..models.bulk import CreateBatchRequest
+from ._exit import json_text
 from ._options import print_csv
 from ._render import counted
 from ._shared import print_json
@@ -75,7 +75,7 @@ def print_dry_run(manifest: Path, count: int, output_format: str = "table") -> N
         f"({data['create']} create, {data['duplicate']} duplicate); nothing was sent."
     )
     for row in shown:
-        body = json.dumps(row["body"], indent=2, ensure_ascii=False)
+        body = json_text(row["body"], indent=2)
         click.echo(f"# line {row['line']}\n{row['method']} {row['path']}\n{body}")
     if data["not_shown"]:
         click.echo(f"... and {counted(data['not_shown'], 'more request')}.")

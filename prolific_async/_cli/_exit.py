@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import re
 import signal
 from typing import Any, Final, TypeGuard
@@ -28,11 +29,13 @@ __all__ = [
     "InputError",
     "broken_output",
     "exit_status_for",
+    "json_text",
     "message_of",
     "output_message",
     "print_error",
     "run_command",
     "shorten",
+    "terminal_safe",
     "unexpected",
 ]
 
@@ -122,6 +125,33 @@ def output_message(exc: OSError) -> str:
     return f"cannot write the command's output: {exc.strerror or exc}"
 
 
+#: What a server's text must not put on a terminal: C0 controls but newline and tab
+#: (ESC starts colours, cursor moves, window titles, OSC 8 links), DEL, C1 controls
+#: (U+009B is a CSI on its own) and the bidirectional overrides that reorder a line.
+_UNSAFE: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: The same, less the C0 controls, which ``json.dumps`` already escapes.
+_JSON_UNSAFE: Final = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character a terminal would act on shown as an escape."""
+    return _UNSAFE.sub(_escaped, text)
+
+
+def json_text(data: Any, **options: Any) -> str:
+    r"""``json.dumps(data, ensure_ascii=False)``, with what a terminal acts on escaped.
+
+    The escapes are JSON's own (``\\u009b``): the value a script reads is unchanged.
+    """
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def message_of(exc: BaseException) -> str:
     """What to tell a shell user about ``exc`` (the library's words, where they fit)."""
     if isinstance(exc, MissingTokenError):
@@ -131,7 +161,7 @@ def message_of(exc: BaseException) -> str:
 
 def print_error(message: str) -> None:
     """Print ``error: <message>`` on stderr, shortened, as every failure is reported."""
-    click.echo(f"error: {shorten(message)}", err=True)
+    click.echo(f"error: {terminal_safe(shorten(message))}", err=True)
 
 
 def unexpected(exc: BaseException) -> str:

@@ -8,7 +8,6 @@ request, and ``show`` and ``export`` may run while a run uses the journal.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from .._journal_import import import_journal
 from .._journal_lock import RunLock
 from .._journal_records import ItemKey, JournalEntry, status_of
 from ..errors import JournalError
-from ._exit import EXIT_USAGE, print_error
+from ._exit import EXIT_USAGE, json_text, print_error
 from ._options import emit, output_options
 from ._shared import stdout
 
@@ -83,7 +82,7 @@ def export(file: Path, format_given: str | None, as_json: bool) -> int:
     try:
         with Journal(file).reading(None) as reader:
             for item, entry in reader.entries():
-                click.echo(json.dumps(_exported(item, entry), ensure_ascii=False))
+                click.echo(json_text(_exported(item, entry)))
     except JournalError as exc:
         return _refused(exc)
     return 0

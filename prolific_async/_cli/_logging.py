@@ -9,6 +9,7 @@ from typing import Final
 import click
 
 from .._logging import logger
+from ._exit import terminal_safe
 
 __all__ = ["LOGGER_NAME", "enable_verbose_logging"]
 
@@ -21,7 +22,7 @@ class _StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            click.echo(self.format(record), err=True)
+            click.echo(terminal_safe(self.format(record)), err=True)
         except Exception:  # a log line must never stop a command
             self.handleError(record)
 

@@ -26,6 +26,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from ._exit import terminal_safe
 from ._shared import stderr
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def wait_text(
     if relisting is not None:
         until, reason = relisting
         why = reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 3] + "..."
+        why = terminal_safe(why)
         waits.append(
             f"waiting {_seconds(until, now)} s to list again: the listing said it was "
             f"partial ({why})"

@@ -16,6 +16,7 @@ from ..models.datasets import Dataset, ImportRecordError
 from ..models.exports import BatchExport
 from ..models.responses import ResponseAnswer, TaskResponse
 from ..models.syncs import BatchSync
+from ._exit import terminal_safe
 
 __all__ = [
     "batch_table",
@@ -55,7 +56,7 @@ def _cell(value: object) -> Text:
         return value
     if isinstance(value, datetime):
         return Text(_time(value))
-    return Text(str(value))
+    return Text(terminal_safe(str(value)))
 
 
 def status_text(value: object) -> Text:
@@ -64,7 +65,7 @@ def status_text(value: object) -> Text:
         return _cell(None)
     text = str(value)
     style = "green" if text in GOOD else "yellow" if text in MIXED else "red" if text in BAD else ""
-    return Text(text, style=style)
+    return Text(terminal_safe(text), style=style)
 
 
 def counted(number: int, noun: str) -> str:
@@ -81,7 +82,7 @@ def expiry(expires_at: datetime | None) -> str:
 
 
 def _details(title: str, rows: Iterable[tuple[str, object]]) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False)
+    table = Table(title=Text(terminal_safe(title)), title_justify="left", show_header=False)
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for label, value in rows:
@@ -90,7 +91,7 @@ def _details(title: str, rows: Iterable[tuple[str, object]]) -> Table:
 
 
 def _table(title: str, columns: Iterable[str]) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(terminal_safe(title)), title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     return table

@@ -19,7 +19,7 @@ from .._client import ProlificClient
 from .._config import DEFAULT_BASE_URL, is_loopback
 from .._polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 from ..errors import InputFileError, MissingTokenError, ProlificError
-from ._exit import CommandError, InputError, message_of, shorten
+from ._exit import CommandError, InputError, json_text, message_of, shorten, terminal_safe
 
 __all__ = [
     "call",
@@ -180,7 +180,7 @@ def print_json(data: Any) -> None:
     Text prints as it is, unless it holds a lone surrogate (a server may send one as a
     valid JSON escape), which UTF-8 cannot encode: then the JSON is all ASCII escapes.
     """
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    text = json_text(data, indent=2)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -196,13 +196,13 @@ def out() -> Console:
 
 def say(message: str | Text) -> None:
     """Print one summary line to stdout (no markup: names and URLs print as they are)."""
-    out().print(message if isinstance(message, Text) else Text(message))
+    out().print(message if isinstance(message, Text) else Text(terminal_safe(message)))
 
 
 def note(message: str) -> None:
     """Tell a person at a terminal what is being waited for (nothing in pipes)."""
     if stderr.is_terminal:
-        stderr.print(Text(message, style="dim"))
+        stderr.print(Text(terminal_safe(message), style="dim"))
 
 
 # -- options -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..errors import RunStoppedError
 from ..models.bulk import BulkResult
-from ._exit import shorten
+from ._exit import shorten, terminal_safe
 from ._options import emit
 from ._shared import stdout
 
@@ -25,7 +25,7 @@ LISTED_FAILURES = 10
 
 
 def _described(error: BaseException | None) -> str:
-    return shorten(f"{type(error).__name__}: {error}")
+    return terminal_safe(shorten(f"{type(error).__name__}: {error}"))
 
 
 class Summary:
