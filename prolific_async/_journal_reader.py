@@ -16,6 +16,7 @@ from ._journal_store import (
     SELECT_ALL,
     SELECT_ITEM,
     check,
+    check_format,
     closed_on_error,
     connect,
     ensure_journal_file,
@@ -78,6 +79,7 @@ class Reader:
         connection = _connect_reader(path)
         with closed_on_error(connection, path):
             if operation is None:
+                check_format(connection, path)  # before its tables are read: another DB
                 row = connection.execute("SELECT value FROM meta WHERE key = 'operation'")
                 found = row.fetchone()
                 operation = self.operation = None if found is None else str(found[0])

@@ -35,6 +35,7 @@ __all__ = [
     "SELECT_ALL",
     "SELECT_ITEM",
     "check",
+    "check_format",
     "closed_on_error",
     "connect",
     "connect_for_writing",
@@ -126,6 +127,21 @@ def check(connection: sqlite3.Connection, path: Path, operation: str) -> int:
 
     Returns its format (one of :data:`READABLE_VERSIONS`).
     """
+    version = check_format(connection, path)
+    row = connection.execute("SELECT value FROM meta WHERE key = 'operation'").fetchone()
+    recorded = None if row is None else row[0]
+    if recorded != operation:
+        raise JournalError(
+            f"{path} records a {recorded!r} run; it cannot be used for a {operation!r} run"
+        )
+    return version
+
+
+def check_format(connection: sqlite3.Connection, path: Path) -> int:
+    """Refuse a database that is not a journal, or of a format this version cannot read.
+
+    Returns its format (one of :data:`READABLE_VERSIONS`).
+    """
     (application_id,) = connection.execute("PRAGMA application_id").fetchone()
     if application_id != APPLICATION_ID:
         raise JournalError(f"{path} is not a prolific_async journal (another SQLite database)")
@@ -134,12 +150,6 @@ def check(connection: sqlite3.Connection, path: Path, operation: str) -> int:
         raise JournalError(
             f"{path} is a journal of format {version}; this version of prolific_async "
             f"reads formats {READABLE_VERSIONS[0]} to {VERSION}"
-        )
-    row = connection.execute("SELECT value FROM meta WHERE key = 'operation'").fetchone()
-    recorded = None if row is None else row[0]
-    if recorded != operation:
-        raise JournalError(
-            f"{path} records a {recorded!r} run; it cannot be used for a {operation!r} run"
         )
     return int(version)
 

@@ -111,6 +111,22 @@ def _decode(raw: bytes) -> str:
         raise ValueError(f"not UTF-8 text (byte {exc.start + 1} of the line)") from exc
 
 
+class _DuplicateKeyError(ValueError):
+    """A key given twice in one object of a line."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members; a key given twice is refused (JSON would keep the last)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(f"the field {key!r} is given twice")
+            seen.add(key)
+    return data
+
+
 def parse_line(text: str) -> BulkRequest | None:
     """Parse one manifest line; ``None`` for a blank or comment line.
 
@@ -121,11 +137,13 @@ def parse_line(text: str) -> BulkRequest | None:
     if not stripped or stripped.startswith("#"):
         return None
     try:
-        data = json.loads(stripped)
+        data = json.loads(stripped, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
     except RecursionError:
         raise ValueError("JSON nested too deeply to read") from None
+    except _DuplicateKeyError as exc:
+        raise ValueError(str(exc)) from None
     except ValueError:  # Python's cap on the digits of an integer
         raise ValueError("holds an integer too long to read") from None
     if not isinstance(data, dict):
@@ -152,6 +170,11 @@ def parse_line(text: str) -> BulkRequest | None:
     details = data.get("task_details")
     if not isinstance(details, dict):
         raise ValueError("'task_details' is required and must be an object")
+    unknown = set(details) - set(_DETAIL_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"unknown field(s) in 'task_details': {sorted(unknown)} (it has {list(_DETAIL_FIELDS)})"
+        )
     for field in _DETAIL_FIELDS:
         if not isinstance(details.get(field), str):
             raise ValueError(f"'task_details.{field}' is required and must be a string")

@@ -231,3 +231,28 @@ def test_a_manifest_replaced_before_the_read_yields_nothing(tmp_path: Path) -> N
     with pytest.raises(ManifestChangedError) as caught:
         next(read_manifest(path, checked=check.stamp))
     assert caught.value.line == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"name": "a", "name": "b", "workspace_id": "ws", "task_details": {}}', "'name'"),
+        (
+            '{"name": "a", "workspace_id": "ws", "task_details": '
+            '{"task_name": "x", "task_name": "y", "task_introduction": "", "task_steps": ""}}',
+            "'task_name'",
+        ),
+    ],
+    ids=["top-level", "in-task-details"],
+)
+def test_a_field_given_twice_is_refused_naming_it(text: str, problem: str) -> None:
+    """JSON would keep a repeated key's last value: the line is refused instead."""
+    with pytest.raises(ValueError, match=f"the field {problem} is given twice"):
+        parse_line(text)
+
+
+def test_an_unknown_task_details_field_is_refused() -> None:
+    """A task_details field the API does not have is refused, not silently dropped."""
+    details = {**DETAILS, "task_notes": "dropped?"}
+    with pytest.raises(ValueError, match=r"unknown field\(s\) in 'task_details': \['task_notes'\]"):
+        parse_line(line(**{**CREATE, "task_details": details}))

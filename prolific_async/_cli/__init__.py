@@ -34,7 +34,7 @@ __all__ = ["app", "run"]
 @click.version_option(__version__, prog_name="prolific-async")
 @click.option(
     "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False),
     default=None,
     help="The config file whose 'workspace:' is the default -w/--workspace-id "
     "[default: ~/.config/prolific-oss/prolific.yaml]; a given one that is missing or "
@@ -44,7 +44,7 @@ __all__ = ["app", "run"]
     "-v", "--verbose", is_flag=True, help="Log every request and attempt on stderr (token hidden)."
 )
 @click.pass_context
-def app(ctx: click.Context, config: Path | None, verbose: bool) -> None:
+def app(ctx: click.Context, config: str | None, verbose: bool) -> None:
     """Prolific AI Task Builder from the command line.
 
     API commands read the token from PROLIFIC_TOKEN and the API's URL from PROLIFIC_URL
@@ -52,9 +52,12 @@ def app(ctx: click.Context, config: Path | None, verbose: bool) -> None:
     PROLIFIC_ALLOW_INSECURE_HTTP=1), and the default workspace from the official CLI's
     config file, like Prolific's official CLI.
     """
-    if config is not None:  # given, so it must be usable, whatever the command
-        check_config(config)
-    ctx.meta[CONFIG_OPTION] = config
+    if config == "":  # a variable that was not set, as in --config "$FILE"
+        raise click.BadParameter("is empty: name a file", param_hint="'--config'")
+    path = None if config is None else Path(config)
+    if path is not None:  # given, so it must be usable, whatever the command
+        check_config(path)
+    ctx.meta[CONFIG_OPTION] = path
     if verbose:
         enable_verbose_logging()
 

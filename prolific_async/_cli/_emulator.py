@@ -27,8 +27,21 @@ def _token(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     return value
 
 
+def _named(host: str) -> str:
+    """``--host``, refused when empty: aiohttp would listen on every interface."""
+    if not host.strip():
+        raise click.BadParameter("must name an interface, such as 127.0.0.1 (the default)")
+    return host
+
+
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _named(value),
+    help="The interface to listen on (0.0.0.0: every one, reachable from other machines).",
+)
 @click.option(
     "--port",
     default=8765,

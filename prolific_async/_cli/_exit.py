@@ -188,6 +188,12 @@ class InputError(CommandError):
     exit_code = EXIT_USAGE
 
 
+#: A bare group's "error" that is its help (click 8.2 on; 8.1 prints the help, exit 0).
+_NO_ARGS_IS_HELP: Final[type[click.UsageError] | None] = getattr(
+    click.exceptions, "NoArgsIsHelpError", None
+)
+
+
 def _show_usage_error(exc: click.UsageError) -> None:
     """Click's usage line and help hint, then the message in the one error format."""
     ctx = exc.ctx
@@ -208,7 +214,10 @@ def run_command(app: click.Command, argv: list[str] | None) -> int:
         click.echo("Interrupted.", err=True)
         return SIGNAL_STATUS[signal.SIGINT]
     except click.UsageError as exc:
-        _show_usage_error(exc)
+        if _NO_ARGS_IS_HELP is not None and isinstance(exc, _NO_ARGS_IS_HELP):
+            click.echo(exc.format_message(), err=True)  # a bare group: its help, no error
+        else:
+            _show_usage_error(exc)
         return EXIT_USAGE
     except click.ClickException as exc:
         print_error(exc.format_message())

@@ -56,6 +56,9 @@ def show(file: Path, output_format: str) -> int:
 
 
 def _print_show(file: Path, operation: str | None, counts: dict[str, int], holder: object) -> None:
+    if operation is None:  # an empty file: a run made it, and recorded nothing yet
+        stdout.print(escape(f"{file}: an empty journal (no run has recorded anything in it)"))
+        return
     stdout.print(escape(f"{file}: a {operation!r} journal with {counts['items']} items"))
     done = f"{counts['done']:>8}"
     if counts["reconciled"]:

@@ -35,12 +35,20 @@ def _token(text: str) -> str:
     return text
 
 
+def _host(text: str) -> str:
+    if not text.strip():  # aiohttp would listen on every interface
+        raise argparse.ArgumentTypeError("host must name an interface, such as 127.0.0.1")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m prolific_async.testing",
         description="Serve an in-memory Prolific AI Task Builder API for local testing.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    parser.add_argument(
+        "--host", type=_host, default="127.0.0.1", help="interface (default: 127.0.0.1)"
+    )
     parser.add_argument(
         "--port", type=_port, default=8765, help="port, 0 for any free one (default: 8765)"
     )

@@ -311,7 +311,13 @@ async def test_an_input_file_nested_too_deeply_or_too_long_is_bad_input(
 
 # -- the emulator's options ------------------------------------------------------------
 
-BAD_EMULATOR_OPTIONS = [["--port", "99999"], ["--port", "-1"], ["--latency", "-1"], ["--token", ""]]
+BAD_EMULATOR_OPTIONS = [
+    ["--port", "99999"],
+    ["--port", "-1"],
+    ["--latency", "-1"],
+    ["--token", ""],
+    ["--host", ""],
+]
 
 
 @pytest.mark.parametrize("options", BAD_EMULATOR_OPTIONS)
@@ -564,3 +570,23 @@ async def test_a_reconcile_delay_out_of_range_is_a_usage_error(
     assert code == 2
     assert "--reconcile-delay" in err
     assert len(fake.requests) == before
+
+
+@pytest.mark.parametrize("group", [(), ("batches",), ("datasets",), ("journal",)])
+def test_a_bare_group_prints_its_help_not_an_error(
+    capsys: pytest.CaptureFixture[str], group: tuple[str, ...]
+) -> None:
+    """``prolific-async batches`` alone: the group's help (its commands), no ``error:`` line."""
+    code = main(list(group))
+    out, err = capsys.readouterr()
+    assert code in (0, 2)  # click 8.1 prints the help and exits 0; 8.2 on exits 2
+    assert "Commands:" in out + err
+    assert "error:" not in out + err
+
+
+def test_an_empty_config_option_is_named_as_empty(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--config ""`` (an unset variable): exit 2 saying it is empty, not a directory."""
+    assert main(["--config", "", "batches", "list"]) == 2
+    assert assert_one_error_line(capsys.readouterr().err) == (
+        "Invalid value for '--config': is empty: name a file"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -166,3 +167,28 @@ async def test_a_file_that_is_not_a_journal_is_bad_input_in_the_one_format(
         assert code == 2
         assert err.startswith("error: ")
         assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["show", "export"])
+async def test_another_sqlite_database_is_named_as_such(
+    cli: RunCli, tmp_path: Path, command: str
+) -> None:
+    """Show/export of an SQLite database that is no journal: exit 2 saying so, not SQL."""
+    import sqlite3
+
+    other = tmp_path / "app.db"
+    with contextlib.closing(sqlite3.connect(other)) as connection:
+        connection.execute("CREATE TABLE t (x)")
+        connection.commit()
+    code, _, err = await cli("journal", command, other)
+    assert code == 2
+    assert err == f"error: {other} is not a prolific_async journal (another SQLite database)\n"
+
+
+async def test_show_of_an_empty_journal_says_it_is_empty(cli: RunCli, tmp_path: Path) -> None:
+    """An empty file (a run created it, recorded nothing): 'an empty journal', not 'None'."""
+    empty = tmp_path / "run.journal"
+    empty.touch()
+    code, out, _ = await cli("journal", "show", empty)
+    assert code == 0
+    assert out == f"{empty}: an empty journal (no run has recorded anything in it)\n"
