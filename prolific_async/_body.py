@@ -14,7 +14,7 @@ from attrs import frozen
 from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
-from ._json import quick_loads, stdlib_loads
+from ._json import NonFiniteNumberError, quick_loads, stdlib_loads
 from .errors import ResponseTooLargeError, ResponseValidationError
 
 __all__ = [
@@ -268,6 +268,14 @@ def decode_json(
             method=method,
             url=url,
             errors=["body is nested too deeply @ $"],
+        ) from None
+    except NonFiniteNumberError as exc:
+        raise ResponseValidationError(
+            f"{method} {url} returned {status} with a number JSON cannot carry ({exc})",
+            status_code=status,
+            method=method,
+            url=url,
+            errors=["body holds NaN, Infinity or a number beyond a float's range @ $"],
         ) from None
     except ValueError:
         data = _NOT_JSON  # raised below, without the decoder's error (its doc is the body)

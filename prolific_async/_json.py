@@ -3,9 +3,9 @@
 :func:`quick_loads` is tried first and gives up on anything it does not read the way
 the standard library does; ``decode_json`` then parses with :func:`stdlib_loads`, which
 is ``json.loads`` without its per-call steps for a body that plainly needs none, so
-every error (and every accepted value) is the standard library's. msgspec refuses what
-``json.loads`` accepts but the converter would refuse later anyway (``NaN``,
-``1e999``, a lone surrogate): those fall back and fail as before. orjson is not used:
+every error (and every accepted value) is the standard library's, but for the
+non-finite numbers it refuses (``NaN``, ``Infinity``, ``1e999``). msgspec refuses those
+and a lone surrogate too: such bodies fall back to the stdlib. orjson is not used:
 it reads an integer beyond 64 bits as a float, which the converter would then accept.
 """
 
@@ -13,14 +13,40 @@ from __future__ import annotations
 
 import json
 import json.scanner
+import math
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["quick_loads", "stdlib_loads"]
+__all__ = ["FINITE_ONLY", "NonFiniteNumberError", "dumps", "quick_loads", "stdlib_loads"]
 
+
+class NonFiniteNumberError(ValueError):
+    """A body holding ``NaN``, ``Infinity`` or a number beyond a float's range (``1e999``).
+
+    ``json.loads`` reads them as floats no JSON can carry: a value kept in a free-form
+    field (``extra``, a layout item's ``raw``) would be sent back as ``Infinity``.
+    """
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NonFiniteNumberError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise NonFiniteNumberError(f"{text[:40]} is beyond a float's range")
+    return value
+
+
+#: ``json.loads`` options that refuse non-finite numbers (:class:`NonFiniteNumberError`).
+FINITE_ONLY: Final[dict[str, Any]] = {
+    "parse_constant": _refuse_constant,
+    "parse_float": _finite_float,
+}
 #: The stdlib's own scanner (its C one when built), as ``json.loads`` runs it.
 _scan: Final[Callable[[str, int], tuple[Any, int]]] = json.scanner.make_scanner(
-    json.JSONDecoder()  # type: ignore[arg-type]  # typeshed types the context as a scanner
+    json.JSONDecoder(**FINITE_ONLY)  # type: ignore[arg-type]  # typeshed: the context is a scanner
 )
 
 _decode: Callable[[bytes], Any] | None = None
@@ -46,7 +72,10 @@ def quick_loads(raw: bytes) -> tuple[bool, Any]:
 
 
 def stdlib_loads(raw: bytes) -> Any:
-    """``json.loads(raw)``: the same value, or the same error.
+    """``json.loads(raw)``: the same value, or the same error; non-finite numbers refused.
+
+    Raises:
+        NonFiniteNumberError: ``NaN``, ``Infinity`` or a number such as ``1e999``.
 
     A body that starts an object or an array in UTF-8 (a ``{`` or ``[`` then a byte
     that is not 0: no byte-order mark, not UTF-16 or UTF-32, as ``json.loads``'s
@@ -66,4 +95,22 @@ def stdlib_loads(raw: bytes) -> Any:
                 return data
         # json.loads decodes the body again: not with this text (and value) still alive.
         del text, data
-    return json.loads(raw)
+    return json.loads(raw, **FINITE_ONLY)
+
+
+def dumps(data: Any) -> str:
+    """A request body as JSON text; a non-finite float is refused before anything is sent.
+
+    ``json.dumps`` would write it as ``NaN`` or ``Infinity``, which no JSON server reads.
+
+    Raises:
+        ValueError: ``data`` holds ``nan`` or an infinity (or cannot be JSON at all).
+    """
+    try:
+        return json.dumps(data, allow_nan=False)
+    except ValueError as exc:
+        if "Out of range float" not in str(exc):
+            raise
+        raise ValueError(
+            f"the request body holds a number JSON cannot carry ({exc}); nothing was sent"
+        ) from None

@@ -23,6 +23,7 @@ from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
 from ._converter import converter
+from ._json import FINITE_ONLY, NonFiniteNumberError
 from .errors import InputFileError
 from .models.datasets import DatasetSchema
 from .models.layout import Page
@@ -165,10 +166,12 @@ def _loads(file: Path, text: str, line: str = "") -> Any:
     """
     verb = f"{line}is " if line else ""
     try:
-        return json.loads(text)
+        return json.loads(text, **FINITE_ONLY)
     except json.JSONDecodeError as exc:
         at = f"column {exc.colno}" if line else f"line {exc.lineno}, column {exc.colno}"
         raise _problem(file, f"{verb}not valid JSON: {exc.msg} ({at})") from exc
+    except NonFiniteNumberError as exc:  # NaN, Infinity, 1e999: no server reads them
+        raise _problem(file, f"{verb}not valid JSON: {exc}") from None
     except RecursionError:
         raise _problem(file, f"{verb}nested too deeply to read") from None
     except ValueError as exc:  # Python's cap on the digits of an integer

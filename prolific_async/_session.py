@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import json
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Sequence
@@ -35,6 +34,7 @@ from yarl import URL
 
 from ._call import TrackingConnector
 from ._config import is_loopback
+from ._json import dumps
 from ._retry import RetryMiddleware
 from ._status_errors import closed_error
 from .errors import ClientClosedError
@@ -174,7 +174,7 @@ class SessionLifecycle:
                 middlewares=(self._middleware,),
                 trace_configs=list(self._trace_configs) or None,
                 timeout=self._timeout,
-                json_serialize=json.dumps,
+                json_serialize=dumps,
                 # No session-wide proxy: each request names its own (see Proxy).
             )
         elif self.session.closed:

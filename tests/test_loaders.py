@@ -267,3 +267,15 @@ def test_a_json_line_nested_too_deeply_or_too_long_is_named_by_line(
     path.write_text('{"a": 1}\n' + line + "\n")
     with pytest.raises(InputFileError, match=problem):
         load_records(path)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e999"])
+@pytest.mark.parametrize("load", [load_layout, load_schema, load_records])
+def test_a_non_finite_number_in_a_file_is_an_input_file_error(
+    tmp_path: Path, load: Any, number: str
+) -> None:
+    """NaN, Infinity or 1e999 in an input file is refused naming the file (no JSON has them)."""
+    path = tmp_path / "bad.json"
+    path.write_text('{"a": ' + number + "}")
+    with pytest.raises(InputFileError, match=r"not valid JSON: .*(not a JSON number|range)"):
+        load(path)
