@@ -137,7 +137,11 @@ class Sender:
             except ProlificError as error:
                 step = bulk_step(error)
                 if isinstance(error, CreatedButUnreadableError) and error.batch_id is not None:
-                    return await self._read_created(error.batch_id, error), False
+                    read = await self._read_created(item, group, error.batch_id, error)
+                    if isinstance(read, Batch):
+                        return read, False
+                    error = read  # it named another batch: what this send made is unknown
+                    step = BulkStep.RECONCILE
                 if step in (BulkStep.FAIL, BulkStep.READ) or (
                     isinstance(error, RateLimitError) and self._wait_too_long(error)
                 ):
@@ -254,18 +258,25 @@ class Sender:
         elif error is not None:
             self.stop.not_sent(error)
 
-    async def _read_created(self, batch_id: str, error: CreatedButUnreadableError) -> Batch:
+    async def _read_created(
+        self, item: Item, group: Group, batch_id: str, error: CreatedButUnreadableError
+    ) -> Batch | ResponseValidationError:
         """The batch a create made although its answer was unreadable: read it by id.
 
         No listing is needed: the answer named the id. If the batch cannot be read
         either, the item fails with the original error (the batch exists; nothing is
-        sent again, and the id stays claimed).
+        sent again, and the id stays claimed). A batch of another name or workspace is
+        not this request's: the error to reconcile on is returned, and the id released.
         """
         self.reconciler.claimed.add(batch_id)
         try:
-            return await self.batches.get(batch_id)
+            batch = await self.batches.get(batch_id)
         except ProlificError:
             raise error from None
+        if batch.name != group.key.name or batch.workspace_id != group.key.workspace_id:
+            self.reconciler.claimed.discard(batch_id)
+            return _foreign_answer(item, batch, group.key, error.url)
+        return batch
 
     def _wait_too_long(self, error: RateLimitError) -> bool:
         """A 429 asking for longer than ``retry_after_cap``: fail, as a single call would."""

@@ -198,6 +198,29 @@ async def test_an_unreadable_created_answer_naming_a_claimed_id_is_reconciled(
     assert len(fake.batches) == 2
 
 
+@pytest.mark.parametrize("differs", ["name", "workspace"])
+async def test_an_unreadable_created_answer_naming_an_unrelated_batch_is_reconciled(
+    client: ProlificClient, fake: FakeProlific, differs: str
+) -> None:
+    """An unreadable 201 naming a batch of another name or workspace is not adopted once read."""
+    from .test_bulk import DETAILS, WS
+
+    other = {"name": "Unrelated", "workspace_id": WS}
+    if differs == "workspace":
+        other = {"name": creates(1)[0].name, "workspace_id": "a" * 24}
+    unrelated = fake.add_batch(task_details=DETAILS, **other)
+    # Applied, then answered 201 with only the unrelated batch's id: read, then refused.
+    fake.add_fault("POST", CREATE, "status_after", status=201, body={"id": unrelated.id})
+    results = await collect(client.batches.create_many(creates(1)))
+    made = results[0].batch
+    assert made is not None, results[0].error
+    assert made.id != unrelated.id
+    assert made.name == creates(1)[0].name
+    assert results[0].reconciled
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 2
+
+
 async def test_an_unreadable_duplicate_answer_naming_its_source_is_reconciled(
     client: ProlificClient, fake: FakeProlific
 ) -> None:
