@@ -14,7 +14,7 @@ from attrs import frozen
 from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
-from ._json import NonFiniteNumberError, quick_loads, stdlib_loads
+from ._json import NonFiniteNumberError, non_finite_at, quick_loads, stdlib_loads
 from .errors import ResponseTooLargeError, ResponseValidationError
 
 __all__ = [
@@ -270,12 +270,13 @@ def decode_json(
             errors=["body is nested too deeply @ $"],
         ) from None
     except NonFiniteNumberError as exc:
+        at = redact(non_finite_at(raw))  # a key may echo the token
         raise ResponseValidationError(
-            f"{method} {url} returned {status} with a number JSON cannot carry ({exc})",
+            f"{method} {url} returned {status} with a number JSON cannot carry at {at} ({exc})",
             status_code=status,
             method=method,
             url=url,
-            errors=["body holds NaN, Infinity or a number beyond a float's range @ $"],
+            errors=[f"NaN, Infinity or a number beyond a float's range @ {at}"],
         ) from None
     except ValueError:
         data = _NOT_JSON  # raised below, without the decoder's error (its doc is the body)

@@ -14,10 +14,18 @@ from __future__ import annotations
 import json
 import json.scanner
 import math
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["FINITE_ONLY", "NonFiniteNumberError", "dumps", "quick_loads", "stdlib_loads"]
+__all__ = [
+    "FINITE_ONLY",
+    "NonFiniteNumberError",
+    "dumps",
+    "non_finite_at",
+    "quick_loads",
+    "stdlib_loads",
+]
 
 
 class NonFiniteNumberError(ValueError):
@@ -48,6 +56,52 @@ FINITE_ONLY: Final[dict[str, Any]] = {
 _scan: Final[Callable[[str, int], tuple[Any, int]]] = json.scanner.make_scanner(
     json.JSONDecoder(**FINITE_ONLY)  # type: ignore[arg-type]  # typeshed: the context is a scanner
 )
+
+#: The longest path :func:`non_finite_at` gives (a deep body's path is cut at its end).
+_MAX_PATH: Final = 200
+_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def non_finite_at(text: str | bytes) -> str:
+    """Where the first non-finite number in ``text`` is, as a JSON path (``$.a[2].b``).
+
+    Only for an error message, once a read refused the text: it is read again with
+    those numbers let through as markers (the text is already size-capped), and the
+    first marker in document order is found. ``$`` when the text cannot be read so.
+    """
+    marker = object()
+
+    def number(literal: str) -> object:
+        value = float(literal)
+        return marker if math.isinf(value) else value
+
+    try:
+        data = json.loads(text, parse_constant=lambda _: marker, parse_float=number)
+    except (ValueError, RecursionError):
+        return "$"
+    pending: list[tuple[str, Any]] = [("$", data)]
+    while pending:
+        path, value = pending.pop()
+        if value is marker:
+            return path
+        if isinstance(value, dict):
+            steps = [(_member(key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            steps = [(f"[{i}]", item) for i, item in enumerate(value)]
+        else:
+            continue
+        cut = len(path) > _MAX_PATH  # deeper than a path worth printing: cut, go on below
+        if cut and not path.endswith("..."):
+            path = f"{path[:_MAX_PATH]}..."
+        pending.extend((path if cut else path + step, item) for step, item in reversed(steps))
+    return "$"
+
+
+def _member(key: str) -> str:
+    if _IDENTIFIER.fullmatch(key):
+        return f".{key[:40]}"
+    return f"[{json.dumps(key[:40])}]"
+
 
 _decode: Callable[[bytes], Any] | None = None
 _looked = False

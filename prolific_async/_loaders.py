@@ -23,7 +23,7 @@ from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
 from ._converter import converter
-from ._json import FINITE_ONLY, NonFiniteNumberError
+from ._json import FINITE_ONLY, NonFiniteNumberError, non_finite_at
 from .errors import InputFileError
 from .models.datasets import DatasetSchema
 from .models.layout import Page
@@ -171,7 +171,8 @@ def _loads(file: Path, text: str, line: str = "") -> Any:
         at = f"column {exc.colno}" if line else f"line {exc.lineno}, column {exc.colno}"
         raise _problem(file, f"{verb}not valid JSON: {exc.msg} ({at})") from exc
     except NonFiniteNumberError as exc:  # NaN, Infinity, 1e999: no server reads them
-        raise _problem(file, f"{verb}not valid JSON: {exc}") from None
+        at = non_finite_at(text)
+        raise _problem(file, f"{verb}not valid JSON: {exc} (at {at})") from None
     except RecursionError:
         raise _problem(file, f"{verb}nested too deeply to read") from None
     except ValueError as exc:  # Python's cap on the digits of an integer

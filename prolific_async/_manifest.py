@@ -24,6 +24,7 @@ from typing import Any
 
 from attrs import frozen
 
+from ._json import FINITE_ONLY, NonFiniteNumberError, non_finite_at
 from ._scalar_hooks import check_text
 from .models.batches import TaskDetails
 from .models.bulk import BulkRequest, CreateBatchRequest, DuplicateBatchRequest
@@ -137,9 +138,11 @@ def parse_line(text: str) -> BulkRequest | None:
     if not stripped or stripped.startswith("#"):
         return None
     try:
-        data = json.loads(stripped, object_pairs_hook=_unique_keys)
+        data = json.loads(stripped, object_pairs_hook=_unique_keys, **FINITE_ONLY)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    except NonFiniteNumberError as exc:  # NaN, Infinity, 1e999: no server reads them
+        raise ValueError(f"not valid JSON ({exc}, at {non_finite_at(stripped)})") from None
     except RecursionError:
         raise ValueError("JSON nested too deeply to read") from None
     except _DuplicateKeyError as exc:

@@ -277,5 +277,7 @@ def test_a_non_finite_number_in_a_file_is_an_input_file_error(
     """NaN, Infinity or 1e999 in an input file is refused naming the file (no JSON has them)."""
     path = tmp_path / "bad.json"
     path.write_text('{"a": ' + number + "}")
-    with pytest.raises(InputFileError, match=r"not valid JSON: .*(not a JSON number|range)"):
+    with pytest.raises(
+        InputFileError, match=r"not valid JSON: .*(not a JSON number|range) \(at \$\.a\)"
+    ):
         load(path)

@@ -78,6 +78,11 @@ def test_a_utf8_byte_order_mark_is_ignored(tmp_path: Path) -> None:
 
 BAD_LINES = [
     ('{"name": ', "not valid JSON"),
+    (
+        '{"name": "a", "workspace_id": NaN}',
+        "not valid JSON (NaN is not a JSON number, at $.workspace_id)",
+    ),
+    ('{"name": "a", "key": 1e999}', "not valid JSON (1e999 is beyond a float's range, at $.key)"),
     ("[1, 2]", "expected a JSON object, got list"),
     (line(**CREATE, extra=1), "unknown field(s) ['extra']"),
     (line(duplicate_of="b1", workspace_id="ws"), "unknown field(s) for a duplicate"),

@@ -13,7 +13,7 @@ import pytest
 
 from prolific_async import ProlificClient, ResponseValidationError
 from prolific_async._body import APIResponse
-from prolific_async._json import dumps
+from prolific_async._json import dumps, non_finite_at
 from prolific_async.testing import FakeProlific
 
 from .test_hostile_answers import BATCH_PATH, batch_body, client, fake
@@ -39,10 +39,46 @@ async def test_a_non_finite_number_in_a_free_form_field_is_refused(
     fake.add_fault("GET", BATCH_PATH, "status", status=200, body=body)
     with pytest.raises(ResponseValidationError) as caught:
         await client.batches.get("b1")
-    assert "with a number JSON cannot carry" in str(caught.value)
-    assert caught.value.errors == [
-        "body holds NaN, Infinity or a number beyond a float's range @ $"
-    ]
+    at = "$.unknown_extra[1]" if number.startswith("[") else "$.unknown_extra"
+    assert f"with a number JSON cannot carry at {at} (" in str(caught.value)
+    assert caught.value.errors == [f"NaN, Infinity or a number beyond a float's range @ {at}"]
+
+
+async def test_the_path_to_a_non_finite_number_never_shows_the_token(
+    client: ProlificClient, fake: FakeProlific
+) -> None:
+    """A server that puts the token in the key holding NaN: the error's path masks it."""
+    token = fake.token
+    fake.add_fault("GET", BATCH_PATH, "status", status=200, body=batch_body(**{token: "NaN"}))
+    with pytest.raises(ResponseValidationError) as caught:
+        await client.batches.get("b1")
+    assert token not in str(caught.value)
+    assert token not in repr(caught.value.errors)
+    assert "cannot carry at $[" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ('{"a": 1, "b": [1, 2.5, {"c d": NaN}], "z": Infinity}', '$.b[2]["c d"]'),
+        ("[1e999]", "$[0]"),
+        ('{"x": {"y": -Infinity}}', "$.x.y"),
+        ("NaN", "$"),
+        ('{"a": NaN', "$"),  # unreadable even with the numbers let through
+    ],
+)
+def test_non_finite_at_names_the_first_such_number_in_document_order(text: str, at: str) -> None:
+    """The path given is the first non-finite number's, read as the document runs."""
+    assert non_finite_at(text) == at
+    assert non_finite_at(text.encode()) == at
+
+
+def test_non_finite_at_cuts_a_deep_path_and_still_finds_the_number() -> None:
+    """A number 300 objects deep: found, its path cut to a bounded length with '...'."""
+    at = non_finite_at('{"a": ' * 300 + "NaN" + "}" * 300)
+    assert at.startswith("$.a.a.a")
+    assert at.endswith("...")
+    assert len(at) <= 210
 
 
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
