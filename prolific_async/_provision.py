@@ -26,6 +26,7 @@ from ._converter import converter
 from ._creation import post_creating
 from ._fanout import fan_out
 from ._paths import BATCHES_PATH
+from ._resource import UnusableIdError
 from ._sentinel import NOT_GIVEN
 from .errors import ProlificError, ProvisionError
 from .models.batches import Batch
@@ -80,14 +81,15 @@ async def _make_ready(
 ) -> Batch:
     """Set a created batch up and wait until it is READY."""
     tasks_per_group = NOT_GIVEN if request.tasks_per_group is None else request.tasks_per_group
-    # ValueError: an id the server gave that no URL can hold (``..``), refused as a caller's.
+    # UnusableIdError: an id the server gave that no URL can hold (``..``); any other
+    # ValueError would be a bug here (the request's own values were checked as it was made).
     try:
         await client.batches.setup(batch.id, tasks_per_group=tasks_per_group)
-    except (ProlificError, ValueError) as error:
+    except (ProlificError, UnusableIdError) as error:
         raise ProvisionError.at("set up batch", error, dataset=dataset, batch=batch) from error
     try:
         return await client.batches.wait_until_ready(batch.id, timeout=request.timeout)
-    except (ProlificError, ValueError) as error:
+    except (ProlificError, UnusableIdError) as error:
         raise ProvisionError.at("wait until ready", error, dataset=dataset, batch=batch) from error
 
 

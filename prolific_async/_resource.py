@@ -24,6 +24,7 @@ from ._scalar_hooks import check_text, unstructure_datetime
 __all__ = [
     "Resource",
     "StatusBody",
+    "UnusableIdError",
     "expand",
     "path_id",
     "require_bool",
@@ -64,6 +65,14 @@ def wire_datetime(value: datetime, name: str) -> str:
         ) from None
 
 
+class UnusableIdError(ValueError):
+    """An id no request path can hold (``..``, empty, not text): refused before sending.
+
+    A ``ValueError`` as any bad argument is; its own class lets a caller that passes
+    on a server's id (provisioning, after a create) tell it from a bug's ``ValueError``.
+    """
+
+
 def path_id(value: object, name: str) -> str:
     """Validate an id and percent-quote it as one path segment.
 
@@ -71,15 +80,19 @@ def path_id(value: object, name: str) -> str:
     and ``..`` are refused, so no id can address another endpoint.
 
     Raises:
-        ValueError: the id is not a non-empty string (of valid text), or is ``.`` or ``..``.
+        UnusableIdError: the id is not a non-empty string (of valid text), or is ``.``
+            or ``..`` (a ``ValueError``).
     """
     if isinstance(value, str) and _PLAIN_ID.fullmatch(value):  # a uuid: nothing to quote
         return value
     if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    valid_text(value, name)
+        raise UnusableIdError(f"{name} must be a non-empty string, got {value!r}")
+    try:
+        valid_text(value, name)
+    except ValueError as exc:
+        raise UnusableIdError(str(exc)) from None
     if value in (".", ".."):
-        raise ValueError(f"{name} must not be {value!r}: it would change the request path")
+        raise UnusableIdError(f"{name} must not be {value!r}: it would change the request path")
     return quote(value, safe="")
 
 

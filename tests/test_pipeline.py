@@ -162,6 +162,22 @@ async def test_setup_error_is_reported_with_the_batch(
     assert caught.value.batch.id in fake.batches
 
 
+async def test_a_bug_raising_value_error_in_setup_is_not_dressed_as_a_step_failure(
+    client: ProlificClient, fake: FakeProlific, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an unusable server id is a setup ProvisionError; another ValueError propagates."""
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("a bug in setup")
+
+    monkeypatch.setattr(client.batches, "setup", broken)
+    with pytest.raises(ValueError, match="a bug in setup") as caught:
+        await client.provision_batch(
+            name="Bug", workspace_id=WS, task_details=DETAILS, dataset=CSV, filename="d.csv"
+        )
+    assert not isinstance(caught.value, ProvisionError)
+
+
 async def test_wait_until_ready_raises_on_error(client: ProlificClient, fake: FakeProlific) -> None:
     """Setting up a batch with no dataset ends in ERROR: BatchSetupError, not a hang."""
     batch = await client.batches.create(name="empty", workspace_id=WS, task_details=DETAILS)
@@ -227,6 +243,22 @@ async def test_a_bad_data_file_fails_before_anything_is_made(
         assert caught.value.dataset is None
     assert not fake.datasets
     assert not fake.batches
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), True, None, "900"])
+def test_a_wait_timeout_that_is_not_positive_is_refused_as_the_request_is_made(
+    timeout: object,
+) -> None:
+    """ProvisionRequest(timeout=...) is checked up front, not once a batch has been made."""
+    with pytest.raises((ValueError, TypeError), match="timeout must be"):
+        ProvisionRequest(
+            name="x",
+            workspace_id=WS,
+            task_details=DETAILS,
+            dataset=CSV,
+            filename="d.csv",
+            timeout=timeout,  # type: ignore[arg-type]
+        )
 
 
 async def test_provision_many_reports_a_bad_file_per_item(

@@ -33,6 +33,11 @@ def _positive_seconds(instance: object, attribute: Any, value: float | None) -> 
         raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
 
 
+def _given(instance: object, attribute: Any, value: object) -> None:
+    if value is None:
+        raise ValueError(f"{attribute.name} must be a positive number of seconds, got None")
+
+
 @frozen(kw_only=True)
 class ProvisionRequest(Model):
     """Everything one pipeline needs: the batch, and the file that becomes its dataset."""
@@ -66,7 +71,7 @@ class ProvisionRequest(Model):
         default=None, validator=validators.optional(validators.instance_of(bool))
     )
     """Turn datapoints appended later into tasks automatically (server default: off)."""
-    timeout: float = 900.0
+    timeout: float = field(default=900.0, validator=validators.and_(_given, _positive_seconds))
     """Seconds each wait (upload processing, setup) may take."""
     transfer_deadline: float | None = field(default=None, validator=_positive_seconds)
     """Seconds sending the file may take, retries included (``None``: the client's)."""
