@@ -8,7 +8,7 @@ sends is the client's rate gate); :class:`Item` is one request in progress.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from attrs import define, field
@@ -184,7 +184,7 @@ class Sender:
                     url = f"{self.client.base_url}{item.path}"
                     if batch.id in self.reconciler.claimed:
                         raise _claimed_answer(item, batch.id, url)
-                    if batch.name != group.key.name or batch.workspace_id != group.key.workspace_id:
+                    if _is_foreign(batch, group.key, now):
                         raise _foreign_answer(item, batch, group.key, url)
                 except RunStoppedError:
                     raise  # cancelled by the stop before it reached the server
@@ -273,7 +273,7 @@ class Sender:
             batch = await self.batches.get(batch_id)
         except ProlificError:
             raise error from None
-        if batch.name != group.key.name or batch.workspace_id != group.key.workspace_id:
+        if _is_foreign(batch, group.key, item.last_sent_at or item.started_at):
             self.reconciler.claimed.discard(batch_id)
             return _foreign_answer(item, batch, group.key, error.url)
         return batch
@@ -295,6 +295,29 @@ def _claimed_answer(item: Item, batch_id: str, url: str) -> ResponseValidationEr
         url=url,
         errors=[f"$.id: {batch_id!r} is already claimed"],
     )
+
+
+#: How much older than the send a batch answered with another name must be to be
+#: another's: a server may store a name changed (trimmed, normalised), and a batch it
+#: just made is this request's; the margin covers the server's clock running behind.
+FOREIGN_AGE: Final = timedelta(minutes=2)
+
+
+def _is_foreign(batch: Batch, key: MatchKey, sent_at: datetime | None) -> bool:
+    """Whether a created answer names a batch this request cannot have made.
+
+    Another workspace always; another name only for a batch made well before the send
+    (a proxy's cached answer, a server's bug), never for one made just now: resending
+    on a name the server rewrote would make a batch on every send.
+    """
+    if batch.workspace_id != key.workspace_id:
+        return True
+    if batch.name == key.name or sent_at is None:
+        return False
+    made = batch.created_at
+    if made.tzinfo is None:
+        made = made.replace(tzinfo=UTC)  # a time without a zone: the API's are in UTC
+    return made < sent_at - FOREIGN_AGE
 
 
 def _foreign_answer(item: Item, batch: Batch, key: MatchKey, url: str) -> ResponseValidationError:

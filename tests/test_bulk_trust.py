@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from attrs import evolve
 
 from prolific_async import (
     APIConnectionError,
@@ -168,6 +170,7 @@ async def test_a_created_answer_naming_an_unrelated_batch_is_reconciled(
     if differs == "workspace":
         other = {"name": creates(1)[0].name, "workspace_id": "a" * 24}
     unrelated = fake.add_batch(task_details=DETAILS, **other)
+    unrelated.created_at -= timedelta(hours=1)  # made well before this run
     body = converter.unstructure(await client.batches.get(unrelated.id), Batch)
     fake.add_fault("POST", CREATE, "status_after", status=201, body=body)
     results = await collect(client.batches.create_many(creates(1)))
@@ -209,6 +212,7 @@ async def test_an_unreadable_created_answer_naming_an_unrelated_batch_is_reconci
     if differs == "workspace":
         other = {"name": creates(1)[0].name, "workspace_id": "a" * 24}
     unrelated = fake.add_batch(task_details=DETAILS, **other)
+    unrelated.created_at -= timedelta(hours=1)  # made well before this run
     # Applied, then answered 201 with only the unrelated batch's id: read, then refused.
     fake.add_fault("POST", CREATE, "status_after", status=201, body={"id": unrelated.id})
     results = await collect(client.batches.create_many(creates(1)))
@@ -219,6 +223,29 @@ async def test_an_unreadable_created_answer_naming_an_unrelated_batch_is_reconci
     assert results[0].reconciled
     assert_exactly_once(results, fake)
     assert len(fake.batches) == 2
+
+
+@pytest.mark.parametrize("readable", [True, False], ids=["readable", "unreadable"])
+async def test_a_new_batch_whose_name_the_server_rewrote_is_adopted_not_resent(
+    client: ProlificClient, fake: FakeProlific, readable: bool
+) -> None:
+    """A 201 naming a batch just made under a trimmed name is this request's: one batch."""
+    from prolific_async._converter import converter
+    from prolific_async.models.batches import Batch
+
+    from .test_bulk import DETAILS, WS
+
+    # The server stores the name trimmed: the batch it made answers as "Trimmed".
+    made = fake.add_batch(name="Trimmed", workspace_id=WS, task_details=DETAILS)
+    body: dict[str, object] = {"id": made.id}
+    if readable:
+        body = converter.unstructure(await client.batches.get(made.id), Batch)
+    fake.add_fault("POST", CREATE, "status", status=201, body=body)  # made, as staged
+    results = await collect(client.batches.create_many([evolve(creates(1)[0], name="Trimmed ")]))
+    assert results[0].batch is not None, results[0].error
+    assert results[0].batch.id == made.id
+    assert posts(fake) == 1
+    assert len(fake.batches) == 1
 
 
 async def test_an_unreadable_duplicate_answer_naming_its_source_is_reconciled(
