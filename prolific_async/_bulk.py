@@ -206,6 +206,8 @@ class _Run:
         entry = self.journal.entry(key) if self.journal is not None else None
         if entry is not None:
             self.entries[key] = entry  # kept until _resumed reports it: one at a time
+        elif self.journal is not None:
+            self.journal.check_keyed_as_before(index, request.key, item.fingerprint)
         if entry is not None and entry.fingerprint != item.fingerprint:
             raise JournalError(
                 f"request {index} (journal item {key!r}) differs from what the journal "

@@ -26,7 +26,7 @@ from cattrs.errors import BaseValidationError
 
 from ._converter import converter
 from ._journal_lock import RunLock
-from ._journal_reader import Reader
+from ._journal_reader import Reader, keys_changed
 from ._journal_records import (
     ItemKey,
     JournalEntry,
@@ -157,6 +157,19 @@ class Journal:
                 self._unrecorded.clear()  # items that ended with no record: start afresh
             self._unrecorded.add(item)
         return entry
+
+    def check_keyed_as_before(self, index: int, key: str | None, fingerprint: str) -> None:
+        """Refuse a keyed request whose position the journal recorded without a key.
+
+        Matched by its key, the run would not see that an earlier run made it.
+
+        Raises:
+            JournalError: the journal holds this request at ``index``, without a key.
+        """
+        if key is None or self._reader is None or self._new_above is not None:
+            return  # no key, or a journal this run created: nothing to compare
+        if self._reader.recorded_otherwise(index, key, fingerprint) is not None:
+            raise JournalError(keys_changed(self._path, f"request {index}", index, key))
 
     def batch_of(self, item: ItemKey, entry: JournalEntry) -> Batch | None:
         """The batch ``entry`` records for ``item``, if any.

@@ -24,7 +24,7 @@ from ._journal_store import (
 )
 from .errors import JournalError
 
-__all__ = ["Reader"]
+__all__ = ["Reader", "keys_changed"]
 
 #: The same of a format 2 journal, read where it may not be written (no ``request_id``).
 SELECT_ITEM_2: Final = SELECT_ITEM.replace("error, request_id", "error, NULL")
@@ -56,6 +56,21 @@ def _connect_reader(path: Path) -> sqlite3.Connection:
     return connection
 
 
+def keys_changed(path: Path, what: str, recorded: ItemKey, key: str | None) -> str:
+    """Why a request whose key was added or taken away since the journal was written is refused."""
+    now = "no key" if key is None else f"the key {key!r}"
+    was = (
+        f"at position {recorded}, without a key"
+        if isinstance(recorded, int)
+        else (f"under the key {recorded!r}")
+    )
+    return (
+        f"{what} is recorded in {path} {was}, but now has {now}: matched by it, the batch "
+        "an earlier run made would be made again. Keep the keys as they were when the "
+        "journal was written"
+    )
+
+
 class Reader:
     """A read-only view of a journal: one item's entry, all entries, counts, claims.
 
@@ -74,6 +89,7 @@ class Reader:
         self._connection: sqlite3.Connection | None = None
         self.operation = operation
         self._format_2 = False
+        self._keyed: dict[str, object] | None = None
         if not ensure_journal_file(path):
             return
         connection = _connect_reader(path)
@@ -109,6 +125,30 @@ class Reader:
             return
         for row in self._query(self._select(SELECT_ALL, SELECT_ALL_2), ()):
             yield read_entry(row, f"{self.path}: ")
+
+    def recorded_otherwise(self, index: int, key: str | None, fingerprint: str) -> ItemKey | None:
+        """Where the journal holds this request under the other kind of item, if it does.
+
+        A request given a ``key`` now whose position the journal recorded without one,
+        or a request without a key now that the journal recorded under a key: a run
+        matching it by its new item would not see it was made, and would make it again.
+        The first look-up without a key reads the fingerprints of every keyed item (a
+        check before a run, while nothing writes: a run's own keyed items would count).
+        """
+        if self._connection is None:
+            return None
+        if key is not None:
+            row = self._query(
+                "SELECT item FROM items WHERE item = ? AND fingerprint = ?", (index, fingerprint)
+            ).fetchone()
+            return None if row is None else index
+        if self._keyed is None:  # read once a run: the fingerprints recorded under keys
+            rows = self._query(
+                "SELECT fingerprint, item FROM items WHERE typeof(item) = 'text'", ()
+            )
+            self._keyed = dict(rows.fetchall())
+        found = self._keyed.get(fingerprint)
+        return None if found is None else str(found)
 
     def has_batch(self, batch_id: str) -> bool:
         """Whether the journal records ``batch_id`` as an item's batch."""

@@ -260,3 +260,22 @@ async def test_a_result_waits_for_its_record_which_holds_no_slot(
     await consumer
     assert [index for index, _ in sorted(reported)] == [0, 1]
     assert sorted(batch_id for _, batch_id in reported) == sorted(fake.batches)
+
+
+async def test_a_key_added_since_the_journal_is_refused_before_its_request_is_sent(
+    tmp_path: Path,
+) -> None:
+    """create_many with keys given to requests a journal holds by position: JournalError."""
+    from attrs import evolve
+
+    from .test_bulk import collect, creates
+
+    path = tmp_path / "run.db"
+    async with FakeProlific(seed=1) as fake, fake.client() as client:
+        await collect(client.batches.create_many(creates(2), journal=Journal(path)))
+        keyed = [evolve(request, key=f"key-{i}") for i, request in enumerate(creates(2))]
+        posts = len(fake.requests)
+        with pytest.raises(JournalError, match=r"request 0 is recorded in .* without a key"):
+            await collect(client.batches.create_many(keyed, journal=Journal(path)))
+        assert len(fake.requests) == posts
+        assert len(fake.batches) == 2

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from .._journal import Journal
+from .._journal_reader import keys_changed
 from .._manifest import ManifestError, Stamp, read_manifest
 from ..bulk import fingerprint
 from ..errors import ProlificError
@@ -66,11 +67,17 @@ def _journal_mismatch(manifest: Path, journal: Journal, stamp: Stamp) -> str | N
         with journal.reading("mixed") as recorded:  # one item at a time: memory stays flat
             for index, (line, request) in enumerate(read_manifest(manifest, checked=stamp)):
                 entry = recorded.get(request.key if request.key is not None else index)
-                if entry is not None and entry.fingerprint != fingerprint(request):
+                printed = fingerprint(request)
+                if entry is not None and entry.fingerprint != printed:
                     return (
                         f"{manifest}:{line} differs from what {journal.path} recorded for "
                         "it: the journal belongs to another manifest (use another --journal)"
                     )
+                moved = None
+                if entry is None:
+                    moved = recorded.recorded_otherwise(index, request.key, printed)
+                if moved is not None:
+                    return keys_changed(journal.path, f"{manifest}:{line}", moved, request.key)
     except (ProlificError, ManifestError) as exc:
         return message_of(exc)
     except (RecursionError, KeyError, TypeError, AttributeError) as exc:

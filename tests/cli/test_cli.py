@@ -186,6 +186,27 @@ async def test_journal_of_another_manifest_is_refused_up_front(
     assert len(fake.requests) == before
 
 
+@pytest.mark.parametrize("keyed_first", [False, True], ids=["keys-added", "keys-removed"])
+async def test_keys_added_or_removed_since_the_journal_are_refused_up_front(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path, keyed_first: bool
+) -> None:
+    """The same requests with keys given or taken away: refused, never made a second time."""
+    plain = creates(3, "k")
+    keyed = [{**line, "key": f"key-{i}"} for i, line in enumerate(creates(3, "k"))]  # type: ignore[dict-item]
+    journal = tmp_path / "j.db"
+    first = write_manifest(tmp_path / "a.jsonl", keyed if keyed_first else plain)
+    code, _, _ = await cli("provision", str(first), "--journal", str(journal), "--no-progress")
+    assert code == 0
+    again = write_manifest(tmp_path / "b.jsonl", plain if keyed_first else keyed)
+    before = len(fake.requests)
+    code, _, err = await cli("provision", str(again), "--journal", str(journal), "--no-progress")
+    assert code == 2
+    assert "b.jsonl:1 is recorded in" in err
+    assert "Keep the keys as they were" in err
+    assert len(fake.requests) == before
+    assert len(fake.batches) == 3
+
+
 async def test_single_batch_commands_print_json(cli: RunCli) -> None:
     """Batches create/get/update/duplicate/list talk to the API and print JSON."""
     code, out, _ = await cli(
