@@ -71,7 +71,10 @@ def _journal_mismatch(manifest: Path, journal: Journal, stamp: Stamp) -> str | N
                 if entry is not None and entry.fingerprint != printed:
                     return (
                         f"{manifest}:{line} differs from what {journal.path} recorded for "
-                        "it: the journal belongs to another manifest (use another --journal)"
+                        "it: the journal belongs to another manifest, or the line changed "
+                        "since. To run changed lines, put them in a manifest of their own "
+                        "with a new --journal (a new journal for this whole manifest would "
+                        "make its finished lines again)"
                     )
                 moved = None
                 if entry is None:

@@ -183,6 +183,7 @@ async def test_journal_of_another_manifest_is_refused_up_front(
     code, _, err = await cli("provision", str(other), "--journal", str(journal), "--no-progress")
     assert code == 2
     assert "b.jsonl:1 differs" in err
+    assert "a new journal for this whole manifest would make its finished lines again" in err
     assert len(fake.requests) == before
 
 
