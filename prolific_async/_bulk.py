@@ -23,6 +23,7 @@ from ._converter import converter
 from ._fanout import Parking, fan_out
 from ._fingerprint import body_fingerprint
 from ._journal import ItemKey, Journal, JournalEntry, is_final_failure
+from ._json import refuse_non_finite
 from ._listing import fetch_listing
 from ._logging import logger
 from ._outcome import Outcome, error_outcome
@@ -194,6 +195,7 @@ class _Run:
                 )
             key = request.key
         body = converter.unstructure(request)
+        refuse_non_finite(body, index)
         item = Item(
             index=index,
             key=key,

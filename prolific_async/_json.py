@@ -23,7 +23,9 @@ __all__ = [
     "NonFiniteNumberError",
     "dumps",
     "non_finite_at",
+    "non_finite_in",
     "quick_loads",
+    "refuse_non_finite",
     "stdlib_loads",
 ]
 
@@ -95,6 +97,50 @@ def non_finite_at(text: str | bytes) -> str:
             path = f"{path[:_MAX_PATH]}..."
         pending.extend((path if cut else path + step, item) for step, item in reversed(steps))
     return "$"
+
+
+def non_finite_in(value: Any, path: str = "$") -> str | None:
+    """The path to the first ``nan`` or infinity in a JSON-ready value, if it holds one.
+
+    A request body is checked so before a bulk run journals it: :func:`dumps` would
+    refuse it only as it is sent. The path is built only for a value that holds one.
+    """
+    if path == "$" and not _holds_non_finite(value):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = non_finite_in(item, path + _member(str(key)))
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = non_finite_in(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def refuse_non_finite(body: Any, index: int) -> None:
+    """Refuse bulk request ``index`` whose body holds ``nan`` or an infinity.
+
+    Raises:
+        ValueError: naming the request and where in its body the number is.
+    """
+    at = non_finite_in(body)
+    if at is not None:
+        raise ValueError(f"request {index} holds a number JSON cannot carry at {at}")
+
+
+def _holds_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_holds_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_non_finite(item) for item in value)
+    return False
 
 
 def _member(key: str) -> str:

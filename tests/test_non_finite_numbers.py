@@ -7,6 +7,7 @@ item's raw JSON) they would be sent back as ``Infinity``, which no JSON server r
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,3 +102,29 @@ def test_dumps_refuses_only_non_finite_numbers() -> None:
     looped.append(looped)
     with pytest.raises(ValueError, match="Circular reference"):
         dumps(looped)
+
+
+async def test_a_bulk_request_holding_nan_is_refused_by_index_before_it_is_journaled(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """create_many: a request whose layout holds nan is a ValueError naming it and the path."""
+    from prolific_async import CreateBatchRequest, Journal, TaskDetails
+    from prolific_async.models.layout import Column, FreeTextItem, Page, Row, ValidationRule
+
+    details = TaskDetails(task_name="t", task_introduction="i", task_steps="s")
+    rule = ValidationRule(type="number", min=math.nan)
+    page = Page(
+        rows=[Row(columns=[Column(items=[FreeTextItem(description="d", validation=rule)])])]
+    )
+    bad = CreateBatchRequest("bad", "ws", details, batch_items=[page])
+    journal = Journal(tmp_path / "run.db")
+    async with fake.client() as client:
+        with pytest.raises(
+            ValueError, match=r"request 0 holds a number JSON cannot carry at "
+        ) as caught:
+            async for _ in client.batches.create_many([bad], journal=journal):
+                pass
+    assert ".validation.min" in str(caught.value)
+    assert fake.requests == []
+    with journal.reading(None) as recorded:
+        assert recorded.get(0) is None
