@@ -22,6 +22,7 @@ __all__ = [
     "is_loopback",
     "seconds",
     "shorten",
+    "shown_url",
     "ssl_from",
     "token_from",
 ]
@@ -58,6 +59,15 @@ def token_from(token: str | None) -> str:
 _HEADER_TEXT: Final = re.compile(r"[\x20-\x7e]+")
 
 
+#: ``//user:password@`` in a URL as given: left out wherever the URL is shown.
+_USERINFO: Final = re.compile(r"//[^\s]*@")
+
+
+def shown_url(text: str) -> str:
+    """``text`` (a URL as given, or an error naming it) without any user name or password."""
+    return _USERINFO.sub("//", text)
+
+
 def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) -> str:
     """The API root: the argument, else ``PROLIFIC_URL``, else the real API.
 
@@ -70,9 +80,11 @@ def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) ->
         parsed = URL(base)
         host = parsed.host
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"base_url is not a valid URL: {shorten(base)} ({exc})") from None
+        shown = shorten(shown_url(base))
+        raise ValueError(f"base_url is not a valid URL: {shown} ({shown_url(str(exc))})") from None
     if parsed.scheme not in ("http", "https") or not host:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {shorten(base)}")
+        shown = shorten(shown_url(base))
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {shown}")
     if parsed.user is not None or parsed.password is not None:  # neither is repeated
         raise ValueError(
             f"base_url must not hold a user name or password ({parsed.with_user(None)} "

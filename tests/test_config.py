@@ -97,6 +97,21 @@ def test_a_token_no_header_can_carry_is_refused_without_repeating_it(
     assert token.strip() not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:pw-secret@api.example:99999",
+        "ftp://user:pw-secret@api.example/",
+        "https://user:pw-secret@[::1/",
+    ],
+)
+def test_an_unusable_base_url_with_credentials_never_repeats_them(url: str) -> None:
+    """A base_url refused for another reason (port, scheme, syntax) is shown without a password."""
+    with pytest.raises(ValueError, match="base_url") as caught:
+        ProlificClient("t", base_url=url)
+    assert "pw-secret" not in str(caught.value)
+
+
 @pytest.mark.parametrize("url", ["https://user:pw-secret@api.example", "https://user@api.example"])
 def test_a_base_url_with_credentials_is_refused_without_repeating_them(url: str) -> None:
     """A base_url with a user name or password: a ValueError showing the URL without them."""

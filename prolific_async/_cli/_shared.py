@@ -16,7 +16,7 @@ from rich.text import Text
 from yarl import URL
 
 from .._client import ProlificClient
-from .._config import DEFAULT_BASE_URL, is_loopback
+from .._config import DEFAULT_BASE_URL, is_loopback, shown_url
 from .._polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 from ..errors import InputFileError, MissingTokenError, ProlificError
 from ._exit import CommandError, InputError, json_text, message_of, shorten, terminal_safe
@@ -63,10 +63,11 @@ def _check_url(url: str) -> None:
                 f"({parsed.with_user(None)}): the API token is the credential"
             )
     except ValueError as exc:  # yarl: "Invalid IPv6 URL", a bad port, a bad host
-        problem = f"it cannot be parsed ({exc})"
+        problem = f"it cannot be parsed ({shown_url(str(exc))})"
     if problem is not None:
         raise InputError(
-            f"PROLIFIC_URL={url!r} is not usable: {problem}; set it to the API's root, such "
+            f"PROLIFIC_URL={shown_url(url)!r} is not usable: {problem}; set it to the API's "
+            "root, such "
             f"as {DEFAULT_BASE_URL} (or unset it for that default)"
         )
     insecure_ok = os.environ.get("PROLIFIC_ALLOW_INSECURE_HTTP") == "1"

@@ -83,6 +83,22 @@ async def test_a_malformed_prolific_url_exits_2_naming_it(
 
 
 @pytest.mark.parametrize(
+    "url",
+    ["https://me:pw9@api.example:99999/", "ftp://me:pw9@api.example/", "https://me:pw9@[::1/"],
+)
+async def test_an_unusable_prolific_url_with_a_password_never_repeats_it(
+    cli: RunCli, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """A PROLIFIC_URL refused for another reason than its password: exit 2, password left out."""
+    monkeypatch.setenv("PROLIFIC_URL", url)
+    code, out, err = await cli("batches", "get", "b1")
+    assert code == 2
+    message = assert_one_error_line(err)
+    assert "is not usable" in message
+    assert "pw9" not in out + err
+
+
+@pytest.mark.parametrize(
     "command", [("batches", "get", "b1"), ("provision", "m.jsonl", "--no-progress")]
 )
 async def test_a_prolific_url_with_a_password_exits_2_without_repeating_it(
