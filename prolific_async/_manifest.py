@@ -60,13 +60,14 @@ class ManifestChangedError(ManifestError):
 
 ManifestLine = tuple[int, BulkRequest]
 
-#: What identifies one version of a file: device, inode, size, modification time (ns).
-Stamp = tuple[int, int, int, int]
+#: What identifies one version of a file: device, inode, size, modification and change
+#: times (ns). The change time too: ``cp -p`` or ``rsync -t`` put the old mtime back.
+Stamp = tuple[int, int, int, int, int]
 
 
 def _stamp(descriptor: int) -> Stamp:
     status = os.fstat(descriptor)
-    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
 @frozen

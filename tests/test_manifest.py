@@ -227,6 +227,28 @@ def test_a_manifest_changed_mid_read_stops_at_the_next_line(tmp_path: Path, chan
     assert "changed after it was checked" in str(caught.value)
 
 
+def test_a_same_size_rewrite_with_its_mtime_put_back_is_still_seen(tmp_path: Path) -> None:
+    """Rewritten in place at the same size and mtime (cp -p, rsync -t): refused all the same."""
+    path = write(tmp_path, *[line(duplicate_of=f"b{i}") for i in range(2000)])  # past a buffer
+    before = path.stat()
+    check = validate_manifest(path)
+    lines = read_manifest(path, checked=check.stamp)
+    assert next(lines)[0] == 1
+    # The kernel's clock is coarse: change another file until its ctime has moved on.
+    probe = tmp_path / "probe"
+    for _ in range(100_000):
+        probe.write_bytes(b"x")
+        if probe.stat().st_ctime_ns != before.st_ctime_ns:
+            break
+    path.write_bytes(path.read_bytes().replace(b'"b1999"', b'"x1999"'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    assert path.stat().st_size == before.st_size
+    with pytest.raises(ManifestChangedError):
+        for _ in lines:
+            pass
+
+
 def test_a_manifest_replaced_before_the_read_yields_nothing(tmp_path: Path) -> None:
     """A file renamed over the checked one is refused before its first line."""
     path = write(tmp_path, line(**CREATE))
