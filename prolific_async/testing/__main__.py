@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
+import os
 import sys
+from typing import Final
 
 from ._serve import serve
 
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments, serve until interrupted, and return the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if sys.stdout is None:  # started with stdout closed (``>&-``)
+        parser.exit(2, "error: stdout is closed: the emulator prints its URL and token there\n")
     try:
         asyncio.run(
             serve(
@@ -102,8 +108,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # an argument the emulator refuses
         parser.exit(2, f"error: {exc}\n")
     except OSError as exc:
+        if exc.errno in _OUTPUT_ERRORS:  # ``| true``: the reader of its URL and token is gone
+            _quiet_stdout()
+            parser.exit(1, f"error: cannot print the emulator's URL and token: {exc.strerror}\n")
         parser.exit(1, f"error: cannot listen on {args.host}:{args.port}: {exc}\n")
     return 0
+
+
+#: A write to stdout failing so: its reader is gone, or it cannot take more.
+_OUTPUT_ERRORS: Final = frozenset({errno.EPIPE, errno.EBADF, errno.EIO, errno.ENOSPC})
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device: Python's flush at exit would fail again, loudly."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 if __name__ == "__main__":

@@ -241,3 +241,39 @@ def test_an_emulator_started_with_stdout_closed_exits_2(
     assert main(["emulator", "--port", "0"]) == 2
     message = assert_one_error_line(capsys.readouterr().err)
     assert message == "stdout is closed: the emulator prints its URL and token there"
+
+
+async def test_the_stand_alone_emulator_whose_stdout_reader_is_gone_says_so() -> None:
+    """``python -m prolific_async.testing | true``: says the URL cannot be printed, no traceback."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "prolific_async.testing",
+            "--port",
+            "0",
+            stdout=writer,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    finally:
+        os.close(writer)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1, err.decode()
+    assert err.decode() == "error: cannot print the emulator's URL and token: Broken pipe\n"
+
+
+def test_the_stand_alone_emulator_started_with_stdout_closed_exits_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m prolific_async.testing >&-``: exit 2 saying where its URL would go."""
+    from prolific_async.testing.__main__ import main as serve_main
+
+    monkeypatch.setattr(sys, "stdout", None)
+    with pytest.raises(SystemExit) as caught:
+        serve_main(["--port", "0"])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: stdout is closed: the emulator prints its URL and token there\n"
+    )
