@@ -14,6 +14,7 @@ import io
 import json
 import keyword
 import os
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -22,7 +23,7 @@ import attrs
 import click
 
 from .._converter import converter
-from ._exit import InputError
+from ._exit import InputError, terminal_safe
 from ._shared import print_json
 
 __all__ = [
@@ -315,7 +316,21 @@ def print_csv(data: Any, column: str = "value", columns: Iterable[str] | None = 
     writer.writerow(header)
     for row in rows:
         writer.writerow(_csv_cell(row.get(name)) for name in header)
-    click.echo(buffer.getvalue(), nl=False)
+    text = buffer.getvalue()
+    # On a terminal, server text acts on nothing (\x1b shown); to a program, the data as
+    # it is (color=True: click would strip what looks like a colour from it).
+    if _on_terminal():
+        click.echo(terminal_safe(text), nl=False)
+    else:
+        click.echo(text, nl=False, color=True)
+
+
+def _on_terminal() -> bool:
+    """Whether stdout is a terminal (not a pipe or a file)."""
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (ValueError, OSError):  # closed or detached
+        return False
 
 
 def emit(

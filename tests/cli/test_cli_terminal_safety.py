@@ -62,6 +62,24 @@ async def test_a_batch_name_with_escape_sequences_prints_escaped(
     assert json.loads(out)["name"] == HOSTILE
 
 
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
+async def test_csv_on_a_terminal_prints_escapes_and_to_a_pipe_the_data(
+    fake: FakeProlific, cli: RunCli, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    """`--csv` to a terminal shows the name's escapes; to a pipe or file, the name itself."""
+    from prolific_async._cli import _options
+
+    monkeypatch.setattr(_options, "_on_terminal", lambda: terminal)
+    batch = fake.add_batch(name=HOSTILE, workspace_id=WS, task_details=TaskDetails(**DETAILS))
+    code, out, err = await cli("batches", "get", batch.id, "--csv")
+    assert code == 0, err
+    if terminal:
+        assert not any(character in out for character in UNSAFE)
+        assert "a\\x1b]0;pwned\\x07b" in out
+    else:
+        assert HOSTILE in out
+
+
 async def test_an_error_detail_with_escape_sequences_prints_escaped(
     fake: FakeProlific, cli: RunCli
 ) -> None:
