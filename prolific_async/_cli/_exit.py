@@ -127,10 +127,13 @@ def output_message(exc: OSError) -> str:
 
 #: What a server's text must not put on a terminal: C0 controls but newline and tab
 #: (ESC starts colours, cursor moves, window titles, OSC 8 links), DEL, C1 controls
-#: (U+009B is a CSI on its own) and the bidirectional overrides that reorder a line.
-_UNSAFE: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: (U+009B is a CSI on its own) and the bidirectional controls that reorder a line
+#: (embeddings, overrides, isolates, and the marks U+200E, U+200F and U+061C).
+_UNSAFE: Final = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 #: The same, less the C0 controls, which ``json.dumps`` already escapes.
-_JSON_UNSAFE: Final = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE: Final = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _escaped(match: re.Match[str]) -> str:

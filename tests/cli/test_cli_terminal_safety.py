@@ -37,6 +37,8 @@ def test_terminal_safe_escapes_controls_and_keeps_text() -> None:
     """ESC, BEL, C1, CR and bidi overrides become escapes; newlines, tabs, letters stay."""
     assert terminal_safe(HOSTILE) == ("a\\x1b]0;pwned\\x07b\\x1b[2Jc\\x9b31md\\x0de\\u202ef")
     assert terminal_safe("line 1\n\tcafé 日本") == "line 1\n\tcafé 日本"
+    assert terminal_safe("a\u200eb\u200fc\u061cd") == "a\\u200eb\\u200fc\\u061cd"
+    assert json_text("\u200e") == '"\\u200e"'
 
 
 @pytest.mark.parametrize("value", [HOSTILE, {"k\x9b": ["\u2066x\x7f"]}, "plain é"])
