@@ -25,7 +25,8 @@ LISTED_FAILURES = 10
 
 
 def _described(error: BaseException | None) -> str:
-    return terminal_safe(shorten(f"{type(error).__name__}: {error}"))
+    """The error as its summary line shows it (the JSON and CSV forms escape it their way)."""
+    return shorten(f"{type(error).__name__}: {error}")
 
 
 class Summary:
@@ -182,11 +183,16 @@ class Summary:
             table.add_row(label, value)
         stdout.print(table)
         for line, result in self.failures:
-            stdout.print(f"[red]line {line}[/red]: {escape(_described(result.error))}")
+            shown = escape(terminal_safe(_described(result.error)))
+            stdout.print(f"[red]line {line}[/red]: {shown}")
         if self.other_failures:
             stdout.print(f"... and {self.other_failures} more failures")
         for cause, count in self.stopped.items():
             items = "1 item" if count == 1 else f"{count} items"
             stdout.print(
-                escape(f"{items} not attempted: the run stopped ({cause}); a re-run does them")
+                escape(
+                    terminal_safe(
+                        f"{items} not attempted: the run stopped ({cause}); a re-run does them"
+                    )
+                )
             )

@@ -120,3 +120,16 @@ async def test_a_failure_with_escape_sequences_shows_escaped_in_the_summary(
     assert code == 1
     assert not any(character in out for character in UNSAFE)
     assert "a\\x1b]0;pwned\\x07b" in out
+
+
+async def test_a_json_summary_keeps_the_servers_text_escaped_the_json_way(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """`provision --format json`: the failure's text reads back as the server sent it."""
+    fake.add_fault("POST", CREATE_PATH, "status", status=400, body={"detail": HOSTILE})
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(1))
+    code, out, _ = await cli("provision", manifest, "--no-progress", "--format", "json")
+    assert code == 1
+    assert not any(character in out for character in UNSAFE)
+    (failure,) = json.loads(out)["failures"]
+    assert HOSTILE.split("\r")[0] in failure["error"]  # as sent (shorten folds the \r)
