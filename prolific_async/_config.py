@@ -59,13 +59,14 @@ def token_from(token: str | None) -> str:
 _HEADER_TEXT: Final = re.compile(r"[\x20-\x7e]+")
 
 
-#: ``//user:password@`` in a URL as given: left out wherever the URL is shown.
-_USERINFO: Final = re.compile(r"//[^\s]*@")
+#: ``user:password@`` in a URL as given, however malformed (one slash, no slash, a
+#: space): whatever comes before an ``@`` back to a ``/`` is left out when it is shown.
+_USERINFO: Final = re.compile(r"[^/@]*@")
 
 
 def shown_url(text: str) -> str:
     """``text`` (a URL as given, or an error naming it) without any user name or password."""
-    return _USERINFO.sub("//", text)
+    return _USERINFO.sub("", text)
 
 
 def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) -> str:

@@ -168,7 +168,7 @@ class Journal:
         """
         if key is None or self._reader is None or self._new_above is not None:
             return  # no key, or a journal this run created: nothing to compare
-        if self._reader.recorded_otherwise(index, key, fingerprint) is not None:
+        if self._reader.recorded_by_position(index, fingerprint):
             raise JournalError(keys_changed(self._path, f"request {index}", index, key))
 
     def batch_of(self, item: ItemKey, entry: JournalEntry) -> Batch | None:

@@ -89,7 +89,6 @@ class Reader:
         self._connection: sqlite3.Connection | None = None
         self.operation = operation
         self._format_2 = False
-        self._keyed: dict[str, object] | None = None
         if not ensure_journal_file(path):
             return
         connection = _connect_reader(path)
@@ -126,29 +125,24 @@ class Reader:
         for row in self._query(self._select(SELECT_ALL, SELECT_ALL_2), ()):
             yield read_entry(row, f"{self.path}: ")
 
-    def recorded_otherwise(self, index: int, key: str | None, fingerprint: str) -> ItemKey | None:
-        """Where the journal holds this request under the other kind of item, if it does.
+    def recorded_by_position(self, index: int, fingerprint: str) -> bool:
+        """Whether the journal holds this request at ``index``, without a key.
 
-        A request given a ``key`` now whose position the journal recorded without one,
-        or a request without a key now that the journal recorded under a key: a run
-        matching it by its new item would not see it was made, and would make it again.
-        The first look-up without a key reads the fingerprints of every keyed item (a
-        check before a run, while nothing writes: a run's own keyed items would count).
+        A request given a key now whose position the journal recorded without one: a run
+        matching it by its key would not see it was made, and would make it again.
         """
         if self._connection is None:
-            return None
-        if key is not None:
-            row = self._query(
-                "SELECT item FROM items WHERE item = ? AND fingerprint = ?", (index, fingerprint)
-            ).fetchone()
-            return None if row is None else index
-        if self._keyed is None:  # read once a run: the fingerprints recorded under keys
-            rows = self._query(
-                "SELECT fingerprint, item FROM items WHERE typeof(item) = 'text'", ()
-            )
-            self._keyed = dict(rows.fetchall())
-        found = self._keyed.get(fingerprint)
-        return None if found is None else str(found)
+            return False
+        query = "SELECT 1 FROM items WHERE item = ? AND fingerprint = ?"
+        return self._query(query, (index, fingerprint)).fetchone() is not None
+
+    def keyed_fingerprints(self) -> Iterator[tuple[str, str]]:
+        """``(key, fingerprint)`` of every item recorded under a key, read as it goes."""
+        if self._connection is None:
+            return
+        query = "SELECT item, fingerprint FROM items WHERE typeof(item) = 'text'"
+        for item, printed in self._query(query, ()):
+            yield str(item), str(printed)
 
     def has_batch(self, batch_id: str) -> bool:
         """Whether the journal records ``batch_id`` as an item's batch."""

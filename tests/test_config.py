@@ -103,6 +103,11 @@ def test_a_token_no_header_can_carry_is_refused_without_repeating_it(
         "https://user:pw-secret@api.example:99999",
         "ftp://user:pw-secret@api.example/",
         "https://user:pw-secret@[::1/",
+        "https:/user:pw-secret@api.example/",
+        "http:user:pw-secret@api.example",
+        "user:pw-secret@api.example:1",
+        "http://user:pw secret@api.example:bad/",
+        "http://user:pw-secret\t@api.example:99999",
     ],
 )
 def test_an_unusable_base_url_with_credentials_never_repeats_them(url: str) -> None:
@@ -110,6 +115,7 @@ def test_an_unusable_base_url_with_credentials_never_repeats_them(url: str) -> N
     with pytest.raises(ValueError, match="base_url") as caught:
         ProlificClient("t", base_url=url)
     assert "pw-secret" not in str(caught.value)
+    assert "pw secret" not in str(caught.value)
 
 
 @pytest.mark.parametrize("url", ["https://user:pw-secret@api.example", "https://user@api.example"])

@@ -64,9 +64,14 @@ def journal_refusal(manifest: Path, stamp: Stamp, journal: Path, use_emulator: b
 def _journal_mismatch(manifest: Path, journal: Journal, stamp: Stamp) -> str | None:
     """Compare the journal with every line before anything is sent."""
     try:
-        with journal.reading("mixed") as recorded:  # one item at a time: memory stays flat
+        # One item at a time; kept are the manifest's keys and its unkeyed lines new to
+        # the journal (a key taken away shows as such a line, checked once all are read).
+        keys: set[str] = set()
+        new_unkeyed: dict[str, int] = {}
+        with journal.reading("mixed") as recorded:
             for index, (line, request) in enumerate(read_manifest(manifest, checked=stamp)):
-                entry = recorded.get(request.key if request.key is not None else index)
+                key = request.key
+                entry = recorded.get(key if key is not None else index)
                 printed = fingerprint(request)
                 if entry is not None and entry.fingerprint != printed:
                     return (
@@ -76,11 +81,18 @@ def _journal_mismatch(manifest: Path, journal: Journal, stamp: Stamp) -> str | N
                         "with a new --journal (a new journal for this whole manifest would "
                         "make its finished lines again)"
                     )
-                moved = None
-                if entry is None:
-                    moved = recorded.recorded_otherwise(index, request.key, printed)
-                if moved is not None:
-                    return keys_changed(journal.path, f"{manifest}:{line}", moved, request.key)
+                if key is not None:
+                    keys.add(key)
+                    if entry is None and recorded.recorded_by_position(index, printed):
+                        return keys_changed(journal.path, f"{manifest}:{line}", index, key)
+                elif entry is None:
+                    new_unkeyed.setdefault(printed, line)
+            if new_unkeyed:
+                for recorded_key, printed in recorded.keyed_fingerprints():
+                    # A key still in the manifest matched its own entry: not taken away.
+                    if recorded_key not in keys and printed in new_unkeyed:
+                        where = f"{manifest}:{new_unkeyed[printed]}"
+                        return keys_changed(journal.path, where, recorded_key, None)
     except (ProlificError, ManifestError) as exc:
         return message_of(exc)
     except (RecursionError, KeyError, TypeError, AttributeError) as exc:

@@ -208,6 +208,22 @@ async def test_keys_added_or_removed_since_the_journal_are_refused_up_front(
     assert len(fake.batches) == 3
 
 
+async def test_an_unkeyed_line_like_a_keyed_one_still_in_the_manifest_is_not_refused(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path
+) -> None:
+    """A keyed line and an identical unkeyed one added later: the key stayed, so both run."""
+    (line,) = creates(1, "same")
+    keyed = {**line, "key": "a"}  # type: ignore[dict-item]
+    journal = tmp_path / "j.db"
+    first = write_manifest(tmp_path / "a.jsonl", [keyed])
+    code, _, _ = await cli("provision", str(first), "--journal", str(journal), "--no-progress")
+    assert code == 0
+    again = write_manifest(tmp_path / "b.jsonl", [keyed, line])
+    code, _, err = await cli("provision", str(again), "--journal", str(journal), "--no-progress")
+    assert code == 0, err
+    assert len(fake.batches) == 2
+
+
 async def test_single_batch_commands_print_json(cli: RunCli) -> None:
     """Batches create/get/update/duplicate/list talk to the API and print JSON."""
     code, out, _ = await cli(
