@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import re
 import signal
 from typing import Any, Final, TypeGuard
@@ -158,8 +159,17 @@ def json_text(data: Any, **options: Any) -> str:
 def message_of(exc: BaseException) -> str:
     """What to tell a shell user about ``exc`` (the library's words, where they fit)."""
     if isinstance(exc, MissingTokenError):
-        return NO_CREDENTIALS_MESSAGE
+        return no_token_message()
     return str(exc) or type(exc).__name__
+
+
+def no_token_message() -> str:
+    """The missing-token message; one set to nothing (``PROLIFIC_TOKEN=``) is named as such."""
+    if os.environ.get("PROLIFIC_TOKEN") is not None:  # set, but empty or blank
+        return "PROLIFIC_TOKEN is set but empty: " + NO_CREDENTIALS_MESSAGE.removeprefix(
+            "no Prolific API token: "
+        )
+    return NO_CREDENTIALS_MESSAGE
 
 
 def print_error(message: str) -> None:
@@ -226,7 +236,7 @@ def run_command(app: click.Command, argv: list[str] | None) -> int:
         print_error(exc.format_message())
         return exc.exit_code
     except MissingTokenError:
-        print_error(NO_CREDENTIALS_MESSAGE)
+        print_error(no_token_message())
         return EXIT_USAGE
     except Exception as exc:  # the last line of defence: an error line, no traceback
         with contextlib.suppress(OSError):  # stderr may be the broken output

@@ -145,7 +145,7 @@ def check_output(path: Path, option: str) -> None:
     """
     folder = path if path.is_dir() else path.parent
     if path.exists() and not path.is_dir() and not path.is_file():
-        problem = "it is not a regular file (a device, a pipe or a socket) and would be replaced"
+        problem = "it is not a regular file (a device, a pipe or a socket)"
     elif not folder.exists():
         problem = f"the directory {str(folder)!r} does not exist"
     elif not folder.is_dir():

@@ -160,6 +160,21 @@ async def test_a_missing_token_exits_2_from_every_command(
 @pytest.mark.parametrize(
     "command", [("batches", "get", "b1"), ("provision", "m.jsonl", "--no-progress")]
 )
+async def test_an_empty_token_variable_is_named_as_set_but_empty(
+    cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """PROLIFIC_TOKEN= (set to nothing): exit 2 saying it is empty, not that it is unset."""
+    write_manifest(tmp_path / "m.jsonl", creates(1))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROLIFIC_TOKEN", " ")
+    code, _, err = await cli(*command)
+    assert code == 2
+    assert assert_one_error_line(err).startswith("PROLIFIC_TOKEN is set but empty: set ")
+
+
+@pytest.mark.parametrize(
+    "command", [("batches", "get", "b1"), ("provision", "m.jsonl", "--no-progress")]
+)
 async def test_a_plain_http_url_off_the_machine_names_the_variables(
     cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
