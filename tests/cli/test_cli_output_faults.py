@@ -12,7 +12,8 @@ import errno
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from asyncio.subprocess import Process
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,33 +164,42 @@ async def test_a_full_stdout_keeps_the_results_and_says_what_failed(
     assert len(fake.batches) == 5
 
 
+async def _with_reader_gone(start: Callable[[int], Awaitable[Process]]) -> tuple[int, str]:
+    """Run what ``start`` spawns with stdout a pipe whose reader is gone: its code, stderr."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        process = await start(writer)
+    finally:
+        os.close(writer)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
 async def test_a_closed_stdout_pipe_keeps_the_results_and_says_so(
     fake: FakeProlific, tmp_path: Path
 ) -> None:
     """Stdout a pipe its reader closed (``| head``): the results kept, exit 1, no bug report."""
     manifest = write_manifest(tmp_path / "m.jsonl", creates(3))
     results = tmp_path / "r.jsonl"
-    reader, writer = os.pipe()
-    os.close(reader)
-    try:
-        process = await spawn_cli(
+    code, err = await _with_reader_gone(
+        lambda stdout: spawn_cli(
             fake,
             "provision",
             manifest,
             "--results",
             results,
             "--no-progress",
-            stdout=writer,
+            stdout=stdout,
             stderr=asyncio.subprocess.PIPE,
         )
-    finally:
-        os.close(writer)
-    _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 1, err.decode()
+    )
+    assert code == 1, err
     for noise in ("Traceback", "Exception ignored", "unexpected"):
-        assert noise not in err.decode()
-    if "error: " in err.decode():  # older rich reports EPIPE; newer ends quietly, as click
-        message = assert_one_error_line(err.decode())
+        assert noise not in err
+    if "error: " in err:  # older rich reports EPIPE; newer ends quietly, as click
+        message = assert_one_error_line(err)
         assert f"every finished request is in --results {results}" in message
     assert len(results_of(results)) == 3
 
@@ -217,17 +227,13 @@ async def test_any_command_whose_stdout_is_full_says_so_not_a_bug(tmp_path: Path
 
 async def test_an_emulator_whose_stdout_reader_is_gone_says_so_not_the_port() -> None:
     """``emulator | true``: the URL cannot be printed, said as such (not "cannot listen")."""
-    reader, writer = os.pipe()
-    os.close(reader)
-    try:
-        process = await spawn_cli(
-            None, "emulator", "--port", "0", stdout=writer, stderr=asyncio.subprocess.PIPE
+    code, err = await _with_reader_gone(
+        lambda stdout: spawn_cli(
+            None, "emulator", "--port", "0", stdout=stdout, stderr=asyncio.subprocess.PIPE
         )
-    finally:
-        os.close(writer)
-    _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 1, err.decode()
-    message = assert_one_error_line(err.decode())
+    )
+    assert code == 1, err
+    message = assert_one_error_line(err)
     assert message == (
         "cannot print the emulator's URL and token: cannot write the command's output: Broken pipe"
     )
@@ -245,23 +251,16 @@ def test_an_emulator_started_with_stdout_closed_exits_2(
 
 async def test_the_stand_alone_emulator_whose_stdout_reader_is_gone_says_so() -> None:
     """``python -m prolific_async.testing | true``: says the URL cannot be printed, no traceback."""
-    reader, writer = os.pipe()
-    os.close(reader)
-    try:
-        process = await asyncio.create_subprocess_exec(
+    code, err = await _with_reader_gone(
+        lambda stdout: asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "prolific_async.testing",
-            "--port",
-            "0",
-            stdout=writer,
+            *("-m", "prolific_async.testing", "--port", "0"),
+            stdout=stdout,
             stderr=asyncio.subprocess.PIPE,
         )
-    finally:
-        os.close(writer)
-    _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 1, err.decode()
-    assert err.decode() == "error: cannot print the emulator's URL and token: Broken pipe\n"
+    )
+    assert code == 1, err
+    assert err == "error: cannot print the emulator's URL and token: Broken pipe\n"
 
 
 def test_the_stand_alone_emulator_started_with_stdout_closed_exits_2(
