@@ -67,36 +67,15 @@ _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def non_finite_at(text: str | bytes) -> str:
     """Where the first non-finite number in ``text`` is, as a JSON path (``$.a[2].b``).
 
-    Only for an error message, once a read refused the text: it is read again with
-    those numbers let through as markers (the text is already size-capped), and the
-    first marker in document order is found. ``$`` when the text cannot be read so.
+    Only for an error message, once a read refused the text: it is read again as
+    ``json.loads`` reads it (``NaN``, ``Infinity`` and ``1e999`` as floats; the text is
+    already size-capped) and walked by :func:`non_finite_in`. ``$`` when that fails.
     """
-    marker = object()
-
-    def number(literal: str) -> object:
-        value = float(literal)
-        return marker if math.isinf(value) else value
-
     try:
-        data = json.loads(text, parse_constant=lambda _: marker, parse_float=number)
+        path = non_finite_in(json.loads(text)) or "$"
     except (ValueError, RecursionError):
         return "$"
-    pending: list[tuple[str, Any]] = [("$", data)]
-    while pending:
-        path, value = pending.pop()
-        if value is marker:
-            return path
-        if isinstance(value, dict):
-            steps = [(_member(key), item) for key, item in value.items()]
-        elif isinstance(value, list):
-            steps = [(f"[{i}]", item) for i, item in enumerate(value)]
-        else:
-            continue
-        cut = len(path) > _MAX_PATH  # deeper than a path worth printing: cut, go on below
-        if cut and not path.endswith("..."):
-            path = f"{path[:_MAX_PATH]}..."
-        pending.extend((path if cut else path + step, item) for step, item in reversed(steps))
-    return "$"
+    return path if len(path) <= _MAX_PATH else f"{path[:_MAX_PATH]}..."
 
 
 def non_finite_in(value: Any, path: str = "$") -> str | None:
