@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from ._base_client import BaseClient
 from ._bulk_progress import BulkProgress
-from ._bulk_send import Item, Sender
+from ._bulk_send import Item, Sender, journal_unfinished
 from ._bulk_stop import DEFAULT_MAX_CONSECUTIVE_UNSENT, RunStop, scope_of
 from ._converter import converter
 from ._fanout import Parking, fan_out
 from ._fingerprint import body_fingerprint
-from ._journal import ItemKey, Journal, JournalEntry, is_final_failure
+from ._journal import ItemKey, Journal, JournalEntry
 from ._json import refuse_non_finite
 from ._listing import fetch_listing
 from ._logging import logger
@@ -31,7 +31,7 @@ from ._paths import DUPLICATE_TEMPLATE
 from ._reconcile import MatchKey, Member, Reconciler, reconcile_seconds
 from ._resource import expand
 from ._testing import testing_enabled
-from .errors import APIStatusError, JournalError, ProlificError, RunStoppedError
+from .errors import APIStatusError, JournalError, ProlificError
 from .models.batches import Batch
 from .models.bulk import BulkRequest, BulkResult, CreateBatchRequest, DuplicateBatchRequest
 
@@ -281,11 +281,8 @@ class _Run:
             if isinstance(error, JournalError):
                 raise
             rid = error.request_id if isinstance(error, APIStatusError) else item.request_id
-            if self.journal is not None and is_final_failure(error):
-                await self.journal.write_failed(item.key, item.fingerprint, error=error)
-            elif isinstance(error, RunStoppedError) and self.journal is not None:
-                # Stopped before its first send: recorded, so a re-run sends it.
-                await self.journal.write_not_attempted(item.key, item.fingerprint)
+            if self.journal is not None:
+                await journal_unfinished(self.journal, item, error)
             return BulkResult(
                 index=item.index,
                 request=item.request,

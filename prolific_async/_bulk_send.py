@@ -17,7 +17,7 @@ from ._base_client import BaseClient
 from ._bulk_stop import RunStop
 from ._call import CallState
 from ._creation import post_creating
-from ._journal import ItemKey, Journal
+from ._journal import ItemKey, Journal, is_final_failure
 from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH
 from ._reconcile import Adopt, Group, Reconciler
@@ -25,6 +25,7 @@ from ._retry import parse_retry_after
 from ._slots import Slots
 from .errors import (
     APIConnectionError,
+    APIStatusError,
     CreatedButUnreadableError,
     OutcomeUnknownError,
     ProlificError,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from ._match_key import MatchKey
     from .resources.batches import BatchesResource
 
-__all__ = ["MAX_THROTTLED", "Item", "Sender"]
+__all__ = ["MAX_THROTTLED", "Item", "Sender", "journal_unfinished"]
 
 #: How often one request may be refused with 429 before it is reported as failed.
 MAX_THROTTLED: Final = 50
@@ -61,6 +62,9 @@ class Item:
     attempts: int = 0
     unsent_attempts: int = 0
     """Of ``attempts``, those that provably never reached the server."""
+    settled: bool = False
+    """Whether it provably made nothing so far: its last send was refused or never
+    connected, or a listing after a send that may have made a batch showed none."""
     sends: int = 0
     throttled: int = 0
     request_id: str | None = None
@@ -120,6 +124,7 @@ class Sender:
                     return decision.batch, True
                 if isinstance(decision, ProlificError):
                     raise decision
+                item.settled = True  # listed after its sends: none of them made a batch
                 if isinstance(last_error, OutcomeUnknownError) and item.sends >= self.max_sends:
                     raise _not_made(item, last_error) from last_error
             if last_error is not None and (
@@ -191,6 +196,9 @@ class Sender:
                 except ProlificError as error:
                     result = error_outcome(error)
                     ambiguous = result is Outcome.MAYBE_APPLIED
+                    item.settled = (isinstance(error, APIStatusError) and result in _REFUSED) or (
+                        isinstance(error, APIConnectionError) and result is Outcome.NOT_SENT
+                    )
                     if isinstance(error, RateLimitError):
                         item.throttled += 1  # refused, not sent: it does not use up a send
                     else:
@@ -282,6 +290,25 @@ class Sender:
         """A 429 asking for longer than ``retry_after_cap``: fail, as a single call would."""
         wait = parse_retry_after(error.headers)
         return wait is not None and wait > self.client.retry_policy.retry_after_cap
+
+
+async def journal_unfinished(journal: Journal, item: Item, error: ProlificError) -> None:
+    """Record how ``item`` ended without a batch, where a re-run needs to know it.
+
+    A final failure is recorded as failed (a re-run reports it); an item that provably
+    made nothing as not made, and one a stopped run never sent as not attempted (a
+    re-run sends either at once). Anything else stays in flight: a re-run reconciles it.
+    """
+    if is_final_failure(error):
+        await journal.write_failed(item.key, item.fingerprint, error=error)
+    elif item.settled:
+        await journal.write_not_made(item.key, item.fingerprint)
+    elif isinstance(error, RunStoppedError):
+        await journal.write_not_attempted(item.key, item.fingerprint)
+
+
+#: What a server answers when it did not act on a send.
+_REFUSED: Final = (Outcome.REJECTED, Outcome.REFUSED)
 
 
 def _claimed_answer(item: Item, batch_id: str, url: str) -> ResponseValidationError:

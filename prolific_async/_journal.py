@@ -288,6 +288,10 @@ class Journal:
         """Record that a stopped run never sent ``item`` (a plain re-run sends it)."""
         await self.append(_record("not_attempted", item, fingerprint))
 
+    async def write_not_made(self, item: ItemKey, fingerprint: str) -> None:
+        """Record that ``item``'s sends provably made nothing (a re-run sends it at once)."""
+        await self.append(_record("not_made", item, fingerprint))
+
     async def append(self, record: dict[str, Any]) -> None:
         """Queue ``record`` and return once it is committed.
 

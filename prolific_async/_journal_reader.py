@@ -33,7 +33,10 @@ COUNTS: Final = (
     "SELECT count(*), count(batch), "
     "count(CASE WHEN batch IS NULL AND error IS NOT NULL THEN 1 END), "
     "count(CASE WHEN batch IS NOT NULL AND reconciled = 1 THEN 1 END), "
-    "count(CASE WHEN batch IS NULL AND error IS NULL AND started_at IS NULL THEN 1 END) "
+    "count(CASE WHEN batch IS NULL AND error IS NULL AND started_at IS NULL "
+    "AND last_sent_at IS NULL THEN 1 END), "
+    "count(CASE WHEN batch IS NULL AND error IS NULL AND started_at IS NULL "
+    "AND last_sent_at IS NOT NULL THEN 1 END) "
     "FROM items"
 )
 
@@ -159,17 +162,21 @@ class Reader:
         return self._query(query, ()).fetchone() is not None
 
     def counts(self) -> dict[str, int]:
-        """Items in all, done, failed, in flight, not attempted, and done by adopting."""
+        """Items in all, done, failed, in flight, not made, not attempted, done by adopting.
+
+        Each item is in one of done, failed, in flight, not made and not attempted
+        (:func:`~._journal_records.status_of`).
+        """
         if self._connection is None:
-            return dict.fromkeys(
-                ("items", "done", "failed", "in flight", "not attempted", "reconciled"), 0
-            )
-        total, done, failed, reconciled, unsent = self._query(COUNTS, ()).fetchone()
+            names = ("items", "done", "failed", "in flight", "not made", "not attempted")
+            return dict.fromkeys((*names, "reconciled"), 0)
+        total, done, failed, reconciled, unsent, not_made = self._query(COUNTS, ()).fetchone()
         return {
             "items": total,
             "done": done,
             "failed": failed,
-            "in flight": total - done - failed - unsent,
+            "in flight": total - done - failed - not_made - unsent,
+            "not made": not_made,
             "not attempted": unsent,
             "reconciled": reconciled,
         }

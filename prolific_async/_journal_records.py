@@ -9,12 +9,17 @@ it (the JSON Lines journals of the first format stored one a line)::
      "attempts": 1, "request_id": "..."}
     {"type": "failed", "item": 0, "fingerprint": "...", "error": {...}, "request_id": "..."}
     {"type": "not_attempted", "item": 0, "fingerprint": "..."}
+    {"type": "not_made", "item": 0, "fingerprint": "..."}
 
 ``not_attempted`` is an item a stopped run never sent (``RunStoppedError``): not
-final, so a plain re-run sends it. ``request_id`` (optional: ``null`` or absent when no
-answer named one; the first format never wrote it, and an imported record keeps one it
-has) is the id of the answer that made or decided the item, so a resumed run reports it
-as the run that read it did.
+final, so a plain re-run sends it. ``not_made`` is an item sent, whose sends provably
+made nothing (refused with a 401 or 403, never connected, or listed and not found after
+a lost answer): its start is cleared, so a re-run sends it at once instead of waiting to
+reconcile it. Neither changes an item whose batch is recorded.
+
+``request_id`` (optional: ``null`` or absent when no answer named one; the first format
+never wrote it, and an imported record keeps one it has) is the id of the answer that
+made or decided the item, so a resumed run reports it as the run that read it did.
 
 :func:`apply_record` folds one into the item's :class:`JournalEntry`; the SQLite journal
 stores the entry, one row per item (:data:`COLUMNS`). Both directions check the shape of
@@ -62,7 +67,7 @@ COLUMNS: Final = (
     "error",
     "request_id",
 )
-RECORD_TYPES: Final = ("start", "sent", "done", "failed", "not_attempted")
+RECORD_TYPES: Final = ("start", "sent", "done", "failed", "not_attempted", "not_made")
 
 
 class RecordError(ValueError):
@@ -119,15 +124,19 @@ class JournalEntry:
 
 
 def status_of(entry: JournalEntry) -> str:
-    """``done``, ``failed``, ``in flight`` or ``not attempted``: what a re-run does with it.
+    """``done``, ``failed``, ``in flight``, ``not made`` or ``not attempted``.
 
-    An item never sent (a stopped run reached it, ``not_attempted``) has no start.
+    What a re-run does with it: reports it, reconciles it, or sends it at once. An item
+    never sent (a stopped run reached it, ``not_attempted``) has no start; one sent and
+    provably not made (``not_made``) has a last send but no start.
     """
     if entry.batch is not None:
         return "done"
     if entry.error is not None:
         return "failed"
-    return "not attempted" if entry.started_at is None else "in flight"
+    if entry.started_at is not None:
+        return "in flight"
+    return "not attempted" if entry.last_sent_at is None else "not made"
 
 
 # -- records, folded into entries -----------------------------------------------------------
@@ -152,7 +161,7 @@ def apply_record(record: dict[str, Any], current: JournalEntry | None) -> Journa
     ``current`` itself is never changed.
 
     Raises:
-        RecordError: the record is not of one of the five kinds, or a field is missing
+        RecordError: the record is not of one of the six kinds, or a field is missing
             or of the wrong type.
     """
     kind = record.get("type")
@@ -171,6 +180,8 @@ def apply_record(record: dict[str, Any], current: JournalEntry | None) -> Journa
         entry.error = entry.request_id = None  # a retried failure starts over
     elif kind == "sent":
         entry.last_sent_at = _timestamp(_field(record, "at"), "at")
+        if entry.started_at is None and entry.batch is None:  # a send with no start: in doubt
+            entry.started_at, entry.error = entry.last_sent_at, None
     elif kind == "done":
         entry.batch = _batch(_field(record, "batch"))
         entry.reconciled = _bool(record.get("reconciled", False), "reconciled")
@@ -179,6 +190,8 @@ def apply_record(record: dict[str, Any], current: JournalEntry | None) -> Journa
     elif kind == "failed":
         entry.error = _object(_field(record, "error"), "error")
         entry.request_id = _text(record.get("request_id"), "request_id")
+    elif kind == "not_made" and entry.batch is None:
+        entry.started_at = None  # nothing to reconcile; the last send stays as it was
     # not_attempted: the entry as it was (a new one has no start, batch or error)
     return entry
 

@@ -37,7 +37,7 @@ def journal() -> None:
 @click.argument("file", type=_EXISTING)
 @output_options()
 def show(file: Path, output_format: str) -> int:
-    """Summarise FILE: its operation, and its items done, failed, in flight, not attempted."""
+    """Summarise FILE: its operation, and its items done, failed, in flight, not sent yet."""
     try:
         with Journal(file).reading(None) as reader:
             counts = reader.counts()
@@ -66,6 +66,9 @@ def _print_show(file: Path, operation: str | None, counts: dict[str, int], holde
     stdout.print(f"  done      {done}")
     stdout.print(f"  failed    {counts['failed']:>8}")
     stdout.print(f"  in flight {counts['in flight']:>8}  (a re-run reconciles these)")
+    if counts["not made"]:
+        made = "(sent, provably not made: a re-run sends these)"
+        stdout.print(f"  not made  {counts['not made']:>8}  {made}")
     if counts["not attempted"]:
         stdout.print(f"  not attempted {counts['not attempted']:>4}  (a re-run sends these)")
     if holder is not None:

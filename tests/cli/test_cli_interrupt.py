@@ -112,7 +112,7 @@ def test_a_run_stopped_by_a_401_journals_the_rest_for_a_plain_rerun(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Items a stopped run never sent are journaled 'not attempted'; a re-run makes each once."""
+    """Unsent items are journaled 'not attempted', the refused one 'not made'; all made once."""
     manifest = write_manifest(tmp_path / "m.jsonl", creates(6))
     journal = tmp_path / "j.journal"
     run = ["provision", str(manifest), "--journal", str(journal), "--no-progress"]
@@ -121,7 +121,8 @@ def test_a_run_stopped_by_a_401_journals_the_rest_for_a_plain_rerun(
     assert "5 items not attempted: the run stopped" in " ".join(capsys.readouterr().out.split())
     assert main(["journal", "show", str(journal)]) == 0
     shown = capsys.readouterr().out
-    assert re.search(r"in flight +1 ", shown), shown  # the one answered 401 was sent
+    assert re.search(r"in flight +0 ", shown), shown  # the one answered 401 made nothing:
+    assert re.search(r"not made +1 +\(sent, provably not made: a re-run sends these\)", shown)
     assert re.search(r"not attempted +5 +\(a re-run sends these\)", shown), shown
     monkeypatch.setenv("PROLIFIC_TOKEN", served.fake.token)
     assert main([*run, "--reconcile-delay", "0"]) == 0, capsys.readouterr()

@@ -1,0 +1,157 @@
+"""An item whose sends provably made nothing is journaled *not made*: a re-run sends it at once.
+
+Refused (401, 403), never connected, or listed and not found after a lost answer: none of
+these can have made a batch, so a re-run must not wait ``reconcile_delay`` to list for one.
+An item whose last send may have made a batch stays *in flight*, and a re-run reconciles it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prolific_async import (
+    AuthenticationError,
+    InternalServerError,
+    Journal,
+    ProlificClient,
+    _journal_records,
+)
+from prolific_async._journal_records import JournalEntry, apply_record, status_of
+from prolific_async.testing import FakeProlific
+
+from .test_bulk import (
+    CREATE,
+    FAST,
+    _no_retry_waits,
+    assert_exactly_once,
+    collect,
+    creates,
+    fake,
+    posts,
+)
+from .test_bulk_adopt import BOUND, HOUR
+from .test_bulk_trust import LISTINGS, listings
+
+__all__ = ["_no_retry_waits", "fake"]  # the fixtures, shared with the bulk tests
+
+AT = "2026-01-01T00:00:00+00:00"
+
+
+def statuses(path: Path) -> list[str]:
+    entries = Journal(path).read("create")
+    return [status_of(entries[i]) for i in sorted(entries)]  # type: ignore[type-var]
+
+
+async def rerun_at_once(fake: FakeProlific, path: Path, count: int) -> None:
+    """Re-run with an hour's reconcile_delay: an item left in doubt would list and wait."""
+    before = listings(fake)
+    async with fake.client(retry=FAST) as client:
+        run = client.batches.create_many(
+            creates(count), journal=Journal(path), reconcile_delay=HOUR
+        )
+        results = await asyncio.wait_for(collect(run), BOUND)
+    assert_exactly_once(results, fake)
+    assert not any(result.reconciled for result in results)
+    assert listings(fake) == before  # sent at once: nothing to look for
+
+
+async def test_a_401_leaves_its_item_not_made_and_a_rerun_sends_it_at_once(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """The item answered 401 is journaled not made, the rest not attempted; none in flight."""
+    path = tmp_path / "run.journal"
+    async with ProlificClient("a-wrong-token", base_url=fake.url, retry=FAST) as bound:
+        run = bound.batches.create_many(creates(4), concurrency=1, journal=Journal(path))
+        results = await collect(run)
+    assert isinstance(results[0].error, AuthenticationError)
+    assert statuses(path) == ["not made"] + ["not attempted"] * 3
+    with Journal(path).reading("create") as reader:
+        counts = reader.counts()
+    assert (counts["not made"], counts["not attempted"], counts["in flight"]) == (1, 3, 0)
+    await rerun_at_once(fake, path, 4)
+    assert posts(fake) == 1 + 4
+
+
+async def test_sends_that_never_connected_leave_their_items_not_made(
+    fake: FakeProlific, never_listening: socket.socket, tmp_path: Path
+) -> None:
+    """Items whose every send was refused a connection are not made: a re-run lists nothing."""
+    path = tmp_path / "run.journal"
+    port = never_listening.getsockname()[1]
+    async with ProlificClient("token", base_url=f"http://127.0.0.1:{port}", retry=FAST) as bound:
+        run = bound.batches.create_many(
+            creates(6), concurrency=1, journal=Journal(path), max_consecutive_unsent=2
+        )
+        results = await collect(run)
+    tried = sum(1 for result in results if result.attempts)
+    assert tried >= 1
+    assert statuses(path).count("not made") == tried
+    assert "in flight" not in statuses(path)
+    await rerun_at_once(fake, path, 6)
+
+
+async def test_an_item_listed_and_not_found_after_its_last_send_is_not_made(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """Answered 500 on every send, each looked for and not found: not made, not in flight."""
+    path = tmp_path / "run.journal"
+    fake.add_fault("POST", CREATE, "status", status=500, times=None)
+    async with fake.client(retry=FAST) as client:
+        run = client.batches.create_many(creates(1), journal=Journal(path), reconcile_delay=0.001)
+        results = await collect(run)
+    assert isinstance(results[0].error, InternalServerError)
+    assert statuses(path) == ["not made"]
+    fake.clear_faults()
+    await rerun_at_once(fake, path, 1)
+
+
+async def test_an_item_whose_answer_was_lost_and_never_looked_for_stays_in_flight(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A create applied but unanswered, whose listing was refused, is in flight; a re-run adopts."""
+    path = tmp_path / "run.journal"
+    fake.add_fault("POST", CREATE, "drop_after", times=1)
+    fake.add_fault("GET", LISTINGS, "status", status=401, times=None)
+    async with fake.client(retry=FAST) as client:
+        run = client.batches.create_many(creates(1), journal=Journal(path), reconcile_delay=0.001)
+        results = await collect(run)
+    assert not results[0].ok
+    assert statuses(path) == ["in flight"]
+    fake.clear_faults()
+    async with fake.client(retry=FAST) as client:
+        run = client.batches.create_many(creates(1), journal=Journal(path), reconcile_delay=0.001)
+        resumed = await asyncio.wait_for(collect(run), BOUND)
+    assert_exactly_once(resumed, fake)
+    assert resumed[0].reconciled
+    assert posts(fake) == 1
+
+
+def test_a_not_made_record_clears_the_start_and_keeps_the_last_send() -> None:
+    """not_made leaves an entry with no start (nothing to reconcile) and its last send time."""
+    started = apply_record({"type": "start", "item": 0, "fingerprint": "f", "started_at": AT}, None)
+    entry = apply_record({"type": "not_made", "item": 0, "fingerprint": "f"}, started)
+    assert entry.started_at is None
+    assert entry.last_sent_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert status_of(entry) == "not made"
+
+
+def test_a_not_made_record_leaves_a_recorded_batch_alone() -> None:
+    """An item recorded done stays done whatever not_made record follows."""
+    done = JournalEntry(fingerprint="f", started_at=datetime(2026, 1, 1, tzinfo=UTC))
+    done.batch = {"id": "b0"}
+    entry = apply_record({"type": "not_made", "item": 0, "fingerprint": "f"}, done)
+    assert entry.started_at == done.started_at
+    assert status_of(entry) == "done"
+
+
+def test_a_send_recorded_with_no_start_is_in_doubt() -> None:
+    """A 'sent' record after not_made (or with no start at all) puts the item back in flight."""
+    assert "not_made" in _journal_records.RECORD_TYPES
+    cleared = apply_record({"type": "not_made", "item": 0, "fingerprint": "f"}, None)
+    assert status_of(cleared) == "not attempted"
+    entry = apply_record({"type": "sent", "item": 0, "fingerprint": "f", "at": AT}, cleared)
+    assert entry.started_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert status_of(entry) == "in flight"
