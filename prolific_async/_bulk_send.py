@@ -189,7 +189,7 @@ class Sender:
                     url = f"{self.client.base_url}{item.path}"
                     if batch.id in self.reconciler.claimed:
                         raise _claimed_answer(item, batch.id, url)
-                    if _is_foreign(batch, group.key, now):
+                    if self._foreign(batch, group, now):
                         raise _foreign_answer(item, batch, group.key, url)
                 except RunStoppedError:
                     raise  # cancelled by the stop before it reached the server
@@ -281,10 +281,20 @@ class Sender:
             batch = await self.batches.get(batch_id)
         except ProlificError:
             raise error from None
-        if _is_foreign(batch, group.key, item.last_sent_at or item.started_at):
+        if self._foreign(batch, group, item.last_sent_at or item.started_at):
             self.reconciler.claimed.discard(batch_id)
             return _foreign_answer(item, batch, group.key, error.url)
         return batch
+
+    def _foreign(self, batch: Batch, group: Group, sent_at: datetime | None) -> bool:
+        """Whether a created answer names a batch this request cannot have made.
+
+        See :func:`_is_foreign`; also a batch of another name that shows the key of
+        another request of the run in progress: an answer meant for that request.
+        """
+        return _is_foreign(batch, group.key, sent_at) or (
+            batch.name != group.key.name and self.reconciler.shown_by_another(batch, group)
+        )
 
     def _wait_too_long(self, error: RateLimitError) -> bool:
         """A 429 asking for longer than ``retry_after_cap``: fail, as a single call would."""

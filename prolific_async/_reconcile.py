@@ -135,6 +135,10 @@ class Reconciler:
         if group.members == 0:  # memory stays bounded by what is in progress
             del self._groups[group.key]
 
+    def shown_by_another(self, batch: Batch, group: Group) -> bool:
+        """Whether ``batch`` shows the key of a request in progress other than ``group``'s."""
+        return any(key.matches(batch) is not False for key in self._groups if key != group.key)
+
     @contextlib.asynccontextmanager
     async def group(self, match_key: MatchKey) -> AsyncIterator[Group]:
         """The group of ``match_key`` while a request of it is in progress."""

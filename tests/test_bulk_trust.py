@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,13 +19,16 @@ from prolific_async import (
     ReconciliationError,
     RetryPolicy,
 )
+from prolific_async._converter import converter
 from prolific_async._listing import BatchListing
 from prolific_async.testing import FakeProlific
 
-from .conftest import TOKEN, StartServer, cut, server_url
+from .conftest import SCRIPTED_BATCH, TOKEN, StartServer, cut, server_url
 from .test_bulk import (
     CREATE,
+    DETAILS,
     FAST,
+    WS,
     _no_retry_waits,
     assert_exactly_once,
     client,
@@ -161,10 +166,7 @@ async def test_a_created_answer_naming_an_unrelated_batch_is_reconciled(
     client: ProlificClient, fake: FakeProlific, differs: str
 ) -> None:
     """A 201 naming an existing batch of another name or workspace is not adopted as made."""
-    from prolific_async._converter import converter
     from prolific_async.models.batches import Batch
-
-    from .test_bulk import DETAILS, WS
 
     other = {"name": "Unrelated", "workspace_id": WS} if differs == "name" else {}
     if differs == "workspace":
@@ -206,8 +208,6 @@ async def test_an_unreadable_created_answer_naming_an_unrelated_batch_is_reconci
     client: ProlificClient, fake: FakeProlific, differs: str
 ) -> None:
     """An unreadable 201 naming a batch of another name or workspace is not adopted once read."""
-    from .test_bulk import DETAILS, WS
-
     other = {"name": "Unrelated", "workspace_id": WS}
     if differs == "workspace":
         other = {"name": creates(1)[0].name, "workspace_id": "a" * 24}
@@ -230,10 +230,7 @@ async def test_a_new_batch_whose_name_the_server_rewrote_is_adopted_not_resent(
     client: ProlificClient, fake: FakeProlific, readable: bool
 ) -> None:
     """A 201 naming a batch just made under a trimmed name is this request's: one batch."""
-    from prolific_async._converter import converter
     from prolific_async.models.batches import Batch
-
-    from .test_bulk import DETAILS, WS
 
     # The server stores the name trimmed: the batch it made answers as "Trimmed".
     made = fake.add_batch(name="Trimmed", workspace_id=WS, task_details=DETAILS)
@@ -253,8 +250,6 @@ async def test_an_unreadable_duplicate_answer_naming_its_source_is_reconciled(
 ) -> None:
     """An unreadable 201 naming the duplicate's source is ambiguous: the real copy is adopted."""
     from prolific_async import DuplicateBatchRequest
-
-    from .test_bulk import DETAILS, WS
 
     source = fake.add_batch(name="Source", workspace_id=WS, task_details=DETAILS)
     path = f"{CREATE}/{source.id}/duplicate"
@@ -295,3 +290,45 @@ async def test_the_last_ambiguous_send_is_reconciled_before_giving_up(fake: Fake
     # Each send is listed twice: at once (to adopt), and after reconcile_delay (to resend).
     assert listings(fake) == 6
     assert not fake.batches
+
+
+async def test_an_answer_naming_another_requests_new_batch_is_not_adopted(
+    start_server: StartServer,
+) -> None:
+    """A 201 naming the batch just made for another request in progress is that one's."""
+    made: dict[str, dict[str, object]] = {}  # by name: the batches the server holds
+    b_received, a_listed = asyncio.Event(), asyncio.Event()
+
+    def store(name: str) -> dict[str, object]:
+        made[name] = {
+            **SCRIPTED_BATCH,
+            "id": f"id-{name}",
+            "name": name,
+            "datasets": [],
+            "workspace_id": WS,
+            "task_details": converter.unstructure(DETAILS),
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+        return made[name]
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.method == "GET":
+            a_listed.set()
+            return web.json_response({"results": list(made.values()), "meta": None})
+        name = (await request.json())["name"]
+        store(name)
+        if name == "a":  # misrouted: answered with the batch made for "b"
+            await asyncio.wait_for(b_received.wait(), 5)
+            return web.json_response(made["b"], status=201)
+        b_received.set()
+        with contextlib.suppress(TimeoutError):  # answered once "a" has looked for its own
+            await asyncio.wait_for(a_listed.wait(), 5)
+        return web.json_response(made["b"], status=201)
+
+    server = await start_server(handler)
+    requests = [evolve(creates(1)[0], name=name) for name in ("a", "b")]
+    async with ProlificClient(TOKEN, base_url=server_url(server), retry=FAST) as client:
+        run = client.batches.create_many(requests, concurrency=2, reconcile_delay=0.001)
+        results = await asyncio.wait_for(collect(run), 20)
+    assert [r.batch.id if r.batch else r.error for r in results] == ["id-a", "id-b"]
+    assert results[0].reconciled
