@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from ._exit import terminal_safe
+from ._exit import print_error, terminal_safe
 from ._shared import stderr
 
 if TYPE_CHECKING:
@@ -168,23 +168,42 @@ def results_file(path: Path | None) -> Iterator[ResultsFile | None]:
 
     Only whole lines are ever written, so however the run ends (done, interrupted, a
     failed write to the file or to the terminal) the file is renamed into place: it
-    lists every request that finished. Nothing already written is thrown away.
+    lists every request that finished. Nothing already written is thrown away: a run
+    that ends before its first result leaves a file already at ``path`` as it was, and
+    a rename that fails while the run is ending on an error (or Ctrl-C) is reported on
+    stderr without hiding that error.
     """
     if path is None:
         yield None
         return
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    sink = ResultsFile(descriptor, path)
     try:
-        yield ResultsFile(descriptor, path)
-    finally:
-        os.close(descriptor)
-        try:
-            os.replace(temporary, path)
-        except OSError as exc:
-            raise ResultsWriteError(
-                f"cannot put the results in --results {path} ({exc.strerror or exc}): "
-                f"they are in {temporary}"
-            ) from exc
+        yield sink
+    except BaseException:
+        _put_in_place(descriptor, sink, temporary, ending_on_error=True)
+        raise
+    _put_in_place(descriptor, sink, temporary, ending_on_error=False)
+
+
+def _put_in_place(
+    descriptor: int, sink: ResultsFile, temporary: str, *, ending_on_error: bool
+) -> None:
+    os.close(descriptor)
+    if sink.lines == 0 and os.path.lexists(sink.path):
+        with contextlib.suppress(OSError):  # nothing new: the earlier file stays
+            os.unlink(temporary)
+        return
+    try:
+        os.replace(temporary, sink.path)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        message = (
+            f"cannot put the results in --results {sink.path} ({reason}): they are in {temporary}"
+        )
+        if not ending_on_error:
+            raise ResultsWriteError(message) from exc
+        print_error(message)  # the error the run is ending on goes on
 
 
 def result_record(result: BulkResult, line: int) -> dict[str, Any]:

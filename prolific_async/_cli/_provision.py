@@ -242,7 +242,7 @@ def _failure(exc: Exception, results: Path | None) -> str:
 def _interrupted(options: _Options, use_emulator: bool, summary: Summary, signum: int) -> str:
     """What an interrupted run kept, and how to go on without making batches twice."""
     how = "Interrupted" if signum == signal.SIGINT else f"Stopped by {signal.Signals(signum).name}"
-    kept = f" Results so far are in {options.results}." if options.results else ""
+    kept = f" Results so far are in {options.results}." if options.results and summary.done else ""
     if use_emulator:
         advice = (
             "The emulator's batches ended with it: a new --emulator run starts afresh "

@@ -276,3 +276,76 @@ def test_the_stand_alone_emulator_started_with_stdout_closed_exits_2(
     assert capsys.readouterr().err == (
         "error: stdout is closed: the emulator prints its URL and token there\n"
     )
+
+
+# -- the results file put in place ---------------------------------------------------------
+
+
+class _NoRename:
+    """``os`` for the results file's module: renaming the file into place fails (EXDEV)."""
+
+    def replace(self, source: Any, target: Any) -> None:
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
+async def test_a_results_rename_that_fails_names_the_file_that_holds_them(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If --results cannot be renamed into place, exit 1 names the file holding every result."""
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(3))
+    results = tmp_path / "r.jsonl"
+    monkeypatch.setattr(_progress, "os", _NoRename())
+    code, _, err = await cli("provision", manifest, "--results", results, "--no-progress")
+    assert code == 1, err
+    message = assert_one_error_line(err)
+    assert message.startswith(f"cannot put the results in --results {results} (")
+    (kept,) = tmp_path.glob(".r.jsonl.*")  # noqa: ASYNC240 (a test's directory)
+    assert message.endswith(f"they are in {kept}")
+    assert sorted(record["index"] for record in results_of(kept)) == [0, 1, 2]
+    assert not results.exists()
+
+
+def test_a_failed_rename_after_ctrl_c_does_not_hide_the_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C stays Ctrl-C (exit 130) when the results then cannot be renamed: stderr says where."""
+    results = tmp_path / "r.jsonl"
+    monkeypatch.setattr(_progress, "os", _NoRename())
+
+    def interrupted() -> None:
+        with _progress.results_file(results) as sink:
+            assert sink is not None
+            sink.add({"index": 0})
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    (kept,) = tmp_path.glob(".r.jsonl.*")
+    message = assert_one_error_line(capsys.readouterr().err)
+    assert message.startswith(f"cannot put the results in --results {results} (")
+    assert message.endswith(f"they are in {kept}")
+    assert results_of(kept) == [{"index": 0}]
+
+
+async def test_a_run_ending_before_its_first_result_keeps_the_earlier_results_file(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest changed before its first line was read: --results of a run before stays."""
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    results = tmp_path / "r.jsonl"
+    results.write_text('{"index": 0, "ok": true}\n')
+
+    def changed(path: Path, *, checked: Any = None) -> Iterator[ManifestLine]:
+        path.write_text("")  # emptied after it was checked, before a line is read
+        yield from read_manifest(path, checked=checked)
+
+    monkeypatch.setattr(_provision, "read_manifest", changed)
+    code, _, err = await cli("provision", manifest, "--results", results, "--no-progress")
+    assert code == 2, err
+    assert "the file changed after it was checked" in assert_one_error_line(err)
+    assert results.read_text() == '{"index": 0, "ok": true}\n'
+    assert not list(tmp_path.glob(".r.jsonl.*"))  # noqa: ASYNC240 (a test's directory)
+    assert fake.requests == []
