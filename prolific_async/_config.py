@@ -47,6 +47,7 @@ def token_from(token: str | None) -> str:
         )
     if not isinstance(value, str) or not _HEADER_TEXT.fullmatch(value):
         source = "token=" if token is not None else "PROLIFIC_TOKEN"
+        token = value = None  # a traceback's captured locals must not show it either
         raise ValueError(  # never the token itself
             f"the API token ({source}) holds a character an HTTP header cannot carry "
             "(a newline, a control character or non-ASCII text): copy it again from "

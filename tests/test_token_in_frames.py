@@ -493,3 +493,22 @@ async def test_a_sunset_echoing_the_token_is_masked_in_its_warning(
     (warned,) = [w for w in caught if issubclass(w.category, DeprecationWarning)]
     assert "stops working on Token ***" in str(warned.message)
     assert TOKEN not in str(warned.message)
+
+
+@pytest.mark.parametrize("source", ["PROLIFIC_TOKEN", "token="])
+def test_a_token_refused_for_its_characters_is_in_no_frame_of_the_library(
+    monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """A token with a character no header carries is in no library frame's locals."""
+    bad = f"{TOKEN}\u00e9"
+    if source == "PROLIFIC_TOKEN":
+        monkeypatch.setenv("PROLIFIC_TOKEN", bad)
+    with pytest.raises(ValueError, match=f"API token \\({source}\\)") as caught:
+        ProlificClient(**({"token": bad} if source == "token=" else {}))
+    frames = traceback.TracebackException.from_exception(caught.value, capture_locals=True)
+    library = [frame for frame in frames.stack if "prolific_async" in frame.filename]
+    assert [frame.name for frame in library] == ["__init__", "token_from"]
+    # Given as an argument, the caller's own frames (__init__'s parameter) hold it.
+    checked = library if source == "PROLIFIC_TOKEN" else library[1:]
+    for frame in checked:
+        assert TOKEN not in repr(frame.locals), (frame.name, frame.locals)
