@@ -74,6 +74,28 @@ async def test_a_manifest_truncated_mid_run_fails_the_run_after_what_was_read(
     assert "not read from the manifest" in out
 
 
+async def test_a_manifest_changed_before_the_journal_check_is_refused_before_sending(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rewritten between its check and the journal's: exit 2 naming it, nothing sent."""
+    from prolific_async._cli import _provision_checks
+
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(3))
+    other = write_manifest(tmp_path / "other.jsonl", creates(3, "other"))
+
+    def rewritten(path: Path, *, checked: Any = None) -> Iterator[ManifestLine]:
+        os.replace(other, path)  # another manifest in its place, once it was checked
+        yield from read_manifest(path, checked=checked)
+
+    monkeypatch.setattr(_provision_checks, "read_manifest", rewritten)
+    journal = tmp_path / "j.sqlite"
+    code, _, err = await cli("provision", manifest, "--journal", journal, "--no-progress")
+    assert code == 2, err
+    assert "the file changed after it was checked" in assert_one_error_line(err)
+    assert fake.requests == []
+    assert not journal.exists()  # refused by the journal check: no run began
+
+
 # -- a full disk under --results -----------------------------------------------------------
 
 
