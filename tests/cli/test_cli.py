@@ -139,6 +139,16 @@ def test_without_the_cli_extra_the_command_says_what_to_install(
     assert "pip install 'prolific-async[cli]'" in capsys.readouterr().err
 
 
+def test_reconcile_delay_help_says_the_listing_is_made_at_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--reconcile-delay is how long a batch may take to appear, not a wait before listing."""
+    assert main(["provision", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "listed at once" in text
+    assert "before looking" not in text
+
+
 async def test_provision_against_an_api_reports_failures_with_exit_1(
     fake: FakeProlific, cli: RunCli, tmp_path: Path
 ) -> None:
