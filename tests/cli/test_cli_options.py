@@ -521,6 +521,31 @@ async def test_completion_prints_clicks_script(cli: RunCli, shell: str, marker: 
     assert "_PROLIFIC_ASYNC_COMPLETE" in out
 
 
+def test_no_help_shows_clicks_no_rewrap_marker(capsys: pytest.CaptureFixture[str]) -> None:
+    """No command's --help shows click's no-rewrap marker; completion's lines stay as written."""
+    import click
+
+    from prolific_async._cli import app
+    from prolific_async.cli import main
+
+    def paths(group: click.Group, path: list[str]) -> Iterator[list[str]]:
+        yield path
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from paths(command, [*path, name])
+            else:
+                yield [*path, name]
+
+    for path in paths(app, []):
+        assert main([*path, "--help"]) == 0, path
+        out = capsys.readouterr().out
+        assert "\\b" not in out, path
+        assert "\b" not in out, path
+    main(["completion", "--help"])
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert any(line.startswith("zsh:") for line in lines)
+
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_the_bash_completion_script_completes_in_bash() -> None:
     """The script sourced in bash answers a COMP_WORDS query with the matching commands."""
