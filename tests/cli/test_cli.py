@@ -440,14 +440,18 @@ def test_python_m_prolific_async_is_the_command(
     assert "prolific-async, version" in capsys.readouterr().out
 
 
-def test_emulator_on_a_busy_port_exits_1_saying_why(capsys: pytest.CaptureFixture[str]) -> None:
-    """The emulator command names the address it cannot listen on and exits 1."""
+def test_emulator_on_a_busy_port_exits_2_saying_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """A --port in use is bad input: exit 2, one line naming the address, no traceback."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        assert main(["emulator", "--port", str(port)]) == 1
-    assert f"error: cannot listen on 127.0.0.1:{port}: " in capsys.readouterr().err
+        assert main(["emulator", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: cannot listen on 127.0.0.1:{port}: the port is in use; pick another --port "
+        "(0 picks a free one)\n"
+    )
 
 
 async def test_emulator_command_serves_until_sigterm() -> None:
