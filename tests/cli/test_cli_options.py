@@ -216,7 +216,8 @@ async def test_an_id_given_twice_is_a_usage_error(cli: RunCli) -> None:
 # -- output formats ----------------------------------------------------------------------
 
 
-SINGLE = ["get", "update", "duplicate"]
+#: The single-batch commands, with the arguments each needs after the id (update: a field).
+SINGLE = {"get": (), "update": ("-n", "renamed"), "duplicate": ()}
 
 
 @pytest.mark.parametrize("command", SINGLE)
@@ -226,7 +227,7 @@ async def test_single_batch_commands_take_json(
 ) -> None:
     """get, update and duplicate take --json and --format json (and print the batch)."""
     batch = add_batch(fake)
-    code, out, err = await cli("batches", command, batch, *flag)
+    code, out, err = await cli("batches", command, batch, *SINGLE[command], *flag)
     assert code == 0, err
     assert json.loads(out)["workspace_id"] == WS
 
@@ -244,7 +245,7 @@ async def test_single_batch_commands_print_a_table(
 ) -> None:
     """--format table shows the batch a field per row."""
     batch = add_batch(fake)
-    code, out, err = await cli("batches", command, batch, "--format", "table")
+    code, out, err = await cli("batches", command, batch, *SINGLE[command], "--format", "table")
     assert code == 0, err
     assert "Batch " in out
     assert "workspace" in out
