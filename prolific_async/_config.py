@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.prolific.com"
+#: What every endpoint's path begins with (``_paths``); a base URL must not end in it.
+API_PREFIX: Final = "/api/v1"
 USER_AGENT: Final = f"prolific_async/{__version__}"
 
 
@@ -73,6 +75,9 @@ def shown_url(text: str) -> str:
 def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) -> str:
     """The API root: the argument, else ``PROLIFIC_URL``, else the real API.
 
+    The root is the host's (``https://api.prolific.com``): one ending in ``/api/v1`` is
+    refused, as every endpoint's path begins with it.
+
     Plain ``http://`` would send the token (which never expires) in the clear, so it is
     refused unless the host is this machine (the emulator) or the caller opts in with
     ``allow_insecure_http=True`` or ``PROLIFIC_ALLOW_INSECURE_HTTP=1``.
@@ -91,6 +96,14 @@ def base_url_from(base_url: str | None, *, allow_insecure_http: bool = False) ->
         raise ValueError(
             f"base_url must not hold a user name or password ({parsed.with_user(None)} "
             "without them): the API token is the credential"
+        )
+    path = parsed.path.rstrip("/")
+    if path.endswith(API_PREFIX):  # every request would go to .../api/v1/api/v1/...: a 404
+        source = "base_url" if base_url else "PROLIFIC_URL"
+        root = str(parsed.with_path(path.removesuffix(API_PREFIX) or "/")).rstrip("/")
+        raise ValueError(
+            f"{source} {shorten(shown_url(base))} ends in {API_PREFIX}, which the client adds "
+            f"to every request itself: set it without {API_PREFIX} ({root})"
         )
     insecure_ok = allow_insecure_http or os.environ.get("PROLIFIC_ALLOW_INSECURE_HTTP") == "1"
     if parsed.scheme == "http" and not is_loopback(host) and not insecure_ok:

@@ -40,6 +40,9 @@ DEFAULT_WAIT_TIMEOUT: Final = 900.0
 DEFAULT_POLL_INTERVAL: Final = 2.0
 #: The default cap on the wait between polls, in seconds.
 DEFAULT_MAX_POLL_INTERVAL: Final = 30.0
+#: The longest the last look at a deadline that passed between polls may take, in
+#: seconds (and never longer than the wait's own timeout).
+LAST_LOOK_TIMEOUT: Final = 5.0
 
 
 def _positive(value: object, name: str) -> float:
@@ -84,18 +87,23 @@ async def poll_until(
 
     ``finished`` may raise to end the wait with an error (a batch in ``ERROR``). The
     settings' ``timeout`` covers every poll and every wait; a poll in flight when it
-    passes is cancelled.
+    passes is cancelled. When it passes between polls, one last poll (at most
+    :data:`LAST_LOOK_TIMEOUT` seconds) reads the status at the deadline: a batch that
+    went ``ERROR`` during the last wait raises as such, not as a timeout.
 
     Raises:
         WaitTimeoutError: ``timeout`` seconds passed first.
     """
     last_status: str | None = None
+    polling = False
 
     async def run() -> T:
-        nonlocal last_status
+        nonlocal last_status, polling
         interval = settings.poll_interval
         while True:  # bounded by the deadline around it
+            polling = True
             value = await fetch()
+            polling = False
             last_status = status_of(value)
             if finished(value):
                 return value
@@ -113,6 +121,16 @@ async def poll_until(
     except TimeoutError:
         if not scope.expired():
             raise  # a request's own timeout (APITimeoutError), not this wait's
+        if not polling:  # the last status is a wait old: look once more, bounded
+            try:
+                async with asyncio.timeout(min(LAST_LOOK_TIMEOUT, timeout)):
+                    value = await fetch()
+            except TimeoutError:
+                pass  # no answer in time: the status seen before stands
+            else:
+                last_status = status_of(value)
+                if finished(value):
+                    return value
         seen = f"last status {last_status}" if last_status is not None else "no answer yet"
         raise WaitTimeoutError(
             f"{resource} was not {goal} after {timeout:g} s ({seen}); the work may still "

@@ -1,7 +1,8 @@
 """The ``prolific-async`` command.
 
-Its dependencies (click, rich) live in the optional ``[cli]`` extra, so the library
-itself stays small; without them the command says how to install them.
+Its dependencies (click, rich, and PyYAML for the official CLI's config file) live in the
+optional ``[cli]`` extra, so the library itself stays small; without them the command says
+how to install them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import sys
 __all__ = ["entry_point", "main"]
 
 _INSTALL_HINT = (
-    "The prolific-async command needs the 'cli' extra (click and rich):\n"
+    "The prolific-async command needs the 'cli' extra (click, rich, and PyYAML for the "
+    "config file):\n"
     "    pip install 'prolific-async[cli]'\n"
 )
 

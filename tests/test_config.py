@@ -84,6 +84,33 @@ def test_a_malformed_base_url_is_a_value_error_naming_it_briefly() -> None:
     assert len(str(caught.value)) < 400
 
 
+@pytest.mark.parametrize(
+    ("url", "root"),
+    [
+        ("http://127.0.0.1:8765/api/v1", "http://127.0.0.1:8765"),
+        ("https://api.prolific.com/api/v1/", "https://api.prolific.com"),
+        ("https://proxy.example/prolific/api/v1", "https://proxy.example/prolific"),
+    ],
+)
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_base_url_ending_in_the_api_prefix_is_refused_naming_the_root(
+    url: str, root: str, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A base_url or PROLIFIC_URL ending in /api/v1 is a ValueError naming its source and root."""
+    monkeypatch.setenv("PROLIFIC_URL", url)
+    with pytest.raises(ValueError, match="ends in /api/v1") as caught:
+        ProlificClient("t", base_url=url if source == "argument" else None)
+    message = str(caught.value)
+    assert message.startswith("base_url " if source == "argument" else "PROLIFIC_URL ")
+    assert message.endswith(f"set it without /api/v1 ({root})")
+
+
+def test_a_base_url_with_the_api_prefix_elsewhere_in_its_path_is_kept() -> None:
+    """Only a path ending in /api/v1 is refused: a proxy's /api/v1-proxy prefix is kept."""
+    url = "https://proxy.example/api/v1-proxy"
+    assert ProlificClient("t", base_url=url).base_url == url
+
+
 @pytest.mark.parametrize("token", ["ab\ncd", "ab\r\ncd", "tab\there", "t\udcffk", "tøken"])
 @pytest.mark.parametrize("source", ["argument", "environment"])
 def test_a_token_no_header_can_carry_is_refused_without_repeating_it(

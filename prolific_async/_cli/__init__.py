@@ -1,4 +1,4 @@
-"""The ``prolific-async`` command line (click + rich, from the ``[cli]`` extra).
+"""The ``prolific-async`` command line (click, rich and PyYAML, from the ``[cli]`` extra).
 
 One module per command group, each defining its commands and knowing nothing of the
 others (``batches`` and ``datasets`` span several: ``_batches`` registers the commands

@@ -193,6 +193,12 @@ def batches_update(
     out are removed.
     """
     details = _task_details(task_name, task_introduction, task_steps)
+    if all(given is None for given in (name, details, dataset_id, batch_items_file, auto_sync)):
+        raise click.UsageError(
+            "give --name, --task-name with --task-introduction and --task-steps, "
+            "--dataset-id, --batch-items-file or --auto-sync/--no-auto-sync: an empty "
+            "update changes nothing"
+        )
     layout = _layout(batch_items_file)
     new_name: str | NotGiven = NOT_GIVEN if name is None else name
     new_details: TaskDetails | NotGiven = NOT_GIVEN if details is None else details

@@ -15,13 +15,13 @@ COMPLETE_VAR = "_PROLIFIC_ASYNC_COMPLETE"
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:
-    r"""Print the shell completion script (bash, zsh or fish).
+    """Print the shell completion script (bash, zsh or fish).
 
     \b
     bash:  eval "$(prolific-async completion bash)"   (in ~/.bashrc)
     zsh:   eval "$(prolific-async completion zsh)"    (in ~/.zshrc)
     fish:  prolific-async completion fish > ~/.config/fish/completions/prolific-async.fish
-    """
+    """  # noqa: D301 (not raw: click keeps the lines after a real backspace, \b, as they are)
     completer = get_completion_class(shell)
     if completer is None:  # click knows all three; a newer click may drop one
         raise click.UsageError(f"click has no completion for {shell}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import sys
 from pathlib import Path
 
@@ -133,6 +134,12 @@ def emulator(
             print_error(f"cannot write --env-file: {os_message(exc)}")
         elif broken_output(exc):  # ``| true``: the reader of its URL and token is gone
             print_error(f"cannot print the emulator's URL and token: {output_message(exc)}")
+        elif exc.errno == errno.EADDRINUSE:  # a --port taken: the user's choice, not the API's
+            print_error(
+                f"cannot listen on {host}:{port}: the port is in use; pick another --port "
+                "(0 picks a free one)"
+            )
+            return EXIT_USAGE
         else:
             print_error(f"cannot listen on {host}:{port}: {exc}")
         return EXIT_FAILED

@@ -112,8 +112,9 @@ def _finite(seconds: float | None) -> float | None:
     type=click.FloatRange(min=0.0, max=MAX_RECONCILE_SECONDS),
     callback=lambda _ctx, _param, value: _finite(value),
     default=None,
-    help="Seconds to wait after an ambiguous request before looking for its batch "
-    "(default: the per-attempt timeout, 30 s).",
+    help="Seconds an ambiguous request's batch is given to appear. Its workspace is listed "
+    "at once and a batch found is adopted; the request is sent again only if a listing "
+    "begun this long after its last send shows none (default: the per-attempt timeout, 30 s).",
 )
 @click.option(
     "--max-consecutive-unsent",

@@ -129,14 +129,45 @@ def test_bad_manifest_lines_are_reported_before_anything_is_sent(
     assert not results.exists()
 
 
+@pytest.mark.parametrize("missing", ["click", "rich"])
 def test_without_the_cli_extra_the_command_says_what_to_install(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], missing: str
 ) -> None:
-    """Without click/rich the command prints the pip command for the [cli] extra."""
-    monkeypatch.setitem(sys.modules, "click", None)
-    monkeypatch.delitem(sys.modules, "prolific_async._cli", raising=False)
+    """Without click/rich: the pip command for the [cli] extra, and all three modules it brings."""
+    loaded = [
+        name for name in sys.modules if name.startswith((f"{missing}.", "prolific_async._cli"))
+    ]
+    for name in loaded:  # imported already, they would be found without their package
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, missing, None)
     assert main(["--help"]) == 2
-    assert "pip install 'prolific-async[cli]'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pip install 'prolific-async[cli]'" in err
+    assert all(module in err for module in ("click", "rich", "PyYAML"))
+
+
+def test_without_pyyaml_a_config_file_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Without PyYAML (click and rich there), a config file names PyYAML and the extra, exit 2."""
+    config = tmp_path / "prolific.yaml"
+    config.write_text("workspace: w1\n")
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    monkeypatch.setenv("PROLIFIC_TOKEN", "t")
+    assert main(["--config", str(config), "batches", "list"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: reading {config} needs PyYAML: pip install 'prolific-async[cli]'\n"
+    )
+
+
+def test_reconcile_delay_help_says_the_listing_is_made_at_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--reconcile-delay is how long a batch may take to appear, not a wait before listing."""
+    assert main(["provision", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "listed at once" in text
+    assert "before looking" not in text
 
 
 async def test_provision_against_an_api_reports_failures_with_exit_1(
@@ -430,14 +461,18 @@ def test_python_m_prolific_async_is_the_command(
     assert "prolific-async, version" in capsys.readouterr().out
 
 
-def test_emulator_on_a_busy_port_exits_1_saying_why(capsys: pytest.CaptureFixture[str]) -> None:
-    """The emulator command names the address it cannot listen on and exits 1."""
+def test_emulator_on_a_busy_port_exits_2_saying_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """A --port in use is bad input: exit 2, one line naming the address, no traceback."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        assert main(["emulator", "--port", str(port)]) == 1
-    assert f"error: cannot listen on 127.0.0.1:{port}: " in capsys.readouterr().err
+        assert main(["emulator", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: cannot listen on 127.0.0.1:{port}: the port is in use; pick another --port "
+        "(0 picks a free one)\n"
+    )
 
 
 async def test_emulator_command_serves_until_sigterm() -> None:

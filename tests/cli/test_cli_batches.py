@@ -17,6 +17,7 @@ import pytest
 from prolific_async.testing import FakeProlific
 
 from .conftest import CREATE_PATH, WS, RunCli
+from .test_cli_errors import assert_one_error_line
 
 REAL_PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "real-payloads"
 CSV = "text\nhello\nworld\nagain\n"
@@ -268,6 +269,20 @@ async def test_auto_sync_is_sent_only_when_given(fake: FakeProlific, cli: RunCli
     assert json.loads(out)["auto_sync_enabled"] is False
     assert fake.batches[synced["id"]].auto_sync_enabled is False
     assert fake.requests[-1].json == {"auto_sync_enabled": False}
+
+
+async def test_an_update_with_nothing_to_change_is_refused_before_sending(
+    fake: FakeProlific, cli: RunCli
+) -> None:
+    """`batches update ID` without a field exits 2 naming the options, and sends no PATCH."""
+    batch = await create_batch(cli)
+    fake.requests.clear()
+    code, out, err = await cli("batches", "update", batch["id"])
+    assert (code, out) == (2, "")
+    message = assert_one_error_line(err)
+    for option in ("--name", "--task-name", "--dataset-id", "--batch-items-file", "--auto-sync"):
+        assert option in message
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize(

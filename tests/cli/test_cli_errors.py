@@ -82,6 +82,20 @@ async def test_a_malformed_prolific_url_exits_2_naming_it(
     assert message.startswith(f"PROLIFIC_URL={url!r} is not usable")
 
 
+@pytest.mark.parametrize("suffix", ["/api/v1", "/api/v1/"])
+async def test_a_prolific_url_ending_in_api_v1_exits_2_saying_to_drop_it(
+    fake: FakeProlific, cli: RunCli, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """PROLIFIC_URL=<root>/api/v1 is refused before sending (not a bare 404), naming the root."""
+    monkeypatch.setenv("PROLIFIC_URL", fake.url + suffix)
+    code, out, err = await cli("batches", "get", "b1")
+    assert (code, out) == (2, "")
+    message = assert_one_error_line(err)
+    assert message.startswith(f"PROLIFIC_URL '{fake.url}/api/v1' ends in /api/v1")
+    assert message.endswith(f"set it without /api/v1 ({fake.url})")
+    assert fake.requests == []
+
+
 @pytest.mark.parametrize(
     "url",
     ["https://me:pw9@api.example:99999/", "ftp://me:pw9@api.example/", "https://me:pw9@[::1/"],

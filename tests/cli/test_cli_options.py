@@ -216,7 +216,8 @@ async def test_an_id_given_twice_is_a_usage_error(cli: RunCli) -> None:
 # -- output formats ----------------------------------------------------------------------
 
 
-SINGLE = ["get", "update", "duplicate"]
+#: The single-batch commands, with the arguments each needs after the id (update: a field).
+SINGLE = {"get": (), "update": ("-n", "renamed"), "duplicate": ()}
 
 
 @pytest.mark.parametrize("command", SINGLE)
@@ -226,7 +227,7 @@ async def test_single_batch_commands_take_json(
 ) -> None:
     """get, update and duplicate take --json and --format json (and print the batch)."""
     batch = add_batch(fake)
-    code, out, err = await cli("batches", command, batch, *flag)
+    code, out, err = await cli("batches", command, batch, *SINGLE[command], *flag)
     assert code == 0, err
     assert json.loads(out)["workspace_id"] == WS
 
@@ -244,7 +245,7 @@ async def test_single_batch_commands_print_a_table(
 ) -> None:
     """--format table shows the batch a field per row."""
     batch = add_batch(fake)
-    code, out, err = await cli("batches", command, batch, "--format", "table")
+    code, out, err = await cli("batches", command, batch, *SINGLE[command], "--format", "table")
     assert code == 0, err
     assert "Batch " in out
     assert "workspace" in out
@@ -519,6 +520,31 @@ async def test_completion_prints_clicks_script(cli: RunCli, shell: str, marker: 
     assert code == 0, err
     assert marker in out
     assert "_PROLIFIC_ASYNC_COMPLETE" in out
+
+
+def test_no_help_shows_clicks_no_rewrap_marker(capsys: pytest.CaptureFixture[str]) -> None:
+    """No command's --help shows click's no-rewrap marker; completion's lines stay as written."""
+    import click
+
+    from prolific_async._cli import app
+    from prolific_async.cli import main
+
+    def paths(group: click.Group, path: list[str]) -> Iterator[list[str]]:
+        yield path
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from paths(command, [*path, name])
+            else:
+                yield [*path, name]
+
+    for path in paths(app, []):
+        assert main([*path, "--help"]) == 0, path
+        out = capsys.readouterr().out
+        assert "\\b" not in out, path
+        assert "\b" not in out, path
+    main(["completion", "--help"])
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert any(line.startswith("zsh:") for line in lines)
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import zipfile
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from prolific_async import BatchStatus
+from prolific_async import _polling as polling
 from prolific_async.testing import FakeProlific
 
 from .conftest import WS, RunCli
@@ -299,6 +301,24 @@ async def test_wait_on_a_batch_stuck_in_processing_times_out_with_exit_1(
     assert "Traceback" not in err
     polls = [r for r in fake.requests if r.path.endswith(f"{batch.id}/status")]
     assert 2 <= len(polls) <= 10
+
+
+async def test_setup_wait_reports_an_error_reached_during_the_last_wait(
+    fake: FakeProlific, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that went ERROR while the wait slept past --timeout is the setup error."""
+    batch = fake.add_batch()
+    fake.setup_delay = 3600.0  # setup would stay PROCESSING: the test ends it in ERROR
+
+    async def error_then_sleep_past_the_deadline(_seconds: float) -> None:
+        fake.batches[batch.id].status = BatchStatus.ERROR
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(polling, "sleep", error_then_sleep_past_the_deadline)
+    code, out, err = await cli("batches", "setup", batch.id, "--wait", "--timeout", "0.3")
+    assert (code, out) == (1, "")
+    assert f"Batch {batch.id} ended setup in ERROR" in err
+    assert "not READY" not in err
 
 
 async def test_no_storage_request_carries_the_token(

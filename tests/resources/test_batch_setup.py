@@ -6,6 +6,7 @@ how the wait reads a sequence of statuses. No retry middleware runs here.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -125,6 +126,59 @@ async def test_wait_until_ready_times_out(mocked_client: ProlificClient, mocked:
     assert caught.value.last_status == "PROCESSING"
     assert caught.value.resource == "batch b1"
     assert "last status PROCESSING" in str(caught.value)
+
+
+async def sleep_past_the_deadline(_seconds: float) -> None:
+    """A wait between polls that the wait's deadline ends."""
+    await asyncio.Event().wait()
+
+
+async def test_a_deadline_between_polls_looks_once_more(
+    mocked_client: ProlificClient, mocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that went ERROR during the wait the deadline ended raises BatchSetupError."""
+    monkeypatch.setattr(polling, "sleep", sleep_past_the_deadline)
+    mocked.get(f"{BATCHES}/b1/status", payload={"status": "PROCESSING"})
+    mocked.get(f"{BATCHES}/b1/status", payload={"status": "ERROR"})
+    with pytest.raises(errors.BatchSetupError, match="b1 ended setup in ERROR"):
+        await mocked_client.batches.wait_until_ready("b1", timeout=0.05, **FAST)
+    assert len(mocked_calls(mocked, "GET", f"{BATCHES}/b1/status")) == 2
+
+
+async def test_the_last_look_names_the_status_at_the_deadline(
+    mocked_client: ProlificClient, mocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A timeout's message and last_status are those of the last look, not the poll before."""
+    monkeypatch.setattr(polling, "sleep", sleep_past_the_deadline)
+    mocked.get(f"{BATCHES}/b1/status", payload={"status": "UNINITIALISED"})
+    mocked.get(f"{BATCHES}/b1/status", payload={"status": "PROCESSING"})
+    with pytest.raises(errors.WaitTimeoutError, match="last status PROCESSING") as caught:
+        await mocked_client.batches.wait_until_ready("b1", timeout=0.05, **FAST)
+    assert caught.value.last_status == "PROCESSING"
+
+
+async def test_the_last_look_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A last look that does not answer ends by its own bound, with the status seen before."""
+    answers = iter(["PROCESSING"])
+
+    async def fetch() -> str:
+        answer = next(answers, None)
+        if answer is None:
+            await asyncio.Event().wait()  # the server no longer answers
+        return answer or ""
+
+    monkeypatch.setattr(polling, "sleep", sleep_past_the_deadline)
+    settings = polling.require_wait_settings(0.05, 0.001, 0.001)
+    with pytest.raises(errors.WaitTimeoutError, match="last status PROCESSING"):
+        async with asyncio.timeout(5):  # an unbounded last look: a plain TimeoutError
+            await polling.poll_until(
+                fetch,
+                finished=lambda status: status == "READY",
+                status_of=str,
+                resource="batch b1",
+                goal="READY",
+                settings=settings,
+            )
 
 
 async def test_wait_until_ready_keeps_polling_an_unknown_status(
