@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import sys
 from pathlib import Path
 
@@ -100,7 +99,7 @@ def emulator(
     --env-file they are written to a file too, once the emulator listens, so another
     shell can wait for it and run `source FILE`. It never exits on its own.
     """
-    from ..testing._serve import serve  # the emulator's modules load only for this command
+    from ..testing._serve import listen_refusal, serve  # loaded only for this command
 
     if sys.stdout is None:  # started with stdout closed (``>&-``)
         print_error("stdout is closed: the emulator prints its URL and token there")
@@ -134,11 +133,8 @@ def emulator(
             print_error(f"cannot write --env-file: {os_message(exc)}")
         elif broken_output(exc):  # ``| true``: the reader of its URL and token is gone
             print_error(f"cannot print the emulator's URL and token: {output_message(exc)}")
-        elif exc.errno == errno.EADDRINUSE:  # a --port taken: the user's choice, not the API's
-            print_error(
-                f"cannot listen on {host}:{port}: the port is in use; pick another --port "
-                "(0 picks a free one)"
-            )
+        elif (refusal := listen_refusal(exc, host, port)) is not None:
+            print_error(refusal)  # a --port taken, a --host not here: not the API's fault
             return EXIT_USAGE
         else:
             print_error(f"cannot listen on {host}:{port}: {exc}")

@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Final
 
-from ._serve import serve
+from ._serve import listen_refusal, serve
 
 __all__ = ["main"]
 
@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.errno in _OUTPUT_ERRORS:  # ``| true``: the reader of its URL and token is gone
             _quiet_stdout()
             parser.exit(1, f"error: cannot print the emulator's URL and token: {exc.strerror}\n")
+        refusal = listen_refusal(exc, args.host, args.port)
+        if refusal is not None:  # a --port taken, a --host not here: bad input
+            parser.exit(2, f"error: {refusal}\n")
         parser.exit(1, f"error: cannot listen on {args.host}:{args.port}: {exc}\n")
     return 0
 

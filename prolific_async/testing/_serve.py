@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import shlex
 import signal
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ._server import FakeProlific
 
-__all__ = ["serve"]
+__all__ = ["listen_refusal", "serve"]
 
 
 async def serve(
@@ -114,3 +115,22 @@ def _write_env_file(path: Path, text: str) -> None:
             raise
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
+
+
+def listen_refusal(exc: OSError, host: str, port: int) -> str | None:
+    """Why the emulator cannot listen on ``host``:``port``, when the choice was the user's.
+
+    A port in use or an address this machine does not have is bad input (exit 2 on the
+    command line); ``None`` for any other failure.
+    """
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {host}:{port}: the port is in use; pick another --port "
+            "(0 picks a free one)"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"cannot listen on {host}:{port}: the address is not one of this machine's; "
+            "pick another --host (127.0.0.1, the default, is always there)"
+        )
+    return None

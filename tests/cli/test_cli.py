@@ -475,6 +475,17 @@ def test_emulator_on_a_busy_port_exits_2_saying_why(capsys: pytest.CaptureFixtur
     )
 
 
+def test_emulator_on_an_address_not_of_this_machine_exits_2_saying_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A --host this machine does not have is bad input: exit 2, one line, no traceback."""
+    host = "192.0.2.1"  # TEST-NET-1: never a local address; binding fails before any packet
+    assert main(["emulator", "--host", host, "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot listen on {host}:0: the address is not one of ")
+    assert err.count("\n") == 1
+
+
 async def test_emulator_command_serves_until_sigterm() -> None:
     """The emulator command prints its URL and token, serves, and stops on SIGTERM."""
     async with emulator_command("--seed", "5", lines=3) as run:

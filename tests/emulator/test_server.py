@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
 import sys
 import weakref
 from typing import Any
@@ -190,3 +191,19 @@ def test_python_m_passes_the_legacy_switches_on(
     monkeypatch.setattr(standalone, "serve", serve)
     assert standalone.main(["--port", "0", *flags]) == 0
     assert {name: given[name] for name in expected} == expected
+
+
+def test_python_m_on_a_busy_port_exits_2_saying_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m prolific_async.testing --port <in use>` is bad input: exit 2, one line."""
+    from prolific_async.testing import __main__ as standalone
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SystemExit) as exited:
+            standalone.main(["--port", str(port)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}: the port is in use; ")
+    assert err.count("\n") == 1
