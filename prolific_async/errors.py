@@ -4,7 +4,7 @@ Hierarchy::
 
     ProlificError
     +-- MissingTokenError ............ no token given and PROLIFIC_TOKEN unset
-    +-- ClientClosedError ............ the client was used after aclose() (also RuntimeError)
+    +-- ClientClosedError ............ used after aclose(), or in another event loop (RuntimeError)
     +-- ResponseValidationError ...... a response body we could not parse into a model
     |   +-- CreatedButUnreadableError  a batch was created, but its answer could not be read
     |   +-- ResponseTooLargeError .... a body past its size cap (max_response_bytes ...)
