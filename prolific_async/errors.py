@@ -1,4 +1,7 @@
-"""Every exception prolific_async raises, rooted at one :class:`ProlificError`.
+"""The exceptions prolific_async raises, rooted at one :class:`ProlificError`.
+
+An invalid argument (an unusable id, a setting out of range, a value of the wrong type)
+is a plain ``ValueError`` or ``TypeError`` instead, raised before anything is sent.
 
 Hierarchy::
 
