@@ -55,7 +55,11 @@ class MissingTokenError(ProlificError):
 
 
 class ClientClosedError(ProlificError, RuntimeError):
-    """The client was used after :meth:`ProlificClient.aclose`; a closed client cannot reopen."""
+    """The client was used after :meth:`ProlificClient.aclose`; a closed client cannot reopen.
+
+    Also raised when a client is used in another event loop than the one it was opened
+    in (a second ``asyncio.run()``): it cannot be used there; open one per loop.
+    """
 
 
 class ResponseValidationError(ProlificError):

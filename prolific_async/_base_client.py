@@ -281,14 +281,14 @@ class BaseClient(RequestVerbs):
         url = self._base_url + path
         # The exchange, in a slot and the call's deadline, what goes wrong made our error.
         # Inline, not a coroutine of its own: every frame of an await chain is resumed.
-        session = self._lifecycle.ensure()
+        loop = asyncio.get_running_loop()
+        session = self._lifecycle.ensure(loop)  # refused in a loop it was not opened in
         if not self._in_flight.take_now():  # more calls than connections wait, untimed
             await self._in_flight.take()
             if self._closed():  # closed while this call waited for its slot
                 self._in_flight.give()
                 raise closed_error()
         try:
-            loop = asyncio.get_running_loop()
             now = loop.time()
             state.deadline = now + self._retry_policy.timeout
             state.tracks_connection = self._owns_session

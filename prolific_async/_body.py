@@ -14,7 +14,13 @@ from attrs import frozen
 from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
-from ._json import NonFiniteNumberError, non_finite_at, quick_loads, stdlib_loads
+from ._json import (
+    NonFiniteNumberError,
+    non_finite_at,
+    quick_loads,
+    shortened_url,
+    stdlib_loads,
+)
 from .errors import ResponseTooLargeError, ResponseValidationError
 
 __all__ = [
@@ -160,8 +166,9 @@ def _refuse(
             else "an error body is one object: max_response_bytes"
         )
     raise ResponseTooLargeError(
-        f"{method} {url} returned {response.status} with a body that {why}, over the "
-        f"client's cap of {limit} bytes for this kind of answer ({setting}); it was not read",
+        f"{method} {shortened_url(url)} returned {response.status} with a body that {why}, "
+        f"over the client's cap of {limit} bytes for this kind of answer ({setting}); it was "
+        "not read",
         status_code=response.status,
         method=method,
         url=url,
@@ -263,7 +270,7 @@ def decode_json(
     except RecursionError:
         # Nesting deeper than Python's stack (JSON allows any depth); no model nests so.
         raise ResponseValidationError(
-            f"{method} {url} returned {status} with JSON nested too deeply to read",
+            f"{method} {shortened_url(url)} returned {status} with JSON nested too deeply to read",
             status_code=status,
             method=method,
             url=url,
@@ -272,7 +279,8 @@ def decode_json(
     except NonFiniteNumberError as exc:
         at = redact(non_finite_at(raw))  # a key may echo the token
         raise ResponseValidationError(
-            f"{method} {url} returned {status} with a number JSON cannot carry at {at} ({exc})",
+            f"{method} {shortened_url(url)} returned {status} with a number JSON cannot "
+            f"carry at {at} ({exc})",
             status_code=status,
             method=method,
             url=url,
@@ -283,7 +291,8 @@ def decode_json(
     if data is _NOT_JSON:
         snippet = redact(raw[:4096].decode("utf-8", errors="replace"))[:80]
         raise ResponseValidationError(
-            f"{method} {url} returned {status} with a body that is not JSON: {snippet!r}",
+            f"{method} {shortened_url(url)} returned {status} with a body that is not "
+            f"JSON: {snippet!r}",
             status_code=status,
             method=method,
             url=url,
@@ -300,7 +309,8 @@ def decode_json(
     if path is not None:
         problem = f"expected valid Unicode text, got a lone surrogate @ {path}"
         raise ResponseValidationError(
-            f"{method} {url} returned {status} with a body that cannot be used: {problem}",
+            f"{method} {shortened_url(url)} returned {status} with a body that cannot be "
+            f"used: {problem}",
             status_code=status,
             method=method,
             url=url,
@@ -366,7 +376,7 @@ def structure_response(data: Any, cls: type[T], *, status_code: int, method: str
     ) as exc:
         errors = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
         message = (
-            f"{method} {url} returned {status_code} with a body that does not match "
+            f"{method} {shortened_url(url)} returned {status_code} with a body that does not match "
             f"{cls.__name__}: {'; '.join(errors)}"
         )
         failure = ResponseValidationError(

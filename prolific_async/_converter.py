@@ -95,7 +95,8 @@ OMITS_NONE: tuple[type[Any], ...] = (
 
 def _require_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+        kind = "null" if value is None else type(value).__name__
+        raise TypeError(f"expected a JSON object, got {kind}")
     return value
 
 
@@ -266,8 +267,11 @@ def _null_means_default(converter: Converter) -> Any:
         defaulted = {a.name for a in attrs.fields(cls) if a.default is not attrs.NOTHING}
 
         def hook(value: Any, target: Any) -> Any:
+            # Not an object: cattrs would index it and blame its first field (a schema
+            # field given as "text" was "invalid value @ $.fields['p'].type").
+            _require_object(value)
             # Copy only when a null is there to drop: listings parse thousands of these.
-            if isinstance(value, dict) and any(value.get(k, 0) is None for k in defaulted):
+            if any(value.get(k, 0) is None for k in defaulted):
                 value = {k: v for k, v in value.items() if v is not None or k not in defaulted}
             return structure(value, target)
 

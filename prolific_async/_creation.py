@@ -14,6 +14,7 @@ from typing import Any
 from ._base_client import BaseClient
 from ._body import APIResponse, structure_response
 from ._call import CallState
+from ._json import shortened
 from .errors import CreatedButUnreadableError, ResponseValidationError
 from .models.batches import Batch
 
@@ -64,7 +65,7 @@ def _id_in(data: Any) -> str | None:
 
 def _created(error: ResponseValidationError, *, batch_id: str | None) -> CreatedButUnreadableError:
     known = (
-        f"batch {batch_id} exists"
+        f"batch {shortened(batch_id)} exists"
         if batch_id is not None
         else "a batch exists, but the answer names no id (find it with batches.list)"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._api_errors import ProlificError
+from ._json import shortened
 from ._redact import mask_known, mask_optional
 
 __all__ = [
@@ -185,6 +186,10 @@ class ProvisionError(ProlificError):
         cls, step: str, error: BaseException, *, dataset: Any = None, batch: Any = None
     ) -> ProvisionError:
         """Describe a failure of ``step``, naming what was made before it."""
-        made = [f"{kind} {obj.id}" for kind, obj in (("dataset", dataset), ("batch", batch)) if obj]
+        made = [
+            f"{kind} {shortened(obj.id)}"
+            for kind, obj in (("dataset", dataset), ("batch", batch))
+            if obj
+        ]
         exists = f"; already made: {', '.join(made)}" if made else ""
         return cls(f"{step} failed: {error}{exists}", step=step, dataset=dataset, batch=batch)

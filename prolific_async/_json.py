@@ -20,12 +20,15 @@ from typing import Any, Final
 
 __all__ = [
     "FINITE_ONLY",
+    "MAX_SHOWN",
     "NonFiniteNumberError",
     "dumps",
     "non_finite_at",
     "non_finite_in",
     "quick_loads",
     "refuse_non_finite",
+    "shortened",
+    "shortened_url",
     "stdlib_loads",
 ]
 
@@ -59,9 +62,26 @@ _scan: Final[Callable[[str, int], tuple[Any, int]]] = json.scanner.make_scanner(
     json.JSONDecoder(**FINITE_ONLY)  # type: ignore[arg-type]  # typeshed: the context is a scanner
 )
 
-#: The longest path :func:`non_finite_at` gives (a deep body's path is cut at its end).
-_MAX_PATH: Final = 200
+#: The longest value a message shows whole (an id, a JSON path); longer ones are cut.
+MAX_SHOWN: Final = 200
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: A part of a URL (a path segment, a query key or value) too long to show whole.
+_LONG_URL_PART: Final = re.compile(rf"[^/?&=#]{{{MAX_SHOWN + 1},}}")
+
+
+def shortened(text: str) -> str:
+    """``text`` as a message shows it: its first :data:`MAX_SHOWN` characters and "..."."""
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}..."
+
+
+def shortened_url(url: str) -> str:
+    """``url`` as a message shows it: each part over :data:`MAX_SHOWN` characters cut.
+
+    A 5,000-character id (a caller's, or one a server gave) is one path segment.
+    """
+    if len(url) <= MAX_SHOWN:
+        return url
+    return _LONG_URL_PART.sub(lambda part: shortened(part.group()), url)
 
 
 def non_finite_at(text: str | bytes) -> str:
@@ -75,7 +95,7 @@ def non_finite_at(text: str | bytes) -> str:
         path = non_finite_in(json.loads(text)) or "$"
     except (ValueError, RecursionError):
         return "$"
-    return path if len(path) <= _MAX_PATH else f"{path[:_MAX_PATH]}..."
+    return shortened(path)
 
 
 def non_finite_in(value: Any, path: str = "$") -> str | None:

@@ -37,6 +37,8 @@ T = TypeVar("T")
 SCHEMA_KEYS: Final = frozenset({"strict", "fields"})
 FIELD_KEYS: Final = frozenset({"type", "label"})
 SCHEMA_SHAPE: Final = 'a JSON object {"strict": true|false, "fields": {"NAME": {"type": ...}}}'
+FIELDS_SHAPE: Final = '"fields" to be an object {"NAME": {"type": ..., "label": ...}}'
+FIELD_SHAPE: Final = 'an object {"type": ..., "label": ...}'
 LAYOUT_SHAPE: Final = 'a JSON array of pages, or an object {"batch_items": [...]}'
 
 
@@ -91,15 +93,23 @@ def load_schema(path: str | os.PathLike[str]) -> DatasetSchema:
     unknown = sorted(set(data) - SCHEMA_KEYS)
     if unknown:
         raise _problem(file, f"unknown key(s) {', '.join(unknown)}: expected {SCHEMA_SHAPE} @ $")
-    if isinstance(data["fields"], dict):
-        for name, field in data["fields"].items():
-            extra = sorted(set(field) - FIELD_KEYS) if isinstance(field, dict) else []
-            if extra:
-                raise _problem(
-                    file,
-                    f"field {name!r} has unknown key(s) {', '.join(extra)} (type, label) "
-                    f"@ $.fields[{name!r}]",
-                )
+    fields = data["fields"]
+    if not isinstance(fields, dict):
+        raise _problem(file, f"expected {FIELDS_SHAPE}, got {_kind(fields)} @ $.fields")
+    for name, field in fields.items():
+        if not isinstance(field, dict):
+            raise _problem(
+                file,
+                f"expected field {name!r} to be {FIELD_SHAPE}, got {_kind(field)} "
+                f"@ $.fields[{name!r}]",
+            )
+        extra = sorted(set(field) - FIELD_KEYS)
+        if extra:
+            raise _problem(
+                file,
+                f"field {name!r} has unknown key(s) {', '.join(extra)} (type, label) "
+                f"@ $.fields[{name!r}]",
+            )
     return _structure(file, data, DatasetSchema, "$")
 
 
@@ -191,15 +201,10 @@ def _structure(file: Path, data: Any, cls: type[T], where: str) -> T:
 
 
 def _format(exc: BaseException, type_: Any) -> str:
-    # As the response reader words it: the layout-item union raises a TypeError that
-    # says what it expected ("expected an object with a type"), clearer than cattrs's
-    # list of every member.
-    if (
-        isinstance(exc, TypeError)
-        and type_ is not None
-        and not hasattr(type_, "__name__")
-        and str(exc).startswith("expected ")
-    ):
+    # The converter's hooks say what they expected in file terms ("expected a JSON
+    # object, got str", "expected a string, got int"); cattrs would name the model
+    # class instead ("expected Page", "expected SchemaField").
+    if isinstance(exc, TypeError | ValueError) and str(exc).startswith("expected "):
         return str(exc)
     return format_exception(exc, type_)
 

@@ -42,6 +42,12 @@ from .errors import ClientClosedError
 __all__ = ["Proxy", "SessionLifecycle", "SessionState", "is_loopback", "proxy_for"]
 # is_loopback: the one rule lives in _config (the base URL check uses it too).
 
+OTHER_LOOP: Final = (
+    "This ProlificClient was opened in another event loop: a client belongs to the event "
+    "loop it was opened in (its connections live there). Open one per asyncio.run(), "
+    "inside the coroutine that uses it."
+)
+
 
 class Proxy:
     """Where API requests go: a proxy URL, or ``None`` (direct); and how storage's are chosen.
@@ -146,6 +152,8 @@ class SessionLifecycle:
         self._timeout: Final = timeout
         self.proxy: Final = proxy if proxy is not None else Proxy()
         self._trace_configs: Final = tuple(trace_configs)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The event loop the client was opened in: its session's connections live there."""
 
     def closed(self) -> bool:
         """Whether the client has been closed (a call: mypy would narrow a property)."""
@@ -155,17 +163,30 @@ class SessionLifecycle:
         """Whether a session made here is still open (the client was never closed)."""
         return self.owned and self.session is not None and not self.session.closed
 
-    def ensure(self) -> aiohttp.ClientSession:
-        """The session, made now if needed; opens the client.
+    def ensure(self, loop: asyncio.AbstractEventLoop | None = None) -> aiohttp.ClientSession:
+        """The session, made now if needed; opens the client in the running loop.
+
+        ``loop``: the running loop, when the caller has it already.
 
         Raises:
-            ClientClosedError: the client, or the caller's session, is closed.
+            ClientClosedError: the client, or the caller's session, is closed; or the
+                client was opened in another event loop (another ``asyncio.run()``).
         """
         session = self.session
-        if session is not None and self.owned and self.state is SessionState.OPENED:
+        if (
+            session is not None
+            and self.owned
+            and self.state is SessionState.OPENED
+            and loop is self._loop  # a request passes the running loop: one comparison
+        ):
             return session  # every call of an open client: the short way
         if self.state is SessionState.CLOSED:
             raise closed_error()
+        running = asyncio.get_running_loop() if loop is None else loop
+        if self._loop is not None and running is not self._loop:
+            # aiohttp would fail deep inside with "Event loop is closed", or worse.
+            raise ClientClosedError(OTHER_LOOP)
+        self._loop = running
         if self.session is None:
             # Created here, not in __init__: aiohttp needs a running event loop.
             self.session = aiohttp.ClientSession(

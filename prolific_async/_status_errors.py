@@ -17,6 +17,7 @@ from ._call import CallState, ClientClosingError, GateClosedError
 from ._deadline import as_timeout
 from ._error_body import decode_error_body, describe_error_body, layout_issues
 from ._headers import request_id_of
+from ._json import shortened_url
 from ._outcome import Outcome, exception_outcome, may_have_acted
 from ._redact import frameless
 from .errors import (
@@ -83,7 +84,9 @@ def make_status_error(
     lowered = {key.lower(): value for key, value in headers.items()}
     request_id = request_id_of(headers)
     status_text = f"{status_code} {reason}" if reason else str(status_code)
-    message = f"{method} {url} failed with {status_text}: {describe_error_body(body)}"
+    message = (
+        f"{method} {shortened_url(url)} failed with {status_text}: {describe_error_body(body)}"
+    )
     if 300 <= status_code < 400:
         message += _redirect_note(lowered.get("location"))
     if request_id:
@@ -107,8 +110,8 @@ def closed_error(method: str = "", url: str = "", state: CallState | None = None
     )
     if may_have_acted(outcome, method):
         return OutcomeUnknownError(
-            f"{method} {url}: the client was closed while the request may have reached "
-            "the server; check whether it took effect before sending it again.",
+            f"{method} {shortened_url(url)}: the client was closed while the request may "
+            "have reached the server; check whether it took effect before sending it again.",
             method=method,
             url=url,
         )
@@ -140,7 +143,7 @@ def connection_error(
         return failure
     if isinstance(exc, GateClosedError):
         return RateLimitError(
-            f"{method} {url}: {exc}, later than the call's deadline "
+            f"{method} {shortened_url(url)}: {exc}, later than the call's deadline "
             "(RetryPolicy.timeout); the request was not sent",
             status_code=429,
             body=None,
@@ -158,27 +161,30 @@ def connection_error(
             else APIConnectionError
         )
         failure = cls(
-            f"{method} {url}: could not connect {attempts} ({detail}); the request was not sent",
+            f"{method} {shortened_url(url)}: could not connect {attempts} ({detail}); the "
+            "request was not sent",
             method=method,
             url=url,
         )
     elif may_have_acted(outcome, method):
         failure = OutcomeUnknownError(
-            f"{method} {url}: the connection failed after the request may have reached "
-            f"the server ({detail}). It was not retried, because repeating it could "
+            f"{method} {shortened_url(url)}: the connection failed after the request may "
+            f"have reached the server ({detail}). It was not retried, because repeating it could "
             "create a duplicate: check whether it took effect before sending it again.",
             method=method,
             url=url,
         )
     elif isinstance(exc, aiohttp.ServerTimeoutError):
         failure = APITimeoutError(
-            f"{method} {url}: timed out reading the response {attempts} ({detail})",
+            f"{method} {shortened_url(url)}: timed out reading the response {attempts} ({detail})",
             method=method,
             url=url,
         )
     else:
         failure = APIConnectionError(
-            f"{method} {url}: connection failed {attempts} ({detail})", method=method, url=url
+            f"{method} {shortened_url(url)}: connection failed {attempts} ({detail})",
+            method=method,
+            url=url,
         )
     failure.__cause__ = cause
     return failure
@@ -199,7 +205,7 @@ def deadline_error(
     failure: APIConnectionError
     if may_have_acted(exception_outcome(exc, maybe_sent=state.maybe_sent), method):
         failure = OutcomeUnknownError(
-            f"{method} {url}: no answer within the call's {seconds:g}s deadline "
+            f"{method} {shortened_url(url)}: no answer within the call's {seconds:g}s deadline "
             "(RetryPolicy.timeout) after the request may have reached the server. It "
             "was not retried: check whether it took effect before sending it again.",
             method=method,
@@ -207,7 +213,7 @@ def deadline_error(
         )
     else:
         failure = APITimeoutError(
-            f"{method} {url}: no answer within the call's {seconds:g}s deadline "
+            f"{method} {shortened_url(url)}: no answer within the call's {seconds:g}s deadline "
             f"(RetryPolicy.timeout), {state.sent} attempt(s)",
             method=method,
             url=url,

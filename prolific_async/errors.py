@@ -1,10 +1,13 @@
-"""Every exception prolific_async raises, rooted at one :class:`ProlificError`.
+"""The exceptions prolific_async raises, rooted at one :class:`ProlificError`.
+
+An invalid argument (an unusable id, a setting out of range, a value of the wrong type)
+is a plain ``ValueError`` or ``TypeError`` instead, raised before anything is sent.
 
 Hierarchy::
 
     ProlificError
     +-- MissingTokenError ............ no token given and PROLIFIC_TOKEN unset
-    +-- ClientClosedError ............ the client was used after aclose() (also RuntimeError)
+    +-- ClientClosedError ............ used after aclose(), or in another event loop (RuntimeError)
     +-- ResponseValidationError ...... a response body we could not parse into a model
     |   +-- CreatedButUnreadableError  a batch was created, but its answer could not be read
     |   +-- ResponseTooLargeError .... a body past its size cap (max_response_bytes ...)

@@ -218,3 +218,36 @@ async def test_closed_caller_session_is_reported() -> None:
     client = ProlificClient("t", session=session)
     with pytest.raises(ClientClosedError, match="session="):
         await client.batches.get("b1")
+
+
+def test_a_client_used_in_a_second_asyncio_run_says_it_belongs_to_its_loop(mocked: Any) -> None:
+    """A client opened in one asyncio.run() and used in the next raises a ClientClosedError."""
+    mocked.get(f"https://api.prolific.com{BATCHES_PATH}/b1", payload=BATCH, repeat=True)
+    client = ProlificClient("t")
+    assert asyncio.run(client.batches.get("b1")).id == BATCH["id"]
+    with pytest.raises(ClientClosedError, match="another event loop") as caught:
+        asyncio.run(client.batches.get("b1"))
+    assert "Open one per asyncio.run()" in str(caught.value)
+    assert isinstance(caught.value, RuntimeError)
+    asyncio.run(client.aclose())  # closing it from another loop still works
+
+
+def test_a_client_entered_in_one_loop_is_refused_in_another_and_still_works_in_its_own(
+    mocked: Any,
+) -> None:
+    """Entering or calling from another loop is refused; the loop it was opened in goes on."""
+    mocked.get(f"https://api.prolific.com{BATCHES_PATH}/b1", payload=BATCH, repeat=True)
+    client = ProlificClient("t")
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        first.run_until_complete(client.__aenter__())
+        with pytest.raises(ClientClosedError, match="another event loop"):
+            second.run_until_complete(client.__aenter__())
+        with pytest.raises(ClientClosedError, match="another event loop"):
+            second.run_until_complete(client.with_options(timeout=5).batches.get("b1"))
+        assert first.run_until_complete(client.batches.get("b1")).id == BATCH["id"]
+        assert not client.is_closed
+        first.run_until_complete(client.aclose())
+    finally:
+        first.close()
+        second.close()

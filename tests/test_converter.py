@@ -103,6 +103,16 @@ def test_bad_field_raises_with_its_path(mutate: Any, path: str) -> None:
     assert "200" in str(caught.value)
 
 
+@pytest.mark.parametrize("value", ["ds_1", None, 3])
+def test_a_nested_model_that_is_not_an_object_is_named_at_its_own_path(value: Any) -> None:
+    """A nested model given as a string or null is an error at its path, not at its first field."""
+    data = copy.deepcopy(load("get_batch_200.json"))
+    data["datasets"][0] = value
+    with pytest.raises(ResponseValidationError) as caught:
+        parse(data, status=200)
+    assert [line.rsplit(" @ ", 1)[1] for line in caught.value.errors] == ["$.datasets[0]"]
+
+
 @pytest.mark.parametrize("body", [[1, 2], None, "text", 5])
 def test_non_object_body_is_a_validation_error(body: Any) -> None:
     """A body that is not a JSON object raises ResponseValidationError at $."""

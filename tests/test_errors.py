@@ -103,6 +103,25 @@ def test_docstring_tree_names_every_error_under_its_parent() -> None:
 
 
 @pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda client: client.batches.get(".."), ValueError),
+        (lambda client: client.batches.get(["b1"]), ValueError),
+        (lambda client: client.batches.list(""), ValueError),
+        (lambda client: client.batches.update("b1", auto_sync_enabled=1), TypeError),
+    ],
+)
+async def test_an_invalid_argument_is_a_plain_builtin_error_and_nothing_is_sent(
+    mocked_client: ProlificClient, mocked: Any, call: Any, error: type[Exception]
+) -> None:
+    """As the README says: a bad argument is a ValueError/TypeError, not a ProlificError."""
+    with pytest.raises(error) as caught:
+        await call(mocked_client)
+    assert not isinstance(caught.value, errors.ProlificError)
+    assert mocked.requests == {}
+
+
+@pytest.mark.parametrize(
     ("body", "expected"),
     [
         (

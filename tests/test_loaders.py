@@ -162,6 +162,18 @@ def test_a_bad_layout_file_names_the_file_and_where(
         ('{"strict": "yes", "fields": {}}', "@ $.strict"),
         ('{"fields": {"p": {"label": "P"}}}', "required field missing @ $.fields['p'].type"),
         ('{"fields": [', "not valid JSON"),
+        (
+            '{"fields": {"prompt": "text"}}',
+            'expected field \'prompt\' to be an object {"type": ..., "label": ...}, '
+            "got a string @ $.fields['prompt']",
+        ),
+        ('{"fields": {"prompt": null}}', "got null @ $.fields['prompt']"),
+        (
+            '{"fields": [{"name": "prompt", "type": "text"}]}',
+            'expected "fields" to be an object {"NAME": {"type": ..., "label": ...}}, '
+            "got an array @ $.fields",
+        ),
+        ('{"fields": {"p": {"type": "text", "label": 5}}}', "expected a string, got int 5 @"),
     ],
 )
 def test_a_bad_schema_file_names_the_file_and_where(
@@ -175,6 +187,32 @@ def test_a_bad_schema_file_names_the_file_and_where(
     assert caught.value.path == file
     assert str(caught.value).startswith(f"{file}: ")
     assert message in str(caught.value)
+    assert "Schema" not in str(caught.value)  # no model class (SchemaField, DatasetSchema)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('["page"]', "expected a JSON object, got str @ $[0]"),
+        ("[null]", "expected a JSON object, got null @ $[0]"),
+        ('[{"rows": "x"}]', "expected a JSON array, got str @ $[0].rows"),
+        (
+            json.dumps(
+                [{"rows": [{"columns": [{"items": [{"type": "rich_text", "content": 5}]}]}]}]
+            ),
+            "expected a string, got int 5 @ $[0].rows[0].columns[0].items[0].content",
+        ),
+    ],
+)
+def test_a_layout_value_of_the_wrong_kind_says_what_was_expected_not_a_class(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    """A page, list or text of the wrong kind is named in JSON terms, not by a model class."""
+    file = tmp_path / "layout.json"
+    file.write_text(content)
+    with pytest.raises(InputFileError) as caught:
+        load_layout(file)
+    assert str(caught.value) == f"{file}: {message}"
 
 
 @pytest.mark.parametrize("load", [load_layout, load_schema])

@@ -21,6 +21,7 @@ from typing import Any
 from attrs import frozen
 
 from .._body import APIResponse
+from .._json import shortened
 from .._paths import BATCH_TEMPLATE, EXPORT_TEMPLATE
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -202,7 +203,8 @@ class BatchResultsMixin(Resource):
         def finished(job: BatchExport) -> bool:
             if job.status == ExportStatus.FAILED:
                 raise ExportFailedError(
-                    f"Export {export_id} of batch {batch_id} failed; request a new one",
+                    f"Export {shortened(export_id)} of batch {shortened(batch_id)} failed; "
+                    "request a new one",
                     batch_id=batch_id,
                     export_id=export_id,
                 )
@@ -212,7 +214,7 @@ class BatchResultsMixin(Resource):
             lambda: self.get_export(batch_id, export_id),
             finished=finished,
             status_of=lambda job: str(job.status),
-            resource=f"export {export_id} of batch {batch_id}",
+            resource=f"export {shortened(export_id)} of batch {shortened(batch_id)}",
             goal="complete",
             settings=settings,
         )
@@ -253,8 +255,8 @@ class BatchResultsMixin(Resource):
         if isinstance(export, BatchExport):
             if export.url is None:
                 raise ValueError(
-                    f"export {export.export_id} is {export.status}, not complete: it has no "
-                    "URL yet (wait_for_export waits for it)"
+                    f"export {shortened(str(export.export_id))} is {export.status}, not "
+                    "complete: it has no URL yet (wait_for_export waits for it)"
                 )
             url = export.url
         elif isinstance(export, str) and export:

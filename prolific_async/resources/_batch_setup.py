@@ -11,6 +11,7 @@ from typing import Any
 
 from .._body import APIResponse
 from .._converter import converter
+from .._json import shortened
 from .._paths import BATCH_TEMPLATE
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -117,8 +118,8 @@ class BatchSetupMixin(Resource):
         def finished(status: BatchStatus | str) -> bool:
             if status == BatchStatus.ERROR:
                 raise BatchSetupError(
-                    f"Batch {batch_id} ended setup in ERROR: its tasks could not be built "
-                    "(is its dataset attached and usable?)",
+                    f"Batch {shortened(batch_id)} ended setup in ERROR: its tasks could not be "
+                    "built (is its dataset attached and usable?)",
                     batch_id=batch_id,
                     status=str(status),
                 )
@@ -128,7 +129,7 @@ class BatchSetupMixin(Resource):
             lambda: self.get_status(batch_id),
             finished=finished,
             status_of=str,
-            resource=f"batch {batch_id}",
+            resource=f"batch {shortened(batch_id)}",
             goal="READY",
             settings=settings,
         )

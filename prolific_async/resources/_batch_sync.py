@@ -17,6 +17,7 @@ their answers follow the official CLI's ``SyncAITaskBuilderBatch`` and
 
 from __future__ import annotations
 
+from .._json import shortened
 from .._paths import SYNC_JOB_TEMPLATE, SYNC_TEMPLATE
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -112,7 +113,7 @@ class BatchSyncMixin(Resource):
             lambda: self.get_sync(batch_id, sync_id),
             finished=finished,
             status_of=lambda job: str(job.status),
-            resource=f"sync {sync_id} of batch {batch_id}",
+            resource=f"sync {shortened(sync_id)} of batch {shortened(batch_id)}",
             goal="complete",
             settings=settings,
         )
@@ -122,7 +123,8 @@ def _raise_if_failed(batch_id: str, sync_id: str | None, job: BatchSync) -> None
     """Raise :class:`BatchSyncFailedError` for a job that ended ``failed``."""
     if job.status == SyncStatus.FAILED:
         raise BatchSyncFailedError(
-            f"Sync {sync_id} of batch {batch_id} failed: {job.reason or 'no reason given'}",
+            f"Sync {shortened(str(sync_id))} of batch {shortened(batch_id)} failed: "
+            f"{job.reason or 'no reason given'}",
             batch_id=batch_id,
             sync_id=sync_id or "",
             reason=job.reason,

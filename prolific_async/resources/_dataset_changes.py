@@ -26,6 +26,7 @@ from attrs import field, frozen
 
 from .._body import APIResponse, RawBody, structure_response
 from .._converter import converter
+from .._json import shortened
 from .._paths import DATASET_TEMPLATE, MIGRATION_TEMPLATE
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -229,8 +230,8 @@ class DatasetChangesMixin(Resource):
         def finished(job: SchemaMigration) -> bool:
             if job.status == MigrationStatus.FAILED:
                 raise SchemaMigrationFailedError(
-                    f"Schema migration {job_id} of dataset {dataset_id} failed: "
-                    f"{job.reason or 'no reason given'}",
+                    f"Schema migration {shortened(job_id)} of dataset {shortened(dataset_id)} "
+                    f"failed: {job.reason or 'no reason given'}",
                     dataset_id=dataset_id,
                     job_id=job_id,
                     reason=job.reason,
@@ -243,7 +244,7 @@ class DatasetChangesMixin(Resource):
             lambda: self.get_schema_migration(dataset_id, job_id),
             finished=finished,
             status_of=lambda job: str(job.status),
-            resource=f"schema migration {job_id} of dataset {dataset_id}",
+            resource=f"schema migration {shortened(job_id)} of dataset {shortened(dataset_id)}",
             goal="finished",
             settings=settings,
         )

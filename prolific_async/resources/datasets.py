@@ -9,6 +9,7 @@ from pathlib import Path, PurePath
 from typing import Any, Final
 
 from .._converter import converter
+from .._json import shortened
 from .._paths import DATASET_TEMPLATE, DATASETS_PATH
 from .._polling import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -274,7 +275,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
         def finished(job: ImportJob) -> bool:
             if job.status == ImportStatus.FAILED:
                 raise DatasetProcessingError(
-                    f"Import {import_id} of dataset {dataset_id} failed: "
+                    f"Import {shortened(import_id)} of dataset {shortened(dataset_id)} failed: "
                     f"{job.reason or 'no reason given'}",
                     dataset_id=dataset_id,
                     import_id=import_id,
@@ -284,8 +285,8 @@ class DatasetsResource(DatasetChangesMixin, Resource):
                 )
             if job.status == ImportStatus.PENDING_SCHEMA:
                 raise DatasetSchemaPendingError(
-                    f"Import {import_id} of dataset {dataset_id} is paused until the dataset "
-                    "has a schema (pending_schema)",
+                    f"Import {shortened(import_id)} of dataset {shortened(dataset_id)} is paused "
+                    "until the dataset has a schema (pending_schema)",
                     dataset_id=dataset_id,
                     import_id=import_id,
                     status=str(job.status),
@@ -299,7 +300,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
             lambda: self.get_import(dataset_id, import_id),
             finished=finished,
             status_of=lambda job: str(job.status),
-            resource=f"import {import_id} of dataset {dataset_id}",
+            resource=f"import {shortened(import_id)} of dataset {shortened(dataset_id)}",
             goal="finished",
             settings=settings,
         )
@@ -310,7 +311,8 @@ class DatasetsResource(DatasetChangesMixin, Resource):
         def finished(status: DatasetStatus | str) -> bool:
             if status == DatasetStatus.ERROR:
                 raise DatasetProcessingError(
-                    f"Dataset {dataset_id} ended in ERROR: its file could not be processed",
+                    f"Dataset {shortened(dataset_id)} ended in ERROR: its file could not be "
+                    "processed",
                     dataset_id=dataset_id,
                     import_id=None,
                     status=str(status),
@@ -321,7 +323,7 @@ class DatasetsResource(DatasetChangesMixin, Resource):
             lambda: self.get_status(dataset_id),
             finished=finished,
             status_of=str,
-            resource=f"dataset {dataset_id}",
+            resource=f"dataset {shortened(dataset_id)}",
             goal="READY",
             settings=settings,
         )
