@@ -25,7 +25,7 @@ from ._fingerprint import body_fingerprint
 from ._journal import ItemKey, Journal, JournalEntry
 from ._json import refuse_non_finite
 from ._listing import fetch_listing
-from ._logging import logger
+from ._logging import first_capped_run, logger
 from ._outcome import Outcome, error_outcome
 from ._paths import DUPLICATE_TEMPLATE
 from ._reconcile import MatchKey, Member, Reconciler, reconcile_seconds
@@ -93,7 +93,7 @@ class _Run:
         self.journal = journal
         self.retry_failed = retry_failed
         self.concurrency = concurrency
-        if concurrency > client.max_connections:
+        if concurrency > client.max_connections and first_capped_run(client):
             logger.warning(
                 "concurrency=%d is above the client's max_connections=%d: at most %d "
                 "requests of this run are in flight (raise max_connections to go higher)",

@@ -18,6 +18,7 @@ from ._bulk_stop import RunStop
 from ._call import CallState
 from ._creation import post_creating
 from ._journal import ItemKey, Journal, is_final_failure
+from ._json import shortened
 from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH
 from ._reconcile import Adopt, Group, Reconciler
@@ -324,13 +325,14 @@ _REFUSED: Final = (Outcome.REJECTED, Outcome.REFUSED)
 def _claimed_answer(item: Item, batch_id: str, url: str) -> ResponseValidationError:
     """A 2xx naming a batch this run already holds: which batch the send made is unknown."""
     return ResponseValidationError(
-        f"the server answered request {item.index} with batch {batch_id!r}, which this run "
-        "already holds for another request (or is a duplicate's source): the batch this "
-        "request made, if any, is unknown, so the workspace is listed to find it",
+        f"the server answered request {item.index} with batch {shortened(repr(batch_id))}, "
+        "which this run already holds for another request (or is a duplicate's source): "
+        "the batch this request made, if any, is unknown, so the workspace is listed to "
+        "find it",
         status_code=201,
         method="POST",
         url=url,
-        errors=[f"$.id: {batch_id!r} is already claimed"],
+        errors=[f"$.id: {shortened(repr(batch_id))} is already claimed"],
     )
 
 
@@ -360,8 +362,9 @@ def _is_foreign(batch: Batch, key: MatchKey, sent_at: datetime | None) -> bool:
 def _foreign_answer(item: Item, batch: Batch, key: MatchKey, url: str) -> ResponseValidationError:
     """A 2xx naming a batch of another name or workspace: not the batch this request made."""
     return ResponseValidationError(
-        f"the server answered request {item.index} with batch {batch.id!r} named "
-        f"{batch.name!r} in workspace {batch.workspace_id!r}, not the batch requested "
+        f"the server answered request {item.index} with batch {shortened(repr(batch.id))} "
+        f"named {shortened(repr(batch.name))} in workspace "
+        f"{shortened(repr(batch.workspace_id))}, not the batch requested "
         f"({key.name!r} in {key.workspace_id!r}): the batch this request made, if any, "
         "is unknown, so the workspace is listed to find it",
         status_code=201,

@@ -41,6 +41,7 @@ from ._redact import KNOWN, Redactor
 
 __all__ = [
     "configure_from_environment",
+    "first_capped_run",
     "log_attempt",
     "log_retry",
     "logger",
@@ -133,6 +134,19 @@ def register_secret(secret: str, owner: object) -> Callable[[], object]:
     """
     _filter.add(secret)
     return weakref.finalize(owner, _filter.release, secret)
+
+
+#: The clients already told that a bulk run's ``concurrency`` is above their
+#: ``max_connections``: each is told once, not on every run.
+_TOLD_CAPPED: Final[weakref.WeakSet[object]] = weakref.WeakSet()
+
+
+def first_capped_run(client: object) -> bool:
+    """Whether this is ``client``'s first bulk run capped by its ``max_connections``."""
+    if client in _TOLD_CAPPED:
+        return False
+    _TOLD_CAPPED.add(client)
+    return True
 
 
 def level_from_environment() -> int | None:

@@ -93,7 +93,7 @@ the client's shared gate for its ``Retry-After`` (a longer wait than
 (``_pacer``, in its rate gate) then spaces every send of the client at the rate it
 learnt from the 429s: a rate limit is a rate, which no limit on sends in flight can
 follow. A ``concurrency`` above the client's ``max_connections`` is capped by it, and
-the run says so in a warning when it starts.
+the client's first such run says so in a warning when it starts.
 
 Stopping a run that cannot succeed
 ----------------------------------

@@ -75,3 +75,34 @@ def test_a_long_id_of_what_was_made_is_cut_in_a_provision_error() -> None:
 
     error = ProvisionError.at("upload dataset", ValueError("refused"), dataset=Made())
     assert str(error) == f"upload dataset failed: refused; already made: dataset {CUT}"
+
+
+def test_a_created_answer_naming_a_long_claimed_or_foreign_id_is_cut() -> None:
+    """A 201 naming a held or foreign batch by a 5,000-character id quotes 200 of it."""
+    from datetime import UTC, datetime
+
+    from prolific_async import Batch, CreateBatchRequest, TaskDetails
+    from prolific_async._bulk_send import Item, _claimed_answer, _foreign_answer
+    from prolific_async._match_key import MatchKey
+
+    details = TaskDetails(task_name="t", task_introduction="", task_steps="")
+    request = CreateBatchRequest("n", "w", details)
+    item = Item(index=0, key=0, request=request, fingerprint="", scope="w")
+    claimed = _claimed_answer(item, LONG, "http://x/b")
+    batch = Batch(
+        id=LONG,
+        created_at=datetime.now(UTC),
+        created_by="u",
+        datasets=[],
+        name=LONG,
+        status="UNINITIALISED",
+        total_task_count=0,
+        total_instruction_count=0,
+        workspace_id=LONG,
+        task_details=details,
+    )
+    foreign = _foreign_answer(item, batch, MatchKey.of_request(request), "http://x/b")
+    for error in (claimed, foreign):
+        assert LONG not in str(error)
+        assert len(str(error)) < 1000  # each long value cut to its first 200 characters
+    assert LONG not in claimed.errors[0]

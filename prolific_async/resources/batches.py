@@ -211,8 +211,8 @@ class BatchesResource(BatchSetupMixin, BatchSyncMixin, BatchResultsMixin, Resour
             requests: any iterable or async iterable, read lazily.
             concurrency: how many requests may be in progress at once; the
                 client's ``max_connections`` caps it (a higher value logs a warning
-                when the run starts), and the client's pacer spaces the sends while
-                the API answers 429.
+                when the client's first such run starts), and the client's pacer
+                spaces the sends while the API answers 429.
             journal: a :class:`~prolific_async.Journal` that makes the run resumable.
             retry_failed: with a journal, try again the requests it records as failed.
             reconcile_margin: seconds of clock skew allowed when matching batches
