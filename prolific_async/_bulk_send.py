@@ -291,10 +291,13 @@ class Sender:
         """Whether a created answer names a batch this request cannot have made.
 
         See :func:`_is_foreign`; also a batch of another name that shows the key of
-        another request of the run in progress: an answer meant for that request.
+        another request of the run in progress: an answer meant for that request. Not
+        when the names differ only in spaces or case: the server may have rewritten this
+        request's name into the other's ("x " stored as "x").
         """
         return _is_foreign(batch, group.key, sent_at) or (
-            batch.name != group.key.name and self.reconciler.shown_by_another(batch, group)
+            _loosely(batch.name) != _loosely(group.key.name)
+            and self.reconciler.shown_by_another(batch, group)
         )
 
     def _wait_too_long(self, error: RateLimitError) -> bool:
@@ -316,6 +319,11 @@ async def journal_unfinished(journal: Journal, item: Item, error: ProlificError)
         await journal.write_not_made(item.key, item.fingerprint)
     elif isinstance(error, RunStoppedError):
         await journal.write_not_attempted(item.key, item.fingerprint)
+
+
+def _loosely(name: str) -> str:
+    """A name as a server that trims, collapses spaces or folds case may store it."""
+    return " ".join(name.split()).casefold()
 
 
 #: What a server answers when it did not act on a send.

@@ -332,3 +332,45 @@ async def test_an_answer_naming_another_requests_new_batch_is_not_adopted(
         results = await asyncio.wait_for(collect(run), 20)
     assert [r.batch.id if r.batch else r.error for r in results] == ["id-a", "id-b"]
     assert results[0].reconciled
+
+
+async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_that_name(
+    start_server: StartServer,
+) -> None:
+    """'x ' answered as 'x' while a request named 'x' is in progress: its own, adopted."""
+    made: list[dict[str, object]] = []
+    released = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response({"results": made, "meta": None})
+        name = (await request.json())["name"]
+        made.append(
+            {
+                **SCRIPTED_BATCH,
+                "id": f"id-{len(made)}",
+                "name": name.strip(),  # the server stores names trimmed
+                "datasets": [],
+                "workspace_id": WS,
+                "task_details": converter.unstructure(DETAILS),
+                "created_at": datetime.now(UTC).isoformat(),
+            }
+        )
+        batch = made[-1]
+        if name == "x":  # in progress until the test has the other request's result
+            await asyncio.wait_for(released.wait(), 10)
+        return web.json_response(batch, status=201)
+
+    server = await start_server(handler)
+    requests = [evolve(creates(1)[0], name=name) for name in ("x", "x ")]
+    async with ProlificClient(TOKEN, base_url=server_url(server), retry=FAST) as client:
+        results = []
+        async with asyncio.timeout(20):
+            async for result in client.batches.create_many(requests, concurrency=2):
+                results.append(result)
+                released.set()
+    assert sorted((r.index, r.batch.id if r.batch else r.error) for r in results) == [
+        (0, "id-0"),
+        (1, "id-1"),
+    ]
+    assert len(made) == 2  # nothing sent again
