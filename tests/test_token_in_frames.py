@@ -11,12 +11,14 @@ import asyncio
 import json
 import traceback
 import warnings
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+import prolific_async
 from prolific_async import (
     ProlificClient,
     RetryPolicy,
@@ -506,7 +508,8 @@ def test_a_token_refused_for_its_characters_is_in_no_frame_of_the_library(
     with pytest.raises(ValueError, match=f"API token \\({source}\\)") as caught:
         ProlificClient(**({"token": bad} if source == "token=" else {}))
     frames = traceback.TracebackException.from_exception(caught.value, capture_locals=True)
-    library = [frame for frame in frames.stack if "prolific_async" in frame.filename]
+    package = Path(prolific_async.__file__).parent
+    library = [frame for frame in frames.stack if Path(frame.filename).is_relative_to(package)]
     assert [frame.name for frame in library] == ["__init__", "token_from"]
     # Given as an argument, the caller's own frames (__init__'s parameter) hold it.
     checked = library if source == "PROLIFIC_TOKEN" else library[1:]

@@ -12,6 +12,7 @@ import errno
 import os
 import shlex
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -123,14 +124,34 @@ def listen_refusal(exc: OSError, host: str, port: int) -> str | None:
     A port in use or an address this machine does not have is bad input (exit 2 on the
     command line); ``None`` for any other failure.
     """
-    if exc.errno == errno.EADDRINUSE:
+    code = exc.errno if exc.errno is not None else _bind_errno(host)
+    if code == errno.EADDRINUSE:
         return (
             f"cannot listen on {host}:{port}: the port is in use; pick another --port "
             "(0 picks a free one)"
         )
-    if exc.errno == errno.EADDRNOTAVAIL:
+    if code == errno.EADDRNOTAVAIL:
         return (
             f"cannot listen on {host}:{port}: the address is not one of this machine's; "
             "pick another --host (127.0.0.1, the default, is always there)"
         )
+    return None
+
+
+def _bind_errno(host: str) -> int | None:
+    """Why binding to ``host`` fails, tried again here.
+
+    Python 3.13's asyncio reports an address this machine does not have only as "could
+    not bind on any address", with no ``errno``.
+    """
+    try:
+        addresses = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return None
+    for family, kind, protocol, _, address in addresses:
+        try:
+            with socket.socket(family, kind, protocol) as probe:
+                probe.bind(address)
+        except OSError as exc:
+            return exc.errno
     return None
