@@ -19,7 +19,7 @@ from typing import Any, Final, TypeVar
 from attrs import frozen
 
 from ._testing import testing_enabled
-from .errors import WaitTimeoutError
+from .errors import ProlificError, WaitTimeoutError
 
 __all__ = ["WaitSettings", "poll_until", "require_wait_settings"]
 
@@ -125,8 +125,8 @@ async def poll_until(
             try:
                 async with asyncio.timeout(min(LAST_LOOK_TIMEOUT, timeout)):
                     value = await fetch()
-            except TimeoutError:
-                pass  # no answer in time: the status seen before stands
+            except (TimeoutError, ProlificError):
+                pass  # no answer in time, or a failed one: the status seen before stands
             else:
                 last_status = status_of(value)
                 if finished(value):

@@ -115,7 +115,7 @@ def batches_export(
                 f"(no export_id) and no URL (status {export.status}): there is nothing to "
                 "wait for; see `prolific-async batches exports list`."
             )
-        note(f"Waiting for the export of batch {batch_id} (at most {timeout:g} s)...")
+        note(f"Waiting for the export of batch {batch_id} (--timeout {timeout:g} s)...")
         export = await client.batches.wait_for_export(
             batch_id, export, timeout=timeout, poll_interval=poll_interval
         )

@@ -95,7 +95,7 @@ def batches_wait(batch_id: str, timeout: float, poll_interval: float, output_for
 
     Exits 1 if the batch ends in ERROR or is not READY within --timeout.
     """
-    note(f"Waiting for batch {batch_id} to be READY (at most {timeout:g} s)...")
+    note(f"Waiting for batch {batch_id} to be READY (--timeout {timeout:g} s)...")
     batch = call(
         lambda c: c.batches.wait_until_ready(batch_id, timeout=timeout, poll_interval=poll_interval)
     )

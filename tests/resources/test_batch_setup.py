@@ -264,3 +264,15 @@ async def test_ids_are_quoted_into_one_segment(mocked_client: ProlificClient, mo
     await mocked_client.batches.get_status("a/b")
     ((_, url),) = mocked.requests.keys()
     assert url.raw_path == "/api/v1/data-collection/batches/a%2Fb/status"
+
+
+async def test_a_last_look_that_fails_keeps_the_timeout(
+    mocked_client: ProlificClient, mocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A last look refused (here a 401) is still the wait's timeout, with the status before."""
+    monkeypatch.setattr(polling, "sleep", sleep_past_the_deadline)
+    mocked.get(f"{BATCHES}/b1/status", payload={"status": "PROCESSING"})
+    mocked.get(f"{BATCHES}/b1/status", status=401, payload={"detail": "no"})
+    with pytest.raises(errors.WaitTimeoutError, match="last status PROCESSING") as caught:
+        await mocked_client.batches.wait_until_ready("b1", timeout=0.05, **FAST)
+    assert caught.value.last_status == "PROCESSING"
