@@ -251,6 +251,7 @@ class _Run:
             item.started_at = entry.started_at
             item.last_sent_at = entry.last_sent_at
             if entry.started_at is not None:  # sent by an earlier run: still in doubt
+                item.doubted = True
                 self.progress.sending.add(item.index)
         return None
 

@@ -63,9 +63,12 @@ class Item:
     attempts: int = 0
     unsent_attempts: int = 0
     """Of ``attempts``, those that provably never reached the server."""
-    settled: bool = False
-    """Whether it provably made nothing so far: its last send was refused or never
-    connected, or a listing after a send that may have made a batch showed none."""
+    doubted: bool = False
+    """Whether a send of it, this run's or an earlier run's, may have made a batch.
+
+    Once so, only a listing can tell, and the journal keeps its start: a listing that
+    shows none is not proof for ever (a later run may list later, with a longer delay).
+    """
     sends: int = 0
     throttled: int = 0
     request_id: str | None = None
@@ -125,7 +128,6 @@ class Sender:
                     return decision.batch, True
                 if isinstance(decision, ProlificError):
                     raise decision
-                item.settled = True  # listed after its sends: none of them made a batch
                 if isinstance(last_error, OutcomeUnknownError) and item.sends >= self.max_sends:
                     raise _not_made(item, last_error) from last_error
             if last_error is not None and (
@@ -197,9 +199,10 @@ class Sender:
                 except ProlificError as error:
                     result = error_outcome(error)
                     ambiguous = result is Outcome.MAYBE_APPLIED
-                    item.settled = (isinstance(error, APIStatusError) and result in _REFUSED) or (
+                    made_nothing = (isinstance(error, APIStatusError) and result in _REFUSED) or (
                         isinstance(error, APIConnectionError) and result is Outcome.NOT_SENT
                     )
+                    item.doubted = item.doubted or not made_nothing
                     if isinstance(error, RateLimitError):
                         item.throttled += 1  # refused, not sent: it does not use up a send
                     else:
@@ -309,13 +312,14 @@ class Sender:
 async def journal_unfinished(journal: Journal, item: Item, error: ProlificError) -> None:
     """Record how ``item`` ended without a batch, where a re-run needs to know it.
 
-    A final failure is recorded as failed (a re-run reports it); an item that provably
-    made nothing as not made, and one a stopped run never sent as not attempted (a
-    re-run sends either at once). Anything else stays in flight: a re-run reconciles it.
+    A final failure is recorded as failed (a re-run reports it); an item sent whose
+    every send provably made nothing (refused, 429s included, or never connected) as
+    not made, and one a stopped run never sent as not attempted (a re-run sends either
+    at once). Anything else stays in flight: a re-run reconciles it.
     """
     if is_final_failure(error):
         await journal.write_failed(item.key, item.fingerprint, error=error)
-    elif item.settled:
+    elif item.last_sent_at is not None and not item.doubted:
         await journal.write_not_made(item.key, item.fingerprint)
     elif isinstance(error, RunStoppedError):
         await journal.write_not_attempted(item.key, item.fingerprint)

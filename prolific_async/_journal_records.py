@@ -12,10 +12,10 @@ it (the JSON Lines journals of the first format stored one a line)::
     {"type": "not_made", "item": 0, "fingerprint": "..."}
 
 ``not_attempted`` is an item a stopped run never sent (``RunStoppedError``): not
-final, so a plain re-run sends it. ``not_made`` is an item sent, whose sends provably
-made nothing (refused with a 401 or 403, never connected, or listed and not found after
-a lost answer): its start is cleared, so a re-run sends it at once instead of waiting to
-reconcile it. Neither changes an item whose batch is recorded.
+final, so a plain re-run sends it. ``not_made`` is an item sent, every send of which
+provably made nothing (refused with a 401, 403 or 429, or never connected): its start
+is cleared, so a re-run sends it at once instead of waiting to reconcile it. Neither
+changes an item whose batch is recorded.
 
 ``request_id`` (optional: ``null`` or absent when no answer named one; the first format
 never wrote it, and an imported record keeps one it has) is the id of the answer that

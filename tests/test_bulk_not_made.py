@@ -1,8 +1,8 @@
 """An item whose sends provably made nothing is journaled *not made*: a re-run sends it at once.
 
-Refused (401, 403), never connected, or listed and not found after a lost answer: none of
-these can have made a batch, so a re-run must not wait ``reconcile_delay`` to list for one.
-An item whose last send may have made a batch stays *in flight*, and a re-run reconciles it.
+Refused (401, 403, 429) or never connected, every time: none of these sends can have made
+a batch, so a re-run must not wait ``reconcile_delay`` to list for one. An item one of
+whose sends may have made a batch stays *in flight*, and a re-run reconciles it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from pathlib import Path
 
 from prolific_async import (
     AuthenticationError,
-    InternalServerError,
     Journal,
+    PermissionDeniedError,
     ProlificClient,
+    RateLimitError,
     _journal_records,
 )
 from prolific_async._journal_records import JournalEntry, apply_record, status_of
@@ -93,25 +94,50 @@ async def test_sends_that_never_connected_leave_their_items_not_made(
     await rerun_at_once(fake, path, 6)
 
 
-async def test_an_item_listed_and_not_found_after_its_last_send_is_not_made(
+async def test_an_item_once_in_doubt_stays_in_flight_though_a_listing_showed_none(
     fake: FakeProlific, tmp_path: Path
 ) -> None:
-    """Answered 500 on every send, each looked for and not found: not made, not in flight."""
+    """Answered 500, listed (none), then refused 401: in flight, as a later listing may differ."""
     path = tmp_path / "run.journal"
-    fake.add_fault("POST", CREATE, "status", status=500, times=None)
+    fake.add_fault("POST", CREATE, "status", status=500, times=1)
+    fake.add_fault("POST", CREATE, "status", status=401, times=None)
     async with fake.client(retry=FAST) as client:
         run = client.batches.create_many(creates(1), journal=Journal(path), reconcile_delay=0.001)
         results = await collect(run)
-    assert isinstance(results[0].error, InternalServerError)
+    assert isinstance(results[0].error, AuthenticationError)
+    assert listings(fake) >= 1  # looked for after the 500, and found nothing
+    assert statuses(path) == ["in flight"]
+
+
+async def test_an_item_refused_429_until_its_cap_is_not_made(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A 429 whose Retry-After is past the policy's cap made nothing: not made."""
+    path = tmp_path / "run.journal"
+    fake.add_fault("POST", CREATE, "status", status=429, headers={"Retry-After": "3600"})
+    async with fake.client(retry=FAST) as client:
+        run = client.batches.create_many(creates(1), journal=Journal(path))
+        results = await collect(run)
+    assert isinstance(results[0].error, RateLimitError)
     assert statuses(path) == ["not made"]
-    fake.clear_faults()
+    await rerun_at_once(fake, path, 1)
+
+
+async def test_a_403_leaves_its_item_not_made(fake: FakeProlific, tmp_path: Path) -> None:
+    """A send refused 403 made nothing: not made, and a re-run sends it at once."""
+    path = tmp_path / "run.journal"
+    fake.add_fault("POST", CREATE, "status", status=403, times=1)
+    async with fake.client(retry=FAST) as client:
+        results = await collect(client.batches.create_many(creates(1), journal=Journal(path)))
+    assert isinstance(results[0].error, PermissionDeniedError)
+    assert statuses(path) == ["not made"]
     await rerun_at_once(fake, path, 1)
 
 
 async def test_an_item_whose_answer_was_lost_and_never_looked_for_stays_in_flight(
     fake: FakeProlific, tmp_path: Path
 ) -> None:
-    """A create applied but unanswered, whose listing was refused, is in flight; a re-run adopts."""
+    """Applied, unanswered, listings refused in this run and a re-run: in flight, then adopted."""
     path = tmp_path / "run.journal"
     fake.add_fault("POST", CREATE, "drop_after", times=1)
     fake.add_fault("GET", LISTINGS, "status", status=401, times=None)
@@ -121,6 +147,10 @@ async def test_an_item_whose_answer_was_lost_and_never_looked_for_stays_in_fligh
     assert not results[0].ok
     assert statuses(path) == ["in flight"]
     fake.clear_faults()
+    async with ProlificClient("a-wrong-token", base_url=fake.url, retry=FAST) as bound:
+        refused = await collect(bound.batches.create_many(creates(1), journal=Journal(path)))
+    assert isinstance(refused[0].error, AuthenticationError)  # its listing was refused
+    assert statuses(path) == ["in flight"]  # resumed in doubt: still in doubt
     async with fake.client(retry=FAST) as client:
         run = client.batches.create_many(creates(1), journal=Journal(path), reconcile_delay=0.001)
         resumed = await asyncio.wait_for(collect(run), BOUND)
