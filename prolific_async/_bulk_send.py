@@ -8,6 +8,7 @@ sends is the client's rate gate); :class:`Item` is one request in progress.
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -299,7 +300,8 @@ class Sender:
         request's name into the other's ("x " stored as "x").
         """
         return _is_foreign(batch, group.key, sent_at) or (
-            _loosely(batch.name) != _loosely(group.key.name)
+            batch.name != group.key.name  # the usual answer: no name to fold
+            and _loosely(batch.name) != _loosely(group.key.name)
             and self.reconciler.shown_by_another(batch, group)
         )
 
@@ -326,8 +328,8 @@ async def journal_unfinished(journal: Journal, item: Item, error: ProlificError)
 
 
 def _loosely(name: str) -> str:
-    """A name as a server that trims, collapses spaces or folds case may store it."""
-    return " ".join(name.split()).casefold()
+    """A name as a server may store it: trimmed, spaces collapsed, case folded, NFKC."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
 #: What a server answers when it did not act on a send.
@@ -377,12 +379,15 @@ def _foreign_answer(item: Item, batch: Batch, key: MatchKey, url: str) -> Respon
         f"the server answered request {item.index} with batch {shortened(repr(batch.id))} "
         f"named {shortened(repr(batch.name))} in workspace "
         f"{shortened(repr(batch.workspace_id))}, not the batch requested "
-        f"({key.name!r} in {key.workspace_id!r}): the batch this request made, if any, "
-        "is unknown, so the workspace is listed to find it",
+        f"({shortened(repr(key.name))} in {shortened(repr(key.workspace_id))}): the batch "
+        "this request made, if any, is unknown, so the workspace is listed to find it",
         status_code=201,
         method="POST",
         url=url,
-        errors=[f"$.name, $.workspace_id: not {key.name!r} in {key.workspace_id!r}"],
+        errors=[
+            f"$.name, $.workspace_id: not {shortened(repr(key.name))} in "
+            f"{shortened(repr(key.workspace_id))}"
+        ],
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -334,8 +335,11 @@ async def test_an_answer_naming_another_requests_new_batch_is_not_adopted(
     assert results[0].reconciled
 
 
+@pytest.mark.parametrize(
+    ("held", "rewritten"), [("x", "x "), ("Caf\u00e9", "Cafe\u0301")], ids=["trimmed", "nfkc"]
+)
 async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_that_name(
-    start_server: StartServer,
+    start_server: StartServer, held: str, rewritten: str
 ) -> None:
     """'x ' answered as 'x' while a request named 'x' is in progress: its own, adopted."""
     made: list[dict[str, object]] = []
@@ -349,7 +353,7 @@ async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_th
             {
                 **SCRIPTED_BATCH,
                 "id": f"id-{len(made)}",
-                "name": name.strip(),  # the server stores names trimmed
+                "name": unicodedata.normalize("NFKC", name).strip(),  # as the server stores it
                 "datasets": [],
                 "workspace_id": WS,
                 "task_details": converter.unstructure(DETAILS),
@@ -357,12 +361,12 @@ async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_th
             }
         )
         batch = made[-1]
-        if name == "x":  # in progress until the test has the other request's result
+        if name == held:  # in progress until the test has the other request's result
             await asyncio.wait_for(released.wait(), 10)
         return web.json_response(batch, status=201)
 
     server = await start_server(handler)
-    requests = [evolve(creates(1)[0], name=name) for name in ("x", "x ")]
+    requests = [evolve(creates(1)[0], name=name) for name in (held, rewritten)]
     async with ProlificClient(TOKEN, base_url=server_url(server), retry=FAST) as client:
         results = []
         async with asyncio.timeout(20):
