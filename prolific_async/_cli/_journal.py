@@ -122,7 +122,8 @@ def import_(old: Path, new: Path, output_format: str) -> int:
             escape(
                 f"Imported {records} records of {counts['items']} items from {old} into "
                 f"{new}: {counts['done']} done, {counts['failed']} failed, "
-                f"{counts['in flight']} in flight. Resume with --journal {new}."
+                f"{counts['in flight']} in flight, {counts['not made']} not made, "
+                f"{counts['not attempted']} not attempted. Resume with --journal {new}."
             )
         ),
     )

@@ -141,12 +141,15 @@ class ResultsFile:
     def __init__(self, descriptor: int, path: Path) -> None:
         self.path = path
         self.lines = 0
+        self.touched = False
+        """Whether a result was given to it, written whole or not."""
         self._descriptor = descriptor
         self._size = 0  # of the whole lines written
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Append one record as a line of JSON."""
         line = (json.dumps(record) + "\n").encode("utf-8")
+        self.touched = True
         try:
             rest = memoryview(line)
             while rest:
@@ -169,7 +172,7 @@ def results_file(path: Path | None) -> Iterator[ResultsFile | None]:
     Only whole lines are ever written, so however the run ends (done, interrupted, a
     failed write to the file or to the terminal) the file is renamed into place: it
     lists every request that finished. Nothing already written is thrown away: a run
-    that ends before its first result leaves a file already at ``path`` as it was, and
+    that ends before a result reached the file leaves one already at ``path`` as it was, and
     a rename that fails while the run is ending on an error (or Ctrl-C) is reported on
     stderr without hiding that error.
     """
@@ -190,7 +193,7 @@ def _put_in_place(
     descriptor: int, sink: ResultsFile, temporary: str, *, ending_on_error: bool
 ) -> None:
     os.close(descriptor)
-    if sink.lines == 0 and os.path.lexists(sink.path):
+    if not sink.touched and os.path.lexists(sink.path):
         with contextlib.suppress(OSError):  # nothing new: the earlier file stays
             os.unlink(temporary)
         return
@@ -203,7 +206,8 @@ def _put_in_place(
         )
         if not ending_on_error:
             raise ResultsWriteError(message) from exc
-        print_error(message)  # the error the run is ending on goes on
+        with contextlib.suppress(OSError, ValueError):  # stderr gone: the run's error goes on
+            print_error(message)
 
 
 def result_record(result: BulkResult, line: int) -> dict[str, Any]:

@@ -147,6 +147,24 @@ async def test_an_old_journal_is_refused_then_imported_and_resumed(
     assert "already exists" in err
 
 
+async def test_an_import_summary_counts_every_state(cli: RunCli, tmp_path: Path) -> None:
+    """The import summary names the items in flight, not made and not attempted."""
+    at = "2026-01-01T00:00:00+00:00"
+    old = tmp_path / "j.jsonl"
+    lines = [
+        {"type": "header", "version": 1, "operation": "provision"},
+        {"type": "start", "item": 0, "fingerprint": "f0", "started_at": at},
+        {"type": "start", "item": 1, "fingerprint": "f1", "started_at": at},
+        {"type": "not_made", "item": 1, "fingerprint": "f1"},
+        {"type": "not_attempted", "item": 2, "fingerprint": "f2"},
+    ]
+    old.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    code, out, err = await cli("journal", "import", old, tmp_path / "j.journal")
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert "0 done, 0 failed, 1 in flight, 1 not made, 1 not attempted." in said
+
+
 async def test_show_refuses_what_is_not_a_journal(cli: RunCli, tmp_path: Path) -> None:
     """`journal show` of a file that is not a journal exits 2 with the reason."""
     other = tmp_path / "notes.txt"

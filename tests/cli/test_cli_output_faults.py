@@ -371,3 +371,19 @@ async def test_a_run_ending_before_its_first_result_keeps_the_earlier_results_fi
     assert results.read_text() == '{"index": 0, "ok": true}\n'
     assert not list(tmp_path.glob(".r.jsonl.*"))  # noqa: ASYNC240 (a test's directory)
     assert fake.requests == []
+
+
+async def test_a_first_results_write_that_fails_leaves_no_earlier_file_looking_like_this_runs(
+    fake: FakeProlific, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk full at the first line: --results holds what the message says, nothing."""
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    results = tmp_path / "r.jsonl"
+    results.write_text('{"index": 0, "ok": true}\n')  # an earlier run's
+    monkeypatch.setattr(_progress, "os", _FillingDisk(fail_at=1))
+    code, _, err = await cli(
+        "provision", manifest, "--results", results, "--no-progress", "--concurrency", "1"
+    )
+    assert code == 1, err
+    assert "the 0 results written before are kept there" in assert_one_error_line(err)
+    assert results.read_text() == ""
