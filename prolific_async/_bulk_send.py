@@ -8,18 +8,17 @@ sends is the client's rate gate); :class:`Item` is one request in progress.
 from __future__ import annotations
 
 import asyncio
-import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from attrs import define, field
 
 from ._base_client import BaseClient
+from ._bulk_answers import claimed_answer, foreign_answer, is_foreign, loosely, not_made
 from ._bulk_stop import RunStop
 from ._call import CallState
 from ._creation import post_creating
 from ._journal import ItemKey, Journal, is_final_failure
-from ._json import shortened
 from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH
 from ._reconcile import Adopt, Group, Reconciler
@@ -39,7 +38,6 @@ from .models.batches import Batch
 from .models.bulk import BulkRequest
 
 if TYPE_CHECKING:
-    from ._match_key import MatchKey
     from .resources.batches import BatchesResource
 
 __all__ = ["MAX_THROTTLED", "Item", "Sender", "journal_unfinished"]
@@ -130,7 +128,7 @@ class Sender:
                 if isinstance(decision, ProlificError):
                     raise decision
                 if isinstance(last_error, OutcomeUnknownError) and item.sends >= self.max_sends:
-                    raise _not_made(item, last_error) from last_error
+                    raise not_made(item.sends, last_error) from last_error
             if last_error is not None and (
                 item.sends >= self.max_sends or item.throttled >= MAX_THROTTLED
             ):
@@ -192,9 +190,9 @@ class Sender:
                     batch = await self._post(item, state)
                     url = f"{self.client.base_url}{item.path}"
                     if batch.id in self.reconciler.claimed:
-                        raise _claimed_answer(item, batch.id, url)
+                        raise claimed_answer(item.index, batch.id, url)
                     if self._foreign(batch, group, now):
-                        raise _foreign_answer(item, batch, group.key, url)
+                        raise foreign_answer(item.index, batch, group.key, url)
                 except RunStoppedError:
                     raise  # cancelled by the stop before it reached the server
                 except ProlificError as error:
@@ -244,7 +242,7 @@ class Sender:
             if error.batch_id is not None and error.batch_id in self.reconciler.claimed:
                 # Named a batch this run holds (or a duplicate's source): not proof of
                 # what this send made, so the workspace is listed to find it.
-                raise _claimed_answer(item, error.batch_id, error.url) from error
+                raise claimed_answer(item.index, error.batch_id, error.url) from error
             raise
         except asyncio.CancelledError:
             if not self.stop.untrack(task) or task.uncancel() > 0:
@@ -288,20 +286,20 @@ class Sender:
             raise error from None
         if self._foreign(batch, group, item.last_sent_at or item.started_at):
             self.reconciler.claimed.discard(batch_id)
-            return _foreign_answer(item, batch, group.key, error.url)
+            return foreign_answer(item.index, batch, group.key, error.url)
         return batch
 
     def _foreign(self, batch: Batch, group: Group, sent_at: datetime | None) -> bool:
         """Whether a created answer names a batch this request cannot have made.
 
-        See :func:`_is_foreign`; also a batch of another name that shows the key of
+        See :func:`~._bulk_answers.is_foreign`; also a batch of another name that shows the key of
         another request of the run in progress: an answer meant for that request. Not
         when the names differ only in spaces or case: the server may have rewritten this
         request's name into the other's ("x " stored as "x").
         """
-        return _is_foreign(batch, group.key, sent_at) or (
+        return is_foreign(batch, group.key, sent_at) or (
             batch.name != group.key.name  # the usual answer: no name to fold
-            and _loosely(batch.name) != _loosely(group.key.name)
+            and loosely(batch.name) != loosely(group.key.name)
             and self.reconciler.shown_by_another(batch, group)
         )
 
@@ -327,76 +325,5 @@ async def journal_unfinished(journal: Journal, item: Item, error: ProlificError)
         await journal.write_not_attempted(item.key, item.fingerprint)
 
 
-def _loosely(name: str) -> str:
-    """A name as a server may store it: trimmed, spaces collapsed, case folded, NFKC."""
-    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
-
-
 #: What a server answers when it did not act on a send.
 _REFUSED: Final = (Outcome.REJECTED, Outcome.REFUSED)
-
-
-def _claimed_answer(item: Item, batch_id: str, url: str) -> ResponseValidationError:
-    """A 2xx naming a batch this run already holds: which batch the send made is unknown."""
-    return ResponseValidationError(
-        f"the server answered request {item.index} with batch {shortened(repr(batch_id))}, "
-        "which this run already holds for another request (or is a duplicate's source): "
-        "the batch this request made, if any, is unknown, so the workspace is listed to "
-        "find it",
-        status_code=201,
-        method="POST",
-        url=url,
-        errors=[f"$.id: {shortened(repr(batch_id))} is already claimed"],
-    )
-
-
-#: How much older than the send a batch answered with another name must be to be
-#: another's: a server may store a name changed (trimmed, normalised), and a batch it
-#: just made is this request's; the margin covers the server's clock running behind.
-FOREIGN_AGE: Final = timedelta(minutes=2)
-
-
-def _is_foreign(batch: Batch, key: MatchKey, sent_at: datetime | None) -> bool:
-    """Whether a created answer names a batch this request cannot have made.
-
-    Another workspace always; another name only for a batch made well before the send
-    (a proxy's cached answer, a server's bug), never for one made just now: resending
-    on a name the server rewrote would make a batch on every send.
-    """
-    if batch.workspace_id != key.workspace_id:
-        return True
-    if batch.name == key.name or sent_at is None:
-        return False
-    made = batch.created_at
-    if made.tzinfo is None:
-        made = made.replace(tzinfo=UTC)  # a time without a zone: the API's are in UTC
-    return made < sent_at - FOREIGN_AGE
-
-
-def _foreign_answer(item: Item, batch: Batch, key: MatchKey, url: str) -> ResponseValidationError:
-    """A 2xx naming a batch of another name or workspace: not the batch this request made."""
-    return ResponseValidationError(
-        f"the server answered request {item.index} with batch {shortened(repr(batch.id))} "
-        f"named {shortened(repr(batch.name))} in workspace "
-        f"{shortened(repr(batch.workspace_id))}, not the batch requested "
-        f"({shortened(repr(key.name))} in {shortened(repr(key.workspace_id))}): the batch "
-        "this request made, if any, is unknown, so the workspace is listed to find it",
-        status_code=201,
-        method="POST",
-        url=url,
-        errors=[
-            f"$.name, $.workspace_id: not {shortened(repr(key.name))} in "
-            f"{shortened(repr(key.workspace_id))}"
-        ],
-    )
-
-
-def _not_made(item: Item, error: OutcomeUnknownError) -> APIConnectionError:
-    """The last send's fate was unknown, and the listing after it shows no batch."""
-    return APIConnectionError(
-        f"{error} The request was sent {item.sends} time(s), the connection failed each "
-        "time, and the workspace's listing after the last send shows no batch for it: "
-        "nothing was made. A re-run tries it again.",
-        method=error.method,
-        url=error.url,
-    )

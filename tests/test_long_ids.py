@@ -82,13 +82,12 @@ def test_a_created_answer_naming_a_long_claimed_or_foreign_id_is_cut() -> None:
     from datetime import UTC, datetime
 
     from prolific_async import Batch, CreateBatchRequest, TaskDetails
-    from prolific_async._bulk_send import Item, _claimed_answer, _foreign_answer
+    from prolific_async._bulk_answers import claimed_answer, foreign_answer
     from prolific_async._match_key import MatchKey
 
     details = TaskDetails(task_name="t", task_introduction="", task_steps="")
     request = CreateBatchRequest("n", "w", details)
-    item = Item(index=0, key=0, request=request, fingerprint="", scope="w")
-    claimed = _claimed_answer(item, LONG, "http://x/b")
+    claimed = claimed_answer(0, LONG, "http://x/b")
     batch = Batch(
         id=LONG,
         created_at=datetime.now(UTC),
@@ -101,7 +100,7 @@ def test_a_created_answer_naming_a_long_claimed_or_foreign_id_is_cut() -> None:
         workspace_id=LONG,
         task_details=details,
     )
-    foreign = _foreign_answer(item, batch, MatchKey.of_request(request), "http://x/b")
+    foreign = foreign_answer(0, batch, MatchKey.of_request(request), "http://x/b")
     for error in (claimed, foreign):
         assert LONG not in str(error)
         assert len(str(error)) < 1000  # each long value cut to its first 200 characters
