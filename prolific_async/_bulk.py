@@ -247,11 +247,11 @@ class _Run:
             return BulkResult(
                 index=item.index, request=item.request, error=error, resumed=True, request_id=rid
             )
+        item.doubted = entry.started_at is not None  # sent by an earlier run: in doubt
         if error is None:
             item.started_at = entry.started_at
             item.last_sent_at = entry.last_sent_at
-            if entry.started_at is not None:  # sent by an earlier run: still in doubt
-                item.doubted = True
+            if item.doubted:  # still to reconcile
                 self.progress.sending.add(item.index)
         return None
 

@@ -185,3 +185,22 @@ def test_a_send_recorded_with_no_start_is_in_doubt() -> None:
     entry = apply_record({"type": "sent", "item": 0, "fingerprint": "f", "at": AT}, cleared)
     assert entry.started_at == datetime(2026, 1, 1, tzinfo=UTC)
     assert status_of(entry) == "in flight"
+
+
+async def test_a_failed_item_retried_and_refused_is_not_taken_for_never_made(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A failed item once in doubt, retried (retry_failed) and refused 401, is not made-nothing."""
+    path = tmp_path / "run.journal"
+    fake.add_fault("POST", CREATE, "status", status=500, times=1)  # in doubt, listed: none
+    fake.add_fault("POST", CREATE, "status", status=422, times=1)  # then refused for good
+    async with fake.client(retry=FAST) as client:
+        run = client.batches.create_many(creates(1), journal=Journal(path), reconcile_delay=0.001)
+        failed = await collect(run)
+    assert not failed[0].ok
+    assert statuses(path) == ["failed"]
+    async with ProlificClient("a-wrong-token", base_url=fake.url, retry=FAST) as bound:
+        run = bound.batches.create_many(creates(1), journal=Journal(path), retry_failed=True)
+        retried = await collect(run)
+    assert isinstance(retried[0].error, AuthenticationError)
+    assert statuses(path) != ["not made"]
