@@ -91,7 +91,7 @@ def not_made(sends: int, error: OutcomeUnknownError) -> APIConnectionError:
     return APIConnectionError(
         f"{error} The request was sent {sends} time(s), the connection failed each "
         "time, and the workspace's listing after the last send shows no batch for it: "
-        "nothing was made. A re-run tries it again.",
+        "nothing was made. A re-run looks for it once more, then tries it again.",
         method=error.method,
         url=error.url,
     )

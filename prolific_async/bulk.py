@@ -49,6 +49,8 @@ make a second one; giving up could lose one. Instead the bulk layer **reconciles
 5. A request is sent at most ``RetryPolicy.attempts`` times; its last ambiguous send is
    reconciled too, so "may exist" becomes "was not made" (a plain
    :class:`~prolific_async.errors.APIConnectionError`) when the listing shows nothing.
+   That holds for this run only: the journal keeps the request in flight, and a re-run
+   lists for it once more before sending it (a later listing may show a late batch).
 
 A :class:`~prolific_async.Journal` makes this survive the process running the bulk call:
 each send of a request is recorded (committed to its SQLite file) before it goes out,
