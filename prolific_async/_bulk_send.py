@@ -44,6 +44,8 @@ __all__ = ["MAX_THROTTLED", "Item", "Sender", "journal_unfinished"]
 
 #: How often one request may be refused with 429 before it is reported as failed.
 MAX_THROTTLED: Final = 50
+#: What a server answers when it did not act on a send.
+_REFUSED: Final = (Outcome.REJECTED, Outcome.REFUSED)
 
 
 @define(eq=False)
@@ -292,10 +294,10 @@ class Sender:
     def _foreign(self, batch: Batch, group: Group, sent_at: datetime | None) -> bool:
         """Whether a created answer names a batch this request cannot have made.
 
-        See :func:`~._bulk_answers.is_foreign`; also a batch of another name that shows the key of
-        another request of the run in progress: an answer meant for that request. Not
-        when the names differ only in spaces or case: the server may have rewritten this
-        request's name into the other's ("x " stored as "x").
+        See :func:`~._bulk_answers.is_foreign`; also a batch of another name that shows
+        the key of another request of the run in progress: an answer meant for that
+        request. Not when the names differ only as :func:`~._bulk_answers.loosely` folds
+        them: the server may have rewritten this request's name ("x " stored as "x").
         """
         return is_foreign(batch, group.key, sent_at) or (
             batch.name != group.key.name  # the usual answer: no name to fold
@@ -323,7 +325,3 @@ async def journal_unfinished(journal: Journal, item: Item, error: ProlificError)
         await journal.write_not_made(item.key, item.fingerprint)
     elif isinstance(error, RunStoppedError):
         await journal.write_not_attempted(item.key, item.fingerprint)
-
-
-#: What a server answers when it did not act on a send.
-_REFUSED: Final = (Outcome.REJECTED, Outcome.REFUSED)
