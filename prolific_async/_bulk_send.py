@@ -8,7 +8,7 @@ sends is the client's rate gate); :class:`Item` is one request in progress.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from attrs import define, field
@@ -46,6 +46,12 @@ __all__ = ["MAX_THROTTLED", "Item", "Sender", "journal_unfinished"]
 MAX_THROTTLED: Final = 50
 #: What a server answers when it did not act on a send.
 _REFUSED: Final = (Outcome.REJECTED, Outcome.REFUSED)
+#: How much later than its journaled time a send must have gone out to be journaled
+#: again (:meth:`Sender._journal_late_send`). Above what the start's own commit (an
+#: fsync) costs, so a send that waited for nothing writes no second record; a resumed
+#: run that lists up to this much early is well within ``reconcile_delay`` (by default
+#: the attempt timeout, tens of seconds).
+LATE_SEND_MARGIN: Final = timedelta(seconds=1)
 
 
 @define(eq=False)
@@ -61,6 +67,8 @@ class Item:
     """What a 403 on it stops (:func:`~prolific_async._bulk_stop.scope_of`)."""
     started_at: datetime | None = None
     last_sent_at: datetime | None = None
+    journaled_at: datetime | None = None
+    """The last send time the journal holds for it (``None``: this run journaled none)."""
     attempts: int = 0
     unsent_attempts: int = 0
     """Of ``attempts``, those that provably never reached the server."""
@@ -161,6 +169,45 @@ class Sender:
         raise last_error or RuntimeError("no request was sent")
 
     async def _send(self, item: Item, group: Group) -> Batch:
+        """Send the item once, then journal its real send time if it went out late.
+
+        See :meth:`_journal_late_send` (and :data:`LATE_SEND_MARGIN`).
+        """
+        try:
+            batch = await self._send_once(item, group)
+        except ProlificError:
+            await self._journal_late_send(item)
+            raise
+        await self._journal_late_send(item)
+        return batch
+
+    async def _journal_late_send(self, item: Item) -> None:
+        """Journal the send's real time, when it went out well after the time journaled.
+
+        The start (or ``sent``) record is written, and awaited, before the POST: after
+        it, the client may still hold the send in its connection slots (``concurrency``
+        above ``max_connections``) or its rate pacer. A resumed run waits
+        ``reconcile_delay`` from the journaled time, so that time must not be early:
+        once the call is over (answered or not), a later ``sent`` record moves it to
+        the real one (the last attempt's, ``CallState.sent_at``). It is written before
+        any ``failed`` or ``not_made`` record of the item (:func:`journal_unfinished`),
+        which a ``sent`` record must not follow: imported, one would put the item back
+        in doubt.
+
+        Not covered: a run killed between the real send and this record leaves the
+        early time in the journal (the schema has no record to write as the POST goes
+        out without waiting for a commit on it); a resumed run then lists up to the
+        slot or pacer wait early. Nor is a run that is cancelled mid-call: the record
+        is written only when the call ends with a result or a ``ProlificError``.
+        """
+        journaled, sent = item.journaled_at, item.last_sent_at
+        if self.journal is None or journaled is None or sent is None:
+            return
+        if sent - journaled > LATE_SEND_MARGIN:
+            item.journaled_at = sent
+            await self.journal.write_sent(item.key, item.fingerprint, at=sent)
+
+    async def _send_once(self, item: Item, group: Group) -> Batch:
         if not self.reconciler.begin_now(group):  # members of the group want a listing
             await self.reconciler.send_begins(group)
         ambiguous = False
@@ -183,6 +230,7 @@ class Sender:
                         await self.journal.write_start(item.key, item.fingerprint, at=now)
                     else:
                         await self.journal.write_sent(item.key, item.fingerprint, at=now)
+                    item.journaled_at = now
                 item.last_sent_at = now
                 self.sending.add(item.index)
                 state = CallState(
@@ -318,6 +366,10 @@ async def journal_unfinished(journal: Journal, item: Item, error: ProlificError)
     every send provably made nothing (refused, 429s included, or never connected) as
     not made, and one a stopped run never sent as not attempted (a re-run sends either
     at once). Anything else stays in flight: a re-run reconciles it.
+
+    Called once the item's sends are over: after the last ``sent`` record a send wrote
+    (:meth:`Sender._journal_late_send`), which must not follow these (imported, a
+    ``sent`` with no start puts the item back in doubt).
     """
     if is_final_failure(error):
         await journal.write_failed(item.key, item.fingerprint, error=error)

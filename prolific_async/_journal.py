@@ -249,7 +249,7 @@ class Journal:
         await self._queue(item, entry)
 
     async def write_sent(self, item: ItemKey, fingerprint: str, *, at: datetime) -> None:
-        """Record a later send of ``item``, before it goes out."""
+        """Record a later send of ``item``, before it goes out (or its real, later time)."""
         entry = self._next_entry(item, fingerprint)
         entry.last_sent_at = at
         await self._queue(item, entry)

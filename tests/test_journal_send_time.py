@@ -1,0 +1,96 @@
+"""The send time a journal holds is not earlier than the real send, short of a margin."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from prolific_async import Journal, ProlificClient, _bulk_send
+from prolific_async._converter import converter
+from prolific_async.testing import FakeProlific
+
+from .conftest import SCRIPTED_BATCH, TOKEN, StartServer, server_url
+from .test_bulk import DETAILS, FAST, WS, _no_retry_waits, collect, creates, fake
+
+__all__ = ["_no_retry_waits", "fake"]  # the fixtures, shared with the bulk tests
+
+
+@pytest.mark.parametrize("answer", [201, 400], ids=["made", "refused"])
+async def test_a_send_held_in_the_clients_slots_journals_its_real_time(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: int
+) -> None:
+    """Concurrency 2 over max_connections 1: the waiting send's journaled time is after the wait."""
+    monkeypatch.setattr(_bulk_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
+    both_started = asyncio.Event()
+    released_at: list[datetime] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        name = (await request.json())["name"]
+        if not released_at:  # the first POST: held until the other item journaled its start
+            await asyncio.wait_for(both_started.wait(), 10)
+            released_at.append(datetime.now(UTC))
+        elif answer == 400:
+            return web.json_response({"error": {"detail": "refused"}}, status=400)
+        batch = {
+            **SCRIPTED_BATCH,
+            "id": f"id-{name}",
+            "name": name,
+            "datasets": [],
+            "workspace_id": WS,
+            "task_details": converter.unstructure(DETAILS),
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+        return web.json_response(batch, status=201)
+
+    server = await start_server(handler)
+    journal = Journal(tmp_path / "run.db")
+    write_start = journal.write_start
+    started: list[object] = []
+
+    async def spy(item: Any, fingerprint: str, *, at: datetime) -> None:
+        await write_start(item, fingerprint, at=at)
+        started.append(item)
+        if len(started) == 2:  # the second item is past its journaled time, about to send
+            both_started.set()
+
+    monkeypatch.setattr(journal, "write_start", spy)
+    async with ProlificClient(
+        TOKEN, base_url=server_url(server), retry=FAST, max_connections=1
+    ) as client:
+        run = client.batches.create_many(creates(2), concurrency=2, journal=journal)
+        results = await asyncio.wait_for(collect(run), 20)
+    assert len(released_at) == 1
+    first = 0 if results[0].ok else 1  # the held one is the one that was made
+    assert results[first].ok
+    assert results[1 - first].ok == (answer == 201)
+    entry = Journal(tmp_path / "run.db").read("create")[1 - first]
+    assert entry.started_at is not None
+    assert entry.started_at < released_at[0]  # journaled before the wait, as before
+    assert entry.last_sent_at is not None
+    # It could not go out before the held POST was answered: the journal says so.
+    assert entry.last_sent_at >= released_at[0]
+    assert (entry.error is not None) == (answer == 400)
+
+
+async def test_a_send_that_waited_for_nothing_writes_one_record(
+    fake: FakeProlific, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within max_connections, each item's journal holds its start and done, no late 'sent'."""
+    late: list[object] = []
+    write_sent = Journal.write_sent
+
+    async def spy(self: Journal, item: Any, fingerprint: str, *, at: datetime) -> None:
+        late.append(item)
+        await write_sent(self, item, fingerprint, at=at)
+
+    monkeypatch.setattr(Journal, "write_sent", spy)
+    async with fake.client(retry=FAST, max_connections=8) as client:
+        run = client.batches.create_many(creates(8), concurrency=8, journal=Journal(tmp_path / "j"))
+        results = await collect(run)
+    assert all(result.ok for result in results)
+    assert late == []
