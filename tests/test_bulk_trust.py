@@ -335,6 +335,47 @@ async def test_an_answer_naming_another_requests_new_batch_is_not_adopted(
     assert results[0].reconciled
 
 
+async def test_an_unreadable_answer_naming_another_requests_new_batch_is_not_adopted(
+    start_server: StartServer,
+) -> None:
+    """An unreadable 201 naming the id of another request's new batch is read, not adopted."""
+    made: dict[str, dict[str, object]] = {}  # by id: the batches the server holds
+    b_received, a_listed = asyncio.Event(), asyncio.Event()
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.method == "GET" and request.path == LISTINGS:
+            a_listed.set()
+            return web.json_response({"results": list(made.values()), "meta": None})
+        if request.method == "GET":  # read by id
+            return web.json_response(made[request.path.rsplit("/", 1)[-1]])
+        name = (await request.json())["name"]
+        made[f"id-{name}"] = {
+            **SCRIPTED_BATCH,
+            "id": f"id-{name}",
+            "name": name,
+            "datasets": [],
+            "workspace_id": WS,
+            "task_details": converter.unstructure(DETAILS),
+            "created_at": datetime.now(UTC).isoformat(),  # just made: not foreign by age
+        }
+        if name == "a":  # misrouted: answered with only the id of the batch made for "b"
+            await asyncio.wait_for(b_received.wait(), 5)
+            return web.json_response({"id": "id-b"}, status=201)
+        b_received.set()
+        with contextlib.suppress(TimeoutError):  # in progress until "a" has listed
+            await asyncio.wait_for(a_listed.wait(), 5)
+        return web.json_response(made["id-b"], status=201)
+
+    server = await start_server(handler)
+    requests = [evolve(creates(1)[0], name=name) for name in ("a", "b")]
+    async with ProlificClient(TOKEN, base_url=server_url(server), retry=FAST) as client:
+        run = client.batches.create_many(requests, concurrency=2, reconcile_delay=0.001)
+        results = await asyncio.wait_for(collect(run), 20)
+    assert [r.batch.id if r.batch else r.error for r in results] == ["id-a", "id-b"]
+    assert results[0].reconciled
+    assert len(made) == 2  # nothing sent again
+
+
 @pytest.mark.parametrize(
     ("held", "rewritten"), [("x", "x "), ("Caf\u00e9", "Cafe\u0301")], ids=["trimmed", "nfkc"]
 )
