@@ -33,6 +33,7 @@ from ._journal_records import (
     RecordError,
     apply_record,
     entry_to_row,
+    fold_sent,
     record_item,
 )
 from ._journal_store import connect_for_writing, ensure_journal_file
@@ -249,9 +250,9 @@ class Journal:
         await self._queue(item, entry)
 
     async def write_sent(self, item: ItemKey, fingerprint: str, *, at: datetime) -> None:
-        """Record a later send of ``item``, before it goes out (or its real, later time)."""
+        """Record a later send of ``item`` (before it goes out, or its real time) as ``sent``."""
         entry = self._next_entry(item, fingerprint)
-        entry.last_sent_at = at
+        fold_sent(entry, at)
         await self._queue(item, entry)
 
     async def write_done(

@@ -15,7 +15,9 @@ it (the JSON Lines journals of the first format stored one a line)::
 final, so a plain re-run sends it. ``not_made`` is an item sent, every send of which
 provably made nothing (refused with a 401, 403 or 429, or never connected): its start
 is cleared, so a re-run sends it at once instead of waiting to reconcile it. Neither
-changes an item whose batch is recorded.
+changes an item whose batch is recorded. A ``sent`` puts an item with no batch in
+flight (in doubt) whatever came before: a start if it had none, its failure cleared
+(:func:`fold_sent`).
 
 ``request_id`` (optional: ``null`` or absent when no answer named one; the first format
 never wrote it, and an imported record keeps one it has) is the id of the answer that
@@ -49,6 +51,7 @@ __all__ = [
     "apply_record",
     "entry_from_row",
     "entry_to_row",
+    "fold_sent",
     "record_item",
     "status_of",
 ]
@@ -179,9 +182,7 @@ def apply_record(record: dict[str, Any], current: JournalEntry | None) -> Journa
         entry.last_sent_at = entry.started_at
         entry.error = entry.request_id = None  # a retried failure starts over
     elif kind == "sent":
-        entry.last_sent_at = _timestamp(_field(record, "at"), "at")
-        if entry.started_at is None and entry.batch is None:  # a send with no start: in doubt
-            entry.started_at, entry.error = entry.last_sent_at, None
+        fold_sent(entry, _timestamp(_field(record, "at"), "at"))
     elif kind == "done":
         entry.batch = _batch(_field(record, "batch"))
         entry.reconciled = _bool(record.get("reconciled", False), "reconciled")
@@ -194,6 +195,24 @@ def apply_record(record: dict[str, Any], current: JournalEntry | None) -> Journa
         entry.started_at = None  # nothing to reconcile; the last send stays as it was
     # not_attempted: the entry as it was (a new one has no start, batch or error)
     return entry
+
+
+def fold_sent(entry: JournalEntry, at: datetime) -> None:
+    """Fold a ``sent`` record (a send of the item at ``at``) into ``entry``.
+
+    A send may have made the batch, so an item with none recorded is in doubt after it:
+    one with no start (after ``not_made``, or a ``sent`` first) takes ``at`` as its start,
+    and a recorded failure is cleared with its request id, start or not, as a ``start``
+    clears it. That failure was an earlier send's; kept, a re-run would report the item
+    failed (or, retrying it, send it again without a listing) although this send may
+    have made its batch. A run writes no ``sent`` after its item's ``failed``; a
+    hand-written or imported journal may.
+    """
+    entry.last_sent_at = at
+    if entry.batch is None:
+        if entry.started_at is None:
+            entry.started_at = at
+        entry.error = entry.request_id = None
 
 
 def _field(record: dict[str, Any], name: str) -> object:

@@ -8,24 +8,30 @@ whose sends may have made a batch stays *in flight*, and a re-run reconciles it.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prolific_async import (
     AuthenticationError,
+    BadRequestError,
     Journal,
     PermissionDeniedError,
     ProlificClient,
     RateLimitError,
     _journal_records,
 )
+from prolific_async._journal_import import import_journal
 from prolific_async._journal_records import JournalEntry, apply_record, status_of
+from prolific_async.bulk import fingerprint
 from prolific_async.testing import FakeProlific
 
 from .test_bulk import (
     CREATE,
+    DETAILS,
     FAST,
+    WS,
     _no_retry_waits,
     assert_exactly_once,
     collect,
@@ -185,6 +191,78 @@ def test_a_send_recorded_with_no_start_is_in_doubt() -> None:
     entry = apply_record({"type": "sent", "item": 0, "fingerprint": "f", "at": AT}, cleared)
     assert entry.started_at == datetime(2026, 1, 1, tzinfo=UTC)
     assert status_of(entry) == "in flight"
+
+
+FAILED = {"type": "BadRequestError", "message": "refused", "status_code": 400}
+
+
+def test_a_send_recorded_after_a_failure_clears_it_start_or_not() -> None:
+    """A 'sent' after 'failed' puts the item in flight, its failure and request id cleared."""
+    started = apply_record({"type": "start", "item": 0, "fingerprint": "f", "started_at": AT}, None)
+    for before in (started, None):  # with a start, and a failure recorded with none
+        failure = {"type": "failed", "item": 0, "fingerprint": "f", "error": FAILED}
+        failed = apply_record({**failure, "request_id": "req-1"}, before)
+        assert status_of(failed) == "failed"
+        later = "2026-01-02T00:00:00+00:00"
+        entry = apply_record({"type": "sent", "item": 0, "fingerprint": "f", "at": later}, failed)
+        assert status_of(entry) == "in flight"
+        assert entry.error is None
+        assert entry.request_id is None
+        first = AT if before is not None else later  # a start recorded is kept
+        assert entry.started_at == datetime.fromisoformat(first)
+        assert entry.last_sent_at == datetime.fromisoformat(later)
+
+
+async def test_write_sent_after_a_failure_folds_as_a_sent_record(tmp_path: Path) -> None:
+    """The run's write_sent after write_failed gives the entry a 'sent' record gives."""
+    journal = Journal(tmp_path / "run.db")
+    journal.open("create")
+    try:
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        await journal.write_start(0, "f", at=at)
+        refused = BadRequestError(
+            "refused", status_code=400, body=None, request_id="req-1", method="POST", url="u"
+        )
+        await journal.write_failed(0, "f", error=refused)
+        await journal.write_sent(0, "f", at=at.replace(day=2))
+    finally:
+        await journal.close()
+    entry = Journal(tmp_path / "run.db").read("create")[0]
+    assert status_of(entry) == "in flight"
+    assert entry.error is None
+    assert entry.request_id is None
+    assert entry.started_at == at
+    assert entry.last_sent_at == at.replace(day=2)
+
+
+async def test_a_failed_item_sent_again_is_reconciled_not_reported_failed(
+    fake: FakeProlific, tmp_path: Path
+) -> None:
+    """A journal whose failed item was sent again: a re-run adopts the batch that send made."""
+    request = creates(1)[0]
+    made = fake.add_batch(name=request.name, workspace_id=WS, task_details=DETAILS)
+    when = made.created_at.isoformat()
+    old = tmp_path / "run.jsonl"
+    records = [
+        {"type": "header", "version": 1, "operation": "create"},
+        {"type": "start", "started_at": when},
+        {"type": "failed", "error": FAILED},
+        {"type": "sent", "at": when},  # sent again after the failure: it made `made`
+    ]
+    lines = [records[0]] + [
+        {**r, "item": 0, "fingerprint": fingerprint(request)} for r in records[1:]
+    ]
+    old.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    path = tmp_path / "run.journal"
+    assert import_journal(old, path) == 3
+    async with fake.client(retry=FAST) as client:
+        run = client.batches.create_many([request], journal=Journal(path), reconcile_delay=0)
+        results = await asyncio.wait_for(collect(run), BOUND)
+    assert results[0].batch is not None, results[0].error
+    assert results[0].batch.id == made.id
+    assert results[0].reconciled
+    assert posts(fake) == 0
+    assert statuses(path) == ["done"]
 
 
 async def test_a_failed_item_retried_and_refused_is_not_taken_for_never_made(
