@@ -11,7 +11,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from ._json import shortened
+from ._json import shortened_repr
 from ._match_key import MatchKey
 from .errors import APIConnectionError, OutcomeUnknownError, ResponseValidationError
 from .models.batches import Batch
@@ -34,14 +34,14 @@ def loosely(name: str) -> str:
 def claimed_answer(index: int, batch_id: str, url: str) -> ResponseValidationError:
     """A 2xx naming a batch this run already holds: which batch the send made is unknown."""
     return ResponseValidationError(
-        f"the server answered request {index} with batch {shortened(repr(batch_id))}, "
+        f"the server answered request {index} with batch {shortened_repr(batch_id)}, "
         "which this run already holds for another request (or is a duplicate's source): "
         "the batch this request made, if any, is unknown, so the workspace is listed to "
         "find it",
         status_code=201,
         method="POST",
         url=url,
-        errors=[f"$.id: {shortened(repr(batch_id))} is already claimed"],
+        errors=[f"$.id: {shortened_repr(batch_id)} is already claimed"],
     )
 
 
@@ -71,17 +71,17 @@ def is_foreign(batch: Batch, key: MatchKey, sent_at: datetime | None) -> bool:
 def foreign_answer(index: int, batch: Batch, key: MatchKey, url: str) -> ResponseValidationError:
     """A 2xx naming a batch of another name or workspace: not the batch this request made."""
     return ResponseValidationError(
-        f"the server answered request {index} with batch {shortened(repr(batch.id))} "
-        f"named {shortened(repr(batch.name))} in workspace "
-        f"{shortened(repr(batch.workspace_id))}, not the batch requested "
-        f"({shortened(repr(key.name))} in {shortened(repr(key.workspace_id))}): the batch "
+        f"the server answered request {index} with batch {shortened_repr(batch.id)} "
+        f"named {shortened_repr(batch.name)} in workspace "
+        f"{shortened_repr(batch.workspace_id)}, not the batch requested "
+        f"({shortened_repr(key.name)} in {shortened_repr(key.workspace_id)}): the batch "
         "this request made, if any, is unknown, so the workspace is listed to find it",
         status_code=201,
         method="POST",
         url=url,
         errors=[
-            f"$.name, $.workspace_id: not {shortened(repr(key.name))} in "
-            f"{shortened(repr(key.workspace_id))}"
+            f"$.name, $.workspace_id: not {shortened_repr(key.name)} in "
+            f"{shortened_repr(key.workspace_id)}"
         ],
     )
 

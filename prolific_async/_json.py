@@ -28,6 +28,7 @@ __all__ = [
     "quick_loads",
     "refuse_non_finite",
     "shortened",
+    "shortened_repr",
     "shortened_url",
     "stdlib_loads",
 ]
@@ -72,6 +73,32 @@ _LONG_URL_PART: Final = re.compile(rf"[^/?&=#]{{{MAX_SHOWN + 1},}}")
 def shortened(text: str) -> str:
     """``text`` as a message shows it: its first :data:`MAX_SHOWN` characters and "..."."""
     return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}..."
+
+
+def shortened_repr(value: object) -> str:
+    """``repr(value)`` as a message shows it: a long string's cut inside its quotes.
+
+    ``shortened(repr(x))`` drops a long string's closing quote (``'abc...``); this keeps
+    it and says how long the value was, so the cut cannot be read as the value's own
+    ``...``: ``'abc...' (5000 characters)``. The prefix is cut before ``repr``, so no
+    escape is split: the longest prefix whose ``repr`` fits in :data:`MAX_SHOWN`. Any
+    other value's ``repr`` is cut as :func:`shortened` cuts it.
+    """
+    text = repr(value)
+    if len(text) <= MAX_SHOWN:
+        return text
+    if not isinstance(value, str | bytes):
+        return shortened(text)
+    short, long = 0, MAX_SHOWN + 1  # the longest prefix whose repr fits: short <= it < long
+    while long - short > 1:
+        middle = (short + long) // 2
+        if len(repr(value[:middle])) <= MAX_SHOWN:
+            short = middle
+        else:
+            long = middle
+    cut = repr(value[:short])
+    unit = "characters" if isinstance(value, str) else "bytes"
+    return f"{cut[:-1]}...{cut[-1]} ({len(value)} {unit})"
 
 
 def shortened_url(url: str) -> str:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from attrs import frozen
 
 from ._base_client import BaseClient
-from ._json import shortened
+from ._json import shortened_repr
 from ._raw import WithRawResponse
 from ._scalar_hooks import check_text, unstructure_datetime
 
@@ -87,7 +87,7 @@ def path_id(value: object, name: str) -> str:
     if isinstance(value, str) and _PLAIN_ID.fullmatch(value):  # a uuid: nothing to quote
         return value
     if not isinstance(value, str) or not value:
-        raise UnusableIdError(f"{name} must be a non-empty string, got {shortened(repr(value))}")
+        raise UnusableIdError(f"{name} must be a non-empty string, got {shortened_repr(value)}")
     try:
         valid_text(value, name)
     except ValueError as exc:
@@ -108,7 +108,7 @@ def expand(template: str, ids: Mapping[str, object]) -> str:
 def require_str(value: object, name: str) -> str:
     """Refuse anything but a non-empty string of valid text (no lone surrogate)."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, got {shortened(repr(value))}")
+        raise ValueError(f"{name} must be a non-empty string, got {shortened_repr(value)}")
     return valid_text(value, name)
 
 

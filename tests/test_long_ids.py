@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from prolific_async import ProlificClient, errors
+from prolific_async._bulk_answers import claimed_answer, foreign_answer
 from prolific_async._job_errors import ProvisionError
-from prolific_async._json import MAX_SHOWN, shortened, shortened_url
+from prolific_async._json import MAX_SHOWN, shortened, shortened_repr, shortened_url
 from prolific_async._resource import UnusableIdError, path_id, require_str
 
 from .conftest import BATCHES_PATH, MOCKED_BASE
@@ -31,6 +33,31 @@ def test_shortened_url_cuts_each_long_part_only() -> None:
     assert shortened_url(url) == f"https://api.test/batches/{CUT}/export?workspace_id={CUT}&page=2"
     short = f"https://api.test/batches/{'y' * 200}/export"
     assert shortened_url(short) == short
+
+
+def test_shortened_repr_keeps_the_quotes_of_a_cut_string() -> None:
+    """A long string's repr is cut inside its quotes and says its length; a short one is whole."""
+    assert shortened_repr("x" * 198) == repr("x" * 198)
+    assert shortened_repr(LONG) == f"'{'x' * 198}...' (5000 characters)"
+    assert shortened_repr(b"y" * 5000) == f"b'{'y' * 197}...' (5000 bytes)"
+    quoted = shortened_repr("it's " * 1000)  # repr picks double quotes: kept as it picked
+    assert quoted.startswith("\"it's ")
+    assert quoted.endswith('..." (5000 characters)')
+    escaped = shortened_repr("\x00" * 5000)  # 4 characters of repr each: none split
+    assert escaped == "'" + "\\x00" * 49 + "...' (5000 characters)"
+    assert shortened_repr([1] * 3000) == shortened(repr([1] * 3000))
+
+
+def test_a_distrusted_answer_quotes_long_values_cut_and_closed() -> None:
+    """Claimed and foreign 201 errors show a 5,000-character id or name cut, quotes kept."""
+    shown = f"'{'x' * 198}...' (5000 characters)"
+    claimed = claimed_answer(0, LONG, "https://api.test/batches")
+    assert f"batch {shown}, " in str(claimed)
+    assert claimed.errors == [f"$.id: {shown} is already claimed"]
+    held = SimpleNamespace(id=LONG, name=LONG, workspace_id=LONG)  # what the message reads
+    foreign = str(foreign_answer(0, held, held, "https://api.test/batches"))  # type: ignore[arg-type]
+    assert foreign.count(shown) == 5
+    assert "x" * (MAX_SHOWN + 1) not in foreign
 
 
 @pytest.mark.parametrize("check", [path_id, require_str])
