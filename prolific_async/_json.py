@@ -15,11 +15,12 @@ import json
 import json.scanner
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 __all__ = [
     "FINITE_ONLY",
+    "MAX_LISTED",
     "MAX_SHOWN",
     "NonFiniteNumberError",
     "dumps",
@@ -28,6 +29,7 @@ __all__ = [
     "quick_loads",
     "refuse_non_finite",
     "shortened",
+    "shortened_list",
     "shortened_repr",
     "shortened_url",
     "stdlib_loads",
@@ -80,11 +82,17 @@ def shortened_repr(value: object) -> str:
 
     ``shortened(repr(x))`` drops a long string's closing quote (``'abc...``); this keeps
     it and says how long the value was, so the cut cannot be read as the value's own
-    ``...``: ``'abc...' (5000 characters)``. The prefix is cut before ``repr``, so no
-    escape is split: the longest prefix whose ``repr`` fits in :data:`MAX_SHOWN`. Any
-    other value's ``repr`` is cut as :func:`shortened` cuts it.
+    ``...``: ``'abc...' (5000 characters)``, with :data:`MAX_SHOWN` characters inside the
+    quotes, as the command line cuts a quoted value (it leaves this one as it is). The
+    value is cut before ``repr``, so no escape is split: the longest prefix whose
+    ``repr`` is at most :data:`MAX_SHOWN` characters and its quotes. Any other value's
+    ``repr`` is cut as :func:`shortened` cuts it; an integer too long for Python to
+    write out (over 4,300 digits) is named as such.
     """
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # int's repr past sys.get_int_max_str_digits()
+        return f"an integer of {value.bit_length()} bits" if isinstance(value, int) else "?"
     if len(text) <= MAX_SHOWN:
         return text
     if not isinstance(value, str | bytes):
@@ -92,13 +100,31 @@ def shortened_repr(value: object) -> str:
     short, long = 0, MAX_SHOWN + 1  # the longest prefix whose repr fits: short <= it < long
     while long - short > 1:
         middle = (short + long) // 2
-        if len(repr(value[:middle])) <= MAX_SHOWN:
+        if len(repr(value[:middle])) <= MAX_SHOWN + 2:
             short = middle
         else:
             long = middle
+    if short >= len(value):  # its repr fits, quotes aside
+        return text
     cut = repr(value[:short])
     unit = "characters" if isinstance(value, str) else "bytes"
     return f"{cut[:-1]}...{cut[-1]} ({len(value)} {unit})"
+
+
+#: How many values of a list a message shows (:func:`shortened_list`).
+MAX_LISTED: Final = 10
+
+
+def shortened_list(values: Iterable[object]) -> str:
+    """A list of values as a message shows it: each cut, at most :data:`MAX_LISTED`.
+
+    As the list's ``repr`` when it is short (``['a', 'b']``); each value as
+    :func:`shortened_repr` cuts it, and past ten, how many there are in all.
+    """
+    values = list(values)
+    shown = ", ".join(shortened_repr(value) for value in values[:MAX_LISTED])
+    more = f", ... ({len(values)} in all)" if len(values) > MAX_LISTED else ""
+    return f"[{shown}{more}]"
 
 
 def shortened_url(url: str) -> str:

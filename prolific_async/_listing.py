@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from attrs import frozen
 
 from ._body import structure_response
+from ._json import shortened_repr
 from ._paths import BATCHES_PATH
 from .models.batches import Batch
 
@@ -36,12 +37,12 @@ def _incomplete(
     count = meta.get("count")
     if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
         # Not a count: the answer cannot be known to hold the whole workspace.
-        return f"meta.count is {count!r}, not a whole number of batches"
+        return f"meta.count is {shortened_repr(count)}, not a whole number of batches"
     if count is not None and count > len(results):
         return f"meta.count is {count} but it holds {len(results)} batches"
     link = link or meta.get("next")
     if link:
-        return f"it links to more results ({link!r})"
+        return f"it links to more results ({shortened_repr(link)})"
     return None
 
 

@@ -24,7 +24,14 @@ from typing import Any
 
 from attrs import frozen
 
-from ._json import FINITE_ONLY, NonFiniteNumberError, non_finite_at
+from ._json import (
+    FINITE_ONLY,
+    NonFiniteNumberError,
+    non_finite_at,
+    shortened_list,
+    shortened_repr,
+    shortened_url,
+)
 from ._scalar_hooks import check_text
 from .models.batches import TaskDetails
 from .models.bulk import BulkRequest, CreateBatchRequest, DuplicateBatchRequest
@@ -45,10 +52,15 @@ _DETAIL_FIELDS = ("task_name", "task_introduction", "task_steps")
 
 
 class ManifestError(ValueError):
-    """A manifest line that is not a valid create or duplicate; names file and line."""
+    """A manifest line that is not a valid create or duplicate; names file and line.
+
+    The message cuts each long part of the path (:func:`~._json.shortened_url`), and
+    every value of the line it quotes, to :data:`~._json.MAX_SHOWN` characters;
+    ``path`` keeps it whole.
+    """
 
     def __init__(self, path: str, line: int, problem: str) -> None:
-        super().__init__(f"{path}:{line}: {problem}")
+        super().__init__(f"{shortened_url(path)}:{line}: {problem}")
         self.path = path
         self.line = line
         self.problem = problem
@@ -95,7 +107,7 @@ def _text(value: str, field: str) -> str:
 def _optional(data: dict[str, Any], field: str) -> str | None:
     value = data.get(field)
     if value is not None and (not isinstance(value, str) or not value):
-        raise ValueError(f"{field!r} must be a non-empty string, got {value!r}")
+        raise ValueError(f"{field!r} must be a non-empty string, got {shortened_repr(value)}")
     return value if value is None else _text(value, field)
 
 
@@ -124,7 +136,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _DuplicateKeyError(f"the field {key!r} is given twice")
+                raise _DuplicateKeyError(f"the field {shortened_repr(key)} is given twice")
             seen.add(key)
     return data
 
@@ -156,17 +168,19 @@ def parse_line(text: str) -> BulkRequest | None:
     if "duplicate_of" in data:
         unknown = set(data) - _DUPLICATE_FIELDS
         if unknown:
-            raise ValueError(f"unknown field(s) for a duplicate: {sorted(unknown)}")
+            raise ValueError(f"unknown field(s) for a duplicate: {shortened_list(sorted(unknown))}")
         upload_new = data.get("upload_new_dataset", False)
         if not isinstance(upload_new, bool):
-            raise ValueError(f"'upload_new_dataset' must be true or false, got {upload_new!r}")
+            shown = shortened_repr(upload_new)
+            raise ValueError(f"'upload_new_dataset' must be true or false, got {shown}")
         return DuplicateBatchRequest(
             _required(data, "duplicate_of"), _optional(data, "name"), upload_new, key=key
         )
     unknown = set(data) - _CREATE_FIELDS
     if unknown:
         raise ValueError(
-            f"unknown field(s) {sorted(unknown)}: a create has {sorted(_CREATE_FIELDS)}, "
+            f"unknown field(s) {shortened_list(sorted(unknown))}: a create has "
+            f"{sorted(_CREATE_FIELDS)}, "
             f"a duplicate has {sorted(_DUPLICATE_FIELDS)}"
         )
     name = _required(data, "name")
@@ -177,7 +191,8 @@ def parse_line(text: str) -> BulkRequest | None:
     unknown = set(details) - set(_DETAIL_FIELDS)
     if unknown:
         raise ValueError(
-            f"unknown field(s) in 'task_details': {sorted(unknown)} (it has {list(_DETAIL_FIELDS)})"
+            f"unknown field(s) in 'task_details': {shortened_list(sorted(unknown))} "
+            f"(it has {list(_DETAIL_FIELDS)})"
         )
     for field in _DETAIL_FIELDS:
         if not isinstance(details.get(field), str):
@@ -255,7 +270,7 @@ def validate_manifest(path: Path, *, limit: int = 20) -> ManifestCheck:
                             ManifestError(
                                 str(path),
                                 number,
-                                f"key {request.key!r} already used on line {first}",
+                                f"key {shortened_repr(request.key)} already used on line {first}",
                             )
                         )
             if len(errors) >= limit:

@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from ._json import shortened, shortened_list, shortened_repr
 from ._logging import logger
 from ._match_key import MatchKey, layout_digest
 from ._reconcile_group import Adopt, Decision, Group, Member, Resend
@@ -50,17 +51,19 @@ def reconcile_seconds(name: str, value: float) -> timedelta:
         ValueError: naming ``name`` and the bound.
     """
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise ValueError(f"{name} must be a number of seconds, got {value!r}")
-    if not (math.isfinite(value) and 0 <= value <= MAX_RECONCILE_SECONDS):
+        raise ValueError(f"{name} must be a number of seconds, got {shortened_repr(value)}")
+    # Compared first: an int too large for a float is refused, not an OverflowError.
+    if not (0 <= value <= MAX_RECONCILE_SECONDS and math.isfinite(value)):
         raise ValueError(
-            f"{name} must be from 0 to {MAX_RECONCILE_SECONDS:.0f} seconds (a week), got {value!r}"
+            f"{name} must be from 0 to {MAX_RECONCILE_SECONDS:.0f} seconds (a week), "
+            f"got {shortened_repr(value)}"
         )
     return timedelta(seconds=value)
 
 
 def _describe(decision: Decision) -> str:
     if isinstance(decision, Adopt):
-        return f"adopted {decision.batch.id}"
+        return f"adopted {shortened(decision.batch.id)}"
     if isinstance(decision, Resend):
         return "sent again"
     return f"failed ({type(decision).__name__})"
@@ -71,9 +74,9 @@ def _logged(match_key: MatchKey, decisions: dict[int, Decision]) -> dict[int, De
     if not decisions:
         return decisions
     logger.info(
-        "reconciled %d request(s) of unknown outcome in workspace %r: %s",
+        "reconciled %d request(s) of unknown outcome in workspace %s: %s",
         len(decisions),
-        match_key.workspace_id,
+        shortened_repr(match_key.workspace_id),
         ", ".join(f"request {index} {_describe(decisions[index])}" for index in sorted(decisions)),
     )
     return decisions
@@ -319,8 +322,9 @@ class Reconciler:
         if len(candidates) > len(members):
             ids = [batch.id for batch in candidates]
             error = ReconciliationError(
-                f"{len(candidates)} unclaimed batches in workspace {match_key.workspace_id!r} "
-                f"match {len(members)} request(s) whose outcome is unknown ({ids}); another "
+                f"{len(candidates)} unclaimed batches in workspace "
+                f"{shortened_repr(match_key.workspace_id)} match {len(members)} request(s) "
+                f"whose outcome is unknown ({shortened_list(ids)}); another "
                 "process may be creating the same batches. Nothing was adopted or sent "
                 "again: check these batches by hand.",
                 candidates=ids,
@@ -337,10 +341,11 @@ class Reconciler:
         unexplained: Decision = Resend()
         if lookalikes:
             unexplained = ReconciliationError(
-                f"batches in workspace {match_key.workspace_id!r} look like the one a request "
-                f"whose outcome is unknown would make but differ in layout or auto-sync "
-                f"({lookalikes}): another request of this run may have made them, or the "
-                "server changed the layout. Nothing was sent again: check them by hand.",
+                f"batches in workspace {shortened_repr(match_key.workspace_id)} look like the "
+                "one a request whose outcome is unknown would make but differ in layout or "
+                f"auto-sync ({shortened_list(lookalikes)}): another request of this run may "
+                "have made them, or the server changed the layout. Nothing was sent again: "
+                "check them by hand.",
                 candidates=lookalikes,
             )
         for member in members[len(candidates) :]:

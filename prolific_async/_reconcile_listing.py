@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from ._json import shortened_repr
 from ._listing import BatchListing, RawListing
 from ._match_key import MatchKey
 from .errors import ProlificError, ReconciliationError, ResponseTooLargeError
@@ -81,7 +82,7 @@ class Listings:
             except ResponseTooLargeError as error:
                 # As unusable as a partial listing: it cannot prove a batch was not made.
                 return ReconciliationError(
-                    f"the listing of workspace {workspace_id!r} was larger than the "
+                    f"the listing of workspace {shortened_repr(workspace_id)} was larger than the "
                     f"client's max_listing_bytes ({error.limit} bytes), so it cannot tell "
                     "whether a request whose outcome is unknown made its batch. Nothing was "
                     "sent again: raise max_listing_bytes or check the workspace by hand, "
@@ -102,7 +103,7 @@ class Listings:
             except ProlificError as error:
                 return error
         return ReconciliationError(
-            f"the listing of workspace {workspace_id!r} said it was incomplete "
+            f"the listing of workspace {shortened_repr(workspace_id)} said it was incomplete "
             f"{LISTING_ROUNDS} times ({reason}), so it cannot tell whether a request whose "
             "outcome is unknown made its batch. Nothing was sent again: check the "
             "workspace by hand, then run again.",

@@ -93,6 +93,8 @@ def _shorten_value(match: re.Match[str]) -> str:
     value = match.group()
     if len(value) <= VALUE_LIMIT + 2:
         return value
+    if len(value) <= VALUE_LIMIT + 5 and value[-4:-1] == "...":
+        return value  # already cut so, by the library (``_json.shortened_repr``)
     quote = value[0]
     return f"{value[: VALUE_LIMIT + 1]}...{quote} ({len(value) - 2} characters)"
 
