@@ -118,6 +118,7 @@ class BaseClient(RequestVerbs):
             timeout=self._timeout,
             proxy=proxy_for(base, proxy=proxy, trust_env=trust_env),
             trace_configs=trace_configs,
+            headers=self._headers,
         )
         self._deprecations: Final = DeprecationNotices()
         self._followers: Final = Followers()  # what aclose reaches beyond the session

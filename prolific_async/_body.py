@@ -204,7 +204,9 @@ def with_body(
     """
     sent = {**options} if params is None else {**options, "params": params}
     if isinstance(body, RawBody):
-        sent["headers"] = {**options["headers"], "Content-Type": body.content_type}
+        # Over the session's defaults (ours) or with the rest of the headers (a derived
+        # client's, a caller's session's): each name given replaces its default.
+        sent["headers"] = {**options.get("headers", {}), "Content-Type": body.content_type}
         sent["data"] = body.content
         sent["timeout"] = upload_timeout
     elif body is not None:

@@ -59,6 +59,8 @@ def request_options(
     ``session`` is a caller's ``session=`` (``None``: the client's own). A per-request
     ``middlewares=`` replaces the session's own list: a caller's session keeps its
     middlewares behind ours, a derived client's (on its parent's session) has its own.
+    Our own session holds the headers as its defaults; a derived client passes its
+    own, which replace them name by name (a caller's session gets them on each request).
     ``proxy`` goes with each request on our own session (storage chooses its own; a
     caller's session keeps its own proxy settings); ``None`` needs no argument, as our
     session has no proxy either. On our own session the call's deadline times the reads
@@ -68,11 +70,9 @@ def request_options(
     """
     if session is None:  # the call's deadline times the reads: no timer per read
         timeout = aiohttp.ClientTimeout(total=None, connect=timeout.connect)
-    options: dict[str, Any] = {
-        "headers": headers,
-        "timeout": timeout,
-        "allow_redirects": False,
-    }
+    options: dict[str, Any] = {"timeout": timeout, "allow_redirects": False}
+    if session is not None or derived:  # our own session holds ours as its defaults
+        options["headers"] = headers
     if session is not None:
         options["raise_for_status"] = False  # a caller's session may say otherwise
         options["middlewares"] = (middleware, *getattr(session, "_middlewares", ()))

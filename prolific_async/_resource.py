@@ -99,10 +99,35 @@ def path_id(value: object, name: str) -> str:
 
 def expand(template: str, ids: Mapping[str, object]) -> str:
     """``template`` with each ``{name}`` replaced by its id, checked and quoted."""
-    if len(ids) == 1:  # most paths: no comprehension to run
+    if len(ids) == 1:  # most paths: one id, joined in, with no format_map to run
         ((name, value),) = ids.items()
+        split = _SPLITS.get(template)
+        if split is None:
+            split = _split(template)
+        prefix, field, suffix = split
+        if field == name:
+            return prefix + path_id(value, name) + suffix
         return template.format_map({name: path_id(value, name)})
     return template.format_map({name: path_id(value, name) for name, value in ids.items()})
+
+
+#: Each one-id template seen, split around its field (a few dozen constants in all).
+_SPLITS: Final[dict[str, tuple[str, str | None, str]]] = {}
+
+
+def _split(template: str) -> tuple[str, str | None, str]:
+    """``template`` as its text before, its one field's name and its text after.
+
+    ``None`` for the name when the template has not exactly one plain ``{name}``
+    (``format_map`` then expands it, and reports a field the ids lack as before).
+    """
+    prefix, _, rest = template.partition("{")
+    name, _, suffix = rest.partition("}")
+    plain = template.count("{") == 1 and template.count("}") == 1 and name.isidentifier()
+    split = (prefix, name, suffix) if plain else ("", None, "")
+    if len(_SPLITS) < 256:  # bounded all the same: templates come from this package
+        _SPLITS[template] = split
+    return split
 
 
 def require_str(value: object, name: str) -> str:

@@ -26,7 +26,7 @@ import contextlib
 import enum
 import ssl
 import urllib.request
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Final
 
 import aiohttp
@@ -129,6 +129,9 @@ class SessionLifecycle:
         timeout: the per-attempt connect and read timeouts.
         proxy: where a session made here sends through (:func:`proxy_for`).
         trace_configs: a caller's trace configs, added after ours.
+        headers: the API requests' headers (the token's too): the defaults of a session
+            made here, so that no request passes them. Presigned transfers, which must
+            never carry them, go through a plain session on the same connections.
     """
 
     def __init__(
@@ -141,6 +144,7 @@ class SessionLifecycle:
         timeout: aiohttp.ClientTimeout,
         proxy: Proxy | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.session = session
         self.owned: Final = session is None
@@ -152,6 +156,9 @@ class SessionLifecycle:
         self._timeout: Final = timeout
         self.proxy: Final = proxy if proxy is not None else Proxy()
         self._trace_configs: Final = tuple(trace_configs)
+        self._headers: Final = headers
+        self._storage: aiohttp.ClientSession | None = None
+        """Beside a session made here: the one presigned transfers use (no API headers)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         """The event loop the client was opened in: its session's connections live there."""
 
@@ -196,6 +203,7 @@ class SessionLifecycle:
                 trace_configs=list(self._trace_configs) or None,
                 timeout=self._timeout,
                 json_serialize=dumps,
+                headers=self._headers,
                 # No session-wide proxy: each request names its own (see Proxy).
             )
         elif self.session.closed:
@@ -205,10 +213,22 @@ class SessionLifecycle:
 
     @contextlib.asynccontextmanager
     async def storage_session(self) -> AsyncIterator[aiohttp.ClientSession]:
-        """The session for presigned transfers: ours, or beside a caller's a plain one."""
+        """The session for presigned transfers: a plain one, never the API's headers.
+
+        Beside a session made here it shares that session's connections (and is kept);
+        beside a caller's (whose defaults may hold a token), one is made for the transfer.
+        """
         session = self.ensure()
         if self.owned:
-            yield session
+            storage = self._storage
+            if storage is None or storage.closed:
+                storage = self._storage = aiohttp.ClientSession(
+                    connector=session.connector,
+                    connector_owner=False,  # closed with the API's session
+                    trace_configs=list(self._trace_configs) or None,
+                    timeout=self._timeout,
+                )
+            yield storage
             return
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl)) as plain:
             yield plain
@@ -220,5 +240,7 @@ class SessionLifecycle:
         self.state = SessionState.CLOSED
         self._middleware.closing = True
         if self.owned and self.session is not None:
+            if self._storage is not None:
+                await self._storage.close()  # not its connector's owner: no wait
             # Shielded: a cancelled caller must not leave the connector half-closed.
             await asyncio.shield(self.session.close())

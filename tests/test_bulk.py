@@ -576,7 +576,7 @@ async def test_cancelling_the_run_leaks_nothing(fake: FakeProlific, tmp_path: Pa
         leftover = [t for t in asyncio.all_tasks() - baseline if not t.done()]
         # The emulator's own connection handlers may linger; none of the client's may.
         assert [t for t in leftover if not _is_server_task(t)] == []
-        async with client.storage_session() as session:  # the client's own session
+        async with client.storage_session() as session:  # on the client's own connections
             assert session.connector is not None
             # aiohttp has no public count of the connections in use, so this one
             # private read stays: every connection was released.

@@ -106,7 +106,7 @@ def test_constructing_outside_a_loop_creates_no_session() -> None:
 async def test_aclose_is_idempotent_and_closes_our_session() -> None:
     """aclose() closes the session the client made and may be called again."""
     client = ProlificClient("t")
-    async with client, client.storage_session() as session:  # the client's own session
+    async with client, client.storage_session() as session:  # on the client's own connections
         open_while_in_use = not session.closed
     assert open_while_in_use
     assert session.closed
@@ -146,7 +146,7 @@ async def test_a_cancelled_aclose_still_drops_the_deadline_timer(mocked: Any) ->
     """aclose() cancelled while the session closes: the session closes, the timer is cancelled."""
     client = ProlificClient("t", base_url="http://127.0.0.1:9")
     mocked.get(f"{client.base_url}{BATCHES_PATH}/b1", payload=BATCH)
-    async with client.storage_session() as session:  # the client's own session
+    async with client.storage_session() as session:  # on the client's own connections
         await client.batches.get("b1")
     timer = client._deadlines._timer  # still armed for the finished call's deadline
     assert timer is not None
@@ -185,11 +185,9 @@ async def test_unclosed_client_warns(mocked: Any) -> None:
     client = ProlificClient("t")
     mocked.get(f"https://api.prolific.com{BATCHES_PATH}/b1", payload=BATCH)
     await client.batches.get("b1")
-    async with client.storage_session() as session:  # the client's own, still open
-        pass
     with pytest.warns(ResourceWarning, match="Unclosed <ProlificClient"):
         client.__del__()
-    await session.close()
+    await client.aclose()  # its session is still open: closed here, not leaked
 
 
 async def test_closed_client_does_not_warn() -> None:

@@ -251,7 +251,7 @@ async def test_max_connections_sets_our_connector_limit(scripted_api: ScriptedAP
     """The connector the client creates is limited to max_connections."""
     async with (
         make_client(scripted_api, max_connections=7) as client,
-        client.storage_session() as session,  # the client's own session
+        client.storage_session() as session,  # on the client's own connections
     ):
         assert session.connector is not None
         assert session.connector.limit == 7
