@@ -83,7 +83,11 @@ class BaseClient(RequestVerbs):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_listing_bytes: int = DEFAULT_MAX_LISTING_BYTES,
     ) -> None:
-        token = token_from(token)
+        try:
+            token = token_from(token)
+        except BaseException:
+            token = None  # a refused token= argument: no frame of ours keeps it
+            raise
         self._redactor: Final = Redactor(token)
         self._release_secret: Final = register_secret(token, self)  # masked in logs meanwhile
         configure_from_environment()
@@ -203,7 +207,7 @@ class BaseClient(RequestVerbs):
         return self._lifecycle.closed()
 
     def storage_session(self) -> contextlib.AbstractAsyncContextManager[aiohttp.ClientSession]:
-        """The session for presigned transfers (a plain one beside a caller's ``session=``)."""
+        """The session for presigned transfers: a plain one, never with the API's headers."""
         return self._lifecycle.storage_session()
 
     def storage_proxy(self, url: str) -> URL | None:
@@ -244,9 +248,6 @@ class BaseClient(RequestVerbs):
                 stacklevel=1,
             )
 
-    def _closed(self) -> bool:
-        return self._lifecycle.closed()
-
     def _ensure_session(self) -> aiohttp.ClientSession:
         return self._lifecycle.ensure()
 
@@ -280,13 +281,12 @@ class BaseClient(RequestVerbs):
         state.max_body_bytes = caps.for_answer(cast_to)
         state.max_error_bytes = caps.max_response_bytes
         url = self._base_url + path
-        # The exchange, in a slot and the call's deadline, what goes wrong made our error.
-        # Inline, not a coroutine of its own: every frame of an await chain is resumed.
+        # The exchange, inline: a coroutine of its own would be one more frame to resume.
         loop = asyncio.get_running_loop()
         session = self._lifecycle.ensure(loop)  # refused in a loop it was not opened in
         if not self._in_flight.take_now():  # more calls than connections wait, untimed
             await self._in_flight.take()
-            if self._closed():  # closed while this call waited for its slot
+            if self.is_closed:  # closed while this call waited for its slot
                 self._in_flight.give()
                 raise closed_error()
         try:
@@ -312,7 +312,7 @@ class BaseClient(RequestVerbs):
                 status, reason, headers = response.status, response.reason, response.headers
             except aiohttp.ClientError as exc:
                 failure = connection_error(
-                    exc, method, url, state, closed=self._closed(), redact=self._redactor.text
+                    exc, method, url, state, closed=self.is_closed, redact=self._redactor.text
                 )
             except (TimeoutError, asyncio.CancelledError) as exc:
                 if isinstance(exc, asyncio.CancelledError) and not deadline.timed_out():
@@ -320,7 +320,7 @@ class BaseClient(RequestVerbs):
                 failure = deadline_error(exc, method, url, state, self._retry_policy.timeout)
             except (RuntimeError, AssertionError) as exc:
                 # aiohttp's complaints of a session closed under the request; else a bug.
-                if not self._closed():
+                if not self.is_closed:
                     raise
                 failure = closed_error(method, url, state)
                 failure.__cause__ = frameless(exc)

@@ -511,7 +511,6 @@ def test_a_token_refused_for_its_characters_is_in_no_frame_of_the_library(
     package = Path(prolific_async.__file__).parent
     library = [frame for frame in frames.stack if Path(frame.filename).is_relative_to(package)]
     assert [frame.name for frame in library] == ["__init__", "token_from"]
-    # Given as an argument, the caller's own frames (__init__'s parameter) hold it.
-    checked = library if source == "PROLIFIC_TOKEN" else library[1:]
-    for frame in checked:
+    # Given as an argument, only the caller's own frames hold it (__init__ drops its own).
+    for frame in library:
         assert TOKEN not in repr(frame.locals), (frame.name, frame.locals)
