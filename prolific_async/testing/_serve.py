@@ -121,14 +121,20 @@ def _write_env_file(path: Path, text: str) -> None:
 def listen_refusal(exc: OSError, host: str, port: int) -> str | None:
     """Why the emulator cannot listen on ``host``:``port``, when the choice was the user's.
 
-    A port in use or an address this machine does not have is bad input (exit 2 on the
-    command line); ``None`` for any other failure.
+    A port in use, a port the user may not bind (below 1024, unprivileged) or an address
+    this machine does not have is bad input (exit 2 on the command line); ``None`` for
+    any other failure.
     """
     code = exc.errno if exc.errno is not None else _bind_errno(host)
     if code == errno.EADDRINUSE:
         return (
             f"cannot listen on {host}:{port}: the port is in use; pick another --port "
             "(0 picks a free one)"
+        )
+    if code == errno.EACCES:  # a port below 1024 without the privilege to bind it
+        return (
+            f"cannot listen on {host}:{port}: permission denied (a port below 1024 needs "
+            "privileges); pick a --port of 1024 or more (0 picks a free one)"
         )
     if code == errno.EADDRNOTAVAIL:
         return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import socket
 import sys
@@ -206,4 +207,24 @@ def test_python_m_on_a_busy_port_exits_2_saying_why(capsys: pytest.CaptureFixtur
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}: the port is in use; ")
+    assert err.count("\n") == 1
+
+
+def test_python_m_on_a_privileged_port_exits_2_saying_why(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port the user may not bind (EACCES, below 1024 unprivileged) is bad input: exit 2."""
+    from aiohttp import web
+
+    from prolific_async.testing import __main__ as standalone
+
+    async def refused(self: web.TCPSite) -> None:  # as the kernel refuses a non-root bind
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(web.TCPSite, "start", refused)
+    with pytest.raises(SystemExit) as exited:
+        standalone.main(["--port", "80"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot listen on 127.0.0.1:80: permission denied ")
     assert err.count("\n") == 1
