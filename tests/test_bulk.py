@@ -7,7 +7,7 @@ import contextlib
 import importlib.util
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from prolific_async.bulk import fingerprint, run_bulk
 from prolific_async.models import Column, Page, RichTextItem, Row
 from prolific_async.testing import FakeProlific
 
-from .conftest import wait_until
+from .conftest import SCRIPTED_BATCH, wait_until
 
 CREATE = "/api/v1/data-collection/batches"
 DUPLICATE = "/api/v1/data-collection/batches/*/duplicate"
@@ -69,6 +69,19 @@ def creates(count: int, *, name: str = "batch-{i}", **kwargs: Any) -> list[Creat
 
 async def collect(results: AsyncIterator[BulkResult]) -> list[BulkResult]:
     return sorted([result async for result in results], key=lambda r: r.index)
+
+
+def served_batch(name: str) -> dict[str, object]:
+    """The JSON of a batch named ``name`` in ``WS`` a test server answers with, made now."""
+    return {
+        **SCRIPTED_BATCH,
+        "id": f"id-{name}",
+        "name": name,
+        "datasets": [],
+        "workspace_id": WS,
+        "task_details": converter.unstructure(DETAILS),
+        "created_at": datetime.now(UTC).isoformat(),  # just made: not foreign by its age
+    }
 
 
 def batches_named(fake: FakeProlific) -> Counter[str]:

@@ -37,6 +37,7 @@ from .test_bulk import (
     creates,
     fake,
     posts,
+    served_batch,
 )
 
 __all__ = ["_no_retry_waits", "client", "fake"]  # the fixtures, shared with the bulk tests
@@ -301,15 +302,7 @@ async def test_an_answer_naming_another_requests_new_batch_is_not_adopted(
     b_received, a_listed = asyncio.Event(), asyncio.Event()
 
     def store(name: str) -> dict[str, object]:
-        made[name] = {
-            **SCRIPTED_BATCH,
-            "id": f"id-{name}",
-            "name": name,
-            "datasets": [],
-            "workspace_id": WS,
-            "task_details": converter.unstructure(DETAILS),
-            "created_at": datetime.now(UTC).isoformat(),
-        }
+        made[name] = served_batch(name)
         return made[name]
 
     async def handler(request: web.Request) -> web.Response:
@@ -349,15 +342,7 @@ async def test_an_unreadable_answer_naming_another_requests_new_batch_is_not_ado
         if request.method == "GET":  # read by id
             return web.json_response(made[request.path.rsplit("/", 1)[-1]])
         name = (await request.json())["name"]
-        made[f"id-{name}"] = {
-            **SCRIPTED_BATCH,
-            "id": f"id-{name}",
-            "name": name,
-            "datasets": [],
-            "workspace_id": WS,
-            "task_details": converter.unstructure(DETAILS),
-            "created_at": datetime.now(UTC).isoformat(),  # just made: not foreign by age
-        }
+        made[f"id-{name}"] = served_batch(name)  # just made: not foreign by its age
         if name == "a":  # misrouted: answered with only the id of the batch made for "b"
             await asyncio.wait_for(b_received.wait(), 5)
             return web.json_response({"id": "id-b"}, status=201)

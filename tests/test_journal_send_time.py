@@ -11,11 +11,10 @@ import pytest
 from aiohttp import web
 
 from prolific_async import Journal, ProlificClient, _bulk_send
-from prolific_async._converter import converter
 from prolific_async.testing import FakeProlific
 
-from .conftest import SCRIPTED_BATCH, TOKEN, StartServer, server_url
-from .test_bulk import DETAILS, FAST, WS, _no_retry_waits, collect, creates, fake
+from .conftest import TOKEN, StartServer, server_url
+from .test_bulk import FAST, _no_retry_waits, collect, creates, fake, served_batch
 
 __all__ = ["_no_retry_waits", "fake"]  # the fixtures, shared with the bulk tests
 
@@ -36,16 +35,7 @@ async def test_a_send_held_in_the_clients_slots_journals_its_real_time(
             released_at.append(datetime.now(UTC))
         elif answer == 400:
             return web.json_response({"error": {"detail": "refused"}}, status=400)
-        batch = {
-            **SCRIPTED_BATCH,
-            "id": f"id-{name}",
-            "name": name,
-            "datasets": [],
-            "workspace_id": WS,
-            "task_details": converter.unstructure(DETAILS),
-            "created_at": datetime.now(UTC).isoformat(),
-        }
-        return web.json_response(batch, status=201)
+        return web.json_response(served_batch(name), status=201)
 
     server = await start_server(handler)
     journal = Journal(tmp_path / "run.db")
