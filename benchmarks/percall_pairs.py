@@ -204,9 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.block < CONCURRENCY or args.blocks < 1:
         parser.error(f"--block must be at least {CONCURRENCY} and --blocks at least 1")
     settle_allocator()  # one malloc mode for every client (see percall.py)
-    if args.pin:
-        pin(CLIENT_CPU)
-    if args.child is not None:
+    if args.child is not None:  # on the parent's CPU, with --pin (inherited)
         name, base, kind, concurrency = json.loads(args.child)
         asyncio.run(child(name, base, kind, concurrency))
         return
@@ -215,7 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     server = multiprocessing.Process(
         target=pinned_server, args=(port, ready, args.pin), daemon=True
     )
-    server.start()
+    server.start()  # before the parent pins itself: the server still sees every CPU
+    if args.pin:
+        pin(CLIENT_CPU)  # the parent, and the children it starts from here on
     figures: list[dict[str, Any]] = []
     try:
         if not ready.wait(30):

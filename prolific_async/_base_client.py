@@ -101,7 +101,7 @@ class BaseClient(RequestVerbs):
         self._body_caps: Final = BodyCaps(
             max_response_bytes=max_response_bytes, max_listing_bytes=max_listing_bytes
         )
-        # Immutable and case-insensitive already: aiohttp takes it as it is, per request.
+        # Immutable, case-insensitive: our session's defaults, else passed per request.
         self._headers: Final = CIMultiDictProxy(
             CIMultiDict(request_headers(token, default_headers))
         )

@@ -106,10 +106,13 @@ def test_constructing_outside_a_loop_creates_no_session() -> None:
 async def test_aclose_is_idempotent_and_closes_our_session() -> None:
     """aclose() closes the session the client made and may be called again."""
     client = ProlificClient("t")
-    async with client, client.storage_session() as session:  # on the client's own connections
-        open_while_in_use = not session.closed
+    async with client, client.storage_session() as storage:  # on the client's own connections
+        api = client._lifecycle.session  # the one aiohttp session the client made
+        assert api is not None
+        open_while_in_use = not api.closed and not storage.closed
     assert open_while_in_use
-    assert session.closed
+    assert api.closed
+    assert storage.closed
     assert client.is_closed
     await client.aclose()
     await client.aclose()

@@ -134,7 +134,8 @@ def listen_refusal(exc: OSError, host: str, port: int) -> str | None:
     if code == errno.EACCES:  # a port below 1024 without the privilege to bind it
         return (
             f"cannot listen on {host}:{port}: permission denied (a port below 1024 needs "
-            "privileges); pick a --port of 1024 or more (0 picks a free one)"
+            "privileges; a security policy may refuse others); pick another --port "
+            "(0 picks a free one)"
         )
     if code == errno.EADDRNOTAVAIL:
         return (
