@@ -176,13 +176,25 @@ class Sender:
         try:
             batch = await self._send_once(item, group)
         except ProlificError:
-            await self._journal_late_send(item)
+            if self._sent_late(item):
+                await self._journal_late_send(item)
             raise
-        await self._journal_late_send(item)
+        if self._sent_late(item):  # checked here: no coroutine for the usual send
+            await self._journal_late_send(item)
         return batch
 
+    def _sent_late(self, item: Item) -> bool:
+        """Whether the item's last send went out well after the send time journaled."""
+        journaled, sent = item.journaled_at, item.last_sent_at
+        return (
+            self.journal is not None
+            and journaled is not None
+            and sent is not None
+            and sent - journaled > LATE_SEND_MARGIN
+        )
+
     async def _journal_late_send(self, item: Item) -> None:
-        """Journal the send's real time, when it went out well after the time journaled.
+        """Journal the send's real time, which :meth:`_sent_late` found well after the last.
 
         The start (or ``sent``) record is written, and awaited, before the POST: after
         it, the client may still hold the send in its connection slots (``concurrency``
@@ -200,10 +212,8 @@ class Sender:
         slot or pacer wait early. Nor is a run that is cancelled mid-call: the record
         is written only when the call ends with a result or a ``ProlificError``.
         """
-        journaled, sent = item.journaled_at, item.last_sent_at
-        if self.journal is None or journaled is None or sent is None:
-            return
-        if sent - journaled > LATE_SEND_MARGIN:
+        sent = item.last_sent_at
+        if self.journal is not None and sent is not None:  # as _sent_late found
             item.journaled_at = sent
             await self.journal.write_sent(item.key, item.fingerprint, at=sent)
 
