@@ -157,8 +157,6 @@ class SessionLifecycle:
         self.proxy: Final = proxy if proxy is not None else Proxy()
         self._trace_configs: Final = tuple(trace_configs)
         self._headers: Final = headers
-        self._storage: aiohttp.ClientSession | None = None
-        """Beside a session made here: the one presigned transfers use (no API headers)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         """The event loop the client was opened in: its session's connections live there."""
 
@@ -215,22 +213,21 @@ class SessionLifecycle:
     async def storage_session(self) -> AsyncIterator[aiohttp.ClientSession]:
         """The session for presigned transfers: a plain one, never the API's headers.
 
-        Beside a session made here it shares that session's connections (and is kept);
-        beside a caller's (whose defaults may hold a token), one is made for the transfer.
+        One a transfer, closed when it ends (a client never closed then leaves no second
+        session behind). Beside a session made here it shares that session's connections;
+        beside a caller's (whose defaults may hold a token), it has a connector of its own.
         """
         session = self.ensure()
         if self.owned:
-            storage = self._storage
-            if storage is None or storage.closed:
-                storage = self._storage = aiohttp.ClientSession(
-                    connector=session.connector,
-                    connector_owner=False,  # closed with the API's session
-                    trace_configs=list(self._trace_configs) or None,
-                    timeout=self._timeout,
-                )
-            yield storage
-            return
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl)) as plain:
+            plain = aiohttp.ClientSession(
+                connector=session.connector,
+                connector_owner=False,  # closed with the API's session
+                trace_configs=list(self._trace_configs) or None,
+                timeout=self._timeout,
+            )
+        else:
+            plain = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl))
+        async with plain:
             yield plain
 
     async def close(self) -> None:
@@ -240,7 +237,5 @@ class SessionLifecycle:
         self.state = SessionState.CLOSED
         self._middleware.closing = True
         if self.owned and self.session is not None:
-            if self._storage is not None:
-                await self._storage.close()  # not its connector's owner: no wait
             # Shielded: a cancelled caller must not leave the connector half-closed.
             await asyncio.shield(self.session.close())

@@ -118,6 +118,21 @@ async def test_aclose_is_idempotent_and_closes_our_session() -> None:
     await client.aclose()
 
 
+async def test_a_transfer_session_is_closed_when_the_transfer_ends() -> None:
+    """The plain session of a presigned transfer closes with it; the client's stays open."""
+    client = ProlificClient("t")
+    async with client:
+        api = client._lifecycle.session
+        assert api is not None
+        async with client.storage_session() as storage:
+            shared = storage.connector
+        assert shared is api.connector  # on the client's own connections
+        assert storage.closed
+        assert not api.closed
+        assert shared is not None
+        assert not shared.closed
+
+
 async def test_a_closed_client_leaves_no_deadline_timer_behind(mocked: Any) -> None:
     """After aclose() with no call running, the calls' shared deadline timer is gone."""
     client = ProlificClient("t", base_url="http://127.0.0.1:9")
@@ -149,8 +164,9 @@ async def test_a_cancelled_aclose_still_drops_the_deadline_timer(mocked: Any) ->
     """aclose() cancelled while the session closes: the session closes, the timer is cancelled."""
     client = ProlificClient("t", base_url="http://127.0.0.1:9")
     mocked.get(f"{client.base_url}{BATCHES_PATH}/b1", payload=BATCH)
-    async with client.storage_session() as session:  # on the client's own connections
-        await client.batches.get("b1")
+    await client.batches.get("b1")
+    session = client._lifecycle.session  # the one aiohttp session the client made
+    assert session is not None
     timer = client._deadlines._timer  # still armed for the finished call's deadline
     assert timer is not None
     assert not timer.cancelled()
