@@ -7,7 +7,6 @@ the workspace instead (:mod:`._bulk_send`).
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -21,14 +20,8 @@ __all__ = [
     "claimed_answer",
     "foreign_answer",
     "is_foreign",
-    "loosely",
     "not_made",
 ]
-
-
-def loosely(name: str) -> str:
-    """A name as a server may store it: trimmed, spaces collapsed, case folded, NFKC."""
-    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
 def claimed_answer(index: int, batch_id: str, url: str) -> ResponseValidationError:

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any, Final
 from attrs import define, field
 
 from ._base_client import BaseClient
-from ._bulk_answers import claimed_answer, foreign_answer, is_foreign, loosely, not_made
+from ._bulk_answers import claimed_answer, foreign_answer, is_foreign, not_made
 from ._bulk_stop import RunStop
 from ._call import CallState
 from ._creation import post_creating
 from ._journal import ItemKey, Journal, is_final_failure
+from ._names import stored_alike
 from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH
 from ._reconcile import Adopt, Group, Reconciler
@@ -354,12 +355,12 @@ class Sender:
 
         See :func:`~._bulk_answers.is_foreign`; also a batch of another name that shows
         the key of another request of the run in progress: an answer meant for that
-        request. Not when the names differ only as :func:`~._bulk_answers.loosely` folds
-        them: the server may have rewritten this request's name ("x " stored as "x").
+        request. Not when the name may be this request's as the server stored it
+        (:func:`~._names.stored_alike`: "x " stored as "x", escaped, or cut short).
         """
         return is_foreign(batch, group.key, sent_at) or (
             batch.name != group.key.name  # the usual answer: no name to fold
-            and loosely(batch.name) != loosely(group.key.name)
+            and not stored_alike(batch.name, group.key.stored_name)
             and self.reconciler.shown_by_another(batch, group)
         )
 

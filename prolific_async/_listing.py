@@ -6,8 +6,9 @@ no paging, so an answer that says it is partial (``meta.count`` above its result
 a ``next`` link) has no page to follow: reconciliation must not read it as "not made".
 
 Reconciliation reads a :class:`RawListing`: its items stay JSON objects, and only those
-whose name and workspace are a match key's are structured into batches
-(:meth:`RawListing.matching`), since no other batch can match it. Listing a workspace of
+of a match key's workspace whose name is the key's, or may be it as the server stored
+it, are structured into batches (:meth:`RawListing.matching`), since no other batch can
+match it. Listing a workspace of
 50,000 batches then costs the JSON parse, not 50,000 batch models.
 """
 
@@ -20,6 +21,7 @@ from attrs import frozen
 
 from ._body import structure_response
 from ._json import shortened_repr
+from ._names import stored_alike
 from ._paths import BATCHES_PATH
 from .models.batches import Batch
 
@@ -87,18 +89,25 @@ class RawListing:
         return _incomplete(self.results, self.meta, self.next)
 
     def matching(self, key: MatchKey) -> builtins.list[Batch]:
-        """The listed batches named as ``key`` in its workspace (the only ones it can match).
+        """The listed batches of ``key``'s workspace named as it, or as stored (all it can match).
 
         Raises:
             ResponseValidationError: one of them does not fit :class:`Batch` (its path is
                 its place among the picked items).
         """
-        name, workspace = key.name, key.workspace_id
+        name, workspace, stored = key.name, key.workspace_id, key.stored_name
         picked = [
             item
             for item in self.results
             if item.__class__ is not dict  # not an object: structuring says so
-            or (item.get("name") == name and item.get("workspace_id") == workspace)
+            or (
+                item.get("workspace_id") == workspace
+                and (
+                    (listed := item.get("name")) == name
+                    # Perhaps the name as the server stored it: a look-alike (MatchKey.matches).
+                    or (listed.__class__ is str and stored_alike(listed, stored))
+                )
+            )
         ]
         return structure_response(
             picked, builtins.list[Batch], status_code=200, method="GET", url=self.url

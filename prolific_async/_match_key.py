@@ -1,7 +1,8 @@
 """What a batch shows in a listing, and so what reconciliation matches it by.
 
 The match key of a request and the test of a listed batch against it; the layout is
-compared by a digest with the server's own ids left out.
+compared by a digest with the server's own ids left out, and a name as a server may
+have stored it (:func:`~._names.as_stored`) makes a batch a look-alike, never a stranger.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from attrs import frozen
+from attrs import Factory, field, frozen
 
 from ._converter import converter
+from ._names import as_stored, stored_alike
 from .models.batches import Batch, TaskDetails
 from .models.bulk import BulkRequest, CreateBatchRequest
 from .models.layout import Page
@@ -62,6 +64,13 @@ class MatchKey:
     """:func:`layout_digest` of the batch's layout."""
     auto_sync_enabled: bool | None = None
     """The flag the request set; ``None``: any."""
+    stored_name: str = field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=Factory(lambda key: as_stored(key.name), takes_self=True),
+    )
+    """The name folded by :func:`~._names.as_stored` (what a rewritten name is compared with)."""
 
     @classmethod
     def of_request(cls, request: BulkRequest, source: Batch | None = None) -> MatchKey:
@@ -98,17 +107,19 @@ class MatchKey:
         """Whether a listed batch is one a request of this key made.
 
         ``True``: it shows this key. ``False``: it is another batch. ``None``: it looks
-        alike (workspace, name, task details and datasets) but its layout or sync flag
+        alike (workspace, task details, datasets, and a name the same or as a server may
+        have stored it: see :func:`~._names.stored_alike`) but its name, layout or sync flag
         differ: made by a request that differs only there, or changed by the server;
         reconciliation never resends while such a batch is unexplained.
         """
         if (
-            batch.name != self.name
-            or batch.workspace_id != self.workspace_id
+            batch.workspace_id != self.workspace_id
             or batch.task_details != self.task_details
             or _dataset_ids(batch) != self.dataset_ids
         ):
             return False
+        if batch.name != self.name:
+            return None if stored_alike(batch.name, self.stored_name) else False
         if layout_digest(batch.batch_items) != self.layout:
             return None
         if self.auto_sync_enabled is not None and batch.auto_sync_enabled is not None:

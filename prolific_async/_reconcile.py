@@ -342,9 +342,10 @@ class Reconciler:
         if lookalikes:
             unexplained = ReconciliationError(
                 f"batches in workspace {shortened_repr(match_key.workspace_id)} look like the "
-                "one a request whose outcome is unknown would make but differ in layout or "
-                f"auto-sync ({shortened_list(lookalikes)}): another request of this run may "
-                "have made them, or the server changed the layout. Nothing was sent again: "
+                "one a request whose outcome is unknown would make but differ in layout, "
+                "auto-sync, or name (perhaps as the server stored it: trimmed, escaped or "
+                f"cut short) ({shortened_list(lookalikes)}): another request of this run may "
+                "have made them, or the server changed them. Nothing was sent again: "
                 "check them by hand.",
                 candidates=lookalikes,
             )

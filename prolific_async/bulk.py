@@ -32,8 +32,10 @@ make a second one; giving up could lose one. Instead the bulk layer **reconciles
 3. With ``k`` ambiguous requests and ``m`` candidates: if ``m <= k``, ``m`` requests adopt
    a candidate each (``reconciled=True``; those whose ``reconcile_delay`` has passed
    first) and the others whose delay has passed are sent again, unless an unclaimed
-   *look-alike* (the same but for its layout or sync flag) is in the window: it may be
-   theirs, changed by the server, so they fail with ``ReconciliationError``; the rest
+   *look-alike* (the same but for its layout or sync flag, or for its name as a server
+   may store it: trimmed, case folded, NFKC, HTML-escaped, or 64 characters or more that
+   begin it) is in the window: it may be theirs, changed by the server, so they fail
+   with ``ReconciliationError``; the rest
    wait. If ``m > k``, more batches match than this run can explain (another process
    may be making the same batches): those ``k`` requests fail with
    :class:`~prolific_async.errors.ReconciliationError` naming the candidates, and nothing

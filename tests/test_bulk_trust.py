@@ -404,3 +404,45 @@ async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_th
         (1, "id-1"),
     ]
     assert len(made) == 2  # nothing sent again
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("x ", "x"),
+        ("Caf\u00e9", "Cafe\u0301"),
+        ("Tom & Jerry", "Tom &amp; Jerry"),
+        ("Long " + "n" * 120, "Long " + "n" * 95),
+    ],
+    ids=["trimmed", "nfkc", "escaped", "truncated"],
+)
+async def test_a_lost_create_whose_name_the_server_rewrote_is_never_sent_again(
+    start_server: StartServer, sent: str, stored: str
+) -> None:
+    """A create cut after the server made it under a rewritten name: no resend, one batch."""
+    made: list[dict[str, object]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response({"results": made, "meta": {"count": len(made)}})
+        made.append(
+            {
+                **SCRIPTED_BATCH,
+                "id": f"id-{len(made)}",
+                "name": stored,  # as the server stores what it was sent
+                "datasets": [],
+                "workspace_id": WS,
+                "task_details": converter.unstructure(DETAILS),
+                "created_at": datetime.now(UTC).isoformat(),
+            }
+        )
+        return cut(request)  # made, its answer lost
+
+    server = await start_server(handler)
+    request = evolve(creates(1)[0], name=sent)
+    async with ProlificClient(TOKEN, base_url=server_url(server), retry=FAST) as client:
+        run = client.batches.create_many([request], reconcile_delay=0)
+        results = await asyncio.wait_for(collect(run), 20)
+    assert isinstance(results[0].error, ReconciliationError), results[0]
+    assert results[0].error.candidates == ["id-0"]
+    assert len(made) == 1  # never sent again

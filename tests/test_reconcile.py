@@ -260,6 +260,41 @@ def test_a_lookalike_with_another_layout_is_never_adopted_nor_resent_over() -> N
     assert decisions[0].candidates == ["b"]
 
 
+@pytest.mark.parametrize(
+    ("listed", "verdict"),
+    [
+        ("same", True),
+        ("  Same ", None),  # trimmed and case folded by the server
+        ("s\uff41me", None),  # NFKC: a fullwidth letter
+        ("same &amp; more", False),  # escaped, but of another name
+        ("sam", False),  # a short name that begins it is a name of its own
+        ("different", False),
+    ],
+)
+def test_a_name_as_a_server_may_store_it_is_a_lookalike(listed: str, verdict: bool | None) -> None:
+    """A listed name that folds to the key's is a look-alike; a short prefix is another name."""
+    assert KEY.matches(batch("b", name=listed)) is verdict
+
+
+def test_an_escaped_or_cut_short_name_is_a_lookalike_of_a_long_one() -> None:
+    """'&' stored as '&amp;', and 64 or more characters that begin the name, look alike."""
+    long_name = "Rate & review " + "x" * 80
+    key = MatchKey.of_request(CreateBatchRequest(long_name, WS, DETAILS))
+    assert key.matches(batch("b", name=long_name.replace("&", "&amp;"))) is None
+    assert key.matches(batch("b", name=long_name[:64])) is None
+    assert key.matches(batch("b", name=long_name[:63])) is False
+    assert key.matches(batch("b", name=long_name[:64], workspace_id="ws-2")) is False
+
+
+def test_a_lookalike_by_name_is_never_adopted_nor_resent_over() -> None:
+    """A request whose batch is not listed, beside one of its name as stored, asks a human."""
+    decisions = reconciler().decide(KEY, [Member(0)], [batch("b", name="same ")])
+    assert adopted(decisions) == {}
+    assert isinstance(decisions[0], ReconciliationError)
+    assert decisions[0].candidates == ["b"]
+    assert "as the server stored it" in str(decisions[0])
+
+
 def test_a_duplicate_key_needs_its_source() -> None:
     """Without the source batch a copy's key cannot be known."""
     with pytest.raises(ValueError, match="source"):
