@@ -199,7 +199,8 @@ class Sender:
 
         The start (or ``sent``) record is written, and awaited, before the POST: after
         it, the client may still hold the send in its connection slots (``concurrency``
-        above ``max_connections``) or its rate pacer. A resumed run waits
+        above ``max_connections``), its rate pacer, or its connection limit (which storage
+        transfers share: the send is timed as it gets its connection). A resumed run waits
         ``reconcile_delay`` from the journaled time, so that time must not be early:
         once the call is over (answered or not), a later ``sent`` record moves it to
         the real one (the last attempt's, ``CallState.sent_at``). It is written before

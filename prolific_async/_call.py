@@ -9,6 +9,7 @@ aiohttp's middleware signature has no room for it.
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
@@ -49,7 +50,8 @@ class CallState:
     rate_limited: int = 0
     """How many 429 answers the call met (the bulk layer slows down on them)."""
     sent_time: float | None = None
-    """``time.time()`` when the last attempt was handed to aiohttp (see ``sent_at``)."""
+    """``time.time()`` when the last attempt was handed to aiohttp, or on the client's own
+    session when it got its connection (see ``sent_at``)."""
     attempt_started: float = 0.0
     """``loop.time()`` when the running attempt went out (its log line's elapsed time)."""
     last_failure: aiohttp.ClientError | None = field(default=None, repr=False)
@@ -92,7 +94,11 @@ class CallState:
 
     @property
     def sent_at(self) -> datetime | None:
-        """When the last attempt was handed to aiohttp (wall clock, for reconciliation).
+        """When the last attempt went out (wall clock, for reconciliation).
+
+        On the client's own session: when it got its connection, after any wait for one
+        (the connection limit is shared with storage transfers); else when it was handed
+        to aiohttp.
 
         Kept as a number and made a ``datetime`` only when asked: most calls never are.
         """
@@ -133,6 +139,9 @@ class ClientClosingError(aiohttp.ClientConnectionError):
 class TrackingConnector(aiohttp.TCPConnector):
     """A connector that tells the running call when its attempt got its connection.
 
+    That is also when its request goes out (``CallState.sent_time``): it may have waited
+    for a connection under the limit, which storage transfers share.
+
     Until then nothing can have reached the server, so a deadline that expires while
     a create waits for DNS, a pooled connection or the TCP handshake is a plain
     timeout, not an unknown outcome. Marked here, once per attempt, rather than by
@@ -153,6 +162,9 @@ class TrackingConnector(aiohttp.TCPConnector):
         state = _get_call()
         if state is not None:
             state.connected = True
+            # The send goes now, not when the middleware handed it over: a request may
+            # wait here for a connection (the limit, shared with storage transfers).
+            state.sent_time = _wall_clock()
             watch = state.watch
             if watch is not None:
                 watch.touch()  # connected: the request has its own time to answer
@@ -163,3 +175,4 @@ current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
     "prolific_async_current_call", default=None
 )
 _get_call: Final = current_call.get
+_wall_clock: Final = time.time

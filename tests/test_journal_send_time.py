@@ -84,3 +84,51 @@ async def test_a_send_that_waited_for_nothing_writes_one_record(
         results = await collect(run)
     assert all(result.ok for result in results)
     assert late == []
+
+
+async def test_a_send_held_by_a_storage_transfer_on_the_connection_journals_its_real_time(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transfer holds max_connections' one connection: the send's journaled time is after it."""
+    monkeypatch.setattr(_bulk_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
+    release = asyncio.Event()
+    transferring = asyncio.Event()
+    posted = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.path == "/storage":  # the transfer: held until the test releases it
+            transferring.set()
+            await asyncio.wait_for(release.wait(), 10)
+            return web.Response(text="stored")
+        posted.set()
+        return web.json_response(served_batch((await request.json())["name"]), status=201)
+
+    server = await start_server(handler)
+    journal = Journal(tmp_path / "run.db")
+    write_start = journal.write_start
+    started = asyncio.Event()
+
+    async def spy(item: Any, fingerprint: str, *, at: datetime) -> None:
+        await write_start(item, fingerprint, at=at)
+        started.set()
+
+    monkeypatch.setattr(journal, "write_start", spy)
+    async with (
+        ProlificClient(TOKEN, base_url=server_url(server), retry=FAST, max_connections=1) as client,
+        client.storage_session() as storage,
+    ):
+        transfer = asyncio.create_task(storage.get(f"{server_url(server)}/storage"))
+        await asyncio.wait_for(transferring.wait(), 10)  # it has the one connection
+        run = asyncio.create_task(collect(client.batches.create_many(creates(1), journal=journal)))
+        await asyncio.wait_for(started.wait(), 10)  # journaled; its POST waits for a connection
+        assert not posted.is_set()
+        released_at = datetime.now(UTC)
+        release.set()
+        (await asyncio.wait_for(transfer, 10)).release()  # the connection is free again
+        results = await asyncio.wait_for(run, 20)
+    assert results[0].ok
+    entry = Journal(tmp_path / "run.db").read("create")[0]
+    assert entry.started_at is not None
+    assert entry.started_at < released_at
+    assert entry.last_sent_at is not None
+    assert entry.last_sent_at >= released_at  # it went out once the transfer let go
