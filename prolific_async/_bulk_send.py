@@ -19,7 +19,7 @@ from ._bulk_stop import RunStop
 from ._call import CallState
 from ._creation import post_creating
 from ._journal import ItemKey, Journal, is_final_failure
-from ._names import stored_alike
+from ._names import as_stored, cut_short
 from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH
 from ._reconcile import Adopt, Group, Reconciler
@@ -356,14 +356,20 @@ class Sender:
 
         See :func:`~._bulk_answers.is_foreign`; also a batch of another name that shows
         the key of another request of the run in progress: an answer meant for that
-        request. Not when the name may be this request's as the server stored it
-        (:func:`~._names.stored_alike`: "x " stored as "x", escaped, or cut short).
+        request. Not when the name is this request's as the server may store it
+        ("x " stored as "x", escaped: :func:`~._names.as_stored`); one that may be it cut
+        short (:func:`~._names.cut_short`) is another request's if that one is named so.
         """
-        return is_foreign(batch, group.key, sent_at) or (
-            batch.name != group.key.name  # the usual answer: no name to fold
-            and not stored_alike(batch.name, group.key.stored_name)
-            and self.reconciler.shown_by_another(batch, group)
-        )
+        if is_foreign(batch, group.key, sent_at):
+            return True
+        name, key = batch.name, group.key
+        if name == key.name:  # the usual answer: no name to fold
+            return False
+        folded = as_stored(name)
+        if folded == key.stored_name:
+            return False
+        named = folded if cut_short(name, folded, key.stored_name) else None
+        return self.reconciler.shown_by_another(batch, group, named=named)
 
     def _wait_too_long(self, error: RateLimitError) -> bool:
         """A 429 asking for longer than ``retry_after_cap``: fail, as a single call would."""

@@ -17,11 +17,11 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ._body import structure_response
 from ._json import shortened_repr
-from ._names import stored_alike
+from ._names import COLUMN_LENGTHS, as_stored, cut_short
 from ._paths import BATCHES_PATH
 from .models.batches import Batch
 
@@ -69,6 +69,11 @@ class BatchListing:
         return _incomplete(self.results, self.meta, self.next)
 
 
+#: Where each (workspace, folded name) is in a raw listing; the places of names of a
+#: column's length; those of items that are not objects.
+_Index = tuple[dict[tuple[str, str], list[int]], list[int], list[int]]
+
+
 @frozen(kw_only=True)
 class RawListing:
     """The List Batches envelope with its items left as JSON: what reconciliation reads.
@@ -82,11 +87,35 @@ class RawListing:
     next: str | None = None
     url: str = ""
     """Where the listing came from, for the message of an item that does not fit."""
+    _index: builtins.list[_Index] = field(factory=list, init=False, eq=False, repr=False)
 
     @property
     def incomplete(self) -> str | None:
         """Why this answer does not hold the whole workspace, or ``None`` if it does."""
         return _incomplete(self.results, self.meta, self.next)
+
+    def _names(self) -> _Index:
+        """Where each (workspace, folded name) is; names of a column's length; non-objects.
+
+        Made on first use and kept: one listing serves every key that waits for it, and
+        folding 50,000 names takes some 25 ms.
+        """
+        if not self._index:
+            named: dict[tuple[str, str], builtins.list[int]] = {}
+            cut: builtins.list[int] = []
+            odd: builtins.list[int] = []
+            for place, item in enumerate(self.results):
+                if item.__class__ is not dict:
+                    odd.append(place)  # not an object: structuring says so
+                    continue
+                name, workspace = item.get("name"), item.get("workspace_id")
+                if name.__class__ is not str or workspace.__class__ is not str:
+                    continue  # cannot be any key's
+                named.setdefault((workspace, as_stored(name)), []).append(place)
+                if len(name) in COLUMN_LENGTHS:
+                    cut.append(place)
+            self._index.append((named, cut, odd))
+        return self._index[0]
 
     def matching(self, key: MatchKey) -> builtins.list[Batch]:
         """The listed batches of ``key``'s workspace named as it, or as stored (all it can match).
@@ -95,20 +124,16 @@ class RawListing:
             ResponseValidationError: one of them does not fit :class:`Batch` (its path is
                 its place among the picked items).
         """
-        name, workspace, stored = key.name, key.workspace_id, key.stored_name
-        picked = [
-            item
-            for item in self.results
-            if item.__class__ is not dict  # not an object: structuring says so
-            or (
-                item.get("workspace_id") == workspace
-                and (
-                    (listed := item.get("name")) == name
-                    # Perhaps the name as the server stored it: a look-alike (MatchKey.matches).
-                    or (listed.__class__ is str and stored_alike(listed, stored))
-                )
-            )
+        workspace, stored = key.workspace_id, key.stored_name
+        named, cut, odd = self._names()
+        places = [*named.get((workspace, stored), ())]
+        places += [
+            place
+            for place in cut
+            if self.results[place]["workspace_id"] == workspace
+            and cut_short((listed := self.results[place]["name"]), as_stored(listed), stored)
         ]
+        picked = [self.results[place] for place in sorted({*places, *odd})]
         return structure_response(
             picked, builtins.list[Batch], status_code=200, method="GET", url=self.url
         )

@@ -11,24 +11,37 @@ import html
 import unicodedata
 from typing import Final
 
-__all__ = ["TRUNCATED_AT_LEAST", "as_stored", "stored_alike"]
+__all__ = ["COLUMN_LENGTHS", "as_stored", "cut_short", "stored_alike"]
 
-#: A stored name at least this long that begins the name sent may be it cut short (a
-#: column's length); a shorter one is a name of its own ("Batch 1" begins "Batch 10").
-TRUNCATED_AT_LEAST: Final = 64
+#: The lengths (in characters) a server may cut a name to, a column's: a listed name of
+#: one of them that begins the name sent may be it cut short. A name of another length
+#: that begins it is a name of its own ("... part 1" begins "... part 10").
+COLUMN_LENGTHS: Final = frozenset({64, 100, 128, 150, 200, 250, 255, 256, 500, 512, 1000, 1024})
 
 
 def as_stored(name: str) -> str:
-    """``name`` folded as a server may store it: unescaped, NFKC, trimmed, case folded."""
+    """``name`` folded as a server may store it: unescaped, NFKC, trimmed, case folded.
+
+    Heuristic, both ways: another rewriting (a cut inside an escape, or with "..."
+    added) is not folded away, and two names that differ only in case or spacing, or
+    in an ``&`` that reads as an entity, fold alike.
+    """
     return " ".join(unicodedata.normalize("NFKC", html.unescape(name)).split()).casefold()
+
+
+def cut_short(listed: str, folded: str, sent_as_stored: str) -> bool:
+    """Whether ``listed`` (folded: ``folded``) may be the name sent cut to a column's length."""
+    return (
+        len(listed) in COLUMN_LENGTHS
+        and folded != sent_as_stored
+        and sent_as_stored.startswith(folded)
+    )
 
 
 def stored_alike(listed: str, sent_as_stored: str) -> bool:
     """Whether ``listed`` may be the name sent (folded by :func:`as_stored`) as stored.
 
-    Folded alike, or folded to at least :data:`TRUNCATED_AT_LEAST` characters that begin it.
+    Folded alike, or cut short to one of :data:`COLUMN_LENGTHS`.
     """
     folded = as_stored(listed)
-    return folded == sent_as_stored or (
-        len(folded) >= TRUNCATED_AT_LEAST and sent_as_stored.startswith(folded)
-    )
+    return folded == sent_as_stored or cut_short(listed, folded, sent_as_stored)

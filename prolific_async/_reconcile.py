@@ -138,9 +138,16 @@ class Reconciler:
         if group.members == 0:  # memory stays bounded by what is in progress
             del self._groups[group.key]
 
-    def shown_by_another(self, batch: Batch, group: Group) -> bool:
-        """Whether ``batch`` shows the key of a request in progress other than ``group``'s."""
-        return any(key.matches(batch) is not False for key in self._groups if key != group.key)
+    def shown_by_another(self, batch: Batch, group: Group, *, named: str | None = None) -> bool:
+        """Whether ``batch`` shows the key of a request in progress other than ``group``'s.
+
+        ``named``: only of a request whose name folds to it (see ``MatchKey.stored_name``).
+        """
+        return any(
+            key.matches(batch) is not False
+            for key in self._groups
+            if key != group.key and (named is None or key.stored_name == named)
+        )
 
     @contextlib.asynccontextmanager
     async def group(self, match_key: MatchKey) -> AsyncIterator[Group]:

@@ -19,8 +19,9 @@ host (S3 on the real service). So these requests:
   write, so a host that stops reading an upload's body would block it forever, and a
   download trickled a byte at a time never trips a read timeout.
 
-With a caller's own ``session=`` (whose default headers might hold a token), transfers go
-through a short-lived plain session instead, so nothing of the caller's reaches storage.
+Each transfer goes through a plain session of its own, closed when it ends, so neither
+the API's headers (the token) nor a caller's ``session=`` defaults reach storage: on the
+client's own connections, or with a connector of its own beside a caller's session.
 """
 
 from __future__ import annotations

@@ -33,11 +33,11 @@ make a second one; giving up could lose one. Instead the bulk layer **reconciles
    a candidate each (``reconciled=True``; those whose ``reconcile_delay`` has passed
    first) and the others whose delay has passed are sent again, unless an unclaimed
    *look-alike* (the same but for its layout or sync flag, or for its name as a server
-   may store it: trimmed, case folded, NFKC, HTML-escaped, or 64 characters or more that
-   begin it) is in the window: it may be theirs, changed by the server, so they fail
-   with ``ReconciliationError``; the rest
-   wait. If ``m > k``, more batches match than this run can explain (another process
-   may be making the same batches): those ``k`` requests fail with
+   may store it: trimmed, case folded, NFKC, HTML-escaped, or cut to a column's length,
+   64, 100, 128, 255 characters and the like) is in the window: it may be theirs,
+   changed by the server, so they fail with ``ReconciliationError``; the rest wait. If
+   ``m > k``, more batches match than this run can explain (another process may be
+   making the same batches): those ``k`` requests fail with
    :class:`~prolific_async.errors.ReconciliationError` naming the candidates, and nothing
    is adopted or sent. A human decides.
 4. A listing is checked before it is believed. Entries it repeats (one id twice) count
@@ -45,9 +45,12 @@ make a second one; giving up could lose one. Instead the bulk layer **reconciles
    ``next`` link; the endpoint has no page to follow) cannot prove a batch was not made:
    it is taken again after ``reconcile_delay``, and after three partial answers the
    requests fail with ``ReconciliationError``, never sent again on it. A 2xx naming a
-   batch this run already claimed, or a batch of another name or workspace than the
-   request's, is not a success: which batch that send made is unknown, so it is
-   reconciled like a dropped answer.
+   batch this run already claimed, or one of another workspace, is not a success:
+   which batch that send made is unknown, so it is reconciled like a dropped answer. So
+   is one of another name made well before the send, or one that shows the key of
+   another request in progress (unless its name is the request's as the server may
+   store it; cut short, only when no request in progress has that name). A batch of
+   another name made just now is the request's: the server rewrote its name.
 5. A request is sent at most ``RetryPolicy.attempts`` times; its last ambiguous send is
    reconciled too, so "may exist" becomes "was not made" (a plain
    :class:`~prolific_async.errors.APIConnectionError`) when the listing shows nothing.

@@ -294,8 +294,18 @@ async def test_the_last_ambiguous_send_is_reconciled_before_giving_up(fake: Fake
     assert not fake.batches
 
 
+#: Long names, one beginning the other: 71 characters (no column's length), and 64.
+LONG = "Image captioning study, English speakers, spring wave, annotation part"
+CUT = LONG[:62]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("a", "b"), (LONG + " 10", LONG + " 1"), (CUT + " 10", CUT + " 1")],
+    ids=["short", "long", "column-long"],
+)
 async def test_an_answer_naming_another_requests_new_batch_is_not_adopted(
-    start_server: StartServer,
+    start_server: StartServer, a: str, b: str
 ) -> None:
     """A 201 naming the batch just made for another request in progress is that one's."""
     made: dict[str, dict[str, object]] = {}  # by name: the batches the server holds
@@ -311,21 +321,22 @@ async def test_an_answer_naming_another_requests_new_batch_is_not_adopted(
             return web.json_response({"results": list(made.values()), "meta": None})
         name = (await request.json())["name"]
         store(name)
-        if name == "a":  # misrouted: answered with the batch made for "b"
+        if name == a:  # misrouted: answered with the batch made for b
             await asyncio.wait_for(b_received.wait(), 5)
-            return web.json_response(made["b"], status=201)
+            return web.json_response(made[b], status=201)
         b_received.set()
-        with contextlib.suppress(TimeoutError):  # answered once "a" has looked for its own
+        with contextlib.suppress(TimeoutError):  # answered once a has looked for its own
             await asyncio.wait_for(a_listed.wait(), 5)
-        return web.json_response(made["b"], status=201)
+        return web.json_response(made[b], status=201)
 
     server = await start_server(handler)
-    requests = [evolve(creates(1)[0], name=name) for name in ("a", "b")]
+    requests = [evolve(creates(1)[0], name=name) for name in (a, b)]
     async with ProlificClient(TOKEN, base_url=server_url(server), retry=FAST) as client:
         run = client.batches.create_many(requests, concurrency=2, reconcile_delay=0.001)
         results = await asyncio.wait_for(collect(run), 20)
-    assert [r.batch.id if r.batch else r.error for r in results] == ["id-a", "id-b"]
+    assert [r.batch.id if r.batch else r.error for r in results] == [f"id-{a}", f"id-{b}"]
     assert results[0].reconciled
+    assert len(made) == 2  # nothing sent again
 
 
 async def test_an_unreadable_answer_naming_another_requests_new_batch_is_not_adopted(
@@ -362,7 +373,9 @@ async def test_an_unreadable_answer_naming_another_requests_new_batch_is_not_ado
 
 
 @pytest.mark.parametrize(
-    ("held", "rewritten"), [("x", "x "), ("Caf\u00e9", "Cafe\u0301")], ids=["trimmed", "nfkc"]
+    ("held", "rewritten"),
+    [("x", "x "), ("Caf\u00e9", "Cafe\u0301"), ("Tom &amp; Jerry", "Tom & Jerry")],
+    ids=["trimmed", "nfkc", "escaped"],
 )
 async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_that_name(
     start_server: StartServer, held: str, rewritten: str
@@ -379,7 +392,8 @@ async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_th
             {
                 **SCRIPTED_BATCH,
                 "id": f"id-{len(made)}",
-                "name": unicodedata.normalize("NFKC", name).strip(),  # as the server stores it
+                # As the server stores it: NFKC, trimmed, a bare "&" escaped.
+                "name": unicodedata.normalize("NFKC", name).strip().replace("& ", "&amp; "),
                 "datasets": [],
                 "workspace_id": WS,
                 "task_details": converter.unstructure(DETAILS),

@@ -277,12 +277,14 @@ def test_a_name_as_a_server_may_store_it_is_a_lookalike(listed: str, verdict: bo
 
 
 def test_an_escaped_or_cut_short_name_is_a_lookalike_of_a_long_one() -> None:
-    """'&' stored as '&amp;', and 64 or more characters that begin the name, look alike."""
-    long_name = "Rate & review " + "x" * 80
+    """'&' stored as '&amp;', and the name cut to a column's length (64, 100...), look alike."""
+    long_name = "Rate & review " + "x" * 120
     key = MatchKey.of_request(CreateBatchRequest(long_name, WS, DETAILS))
     assert key.matches(batch("b", name=long_name.replace("&", "&amp;"))) is None
     assert key.matches(batch("b", name=long_name[:64])) is None
-    assert key.matches(batch("b", name=long_name[:63])) is False
+    assert key.matches(batch("b", name=long_name[:100])) is None
+    assert key.matches(batch("b", name=long_name[:63])) is False  # a name of its own
+    assert key.matches(batch("b", name=long_name[:72])) is False
     assert key.matches(batch("b", name=long_name[:64], workspace_id="ws-2")) is False
 
 
