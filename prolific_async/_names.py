@@ -20,13 +20,14 @@ COLUMN_LENGTHS: Final = frozenset({64, 100, 128, 150, 200, 250, 255, 256, 500, 5
 
 
 def as_stored(name: str) -> str:
-    """``name`` folded as a server may store it: unescaped, NFKC, trimmed, case folded.
+    """``name`` folded as a server may store it: unescaped, NFKC, trimmed, spaces collapsed.
 
     Heuristic, both ways: another rewriting (a cut inside an escape, or with "..."
-    added) is not folded away, and two names that differ only in case or spacing, or
-    in an ``&`` that reads as an entity, fold alike.
+    added) is not folded away, and two names that differ only in spacing, or in an
+    ``&`` that reads as an entity, fold alike. Case is kept: a server that changed it
+    would be rare, and "Batch 1" and "batch 1" of one run must stay two names.
     """
-    return " ".join(unicodedata.normalize("NFKC", html.unescape(name)).split()).casefold()
+    return " ".join(unicodedata.normalize("NFKC", html.unescape(name)).split())
 
 
 def cut_short(listed: str, folded: str, sent_as_stored: str) -> bool:

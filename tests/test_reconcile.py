@@ -264,7 +264,8 @@ def test_a_lookalike_with_another_layout_is_never_adopted_nor_resent_over() -> N
     ("listed", "verdict"),
     [
         ("same", True),
-        ("  Same ", None),  # trimmed and case folded by the server
+        ("  same ", None),  # trimmed by the server
+        ("Same", False),  # another case: another name
         ("s\uff41me", None),  # NFKC: a fullwidth letter
         ("same &amp; more", False),  # escaped, but of another name
         ("sam", False),  # a short name that begins it is a name of its own
