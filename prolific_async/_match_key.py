@@ -119,7 +119,7 @@ class MatchKey:
         ):
             return False
         if batch.name != self.name:
-            return None if stored_alike(batch.name, self.stored_name) else False
+            return None if stored_alike(batch.name, self.name) else False
         if layout_digest(batch.batch_items) != self.layout:
             return None
         if self.auto_sync_enabled is not None and batch.auto_sync_enabled is not None:

@@ -339,6 +339,34 @@ async def test_an_answer_naming_another_requests_new_batch_is_not_adopted(
     assert len(made) == 2  # nothing sent again
 
 
+async def test_answers_named_as_cut_to_a_column_are_each_requests_own(
+    start_server: StartServer,
+) -> None:
+    """A server cutting names to 64: two requests sharing those 64 characters each keep theirs."""
+    made: list[dict[str, object]] = []
+    both = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response({"results": made, "meta": None})
+        name = (await request.json())["name"]
+        made.append({**served_batch(name[:64]), "id": f"id-{name}"})  # stored cut to 64
+        mine = made[-1]
+        if len(made) == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), 10)  # both in progress when either is answered
+        return web.json_response(mine, status=201)
+
+    server = await start_server(handler)
+    names = [CUT + "ab part one", CUT + "ab part two"]
+    requests = [evolve(creates(1)[0], name=name) for name in names]
+    async with ProlificClient(TOKEN, base_url=server_url(server), retry=FAST) as client:
+        run = client.batches.create_many(requests, concurrency=2, reconcile_delay=0.001)
+        results = await asyncio.wait_for(collect(run), 20)
+    assert [r.batch.id if r.batch else r.error for r in results] == [f"id-{n}" for n in names]
+    assert len(made) == 2
+
+
 async def test_an_unreadable_answer_naming_another_requests_new_batch_is_not_adopted(
     start_server: StartServer,
 ) -> None:

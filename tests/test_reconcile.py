@@ -278,7 +278,7 @@ def test_a_name_as_a_server_may_store_it_is_a_lookalike(listed: str, verdict: bo
 
 
 def test_an_escaped_or_cut_short_name_is_a_lookalike_of_a_long_one() -> None:
-    """'&' stored as '&amp;', and the name cut to a column's length (64, 100...), look alike."""
+    """Escaped, cut to a column's length before or after: look-alikes; a mere prefix is not."""
     long_name = "Rate & review " + "x" * 120
     key = MatchKey.of_request(CreateBatchRequest(long_name, WS, DETAILS))
     assert key.matches(batch("b", name=long_name.replace("&", "&amp;"))) is None
@@ -287,6 +287,11 @@ def test_an_escaped_or_cut_short_name_is_a_lookalike_of_a_long_one() -> None:
     assert key.matches(batch("b", name=long_name[:63])) is False  # a name of its own
     assert key.matches(batch("b", name=long_name[:72])) is False
     assert key.matches(batch("b", name=long_name[:64], workspace_id="ws-2")) is False
+    cut_then_escaped = long_name[:64].replace("&", "&amp;")  # cut, then escaped on output
+    assert key.matches(batch("b", name=cut_then_escaped)) is None
+    assert key.matches(batch("b", name=long_name.replace("&", "&amp;")[:64])) is None
+    assert key.matches(batch("b", name=long_name[:64] + " ")) is None  # cut, then padded
+    assert key.matches(batch("b", name="R" + " " * 63)) is False
 
 
 def test_a_lookalike_by_name_is_never_adopted_nor_resent_over() -> None:
