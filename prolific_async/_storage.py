@@ -47,7 +47,13 @@ from ._outcome import retry_transfer
 from ._status_errors import make_status_error
 from ._testing import testing_enabled
 from ._version import __version__
-from .errors import APIConnectionError, APIStatusError, APITimeoutError, ResponseTooLargeError
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    ResponseTooLargeError,
+)
 
 __all__ = ["download_to_file", "redact", "require_transfer_deadline", "send_body"]
 
@@ -146,12 +152,20 @@ async def _with_retries(client: BaseClient, attempt: Attempt[T], method: str, ur
             headers = exc.headers
             failure: BaseException = exc
         except APIConnectionError as exc:  # raised from the aiohttp error or timeout
+            if client.is_closed:  # aclose() cut the transfer short: never retried
+                elapsed = loop.time() - started
+                log_attempt(
+                    method, url, exc, attempt=number, wait=None, headers=None, elapsed=elapsed
+                )
+                raise _closed_during(method, url) from exc
             cause = exc.__cause__
             outcome, again = cause or exc, cause is not None and retry_transfer(cause)
             failure = exc
         except BaseException as exc:  # cancelled: the transfer's deadline, or the caller
             elapsed = loop.time() - started
             log_attempt(method, url, exc, attempt=number, wait=None, headers=None, elapsed=elapsed)
+            if isinstance(exc, RuntimeError) and client.is_closed:
+                raise _closed_during(method, url) from exc  # aiohttp's "Session is closed"
             raise
         else:
             elapsed = loop.time() - started
@@ -173,6 +187,13 @@ async def _with_retries(client: BaseClient, attempt: Attempt[T], method: str, ur
         log_retry(method, url, wait, number + 1, policy.attempts, str(cause_text))
         await asyncio.sleep(wait)
     raise AssertionError("unreachable: the last attempt always returns or raises")
+
+
+def _closed_during(method: str, url: str) -> ClientClosedError:
+    return ClientClosedError(
+        f"{method} {url}: the client was closed with aclose() during this storage "
+        "transfer, which did not finish; start it again on a new client."
+    )
 
 
 def _connection_error(exc: BaseException, method: str, url: str) -> APIConnectionError:
