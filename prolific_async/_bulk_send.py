@@ -19,7 +19,7 @@ from ._bulk_stop import RunStop
 from ._call import CallState
 from ._creation import post_creating
 from ._journal import ItemKey, Journal, is_final_failure
-from ._names import as_stored, stored_forms
+from ._names import as_stored
 from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH
 from ._reconcile import Adopt, Group, Reconciler
@@ -358,7 +358,7 @@ class Sender:
         the key of another request of the run in progress: an answer meant for that
         request. Not when the name is this request's as the server may store it
         ("x " stored as "x", escaped: :func:`~._names.as_stored`); one that may be it cut
-        short (:func:`~._names.stored_forms`) is another request's if that one is named so.
+        short (``MatchKey.name_forms``) is another request's if that one is named so.
         """
         if is_foreign(batch, group.key, sent_at):
             return True
@@ -368,7 +368,7 @@ class Sender:
         folded = as_stored(name)
         if folded == key.stored_name:
             return False
-        named = folded if folded in stored_forms(key.name) else None
+        named = folded if folded in key.name_forms else None
         return self.reconciler.shown_by_another(batch, group, named=named)
 
     def _wait_too_long(self, error: RateLimitError) -> bool:

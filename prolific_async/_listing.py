@@ -21,7 +21,7 @@ from attrs import field, frozen
 
 from ._body import structure_response
 from ._json import shortened_repr
-from ._names import as_stored, stored_forms
+from ._names import as_stored
 from ._paths import BATCHES_PATH
 from .models.batches import Batch
 
@@ -123,7 +123,7 @@ class RawListing:
                 its place among the picked items).
         """
         folded, odd = self._names()
-        forms, workspace, results = stored_forms(key.name), key.workspace_id, self.results
+        forms, workspace, results = key.name_forms, key.workspace_id, self.results
         places = [
             place
             for place, form in enumerate(folded)

@@ -2,11 +2,12 @@
 
 The match key of a request and the test of a listed batch against it; the layout is
 compared by a digest with the server's own ids left out, and a name as a server may
-have stored it (:func:`~._names.as_stored`) makes a batch a look-alike, never a stranger.
+have stored it (:attr:`MatchKey.name_forms`) makes a batch a look-alike, never a stranger.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from typing import Any
 from attrs import Factory, field, frozen
 
 from ._converter import converter
-from ._names import as_stored, stored_alike
+from ._names import as_stored, stored_forms
 from .models.batches import Batch, TaskDetails
 from .models.bulk import BulkRequest, CreateBatchRequest
 from .models.layout import Page
@@ -72,6 +73,16 @@ class MatchKey:
     )
     """The name folded by :func:`~._names.as_stored` (what a rewritten name is compared with)."""
 
+    @functools.cached_property
+    def name_forms(self) -> frozenset[str]:
+        """The folded names a batch of this key may be listed under (:func:`~._names.stored_forms`).
+
+        Made when first asked (a key whose request never needs reconciling never pays
+        for it) and kept with the key, so a long name's many cuts live only as long as
+        the run's groups do.
+        """
+        return stored_forms(self.name)
+
     @classmethod
     def of_request(cls, request: BulkRequest, source: Batch | None = None) -> MatchKey:
         """The key a batch made for ``request`` shows; a duplicate needs its ``source``.
@@ -108,7 +119,7 @@ class MatchKey:
 
         ``True``: it shows this key. ``False``: it is another batch. ``None``: it looks
         alike (workspace, task details, datasets, and a name the same or as a server may
-        have stored it: see :func:`~._names.stored_alike`) but its name, layout or sync flag
+        have stored it: see :attr:`name_forms`) but its name, layout or sync flag
         differ: made by a request that differs only there, or changed by the server;
         reconciliation never resends while such a batch is unexplained.
         """
@@ -119,7 +130,7 @@ class MatchKey:
         ):
             return False
         if batch.name != self.name:
-            return None if stored_alike(batch.name, self.name) else False
+            return None if as_stored(batch.name) in self.name_forms else False
         if layout_digest(batch.batch_items) != self.layout:
             return None
         if self.auto_sync_enabled is not None and batch.auto_sync_enabled is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -455,8 +456,30 @@ async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_th
         ("Caf\u00e9", "Cafe\u0301"),
         ("Tom & Jerry", "Tom &amp; Jerry"),
         ("Long " + "n" * 120, "Long " + "n" * 95),
+        (" Long " + "n" * 120, ("Long " + "n" * 120)[:64]),
+        ("Long  " + "n" * 120, ("Long " + "n" * 120)[:64]),
+        ('Rate "this" ' + "n" * 120, html.escape('Rate "this" ' + "n" * 120)[:64]),
+        ("Children's " + "n" * 120, html.escape("Children's " + "n" * 120)[:64]),
+        ("Rate \uff06 " + "n" * 120, html.escape("Rate & " + "n" * 120, quote=False)[:64]),
+        (
+            "\u00c9tude " + "\u00e9" * 60,
+            ("\u00c9tude " + "\u00e9" * 60).encode()[:64].decode(errors="ignore"),
+        ),
+        ("\ufb01" * 70, "fi" * 32),
     ],
-    ids=["trimmed", "nfkc", "escaped", "truncated"],
+    ids=[
+        "trimmed",
+        "nfkc",
+        "escaped",
+        "truncated",
+        "trimmed-then-cut",
+        "collapsed-then-cut",
+        "quotes-escaped-then-cut",
+        "apostrophe-escaped-then-cut",
+        "nfkc-escaped-then-cut",
+        "cut-in-utf8-bytes",
+        "nfkc-widened-then-cut",
+    ],
 )
 async def test_a_lost_create_whose_name_the_server_rewrote_is_never_sent_again(
     start_server: StartServer, sent: str, stored: str
@@ -488,3 +511,16 @@ async def test_a_lost_create_whose_name_the_server_rewrote_is_never_sent_again(
     assert isinstance(results[0].error, ReconciliationError), results[0]
     assert results[0].error.candidates == ["id-0"]
     assert len(made) == 1  # never sent again
+
+
+@pytest.mark.parametrize("name", ["&nbsp;", "&#32;"])
+async def test_a_lost_create_named_what_folds_to_nothing_is_found_not_sent_again(
+    client: ProlificClient, fake: FakeProlific, name: str
+) -> None:
+    """A name that folds to "" (an entity for a space), made and its answer lost: adopted once."""
+    fake.add_fault("POST", CREATE, "drop_after")
+    results = await collect(client.batches.create_many(creates(1, name=name)))
+    assert results[0].reconciled, results[0]
+    assert posts(fake) == 1
+    assert_exactly_once(results, fake)
+    assert len(fake.batches) == 1

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from prolific_async import CreateBatchRequest, ResponseValidationError
+from prolific_async import CreateBatchRequest, ResponseValidationError, _listing
 from prolific_async._listing import RawListing
 from prolific_async._match_key import MatchKey
+from prolific_async._names import as_stored
 
 from .test_bulk import DETAILS, WS, served_batch
 
@@ -64,9 +65,43 @@ def test_an_item_that_is_not_an_object_is_refused_for_every_key() -> None:
             listing.matching(match_key)
 
 
-def test_one_listing_serves_several_keys() -> None:
-    """The names are folded once; each key then gets its own items."""
+def test_one_listing_serves_several_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The names are folded once, not once a key; each key then gets its own items."""
+    folds: list[str] = []
+
+    def counted(name: str) -> str:
+        folds.append(name)
+        return as_stored(name)
+
+    monkeypatch.setattr(_listing, "as_stored", counted)
     listing = RawListing(results=[item("a"), item("b"), item("a "), item("A")])
     assert names(listing, key("a")) == ["a", "a "]
     assert names(listing, key("b")) == ["b"]
     assert names(listing, key("c")) == []
+    assert sorted(folds) == ["A", "a", "a ", "b"]
+
+
+def test_a_cut_of_nothing_but_spaces_names_no_listed_batch() -> None:
+    """A name whose first 64 characters are spaces: a batch listed blank is not its cut."""
+    listing = RawListing(results=[item(""), item(" " * 64), item("x" * 60)])
+    assert names(listing, key(" " * 64 + "x" * 60)) == ["x" * 60]
+
+
+def test_a_name_that_folds_to_nothing_still_picks_itself() -> None:
+    """A name that is an entity for a space ("&nbsp;") is picked when listed as sent."""
+    listing = RawListing(results=[item("&nbsp;"), item("other")])
+    assert names(listing, key("&nbsp;")) == ["&nbsp;"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "listed"),
+    [
+        ("Rate & review " + "x" * 120, "R" + " " * 63),
+        ("Rate & review " + "x" * 120, ("Rate & review " + "x" * 120)[:63]),
+        ("Batch 10", "Batch 1"),
+    ],
+    ids=["first-letter-padded", "cut-one-short", "a-prefix"],
+)
+def test_a_name_that_only_begins_the_sent_one_is_not_picked(sent: str, listed: str) -> None:
+    """A listed name that is the sent one cut at no column's length is another batch's."""
+    assert names(RawListing(results=[item(listed)]), key(sent)) == []
