@@ -8,7 +8,7 @@ sends is the client's rate gate); :class:`Item` is one request in progress.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from attrs import define, field
@@ -19,6 +19,7 @@ from ._bulk_stop import RunStop
 from ._call import CallState
 from ._creation import post_creating
 from ._journal import ItemKey, Journal, is_final_failure
+from ._late_send import LateSends
 from ._names import as_stored
 from ._outcome import BulkStep, Outcome, bulk_step, error_outcome
 from ._paths import BATCHES_PATH
@@ -47,12 +48,6 @@ __all__ = ["MAX_THROTTLED", "Item", "Sender", "journal_unfinished"]
 MAX_THROTTLED: Final = 50
 #: What a server answers when it did not act on a send.
 _REFUSED: Final = (Outcome.REJECTED, Outcome.REFUSED)
-#: How much later than its journaled time a send must have gone out to be journaled
-#: again (:meth:`Sender._journal_late_send`). Above what the start's own commit (an
-#: fsync) costs, so a send that waited for nothing writes no second record; a resumed
-#: run that lists up to this much early is well within ``reconcile_delay`` (by default
-#: the attempt timeout, tens of seconds).
-LATE_SEND_MARGIN: Final = timedelta(seconds=1)
 
 
 @define(eq=False)
@@ -86,6 +81,8 @@ class Item:
     body: dict[str, Any] = field(factory=dict)
     path: str = BATCHES_PATH
     template: str = BATCHES_PATH
+    late_record: asyncio.Future[None] | None = None
+    """The record of a late send's real time, queued as it went out (:mod:`._late_send`)."""
 
 
 class Sender:
@@ -118,6 +115,7 @@ class Sender:
         self.stop = stop
         self.max_sends = max(1, max_sends)
         self._in_flight = Slots(max_in_flight)
+        self.late = LateSends(journal)
         #: The indexes of the items sent at least once (the run's ``BulkProgress``).
         self.sending: set[int] = set() if sending is None else sending
 
@@ -172,52 +170,18 @@ class Sender:
     async def _send(self, item: Item, group: Group) -> Batch:
         """Send the item once, then journal its real send time if it went out late.
 
-        See :meth:`_journal_late_send` (and :data:`LATE_SEND_MARGIN`).
+        See :mod:`._late_send`: the record is queued as the send goes out, and the
+        call's end waits for it (or, on a caller's session, writes it).
         """
         try:
             batch = await self._send_once(item, group)
         except ProlificError:
-            if self._sent_late(item):
-                await self._journal_late_send(item)
+            if self.late.due(item):
+                await self.late.record(item)
             raise
-        if self._sent_late(item):  # checked here: no coroutine for the usual send
-            await self._journal_late_send(item)
+        if self.late.due(item):  # checked here: no coroutine for the usual send
+            await self.late.record(item)
         return batch
-
-    def _sent_late(self, item: Item) -> bool:
-        """Whether the item's last send went out well after the send time journaled."""
-        journaled, sent = item.journaled_at, item.last_sent_at
-        return (
-            self.journal is not None
-            and journaled is not None
-            and sent is not None
-            and sent - journaled > LATE_SEND_MARGIN
-        )
-
-    async def _journal_late_send(self, item: Item) -> None:
-        """Journal the send's real time, which :meth:`_sent_late` found well after the last.
-
-        The start (or ``sent``) record is written, and awaited, before the POST: after
-        it, the client may still hold the send in its connection slots (``concurrency``
-        above ``max_connections``), its rate pacer, or its connection limit (which storage
-        transfers share: the send is timed as it gets its connection). A resumed run waits
-        ``reconcile_delay`` from the journaled time, so that time must not be early:
-        once the call is over (answered or not), a later ``sent`` record moves it to
-        the real one (the last attempt's, ``CallState.sent_at``). It is written before
-        any ``failed`` or ``not_made`` record of the item (:func:`journal_unfinished`),
-        which a ``sent`` record must not follow: imported, one would put the item back
-        in doubt.
-
-        Not covered: a run killed between the real send and this record leaves the
-        early time in the journal (the schema has no record to write as the POST goes
-        out without waiting for a commit on it); a resumed run then lists up to the
-        slot or pacer wait early. Nor is a run that is cancelled mid-call: the record
-        is written only when the call ends with a result or a ``ProlificError``.
-        """
-        sent = item.last_sent_at
-        if self.journal is not None and sent is not None:  # as _sent_late found
-            item.journaled_at = sent
-            await self.journal.write_sent(item.key, item.fingerprint, at=sent)
 
     async def _send_once(self, item: Item, group: Group) -> Batch:
         if not self.reconciler.begin_now(group):  # members of the group want a listing
@@ -248,6 +212,7 @@ class Sender:
                 state = CallState(
                     deadline=0.0, return_rate_limited=True, throttle_round=item.throttled + 1
                 )
+                self.late.watch(item, state)
                 try:
                     batch = await self._post(item, state)
                     url = f"{self.client.base_url}{item.path}"
@@ -386,7 +351,7 @@ async def journal_unfinished(journal: Journal, item: Item, error: ProlificError)
     at once). Anything else stays in flight: a re-run reconciles it.
 
     Called once the item's sends are over: after the last ``sent`` record a send wrote
-    (:meth:`Sender._journal_late_send`), which must not follow these (imported, a
+    (:mod:`._late_send`), which must not follow these (imported, a
     ``sent`` with no start puts the item back in doubt).
     """
     if is_final_failure(error):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Final
 
@@ -75,6 +75,10 @@ class CallState:
     """The call's deadline while it runs; on the client's own session it also times the
     attempts' reads (progress is told to it: the connection made, the answer's headers,
     the body's chunks)."""
+    on_connected: Callable[[CallState], None] | None = field(default=None, repr=False)
+    """Called with this state as an attempt gets its connection on the client's own
+    session (its ``sent_time`` just set): the bulk layer journals a late send's real time
+    there. It must not raise nor block."""
     return_rate_limited: bool = False
     """Hand a 429 back at once (after closing the gate) instead of retrying it here.
 
@@ -139,8 +143,9 @@ class ClientClosingError(aiohttp.ClientConnectionError):
 class TrackingConnector(aiohttp.TCPConnector):
     """A connector that tells the running call when its attempt got its connection.
 
-    That is also when its request goes out (``CallState.sent_time``): it may have waited
-    for a connection under the limit, which storage transfers share.
+    That is also when its request goes out (``CallState.sent_time``, and then
+    ``CallState.on_connected``): it may have waited for a connection under the limit,
+    which storage transfers share.
 
     Until then nothing can have reached the server, so a deadline that expires while
     a create waits for DNS, a pooled connection or the TCP handshake is a plain
@@ -168,6 +173,9 @@ class TrackingConnector(aiohttp.TCPConnector):
             watch = state.watch
             if watch is not None:
                 watch.touch()  # connected: the request has its own time to answer
+            hook = state.on_connected
+            if hook is not None:
+                hook(state)
         return connection
 
 

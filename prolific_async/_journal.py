@@ -14,6 +14,7 @@ A JSON Lines journal of the first format is refused with the command that conver
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from cattrs.errors import BaseValidationError
 
 from ._converter import converter
 from ._journal_lock import RunLock
-from ._journal_reader import Reader, keys_changed
+from ._journal_reader import ClaimedIds, Reader, keys_changed
 from ._journal_records import (
     ItemKey,
     JournalEntry,
@@ -50,7 +51,6 @@ from .errors import (
 from .models.batches import Batch
 
 __all__ = [
-    "ClaimedIds",
     "ItemKey",
     "Journal",
     "JournalEntry",
@@ -251,9 +251,18 @@ class Journal:
 
     async def write_sent(self, item: ItemKey, fingerprint: str, *, at: datetime) -> None:
         """Record a later send of ``item`` (before it goes out, or its real time) as ``sent``."""
+        await self.write_sent_soon(item, fingerprint, at=at)
+
+    def write_sent_soon(
+        self, item: ItemKey, fingerprint: str, *, at: datetime
+    ) -> asyncio.Future[None]:
+        """Queue :meth:`write_sent`'s record at once; the future resolves once it is committed.
+
+        For a caller that cannot wait: a send as it goes out (``CallState.on_connected``).
+        """
         entry = self._next_entry(item, fingerprint)
         fold_sent(entry, at)
-        await self._queue(item, entry)
+        return self._submit(item, entry)
 
     async def write_done(
         self,
@@ -348,6 +357,12 @@ class Journal:
 
     async def _queue(self, item: ItemKey, entry: JournalEntry) -> None:
         """Queue the item's new row and return once it is committed."""
+        # The row is committed whether or not this caller still waits: cancelling the
+        # wait does not take it out of its group.
+        await self._submit(item, entry)
+
+    def _submit(self, item: ItemKey, entry: JournalEntry) -> asyncio.Future[None]:
+        """Queue the item's new row; the future resolves once it is committed."""
         assert self._writer is not None  # noqa: S101 (checked by the callers)
         # Folded here, on the loop, so the writer thread only writes whole rows.
         done = self._writer.submit(entry_to_row(item, entry))
@@ -358,28 +373,7 @@ class Journal:
             self._open_items.pop(item, None)  # finished: nothing more is written of it
         else:
             self._open_items[item] = entry
-        # The row is committed whether or not this caller still waits: cancelling the
-        # wait does not take it out of its group.
-        await done
-
-
-class ClaimedIds(set[str]):
-    """Batch ids a run has claimed: those it added, and every batch its journal records.
-
-    The journal's are looked up when asked about (by the batch-id index), not loaded, so
-    a resumed run does not hold the ids of every batch an earlier run made.
-    """
-
-    def __init__(self, reader: Reader | None) -> None:
-        """``reader``: the journal's, or ``None`` when it recorded no batch when opened."""
-        super().__init__()
-        self._reader = reader
-
-    def __contains__(self, batch_id: object) -> bool:
-        if super().__contains__(batch_id):
-            return True
-        reader = self._reader
-        return reader is not None and isinstance(batch_id, str) and reader.has_batch(batch_id)
+        return done
 
 
 def _record(kind: str, item: ItemKey, fingerprint: str, **fields: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ._journal_store import (
 )
 from .errors import JournalError
 
-__all__ = ["Reader", "keys_changed"]
+__all__ = ["ClaimedIds", "Reader", "keys_changed"]
 
 #: The same of a format 2 journal, read where it may not be written (no ``request_id``).
 SELECT_ITEM_2: Final = SELECT_ITEM.replace("error, request_id", "error, NULL")
@@ -198,3 +198,22 @@ class Reader:
             return self._connection.execute(sql, parameters)
         except sqlite3.Error as exc:
             raise JournalError(f"cannot read the journal {self.path}: {exc}") from exc
+
+
+class ClaimedIds(set[str]):
+    """Batch ids a run has claimed: those it added, and every batch its journal records.
+
+    The journal's are looked up when asked about (by the batch-id index), not loaded, so
+    a resumed run does not hold the ids of every batch an earlier run made.
+    """
+
+    def __init__(self, reader: Reader | None) -> None:
+        """``reader``: the journal's, or ``None`` when it recorded no batch when opened."""
+        super().__init__()
+        self._reader = reader
+
+    def __contains__(self, batch_id: object) -> bool:
+        if super().__contains__(batch_id):
+            return True
+        reader = self._reader
+        return reader is not None and isinstance(batch_id, str) and reader.has_batch(batch_id)

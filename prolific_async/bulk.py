@@ -68,7 +68,8 @@ same journal reports finished requests without sending anything,
 reconciles the ones that were in flight when the process died (listed at once and
 adopted if found; sent again only ``reconcile_delay`` after their last recorded send, as
 above; a send the client then held in its connection slots or rate pacer for over a
-second is recorded again, with its real time, once its call ends), and does the rest.
+second is recorded again with its real time, queued as it gets its connection and
+committed before its call ends), and does the rest.
 A request whose every send provably made nothing (refused with a 401, 403 or 429, or
 never connected) is recorded *not made*: a re-run sends it at once, with nothing to
 reconcile. One send that may have made a batch keeps it in flight for good: a listing

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from prolific_async import Journal, ProlificClient, _bulk_send
+from prolific_async import Journal, JournalError, ProlificClient, _late_send
+from prolific_async._journal import JournalEntry
 from prolific_async.testing import FakeProlific
 
 from .conftest import TOKEN, StartServer, server_url
@@ -24,7 +25,7 @@ async def test_a_send_held_in_the_clients_slots_journals_its_real_time(
     start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: int
 ) -> None:
     """Concurrency 2 over max_connections 1: the waiting send's journaled time is after the wait."""
-    monkeypatch.setattr(_bulk_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
+    monkeypatch.setattr(_late_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
     both_started = asyncio.Event()
     released_at: list[datetime] = []
 
@@ -90,7 +91,7 @@ async def test_a_send_held_by_a_storage_transfer_on_the_connection_journals_its_
     start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A transfer holds max_connections' one connection: the send's journaled time is after it."""
-    monkeypatch.setattr(_bulk_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
+    monkeypatch.setattr(_late_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
     release = asyncio.Event()
     transferring = asyncio.Event()
     posted = asyncio.Event()
@@ -132,3 +133,76 @@ async def test_a_send_held_by_a_storage_transfer_on_the_connection_journals_its_
     assert entry.started_at < released_at
     assert entry.last_sent_at is not None
     assert entry.last_sent_at >= released_at  # it went out once the transfer let go
+
+
+async def test_a_held_send_is_journaled_as_it_goes_out_before_its_answer(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A held send's real time is committed before the server answers: a kill mid-call keeps it."""
+    monkeypatch.setattr(_late_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
+    path = tmp_path / "run.db"
+    names = [request.name for request in creates(2)]
+    both_started = asyncio.Event()
+    released_at: list[datetime] = []
+    queued: dict[object, asyncio.Future[None]] = {}
+    seen: dict[int, JournalEntry] = {}
+
+    async def handler(request: web.Request) -> web.Response:
+        name = (await request.json())["name"]
+        index = names.index(name)
+        if not released_at:  # the first POST: held until the other item journaled its start
+            await asyncio.wait_for(both_started.wait(), 10)
+            released_at.append(datetime.now(UTC))
+        elif index in queued:  # the held one: its record was queued as it got its connection
+            await asyncio.wait_for(asyncio.shield(queued[index]), 10)
+            seen.update(Journal(path).read("create"))  # what a kill now would leave
+        return web.json_response(served_batch(name), status=201)
+
+    server = await start_server(handler)
+    journal = Journal(path)
+    write_start, write_sent_soon = journal.write_start, journal.write_sent_soon
+    started: list[object] = []
+
+    async def spy_start(item: Any, fingerprint: str, *, at: datetime) -> None:
+        await write_start(item, fingerprint, at=at)
+        started.append(item)
+        if len(started) == 2:  # the second item is past its journaled time, about to send
+            both_started.set()
+
+    def spy_sent(item: Any, fingerprint: str, *, at: datetime) -> asyncio.Future[None]:
+        queued[item] = write_sent_soon(item, fingerprint, at=at)
+        return queued[item]
+
+    monkeypatch.setattr(journal, "write_start", spy_start)
+    monkeypatch.setattr(journal, "write_sent_soon", spy_sent)
+    async with ProlificClient(
+        TOKEN, base_url=server_url(server), retry=FAST, max_connections=1
+    ) as client:
+        run = client.batches.create_many(creates(2), concurrency=2, journal=journal)
+        results = await asyncio.wait_for(collect(run), 20)
+    assert all(result.ok for result in results)
+    assert len(seen) == 2  # the held send's answer waited for its record's commit
+    held = [entry for entry in seen.values() if entry.batch is None]
+    assert len(held) == 1  # read before its answer: no batch yet
+    assert held[0].started_at is not None
+    assert held[0].started_at < released_at[0]  # journaled before the wait
+    assert held[0].last_sent_at is not None
+    assert held[0].last_sent_at >= released_at[0]  # and its real time before the answer
+
+
+async def test_a_late_record_the_journal_refuses_fails_the_run_after_the_call(
+    fake: FakeProlific, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal refusing the record queued as a send went out: JournalError, the answer read."""
+    monkeypatch.setattr(_late_send, "LATE_SEND_MARGIN", timedelta(-1))  # every send is late
+    journal = Journal(tmp_path / "run.db")
+
+    def refuse(item: Any, fingerprint: str, *, at: datetime) -> asyncio.Future[None]:
+        raise JournalError("the disk is full")
+
+    monkeypatch.setattr(journal, "write_sent_soon", refuse)
+    async with fake.client(retry=FAST) as client:
+        run = client.batches.create_many(creates(1), journal=journal)
+        with pytest.raises(JournalError, match="the disk is full"):
+            await asyncio.wait_for(collect(run), 20)
+    assert len(fake.batches) == 1  # sent once, its answer read: the record failed after it
