@@ -135,6 +135,9 @@ Attempt = Callable[[], Awaitable[tuple[int, Mapping[str, str], T]]]
 async def _with_retries(client: BaseClient, attempt: Attempt[T], method: str, url: str) -> T:
     """Run ``attempt`` until it succeeds, fails for good, or the policy's attempts run out.
 
+    A client closed meanwhile ends it with ``ClientClosedError``: at once on the client's
+    own session (its connections close), else when an attempt fails or before a retry.
+
     Each attempt has its DEBUG line and each retry its INFO line, as an API call's do
     (``url`` is shown without its query: the presigned signature stays out of the log;
     the request id is the storage host's, S3's ``x-amz-request-id``).
@@ -186,6 +189,8 @@ async def _with_retries(client: BaseClient, attempt: Attempt[T], method: str, ur
         cause_text = outcome if isinstance(outcome, int) else type(outcome).__name__
         log_retry(method, url, wait, number + 1, policy.attempts, str(cause_text))
         await asyncio.sleep(wait)
+        if client.is_closed:  # closed while this waited: the retry is not sent
+            raise _closed_during(method, url)
     raise AssertionError("unreachable: the last attempt always returns or raises")
 
 
@@ -274,6 +279,7 @@ async def send_body(
         APIStatusError: the storage host refused it (403: the URL expired).
         APITimeoutError: the deadline passed before the storage host answered.
         APIConnectionError: the transfer failed on every attempt.
+        ClientClosedError: the client was closed during it (see :func:`_with_retries`).
     """
     shown = checked_transfer(url, method, content_type)
     headers = {**STORAGE_HEADERS, "Content-Type": content_type}
@@ -348,6 +354,7 @@ async def download_to_file(
         APIStatusError: the storage host refused it (403: the URL expired).
         APITimeoutError: the deadline passed before the whole body arrived.
         APIConnectionError: the transfer failed on every attempt.
+        ClientClosedError: the client was closed during it (see :func:`_with_retries`).
     """
     shown = checked_transfer(url, "GET")
     target = await asyncio.to_thread(_target, destination, url)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -15,11 +17,16 @@ from .conftest import TOKEN, StartServer, server_url
 from .test_bulk import FAST
 
 
+def files(folder: Path) -> list[Path]:
+    return list(folder.iterdir())
+
+
 @pytest.mark.parametrize("where", ["upload", "download-before-headers", "download-mid-body"])
 async def test_a_transfer_cut_by_aclose_raises_client_closed(
-    start_server: StartServer, tmp_path: Path, where: str
+    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, where: str
 ) -> None:
-    """aclose() during an upload or a download: ClientClosedError, never a bare RuntimeError."""
+    """aclose() during an upload or a download: ClientClosedError, not retried, no RuntimeError."""
+    caplog.set_level(logging.INFO, logger="prolific_async")
     arrived, release = asyncio.Event(), asyncio.Event()
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -54,4 +61,37 @@ async def test_a_transfer_cut_by_aclose_raises_client_closed(
         finally:
             release.set()
     assert "secret" not in str(task.exception())  # the signature stays out of the message
-    assert list(folder.iterdir()) == []  # no partial file
+    assert files(folder) == []  # no partial file
+    assert not [record for record in caplog.records if record.getMessage().startswith("retrying")]
+
+
+@pytest.mark.parametrize("method", ["PUT", "GET"])
+async def test_a_caller_session_transfer_is_not_retried_once_the_client_is_closed(
+    start_server: StartServer, tmp_path: Path, method: str
+) -> None:
+    """Beside a caller's session= (its own connections), a close before a retry: not sent again."""
+    client: ProlificClient | None = None
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        assert client is not None
+        await client.aclose()  # closed while the transfer runs; its connection stays open
+        return web.Response(status=503)  # worth a retry, had the client stayed open
+
+    server = await start_server(handler)
+    url = f"{server_url(server)}/storage/file.csv"
+    async with aiohttp.ClientSession() as session:
+        client = ProlificClient(TOKEN, base_url=server_url(server), session=session, retry=FAST)
+        async with client:
+            if method == "PUT":
+                transfer = send_body(
+                    client, url=url, method="PUT", body=b"a", content_type="text/csv"
+                )
+            else:
+                transfer = client.batches.download_export(url, tmp_path / "out.csv")
+            with pytest.raises(ClientClosedError, match="during this storage transfer"):
+                await asyncio.wait_for(transfer, 10)
+        assert not session.closed  # the caller's, left open
+    assert seen == [method]  # sent once
+    assert files(tmp_path) == []
