@@ -33,10 +33,12 @@ make a second one; giving up could lose one. Instead the bulk layer **reconciles
    a candidate each (``reconciled=True``; those whose ``reconcile_delay`` has passed
    first) and the others whose delay has passed are sent again, unless an unclaimed
    *look-alike* (the same but for its layout or sync flag, or for its name as a server
-   may store it: trimmed, spaces collapsed, NFKC, HTML-escaped, or cut to a column's
-   length in characters or UTF-8 bytes, 64, 100, 128, 255 and the like, before or after
-   those; a name that merely begins the request's is another) is in the window: it may be theirs,
-   changed by the server, so they fail with ``ReconciliationError``; the rest wait. If
+   may store it: trimmed, spaces collapsed, NFKC, HTML-escaped with or without its
+   quotes, or cut to a column's length in characters or UTF-8 bytes, 64, 100, 128, 255
+   and the like, before or after those; a name that merely begins the request's is
+   another, unless such a cut ends there: escaped, a name with an apostrophe cut to 64
+   ends five characters sooner) is in the window: it may be theirs, changed by the
+   server, so they fail with ``ReconciliationError``; the rest wait. If
    ``m > k``, more batches match than this run can explain (another process may be
    making the same batches): those ``k`` requests fail with
    :class:`~prolific_async.errors.ReconciliationError` naming the candidates, and nothing

@@ -466,6 +466,8 @@ async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_th
             ("\u00c9tude " + "\u00e9" * 60).encode()[:64].decode(errors="ignore"),
         ),
         ("\ufb01" * 70, "fi" * 32),
+        ("  Long  " + "n" * 120, ("Long  " + "n" * 120)[:64]),
+        ('Tom & "Jerry" ' + "n" * 120, html.escape('Tom & "Jerry" ' + "n" * 120, quote=False)[:64]),
     ],
     ids=[
         "trimmed",
@@ -479,6 +481,8 @@ async def test_an_answer_naming_a_rewritten_name_of_its_own_is_adopted_beside_th
         "nfkc-escaped-then-cut",
         "cut-in-utf8-bytes",
         "nfkc-widened-then-cut",
+        "trimmed-not-collapsed-then-cut",
+        "escaped-but-its-quotes-then-cut",
     ],
 )
 async def test_a_lost_create_whose_name_the_server_rewrote_is_never_sent_again(
