@@ -175,7 +175,11 @@ class TrackingConnector(aiohttp.TCPConnector):
                 watch.touch()  # connected: the request has its own time to answer
             hook = state.on_connected
             if hook is not None:
-                hook(state)
+                try:
+                    hook(state)
+                except BaseException:
+                    connection.close()  # never leave it taken: the limit would shrink
+                    raise
         return connection
 
 

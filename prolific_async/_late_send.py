@@ -60,7 +60,8 @@ class LateSends:
         """The send goes out now: queue its time if well after the journaled one.
 
         Runs inside aiohttp's connection step, so it never raises: a journal that
-        refuses the record gives a failed future, raised when the call ends.
+        refuses the record (or any error in queueing it) gives a failed future, raised
+        as a ``JournalError`` when the call ends.
         """
         sent = state.sent_time
         journaled = item.journaled_at
@@ -72,9 +73,13 @@ class LateSends:
         item.journaled_at = at
         try:
             record = self.journal.write_sent_soon(item.key, item.fingerprint, at=at)
-        except JournalError as exc:
+        except Exception as exc:  # raised when the call ends, not inside aiohttp
+            refused = exc
+            if not isinstance(exc, JournalError):
+                refused = JournalError(f"a send's real time could not be queued: {exc!r}")
+                refused.__cause__ = exc
             record = asyncio.get_running_loop().create_future()
-            record.set_exception(exc)
+            record.set_exception(refused)
         record.add_done_callback(_retrieved)  # an earlier record of the call is superseded
         item.late_record = record
 

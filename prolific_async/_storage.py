@@ -136,7 +136,7 @@ async def _with_retries(client: BaseClient, attempt: Attempt[T], method: str, ur
     """Run ``attempt`` until it succeeds, fails for good, or the policy's attempts run out.
 
     A client closed meanwhile ends it with ``ClientClosedError``: at once on the client's
-    own session (its connections close), else when an attempt fails or before a retry.
+    own session (its connections close), else in place of any retry.
 
     Each attempt has its DEBUG line and each retry its INFO line, as an API call's do
     (``url`` is shown without its query: the presigned signature stays out of the log;
@@ -177,10 +177,12 @@ async def _with_retries(client: BaseClient, attempt: Attempt[T], method: str, ur
             )
             return result
         elapsed = loop.time() - started
-        if number == policy.attempts or not again:
+        if number == policy.attempts or not again or client.is_closed:
             log_attempt(
                 method, url, outcome, attempt=number, wait=None, headers=headers, elapsed=elapsed
             )
+            if again and client.is_closed:  # closed meanwhile: no retry
+                raise _closed_during(method, url) from failure
             raise failure
         wait = 0.0 if testing_enabled() else policy.backoff(number)
         log_attempt(

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
 from prolific_async import Journal, JournalError, ProlificClient, _late_send
+from prolific_async._call import CallState
 from prolific_async._journal import JournalEntry
+from prolific_async.models.batches import Batch
 from prolific_async.testing import FakeProlific
 
 from .conftest import TOKEN, StartServer, server_url
@@ -20,9 +25,14 @@ from .test_bulk import FAST, _no_retry_waits, collect, creates, fake, served_bat
 __all__ = ["_no_retry_waits", "fake"]  # the fixtures, shared with the bulk tests
 
 
+@pytest.mark.parametrize("session", ["own", "caller"])
 @pytest.mark.parametrize("answer", [201, 400], ids=["made", "refused"])
 async def test_a_send_held_in_the_clients_slots_journals_its_real_time(
-    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: int
+    start_server: StartServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: int,
+    session: str,
 ) -> None:
     """Concurrency 2 over max_connections 1: the waiting send's journaled time is after the wait."""
     monkeypatch.setattr(_late_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
@@ -50,9 +60,15 @@ async def test_a_send_held_in_the_clients_slots_journals_its_real_time(
             both_started.set()
 
     monkeypatch.setattr(journal, "write_start", spy)
-    async with ProlificClient(
-        TOKEN, base_url=server_url(server), retry=FAST, max_connections=1
-    ) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        caller = None  # a caller's session= (no connection seen): timed at the call's end
+        if session == "caller":
+            caller = await stack.enter_async_context(aiohttp.ClientSession())
+        client = await stack.enter_async_context(
+            ProlificClient(
+                TOKEN, base_url=server_url(server), retry=FAST, max_connections=1, session=caller
+            )
+        )
         run = client.batches.create_many(creates(2), concurrency=2, journal=journal)
         results = await asyncio.wait_for(collect(run), 20)
     assert len(released_at) == 1
@@ -73,13 +89,13 @@ async def test_a_send_that_waited_for_nothing_writes_one_record(
 ) -> None:
     """Within max_connections, each item's journal holds its start and done, no late 'sent'."""
     late: list[object] = []
-    write_sent = Journal.write_sent
+    write_sent_soon = Journal.write_sent_soon  # what write_sent queues through, too
 
-    async def spy(self: Journal, item: Any, fingerprint: str, *, at: datetime) -> None:
+    def spy(self: Journal, item: Any, fingerprint: str, *, at: datetime) -> asyncio.Future[None]:
         late.append(item)
-        await write_sent(self, item, fingerprint, at=at)
+        return write_sent_soon(self, item, fingerprint, at=at)
 
-    monkeypatch.setattr(Journal, "write_sent", spy)
+    monkeypatch.setattr(Journal, "write_sent_soon", spy)
     async with fake.client(retry=FAST, max_connections=8) as client:
         run = client.batches.create_many(creates(8), concurrency=8, journal=Journal(tmp_path / "j"))
         results = await collect(run)
@@ -155,7 +171,7 @@ async def test_a_held_send_is_journaled_as_it_goes_out_before_its_answer(
             released_at.append(datetime.now(UTC))
         elif index in queued:  # the held one: its record was queued as it got its connection
             await asyncio.wait_for(asyncio.shield(queued[index]), 10)
-            seen.update(Journal(path).read("create"))  # what a kill now would leave
+            seen[index] = Journal(path).read("create")[index]  # what a kill now would leave
         return web.json_response(served_batch(name), status=201)
 
     server = await start_server(handler)
@@ -181,28 +197,115 @@ async def test_a_held_send_is_journaled_as_it_goes_out_before_its_answer(
         run = client.batches.create_many(creates(2), concurrency=2, journal=journal)
         results = await asyncio.wait_for(collect(run), 20)
     assert all(result.ok for result in results)
-    assert len(seen) == 2  # the held send's answer waited for its record's commit
-    held = [entry for entry in seen.values() if entry.batch is None]
-    assert len(held) == 1  # read before its answer: no batch yet
-    assert held[0].started_at is not None
-    assert held[0].started_at < released_at[0]  # journaled before the wait
-    assert held[0].last_sent_at is not None
-    assert held[0].last_sent_at >= released_at[0]  # and its real time before the answer
+    assert len(seen) == 1  # the held send's answer waited for its record's commit
+    (held,) = seen.values()
+    assert held.batch is None  # read before its answer
+    assert held.started_at is not None
+    assert held.started_at < released_at[0]  # journaled before the wait
+    assert held.last_sent_at is not None
+    assert held.last_sent_at >= released_at[0]  # and its real time before the answer
 
 
+@pytest.mark.parametrize("error", [JournalError, ValueError])
 async def test_a_late_record_the_journal_refuses_fails_the_run_after_the_call(
-    fake: FakeProlific, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeProlific, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
 ) -> None:
-    """A journal refusing the record queued as a send went out: JournalError, the answer read."""
-    monkeypatch.setattr(_late_send, "LATE_SEND_MARGIN", timedelta(-1))  # every send is late
+    """A journal refusing the record queued as a send went out: JournalError once it is read."""
+    monkeypatch.setattr(_late_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
     journal = Journal(tmp_path / "run.db")
 
     def refuse(item: Any, fingerprint: str, *, at: datetime) -> asyncio.Future[None]:
-        raise JournalError("the disk is full")
+        raise error("the disk is full")
 
     monkeypatch.setattr(journal, "write_sent_soon", refuse)
-    async with fake.client(retry=FAST) as client:
+    async with fake.client(retry=FAST, max_connections=1) as client:
         run = client.batches.create_many(creates(1), journal=journal)
         with pytest.raises(JournalError, match="the disk is full"):
             await asyncio.wait_for(collect(run), 20)
-    assert len(fake.batches) == 1  # sent once, its answer read: the record failed after it
+        assert len(fake.batches) == 1  # sent once, its answer read: the record failed after it
+        # Its connection was given back: the one connection serves the next call.
+        made = next(iter(fake.batches))
+        assert (await asyncio.wait_for(client.batches.get(made), 10)).id == made
+
+
+async def test_a_connection_hook_that_raises_gives_its_connection_back(fake: FakeProlific) -> None:
+    """CallState.on_connected raising: the call fails with it, and the connection is not kept."""
+    batch = fake.add_batch()
+
+    def broken(state: CallState) -> None:
+        raise RuntimeError("a broken hook")
+
+    async with fake.client(retry=FAST, max_connections=1) as client:
+        with pytest.raises(RuntimeError, match="a broken hook"):
+            await client.request(
+                "GET",
+                f"/api/v1/data-collection/batches/{batch.id}",
+                cast_to=Batch,
+                state=CallState(deadline=0.0, on_connected=broken),
+            )
+        assert (await asyncio.wait_for(client.batches.get(batch.id), 10)).id == batch.id
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["recorded", "refused"])
+async def test_a_run_cancelled_mid_call_keeps_the_real_time_and_logs_nothing(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: bool
+) -> None:
+    """Cancelled while the held send awaits its answer: its real time is kept, nothing logged."""
+    monkeypatch.setattr(_late_send, "LATE_SEND_MARGIN", timedelta(0))  # any wait counts
+    path = tmp_path / "run.db"
+    both_started, held_arrived, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    released_at: list[datetime] = []
+    names = [request.name for request in creates(2)]
+    held: list[int] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        name = (await request.json())["name"]
+        if not released_at:  # the first POST: held until the other item journaled its start
+            await asyncio.wait_for(both_started.wait(), 10)
+            released_at.append(datetime.now(UTC))
+        else:  # the held one: never answered before the run is cancelled
+            held.append(names.index(name))
+            held_arrived.set()
+            await release.wait()
+        return web.json_response(served_batch(name), status=201)
+
+    server = await start_server(handler)
+    journal = Journal(path)
+    write_start = journal.write_start
+    started: list[object] = []
+
+    async def spy(item: Any, fingerprint: str, *, at: datetime) -> None:
+        await write_start(item, fingerprint, at=at)
+        started.append(item)
+        if len(started) == 2:
+            both_started.set()
+
+    monkeypatch.setattr(journal, "write_start", spy)
+    if refused:  # the record's failure is never read: the run is cancelled first
+
+        def refuse(item: Any, fingerprint: str, *, at: datetime) -> asyncio.Future[None]:
+            raise JournalError("the disk is full")
+
+        monkeypatch.setattr(journal, "write_sent_soon", refuse)
+    loop = asyncio.get_running_loop()
+    stray: list[dict[str, Any]] = []
+    monkeypatch.setattr(loop, "call_exception_handler", stray.append)
+    try:
+        async with ProlificClient(
+            TOKEN, base_url=server_url(server), retry=FAST, max_connections=1
+        ) as client:
+            run = client.batches.create_many(creates(2), concurrency=2, journal=journal)
+            task = asyncio.ensure_future(collect(run))
+            await asyncio.wait_for(held_arrived.wait(), 10)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    finally:
+        release.set()
+    del task, run
+    gc.collect()  # a future whose error was never read would say so now
+    assert stray == []
+    entry = Journal(path).read("create")[held[0]]
+    assert entry.batch is None
+    assert entry.last_sent_at is not None
+    assert (entry.last_sent_at >= released_at[0]) is not refused

@@ -67,9 +67,10 @@ async def test_a_transfer_cut_by_aclose_raises_client_closed(
 
 @pytest.mark.parametrize("method", ["PUT", "GET"])
 async def test_a_caller_session_transfer_is_not_retried_once_the_client_is_closed(
-    start_server: StartServer, tmp_path: Path, method: str
+    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, method: str
 ) -> None:
     """Beside a caller's session= (its own connections), a close before a retry: not sent again."""
+    caplog.set_level(logging.INFO, logger="prolific_async")
     client: ProlificClient | None = None
     seen: list[str] = []
 
@@ -95,3 +96,4 @@ async def test_a_caller_session_transfer_is_not_retried_once_the_client_is_close
         assert not session.closed  # the caller's, left open
     assert seen == [method]  # sent once
     assert files(tmp_path) == []
+    assert not [record for record in caplog.records if record.getMessage().startswith("retrying")]
