@@ -186,12 +186,29 @@ def refuse_non_finite(body: Any, index: int) -> None:
 
 
 def _holds_non_finite(value: Any) -> bool:
-    if isinstance(value, float):
+    # Asked of every bulk request: the usual leaves (text, ids, flags) are passed by their
+    # exact class before any isinstance, and no generator is made per container.
+    cls = value.__class__
+    if cls is dict:
+        items: Any = value.values()
+    elif cls is list:
+        items = value
+    elif cls is str or cls is int or cls is bool or value is None:
+        return False
+    elif isinstance(value, float):
         return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_holds_non_finite(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(_holds_non_finite(item) for item in value)
+    elif isinstance(value, dict):
+        items = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return False
+    for item in items:
+        kind = item.__class__
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if _holds_non_finite(item):
+            return True
     return False
 
 

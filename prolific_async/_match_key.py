@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from attrs import Factory, field, frozen
+from attrs import frozen
 
 from ._converter import converter
 from ._names import as_stored, stored_forms
@@ -65,13 +65,15 @@ class MatchKey:
     """:func:`layout_digest` of the batch's layout."""
     auto_sync_enabled: bool | None = None
     """The flag the request set; ``None``: any."""
-    stored_name: str = field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=Factory(lambda key: as_stored(key.name), takes_self=True),
-    )
-    """The name folded by :func:`~._names.as_stored` (what a rewritten name is compared with)."""
+
+    @functools.cached_property
+    def stored_name(self) -> str:
+        """The name folded by :func:`~._names.as_stored` (what a rewritten name is compared with).
+
+        Made when first asked: only an answer that names another batch, or a listing,
+        asks (folding costs every item of a run otherwise).
+        """
+        return as_stored(self.name)
 
     @functools.cached_property
     def name_forms(self) -> frozenset[str]:

@@ -14,7 +14,7 @@ import pytest
 
 from prolific_async import ProlificClient, ResponseValidationError
 from prolific_async._body import APIResponse
-from prolific_async._json import dumps, non_finite_at
+from prolific_async._json import dumps, non_finite_at, non_finite_in
 from prolific_async.testing import FakeProlific
 
 from .test_hostile_answers import BATCH_PATH, batch_body, client, fake
@@ -129,3 +129,28 @@ async def test_a_bulk_request_holding_nan_is_refused_by_index_before_it_is_journ
     assert fake.requests == []
     with journal.reading(None) as recorded:
         assert recorded.get(0) is None
+
+
+class _Float(float):
+    pass
+
+
+class _Dict(dict[str, Any]):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("value", "at"),
+    [
+        ({"name": "x", "n": 1, "ok": True, "none": None}, None),
+        ({"a": [1, "b", {"c": [2.5, (3, math.inf)]}]}, "$.a[2].c[1][1]"),
+        ({"a": _Float("nan")}, "$.a"),
+        (_Dict(a=[-math.inf]), "$.a[0]"),
+        ([{"x": 1.0}, (math.nan,)], "$[1][0]"),
+        ({"a": {1, 2}, "b": b"raw"}, None),
+    ],
+    ids=["plain", "nested", "float-subclass", "dict-subclass", "tuple", "other-types"],
+)
+def test_non_finite_in_finds_the_number_in_any_json_ready_shape(value: Any, at: str | None) -> None:
+    """A NaN or an infinity at any depth of dicts, lists and tuples (subclasses too) is found."""
+    assert non_finite_in(value) == at
