@@ -70,8 +70,8 @@ class MatchKey:
     def stored_name(self) -> str:
         """The name folded by :func:`~._names.as_stored` (what a rewritten name is compared with).
 
-        Made when first asked: only an answer that names another batch, or a listing,
-        asks (folding costs every item of a run otherwise).
+        Made when first asked: only a created answer that names another batch asks
+        (folding costs every item of a run otherwise).
         """
         return as_stored(self.name)
 
