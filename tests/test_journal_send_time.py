@@ -25,6 +25,22 @@ from .test_bulk import FAST, _no_retry_waits, collect, creates, fake, served_bat
 __all__ = ["_no_retry_waits", "fake"]  # the fixtures, shared with the bulk tests
 
 
+def signal_after_starts(
+    monkeypatch: pytest.MonkeyPatch, journal: Journal, count: int, event: asyncio.Event
+) -> None:
+    """Set ``event`` once ``count`` items' starts are journaled (their sends about to go)."""
+    write_start = journal.write_start
+    started: list[object] = []
+
+    async def spy(item: Any, fingerprint: str, *, at: datetime) -> None:
+        await write_start(item, fingerprint, at=at)
+        started.append(item)
+        if len(started) == count:
+            event.set()
+
+    monkeypatch.setattr(journal, "write_start", spy)
+
+
 @pytest.mark.parametrize("session", ["own", "caller"])
 @pytest.mark.parametrize("answer", [201, 400], ids=["made", "refused"])
 async def test_a_send_held_in_the_clients_slots_journals_its_real_time(
@@ -50,16 +66,7 @@ async def test_a_send_held_in_the_clients_slots_journals_its_real_time(
 
     server = await start_server(handler)
     journal = Journal(tmp_path / "run.db")
-    write_start = journal.write_start
-    started: list[object] = []
-
-    async def spy(item: Any, fingerprint: str, *, at: datetime) -> None:
-        await write_start(item, fingerprint, at=at)
-        started.append(item)
-        if len(started) == 2:  # the second item is past its journaled time, about to send
-            both_started.set()
-
-    monkeypatch.setattr(journal, "write_start", spy)
+    signal_after_starts(monkeypatch, journal, 2, both_started)  # the second about to send
     async with contextlib.AsyncExitStack() as stack:
         caller = None  # a caller's session= (no connection seen): timed at the call's end
         if session == "caller":
@@ -122,14 +129,8 @@ async def test_a_send_held_by_a_storage_transfer_on_the_connection_journals_its_
 
     server = await start_server(handler)
     journal = Journal(tmp_path / "run.db")
-    write_start = journal.write_start
     started = asyncio.Event()
-
-    async def spy(item: Any, fingerprint: str, *, at: datetime) -> None:
-        await write_start(item, fingerprint, at=at)
-        started.set()
-
-    monkeypatch.setattr(journal, "write_start", spy)
+    signal_after_starts(monkeypatch, journal, 1, started)
     async with (
         ProlificClient(TOKEN, base_url=server_url(server), retry=FAST, max_connections=1) as client,
         client.storage_session() as storage,
@@ -176,20 +177,13 @@ async def test_a_held_send_is_journaled_as_it_goes_out_before_its_answer(
 
     server = await start_server(handler)
     journal = Journal(path)
-    write_start, write_sent_soon = journal.write_start, journal.write_sent_soon
-    started: list[object] = []
-
-    async def spy_start(item: Any, fingerprint: str, *, at: datetime) -> None:
-        await write_start(item, fingerprint, at=at)
-        started.append(item)
-        if len(started) == 2:  # the second item is past its journaled time, about to send
-            both_started.set()
+    signal_after_starts(monkeypatch, journal, 2, both_started)  # the second about to send
+    write_sent_soon = journal.write_sent_soon
 
     def spy_sent(item: Any, fingerprint: str, *, at: datetime) -> asyncio.Future[None]:
         queued[item] = write_sent_soon(item, fingerprint, at=at)
         return queued[item]
 
-    monkeypatch.setattr(journal, "write_start", spy_start)
     monkeypatch.setattr(journal, "write_sent_soon", spy_sent)
     async with ProlificClient(
         TOKEN, base_url=server_url(server), retry=FAST, max_connections=1
@@ -271,16 +265,7 @@ async def test_a_run_cancelled_mid_call_keeps_the_real_time_and_logs_nothing(
 
     server = await start_server(handler)
     journal = Journal(path)
-    write_start = journal.write_start
-    started: list[object] = []
-
-    async def spy(item: Any, fingerprint: str, *, at: datetime) -> None:
-        await write_start(item, fingerprint, at=at)
-        started.append(item)
-        if len(started) == 2:
-            both_started.set()
-
-    monkeypatch.setattr(journal, "write_start", spy)
+    signal_after_starts(monkeypatch, journal, 2, both_started)
     if refused:  # the record's failure is never read: the run is cancelled first
 
         def refuse(item: Any, fingerprint: str, *, at: datetime) -> asyncio.Future[None]:
