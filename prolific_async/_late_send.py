@@ -39,6 +39,11 @@ __all__ = ["LATE_SEND_MARGIN", "LateSends"]
 LATE_SEND_MARGIN: Final = timedelta(seconds=1)
 
 
+def _late(journaled: datetime | None, sent: datetime | None) -> bool:
+    """Whether a send at ``sent`` went out well after the time journaled for it."""
+    return journaled is not None and sent is not None and sent - journaled > LATE_SEND_MARGIN
+
+
 def _retrieved(record: asyncio.Future[None]) -> None:
     """Mark a record's failure as seen: the call's end raises it, unless it was cancelled."""
     if not record.cancelled():
@@ -64,11 +69,10 @@ class LateSends:
         as a ``JournalError`` when the call ends.
         """
         sent = state.sent_time
-        journaled = item.journaled_at
-        if self.journal is None or sent is None or journaled is None:
+        if self.journal is None or sent is None:
             return
         at = datetime.fromtimestamp(sent, UTC)
-        if at - journaled <= LATE_SEND_MARGIN:
+        if not _late(item.journaled_at, at):
             return
         item.journaled_at = at
         try:
@@ -85,16 +89,8 @@ class LateSends:
 
     def due(self, item: Item) -> bool:
         """Whether the call just over left a record to await or to write."""
-        return item.late_record is not None or self._sent_late(item)
-
-    def _sent_late(self, item: Item) -> bool:
-        journaled, sent = item.journaled_at, item.last_sent_at
-        return (
-            self.journal is not None
-            and journaled is not None
-            and sent is not None
-            and sent - journaled > LATE_SEND_MARGIN
-        )
+        late = self.journal is not None and _late(item.journaled_at, item.last_sent_at)
+        return item.late_record is not None or late
 
     async def record(self, item: Item) -> None:
         """Wait for the record queued as the send went out, or write it now.
@@ -106,6 +102,6 @@ class LateSends:
         if queued is not None:
             await queued
         sent = item.last_sent_at
-        if self.journal is not None and sent is not None and self._sent_late(item):
+        if self.journal is not None and sent is not None and _late(item.journaled_at, sent):
             item.journaled_at = sent  # a caller's session: timed as handed to aiohttp
             await self.journal.write_sent(item.key, item.fingerprint, at=sent)

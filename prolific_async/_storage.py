@@ -155,12 +155,6 @@ async def _with_retries(client: BaseClient, attempt: Attempt[T], method: str, ur
             headers = exc.headers
             failure: BaseException = exc
         except APIConnectionError as exc:  # raised from the aiohttp error or timeout
-            if client.is_closed:  # aclose() cut the transfer short: never retried
-                elapsed = loop.time() - started
-                log_attempt(
-                    method, url, exc, attempt=number, wait=None, headers=None, elapsed=elapsed
-                )
-                raise _closed_during(method, url) from exc
             cause = exc.__cause__
             outcome, again = cause or exc, cause is not None and retry_transfer(cause)
             failure = exc
@@ -177,12 +171,13 @@ async def _with_retries(client: BaseClient, attempt: Attempt[T], method: str, ur
             )
             return result
         elapsed = loop.time() - started
-        if number == policy.attempts or not again or client.is_closed:
+        closed = client.is_closed  # aclose() cut the transfer short, or came meanwhile
+        if number == policy.attempts or not again or closed:
             log_attempt(
                 method, url, outcome, attempt=number, wait=None, headers=headers, elapsed=elapsed
             )
-            if again and client.is_closed:  # closed meanwhile: no retry
-                raise _closed_during(method, url) from failure
+            if closed and (again or isinstance(failure, APIConnectionError)):
+                raise _closed_during(method, url) from failure  # never retried
             raise failure
         wait = 0.0 if testing_enabled() else policy.backoff(number)
         log_attempt(

@@ -41,6 +41,15 @@ def signal_after_starts(
     monkeypatch.setattr(journal, "write_start", spy)
 
 
+async def first_held(event: asyncio.Event, released_at: list[datetime]) -> bool:
+    """For the first POST: wait for ``event``, note when it let go, True (later ones: False)."""
+    if released_at:
+        return False
+    await asyncio.wait_for(event.wait(), 10)
+    released_at.append(datetime.now(UTC))
+    return True
+
+
 @pytest.mark.parametrize("session", ["own", "caller"])
 @pytest.mark.parametrize("answer", [201, 400], ids=["made", "refused"])
 async def test_a_send_held_in_the_clients_slots_journals_its_real_time(
@@ -57,10 +66,8 @@ async def test_a_send_held_in_the_clients_slots_journals_its_real_time(
 
     async def handler(request: web.Request) -> web.Response:
         name = (await request.json())["name"]
-        if not released_at:  # the first POST: held until the other item journaled its start
-            await asyncio.wait_for(both_started.wait(), 10)
-            released_at.append(datetime.now(UTC))
-        elif answer == 400:
+        # The first POST is held until the other item journaled its start.
+        if not await first_held(both_started, released_at) and answer == 400:
             return web.json_response({"error": {"detail": "refused"}}, status=400)
         return web.json_response(served_batch(name), status=201)
 
@@ -167,10 +174,9 @@ async def test_a_held_send_is_journaled_as_it_goes_out_before_its_answer(
     async def handler(request: web.Request) -> web.Response:
         name = (await request.json())["name"]
         index = names.index(name)
-        if not released_at:  # the first POST: held until the other item journaled its start
-            await asyncio.wait_for(both_started.wait(), 10)
-            released_at.append(datetime.now(UTC))
-        elif index in queued:  # the held one: its record was queued as it got its connection
+        # The first POST is held until the other item journaled its start; the other, held
+        # by the client, had its record queued as it got its connection.
+        if not await first_held(both_started, released_at) and index in queued:
             await asyncio.wait_for(asyncio.shield(queued[index]), 10)
             seen[index] = Journal(path).read("create")[index]  # what a kill now would leave
         return web.json_response(served_batch(name), status=201)
@@ -254,10 +260,8 @@ async def test_a_run_cancelled_mid_call_keeps_the_real_time_and_logs_nothing(
 
     async def handler(request: web.Request) -> web.Response:
         name = (await request.json())["name"]
-        if not released_at:  # the first POST: held until the other item journaled its start
-            await asyncio.wait_for(both_started.wait(), 10)
-            released_at.append(datetime.now(UTC))
-        else:  # the held one: never answered before the run is cancelled
+        # The first POST is held until the other item journaled its start.
+        if not await first_held(both_started, released_at):  # the held one: never answered
             held.append(names.index(name))
             held_arrived.set()
             await release.wait()
