@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from prolific_async import ClientClosedError, ProlificClient
+from prolific_async import ClientClosedError, ProlificClient, _storage
 from prolific_async._storage import send_body
 
 from .conftest import TOKEN, StartServer, server_url
@@ -97,3 +97,36 @@ async def test_a_caller_session_transfer_is_not_retried_once_the_client_is_close
     assert seen == [method]  # sent once
     assert files(tmp_path) == []
     assert not [record for record in caplog.records if record.getMessage().startswith("retrying")]
+
+
+async def test_a_close_during_the_retry_wait_sends_no_retry(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside a caller's session=, aclose() while a transfer waits to retry: ClientClosedError."""
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        return web.Response(status=503 if len(seen) == 1 else 200)  # the retry would pass
+
+    server = await start_server(handler)
+    async with aiohttp.ClientSession() as session:
+        client = ProlificClient(TOKEN, base_url=server_url(server), session=session, retry=FAST)
+        closing: list[asyncio.Task[None]] = []
+        # As the retry is announced, aclose() is started: it runs while the transfer waits.
+        monkeypatch.setattr(
+            _storage, "log_retry", lambda *_: closing.append(asyncio.ensure_future(client.aclose()))
+        )
+        async with client:
+            transfer = send_body(
+                client,
+                url=f"{server_url(server)}/storage/file.csv",
+                method="PUT",
+                body=b"a",
+                content_type="text/csv",
+            )
+            with pytest.raises(ClientClosedError, match="during this storage transfer"):
+                await asyncio.wait_for(transfer, 10)
+        await asyncio.gather(*closing)
+    assert len(closing) == 1
+    assert seen == ["PUT"]  # the retry was never sent
