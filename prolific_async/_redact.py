@@ -79,7 +79,8 @@ class Redactor:
     with plain characters): a body that decodes to the secret is masked before it is
     decoded, and text quoting such a body shows no readable form of it either. In text,
     a piece cut short of a secret of at least :data:`BARE_MINIMUM` characters is masked
-    too (an error's body is, as the error decodes it).
+    too (an error's body is, as the error decodes it). And in a body in UTF-16 or UTF-32,
+    whose ASCII characters read as UTF-8 are the secret's with NULs between them.
     """
 
     def __init__(self, secret: str) -> None:
@@ -95,6 +96,13 @@ class Redactor:
         self._pieces = tuple(
             dict.fromkeys(secret[at : at + size] for at in range(len(secret) - size + 1))
         )
+        #: The secret and the mask in UTF-16 and UTF-32, either byte order: a body in
+        #: such a charset read as UTF-8 shows the secret's ASCII characters between NULs,
+        #: which a terminal shows as nothing.
+        self._wide = tuple(
+            (self._text.encode(codec), MASK.encode(codec))
+            for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+        )
 
     def __repr__(self) -> str:
         return "<Redactor>"
@@ -105,6 +113,16 @@ class Redactor:
         So is any piece of it :data:`BARE_MINIMUM` characters long or more, where a quote
         cut it short: at most ``BARE_MINIMUM - 1`` of its characters show at a cut.
         """
+        if "\x00" in value:
+            # A body in UTF-16 or UTF-32 read as UTF-8: NULs between the characters.
+            # Shown without them when that uncovers the secret (they show as nothing).
+            bare = value.replace("\x00", "")
+            masked = self._masked(bare)
+            if masked != bare:
+                return masked
+        return self._masked(value)
+
+    def _masked(self, value: str) -> str:
         if self._text in value:
             value = value.replace(self._text, MASK)
         if "\\" in value:
@@ -121,6 +139,10 @@ class Redactor:
             raw = raw.replace(self._bytes, MASK.encode())
         if b"\\" in raw:
             raw = self._escaped_bytes.sub(MASK.encode(), raw)
+        if b"\x00" in raw:  # UTF-16 or UTF-32: the mask in the body's own charset
+            for wide, mask in self._wide:
+                if wide in raw:
+                    raw = raw.replace(wide, mask)
         return raw
 
     def headers(self, headers: Mapping[str, str]) -> CIMultiDict[str]:

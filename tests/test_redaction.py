@@ -159,3 +159,56 @@ async def test_a_token_in_a_2xx_that_is_not_json_is_in_no_chained_exception(
             await client.batches.get("b1")
     for error in chained(caught.value):
         assert TOKEN not in repr(vars(error)) + repr(error.args)
+
+
+def shown(text: str) -> str:
+    """``text`` as a terminal shows it: NULs (UTF-16 or UTF-32 read as UTF-8) show as nothing."""
+    return text.replace("\x00", "").replace("\\x00", "")
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"])
+async def test_a_token_echoed_in_a_utf16_or_utf32_error_is_masked(
+    start_server: StartServer, codec: str
+) -> None:
+    """A 401 in UTF-16 or UTF-32 naming the token: no form of the error shows it."""
+
+    async def handler(request: web.Request) -> web.Response:
+        body = '{"detail": "Invalid token: ' + request.headers["Authorization"] + '"}'
+        return web.Response(
+            body=body.encode(codec), status=401, content_type="application/json", charset=codec
+        )
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(APIStatusError) as caught:
+            await client.batches.get("b1")
+    error = caught.value
+    for text in (str(error), repr(error), repr(error.body), str(error.body)):
+        assert TOKEN[:8] not in shown(text)
+    assert "***" in shown(str(error))
+
+
+async def test_a_token_in_a_utf16_2xx_that_is_not_json_is_masked(
+    start_server: StartServer,
+) -> None:
+    """A 200 in UTF-16 that is not JSON quotes a snippet of itself with the token masked."""
+
+    async def handler(request: web.Request) -> web.Response:
+        body = f"oops {request.headers['Authorization']} oops".encode("utf-16-le")
+        return web.Response(body=body, status=200, content_type="text/plain")
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.batches.get("b1")
+    assert TOKEN[:8] not in shown(str(caught.value))
+    assert "***" in shown(str(caught.value))
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_a_body_in_utf16_or_utf32_gets_the_mask_in_its_own_charset(codec: str) -> None:
+    """Masked bytes of a UTF-16 or UTF-32 body still decode in it, with the mask in place."""
+    from prolific_async._redact import Redactor
+
+    masked = Redactor(TOKEN).data(f'{{"detail": "{TOKEN}"}}'.encode(codec))
+    assert masked.decode(codec) == '{"detail": "***"}'
