@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol, TypeVar
@@ -16,6 +17,7 @@ from cattrs.v import format_exception
 
 from ._json import (
     NonFiniteNumberError,
+    long_integer_at,
     non_finite_at,
     quick_loads,
     shortened_url,
@@ -290,6 +292,17 @@ def decode_json(
         ) from None
     except ValueError:
         data = _NOT_JSON  # raised below, without the decoder's error (its doc is the body)
+    if data is _NOT_JSON and (long_at := long_integer_at(raw)) is not None:
+        at = redact(long_at)  # a key may echo the token
+        limit = sys.get_int_max_str_digits()
+        raise ResponseValidationError(
+            f"{method} {shortened_url(url)} returned {status} with an integer too long to "
+            f"read (over {limit} digits) at {at}",
+            status_code=status,
+            method=method,
+            url=url,
+            errors=[f"an integer of over {limit} digits @ {at}"],
+        )
     if data is _NOT_JSON:
         snippet = redact(raw[:4096].decode("utf-8", errors="replace"))[:80]
         raise ResponseValidationError(

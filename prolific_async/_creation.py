@@ -67,7 +67,7 @@ def _created(error: ResponseValidationError, *, batch_id: str | None) -> Created
     known = (
         f"batch {shortened(batch_id)} exists"
         if batch_id is not None
-        else "a batch exists, but the answer names no id (find it with batches.list)"
+        else "a batch exists, but no id could be read from the answer (find it with batches.list)"
     )
     return CreatedButUnreadableError(
         f"The batch was created, but its answer could not be read: {known}. Do not send "

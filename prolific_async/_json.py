@@ -24,6 +24,7 @@ __all__ = [
     "MAX_SHOWN",
     "NonFiniteNumberError",
     "dumps",
+    "long_integer_at",
     "non_finite_at",
     "non_finite_in",
     "quick_loads",
@@ -149,6 +150,30 @@ def non_finite_at(text: str | bytes) -> str:
     except (ValueError, RecursionError):
         return "$"
     return shortened(path)
+
+
+def _int_or_inf(text: str) -> float | int:
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts: found below as an infinity
+        return math.inf
+
+
+def long_integer_at(text: str | bytes) -> str | None:
+    """Where the first integer too long for Python to read is, as a JSON path; else ``None``.
+
+    Only for an error message, once a read refused the text with a ``ValueError``
+    (``json.loads`` refuses an integer of more than ``sys.get_int_max_str_digits()``
+    digits): read again with such integers as infinities, and walked by
+    :func:`non_finite_in` (the first in the text's order: a ``NaN`` after it is not it).
+    A hook for every integer only here: it would slow every read.
+    """
+    try:
+        data = json.loads(text, parse_int=_int_or_inf)
+    except (ValueError, RecursionError):
+        return None
+    path = non_finite_in(data)
+    return None if path is None else shortened(path)
 
 
 def non_finite_in(value: Any, path: str = "$") -> str | None:

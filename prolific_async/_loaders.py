@@ -23,7 +23,7 @@ from cattrs.errors import BaseValidationError
 from cattrs.v import format_exception
 
 from ._converter import converter
-from ._json import FINITE_ONLY, NonFiniteNumberError, non_finite_at
+from ._json import FINITE_ONLY, NonFiniteNumberError, long_integer_at, non_finite_at
 from .errors import InputFileError
 from .models.datasets import DatasetSchema
 from .models.layout import Page
@@ -187,8 +187,9 @@ def _loads(file: Path, text: str, line: str = "") -> Any:
         raise _problem(file, f"{verb}nested too deeply to read") from None
     except ValueError as exc:  # Python's cap on the digits of an integer
         limit = sys.get_int_max_str_digits()
+        at = long_integer_at(text) or "$"
         raise _problem(
-            file, f"{line}holds an integer too long to read (over {limit} digits)"
+            file, f"{line}holds an integer too long to read (over {limit} digits, at {at})"
         ) from exc
 
 

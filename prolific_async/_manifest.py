@@ -27,6 +27,7 @@ from attrs import frozen
 from ._json import (
     FINITE_ONLY,
     NonFiniteNumberError,
+    long_integer_at,
     non_finite_at,
     shortened_list,
     shortened_repr,
@@ -161,7 +162,8 @@ def parse_line(text: str) -> BulkRequest | None:
     except _DuplicateKeyError as exc:
         raise ValueError(str(exc)) from None
     except ValueError:  # Python's cap on the digits of an integer
-        raise ValueError("holds an integer too long to read") from None
+        at = long_integer_at(stripped) or "$"
+        raise ValueError(f"holds an integer too long to read (at {at})") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     key = _optional(data, "key")

@@ -50,7 +50,7 @@ async def test_a_create_answer_that_is_not_json_is_created_without_an_id(
 ) -> None:
     """A 201 whose body is not JSON: created, id unknown, so the outcome is maybe-applied."""
     mocked.post(f"https://api.test.invalid{BATCHES_PATH}", status=201, body="<html>ok</html>")
-    with pytest.raises(CreatedButUnreadableError, match="names no id") as caught:
+    with pytest.raises(CreatedButUnreadableError, match="no id could be read") as caught:
         await mocked_client.batches.create(name="b", workspace_id=WS, task_details=DETAILS)
     assert caught.value.batch_id is None
     assert error_outcome(caught.value) is Outcome.MAYBE_APPLIED

@@ -277,7 +277,10 @@ LONG = '{"a": ' + "1" * 5000 + "}"
 
 @pytest.mark.parametrize(
     ("text", "problem"),
-    [(DEEP, "nested too deeply to read"), (LONG, "holds an integer too long to read")],
+    [
+        (DEEP, "nested too deeply to read"),
+        (LONG, r"holds an integer too long to read \(.*at \$\.a\)"),
+    ],
     ids=["deep", "long-integer"],
 )
 @pytest.mark.parametrize("load", [load_layout, load_schema, load_records])
@@ -294,7 +297,10 @@ def test_json_nested_too_deeply_or_too_long_is_an_input_file_error(
 
 @pytest.mark.parametrize(
     ("line", "problem"),
-    [(DEEP, "line 2 is nested too deeply"), (LONG, "line 2 holds an integer too long")],
+    [
+        (DEEP, "line 2 is nested too deeply"),
+        (LONG, r"line 2 holds an integer too long.*at \$\.a\)"),
+    ],
     ids=["deep", "long-integer"],
 )
 def test_a_json_line_nested_too_deeply_or_too_long_is_named_by_line(

@@ -83,6 +83,7 @@ BAD_LINES = [
         "not valid JSON (NaN is not a JSON number, at $.workspace_id)",
     ),
     ('{"name": "a", "key": 1e999}', "not valid JSON (1e999 is beyond a float's range, at $.key)"),
+    ('{"name": "a", "key": ' + "1" * 5000 + "}", "holds an integer too long to read (at $.key)"),
     ("[1, 2]", "expected a JSON object, got list"),
     (line(**CREATE, extra=1), "unknown field(s) ['extra']"),
     (line(duplicate_of="b1", workspace_id="ws"), "unknown field(s) for a duplicate"),
