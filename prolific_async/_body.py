@@ -292,26 +292,21 @@ def decode_json(
         ) from None
     except ValueError:
         data = _NOT_JSON  # raised below, without the decoder's error (its doc is the body)
-    if data is _NOT_JSON and (long_at := long_integer_at(raw)) is not None:
-        at = redact(long_at)  # a key may echo the token
-        limit = sys.get_int_max_str_digits()
-        raise ResponseValidationError(
-            f"{method} {shortened_url(url)} returned {status} with an integer too long to "
-            f"read (over {limit} digits) at {at}",
-            status_code=status,
-            method=method,
-            url=url,
-            errors=[f"an integer of over {limit} digits @ {at}"],
-        )
     if data is _NOT_JSON:
-        snippet = redact(raw[:4096].decode("utf-8", errors="replace"))[:80]
+        limit, long_at = sys.get_int_max_str_digits(), long_integer_at(raw)
+        if long_at is not None:  # JSON, but an integer Python refuses to read
+            at = redact(long_at)  # a key may echo the token
+            problem = f"an integer too long to read (over {limit} digits) at {at}"
+            errors = [f"an integer of over {limit} digits @ {at}"]
+        else:
+            snippet = redact(raw[:4096].decode("utf-8", errors="replace"))[:80]
+            problem, errors = f"a body that is not JSON: {snippet!r}", ["body is not JSON @ $"]
         raise ResponseValidationError(
-            f"{method} {shortened_url(url)} returned {status} with a body that is not "
-            f"JSON: {snippet!r}",
+            f"{method} {shortened_url(url)} returned {status} with {problem}",
             status_code=status,
             method=method,
             url=url,
-            errors=["body is not JSON @ $"],
+            errors=errors,
         )
     # Anywhere in the body, not only in the fields a model types as ``str``: the whole
     # batch, unknown layout keys included, is written to the journal as UTF-8.
