@@ -21,12 +21,15 @@ _INSTALL_HINT = (
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return its status."""
     try:
-        from ._cli import run
+        from ._cli import run  # the commands and the client: most of a start-up's time
     except ImportError as exc:
         if (exc.name or "").split(".")[0] in ("click", "rich"):
             sys.stderr.write(_INSTALL_HINT)
             return 2
         raise
+    except KeyboardInterrupt:  # Ctrl-C while they load: as during a command, no traceback
+        sys.stderr.write("Interrupted.\n")
+        return 130
     return run(argv)
 
 

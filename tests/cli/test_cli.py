@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.abc
 import json
 import os
 import re
@@ -127,6 +128,26 @@ def test_bad_manifest_lines_are_reported_before_anything_is_sent(
         assert f"m.jsonl:{line}: {text}" in err
     assert "nothing was sent" in err
     assert not results.exists()
+
+
+class _InterruptedImport(importlib.abc.MetaPathFinder):
+    """Raises ``KeyboardInterrupt`` as ``prolific_async._cli`` is imported (Ctrl-C then)."""
+
+    def find_spec(self, name: str, path: object, target: object = None) -> None:
+        if name == "prolific_async._cli":
+            raise KeyboardInterrupt
+        return
+
+
+def test_ctrl_c_while_the_commands_load_exits_130_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SIGINT during the start-up's imports: "Interrupted." and 130, as during a command."""
+    for name in [name for name in sys.modules if name.startswith("prolific_async._cli")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [_InterruptedImport(), *sys.meta_path])
+    assert main(["journal", "show", "j.db"]) == 130
+    assert capsys.readouterr().err == "Interrupted.\n"
 
 
 @pytest.mark.parametrize("missing", ["click", "rich"])
