@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from ._journal_records import ItemKey, JournalEntry
 from ._journal_store import (
@@ -118,14 +118,15 @@ class Reader:
         """
         if self._connection is None:
             return None
-        row = self._query(self._select(SELECT_ITEM, SELECT_ITEM_2), (item,)).fetchone()
+        rows = self._rows(self._select(SELECT_ITEM, SELECT_ITEM_2), (item,))
+        row = next(rows, None)
         return None if row is None else read_entry(row, f"{self.path}: ")[1]
 
     def entries(self) -> Iterator[tuple[ItemKey, JournalEntry]]:
         """Every item's entry, read as it goes (memory stays flat in the journal's size)."""
         if self._connection is None:
             return
-        for row in self._query(self._select(SELECT_ALL, SELECT_ALL_2), ()):
+        for row in self._rows(self._select(SELECT_ALL, SELECT_ALL_2), ()):
             yield read_entry(row, f"{self.path}: ")
 
     def recorded_by_position(self, index: int, fingerprint: str) -> bool:
@@ -144,7 +145,7 @@ class Reader:
         if self._connection is None:
             return
         query = "SELECT item, fingerprint FROM items WHERE typeof(item) = 'text'"
-        for item, printed in self._query(query, ()):
+        for item, printed in self._rows(query, ()):
             yield str(item), str(printed)
 
     def has_batch(self, batch_id: str) -> bool:
@@ -198,6 +199,23 @@ class Reader:
             return self._connection.execute(sql, parameters)
         except sqlite3.Error as exc:
             raise JournalError(f"cannot read the journal {self.path}: {exc}") from exc
+
+    def _rows(self, sql: str, parameters: tuple[object, ...]) -> Iterator[Any]:
+        """The rows of ``sql``, read as they go; a row SQLite cannot hand over is refused.
+
+        A text column holding bytes that are not UTF-8 (a damaged page) fails as its
+        row is fetched, not when the query runs.
+        """
+        cursor = self._query(sql, parameters)
+        while True:
+            try:
+                row = cursor.fetchone()
+            except sqlite3.Error as exc:
+                why = "a record holds text that is not UTF-8" if "decode" in str(exc) else exc
+                raise JournalError(f"cannot read the journal {self.path}: {why}") from None
+            if row is None:
+                return
+            yield row
 
 
 class ClaimedIds(set[str]):

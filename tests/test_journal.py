@@ -351,6 +351,26 @@ async def test_a_corrupted_row_is_refused_naming_its_item(
     await journal.close()
 
 
+@pytest.mark.parametrize("column", ["batch", "item", "fingerprint"])
+async def test_a_row_whose_text_is_not_utf8_is_a_journal_error(tmp_path: Path, column: str) -> None:
+    """A text column holding bytes that are not UTF-8 (a damaged page): JournalError."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.append({"type": "done", "item": "k", "fingerprint": "f", "batch": {"id": "b"}})
+    await journal.close()
+    with sqlite3.connect(journal.path) as connection:
+        connection.execute(f"UPDATE items SET {column} = CAST(x'7bff7d' AS TEXT)")  # noqa: S608
+    connection.close()
+    with pytest.raises(JournalError, match="a record holds text that is not UTF-8") as raised:
+        journal.read("create")
+    assert raised.value.__cause__ is None  # sqlite3's message quotes the bytes: not chained
+    journal.open("create")
+    if column != "item":  # a damaged key matches no look-up: the whole read above finds it
+        with pytest.raises(JournalError, match="not UTF-8"):
+            journal.entry("k")
+    await journal.close()
+
+
 async def test_a_recorded_batch_that_does_not_read_is_a_journal_error(tmp_path: Path) -> None:
     """A batch with an id but nothing else is refused when resumed, naming the item."""
     journal = Journal(tmp_path / "j.journal")
