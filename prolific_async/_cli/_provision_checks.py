@@ -32,6 +32,9 @@ def path_refusal(manifest: Path, journal: Path | None, results: Path | None) -> 
             f"the manifest {manifest} is not a regular file: it is read twice (checked "
             "whole, then sent), which a pipe cannot be; save it to a file first"
         )
+    for path, option in ((results, "--results"), (journal, "--journal")):
+        if path is not None and path.is_dir():  # "" too: the current directory
+            return f"{option} {str(path)!r} is a directory: name a file"
     if results is not None:
         for other, what in ((manifest, "the manifest"), (journal, "the --journal")):
             if other is not None and _same_file(results, other):

@@ -8,6 +8,7 @@ with one ``error: <message>`` line and the status of the table in ``--help``.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -273,6 +274,24 @@ async def test_provision_files_into_a_missing_directory_are_refused(
     assert code == 2
     assert str(target) in assert_one_error_line(err)
     assert fake.requests == []
+
+
+@pytest.mark.parametrize("option", ["--results", "--journal"])
+async def test_provision_files_named_empty_are_refused_as_a_directory(
+    fake: FakeProlific,
+    cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    option: str,
+) -> None:
+    """--results "" or --journal "" (an unset variable) is the current directory: exit 2."""
+    manifest = write_manifest(tmp_path / "m.jsonl", creates(2))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = await cli("provision", manifest, option, "", "--no-progress")
+    assert code == 2
+    assert f"{option} '.' is a directory: name a file" in assert_one_error_line(err)
+    assert fake.requests == []
+    assert sorted(os.listdir(tmp_path)) == ["m.jsonl"]  # nothing written beside it
 
 
 @pytest.mark.parametrize("names", ["manifest", "journal", "manifest-spelled-otherwise"])
