@@ -16,11 +16,13 @@ from .errors import MissingTokenError
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "SENDABLE_RULE",
     "USER_AGENT",
     "at_least_one",
     "base_url_from",
     "is_loopback",
     "seconds",
+    "sendable_token",
     "shorten",
     "shown_url",
     "ssl_from",
@@ -60,6 +62,20 @@ def token_from(token: str | None) -> str:
 
 #: What a token may hold: printable ASCII, as an ``Authorization`` header carries it.
 _HEADER_TEXT: Final = re.compile(r"[\x20-\x7e]+")
+
+#: What :func:`sendable_token` asks, as an option's message words it.
+SENDABLE_RULE: Final = (
+    "must be printable ASCII with no space at either end (no client could send it)"
+)
+
+
+def sendable_token(token: str) -> bool:
+    """Whether a client can send ``token`` as it is (the emulator's must be one).
+
+    Printable ASCII with no space at either end: :func:`token_from` trims those, so a
+    server expecting them would refuse every client.
+    """
+    return token == token.strip() and _HEADER_TEXT.fullmatch(token) is not None
 
 
 #: ``user:password@`` in a URL as given, however malformed (one slash, no slash, a

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 from pathlib import Path
 
 import click
 
+from .._config import SENDABLE_RULE, sendable_token
 from ._exit import (
     EXIT_FAILED,
     EXIT_OK,
@@ -24,6 +26,14 @@ __all__ = ["emulator"]
 def _token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not value.strip():
         raise click.BadParameter("must not be empty (leave it out for a random token)")
+    if value is not None and not sendable_token(value):  # never quoted: it is a token
+        raise click.BadParameter(SENDABLE_RULE)
+    return value
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):  # FloatRange lets inf and nan through
+        raise click.BadParameter(f"must be a finite number of seconds, got {value}")
     return value
 
 
@@ -57,6 +67,7 @@ def _named(host: str) -> str:
     "--latency",
     default=0.0,
     type=click.FloatRange(min=0.0),
+    callback=_finite,
     help="Seconds added to each request.",
 )
 @click.option(

@@ -10,10 +10,12 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import math
 import os
 import sys
 from typing import Final
 
+from .._config import SENDABLE_RULE, sendable_token
 from ._serve import listen_refusal, serve
 
 __all__ = ["main"]
@@ -28,14 +30,16 @@ def _port(text: str) -> int:
 
 def _latency(text: str) -> float:
     latency = float(text)
-    if not latency >= 0:  # NaN too
-        raise argparse.ArgumentTypeError(f"latency must be >= 0 seconds, got {text}")
+    if not 0 <= latency < math.inf:  # NaN too
+        raise argparse.ArgumentTypeError(f"latency must be finite and >= 0 seconds, got {text}")
     return latency
 
 
 def _token(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("token must not be empty (leave it out for a random one)")
+    if not sendable_token(text):  # never quoted: it is a token
+        raise argparse.ArgumentTypeError(f"token {SENDABLE_RULE}")
     return text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import math
 import random
 import secrets
 from collections.abc import Callable, Mapping
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from .._client import ProlificClient
+from .._config import SENDABLE_RULE, sendable_token
 from .._retry import RetryPolicy
 from ._fault_schedule import FaultSchedule, FiredFault
 from ._faults import Fault, FaultKind, make_fault
@@ -99,7 +101,8 @@ class FakeProlific(StagingMixin):
             larger one answers 413 with Prolific's error body (API requests: 1 MiB).
 
     Raises:
-        ValueError: an empty token, a negative latency or delay, or a limit below 1.
+        ValueError: a token no client can send, a latency or delay below 0 (or not
+            finite), or a limit below 1.
         ImportError: ``tls=True`` without trustme (the message names the extra).
     """
 
@@ -125,10 +128,10 @@ class FakeProlific(StagingMixin):
         tls: bool = False,
         max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE,
     ) -> None:
-        if token is not None and not token.strip():
-            raise ValueError("token must be a non-empty string, or None to generate one")
-        if not callable(latency) and latency < 0:
-            raise ValueError(f"latency must be >= 0 seconds, got {latency!r}")
+        if token is not None and not sendable_token(token):  # never quoted: it is a token
+            raise ValueError(f"token {SENDABLE_RULE}, or None to generate one")
+        if not callable(latency) and not 0 <= latency < math.inf:  # NaN too
+            raise ValueError(f"latency must be a finite number >= 0 seconds, got {latency!r}")
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be None or >= 1, got {max_concurrency!r}")
         if max_upload_size < 1:

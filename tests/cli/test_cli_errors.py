@@ -379,7 +379,12 @@ BAD_EMULATOR_OPTIONS = [
     ["--port", "99999"],
     ["--port", "-1"],
     ["--latency", "-1"],
+    ["--latency", "inf"],
+    ["--latency", "nan"],
     ["--token", ""],
+    ["--token", "a\nb"],
+    ["--token", "t\u00f6k"],
+    ["--token", " padded "],
     ["--host", ""],
 ]
 

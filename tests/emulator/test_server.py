@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import gc
+import math
 import socket
 import sys
 import weakref
@@ -228,3 +229,23 @@ def test_python_m_on_a_privileged_port_exits_2_saying_why(
     err = capsys.readouterr().err
     assert err.startswith("error: cannot listen on 127.0.0.1:80: permission denied ")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"token": ""}, "token must be printable ASCII"),
+        ({"token": "a\nb"}, "token must be printable ASCII"),
+        ({"token": "t\u00f6k"}, "token must be printable ASCII"),
+        ({"token": " padded "}, "token must be printable ASCII"),
+        ({"latency": -1.0}, "latency must be a finite number"),
+        ({"latency": math.inf}, "latency must be a finite number"),
+        ({"latency": math.nan}, "latency must be a finite number"),
+    ],
+)
+def test_an_emulator_no_client_could_use_is_refused(settings: dict[str, Any], problem: str) -> None:
+    """A token a client cannot send, or a latency that is not finite: ValueError at once."""
+    with pytest.raises(ValueError, match=problem) as caught:
+        FakeProlific(**settings)
+    if "token" in settings and settings["token"].strip():
+        assert settings["token"] not in str(caught.value)  # a token is never quoted
