@@ -250,6 +250,7 @@ def _first_bad_text(data: Any) -> str | None:
 
 
 _NOT_JSON: Final = object()
+_TOO_LONG: Final = object()  # not read: an integer of more digits than Python reads
 
 
 def decode_json(
@@ -290,10 +291,11 @@ def decode_json(
             url=url,
             errors=[f"NaN, Infinity or a number beyond a float's range @ {at}"],
         ) from None
-    except ValueError:
-        data = _NOT_JSON  # raised below, without the decoder's error (its doc is the body)
-    if data is _NOT_JSON:
-        limit, long_at = sys.get_int_max_str_digits(), long_integer_at(raw)
+    except ValueError as exc:  # raised below, without the decoder's error (its doc is the body)
+        data = _TOO_LONG if "integer string conversion" in str(exc) else _NOT_JSON
+    if data is _NOT_JSON or data is _TOO_LONG:
+        limit = sys.get_int_max_str_digits()  # Python's cap on an integer's digits
+        long_at = long_integer_at(raw) if data is _TOO_LONG else None
         if long_at is not None:  # JSON, but an integer Python refuses to read
             at = redact(long_at)  # a key may echo the token
             problem = f"an integer too long to read (over {limit} digits) at {at}"

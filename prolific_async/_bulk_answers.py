@@ -85,8 +85,8 @@ def not_made(sends: int, error: OutcomeUnknownError) -> APIConnectionError:
         f"{error} The request was sent {sends} time(s), the connection failed each "
         "time, and the workspace's listing after the last send shows no batch for it: "
         "nothing was made, unless the server stored its name changed in a way the client "
-        "cannot recognise (then each send made one: look in the workspace before a re-run, "
-        "which lists for it once more, then sends it again).",
+        "cannot recognise (then each send may have made one: look in the workspace "
+        "before a re-run, which lists for it once more, then sends it again).",
         method=error.method,
         url=error.url,
     )

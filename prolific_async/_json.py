@@ -159,17 +159,32 @@ def _int_or_inf(text: str) -> float | int:
         return math.inf
 
 
+def _first_long_kept(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object as ``json.loads`` makes it, but a repeated key keeps a long integer it had."""
+    made: dict[str, Any] = {}
+    for key, value in pairs:
+        if key not in made or non_finite_in(made[key]) is None:
+            made[key] = value
+    return made
+
+
 def long_integer_at(text: str | bytes) -> str | None:
     """Where the first integer too long for Python to read is, as a JSON path; else ``None``.
 
     Only for an error message, once a read refused the text with a ``ValueError``
     (``json.loads`` refuses an integer of more than ``sys.get_int_max_str_digits()``
-    digits): read again with such integers as infinities, and walked by
-    :func:`non_finite_in` (the first in the text's order: a ``NaN`` after it is not it).
-    A hook for every integer only here: it would slow every read.
+    digits): read again with such integers as infinities (and no other number as one),
+    and walked by :func:`non_finite_in`: the first in the text's order, even under a key
+    repeated after it. A hook for every integer only here: it would slow every read.
     """
     try:
-        data = json.loads(text, parse_int=_int_or_inf)
+        data = json.loads(
+            text,
+            parse_int=_int_or_inf,
+            parse_float=lambda _: 0.0,  # NaN, Infinity and 1e999 are not what is looked for
+            parse_constant=lambda _: 0.0,
+            object_pairs_hook=_first_long_kept,
+        )
     except (ValueError, RecursionError):
         return None
     path = non_finite_in(data)

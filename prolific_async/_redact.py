@@ -32,6 +32,9 @@ MASK: Final = "***"
 BARE_MINIMUM: Final = 8
 
 
+#: The charsets whose ASCII text has NULs between its characters, read as bytes.
+_WIDE_CODECS: Final = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
 #: The runs of characters found to be pieces of the secret (see ``Redactor.text``).
 _RUNS: Final = re.compile(b"\x01+")
 
@@ -99,10 +102,7 @@ class Redactor:
         #: The secret and the mask in UTF-16 and UTF-32, either byte order: a body in
         #: such a charset read as UTF-8 shows the secret's ASCII characters between NULs,
         #: which a terminal shows as nothing.
-        self._wide = tuple(
-            (self._text.encode(codec), MASK.encode(codec))
-            for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
-        )
+        self._wide = tuple((self._text.encode(c), MASK.encode(c)) for c in _WIDE_CODECS)
 
     def __repr__(self) -> str:
         return "<Redactor>"
@@ -143,6 +143,18 @@ class Redactor:
             for wide, mask in self._wide:
                 if wide in raw:
                     raw = raw.replace(wide, mask)
+            raw = self._wide_escapes_masked(raw)
+        return raw
+
+    def _wide_escapes_masked(self, raw: bytes) -> bytes:
+        """``raw`` with the secret's JSON-escaped forms masked in each wide charset it reads in."""
+        for codec in _WIDE_CODECS:
+            try:
+                text = raw.decode(codec, "surrogatepass")
+            except UnicodeDecodeError:  # not in this charset (or cut short): its bytes were
+                continue
+            if "\\" in text and (masked := self._escaped_text.sub(MASK, text)) != text:
+                raw = masked.encode(codec, "surrogatepass")
         return raw
 
     def headers(self, headers: Mapping[str, str]) -> CIMultiDict[str]:

@@ -75,6 +75,9 @@ async def test_the_path_to_an_integer_too_long_never_shows_the_token(
         ('{"a": 1, "b": [2, {"c": -' + LONG + "}]}", "$.b[1].c"),
         ('{"a": ' + LONG + ', "b": NaN}', "$.a"),  # the first in the text's order
         ("[" + LONG + "]", "$[0]"),
+        ('{"a": Infinity, "b": 1e999, "c": ' + LONG + "}", "$.c"),  # only a long integer
+        ('{"n": ' + LONG + ', "n": 1}', "$.n"),  # kept under the key repeated after it
+        ('{"a": [' + LONG + ", " + LONG + "]}", "$.a[0]"),  # the first of two
         ('{"a": 1}', None),  # no integer too long
         ('{"a": ' + LONG, None),  # not JSON even with them read
     ],

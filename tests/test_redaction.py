@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import traceback
 
 import pytest
@@ -166,7 +167,9 @@ def shown(text: str) -> str:
     return text.replace("\x00", "").replace("\\x00", "")
 
 
-@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"])
+@pytest.mark.parametrize(
+    "codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
+)
 async def test_a_token_echoed_in_a_utf16_or_utf32_error_is_masked(
     start_server: StartServer, codec: str
 ) -> None:
@@ -212,3 +215,42 @@ def test_a_body_in_utf16_or_utf32_gets_the_mask_in_its_own_charset(codec: str) -
 
     masked = Redactor(TOKEN).data(f'{{"detail": "{TOKEN}"}}'.encode(codec))
     assert masked.decode(codec) == '{"detail": "***"}'
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-32-be"])
+async def test_a_json_escaped_token_in_a_long_utf16_error_body_is_masked(
+    start_server: StartServer, codec: str
+) -> None:
+    r"""A 401 in UTF-16 over 16 Ki characters writing the token as ``\u0073...``: masked."""
+    escaped = json_escaped(TOKEN)
+
+    async def handler(request: web.Request) -> web.Response:
+        body = '{"detail": "' + escaped + '", "pad": "' + "x" * 17_000 + '"}'
+        return web.Response(body=body.encode(codec), status=401, content_type="text/plain")
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(APIStatusError) as caught:
+            await client.batches.get("b1")
+    for text in (str(caught.value), str(caught.value.body)):
+        assert escaped[:30] not in shown(text)
+        assert TOKEN[:8] not in shown(text)
+    assert "***" in shown(str(caught.value.body))
+
+
+async def test_a_raw_answer_in_utf16_reads_as_json_with_the_token_masked(
+    start_server: StartServer,
+) -> None:
+    """A raw response's json() (which reads UTF-16 itself) never gives back the token."""
+    from .conftest import fixture_json
+
+    async def handler(request: web.Request) -> web.Response:
+        text = json.dumps({**fixture_json("get_batch_200.json"), "name": "@@"})
+        text = text.replace('"@@"', '"' + json_escaped(TOKEN) + '"')
+        return web.Response(body=text.encode("utf-16"), status=200, content_type="text/plain")
+
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        raw = await client.batches.with_raw_response.get("b1")
+    assert raw.json()["name"] == "***"
+    assert TOKEN not in repr(raw.json())
