@@ -130,6 +130,8 @@ def check(connection: sqlite3.Connection, path: Path, operation: str) -> int:
     version = check_format(connection, path)
     row = connection.execute("SELECT value FROM meta WHERE key = 'operation'").fetchone()
     recorded = None if row is None else row[0]
+    if recorded is None:
+        raise JournalError(f"{path} records no run (no operation in its meta table): damaged")
     if recorded != operation:
         raise JournalError(
             f"{path} records a {recorded!r} run; it cannot be used for a {operation!r} run"

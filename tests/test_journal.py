@@ -351,6 +351,21 @@ async def test_a_corrupted_row_is_refused_naming_its_item(
     await journal.close()
 
 
+async def test_a_journal_whose_run_is_not_recorded_is_refused_as_damaged(tmp_path: Path) -> None:
+    """A journal with its meta row deleted: JournalError saying so, not "a None run"."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.close()
+    with sqlite3.connect(journal.path) as connection:
+        connection.execute("DELETE FROM meta")
+    connection.close()
+    with pytest.raises(JournalError, match="records no run") as raised:
+        journal.open("create")
+    assert "None" not in str(raised.value)
+    with pytest.raises(JournalError, match="records no run"):
+        Journal(journal.path).read(None)
+
+
 @pytest.mark.parametrize("column", ["batch", "item", "fingerprint"])
 async def test_a_row_whose_text_is_not_utf8_is_a_journal_error(tmp_path: Path, column: str) -> None:
     """A text column holding bytes that are not UTF-8 (a damaged page): JournalError."""
