@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import traceback
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 from aiohttp import web
@@ -11,6 +13,9 @@ from aiohttp import web
 from prolific_async import APIStatusError, ProlificClient, ResponseValidationError
 
 from .conftest import TOKEN, StartServer, server_url
+
+E = TypeVar("E", bound=BaseException)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def test_a_token_echoed_in_an_error_answer_is_masked(start_server: StartServer) -> None:
@@ -167,6 +172,17 @@ def shown(text: str) -> str:
     return text.replace("\x00", "").replace("\\x00", "")
 
 
+async def get_error(
+    start_server: StartServer, handler: Handler, expected: type[E] = APIStatusError
+) -> E:
+    """What ``batches.get`` raises against a server answering with ``handler``."""
+    url = server_url(await start_server(handler))
+    async with ProlificClient(TOKEN, base_url=url) as client:
+        with pytest.raises(expected) as caught:
+            await client.batches.get("b1")
+    return caught.value
+
+
 @pytest.mark.parametrize(
     "codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
 )
@@ -181,11 +197,7 @@ async def test_a_token_echoed_in_a_utf16_or_utf32_error_is_masked(
             body=body.encode(codec), status=401, content_type="application/json", charset=codec
         )
 
-    url = server_url(await start_server(handler))
-    async with ProlificClient(TOKEN, base_url=url) as client:
-        with pytest.raises(APIStatusError) as caught:
-            await client.batches.get("b1")
-    error = caught.value
+    error = await get_error(start_server, handler)
     for text in (str(error), repr(error), repr(error.body), str(error.body)):
         assert TOKEN[:8] not in shown(text)
     assert "***" in shown(str(error))
@@ -200,12 +212,9 @@ async def test_a_token_in_a_utf16_2xx_that_is_not_json_is_masked(
         body = f"oops {request.headers['Authorization']} oops".encode("utf-16-le")
         return web.Response(body=body, status=200, content_type="text/plain")
 
-    url = server_url(await start_server(handler))
-    async with ProlificClient(TOKEN, base_url=url) as client:
-        with pytest.raises(ResponseValidationError) as caught:
-            await client.batches.get("b1")
-    assert TOKEN[:8] not in shown(str(caught.value))
-    assert "***" in shown(str(caught.value))
+    error = await get_error(start_server, handler, ResponseValidationError)
+    assert TOKEN[:8] not in shown(str(error))
+    assert "***" in shown(str(error))
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
@@ -228,14 +237,11 @@ async def test_a_json_escaped_token_in_a_long_utf16_error_body_is_masked(
         body = '{"detail": "' + escaped + '", "pad": "' + "x" * 17_000 + '"}'
         return web.Response(body=body.encode(codec), status=401, content_type="text/plain")
 
-    url = server_url(await start_server(handler))
-    async with ProlificClient(TOKEN, base_url=url) as client:
-        with pytest.raises(APIStatusError) as caught:
-            await client.batches.get("b1")
-    for text in (str(caught.value), str(caught.value.body)):
+    error = await get_error(start_server, handler)
+    for text in (str(error), str(error.body)):
         assert escaped[:30] not in shown(text)
         assert TOKEN[:8] not in shown(text)
-    assert "***" in shown(str(caught.value.body))
+    assert "***" in shown(str(error.body))
 
 
 async def test_a_raw_answer_in_utf16_reads_as_json_with_the_token_masked(
