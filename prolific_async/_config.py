@@ -64,9 +64,7 @@ def token_from(token: str | None) -> str:
 _HEADER_TEXT: Final = re.compile(r"[\x20-\x7e]+")
 
 #: What :func:`sendable_token` asks, as an option's message words it.
-SENDABLE_RULE: Final = (
-    "must be printable ASCII with no space at either end (no client could send it)"
-)
+SENDABLE_RULE: Final = "must be printable ASCII, with no newline (no client could send it)"
 
 
 def sendable_token(token: str) -> bool:

@@ -118,8 +118,11 @@ class Reader:
         """
         if self._connection is None:
             return None
-        rows = self._rows(self._select(SELECT_ITEM, SELECT_ITEM_2), (item,))
-        row = next(rows, None)
+        cursor = self._query(self._select(SELECT_ITEM, SELECT_ITEM_2), (item,))
+        try:  # inline, not _rows: a resumed run looks up every item
+            row = cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise self._unreadable(exc) from None
         return None if row is None else read_entry(row, f"{self.path}: ")[1]
 
     def entries(self) -> Iterator[tuple[ItemKey, JournalEntry]]:
@@ -211,11 +214,15 @@ class Reader:
             try:
                 row = cursor.fetchone()
             except sqlite3.Error as exc:
-                why = "a record holds text that is not UTF-8" if "decode" in str(exc) else exc
-                raise JournalError(f"cannot read the journal {self.path}: {why}") from None
+                raise self._unreadable(exc) from None
             if row is None:
                 return
             yield row
+
+    def _unreadable(self, exc: sqlite3.Error) -> JournalError:
+        """A row SQLite could not hand over (its message quotes the bytes: not kept)."""
+        why = "a record holds text that is not UTF-8" if "decode" in str(exc) else exc
+        return JournalError(f"cannot read the journal {self.path}: {why}")
 
 
 class ClaimedIds(set[str]):

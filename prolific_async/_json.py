@@ -164,6 +164,7 @@ def _first_long_kept(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     made: dict[str, Any] = {}
     for key, value in pairs:
         if key not in made or non_finite_in(made[key]) is None:
+            made.pop(key, None)  # where it stands in the text now, as json.loads does not keep
             made[key] = value
     return made
 

@@ -149,12 +149,13 @@ class Redactor:
     def _wide_escapes_masked(self, raw: bytes) -> bytes:
         """``raw`` with the secret's JSON-escaped forms masked in each wide charset it reads in."""
         for codec in _WIDE_CODECS:
+            cut = len(raw) - len(raw) % (2 if "16" in codec else 4)  # a stray byte at the end
             try:
-                text = raw.decode(codec, "surrogatepass")
-            except UnicodeDecodeError:  # not in this charset (or cut short): its bytes were
+                text = raw[:cut].decode(codec, "surrogatepass")
+            except UnicodeDecodeError:  # not in this charset: its plain forms were masked
                 continue
             if "\\" in text and (masked := self._escaped_text.sub(MASK, text)) != text:
-                raw = masked.encode(codec, "surrogatepass")
+                raw = masked.encode(codec, "surrogatepass") + raw[cut:]
         return raw
 
     def headers(self, headers: Mapping[str, str]) -> CIMultiDict[str]:

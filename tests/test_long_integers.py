@@ -77,6 +77,7 @@ async def test_the_path_to_an_integer_too_long_never_shows_the_token(
         ("[" + LONG + "]", "$[0]"),
         ('{"a": Infinity, "b": 1e999, "c": ' + LONG + "}", "$.c"),  # only a long integer
         ('{"n": ' + LONG + ', "n": 1}', "$.n"),  # kept under the key repeated after it
+        ('{"n": 1, "m": ' + LONG + ', "n": ' + LONG + "}", "$.m"),  # in the text's order
         ('{"a": [' + LONG + ", " + LONG + "]}", "$.a[0]"),  # the first of two
         ('{"a": 1}', None),  # no integer too long
         ('{"a": ' + LONG, None),  # not JSON even with them read
@@ -86,3 +87,17 @@ def test_long_integer_at_names_the_first_one_in_document_order(text: str, at: st
     """The path given is the first too-long integer's; None when there is none to name."""
     assert long_integer_at(text) == at
     assert long_integer_at(text.encode()) == at
+
+
+async def test_a_body_that_is_not_json_is_not_searched_for_a_long_integer(
+    client: ProlificClient, fake: FakeProlific, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a body refused for an integer's digits is read again to find it (that is slow)."""
+    from prolific_async import _body
+
+    searched: list[bytes] = []
+    monkeypatch.setattr(_body, "long_integer_at", lambda raw: searched.append(raw))
+    fake.add_fault("GET", BATCH_PATH, "status", status=200, body='{"id": "b1", oops')
+    with pytest.raises(ResponseValidationError, match="not JSON"):
+        await client.batches.get("b1")
+    assert searched == []

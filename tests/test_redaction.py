@@ -217,6 +217,20 @@ async def test_a_token_in_a_utf16_2xx_that_is_not_json_is_masked(
     assert "***" in shown(str(error))
 
 
+@pytest.mark.parametrize("stray", [b"", b"x", b"xyz"], ids=["whole", "1-stray", "3-stray"])
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-32-be"])
+def test_an_escaped_token_in_a_wide_body_is_masked_even_after_a_stray_byte(
+    codec: str, stray: bytes
+) -> None:
+    r"""``\u0073...`` in a UTF-16 or UTF-32 body with bytes left over at its end: masked."""
+    from prolific_async._redact import Redactor
+
+    body = ('{"detail": "' + json_escaped(TOKEN) + '"}').encode(codec) + stray
+    masked = Redactor(TOKEN).data(body)
+    assert masked.endswith(stray)
+    assert masked[: len(masked) - len(stray)].decode(codec) == '{"detail": "***"}'
+
+
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
 def test_a_body_in_utf16_or_utf32_gets_the_mask_in_its_own_charset(codec: str) -> None:
     """Masked bytes of a UTF-16 or UTF-32 body still decode in it, with the mask in place."""

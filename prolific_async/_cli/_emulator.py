@@ -26,7 +26,7 @@ __all__ = ["emulator"]
 def _token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not value.strip():
         raise click.BadParameter("must not be empty (leave it out for a random token)")
-    if value is not None and not sendable_token(value):  # never quoted: it is a token
+    if value is not None and not sendable_token(value.strip()):  # never quoted: a token
         raise click.BadParameter(SENDABLE_RULE)
     return value
 

@@ -34,7 +34,7 @@ def path_refusal(manifest: Path, journal: Path | None, results: Path | None) -> 
         )
     for path, option in ((results, "--results"), (journal, "--journal")):
         if path is not None and path.is_dir():  # "" too: the current directory
-            return f"{option} {str(path)!r} is a directory: name a file"
+            return f"{option} {str(path)!r} names a directory: name a file"
     if results is not None:
         for other, what in ((manifest, "the manifest"), (journal, "the --journal")):
             if other is not None and _same_file(results, other):

@@ -38,7 +38,7 @@ def _latency(text: str) -> float:
 def _token(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("token must not be empty (leave it out for a random one)")
-    if not sendable_token(text):  # never quoted: it is a token
+    if not sendable_token(text.strip()):  # never quoted: it is a token (trimmed, as used)
         raise argparse.ArgumentTypeError(f"token {SENDABLE_RULE}")
     return text
 

@@ -60,7 +60,8 @@ async def serve(
     Raises:
         OSError: the address is in use or cannot be bound, or ``env_file`` cannot be
             written (its ``filename`` is then ``env_file``).
-        ValueError: a port outside 0-65535, an empty token or a negative latency.
+        ValueError: a port outside 0-65535, a token no client can send, or a latency
+            below 0 or not finite.
         ImportError: ``tls`` without the ``tls`` extra installed (the message says so).
     """
     if not isinstance(port, int) or not 0 <= port <= 65535:

@@ -101,8 +101,8 @@ class FakeProlific(StagingMixin):
             larger one answers 413 with Prolific's error body (API requests: 1 MiB).
 
     Raises:
-        ValueError: a token no client can send, a latency or delay below 0 (or not
-            finite), or a limit below 1.
+        ValueError: a token no client can send (once trimmed), a latency below 0 or not
+            finite, a delay below 0, or a limit below 1.
         ImportError: ``tls=True`` without trustme (the message names the extra).
     """
 
@@ -128,7 +128,7 @@ class FakeProlific(StagingMixin):
         tls: bool = False,
         max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE,
     ) -> None:
-        if token is not None and not sendable_token(token):  # never quoted: it is a token
+        if token is not None and not sendable_token(token.strip()):  # never quoted: a token
             raise ValueError(f"token {SENDABLE_RULE}, or None to generate one")
         if not callable(latency) and not 0 <= latency < math.inf:  # NaN too
             raise ValueError(f"latency must be a finite number >= 0 seconds, got {latency!r}")
