@@ -195,7 +195,8 @@ def closed_on_error(connection: sqlite3.Connection, path: Path) -> Iterator[None
         yield
     except sqlite3.Error as exc:
         connection.close()
-        raise JournalError(f"{path} is not a usable journal: {exc}") from exc
+        why = "a record holds text that is not UTF-8" if "decode" in str(exc) else exc
+        raise JournalError(f"{path} is not a usable journal: {why}") from None
     except BaseException:
         connection.close()
         raise

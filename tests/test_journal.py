@@ -386,6 +386,37 @@ async def test_a_row_whose_text_is_not_utf8_is_a_journal_error(tmp_path: Path, c
     await journal.close()
 
 
+async def test_a_journal_whose_run_is_not_utf8_is_refused_without_its_bytes(
+    tmp_path: Path,
+) -> None:
+    """A meta row damaged into bytes that are not UTF-8: JournalError, the bytes not quoted."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("create")
+    await journal.close()
+    with sqlite3.connect(journal.path) as connection:
+        connection.execute("UPDATE meta SET value = CAST(x'63ff' AS TEXT)")
+    connection.close()
+    with pytest.raises(JournalError, match="a record holds text that is not UTF-8") as raised:
+        journal.open("create")
+    assert "\ufffd" not in str(raised.value)
+    assert raised.value.__cause__ is None
+
+
+async def test_listing_keyed_fingerprints_of_a_damaged_row_is_a_journal_error(
+    tmp_path: Path,
+) -> None:
+    """The keys-taken-away check reads every keyed row: one that is not UTF-8 is refused."""
+    journal = Journal(tmp_path / "j.journal")
+    journal.open("mixed")
+    await journal.append({"type": "done", "item": "k", "fingerprint": "f", "batch": {"id": "b"}})
+    await journal.close()
+    with sqlite3.connect(journal.path) as connection:
+        connection.execute("UPDATE items SET fingerprint = CAST(x'7bff7d' AS TEXT)")
+    connection.close()
+    with journal.reading("mixed") as recorded, pytest.raises(JournalError, match="not UTF-8"):
+        list(recorded.keyed_fingerprints())
+
+
 async def test_a_recorded_batch_that_does_not_read_is_a_journal_error(tmp_path: Path) -> None:
     """A batch with an id but nothing else is refused when resumed, naming the item."""
     journal = Journal(tmp_path / "j.journal")
