@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import secrets
 from collections.abc import Callable
@@ -59,7 +60,7 @@ from ._traffic import (
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler, Middleware
 
-__all__ = ["API_MAX_BODY", "DEFAULT_MAX_UPLOAD_SIZE", "Latency", "RequestPipeline"]
+__all__ = ["API_MAX_BODY", "DEFAULT_MAX_UPLOAD_SIZE", "Latency", "RequestPipeline", "check_latency"]
 
 #: The largest request body an API route reads: aiohttp's default, 1 MiB.
 API_MAX_BODY: Final = 1024**2
@@ -68,6 +69,13 @@ DEFAULT_MAX_UPLOAD_SIZE: Final = 256 * 1024**2
 
 #: A fixed latency in seconds, or a draw from the fake's seeded generator.
 Latency = float | Callable[[random.Random], float]
+
+
+def check_latency(latency: Latency) -> Latency:
+    """``latency``, refused if it is a number below 0 or not finite (a request would hang)."""
+    if not callable(latency) and not 0 <= latency < math.inf:  # NaN too
+        raise ValueError(f"latency must be a finite number >= 0 seconds, got {latency!r}")
+    return latency
 
 
 def _record(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import math
 import random
 import secrets
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from .._retry import RetryPolicy
 from ._fault_schedule import FaultSchedule, FiredFault
 from ._faults import Fault, FaultKind, make_fault
 from ._listener import Listener
-from ._pipeline import DEFAULT_MAX_UPLOAD_SIZE, Latency, RequestPipeline
+from ._pipeline import DEFAULT_MAX_UPLOAD_SIZE, Latency, RequestPipeline, check_latency
 from ._request_ids import install_request_ids
 from ._services import Services
 from ._staging import StagingMixin, check_delay
@@ -130,8 +129,7 @@ class FakeProlific(StagingMixin):
     ) -> None:
         if token is not None and not sendable_token(token.strip()):  # never quoted: a token
             raise ValueError(f"token {SENDABLE_RULE}, or None to generate one")
-        if not callable(latency) and not 0 <= latency < math.inf:  # NaN too
-            raise ValueError(f"latency must be a finite number >= 0 seconds, got {latency!r}")
+        check_latency(latency)
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be None or >= 1, got {max_concurrency!r}")
         if max_upload_size < 1:
@@ -247,7 +245,7 @@ class FakeProlific(StagingMixin):
 
     @latency.setter
     def latency(self, value: Latency) -> None:
-        self._pipeline.latency = value
+        self._pipeline.latency = check_latency(value)
 
     @property
     def rate_limit(self) -> RateLimit | None:

@@ -253,3 +253,12 @@ def test_an_emulator_no_client_could_use_is_refused(settings: dict[str, Any], pr
 def test_an_emulator_token_with_spaces_at_either_end_is_kept_trimmed() -> None:
     """A token read from a file (a newline at its end) serves as trimmed, as a client sends it."""
     assert FakeProlific(token=" tok123\n").token == "tok123"
+
+
+@pytest.mark.parametrize("latency", [math.inf, math.nan, -0.5])
+def test_setting_a_latency_that_is_not_finite_is_refused(latency: float) -> None:
+    """fake.latency = inf (or nan, or below 0): ValueError, the latency kept as it was."""
+    fake = FakeProlific(latency=0.01)
+    with pytest.raises(ValueError, match="latency must be a finite number"):
+        fake.latency = latency
+    assert fake.latency == 0.01
