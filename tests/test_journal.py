@@ -11,7 +11,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
@@ -351,14 +351,28 @@ async def test_a_corrupted_row_is_refused_naming_its_item(
     await journal.close()
 
 
-async def test_a_journal_whose_run_is_not_recorded_is_refused_as_damaged(tmp_path: Path) -> None:
-    """A journal with its meta row deleted: JournalError saying so, not "a None run"."""
+#: One item's done record, for the damaged-journal tests.
+DONE_K: Final = {"type": "done", "item": "k", "fingerprint": "f", "batch": {"id": "b"}}
+
+
+async def damaged_journal(
+    tmp_path: Path, operation: str, sql: str, record: dict[str, Any] | None = None
+) -> Journal:
+    """A closed journal (holding ``record``) whose file then had ``sql`` run on it."""
     journal = Journal(tmp_path / "j.journal")
-    journal.open("create")
+    journal.open(operation)
+    if record is not None:
+        await journal.append(record)
     await journal.close()
     with sqlite3.connect(journal.path) as connection:
-        connection.execute("DELETE FROM meta")
+        connection.execute(sql)
     connection.close()
+    return journal
+
+
+async def test_a_journal_whose_run_is_not_recorded_is_refused_as_damaged(tmp_path: Path) -> None:
+    """A journal with its meta row deleted: JournalError saying so, not "a None run"."""
+    journal = await damaged_journal(tmp_path, "create", "DELETE FROM meta")
     with pytest.raises(JournalError, match="records no run") as raised:
         journal.open("create")
     assert "None" not in str(raised.value)
@@ -369,13 +383,8 @@ async def test_a_journal_whose_run_is_not_recorded_is_refused_as_damaged(tmp_pat
 @pytest.mark.parametrize("column", ["batch", "item", "fingerprint"])
 async def test_a_row_whose_text_is_not_utf8_is_a_journal_error(tmp_path: Path, column: str) -> None:
     """A text column holding bytes that are not UTF-8 (a damaged page): JournalError."""
-    journal = Journal(tmp_path / "j.journal")
-    journal.open("create")
-    await journal.append({"type": "done", "item": "k", "fingerprint": "f", "batch": {"id": "b"}})
-    await journal.close()
-    with sqlite3.connect(journal.path) as connection:
-        connection.execute(f"UPDATE items SET {column} = CAST(x'7bff7d' AS TEXT)")  # noqa: S608
-    connection.close()
+    sql = f"UPDATE items SET {column} = CAST(x'7bff7d' AS TEXT)"  # noqa: S608
+    journal = await damaged_journal(tmp_path, "create", sql, DONE_K)
     with pytest.raises(JournalError, match="a record holds text that is not UTF-8") as raised:
         journal.read("create")
     assert raised.value.__cause__ is None  # sqlite3's message quotes the bytes: not chained
@@ -390,12 +399,8 @@ async def test_a_journal_whose_run_is_not_utf8_is_refused_without_its_bytes(
     tmp_path: Path,
 ) -> None:
     """A meta row damaged into bytes that are not UTF-8: JournalError, the bytes not quoted."""
-    journal = Journal(tmp_path / "j.journal")
-    journal.open("create")
-    await journal.close()
-    with sqlite3.connect(journal.path) as connection:
-        connection.execute("UPDATE meta SET value = CAST(x'63ff' AS TEXT)")
-    connection.close()
+    sql = "UPDATE meta SET value = CAST(x'63ff' AS TEXT)"
+    journal = await damaged_journal(tmp_path, "create", sql)
     with pytest.raises(JournalError, match="a record holds text that is not UTF-8") as raised:
         journal.open("create")
     assert "\ufffd" not in str(raised.value)
@@ -406,13 +411,8 @@ async def test_listing_keyed_fingerprints_of_a_damaged_row_is_a_journal_error(
     tmp_path: Path,
 ) -> None:
     """The keys-taken-away check reads every keyed row: one that is not UTF-8 is refused."""
-    journal = Journal(tmp_path / "j.journal")
-    journal.open("mixed")
-    await journal.append({"type": "done", "item": "k", "fingerprint": "f", "batch": {"id": "b"}})
-    await journal.close()
-    with sqlite3.connect(journal.path) as connection:
-        connection.execute("UPDATE items SET fingerprint = CAST(x'7bff7d' AS TEXT)")
-    connection.close()
+    sql = "UPDATE items SET fingerprint = CAST(x'7bff7d' AS TEXT)"
+    journal = await damaged_journal(tmp_path, "mixed", sql, DONE_K)
     with journal.reading("mixed") as recorded, pytest.raises(JournalError, match="not UTF-8"):
         list(recorded.keyed_fingerprints())
 
